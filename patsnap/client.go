@@ -10,10 +10,17 @@ package patsnap
 
 import (
 	"context"
+	"errors"
+	"fmt"
+	"math/rand/v2"
 	"net/http"
+	"net/url"
+	"strings"
+	"sync"
 	"time"
 
 	"github.com/rs/zerolog"
+	"golang.org/x/time/rate"
 )
 
 // Config configures a Client. BaseURL and one credential mode are required.
@@ -30,6 +37,9 @@ type Config struct {
 	QPS            float64       // shared cap on requests per second; <= 0: DefaultQPS
 	MaxRetries     int           // retries after the first attempt; 0: DefaultMaxRetries; <0: none
 	AttemptTimeout time.Duration // deadline of each attempt; 0: DefaultAttemptTimeout
+	// DownloadTimeout bounds each attempt of Download, which may move a
+	// larger body than an API answer; 0: DefaultDownloadTimeout.
+	DownloadTimeout time.Duration
 
 	// Now and Sleep are injectable for tests; nil means the real clock.
 	// Sleep must return early with ctx.Err() when ctx ends.
@@ -46,14 +56,228 @@ type Config struct {
 
 // Defaults for Config.
 const (
-	DefaultQPS            = 5
-	DefaultMaxRetries     = 4
-	DefaultAttemptTimeout = 12 * time.Second // the API's documented maximum is 10 s
+	DefaultQPS             = 5
+	DefaultMaxRetries      = 4
+	DefaultAttemptTimeout  = 12 * time.Second // the API's documented maximum is 10 s
+	DefaultDownloadTimeout = 5 * time.Minute
 )
 
 // UploadCache remembers the URL an image was uploaded to, keyed by the hex
 // sha256 of its bytes, so the same image is not uploaded on every run.
+// Implementations must be safe for concurrent use.
 type UploadCache interface {
 	Get(sha256 string) (Upload, bool)
 	Put(sha256 string, u Upload)
+}
+
+// Endpoint names, as used in APIError.Endpoint, Stats and log lines.
+const (
+	EndpointToken              = "token"
+	EndpointSearchSingle       = "P060"
+	EndpointSearchMultiple     = "P061"
+	EndpointUpload             = "P010"
+	EndpointReportCreate       = "R002-create"
+	EndpointReportCreateNoLogo = "R002-create-no-logo"
+	EndpointReportStatus       = "R002-status"
+	EndpointDownload           = "download"
+)
+
+// API paths, relative to Config.BaseURL.
+const (
+	pathToken              = "oauth/token"
+	pathSearchSingle       = "search/patent/image-single"
+	pathSearchMultiple     = "search/patent/image-multiple"
+	pathUpload             = "image-search/image-upload"
+	pathReportCreate       = "patent-valuation-data/patent-report/task/create"
+	pathReportCreateNoLogo = "patent-valuation-data/patent-report/task/create-no-logo"
+	pathReportStatus       = "patent-valuation-data/patent-report/job_id/status" // job_id is literal
+)
+
+// Client calls the PatSnap Open API. It is safe for concurrent use; all its
+// calls share one rate limiter and one cached token.
+type Client struct {
+	base       *url.URL
+	hc         *http.Client
+	clientID   string
+	secret     string
+	apiKey     string
+	maxRetries int
+	attemptTTL time.Duration
+	fetchTTL   time.Duration
+	now        func() time.Time
+	sleep      func(ctx context.Context, d time.Duration) error
+	rand       func() float64
+	uploads    UploadCache
+	log        zerolog.Logger
+
+	limiter *rate.Limiter
+	tokens  tokenSource
+	stats   statsCounter
+}
+
+// New checks cfg and returns a Client. It fails when the base URL is not an
+// absolute http(s) URL without query, or when no complete credential is
+// given (an API key, or a client id with its secret). When both are given
+// the API key is used, as Config documents.
+func New(cfg Config) (*Client, error) {
+	base, err := url.Parse(cfg.BaseURL)
+	if err != nil || (base.Scheme != "http" && base.Scheme != "https") || base.Host == "" {
+		return nil, fmt.Errorf("patsnap: base URL %q is not an absolute http or https URL", stripQuery(cfg.BaseURL))
+	}
+	if base.RawQuery != "" || base.Fragment != "" || base.User != nil {
+		return nil, fmt.Errorf("patsnap: base URL %q must not carry a query, fragment or user info", stripQuery(cfg.BaseURL))
+	}
+	c := &Client{
+		base:       base,
+		hc:         cfg.HTTPClient,
+		clientID:   cfg.ClientID,
+		secret:     cfg.ClientSecret,
+		apiKey:     cfg.APIKey,
+		maxRetries: cfg.MaxRetries,
+		attemptTTL: cfg.AttemptTimeout,
+		fetchTTL:   cfg.DownloadTimeout,
+		now:        cfg.Now,
+		sleep:      cfg.Sleep,
+		rand:       cfg.Rand,
+		uploads:    cfg.Uploads,
+		log:        cfg.Logger,
+	}
+	switch {
+	case c.apiKey != "":
+		if err := checkCredential("API key", c.apiKey); err != nil {
+			return nil, err
+		}
+	case c.clientID != "" && c.secret != "":
+		if err := checkCredential("client id", c.clientID); err != nil {
+			return nil, err
+		}
+		if err := checkCredential("client secret", c.secret); err != nil {
+			return nil, err
+		}
+	case c.clientID != "" || c.secret != "":
+		return nil, errors.New("patsnap: a client id needs its client secret and the other way round")
+	default:
+		return nil, errors.New("patsnap: no credentials: set an API key, or a client id and secret")
+	}
+	if c.hc == nil {
+		c.hc = &http.Client{Transport: http.DefaultTransport.(*http.Transport).Clone()}
+	}
+	switch {
+	case c.maxRetries == 0:
+		c.maxRetries = DefaultMaxRetries
+	case c.maxRetries < 0:
+		c.maxRetries = 0
+	}
+	if c.attemptTTL <= 0 {
+		c.attemptTTL = DefaultAttemptTimeout
+	}
+	if c.fetchTTL <= 0 {
+		c.fetchTTL = DefaultDownloadTimeout
+	}
+	if c.now == nil {
+		c.now = time.Now
+	}
+	if c.sleep == nil {
+		c.sleep = sleepCtx
+	}
+	if c.rand == nil {
+		c.rand = rand.Float64
+	} else {
+		// An injected source need not be safe for concurrent use.
+		var mu sync.Mutex
+		r := c.rand
+		c.rand = func() float64 {
+			mu.Lock()
+			defer mu.Unlock()
+			return r()
+		}
+	}
+	if c.uploads == nil {
+		c.uploads = &memoryUploads{m: make(map[string]Upload)}
+	}
+	qps := cfg.QPS
+	if qps <= 0 {
+		qps = DefaultQPS
+	}
+	c.limiter = rate.NewLimiter(rate.Limit(qps), 1)
+	return c, nil
+}
+
+// checkCredential rejects values that could not travel in a header or a
+// query parameter intact. The value itself is never part of the error.
+func checkCredential(what, v string) error {
+	if strings.TrimSpace(v) != v {
+		return fmt.Errorf("patsnap: the %s has leading or trailing white space", what)
+	}
+	for _, r := range v {
+		if r < 0x21 || r == 0x7f {
+			return fmt.Errorf("patsnap: the %s contains a control character or space", what)
+		}
+	}
+	return nil
+}
+
+// sleepCtx waits d or until ctx ends, whichever comes first.
+func sleepCtx(ctx context.Context, d time.Duration) error {
+	if d <= 0 {
+		return ctx.Err()
+	}
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-ctx.Done():
+		return ctx.Err()
+	case <-t.C:
+		return nil
+	}
+}
+
+// Stats counts what a Client has done since New.
+type Stats struct {
+	Requests  map[string]int // HTTP requests sent, by Endpoint… name
+	Retries   int            // attempts repeated after a retryable failure
+	Refreshes int            // tokens dropped after an auth answer, to fetch a new one
+}
+
+// Stats returns a snapshot of the client's counters.
+func (c *Client) Stats() Stats {
+	return c.stats.snapshot()
+}
+
+type statsCounter struct {
+	mu        sync.Mutex
+	requests  map[string]int
+	retries   int
+	refreshes int
+}
+
+func (s *statsCounter) request(endpoint string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.requests == nil {
+		s.requests = make(map[string]int)
+	}
+	s.requests[endpoint]++
+}
+
+func (s *statsCounter) retry() {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.retries++
+}
+
+func (s *statsCounter) refresh() {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.refreshes++
+}
+
+func (s *statsCounter) snapshot() Stats {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	st := Stats{Requests: make(map[string]int, len(s.requests)), Retries: s.retries, Refreshes: s.refreshes}
+	for k, v := range s.requests {
+		st.Requests[k] = v
+	}
+	return st
 }
