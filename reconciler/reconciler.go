@@ -1,0 +1,354 @@
+// Package reconciler reconciles a watch list (package spec) with what the
+// state records (package state) and what the PatSnap API answers now, and
+// describes the outcome as a change report.
+//
+// The decisions are pure functions: DiffSearch for a search, decideReport for
+// a report's next step, PlanOffline for a spec-against-state review. The
+// Reconciler around them does the calls, concurrently and through the API
+// client's shared rate cap, and returns a new state value for the caller to
+// save; it never writes the state itself.
+package reconciler
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"sort"
+	"sync"
+	"time"
+
+	"github.com/rs/zerolog"
+
+	"github.com/patwatch/patwatch/patsnap"
+	"github.com/patwatch/patwatch/spec"
+	"github.com/patwatch/patwatch/state"
+)
+
+// API is what the reconciler needs of the PatSnap client.
+type API interface {
+	Search(ctx context.Context, req patsnap.SearchRequest, want int, minScore float64) (*patsnap.SearchResult, error)
+	UploadImage(ctx context.Context, name string, data []byte) (patsnap.Upload, error)
+	CreateReport(ctx context.Context, req patsnap.ReportRequest) (string, error)
+	ReportStatus(ctx context.Context, jobID string) (*patsnap.ReportStatus, error)
+	Download(ctx context.Context, url, target string) (*patsnap.Download, error)
+}
+
+// Mode says how much a run may do.
+type Mode int
+
+const (
+	// ModeApply calls the API, submits and polls report jobs, downloads
+	// finished reports, and returns the state to save.
+	ModeApply Mode = iota
+	// ModePlan reads the live API (searches, report statuses) but creates no
+	// job and writes no file; the returned state is only for inspection.
+	ModePlan
+)
+
+// DefaultConcurrency is how many searches run at once. The client's rate cap
+// bounds the request rate; this only needs to cover the API's latency.
+const DefaultConcurrency = 8
+
+// Reconciler runs one reconciliation. Its zero value is not usable: API,
+// StateDir and ReportsDir are required.
+type Reconciler struct {
+	API         API
+	StateDir    string // absolute; recorded report files are relative to it
+	ReportsDir  string // absolute; where finished reports are downloaded
+	Concurrency int
+	Now         func() time.Time // nil: time.Now
+	Log         zerolog.Logger
+	// ReportsOnly skips the searches: their recorded state is carried over
+	// untouched and the change report lists none. Watch mode polls pending
+	// report jobs this way between full runs.
+	ReportsOnly bool
+	// Progress, when set, is told how the run advances. It is called from
+	// the goroutine that runs Run, never concurrently.
+	Progress func(Progress)
+}
+
+// Progress is a snapshot of a run's advance, for a live progress line.
+type Progress struct {
+	SearchesDone, SearchesTotal int
+	ReportsDone, ReportsTotal   int
+	// Queue holds the queue position of each report job found waiting.
+	Queue []int
+}
+
+func (r *Reconciler) now() time.Time {
+	if r.Now != nil {
+		return r.Now()
+	}
+	return time.Now()
+}
+
+// Outcome is the result of a run.
+type Outcome struct {
+	Report *ChangeReport
+	// State is the reconciled state: recorded with every successful change
+	// applied and every failed item as it was. It shares unchanged entries
+	// with the recorded state, which is never modified.
+	State *state.State
+}
+
+// Run reconciles desired with recorded. Failures of single searches and
+// reports are part of the outcome (status error), never a reason to drop
+// what succeeded. When ctx ends, the items not yet done are reported as
+// errors and left as they were.
+func (r *Reconciler) Run(ctx context.Context, mode Mode, desired *spec.Spec, recorded *state.State) *Outcome {
+	next := &state.State{
+		FormatVersion:   recorded.FormatVersion,
+		Serial:          recorded.Serial,
+		Lineage:         recorded.Lineage,
+		PatwatchVersion: recorded.PatwatchVersion,
+		Searches:        make(map[string]*state.Search, len(desired.Searches)),
+		Reports:         make(map[string]*state.Report, len(desired.Reports)),
+	}
+	rep := &ChangeReport{Command: commandName(mode)}
+	prog := Progress{SearchesTotal: len(desired.Searches), ReportsTotal: len(desired.Reports)}
+	r.tell(prog)
+
+	if r.ReportsOnly {
+		prog.SearchesTotal = 0
+		for name, rec := range recorded.Searches {
+			next.Searches[name] = rec
+		}
+	} else {
+		searches := r.runSearches(ctx, desired, recorded, &prog)
+		for i, s := range desired.Searches {
+			if rec := searches[i].rec; rec != nil {
+				next.Searches[s.Name] = rec
+			}
+			rep.Searches = append(rep.Searches, searches[i].change)
+		}
+		for _, name := range sortedKeys(recorded.Searches) {
+			if !inSpecSearches(desired, name) {
+				rep.Searches = append(rep.Searches, SearchChange{Name: name, Status: StatusRemoved})
+			}
+		}
+	}
+
+	for _, d := range desired.Reports {
+		rec := recorded.Reports[d.Name]
+		var ch ReportChange
+		if ctx.Err() != nil {
+			ch = errorChange(ReportChange{Name: d.Name, Patent: d.Patent()}, errInterrupted)
+			if rec != nil {
+				ch.JobID, ch.File = rec.JobID, rec.File
+			}
+		} else {
+			rec, ch = r.reconcileReport(ctx, mode, d, rec)
+		}
+		if rec != nil {
+			next.Reports[d.Name] = rec
+		}
+		rep.Reports = append(rep.Reports, ch)
+		prog.ReportsDone++
+		if ch.Status == ReportPending {
+			prog.Queue = append(prog.Queue, ch.QueueNum)
+		}
+		r.tell(prog)
+	}
+	for _, name := range sortedKeys(recorded.Reports) {
+		if !inSpecReports(desired, name) {
+			old := recorded.Reports[name]
+			rep.Reports = append(rep.Reports, ReportChange{
+				Name: name, Patent: patentOf(old), Status: ReportRemoved, JobID: old.JobID, File: old.File,
+			})
+		}
+	}
+	rep.finish()
+	return &Outcome{Report: rep, State: next}
+}
+
+type searchOutcome struct {
+	rec    *state.Search
+	change SearchChange
+}
+
+// runSearches refreshes every search with at most Concurrency at once and
+// returns their outcomes in spec order.
+func (r *Reconciler) runSearches(ctx context.Context, desired *spec.Spec, recorded *state.State, prog *Progress) []searchOutcome {
+	out := make([]searchOutcome, len(desired.Searches))
+	uploads := r.uploadImages(ctx, desired)
+
+	workers := r.Concurrency
+	if workers <= 0 {
+		workers = DefaultConcurrency
+	}
+	type done struct{ i int }
+	jobs := make(chan int)
+	results := make(chan done)
+	var wg sync.WaitGroup
+	for range min(workers, max(len(desired.Searches), 1)) {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := range jobs {
+				out[i] = r.refreshSearch(ctx, desired.Searches[i], recorded.Searches[desired.Searches[i].Name], uploads)
+				results <- done{i}
+			}
+		}()
+	}
+	go func() {
+		defer close(jobs)
+		for i := range desired.Searches {
+			jobs <- i
+		}
+	}()
+	go func() {
+		wg.Wait()
+		close(results)
+	}()
+	for range results {
+		prog.SearchesDone++
+		r.tell(*prog)
+	}
+	return out
+}
+
+// refreshSearch calls the API for one search and diffs the answer.
+func (r *Reconciler) refreshSearch(ctx context.Context, s spec.Search, rec *state.Search, uploads map[string]uploaded) searchOutcome {
+	if s.Suspend {
+		ch := SearchChange{Name: s.Name, Status: StatusSuspended}
+		if rec != nil {
+			ch.Hits = len(rec.Hits)
+		}
+		return searchOutcome{rec: rec, change: ch}
+	}
+	var obs SearchObservation
+	if err := ctx.Err(); err != nil {
+		obs.Err = errInterrupted
+	} else if req, err := searchRequest(s, uploads); err != nil {
+		obs.Err = err
+	} else {
+		obs.Result, obs.Err = r.API.Search(ctx, req, s.MaxResults, s.MinScore)
+		if obs.Err != nil && ctx.Err() != nil {
+			obs.Err = fmt.Errorf("interrupted: %w", obs.Err)
+		}
+	}
+	if obs.Err != nil {
+		r.Log.Warn().Str("search", s.Name).Err(obs.Err).Msg("search failed; its recorded hits are kept")
+	}
+	next, ch := DiffSearch(s, rec, obs, r.now())
+	return searchOutcome{rec: next, change: ch}
+}
+
+type uploaded struct {
+	url string
+	err error
+}
+
+// uploadImages uploads each distinct local image once (the client reuses an
+// upload still valid from an earlier run) and returns the URLs by digest.
+func (r *Reconciler) uploadImages(ctx context.Context, desired *spec.Spec) map[string]uploaded {
+	paths := map[string]string{} // digest → a path with that content
+	for _, s := range desired.Searches {
+		if s.Suspend {
+			continue
+		}
+		for _, img := range s.Images {
+			if img.Local() {
+				paths[img.SHA256] = img.Path
+			}
+		}
+	}
+	out := make(map[string]uploaded, len(paths))
+	for _, digest := range sortedKeys(paths) {
+		out[digest] = r.upload(ctx, paths[digest], digest)
+	}
+	return out
+}
+
+func (r *Reconciler) upload(ctx context.Context, path, digest string) uploaded {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return uploaded{err: fmt.Errorf("image %s: %w", path, err)}
+	}
+	if got := sha256Hex(data); got != digest {
+		return uploaded{err: fmt.Errorf("image %s changed since the spec was loaded; run again", path)}
+	}
+	u, err := r.API.UploadImage(ctx, path, data)
+	if err != nil {
+		return uploaded{err: fmt.Errorf("upload %s: %w", path, err)}
+	}
+	return uploaded{url: u.URL}
+}
+
+// searchRequest translates a spec search into the API's request.
+func searchRequest(s spec.Search, uploads map[string]uploaded) (patsnap.SearchRequest, error) {
+	req := patsnap.SearchRequest{
+		PatentType:        s.PatentType,
+		Model:             s.Model,
+		Country:           s.Filters.Country,
+		LOC:               s.Filters.LOC,
+		LegalStatus:       s.Filters.LegalStatus,
+		SimpleLegalStatus: s.Filters.SimpleLegalStatus,
+		ApplyStartTime:    s.Filters.ApplyStartTime,
+		ApplyEndTime:      s.Filters.ApplyEndTime,
+		PublicStartTime:   s.Filters.PublicStartTime,
+		PublicEndTime:     s.Filters.PublicEndTime,
+		Assignees:         s.Filters.Assignees,
+		MainField:         s.Filters.MainField,
+		Lang:              s.Filters.Lang,
+		Field:             s.Filters.Field,
+		Order:             s.Filters.Order,
+		Stemming:          s.Filters.Stemming,
+		PreFilter:         s.Filters.PreFilter,
+	}
+	for _, img := range s.Images {
+		if !img.Local() {
+			req.URLs = append(req.URLs, img.URL)
+			continue
+		}
+		u, ok := uploads[img.SHA256]
+		if !ok {
+			return req, fmt.Errorf("image %s was not uploaded", img.Path)
+		}
+		if u.err != nil {
+			return req, u.err
+		}
+		req.URLs = append(req.URLs, u.url)
+	}
+	return req, nil
+}
+
+func (r *Reconciler) tell(p Progress) {
+	if r.Progress != nil {
+		p.Queue = append([]int(nil), p.Queue...)
+		sort.Ints(p.Queue)
+		r.Progress(p)
+	}
+}
+
+func commandName(m Mode) string {
+	if m == ModePlan {
+		return "plan"
+	}
+	return "apply"
+}
+
+func inSpecSearches(sp *spec.Spec, name string) bool {
+	for _, s := range sp.Searches {
+		if s.Name == name {
+			return true
+		}
+	}
+	return false
+}
+
+func inSpecReports(sp *spec.Spec, name string) bool {
+	for _, r := range sp.Reports {
+		if r.Name == name {
+			return true
+		}
+	}
+	return false
+}
+
+func patentOf(r *state.Report) string {
+	if r.PatentNumber != "" {
+		return r.PatentNumber
+	}
+	return r.PatentID
+}

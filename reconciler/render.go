@@ -1,0 +1,321 @@
+package reconciler
+
+import (
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"io"
+	"strconv"
+	"strings"
+)
+
+// Formats a change report renders to.
+const (
+	FormatText     = "text"
+	FormatJSON     = "json"
+	FormatMarkdown = "markdown"
+)
+
+// Render writes the change report in format: text for a terminal, markdown
+// for a pull-request comment or an artifact, json for programs (indented;
+// compact puts it on one line, as watch mode prints one object per run).
+func Render(w io.Writer, c *ChangeReport, format string, compact bool) error {
+	var buf bytes.Buffer
+	switch format {
+	case FormatText:
+		renderText(&buf, c)
+	case FormatMarkdown:
+		renderMarkdown(&buf, c)
+	case FormatJSON:
+		enc := json.NewEncoder(&buf)
+		enc.SetEscapeHTML(false)
+		if !compact {
+			enc.SetIndent("", "  ")
+		}
+		if err := enc.Encode(c); err != nil {
+			return err
+		}
+	default:
+		return fmt.Errorf("unknown format %q (want text, json or markdown)", format)
+	}
+	_, err := w.Write(buf.Bytes())
+	return err
+}
+
+// Summary is the one-line tally of a change report.
+func Summary(c *ChangeReport) string {
+	var n struct{ newHits, dropped, baseline, rebaseline, removed, searchErr, submitted, finished, failed, pending, reportErr int }
+	for _, s := range c.Searches {
+		n.newHits += len(s.New)
+		n.dropped += len(s.Dropped)
+		switch s.Status {
+		case StatusBaseline:
+			n.baseline++
+		case StatusRebaseline:
+			n.rebaseline++
+		case StatusRemoved:
+			n.removed++
+		case StatusError:
+			n.searchErr++
+		}
+	}
+	for _, r := range c.Reports {
+		switch r.Status {
+		case ReportSubmitted, ReportSubmit:
+			n.submitted++
+		case ReportFinished, ReportDownload:
+			n.finished++
+		case ReportFailed:
+			n.failed++
+		case ReportPending:
+			n.pending++
+		case ReportRemoved:
+			n.removed++
+		case ReportError:
+			n.reportErr++
+		}
+	}
+	plan := c.Command == "plan"
+	var parts []string
+	add := func(k int, what string) {
+		if k > 0 {
+			parts = append(parts, fmt.Sprintf("%d %s", k, what))
+		}
+	}
+	add(n.newHits, "new")
+	add(n.dropped, "dropped")
+	add(n.baseline, plural(n.baseline, "baseline", "baselines"))
+	add(n.rebaseline, plural(n.rebaseline, "rebaseline", "rebaselines"))
+	add(n.removed, "removed")
+	if plan {
+		add(n.submitted, plural(n.submitted, "report to submit", "reports to submit"))
+		add(n.finished, plural(n.finished, "report to download", "reports to download"))
+	} else {
+		add(n.submitted, plural(n.submitted, "report submitted", "reports submitted"))
+		add(n.finished, plural(n.finished, "report finished", "reports finished"))
+	}
+	add(n.failed, plural(n.failed, "report failed", "reports failed"))
+	add(n.pending, plural(n.pending, "report pending", "reports pending"))
+	add(n.searchErr+n.reportErr, plural(n.searchErr+n.reportErr, "error", "errors"))
+	head := fmt.Sprintf("%d %s, %d %s", len(c.Searches), plural(len(c.Searches), "search", "searches"),
+		len(c.Reports), plural(len(c.Reports), "report", "reports"))
+	if len(parts) == 0 {
+		return head + ": no changes"
+	}
+	return head + ": " + strings.Join(parts, ", ")
+}
+
+func plural(n int, one, many string) string {
+	if n == 1 {
+		return one
+	}
+	return many
+}
+
+// renderText draws a Terraform-like listing: + added, - removed or dropped,
+// ~ changed, ! failed, a blank for what is unchanged.
+func renderText(w *bytes.Buffer, c *ChangeReport) {
+	for _, s := range c.Searches {
+		switch s.Status {
+		case StatusBaseline:
+			fmt.Fprintf(w, "+ search %s: baseline, %d hits recorded%s\n", s.Name, s.Hits, totalNote(c, s))
+		case StatusRebaseline:
+			fmt.Fprintf(w, "~ search %s: query changed, rebaselined with %d hits%s\n", s.Name, s.Hits, totalNote(c, s))
+		case StatusError:
+			fmt.Fprintf(w, "! search %s: error: %s (recorded hits kept)\n", s.Name, s.Error)
+		case StatusRemoved:
+			fmt.Fprintf(w, "- search %s: removed from the spec, forgotten\n", s.Name)
+		case StatusSuspended:
+			fmt.Fprintf(w, "  search %s: suspended\n", s.Name)
+		default:
+			if !s.changed() {
+				fmt.Fprintf(w, "  search %s: no change, %d hits%s%s\n", s.Name, s.Hits, missingNote(s), totalNote(c, s))
+				continue
+			}
+			fmt.Fprintf(w, "~ search %s: %d new, %d dropped, %d hits%s%s\n", s.Name, len(s.New), len(s.Dropped), s.Hits, missingNote(s), totalNote(c, s))
+			for _, h := range s.New {
+				writeTextHit(w, "+", h)
+			}
+			for _, h := range s.Dropped {
+				writeTextHit(w, "-", h)
+			}
+		}
+	}
+	for _, r := range c.Reports {
+		fmt.Fprintf(w, "%s report %s (%s): %s\n", reportSymbol(r.Status), r.Name, r.Patent, reportText(r))
+	}
+	fmt.Fprintf(w, "\n%s: %s\n", capitalize(c.Command), Summary(c))
+}
+
+func writeTextHit(w *bytes.Buffer, sym string, h HitChange) {
+	fmt.Fprintf(w, "    %s %s  %s\n", sym, h.PatentPN, orDash(h.Title))
+	var facts []string
+	if h.CurrentAssignee != "" {
+		facts = append(facts, h.CurrentAssignee)
+	}
+	if h.Score != 0 {
+		facts = append(facts, "score "+strconv.FormatFloat(h.Score, 'f', 3, 64))
+	}
+	if h.Apdt != 0 {
+		facts = append(facts, "filed "+ymd(h.Apdt))
+	}
+	if h.Pbdt != 0 {
+		facts = append(facts, "published "+ymd(h.Pbdt))
+	}
+	if len(facts) > 0 {
+		fmt.Fprintf(w, "        %s\n", strings.Join(facts, " · "))
+	}
+}
+
+func totalNote(c *ChangeReport, s SearchChange) string {
+	if s.Total == 0 {
+		return ""
+	}
+	return fmt.Sprintf(" (%d matches in all)", s.Total)
+}
+
+func missingNote(s SearchChange) string {
+	if s.Missing == 0 {
+		return ""
+	}
+	return fmt.Sprintf(", %d missing this run but not yet dropped", s.Missing)
+}
+
+func reportSymbol(status string) string {
+	switch status {
+	case ReportSubmitted, ReportFinished, ReportSubmit, ReportDownload:
+		return "+"
+	case ReportRemoved:
+		return "-"
+	case ReportFailed, ReportError:
+		return "!"
+	}
+	return " "
+}
+
+func reportText(r ReportChange) string {
+	switch r.Status {
+	case ReportSubmitted:
+		return "job " + r.JobID + " submitted"
+	case ReportPending:
+		if r.QueueNum > 0 {
+			return fmt.Sprintf("job %s pending, %d in the queue", r.JobID, r.QueueNum)
+		}
+		return "job " + r.JobID + " pending"
+	case ReportFinished:
+		return "finished, downloaded to " + r.File
+	case ReportReady:
+		return "ready at " + r.File
+	case ReportFailed:
+		return "job " + r.JobID + " failed: " + r.Error + " (the next apply submits it again)"
+	case ReportRemoved:
+		if r.File != "" {
+			return "removed from the spec, forgotten (file kept at " + r.File + ")"
+		}
+		return "removed from the spec, forgotten"
+	case ReportError:
+		return "error: " + r.Error
+	case ReportSubmit:
+		return "a job would be submitted"
+	case ReportDownload:
+		return "job " + r.JobID + " finished; apply would download it"
+	}
+	return r.Status
+}
+
+func ymd(d int) string {
+	s := strconv.Itoa(d)
+	if len(s) != 8 {
+		return s
+	}
+	return s[:4] + "-" + s[4:6] + "-" + s[6:]
+}
+
+func orDash(s string) string {
+	if s == "" {
+		return "-"
+	}
+	return s
+}
+
+func capitalize(s string) string {
+	if s == "" {
+		return s
+	}
+	return strings.ToUpper(s[:1]) + s[1:]
+}
+
+// collapseAfter is how many rows a markdown table shows before it is folded
+// into a <details> section.
+const collapseAfter = 10
+
+func renderMarkdown(w *bytes.Buffer, c *ChangeReport) {
+	fmt.Fprintf(w, "### patwatch %s\n\n**%s**\n\n", c.Command, mdEscape(Summary(c)))
+	if len(c.Searches) > 0 {
+		fmt.Fprintf(w, "| search | status | new | dropped | hits | total |\n|---|---|---:|---:|---:|---:|\n")
+		for _, s := range c.Searches {
+			status := s.Status
+			if s.Status == StatusError {
+				status = "error: " + s.Error
+			}
+			fmt.Fprintf(w, "| %s | %s | %d | %d | %d | %d |\n", mdEscape(s.Name), mdEscape(status), len(s.New), len(s.Dropped), s.Hits, s.Total)
+		}
+		w.WriteString("\n")
+	}
+	for _, s := range c.Searches {
+		if len(s.New) == 0 && len(s.Dropped) == 0 {
+			continue
+		}
+		fmt.Fprintf(w, "#### %s\n\n", mdEscape(s.Name))
+		rows := len(s.New) + len(s.Dropped)
+		if rows > collapseAfter {
+			fmt.Fprintf(w, "<details><summary>%d new, %d dropped</summary>\n\n", len(s.New), len(s.Dropped))
+		}
+		w.WriteString("| | patent | title | assignee | score | filed | published |\n|---|---|---|---|---:|---|---|\n")
+		for _, h := range s.New {
+			writeMarkdownHit(w, "new", h)
+		}
+		for _, h := range s.Dropped {
+			writeMarkdownHit(w, "dropped", h)
+		}
+		if rows > collapseAfter {
+			w.WriteString("\n</details>\n")
+		}
+		w.WriteString("\n")
+	}
+	if len(c.Reports) > 0 {
+		w.WriteString("| report | patent | status | job | file |\n|---|---|---|---|---|\n")
+		for _, r := range c.Reports {
+			status := r.Status
+			if r.Error != "" {
+				status += ": " + r.Error
+			}
+			fmt.Fprintf(w, "| %s | %s | %s | %s | %s |\n", mdEscape(r.Name), mdEscape(r.Patent), mdEscape(status), r.JobID, mdEscape(r.File))
+		}
+		w.WriteString("\n")
+	}
+}
+
+func writeMarkdownHit(w *bytes.Buffer, kind string, h HitChange) {
+	pn := mdEscape(h.PatentPN)
+	if h.ImageURL != "" {
+		pn = fmt.Sprintf("[%s](%s)", pn, strings.ReplaceAll(h.ImageURL, ")", "%29"))
+	}
+	score := ""
+	if h.Score != 0 {
+		score = strconv.FormatFloat(h.Score, 'f', 3, 64)
+	}
+	dates := func(d int) string {
+		if d == 0 {
+			return ""
+		}
+		return ymd(d)
+	}
+	fmt.Fprintf(w, "| %s | %s | %s | %s | %s | %s | %s |\n", kind, pn, mdEscape(h.Title), mdEscape(h.CurrentAssignee), score, dates(h.Apdt), dates(h.Pbdt))
+}
+
+// mdEscape keeps text from breaking a table or being read as markup.
+func mdEscape(s string) string {
+	r := strings.NewReplacer("|", `\|`, "\n", " ", "\r", " ", "<", "&lt;", ">", "&gt;", "*", `\*`, "_", `\_`, "`", "\\`", "[", `\[`, "]", `\]`)
+	return r.Replace(s)
+}

@@ -1,0 +1,137 @@
+package reconciler
+
+// ReportFormatVersion is the version of the JSON change report's shape.
+const ReportFormatVersion = "1"
+
+// Search statuses in a change report.
+const (
+	StatusOK         = "ok"         // refreshed; new and dropped hits listed
+	StatusBaseline   = "baseline"   // first run of the search: hits recorded, none reported new
+	StatusRebaseline = "rebaseline" // the query changed: hits recorded afresh
+	StatusError      = "error"      // the search or report call failed; nothing changed
+	StatusRemoved    = "removed"    // no longer in the spec; forgotten from the state
+	StatusSuspended  = "suspended"  // suspend: true; not called
+)
+
+// Report statuses in a change report. After apply they say what happened;
+// in a plan, what apply would do (ReportSubmit, ReportDownload).
+const (
+	ReportSubmitted = "submitted" // a job was created this run
+	ReportPending   = "pending"   // the job is still running
+	ReportFinished  = "finished"  // the file was downloaded this run
+	ReportReady     = "ready"     // the file was downloaded in an earlier run and is intact
+	ReportFailed    = "failed"    // the job failed this run; the next apply submits again
+	ReportRemoved   = "removed"
+	ReportError     = "error"
+	ReportSuspended = "suspended"
+	ReportSubmit    = "submit"   // plan: apply would submit a job
+	ReportDownload  = "download" // plan: apply would download the finished file
+)
+
+// ChangeReport is what a run found: the JSON change report of the contract in
+// shared/interface.md, and the model the text and markdown renderers draw.
+type ChangeReport struct {
+	FormatVersion string         `json:"format_version"`
+	Command       string         `json:"command"`
+	Changed       bool           `json:"changed"`
+	Searches      []SearchChange `json:"searches"`
+	Reports       []ReportChange `json:"reports"`
+}
+
+// SearchChange is one search's part of a change report.
+type SearchChange struct {
+	Name    string      `json:"name"`
+	Status  string      `json:"status"`
+	Error   string      `json:"error"`
+	Total   int         `json:"total"` // the API's total_search_result_count; 0 when not called
+	Hits    int         `json:"hits"`  // hits the state holds for it after the run
+	New     []HitChange `json:"new"`
+	Dropped []HitChange `json:"dropped"`
+	// Missing counts hits absent this run but not yet dropped (drop_after).
+	Missing int `json:"missing,omitempty"`
+	// Changes names what changed in the query (rebaseline) in an offline plan.
+	Changes []string `json:"query_changes,omitempty"`
+}
+
+// HitChange is one new or dropped hit. Dropped hits carry no score or image:
+// those are not kept in the state.
+type HitChange struct {
+	PatentPN        string  `json:"patent_pn"`
+	Title           string  `json:"title"`
+	Score           float64 `json:"score,omitempty"`
+	CurrentAssignee string  `json:"current_assignee"`
+	Apdt            int     `json:"apdt"`
+	Pbdt            int     `json:"pbdt"`
+	ImageURL        string  `json:"image_url,omitempty"`
+	PatentID        string  `json:"patent_id,omitempty"`
+}
+
+// ReportChange is one report's part of a change report.
+type ReportChange struct {
+	Name     string `json:"name"`
+	Patent   string `json:"patent"`
+	Status   string `json:"status"`
+	JobID    string `json:"job_id"`
+	File     string `json:"file"`
+	Error    string `json:"error"`
+	QueueNum int    `json:"queue_num,omitempty"` // the job's place in PatSnap's queue, while pending
+}
+
+// changed reports whether a search's part counts as a change.
+func (s SearchChange) changed() bool {
+	switch s.Status {
+	case StatusBaseline, StatusRebaseline, StatusRemoved:
+		return true
+	}
+	return len(s.New) > 0 || len(s.Dropped) > 0
+}
+
+// changed reports whether a report's part counts as a change.
+func (r ReportChange) changed() bool {
+	switch r.Status {
+	case ReportSubmitted, ReportFinished, ReportFailed, ReportRemoved, ReportSubmit, ReportDownload:
+		return true
+	}
+	return false
+}
+
+// Failed reports whether any search or report failed in the run.
+func (c *ChangeReport) Failed() bool {
+	for _, s := range c.Searches {
+		if s.Status == StatusError {
+			return true
+		}
+	}
+	for _, r := range c.Reports {
+		if r.Status == ReportError {
+			return true
+		}
+	}
+	return false
+}
+
+// finish sets Changed from the parts and makes empty lists non-nil so that
+// the JSON shows [] rather than null.
+func (c *ChangeReport) finish() {
+	c.FormatVersion = ReportFormatVersion
+	c.Changed = false
+	if c.Searches == nil {
+		c.Searches = []SearchChange{}
+	}
+	if c.Reports == nil {
+		c.Reports = []ReportChange{}
+	}
+	for i := range c.Searches {
+		s := &c.Searches[i]
+		if s.New == nil {
+			s.New = []HitChange{}
+		}
+		if s.Dropped == nil {
+			s.Dropped = []HitChange{}
+		}
+		c.Changed = c.Changed || s.changed()
+	}
+	for _, r := range c.Reports {
+		c.Changed = c.Changed || r.changed()
+	}
+}

@@ -1,0 +1,155 @@
+package reconciler
+
+import (
+	"sort"
+	"time"
+
+	"github.com/patwatch/patwatch/patsnap"
+	"github.com/patwatch/patwatch/spec"
+	"github.com/patwatch/patwatch/state"
+)
+
+// SearchObservation is what the API answered for one search in this run.
+// Exactly one of Result and Err is set.
+type SearchObservation struct {
+	Result *patsnap.SearchResult
+	Err    error
+}
+
+// DiffSearch reconciles one search: desired is the spec's search, recorded
+// what the state holds for it (nil for a search seen for the first time),
+// observed the API's answer. It returns the search's new recorded value and
+// its part of the change report. It does no I/O and does not modify recorded.
+//
+// A failed observation leaves the recorded value as it was and reports
+// nothing new or dropped: an error is never read as "all hits gone".
+func DiffSearch(desired spec.Search, recorded *state.Search, observed SearchObservation, now time.Time) (*state.Search, SearchChange) {
+	ch := SearchChange{Name: desired.Name}
+	if observed.Err != nil {
+		ch.Status = StatusError
+		ch.Error = observed.Err.Error()
+		if recorded != nil {
+			ch.Hits = len(recorded.Hits)
+		}
+		return recorded, ch
+	}
+	now = now.UTC().Truncate(time.Second)
+	hits := keptHits(desired, observed.Result.Hits)
+	ch.Total = observed.Result.Total
+
+	if recorded == nil || recorded.Fingerprint != desired.Fingerprint {
+		ch.Status = StatusBaseline
+		if recorded != nil {
+			ch.Status = StatusRebaseline
+		}
+		next := &state.Search{Fingerprint: desired.Fingerprint, BaselineAt: now, Hits: make(map[string]*state.Hit, len(hits))}
+		for _, h := range hits {
+			next.Hits[h.PatentPN] = recordHit(h, now)
+		}
+		ch.Hits = len(next.Hits)
+		return next, ch
+	}
+
+	ch.Status = StatusOK
+	next := &state.Search{Fingerprint: recorded.Fingerprint, BaselineAt: recorded.BaselineAt, Hits: make(map[string]*state.Hit, len(hits))}
+	seen := make(map[string]bool, len(hits))
+	for _, h := range hits {
+		seen[h.PatentPN] = true
+		old, ok := recorded.Hits[h.PatentPN]
+		rec := recordHit(h, now)
+		if ok {
+			rec.FirstSeen = old.FirstSeen
+		} else {
+			ch.New = append(ch.New, newHit(h))
+		}
+		next.Hits[h.PatentPN] = rec
+	}
+	dropAfter := max(desired.DropAfter, 1)
+	for _, pn := range sortedKeys(recorded.Hits) {
+		if seen[pn] {
+			continue
+		}
+		old := recorded.Hits[pn]
+		if old.Missing+1 >= dropAfter {
+			ch.Dropped = append(ch.Dropped, droppedHit(pn, old))
+			continue
+		}
+		kept := *old
+		kept.Missing++
+		next.Hits[pn] = &kept
+		ch.Missing++
+	}
+	ch.Hits = len(next.Hits)
+	return next, ch
+}
+
+// keptHits returns the observed hits the search keeps: unique by patent_pn,
+// at or above min_score, at most max_results, in rank order. The client
+// already applies these; applying them again here keeps the diff correct
+// whatever the observation's source.
+func keptHits(desired spec.Search, hits []patsnap.Hit) []patsnap.Hit {
+	limit := desired.MaxResults
+	if limit <= 0 {
+		limit = spec.DefaultMaxResults
+	}
+	out := make([]patsnap.Hit, 0, min(len(hits), limit))
+	seen := make(map[string]bool, len(hits))
+	for _, h := range hits {
+		if h.PatentPN == "" || seen[h.PatentPN] || h.Score < desired.MinScore {
+			continue
+		}
+		seen[h.PatentPN] = true
+		out = append(out, h)
+		if len(out) == limit {
+			break
+		}
+	}
+	return out
+}
+
+// recordHit keeps a hit's stable facts; the presigned image URL and the score
+// change on every call and are not recorded.
+func recordHit(h patsnap.Hit, now time.Time) *state.Hit {
+	return &state.Hit{
+		FirstSeen:       now,
+		PatentID:        h.PatentID,
+		Title:           h.Title,
+		CurrentAssignee: h.CurrentAssignee,
+		Apno:            h.Apno,
+		Apdt:            h.Apdt,
+		Pbdt:            h.Pbdt,
+	}
+}
+
+func newHit(h patsnap.Hit) HitChange {
+	return HitChange{
+		PatentPN:        h.PatentPN,
+		Title:           h.Title,
+		Score:           h.Score,
+		CurrentAssignee: h.CurrentAssignee,
+		Apdt:            h.Apdt,
+		Pbdt:            h.Pbdt,
+		ImageURL:        h.URL,
+		PatentID:        h.PatentID,
+	}
+}
+
+func droppedHit(pn string, h *state.Hit) HitChange {
+	return HitChange{
+		PatentPN:        pn,
+		Title:           h.Title,
+		CurrentAssignee: h.CurrentAssignee,
+		Apdt:            h.Apdt,
+		Pbdt:            h.Pbdt,
+		PatentID:        h.PatentID,
+	}
+}
+
+func sortedKeys[V any](m map[string]V) []string {
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	return keys
+}

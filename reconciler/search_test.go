@@ -1,0 +1,248 @@
+package reconciler
+
+import (
+	"errors"
+	"reflect"
+	"sort"
+	"testing"
+	"time"
+
+	"github.com/patwatch/patwatch/patsnap"
+	"github.com/patwatch/patwatch/spec"
+	"github.com/patwatch/patwatch/state"
+)
+
+var (
+	t0 = time.Date(2026, 11, 1, 9, 0, 0, 0, time.UTC)
+	t1 = t0.Add(6 * time.Hour)
+)
+
+func hits(pns ...string) []patsnap.Hit {
+	out := make([]patsnap.Hit, len(pns))
+	for i, pn := range pns {
+		out[i] = patsnap.Hit{PatentPN: pn, Title: "title " + pn, Score: 0.9 - float64(i)*0.01, URL: "http://img/" + pn + "?X-Amz-Signature=s"}
+	}
+	return out
+}
+
+// recorded builds a recorded search whose hits have the given missing counts.
+func recorded(fp string, missing map[string]int) *state.Search {
+	s := &state.Search{Fingerprint: fp, BaselineAt: t0, Hits: map[string]*state.Hit{}}
+	for pn, m := range missing {
+		s.Hits[pn] = &state.Hit{FirstSeen: t0, Missing: m, Title: "title " + pn}
+	}
+	return s
+}
+
+func pnsOf(hs []HitChange) []string {
+	var out []string
+	for _, h := range hs {
+		out = append(out, h.PatentPN)
+	}
+	sort.Strings(out)
+	return out
+}
+
+func TestDiffSearch(t *testing.T) {
+	search := spec.Search{Name: "s", Fingerprint: "fp1", MaxResults: 100, DropAfter: 1}
+	drop2 := search
+	drop2.DropAfter = 2
+	changedQuery := search
+	changedQuery.Fingerprint = "fp2"
+	floor := search
+	floor.MinScore = 0.885
+	top2 := search
+	top2.MaxResults = 2
+
+	tests := []struct {
+		name        string
+		desired     spec.Search
+		rec         *state.Search
+		obs         SearchObservation
+		wantStatus  string
+		wantNew     []string
+		wantDropped []string
+		wantMissing map[string]int // recorded hits after the run and their missing counts
+	}{
+		{
+			name: "first run is a baseline", desired: search, rec: nil,
+			obs:        SearchObservation{Result: &patsnap.SearchResult{Total: 3, Hits: hits("A", "B", "C")}},
+			wantStatus: StatusBaseline, wantMissing: map[string]int{"A": 0, "B": 0, "C": 0},
+		},
+		{
+			name: "changed query rebaselines without new or dropped", desired: changedQuery, rec: recorded("fp1", map[string]int{"A": 0, "X": 0}),
+			obs:        SearchObservation{Result: &patsnap.SearchResult{Total: 2, Hits: hits("A", "B")}},
+			wantStatus: StatusRebaseline, wantMissing: map[string]int{"A": 0, "B": 0},
+		},
+		{
+			name: "new and dropped", desired: search, rec: recorded("fp1", map[string]int{"A": 0, "B": 0}),
+			obs:        SearchObservation{Result: &patsnap.SearchResult{Total: 2, Hits: hits("A", "C")}},
+			wantStatus: StatusOK, wantNew: []string{"C"}, wantDropped: []string{"B"}, wantMissing: map[string]int{"A": 0, "C": 0},
+		},
+		{
+			name: "no change", desired: search, rec: recorded("fp1", map[string]int{"A": 0, "B": 0}),
+			obs:        SearchObservation{Result: &patsnap.SearchResult{Total: 2, Hits: hits("B", "A")}},
+			wantStatus: StatusOK, wantMissing: map[string]int{"A": 0, "B": 0},
+		},
+		{
+			name: "drop_after 2: missing once is not reported", desired: drop2, rec: recorded("fp1", map[string]int{"A": 0, "B": 0}),
+			obs:        SearchObservation{Result: &patsnap.SearchResult{Hits: hits("A")}},
+			wantStatus: StatusOK, wantMissing: map[string]int{"A": 0, "B": 1},
+		},
+		{
+			name: "drop_after 2: missing twice is dropped", desired: drop2, rec: recorded("fp1", map[string]int{"A": 0, "B": 1}),
+			obs:        SearchObservation{Result: &patsnap.SearchResult{Hits: hits("A")}},
+			wantStatus: StatusOK, wantDropped: []string{"B"}, wantMissing: map[string]int{"A": 0},
+		},
+		{
+			name: "drop_after 2: back before dropping is not new", desired: drop2, rec: recorded("fp1", map[string]int{"A": 0, "B": 1}),
+			obs:        SearchObservation{Result: &patsnap.SearchResult{Hits: hits("A", "B")}},
+			wantStatus: StatusOK, wantMissing: map[string]int{"A": 0, "B": 0},
+		},
+		{
+			name: "a failed search changes nothing", desired: search, rec: recorded("fp1", map[string]int{"A": 0, "B": 1}),
+			obs:        SearchObservation{Err: errors.New("boom")},
+			wantStatus: StatusError, wantMissing: map[string]int{"A": 0, "B": 1},
+		},
+		{
+			name: "a failed first run records nothing", desired: search, rec: nil,
+			obs:        SearchObservation{Err: errors.New("boom")},
+			wantStatus: StatusError, wantMissing: nil,
+		},
+		{
+			name: "an empty answer drops everything", desired: search, rec: recorded("fp1", map[string]int{"A": 0}),
+			obs:        SearchObservation{Result: &patsnap.SearchResult{}},
+			wantStatus: StatusOK, wantDropped: []string{"A"}, wantMissing: map[string]int{},
+		},
+		{
+			name: "min_score ignores low hits", desired: floor, rec: recorded("fp1", map[string]int{"A": 0}),
+			obs:        SearchObservation{Result: &patsnap.SearchResult{Hits: hits("A", "B", "C")}}, // scores 0.90, 0.89, 0.88
+			wantStatus: StatusOK, wantNew: []string{"B"}, wantMissing: map[string]int{"A": 0, "B": 0},
+		},
+		{
+			name: "max_results keeps the top ranks and duplicates count once", desired: top2, rec: recorded("fp1", map[string]int{"A": 0}),
+			obs:        SearchObservation{Result: &patsnap.SearchResult{Hits: append(hits("A"), hits("A", "B", "C")...)}},
+			wantStatus: StatusOK, wantNew: []string{"B"}, wantMissing: map[string]int{"A": 0, "B": 0},
+		},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			var before map[string]state.Hit
+			if tt.rec != nil {
+				before = map[string]state.Hit{}
+				for pn, h := range tt.rec.Hits {
+					before[pn] = *h
+				}
+			}
+			next, ch := DiffSearch(tt.desired, tt.rec, tt.obs, t1)
+			if ch.Status != tt.wantStatus {
+				t.Fatalf("status = %q, want %q", ch.Status, tt.wantStatus)
+			}
+			if got := pnsOf(ch.New); !reflect.DeepEqual(got, tt.wantNew) {
+				t.Errorf("new = %v, want %v", got, tt.wantNew)
+			}
+			if got := pnsOf(ch.Dropped); !reflect.DeepEqual(got, tt.wantDropped) {
+				t.Errorf("dropped = %v, want %v", got, tt.wantDropped)
+			}
+			var gotMissing map[string]int
+			if next != nil {
+				gotMissing = map[string]int{}
+				for pn, h := range next.Hits {
+					gotMissing[pn] = h.Missing
+				}
+				if ch.Hits != len(next.Hits) {
+					t.Errorf("hits = %d, want %d", ch.Hits, len(next.Hits))
+				}
+			}
+			if !reflect.DeepEqual(gotMissing, tt.wantMissing) {
+				t.Errorf("recorded hits = %v, want %v", gotMissing, tt.wantMissing)
+			}
+			if tt.rec != nil {
+				for pn, h := range tt.rec.Hits {
+					if *h != before[pn] {
+						t.Errorf("DiffSearch modified the recorded hit %s", pn)
+					}
+				}
+			}
+		})
+	}
+}
+
+func TestDiffSearchKeepsFirstSeenAndStableFacts(t *testing.T) {
+	desired := spec.Search{Name: "s", Fingerprint: "fp", MaxResults: 100, DropAfter: 1}
+	rec := recorded("fp", map[string]int{"A": 0})
+	next, ch := DiffSearch(desired, rec, SearchObservation{Result: &patsnap.SearchResult{Hits: hits("A", "B")}}, t1)
+	if !next.Hits["A"].FirstSeen.Equal(t0) {
+		t.Errorf("A first seen = %v, want %v (kept)", next.Hits["A"].FirstSeen, t0)
+	}
+	if !next.Hits["B"].FirstSeen.Equal(t1) {
+		t.Errorf("B first seen = %v, want %v", next.Hits["B"].FirstSeen, t1)
+	}
+	if !next.BaselineAt.Equal(t0) {
+		t.Errorf("baseline moved to %v", next.BaselineAt)
+	}
+	if got := ch.New[0]; got.ImageURL == "" || got.Score == 0 {
+		t.Errorf("a new hit lacks its image or score: %+v", got)
+	}
+}
+
+func TestDecideReport(t *testing.T) {
+	desired := spec.Report{Name: "r", PatentNumber: "CN108977442B", Format: "pdf", Logo: true}
+	base := state.Report{PatentNumber: "CN108977442B", Format: "pdf", Logo: true, JobID: "1579434053399035905", SubmittedAt: t0}
+	with := func(f func(*state.Report)) *state.Report {
+		r := base
+		f(&r)
+		return &r
+	}
+	now := t0.Add(time.Hour)
+	tests := []struct {
+		name   string
+		rec    *state.Report
+		intact bool
+		want   reportStep
+	}{
+		{"no job", nil, false, stepSubmit},
+		{"pending job is polled", with(func(r *state.Report) { r.Status = state.ReportPending }), false, stepPoll},
+		{"failed job is resubmitted", with(func(r *state.Report) { r.Status = state.ReportFailed }), false, stepSubmit},
+		{"intact file is ready", with(func(r *state.Report) { r.Status = state.ReportDownloaded }), true, stepReady},
+		{"deleted file is fetched again while the link lives", with(func(r *state.Report) {
+			r.Status, r.LinkExpiresAt = state.ReportDownloaded, now.Add(time.Hour)
+		}), false, stepPoll},
+		{"deleted file after the link expired is resubmitted", with(func(r *state.Report) {
+			r.Status, r.LinkExpiresAt = state.ReportDownloaded, now.Add(-time.Hour)
+		}), false, stepSubmit},
+		{"pending job whose link expired is resubmitted", with(func(r *state.Report) {
+			r.Status, r.LinkExpiresAt = state.ReportPending, now
+		}), false, stepSubmit},
+		{"changed format resubmits", with(func(r *state.Report) { r.Status, r.Format = state.ReportDownloaded, "word" }), true, stepSubmit},
+		{"changed logo resubmits", with(func(r *state.Report) { r.Status, r.Logo = state.ReportPending, false }), false, stepSubmit},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if got, why := decideReport(desired, tt.rec, tt.intact, now); got != tt.want {
+				t.Errorf("step = %v (%s), want %v", got, why, tt.want)
+			}
+		})
+	}
+}
+
+func TestLinkExpiry(t *testing.T) {
+	now := time.Date(2024, 11, 26, 8, 0, 0, 0, time.UTC)
+	tests := []struct {
+		name, link string
+		want       time.Time
+	}{
+		{"cos q-sign-time", "https://open.zhihuiya.com/x.docx?sign=q-sign-algorithm%3Dsha1%26q-sign-time%3D1732607317%3B1733212117%26q-key-time%3D1732607317%3B1733212117&response-content-disposition=attachment",
+			time.Unix(1733212117, 0).UTC()},
+		{"amz", "http://h/x.png?X-Amz-Date=20240311T111032Z&X-Amz-Expires=604800&X-Amz-Signature=abc",
+			time.Date(2024, 3, 18, 11, 10, 32, 0, time.UTC)},
+		{"expires", "http://127.0.0.1/fake-download/1/x.pdf?expires=1733212117&sign=ab", time.Unix(1733212117, 0).UTC()},
+		{"unknown scheme: seven days", "https://h/x.pdf", now.Add(LinkLifetime)},
+		{"garbage", "::", now.Add(LinkLifetime)},
+	}
+	for _, tt := range tests {
+		if got := linkExpiry(tt.link, now); !got.Equal(tt.want) {
+			t.Errorf("%s: expiry = %v, want %v", tt.name, got, tt.want)
+		}
+	}
+}
