@@ -1,0 +1,151 @@
+package reconciler
+
+import (
+	"bytes"
+	"encoding/json"
+	"flag"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+var update = flag.Bool("update", false, "rewrite the golden files")
+
+// sampleReport has every kind of search and report entry a run can produce.
+func sampleReport(command string) *ChangeReport {
+	rep := &ChangeReport{
+		Command: command,
+		Searches: []SearchChange{
+			{Name: "phone-designs", Status: StatusOK, Total: 1234, Hits: 57,
+				New: []HitChange{{PatentPN: "EU0065350760001S", Title: "Mobile phones", Score: 0.8884816,
+					CurrentAssignee: "HUAWEI TECHNOLOGIES CO., LTD.", Apdt: 20190528, Pbdt: 20190528,
+					ImageURL: "http://img.example/EU/004744217_0009_0002.png?X-Amz-Expires=604800", PatentID: "6e433449-143b-41d9-9abf-6c6519b07779"}},
+				Dropped: []HitChange{{PatentPN: "CN305123456S", Title: "Phone case | slim", CurrentAssignee: "ACME *Corp*", Apdt: 20180102, Pbdt: 20180601}},
+				Missing: 1},
+			{Name: "watch-faces", Status: StatusBaseline, Total: 88, Hits: 40},
+			{Name: "chairs", Status: StatusRebaseline, Total: 12, Hits: 12},
+			{Name: "lamps", Status: StatusOK, Total: 5, Hits: 5},
+			{Name: "tables", Status: StatusError, Error: "P060 image search: rate-limit: 67200002 The current call rate is too fast", Hits: 9},
+			{Name: "sofas", Status: StatusSuspended, Hits: 3},
+			{Name: "old-search", Status: StatusRemoved},
+		},
+		Reports: []ReportChange{
+			{Name: "cn108977442b", Patent: "CN108977442B", Status: ReportFinished, JobID: "1579434053399035905", File: "reports/cn108977442b.pdf"},
+			{Name: "us-pending", Patent: "US10000000B2", Status: ReportPending, JobID: "1579434053399035906", QueueNum: 10},
+			{Name: "new-one", Patent: "CN1", Status: ReportSubmitted, JobID: "1579434053399035907"},
+			{Name: "broken", Patent: "CN2", Status: ReportFailed, JobID: "1579434053399035908", Error: "由于服务器异常,正在修复中"},
+			{Name: "gone", Patent: "CN3", Status: ReportRemoved, JobID: "1", File: "reports/gone.pdf"},
+			{Name: "kept", Patent: "CN4", Status: ReportReady, JobID: "2", File: "reports/kept.docx"},
+		},
+	}
+	rep.finish()
+	return rep
+}
+
+func TestRenderGolden(t *testing.T) {
+	for _, format := range []string{FormatText, FormatMarkdown, FormatJSON} {
+		t.Run(format, func(t *testing.T) {
+			var buf bytes.Buffer
+			if err := Render(&buf, sampleReport("apply"), format, false); err != nil {
+				t.Fatal(err)
+			}
+			golden(t, filepath.Join("testdata", "report."+format+".golden"), buf.Bytes())
+		})
+	}
+}
+
+func TestRenderJSONContract(t *testing.T) {
+	var buf bytes.Buffer
+	if err := Render(&buf, sampleReport("apply"), FormatJSON, true); err != nil {
+		t.Fatal(err)
+	}
+	if n := strings.Count(buf.String(), "\n"); n != 1 {
+		t.Fatalf("compact JSON spans %d lines, want 1", n)
+	}
+	var got map[string]any
+	if err := json.Unmarshal(buf.Bytes(), &got); err != nil {
+		t.Fatal(err)
+	}
+	for _, k := range []string{"format_version", "command", "changed", "searches", "reports"} {
+		if _, ok := got[k]; !ok {
+			t.Errorf("missing top-level field %q", k)
+		}
+	}
+	s := got["searches"].([]any)[0].(map[string]any)
+	for _, k := range []string{"name", "status", "error", "total", "hits", "new", "dropped"} {
+		if _, ok := s[k]; !ok {
+			t.Errorf("missing search field %q", k)
+		}
+	}
+	h := s["new"].([]any)[0].(map[string]any)
+	for _, k := range []string{"patent_pn", "title", "score", "current_assignee", "apdt", "pbdt", "image_url"} {
+		if _, ok := h[k]; !ok {
+			t.Errorf("missing new-hit field %q", k)
+		}
+	}
+	r := got["reports"].([]any)[0].(map[string]any)
+	for _, k := range []string{"name", "patent", "status", "job_id", "file", "error"} {
+		if _, ok := r[k]; !ok {
+			t.Errorf("missing report field %q", k)
+		}
+	}
+	if _, isString := r["job_id"].(string); !isString {
+		t.Errorf("job_id is %T, want a string", r["job_id"])
+	}
+}
+
+func TestChanged(t *testing.T) {
+	quiet := &ChangeReport{Searches: []SearchChange{{Name: "a", Status: StatusOK}, {Name: "b", Status: StatusSuspended}, {Name: "c", Status: StatusError}},
+		Reports: []ReportChange{{Status: ReportPending}, {Status: ReportReady}, {Status: ReportError}}}
+	quiet.finish()
+	if quiet.Changed {
+		t.Error("a report with nothing new, dropped, baselined, submitted, finished, failed or removed counts as changed")
+	}
+	if !quiet.Failed() {
+		t.Error("errors not counted as failure")
+	}
+	for _, tweak := range []func(*ChangeReport){
+		func(c *ChangeReport) { c.Searches[0].New = []HitChange{{PatentPN: "X"}} },
+		func(c *ChangeReport) { c.Searches[0].Dropped = []HitChange{{PatentPN: "X"}} },
+		func(c *ChangeReport) { c.Searches[0].Status = StatusBaseline },
+		func(c *ChangeReport) { c.Searches[0].Status = StatusRebaseline },
+		func(c *ChangeReport) { c.Searches[0].Status = StatusRemoved },
+		func(c *ChangeReport) { c.Reports[0].Status = ReportSubmitted },
+		func(c *ChangeReport) { c.Reports[0].Status = ReportFinished },
+		func(c *ChangeReport) { c.Reports[0].Status = ReportFailed },
+		func(c *ChangeReport) { c.Reports[0].Status = ReportRemoved },
+	} {
+		c := &ChangeReport{Searches: append([]SearchChange(nil), quiet.Searches...), Reports: append([]ReportChange(nil), quiet.Reports...)}
+		tweak(c)
+		c.finish()
+		if !c.Changed {
+			t.Errorf("not counted as a change: %+v %+v", c.Searches[0], c.Reports[0])
+		}
+	}
+}
+
+func TestSummaryNoChanges(t *testing.T) {
+	c := &ChangeReport{Command: "apply", Searches: []SearchChange{{Name: "a", Status: StatusOK}}}
+	c.finish()
+	if got, want := Summary(c), "1 search, 0 reports: no changes"; got != want {
+		t.Errorf("Summary = %q, want %q", got, want)
+	}
+}
+
+func golden(t *testing.T, path string, got []byte) {
+	t.Helper()
+	if *update {
+		if err := os.WriteFile(path, got, 0o644); err != nil {
+			t.Fatal(err)
+		}
+		return
+	}
+	want, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatalf("%v (run go test -update to create it)", err)
+	}
+	if !bytes.Equal(got, want) {
+		t.Errorf("%s differs (run go test -update after checking):\n--- got\n%s\n--- want\n%s", path, got, want)
+	}
+}
