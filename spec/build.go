@@ -1,0 +1,450 @@
+package spec
+
+import (
+	"bytes"
+	"crypto/sha256"
+	"encoding/hex"
+	"fmt"
+	"io"
+	"net"
+	"net/url"
+	"os"
+	"path/filepath"
+	"regexp"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// MaxImageSize is the largest local image PatSnap's upload (P010) accepts.
+const MaxImageSize = 4 << 20
+
+// MinInterval is the shortest watch interval a spec may set.
+const MinInterval = time.Minute
+
+// build runs the checks the schema cannot express and fills the typed Spec
+// with defaults applied. It reads v defensively: the schema may have found
+// problems already, and every field of the wrong type is simply skipped
+// here so that all problems are still reported in one pass.
+func (l *loader) build(v any) *Spec {
+	top, ok := v.(map[string]any)
+	if !ok {
+		return nil
+	}
+	s := &Spec{Version: 1, API: API{QPS: DefaultQPS}}
+	if iv, ok := top["interval"].(string); ok && durationRE.MatchString(iv) {
+		d, err := time.ParseDuration(iv)
+		switch {
+		case err != nil:
+			l.add([]string{"interval"}, fmt.Sprintf("%s is not a duration patwatch can use", quoteShort(iv)), "")
+		case d < MinInterval:
+			l.add([]string{"interval"}, fmt.Sprintf("must be at least 1m, not %s", iv), "polling the API more often than once a minute only spends quota")
+		default:
+			s.Interval = d
+		}
+	}
+	if api, ok := top["api"].(map[string]any); ok {
+		if u, ok := api["base_url"].(string); ok {
+			s.API.BaseURL = l.baseURL([]string{"api", "base_url"}, u)
+		}
+		if q, ok := floatOf(api["qps"]); ok && q > 0 {
+			s.API.QPS = q
+		}
+	}
+	if list, ok := top["searches"].([]any); ok {
+		names := map[string]int{}
+		for i, e := range list {
+			if m, ok := e.(map[string]any); ok {
+				s.Searches = append(s.Searches, l.search([]string{"searches", strconv.Itoa(i)}, m, names))
+			}
+		}
+	}
+	if list, ok := top["reports"].([]any); ok {
+		names := map[string]int{}
+		for i, e := range list {
+			if m, ok := e.(map[string]any); ok {
+				s.Reports = append(s.Reports, l.report([]string{"reports", strconv.Itoa(i)}, m, names))
+			}
+		}
+	}
+	return s
+}
+
+var durationRE = regexp.MustCompile(`^([0-9]+[hms])+$`)
+
+// baseURL checks the API root: https, or http to a loopback host only, and
+// nothing that could carry a secret. Messages never echo the URL.
+func (l *loader) baseURL(ptr []string, raw string) string {
+	u, err := url.Parse(raw)
+	if err != nil || u.Host == "" {
+		l.add(ptr, "must be an absolute URL such as https://connect.zhihuiya.com", "")
+		return ""
+	}
+	if u.User != nil {
+		l.add(ptr, "must not contain a user name or password", "credentials come only from the environment: PATSNAP_CLIENT_ID and PATSNAP_CLIENT_SECRET, or PATSNAP_API_KEY")
+		return ""
+	}
+	if u.RawQuery != "" || u.Fragment != "" || u.ForceQuery {
+		l.add(ptr, "must not have a query string or fragment", "the API key is read from PATSNAP_API_KEY, never from the spec")
+		return ""
+	}
+	switch strings.ToLower(u.Scheme) {
+	case "https":
+	case "http":
+		if !loopbackHost(u.Hostname()) {
+			l.add(ptr, "must use https; plain http is accepted only for localhost, 127.0.0.0/8 and ::1", "")
+			return ""
+		}
+	default:
+		l.add(ptr, "must be an https:// URL", "")
+		return ""
+	}
+	return strings.TrimRight(raw, "/")
+}
+
+func loopbackHost(h string) bool {
+	if strings.EqualFold(h, "localhost") {
+		return true
+	}
+	ip := net.ParseIP(h)
+	return ip != nil && ip.IsLoopback()
+}
+
+// search checks and builds searches[i]; names maps each name seen so far to
+// its index.
+func (l *loader) search(ptr []string, m map[string]any, names map[string]int) Search {
+	s := Search{MaxResults: DefaultMaxResults, DropAfter: 1}
+	if n, _, _ := resolve(l.root, ptr); n != nil {
+		s.Line = n.Line
+	}
+	s.Name, _ = m["name"].(string)
+	l.unique(ptr, "searches", s.Name, names)
+
+	img, hasImage := m["image"]
+	imgs, hasImages := m["images"]
+	switch {
+	case hasImage && hasImages:
+		l.addKey(with(ptr, "images"), "set image or images, not both", "image: takes one image; images: takes 2 to 4")
+	case !hasImage && !hasImages:
+		l.add(with(ptr, "image"), "required field is missing", "set image: to one image, or images: to a list of 2 to 4")
+	case hasImage:
+		if str, ok := img.(string); ok && str != "" {
+			if im, ok := l.image(with(ptr, "image"), str); ok {
+				s.Images = []Image{im}
+			}
+		}
+	case hasImages:
+		list, _ := imgs.([]any)
+		seen := map[string]int{}
+		for j, e := range list {
+			str, ok := e.(string)
+			if !ok || str == "" {
+				continue
+			}
+			p := with(ptr, "images", strconv.Itoa(j))
+			im, ok := l.image(p, str)
+			if !ok {
+				continue
+			}
+			if first, dup := seen[im.key()]; dup {
+				l.add(p, fmt.Sprintf("same image as images[%d]", first), "each image of a multi-image search must differ")
+				continue
+			}
+			seen[im.key()] = j
+			s.Images = append(s.Images, im)
+		}
+	}
+
+	s.PatentType, _ = m["patent_type"].(string)
+	if model, ok := intOf(m["model"]); ok && model >= 1 && model <= 4 {
+		s.Model = model
+		switch {
+		case s.PatentType == "D" && model > 2:
+			l.add(with(ptr, "model"), fmt.Sprintf("model %d is for utility models (patent_type U); design searches use model 1 or 2", model), "")
+		case s.PatentType == "U" && model < 3:
+			l.add(with(ptr, "model"), fmt.Sprintf("model %d is for design patents (patent_type D); utility model searches use model 3 or 4", model), "")
+		}
+	}
+	if f, ok := m["filters"].(map[string]any); ok {
+		s.Filters = l.filters(with(ptr, "filters"), f)
+	}
+	if n, ok := intOf(m["max_results"]); ok && n >= 1 && n <= MaxReachableResults {
+		s.MaxResults = n
+	}
+	if sc, ok := floatOf(m["min_score"]); ok {
+		s.MinScore = sc
+		if f := s.Filters.Field; f != "" && f != "SCORE" {
+			l.add(with(ptr, "min_score"), fmt.Sprintf("has no effect: results ranked by %s carry no similarity score", f),
+				"remove min_score, or rank by similarity (filters.field: SCORE or unset)")
+		}
+	}
+	if n, ok := intOf(m["drop_after"]); ok && n >= 1 {
+		s.DropAfter = n
+	}
+	s.Suspend, _ = m["suspend"].(bool)
+	s.Fingerprint = QueryFingerprint(s)
+	return s
+}
+
+// unique records a problem when name was already used in the same list.
+func (l *loader) unique(ptr []string, list, name string, names map[string]int) {
+	if name == "" {
+		return
+	}
+	idx, _ := strconv.Atoi(ptr[len(ptr)-1])
+	if first, dup := names[name]; dup {
+		line := 0
+		if n, _, _ := resolve(l.root, []string{list, strconv.Itoa(first), "name"}); n != nil {
+			line = n.Line
+		}
+		l.add(with(ptr, "name"), fmt.Sprintf("name %q is already used by %s[%d] (line %d)", name, list, first, line),
+			"names key the state file: give every entry its own")
+		return
+	}
+	names[name] = idx
+}
+
+// image checks one query image: an http(s) URL, or a local PNG or JPEG file
+// of at most MaxImageSize, relative to the spec's directory.
+func (l *loader) image(ptr []string, s string) (Image, bool) {
+	if scheme, _, ok := strings.Cut(s, "://"); ok && !strings.ContainsAny(scheme, `/\`) {
+		u, err := url.Parse(s)
+		if err != nil {
+			l.add(ptr, "is not a valid URL", "")
+			return Image{}, false
+		}
+		if sc := strings.ToLower(u.Scheme); sc != "http" && sc != "https" {
+			l.add(ptr, fmt.Sprintf("%s URLs are not supported; use an http(s) URL or a local file", quoteShort(u.Scheme)), "")
+			return Image{}, false
+		}
+		if u.Host == "" {
+			l.add(ptr, "URL has no host", "")
+			return Image{}, false
+		}
+		return Image{URL: s}, true
+	}
+	p := s
+	if !filepath.IsAbs(p) {
+		p = filepath.Join(l.dir, p)
+	}
+	fi, err := os.Stat(p)
+	switch {
+	case os.IsNotExist(err):
+		l.add(ptr, fmt.Sprintf("image file %s does not exist", quoteShort(s)), "local image paths are relative to the spec's directory")
+		return Image{}, false
+	case err != nil:
+		l.add(ptr, fmt.Sprintf("image file %s cannot be read: %v", quoteShort(s), unwrapPath(err)), "")
+		return Image{}, false
+	case !fi.Mode().IsRegular():
+		l.add(ptr, fmt.Sprintf("image %s is not a regular file", quoteShort(s)), "")
+		return Image{}, false
+	case fi.Size() > MaxImageSize:
+		l.add(ptr, fmt.Sprintf("image file is %.1f MB; PatSnap accepts at most 4 MB", float64(fi.Size())/(1<<20)), "scale it down or recompress it")
+		return Image{}, false
+	}
+	f, err := os.Open(p)
+	if err != nil {
+		l.add(ptr, fmt.Sprintf("image file %s cannot be read: %v", quoteShort(s), unwrapPath(err)), "")
+		return Image{}, false
+	}
+	defer f.Close()
+	data, err := io.ReadAll(io.LimitReader(f, MaxImageSize+1))
+	if err != nil {
+		l.add(ptr, fmt.Sprintf("image file %s cannot be read: %v", quoteShort(s), unwrapPath(err)), "")
+		return Image{}, false
+	}
+	if len(data) > MaxImageSize {
+		l.add(ptr, "image file is larger than 4 MB; PatSnap accepts at most 4 MB", "scale it down or recompress it")
+		return Image{}, false
+	}
+	if !isPNG(data) && !isJPEG(data) {
+		l.add(ptr, fmt.Sprintf("image file %s is not a PNG or JPEG image", quoteShort(s)), "PatSnap's image search accepts PNG and JPEG files only")
+		return Image{}, false
+	}
+	sum := sha256.Sum256(data)
+	return Image{Path: p, SHA256: hex.EncodeToString(sum[:])}, true
+}
+
+// unwrapPath drops the path from an *fs.PathError, whose absolute path would
+// make messages differ between machines.
+func unwrapPath(err error) error {
+	if pe, ok := err.(*os.PathError); ok {
+		return pe.Err
+	}
+	return err
+}
+
+func isPNG(b []byte) bool  { return bytes.HasPrefix(b, []byte("\x89PNG\r\n\x1a\n")) }
+func isJPEG(b []byte) bool { return bytes.HasPrefix(b, []byte{0xff, 0xd8, 0xff}) }
+
+// key identifies an image by content: its URL, or its bytes' digest.
+func (i Image) key() string {
+	if i.Local() {
+		return "sha256:" + i.SHA256
+	}
+	return i.URL
+}
+
+var dateFields = [...]string{"apply_start_time", "apply_end_time", "public_start_time", "public_end_time"}
+
+func (l *loader) filters(ptr []string, m map[string]any) Filters {
+	var f Filters
+	f.Country = stringList(m["country"])
+	f.LOC, _ = m["loc"].(string)
+	f.LegalStatus = intList(m["legal_status"])
+	f.SimpleLegalStatus = intList(m["simple_legal_status"])
+	f.Assignees, _ = m["assignees"].(string)
+	f.MainField, _ = m["main_field"].(string)
+	f.Lang, _ = m["lang"].(string)
+	f.Field, _ = m["field"].(string)
+	f.Order, _ = m["order"].(string)
+	if n, ok := intOf(m["stemming"]); ok && (n == 0 || n == 1) {
+		f.Stemming = &n
+	}
+	if n, ok := intOf(m["pre_filter"]); ok && (n == 0 || n == 1) {
+		f.PreFilter = &n
+	}
+	dates := map[string]time.Time{}
+	for _, name := range dateFields {
+		s, ok := m[name].(string)
+		if !ok || !dateRE.MatchString(s) {
+			continue
+		}
+		t, err := time.Parse("20060102", s)
+		if err != nil {
+			l.add(with(ptr, name), fmt.Sprintf("%s is not a calendar date", s), "write the date as yyyyMMdd, e.g. \"20100131\"")
+			continue
+		}
+		dates[name] = t
+		switch name {
+		case "apply_start_time":
+			f.ApplyStartTime = s
+		case "apply_end_time":
+			f.ApplyEndTime = s
+		case "public_start_time":
+			f.PublicStartTime = s
+		case "public_end_time":
+			f.PublicEndTime = s
+		}
+	}
+	for _, pair := range [][2]string{{"apply_start_time", "apply_end_time"}, {"public_start_time", "public_end_time"}} {
+		start, okS := dates[pair[0]]
+		end, okE := dates[pair[1]]
+		if okS && okE && end.Before(start) {
+			l.add(with(ptr, pair[1]), fmt.Sprintf("%s is before %s %s", end.Format("20060102"), pair[0], start.Format("20060102")),
+				"the end of a date range must not come before its start")
+		}
+	}
+	return f
+}
+
+var dateRE = regexp.MustCompile(`^[0-9]{8}$`)
+
+// report checks and builds reports[i].
+func (l *loader) report(ptr []string, m map[string]any, names map[string]int) Report {
+	r := Report{Format: "pdf", Logo: true}
+	if n, _, _ := resolve(l.root, ptr); n != nil {
+		r.Line = n.Line
+	}
+	r.Name, _ = m["name"].(string)
+	l.unique(ptr, "reports", r.Name, names)
+	_, hasNumber := m["patent_number"]
+	_, hasID := m["patent_id"]
+	switch {
+	case hasNumber && hasID:
+		l.addKey(with(ptr, "patent_id"), "set patent_number or patent_id, not both", "")
+	case !hasNumber && !hasID:
+		l.add(with(ptr, "patent_number"), "required field is missing", "set patent_number (e.g. CN108977442B) or patent_id")
+	}
+	r.PatentNumber, _ = m["patent_number"].(string)
+	r.PatentID, _ = m["patent_id"].(string)
+	if r.PatentNumber != "" && IsDesignNumber(r.PatentNumber) {
+		l.add(with(ptr, "patent_number"), fmt.Sprintf("%s is a design patent; PatSnap's value reports do not cover design patents", r.PatentNumber),
+			"remove this report; follow design patents with a search instead")
+	}
+	if f, ok := m["format"].(string); ok && (f == "pdf" || f == "word") {
+		r.Format = f
+	}
+	if b, ok := m["logo"].(bool); ok {
+		r.Logo = b
+	}
+	r.Suspend, _ = m["suspend"].(bool)
+	return r
+}
+
+var (
+	kindCodeRE = regexp.MustCompile(`[0-9]([A-Z][0-9]?)$`)
+	usDesignRE = regexp.MustCompile(`^USD[0-9]`)
+)
+
+// IsDesignNumber reports whether a publication number names a design patent.
+// The rule: the kind code (the letter, with an optional digit, after the last
+// digit of the serial number) is S, as WIPO ST.16 assigns to designs and as
+// CN305123456S, EU0065350760001S and USD0912345S1 show; or the number is a
+// US design number (USD followed by digits) written without a kind code.
+// Numbers without a recognisable kind code are not treated as designs.
+func IsDesignNumber(pn string) bool {
+	pn = strings.ToUpper(strings.TrimSpace(pn))
+	if usDesignRE.MatchString(pn) {
+		return true
+	}
+	m := kindCodeRE.FindStringSubmatch(pn)
+	return m != nil && m[1][0] == 'S'
+}
+
+// intOf reads a whole number from a decoded YAML value.
+func intOf(v any) (int, bool) {
+	switch v := v.(type) {
+	case int:
+		return v, true
+	case int64:
+		if int64(int(v)) == v {
+			return int(v), true
+		}
+	case uint64:
+		if v <= 1<<31 {
+			return int(v), true
+		}
+	case float64:
+		if v == float64(int64(v)) && v >= -(1<<31) && v <= 1<<31 {
+			return int(v), true
+		}
+	}
+	return 0, false
+}
+
+func floatOf(v any) (float64, bool) {
+	switch v := v.(type) {
+	case int:
+		return float64(v), true
+	case int64:
+		return float64(v), true
+	case uint64:
+		return float64(v), true
+	case float64:
+		return v, true
+	}
+	return 0, false
+}
+
+func stringList(v any) []string {
+	list, _ := v.([]any)
+	var out []string
+	for _, e := range list {
+		if s, ok := e.(string); ok {
+			out = append(out, s)
+		}
+	}
+	return out
+}
+
+func intList(v any) []int {
+	list, _ := v.([]any)
+	var out []int
+	for _, e := range list {
+		if n, ok := intOf(e); ok {
+			out = append(out, n)
+		}
+	}
+	return out
+}

@@ -1,0 +1,393 @@
+package spec
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"regexp"
+	"strconv"
+	"strings"
+	"unicode/utf8"
+
+	"gopkg.in/yaml.v3"
+)
+
+// MaxFileSize is the largest spec file patwatch reads, in bytes. A larger
+// file is refused with a located error instead of being read whole.
+const MaxFileSize = 1 << 20
+
+// Load reads the spec file at path and parses it with Parse. A file that
+// cannot be read is an ordinary error wrapping the *fs.PathError; a file
+// that is not a valid spec is an *Error.
+func Load(path string) (*Spec, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, fmt.Errorf("read spec: %w", err)
+	}
+	defer f.Close()
+	data, err := io.ReadAll(io.LimitReader(f, MaxFileSize+1))
+	if err != nil {
+		return nil, fmt.Errorf("read spec %s: %w", path, err)
+	}
+	return Parse(path, data)
+}
+
+// Parse parses and validates the spec in data. path names the spec in
+// problems exactly as given, and its directory (made absolute) is where
+// relative image paths are looked up. Every problem found is returned at once
+// as an *Error; Parse never panics, whatever the input.
+func Parse(path string, data []byte) (*Spec, error) {
+	abs, err := filepath.Abs(path)
+	if err != nil {
+		abs = filepath.Clean(path)
+	}
+	l := &loader{file: path, dir: filepath.Dir(abs)}
+	s := l.load(data)
+	if len(l.probs) > 0 {
+		return nil, &Error{Problems: sortProblems(l.probs)}
+	}
+	s.Path = abs
+	s.Dir = l.dir
+	return s, nil
+}
+
+// loader collects the problems of one spec as the pipeline runs.
+type loader struct {
+	file  string
+	dir   string
+	root  *yaml.Node // the document's top node, once parsed
+	probs []Problem
+}
+
+// addAt records a problem at an explicit position.
+func (l *loader) addAt(line, col int, path, msg, hint string) {
+	if line < 1 {
+		line = 1
+	}
+	if col < 1 {
+		col = 1
+	}
+	l.probs = append(l.probs, Problem{File: l.file, Line: line, Col: col, Path: path, Msg: msg, Hint: hint})
+}
+
+// addNode records a problem at n's position.
+func (l *loader) addNode(n *yaml.Node, path, msg, hint string) {
+	line, col := 1, 1
+	if n != nil {
+		line, col = n.Line, n.Column
+	}
+	l.addAt(line, col, path, msg, hint)
+}
+
+// add records a problem about the field at ptr, located at its value, or at
+// the closest enclosing node when the field is missing.
+func (l *loader) add(ptr []string, msg, hint string) {
+	val, _, _ := resolve(l.root, ptr)
+	l.addNode(val, renderPath(l.root, ptr), msg, hint)
+}
+
+// addKey is add, located at the field's key instead of its value.
+func (l *loader) addKey(ptr []string, msg, hint string) {
+	val, key, _ := resolve(l.root, ptr)
+	if key != nil {
+		val = key
+	}
+	l.addNode(val, renderPath(l.root, ptr), msg, hint)
+}
+
+const emptyHint = `start the spec with "version: 1"; patwatch refuses an empty spec so that an emptied file never reads as "remove every watch"`
+
+// load runs the pipeline; it returns nil once a stage has found problems
+// that make the next stage meaningless.
+func (l *loader) load(data []byte) *Spec {
+	if len(data) > MaxFileSize {
+		l.addAt(1, 1, "", fmt.Sprintf("spec is larger than %d bytes (1 MiB), the most patwatch reads", MaxFileSize),
+			"is this the right file? a watch list is a small YAML file")
+		return nil
+	}
+	if !l.checkText(data) {
+		return nil
+	}
+	root, ok := l.parseYAML(data)
+	if !ok {
+		return nil
+	}
+	l.root = root
+	l.sanitize(root, nil)
+	if len(l.probs) > 0 {
+		return nil
+	}
+	v, ok := l.decode(root)
+	if !ok {
+		return nil
+	}
+	l.validateSchema(v)
+	return l.build(v)
+}
+
+// checkText refuses bytes that are not UTF-8 text, pointing at the first bad
+// one; binary garbage stops here with a position instead of a vague parser
+// message.
+func (l *loader) checkText(data []byte) bool {
+	line, col := 1, 1
+	for i := 0; i < len(data); {
+		r, size := utf8.DecodeRune(data[i:])
+		switch {
+		case r == utf8.RuneError && size <= 1:
+			l.addAt(line, col, "", fmt.Sprintf("byte 0x%02x is not UTF-8 text", data[i]), "a spec is a UTF-8 YAML text file")
+			return false
+		case r == '\n':
+			line, col = line+1, 0
+		case r == '\t' || r == '\r' || r == 0xFEFF && i == 0:
+		case r < 0x20 || r == 0x7f:
+			l.addAt(line, col, "", fmt.Sprintf("control character %U is not allowed in a spec", r), "a spec is a UTF-8 YAML text file")
+			return false
+		}
+		i += size
+		col++
+	}
+	return true
+}
+
+// parseYAML parses exactly one YAML document into a node tree.
+func (l *loader) parseYAML(data []byte) (root *yaml.Node, ok bool) {
+	defer func() {
+		if r := recover(); r != nil {
+			// yaml.v3 has panicked on crafted input before (CVE-2022-28948);
+			// a parser bug must not take the program down.
+			l.addAt(1, 1, "", fmt.Sprintf("invalid YAML: parser failed: %v", r), "")
+			root, ok = nil, false
+		}
+	}()
+	dec := yaml.NewDecoder(bytes.NewReader(data))
+	var doc yaml.Node
+	if err := dec.Decode(&doc); err != nil {
+		if errors.Is(err, io.EOF) {
+			l.addAt(1, 1, "", "spec is empty", emptyHint)
+		} else {
+			l.yamlError(err, data, nil)
+		}
+		return nil, false
+	}
+	var next yaml.Node
+	switch err := dec.Decode(&next); {
+	case errors.Is(err, io.EOF):
+	case err != nil:
+		l.yamlError(err, data, nil)
+		return nil, false
+	default:
+		line := next.Line
+		if len(next.Content) > 0 {
+			line = next.Content[0].Line
+		}
+		l.addAt(line, 1, "", "spec must be a single YAML document; a second one starts here",
+			`remove the "---" line, or split the file into two specs`)
+		return nil, false
+	}
+	if len(doc.Content) != 1 {
+		l.addAt(1, 1, "", "spec is empty", emptyHint)
+		return nil, false
+	}
+	root = doc.Content[0]
+	if root.Kind == yaml.ScalarNode && root.Tag == "!!null" {
+		l.addNode(root, "", "spec is empty", emptyHint)
+		return nil, false
+	}
+	return root, true
+}
+
+var yamlLineRE = regexp.MustCompile(`^line (\d+): (.*)$`)
+
+// yamlError records a parse or decode error from yaml.v3, which gives a line
+// (in its message text) but no column.
+func (l *loader) yamlError(err error, data []byte, root *yaml.Node) {
+	var msgs []string
+	var te *yaml.TypeError
+	if errors.As(err, &te) {
+		msgs = te.Errors
+	} else {
+		msgs = []string{strings.TrimPrefix(err.Error(), "yaml: ")}
+	}
+	for _, m := range msgs {
+		m = strings.TrimSpace(m)
+		line := 0
+		if sub := yamlLineRE.FindStringSubmatch(m); sub != nil {
+			line, _ = strconv.Atoi(sub[1])
+			m = sub[2]
+		}
+		hint := ""
+		switch {
+		case strings.Contains(m, "excessive aliasing"):
+			m = "YAML aliases expand too much (document contains excessive aliasing)"
+			hint = "write the values out instead of repeating them through anchors and aliases"
+			if a := firstAlias(root); a != nil && line == 0 {
+				l.addAt(a.Line, a.Column, "", m, hint)
+				continue
+			}
+		case strings.Contains(m, "found character that cannot start any token") && lineHasTab(data, line):
+			hint = "indent YAML with spaces, not tabs"
+		case strings.Contains(m, "already defined"):
+			hint = "each field may appear once per mapping"
+		}
+		l.addAt(line, 1, "", "invalid YAML: "+m, hint)
+	}
+}
+
+func lineHasTab(data []byte, line int) bool {
+	lines := bytes.Split(data, []byte("\n"))
+	return line >= 1 && line <= len(lines) && bytes.Contains(lines[line-1], []byte("\t"))
+}
+
+// firstAlias returns the first alias node in document order, without
+// following any alias.
+func firstAlias(n *yaml.Node) *yaml.Node {
+	if n == nil {
+		return nil
+	}
+	if n.Kind == yaml.AliasNode {
+		return n
+	}
+	for _, c := range n.Content {
+		if a := firstAlias(c); a != nil {
+			return a
+		}
+	}
+	return nil
+}
+
+// sanitize makes the tree hold only what JSON can: string keys, no NaN or
+// infinities, no custom tags; timestamps are retagged as the strings they
+// were written as. It never follows aliases, so an alias bomb costs nothing
+// here; the decoder's own guard stops it later.
+func (l *loader) sanitize(n *yaml.Node, ptr []string) {
+	switch n.Kind {
+	case yaml.MappingNode:
+		if n.Tag != "!!map" {
+			l.addNode(n, renderPath(l.root, ptr), fmt.Sprintf("YAML tag %s is not supported", n.Tag), "remove the tag")
+		}
+		seen := map[string]*yaml.Node{}
+		for i := 0; i+1 < len(n.Content); i += 2 {
+			k, v := n.Content[i], n.Content[i+1]
+			if k.Kind != yaml.ScalarNode || (k.Tag != "!!str" && k.Tag != "!!merge") {
+				what := "a " + kindName(k)
+				hint := ""
+				if k.Kind == yaml.ScalarNode {
+					what = strconv.Quote(k.Value)
+					hint = fmt.Sprintf("field names are text; YAML reads %s as %s", k.Value, tagName(k.Tag))
+					if k.Tag != "!!null" {
+						hint += fmt.Sprintf(`: quote it as "%s"`, k.Value)
+					}
+				}
+				l.addNode(k, renderPath(l.root, ptr), fmt.Sprintf("field name %s is not a string", what), hint)
+				continue
+			}
+			if k.Tag == "!!str" {
+				if first, dup := seen[k.Value]; dup {
+					l.addNode(k, renderPath(l.root, with(ptr, k.Value)),
+						fmt.Sprintf("field %q appears again (first at line %d)", k.Value, first.Line),
+						"each field may appear once per mapping")
+					continue
+				}
+				seen[k.Value] = k
+			}
+			l.sanitize(v, with(ptr, k.Value))
+		}
+	case yaml.SequenceNode:
+		if n.Tag != "!!seq" {
+			l.addNode(n, renderPath(l.root, ptr), fmt.Sprintf("YAML tag %s is not supported", n.Tag), "remove the tag")
+		}
+		for i, c := range n.Content {
+			l.sanitize(c, with(ptr, strconv.Itoa(i)))
+		}
+	case yaml.ScalarNode:
+		switch n.Tag {
+		case "!!str", "!!int", "!!bool", "!!null":
+		case "!!timestamp":
+			n.Tag = "!!str" // keep the text exactly as written
+		case "!!float":
+			s := strings.ToLower(strings.TrimLeft(n.Value, "+-"))
+			if s == ".nan" || s == ".inf" || s == "nan" || s == "inf" || s == "infinity" {
+				l.addNode(n, renderPath(l.root, ptr), fmt.Sprintf("%s is not a number patwatch accepts", n.Value),
+					fmt.Sprintf(`YAML reads %s as NaN or infinity; quote it if you meant text: "%s"`, n.Value, n.Value))
+			}
+		default:
+			l.addNode(n, renderPath(l.root, ptr), fmt.Sprintf("YAML tag %s is not supported", n.Tag), "remove the tag")
+		}
+	}
+}
+
+func kindName(n *yaml.Node) string {
+	switch n.Kind {
+	case yaml.MappingNode:
+		return "mapping"
+	case yaml.SequenceNode:
+		return "list"
+	case yaml.AliasNode:
+		return "alias"
+	}
+	return "scalar"
+}
+
+// tagName describes what YAML read a plain scalar as.
+func tagName(tag string) string {
+	switch tag {
+	case "!!int", "!!float":
+		return "a number"
+	case "!!bool":
+		return "a boolean"
+	case "!!null":
+		return "null"
+	}
+	return tag
+}
+
+// decode turns the sanitised tree into plain Go values for the schema
+// validator. Duplicate keys and alias bombs are caught here by yaml.v3.
+func (l *loader) decode(root *yaml.Node) (v any, ok bool) {
+	defer func() {
+		if r := recover(); r != nil {
+			l.addAt(1, 1, "", fmt.Sprintf("invalid YAML: decoder failed: %v", r), "")
+			v, ok = nil, false
+		}
+	}()
+	if err := root.Decode(&v); err != nil {
+		l.yamlError(err, nil, root)
+		return nil, false
+	}
+	if !jsonCompatible(v) {
+		// sanitize should have caught every such value with its position.
+		l.addNode(root, "", "spec holds a value that is not text, a number, a boolean, a list or a mapping",
+			"quote dates, numbers meant as text, and field names")
+		return nil, false
+	}
+	return v, true
+}
+
+// jsonCompatible reports whether v holds only values the schema validator
+// accepts; a NaN or a non-string key would make it fail or panic.
+func jsonCompatible(v any) bool {
+	switch v := v.(type) {
+	case nil, bool, string, int, int64, uint64:
+		return true
+	case float64:
+		return v == v && v-v == 0 // not NaN, not infinite
+	case []any:
+		for _, e := range v {
+			if !jsonCompatible(e) {
+				return false
+			}
+		}
+		return true
+	case map[string]any:
+		for _, e := range v {
+			if !jsonCompatible(e) {
+				return false
+			}
+		}
+		return true
+	}
+	return false
+}

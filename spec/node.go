@@ -1,0 +1,116 @@
+package spec
+
+import (
+	"regexp"
+	"strconv"
+	"strings"
+
+	"gopkg.in/yaml.v3"
+)
+
+// A field's location is kept as a pointer: the list of mapping keys and
+// sequence indexes (as decimal strings) leading to it from the top of the
+// spec, the same tokens as a JSON pointer's.
+
+// with returns ptr extended by toks, never sharing ptr's backing array.
+func with(ptr []string, toks ...string) []string {
+	out := make([]string, 0, len(ptr)+len(toks))
+	return append(append(out, ptr...), toks...)
+}
+
+// resolve follows ptr from root. It returns the deepest node reached, the key
+// node of the last mapping step taken (nil if none), and whether the whole
+// pointer was followed. Aliases and merge keys are looked through one step at
+// a time, so an alias bomb costs no more than its written size.
+func resolve(root *yaml.Node, ptr []string) (val, key *yaml.Node, ok bool) {
+	n := root
+	if n == nil {
+		return nil, nil, false
+	}
+	for _, tok := range ptr {
+		k, c := child(n, tok, 0)
+		if c == nil {
+			return n, key, false
+		}
+		n, key = c, k
+	}
+	return n, key, true
+}
+
+// child returns the key and value nodes of tok under n; depth bounds the
+// merge-key chains it follows.
+func child(n *yaml.Node, tok string, depth int) (key, val *yaml.Node) {
+	if depth > 32 {
+		return nil, nil
+	}
+	for i := 0; n.Kind == yaml.AliasNode && n.Alias != nil && i < 32; i++ {
+		n = n.Alias
+	}
+	switch n.Kind {
+	case yaml.MappingNode:
+		for i := 0; i+1 < len(n.Content); i += 2 {
+			if k := n.Content[i]; k.Tag != "!!merge" && k.Value == tok {
+				return k, n.Content[i+1]
+			}
+		}
+		for i := 0; i+1 < len(n.Content); i += 2 {
+			if n.Content[i].Tag != "!!merge" {
+				continue
+			}
+			m := n.Content[i+1]
+			for j := 0; m.Kind == yaml.AliasNode && m.Alias != nil && j < 32; j++ {
+				m = m.Alias
+			}
+			srcs := []*yaml.Node{m}
+			if m.Kind == yaml.SequenceNode {
+				srcs = m.Content
+			}
+			for _, s := range srcs {
+				if k, c := child(s, tok, depth+1); c != nil {
+					return k, c
+				}
+			}
+		}
+	case yaml.SequenceNode:
+		if i, err := strconv.Atoi(tok); err == nil && i >= 0 && i < len(n.Content) {
+			return nil, n.Content[i]
+		}
+	}
+	return nil, nil
+}
+
+var plainKeyRE = regexp.MustCompile(`^[A-Za-z0-9_-]+$`)
+
+// renderPath writes ptr the way users read it: searches[1].filters.loc.
+// Indexes are told from keys by the node they step into.
+func renderPath(root *yaml.Node, ptr []string) string {
+	var b strings.Builder
+	n := root
+	for _, tok := range ptr {
+		isIndex := false
+		if n != nil {
+			m := n
+			for i := 0; m.Kind == yaml.AliasNode && m.Alias != nil && i < 32; i++ {
+				m = m.Alias
+			}
+			isIndex = m.Kind == yaml.SequenceNode
+		} else if _, err := strconv.Atoi(tok); err == nil {
+			isIndex = true
+		}
+		switch {
+		case isIndex:
+			b.WriteString("[" + tok + "]")
+		case plainKeyRE.MatchString(tok):
+			if b.Len() > 0 {
+				b.WriteByte('.')
+			}
+			b.WriteString(tok)
+		default:
+			b.WriteString("[" + strconv.Quote(tok) + "]")
+		}
+		if n != nil {
+			_, n = child(n, tok, 0)
+		}
+	}
+	return b.String()
+}

@@ -1,0 +1,384 @@
+package spec
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net/url"
+	"sort"
+	"strconv"
+	"strings"
+
+	"github.com/santhosh-tekuri/jsonschema/v5"
+	"gopkg.in/yaml.v3"
+
+	"github.com/patwatch/patwatch/schema"
+)
+
+// validateSchema checks v against the embedded schema and records one
+// problem per failed leaf, worded from the schema itself (its enums, bounds
+// and patternErrorMessage) rather than the validator's generic text.
+func (l *loader) validateSchema(v any) {
+	sch, err := schema.Compile()
+	if err != nil {
+		// The schema is embedded and compiled in tests; this is a build defect.
+		l.addAt(1, 1, "", fmt.Sprintf("internal error: %v", err), "")
+		return
+	}
+	var raw map[string]any
+	if err := json.Unmarshal(schema.JSON(), &raw); err != nil {
+		l.addAt(1, 1, "", fmt.Sprintf("internal error: spec schema: %v", err), "")
+		return
+	}
+	verr := sch.Validate(v)
+	if verr == nil {
+		return
+	}
+	var ve *jsonschema.ValidationError
+	if !errors.As(verr, &ve) {
+		l.addAt(1, 1, "", fmt.Sprintf("internal error: %v", verr), "")
+		return
+	}
+	for _, leaf := range leaves(ve, nil) {
+		l.schemaProblem(leaf, v, raw)
+	}
+}
+
+func leaves(ve *jsonschema.ValidationError, out []*jsonschema.ValidationError) []*jsonschema.ValidationError {
+	if len(ve.Causes) == 0 {
+		return append(out, ve)
+	}
+	for _, c := range ve.Causes {
+		out = leaves(c, out)
+	}
+	return out
+}
+
+// pointerTokens splits a JSON pointer as jsonschema/v5 writes it: tokens are
+// ~-escaped and then URL-path-escaped.
+func pointerTokens(p string) []string {
+	p = strings.TrimPrefix(p, "/")
+	if p == "" {
+		return nil
+	}
+	parts := strings.Split(p, "/")
+	for i, raw := range parts {
+		tok, err := url.PathUnescape(raw)
+		if err != nil {
+			tok = raw
+		}
+		parts[i] = strings.NewReplacer("~1", "/", "~0", "~").Replace(tok)
+	}
+	return parts
+}
+
+// lookup follows tokens through decoded JSON or YAML values.
+func lookup(v any, toks []string) (any, bool) {
+	for _, t := range toks {
+		switch c := v.(type) {
+		case map[string]any:
+			e, ok := c[t]
+			if !ok {
+				return nil, false
+			}
+			v = e
+		case []any:
+			i, err := strconv.Atoi(t)
+			if err != nil || i < 0 || i >= len(c) {
+				return nil, false
+			}
+			v = c[i]
+		default:
+			return nil, false
+		}
+	}
+	return v, true
+}
+
+func (l *loader) schemaProblem(leaf *jsonschema.ValidationError, v any, raw map[string]any) {
+	ptr := pointerTokens(leaf.InstanceLocation)
+	_, frag, _ := strings.Cut(leaf.AbsoluteKeywordLocation, "#")
+	kwToks := pointerTokens(frag)
+	if len(kwToks) == 0 {
+		l.add(ptr, leaf.Message, "")
+		return
+	}
+	keyword := kwToks[len(kwToks)-1]
+	parent, _ := lookup(any(raw), kwToks[:len(kwToks)-1])
+	sch, _ := parent.(map[string]any)
+	val, _ := lookup(v, ptr)
+	node, _, _ := resolve(l.root, ptr)
+	field := ""
+	if len(ptr) > 0 {
+		field = ptr[len(ptr)-1]
+	}
+
+	switch keyword {
+	case "required":
+		obj, _ := val.(map[string]any)
+		req, _ := sch["required"].([]any)
+		for _, r := range req {
+			name, _ := r.(string)
+			if _, ok := obj[name]; ok {
+				continue
+			}
+			hint := ""
+			if len(ptr) == 0 && name == "version" {
+				hint = `add "version: 1" as the first line; patwatch refuses a spec without it so that an emptied or truncated file never reads as "remove every watch"`
+			}
+			l.add(with(ptr, name), "required field is missing", hint)
+		}
+	case "additionalProperties":
+		obj, _ := val.(map[string]any)
+		props, _ := sch["properties"].(map[string]any)
+		for _, name := range sortedKeys(obj) {
+			if _, ok := props[name]; ok {
+				continue
+			}
+			l.addKey(with(ptr, name), "unknown field", unknownFieldHint(name, props, raw))
+		}
+	case "type":
+		l.add(ptr, "must be "+typeWords(sch["type"])+", not "+valueKind(val), typeHint(node, sch["type"], val))
+	case "const":
+		msg := fmt.Sprintf("must be %s, not %s", jsonText(sch["const"]), jsonText(val))
+		hint := ""
+		if len(ptr) == 1 && field == "version" {
+			msg = fmt.Sprintf("unsupported spec version %s; this patwatch reads version 1", jsonText(val))
+			hint = "write version: 1, or use the patwatch release that wrote this spec"
+		}
+		l.add(ptr, msg, hint)
+	case "enum":
+		opts, _ := sch["enum"].([]any)
+		words := make([]string, len(opts))
+		hint := ""
+		for i, o := range opts {
+			words[i] = jsonText(o)
+			if s, ok := val.(string); ok {
+				if opt, ok := o.(string); ok && strings.EqualFold(s, opt) {
+					hint = fmt.Sprintf("values are case-sensitive: write %s", opt)
+				}
+			}
+		}
+		if s, ok := val.(string); ok && hint == "" && isNumberText(s) {
+			hint = "remove the quotes: the value is a number"
+		}
+		l.add(ptr, fmt.Sprintf("must be one of %s, not %s", strings.Join(words, ", "), jsonText(val)), hint)
+	case "pattern":
+		msg, _ := sch["patternErrorMessage"].(string)
+		if msg == "" {
+			msg = fmt.Sprintf("does not match the pattern %s", jsonText(sch["pattern"]))
+		}
+		if s, ok := val.(string); ok && !(len(ptr) == 2 && ptr[0] == "api") {
+			msg += ", not " + quoteShort(s)
+		}
+		l.add(ptr, msg, "")
+	case "minimum":
+		l.add(ptr, fmt.Sprintf("must be at least %s, not %s", jsonText(sch["minimum"]), jsonText(val)), "")
+	case "maximum":
+		hint := ""
+		if field == "max_results" {
+			hint = "paging reaches at most 1100 ranked hits (offset 1000 plus limit 100)"
+		}
+		l.add(ptr, fmt.Sprintf("must be at most %s, not %s", jsonText(sch["maximum"]), jsonText(val)), hint)
+	case "exclusiveMinimum":
+		l.add(ptr, fmt.Sprintf("must be greater than %s, not %s", jsonText(sch["exclusiveMinimum"]), jsonText(val)), "")
+	case "minItems":
+		hint := ""
+		if field == "images" {
+			hint = "for a single image, write image: instead of images:"
+		}
+		l.add(ptr, fmt.Sprintf("needs at least %s entries, not %d", jsonText(sch["minItems"]), lenOf(val)), hint)
+	case "maxItems":
+		l.add(ptr, fmt.Sprintf("takes at most %s entries, not %d", jsonText(sch["maxItems"]), lenOf(val)), "")
+	case "minLength":
+		l.add(ptr, "must not be empty", "")
+	case "maxLength":
+		l.add(ptr, fmt.Sprintf("must be at most %s characters long, not %d", jsonText(sch["maxLength"]), lenOf(val)), "")
+	default:
+		l.add(ptr, leaf.Message, "")
+	}
+}
+
+// unknownFieldHint suggests the field the user probably meant.
+func unknownFieldHint(name string, props map[string]any, raw map[string]any) string {
+	if filters, ok := lookup(any(raw), []string{"$defs", "filters", "properties"}); ok {
+		if _, isFilter := filters.(map[string]any)[name]; isFilter {
+			if _, here := props["filters"]; here {
+				return fmt.Sprintf("%s is a filter: move it under filters:", name)
+			}
+		}
+	}
+	best, bestD := "", 3
+	for p := range props {
+		if d := editDistance(strings.ToLower(name), p); d < bestD || d == bestD && p < best {
+			best, bestD = p, d
+		}
+	}
+	if best != "" {
+		return fmt.Sprintf("did you mean %s?", best)
+	}
+	return "allowed fields: " + strings.Join(sortedKeys(props), ", ")
+}
+
+func editDistance(a, b string) int {
+	ra, rb := []rune(a), []rune(b)
+	prev := make([]int, len(rb)+1)
+	cur := make([]int, len(rb)+1)
+	for j := range prev {
+		prev[j] = j
+	}
+	for i := 1; i <= len(ra); i++ {
+		cur[0] = i
+		for j := 1; j <= len(rb); j++ {
+			cost := 1
+			if ra[i-1] == rb[j-1] {
+				cost = 0
+			}
+			cur[j] = min(prev[j]+1, cur[j-1]+1, prev[j-1]+cost)
+		}
+		prev, cur = cur, prev
+	}
+	return prev[len(rb)]
+}
+
+func sortedKeys[V any](m map[string]V) []string {
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	return keys
+}
+
+func typeWords(t any) string {
+	word := func(s string) string {
+		switch s {
+		case "string":
+			return "text"
+		case "integer":
+			return "a whole number"
+		case "number":
+			return "a number"
+		case "boolean":
+			return "true or false"
+		case "array":
+			return "a list"
+		case "object":
+			return "a mapping"
+		}
+		return s
+	}
+	switch t := t.(type) {
+	case string:
+		return word(t)
+	case []any:
+		ws := make([]string, len(t))
+		for i, e := range t {
+			s, _ := e.(string)
+			ws[i] = word(s)
+		}
+		return strings.Join(ws, " or ")
+	}
+	return "valid"
+}
+
+// valueKind names what a decoded YAML value is, for messages.
+func valueKind(v any) string {
+	switch v := v.(type) {
+	case nil:
+		return "empty"
+	case bool:
+		return "a boolean"
+	case string:
+		return "text"
+	case int, int64, uint64:
+		return "a whole number"
+	case float64:
+		if v == float64(int64(v)) {
+			return "a whole number"
+		}
+		return "a number with a fraction"
+	case []any:
+		return "a list"
+	case map[string]any:
+		return "a mapping"
+	}
+	return fmt.Sprintf("%T", v)
+}
+
+// typeHint explains YAML's reading of a plain scalar when it was not what the
+// schema wants: 20100101 is a number, true is a boolean, an empty value null.
+func typeHint(n *yaml.Node, want any, val any) string {
+	wantString := want == "string"
+	if val == nil {
+		return "the field has no value: give it one, or remove the line"
+	}
+	if n == nil || n.Kind != yaml.ScalarNode {
+		return ""
+	}
+	if wantString && n.Style == 0 && n.Tag != "!!str" {
+		return fmt.Sprintf(`YAML reads %s as %s; quote it to make it text: "%s"`, n.Value, tagName(n.Tag), n.Value)
+	}
+	if s, ok := val.(string); ok {
+		switch want {
+		case "integer", "number":
+			if isNumberText(s) {
+				return "remove the quotes: the value is a number"
+			}
+		case "boolean":
+			switch strings.ToLower(s) {
+			case "yes", "no", "on", "off", "y", "n":
+				if n.Style == 0 {
+					return fmt.Sprintf("YAML 1.2 reads %s as text: write true or false", n.Value)
+				}
+				return "write true or false, without quotes"
+			case "true", "false":
+				return "write true or false, without quotes"
+			}
+		}
+	}
+	return ""
+}
+
+func isNumberText(s string) bool {
+	_, err := strconv.ParseFloat(strings.TrimSpace(s), 64)
+	return err == nil
+}
+
+// jsonText writes a value as it would appear in the spec.
+func jsonText(v any) string {
+	switch v := v.(type) {
+	case string:
+		return quoteShort(v)
+	case nil:
+		return "empty"
+	case float64:
+		return strconv.FormatFloat(v, 'g', -1, 64)
+	case json.Number:
+		return v.String()
+	case []any:
+		return "a list"
+	case map[string]any:
+		return "a mapping"
+	}
+	return fmt.Sprint(v)
+}
+
+// quoteShort quotes s, cut to a length that keeps a message on one line.
+func quoteShort(s string) string {
+	const max = 48
+	if r := []rune(s); len(r) > max {
+		s = string(r[:max]) + "…"
+	}
+	return strconv.Quote(s)
+}
+
+func lenOf(v any) int {
+	switch v := v.(type) {
+	case []any:
+		return len(v)
+	case string:
+		return len([]rune(v))
+	}
+	return 0
+}
