@@ -29,6 +29,7 @@ type tokenSource struct {
 	refreshAt time.Time
 	flight    *tokenFlight
 	past      []string
+	waiters   int // callers currently waiting for another's fetch; read by tests
 }
 
 type tokenFlight struct {
@@ -69,10 +70,18 @@ func (t *tokenSource) get(ctx context.Context, c *Client) (string, error) {
 			close(f.done)
 			return tok, err
 		}
+		t.mu.Lock()
+		t.waiters++
+		t.mu.Unlock()
 		select {
 		case <-ctx.Done():
-			return "", fmt.Errorf("patsnap %s: %w", EndpointToken, ctx.Err())
 		case <-f.done:
+		}
+		t.mu.Lock()
+		t.waiters--
+		t.mu.Unlock()
+		if ctx.Err() != nil {
+			return "", fmt.Errorf("patsnap %s: %w", EndpointToken, ctx.Err())
 		}
 		if f.err == nil {
 			return f.token, nil
