@@ -62,7 +62,7 @@ type decoder struct {
 }
 
 func newDecoder(r io.Reader, keep bool) *decoder {
-	return &decoder{r: r, buf: make([]byte, 256<<10), line: 1, keep: keep}
+	return &decoder{r: r, buf: make([]byte, 64<<10), line: 1, keep: keep}
 }
 
 // more reads more input, compacting the buffer first. It returns how far

@@ -227,6 +227,9 @@ func checkFile(f *os.File) (header, error) {
 // saveNew writes st to target, where no file exists yet.
 func saveNew(target string, st *State) error {
 	serial := st.Serial + 1
+	if err := os.MkdirAll(filepath.Dir(target), 0o755); err != nil {
+		return fmt.Errorf("save state: %w", err)
+	}
 	tmp, err := createTemp(target)
 	if err != nil {
 		return fmt.Errorf("save state: %w", err)
@@ -293,6 +296,9 @@ func (w *diffWriter) Write(p []byte) (int, error) {
 		}
 		if err := w.diverge(); err != nil {
 			return 0, err
+		}
+		if w.writes == 1 {
+			return len(p), nil // the old header, replaced by the new one
 		}
 	}
 	return w.tmpW.Write(p)
