@@ -231,6 +231,9 @@ func (r *Reconciler) refreshSearch(ctx context.Context, s spec.Search, rec *stat
 		r.Log.Warn().Str("search", s.Name).Err(obs.Err).Msg("search failed; its recorded hits are kept")
 	}
 	next, ch := DiffSearch(s, rec, obs, r.now())
+	if obs.Err == nil {
+		r.Log.Debug().Str("search", s.Name).Str("status", ch.Status).Int("hits", ch.Hits).Int("calls", obs.Result.Calls).Msg("search refreshed")
+	}
 	return searchOutcome{rec: next, change: ch}
 }
 

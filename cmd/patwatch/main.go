@@ -13,6 +13,8 @@ import (
 	"sort"
 	"strings"
 	"syscall"
+
+	"github.com/patwatch/patwatch/patsnap"
 )
 
 // version is set at build time with -ldflags "-X main.version=…".
@@ -40,6 +42,9 @@ type env struct {
 	stdin  io.Reader
 	stdout io.Writer
 	stderr io.Writer
+	// tuneClient, when set, adjusts the API client's configuration. Only
+	// tests set it (to inject the clock and sleep of retries); run never does.
+	tuneClient func(*patsnap.Config)
 }
 
 // command is one subcommand. run returns the exit code; errors are printed by
@@ -53,6 +58,9 @@ type command struct {
 func commands() []command {
 	return []command{
 		{"validate", "check a spec and report every problem in it", runValidate},
+		{"plan", "show what apply would change, reading the API but changing nothing", runPlan},
+		{"apply", "reconcile once: refresh searches, handle report jobs, save the state", runApply},
+		{"watch", "apply now, on a schedule, and whenever the spec changes", runWatch},
 		{"schema", "print the spec's JSON Schema", runSchema},
 		{"version", "print patwatch's version", runVersion},
 	}
@@ -60,15 +68,18 @@ func commands() []command {
 
 // run is the whole program; main only wires it to the process.
 func run(ctx context.Context, args []string, getenv func(string) string, stdin io.Reader, stdout, stderr io.Writer) int {
-	e := env{getenv: getenv, stdin: stdin, stdout: stdout, stderr: stderr}
+	return runEnv(ctx, env{getenv: getenv, stdin: stdin, stdout: stdout, stderr: stderr}, args)
+}
+
+func runEnv(ctx context.Context, e env, args []string) int {
 	if len(args) == 0 {
-		usage(stderr)
+		usage(e.stderr)
 		return exitError
 	}
 	name := args[0]
 	switch name {
 	case "-h", "-help", "--help", "help":
-		usage(stdout)
+		usage(e.stdout)
 		return exitOK
 	case "-version", "--version":
 		name = "version"
@@ -78,7 +89,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdin i
 			return c.run(ctx, e, args[1:])
 		}
 	}
-	printError(stderr, fmt.Errorf("unknown command %q", name), "run 'patwatch help' for the list of commands")
+	printError(e.stderr, fmt.Errorf("unknown command %q", name), "run 'patwatch help' for the list of commands")
 	return exitError
 }
 

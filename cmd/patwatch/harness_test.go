@@ -1,0 +1,264 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"io"
+	"io/fs"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"path/filepath"
+	"sort"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/patwatch/patwatch/patsnap"
+	"github.com/patwatch/patwatch/patsnap/fake"
+	"github.com/patwatch/patwatch/reconciler"
+	"github.com/patwatch/patwatch/state"
+)
+
+const testAPIKey = "sk-e2e-test-key-0123456789"
+
+// testClock is a settable clock shared by the fake API and the test.
+type testClock struct {
+	mu sync.Mutex
+	t  time.Time
+}
+
+func (c *testClock) Now() time.Time {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.t
+}
+
+func (c *testClock) Advance(d time.Duration) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.t = c.t.Add(d)
+}
+
+// harness runs the real command in process against the fake API over
+// loopback HTTP, in a temporary directory holding the spec.
+type harness struct {
+	t     *testing.T
+	dir   string
+	clock *testClock
+	api   *fake.Server
+	srv   *httptest.Server
+	// gate, when set, sees every request before the fake does (to hold one).
+	gate func(r *http.Request)
+	envs map[string]string
+}
+
+func newHarness(t *testing.T, opts fake.Options) *harness {
+	t.Helper()
+	h := &harness{t: t, dir: t.TempDir(), clock: &testClock{t: time.Now().UTC()}}
+	opts.APIKeys = append(opts.APIKeys, testAPIKey)
+	opts.Now = h.clock.Now
+	h.api = fake.New(opts)
+	h.srv = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if h.gate != nil {
+			h.gate(r)
+		}
+		h.api.ServeHTTP(w, r)
+	}))
+	t.Cleanup(h.srv.Close)
+	h.envs = map[string]string{
+		"PATSNAP_BASE_URL":   h.srv.URL,
+		"PATSNAP_API_KEY":    testAPIKey,
+		"PATWATCH_CACHE_DIR": filepath.Join(t.TempDir(), "cache"),
+	}
+	return h
+}
+
+func (h *harness) path(name string) string { return filepath.Join(h.dir, name) }
+
+func (h *harness) writeSpec(yaml string) {
+	h.t.Helper()
+	if err := os.WriteFile(h.path("patwatch.yaml"), []byte(strings.TrimLeft(yaml, "\n")), 0o644); err != nil {
+		h.t.Fatal(err)
+	}
+}
+
+// run runs patwatch with args (-f pointing at the harness's spec unless
+// given) and returns the exit code and the two streams.
+func (h *harness) run(ctx context.Context, args ...string) (int, string, string) {
+	h.t.Helper()
+	var stdout, stderr syncBuffer
+	code := h.runTo(ctx, &stdout, &stderr, args...)
+	return code, stdout.String(), stderr.String()
+}
+
+// runTo is run with the caller's streams, for tests that watch them while
+// the command runs.
+func (h *harness) runTo(ctx context.Context, stdout, stderr *syncBuffer, args ...string) int {
+	h.t.Helper()
+	if len(args) > 0 && args[0] != "validate" && args[0] != "schema" && args[0] != "version" && !contains(args, "-f") {
+		args = append(args[:1:1], append([]string{"-f", h.path("patwatch.yaml")}, args[1:]...)...)
+	}
+	e := env{
+		getenv: func(k string) string { return h.envs[k] },
+		stdin:  strings.NewReader(""),
+		stdout: stdout,
+		stderr: stderr,
+		tuneClient: func(c *patsnap.Config) {
+			// Retries and the rate cap wait through Sleep: no real waiting.
+			c.Sleep = func(ctx context.Context, d time.Duration) error { return ctx.Err() }
+			c.MaxRetries = 2
+		},
+	}
+	return runEnv(ctx, e, args)
+}
+
+// waitFor polls cond until it holds, failing the test after a generous
+// bound; it waits on a condition, not on a guess of how long things take.
+func waitFor(t *testing.T, what string, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(20 * time.Second)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("timed out waiting for %s", what)
+		}
+		time.Sleep(2 * time.Millisecond)
+	}
+}
+
+// readBody reads a request's body and puts it back for the next reader.
+func readBody(r *http.Request) string {
+	b, _ := io.ReadAll(r.Body)
+	r.Body = io.NopCloser(bytes.NewReader(b))
+	return string(b)
+}
+
+// apply runs apply --format json and decodes the change report.
+func (h *harness) apply(args ...string) (int, *reconciler.ChangeReport, string) {
+	h.t.Helper()
+	return h.report("apply", args...)
+}
+
+func (h *harness) report(cmd string, args ...string) (int, *reconciler.ChangeReport, string) {
+	h.t.Helper()
+	code, out, errOut := h.run(context.Background(), append([]string{cmd, "--format", "json"}, args...)...)
+	var rep reconciler.ChangeReport
+	if err := json.Unmarshal([]byte(out), &rep); err != nil {
+		h.t.Fatalf("%s: exit %d, stdout is not one JSON report: %v\nstdout:\n%s\nstderr:\n%s", cmd, code, err, out, errOut)
+	}
+	return code, &rep, errOut
+}
+
+func (h *harness) stateBytes() []byte {
+	h.t.Helper()
+	b, err := os.ReadFile(h.path("patwatch.state.json"))
+	if err != nil {
+		h.t.Fatal(err)
+	}
+	return b
+}
+
+func (h *harness) state() *state.State {
+	h.t.Helper()
+	st, err := state.Load(h.path("patwatch.state.json"))
+	if err != nil {
+		h.t.Fatal(err)
+	}
+	return st
+}
+
+// requests returns the endpoints called since the last reset, in order.
+func (h *harness) endpoints() []fake.Endpoint {
+	var eps []fake.Endpoint
+	for _, r := range h.api.Requests() {
+		eps = append(eps, r.Endpoint)
+	}
+	return eps
+}
+
+// files lists every file below the harness's directory with its content.
+func (h *harness) files() map[string]string {
+	h.t.Helper()
+	out := map[string]string{}
+	err := filepath.WalkDir(h.dir, func(p string, d fs.DirEntry, err error) error {
+		if err != nil || d.IsDir() {
+			return err
+		}
+		b, err := os.ReadFile(p)
+		out[strings.TrimPrefix(p, h.dir)] = string(b)
+		return err
+	})
+	if err != nil {
+		h.t.Fatal(err)
+	}
+	return out
+}
+
+func searchByName(t *testing.T, rep *reconciler.ChangeReport, name string) reconciler.SearchChange {
+	t.Helper()
+	for _, s := range rep.Searches {
+		if s.Name == name {
+			return s
+		}
+	}
+	t.Fatalf("no search %q in the report: %+v", name, rep.Searches)
+	return reconciler.SearchChange{}
+}
+
+func reportByName(t *testing.T, rep *reconciler.ChangeReport, name string) reconciler.ReportChange {
+	t.Helper()
+	for _, r := range rep.Reports {
+		if r.Name == name {
+			return r
+		}
+	}
+	t.Fatalf("no report %q in the report: %+v", name, rep.Reports)
+	return reconciler.ReportChange{}
+}
+
+func pns(hs []reconciler.HitChange) []string {
+	out := []string{}
+	for _, h := range hs {
+		out = append(out, h.PatentPN)
+	}
+	sort.Strings(out)
+	return out
+}
+
+func fakeHits(pns ...string) []fake.Hit {
+	out := make([]fake.Hit, len(pns))
+	for i, pn := range pns {
+		out[i] = fake.Hit{PatentPN: pn, PatentID: "id-" + pn, Title: "Design " + pn, Score: 0.95 - float64(i)*0.01,
+			CurrentAssignee: "ACME", Apdt: 20240101, Pbdt: 20240601, URL: "http://img.test/" + pn + ".png"}
+	}
+	return out
+}
+
+func contains(list []string, s string) bool {
+	for _, v := range list {
+		if v == s {
+			return true
+		}
+	}
+	return false
+}
+
+// syncBuffer is a bytes.Buffer safe for a writer and a concurrent reader.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
+}

@@ -1,0 +1,374 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"net/http"
+	"os"
+	"path/filepath"
+	"time"
+
+	"github.com/rs/zerolog"
+
+	"github.com/patwatch/patwatch/patsnap"
+	"github.com/patwatch/patwatch/reconciler"
+	"github.com/patwatch/patwatch/spec"
+	"github.com/patwatch/patwatch/state"
+)
+
+// DefaultBaseURL is the API root used when neither PATSNAP_BASE_URL nor the
+// spec's api.base_url names one.
+const DefaultBaseURL = "https://connect.zhihuiya.com"
+
+// reconcileFlags are the flags of plan, apply and watch.
+type reconcileFlags struct {
+	spec, state, reportsDir string
+	format, out             string
+	detailed, offline       bool
+	sandbox                 bool
+	lockTimeout             time.Duration
+	interval, pollInterval  time.Duration
+	logs                    *logFlags
+}
+
+// addReconcileFlags registers the flags a command takes; which ones is the
+// command's synopsis in the contract.
+func addReconcileFlags(fs *flag.FlagSet, cmd string) *reconcileFlags {
+	f := &reconcileFlags{}
+	fs.StringVar(&f.spec, "f", "patwatch.yaml", "the spec `file`")
+	fs.StringVar(&f.state, "state", "", "the state `file` (default: patwatch.state.json beside the spec)")
+	fs.StringVar(&f.format, "format", reconciler.FormatText, "change report format: text, json or markdown")
+	fs.BoolVar(&f.sandbox, "sandbox", false, "serve the PatSnap API from the built-in simulation: no credentials, no network")
+	if cmd != "watch" {
+		fs.StringVar(&f.out, "out", "", "also write the change report to `file`")
+		fs.BoolVar(&f.detailed, "detailed-exitcode", false, "exit 2 when the change report is not empty (0: nothing changed, 1: error)")
+	}
+	if cmd != "plan" {
+		fs.StringVar(&f.reportsDir, "reports-dir", "", "where finished reports are downloaded (default: reports/ beside the spec)")
+	}
+	switch cmd {
+	case "plan":
+		fs.BoolVar(&f.offline, "offline", false, "compare the spec with the state only, calling no API")
+	case "apply":
+		fs.DurationVar(&f.lockTimeout, "lock-timeout", 0, "how long to wait for another run to release the state lock")
+	case "watch":
+		fs.DurationVar(&f.interval, "interval", 0, "time between runs (default: the spec's interval, else 1h)")
+		fs.DurationVar(&f.pollInterval, "poll-interval", defaultPollInterval, "time between polls of pending report jobs")
+		fs.DurationVar(&f.lockTimeout, "lock-timeout", time.Minute, "how long each run waits for another run to release the state lock")
+	}
+	f.logs = addLogFlags(fs)
+	return f
+}
+
+func (f *reconcileFlags) check() error {
+	switch f.format {
+	case reconciler.FormatText, reconciler.FormatJSON, reconciler.FormatMarkdown:
+	default:
+		return withHint(fmt.Errorf("--format: unknown format %q", f.format), "use text, json or markdown")
+	}
+	if f.offline && f.sandbox {
+		return errors.New("--offline and --sandbox exclude each other: an offline plan calls no API")
+	}
+	if f.lockTimeout < 0 || f.interval < 0 || f.pollInterval < 0 {
+		return errors.New("durations must not be negative")
+	}
+	return nil
+}
+
+// paths resolves the state file and reports directory against the spec's
+// directory, as the contract's defaults say.
+func (f *reconcileFlags) paths(sp *spec.Spec) (statePath, reportsDir string, err error) {
+	statePath = f.state
+	if statePath == "" {
+		statePath = filepath.Join(sp.Dir, "patwatch.state.json")
+	}
+	reportsDir = f.reportsDir
+	if reportsDir == "" {
+		reportsDir = filepath.Join(sp.Dir, "reports")
+	}
+	if statePath, err = filepath.Abs(statePath); err != nil {
+		return "", "", err
+	}
+	if reportsDir, err = filepath.Abs(reportsDir); err != nil {
+		return "", "", err
+	}
+	return statePath, reportsDir, nil
+}
+
+func runPlan(ctx context.Context, e env, args []string) int {
+	fs := flagSet(e, "plan", "plan [-f SPEC] [--state FILE] [--format text|json|markdown] [--out FILE] [--detailed-exitcode] [--offline] [--sandbox]")
+	f := addReconcileFlags(fs, "plan")
+	if code, ok := parseFlags(fs, args); !ok {
+		return code
+	}
+	return reconcileOnce(ctx, e, f, "plan")
+}
+
+func runApply(ctx context.Context, e env, args []string) int {
+	fs := flagSet(e, "apply", "apply [-f SPEC] [--state FILE] [--reports-dir DIR] [--format text|json|markdown] [--out FILE] [--detailed-exitcode] [--lock-timeout DURATION] [--sandbox]")
+	f := addReconcileFlags(fs, "apply")
+	if code, ok := parseFlags(fs, args); !ok {
+		return code
+	}
+	return reconcileOnce(ctx, e, f, "apply")
+}
+
+// reconcileOnce is plan and apply: load, reconcile, save (apply), report.
+func reconcileOnce(ctx context.Context, e env, f *reconcileFlags, cmd string) int {
+	if err := f.check(); err != nil {
+		printError(e.stderr, err)
+		return exitError
+	}
+	log, err := f.logs.logger(e)
+	if err != nil {
+		printError(e.stderr, err)
+		return exitError
+	}
+	sp, err := spec.Load(f.spec)
+	if err != nil {
+		printSpecError(e.stderr, f.spec, err)
+		return exitError
+	}
+	statePath, reportsDir, err := f.paths(sp)
+	if err != nil {
+		printError(e.stderr, err)
+		return exitError
+	}
+	log = log.With().Str("spec", f.spec).Str("command", cmd).Logger()
+
+	var rep *reconciler.ChangeReport
+	if cmd == "plan" && f.offline {
+		recorded, err := state.Load(statePath)
+		if err != nil {
+			printError(e.stderr, err)
+			return exitError
+		}
+		rep = reconciler.PlanOffline(sp, recorded)
+	} else {
+		r := &runner{e: e, f: f, log: log, statePath: statePath, reportsDir: reportsDir, cmd: cmd}
+		rep, err = r.once(ctx, sp)
+		if err != nil {
+			if rep != nil {
+				finishReport(e, f, rep) // what completed before the interrupt
+			}
+			printError(e.stderr, err)
+			return exitError
+		}
+	}
+	return finishReport(e, f, rep)
+}
+
+// finishReport prints the change report, writes --out, and turns the report
+// into the exit code the contract fixes.
+func finishReport(e env, f *reconcileFlags, rep *reconciler.ChangeReport) int {
+	var buf bytes.Buffer
+	if err := reconciler.Render(&buf, rep, f.format, false); err != nil {
+		printError(e.stderr, err)
+		return exitError
+	}
+	if _, err := e.stdout.Write(buf.Bytes()); err != nil {
+		printError(e.stderr, err)
+		return exitError
+	}
+	if f.out != "" {
+		if err := writeFileAtomic(f.out, buf.Bytes(), 0o644); err != nil {
+			printError(e.stderr, fmt.Errorf("--out: %w", err))
+			return exitError
+		}
+	}
+	switch {
+	case rep.Failed():
+		fmt.Fprintf(e.stderr, "patwatch: error: %s\n", failureLine(rep))
+		return exitError
+	case f.detailed && rep.Changed:
+		return exitChanged
+	}
+	return exitOK
+}
+
+func failureLine(rep *reconciler.ChangeReport) string {
+	var s, r int
+	for _, c := range rep.Searches {
+		if c.Status == reconciler.StatusError {
+			s++
+		}
+	}
+	for _, c := range rep.Reports {
+		if c.Status == reconciler.ReportError {
+			r++
+		}
+	}
+	return fmt.Sprintf("%d of %d searches and %d of %d reports failed; what succeeded was saved", s, len(rep.Searches), r, len(rep.Reports))
+}
+
+// runner does one plan or apply against the API (live or sandbox). Watch
+// mode calls once for every run.
+type runner struct {
+	e                     env
+	f                     *reconcileFlags
+	log                   zerolog.Logger
+	statePath, reportsDir string
+	cmd                   string
+	reportsOnly           bool
+	now                   func() time.Time // nil: time.Now
+}
+
+func (r *runner) once(ctx context.Context, sp *spec.Spec) (*reconciler.ChangeReport, error) {
+	apply := r.cmd != "plan"
+	if apply {
+		lock, err := state.Lock(ctx, r.statePath, r.cmd, r.f.lockTimeout)
+		if err != nil {
+			return nil, err
+		}
+		defer func() {
+			if err := lock.Unlock(); err != nil {
+				r.log.Warn().Err(err).Msg("releasing the state lock")
+			}
+		}()
+	}
+	recorded, err := state.Load(r.statePath)
+	if err != nil {
+		return nil, err
+	}
+	if err := checkSandboxState(recorded, r.f.sandbox, r.statePath); err != nil {
+		return nil, err
+	}
+
+	api, closeAPI, err := r.client(sp, apply)
+	if err != nil {
+		return nil, err
+	}
+	defer closeAPI()
+
+	mode := reconciler.ModePlan
+	if apply {
+		mode = reconciler.ModeApply
+	}
+	prog := newProgressLine(r.e.stderr)
+	rec := &reconciler.Reconciler{
+		API:         api,
+		StateDir:    filepath.Dir(r.statePath),
+		ReportsDir:  r.reportsDir,
+		Now:         r.now,
+		Log:         r.log,
+		ReportsOnly: r.reportsOnly,
+		Progress:    prog.update,
+	}
+	out := rec.Run(ctx, mode, sp, recorded)
+	prog.done()
+	if !apply {
+		return out.Report, nil
+	}
+	out.State.PatwatchVersion = version
+	written, err := state.Save(r.statePath, out.State)
+	if err != nil {
+		return nil, fmt.Errorf("the run's changes were not saved: %w", err)
+	}
+	r.log.Debug().Bool("written", written).Uint64("serial", out.State.Serial).Msg("state saved")
+	if ctx.Err() != nil {
+		return out.Report, withHint(errors.New("interrupted; the work completed before the interrupt was saved"), "run apply again to finish")
+	}
+	return out.Report, nil
+}
+
+// client builds the API client: the sandbox's, or the live API's from the
+// environment's credentials. close releases what it started.
+func (r *runner) client(sp *spec.Spec, persist bool) (*patsnap.Client, func(), error) {
+	cfg := patsnap.Config{QPS: sp.API.QPS, Logger: r.log}
+	closeFn := func() {}
+	if r.f.sandbox {
+		sb, err := startSandbox(r.statePath, persist && r.cmd != "plan", r.log)
+		if err != nil {
+			return nil, nil, fmt.Errorf("sandbox: %w", err)
+		}
+		cfg.BaseURL, cfg.APIKey = sb.baseURL, sandboxAPIKey
+		cfg.HTTPClient = &http.Client{}
+		closeFn = sb.close
+	} else {
+		cfg.BaseURL = firstNonEmpty(r.e.getenv("PATSNAP_BASE_URL"), sp.API.BaseURL, DefaultBaseURL)
+		cfg.APIKey = r.e.getenv("PATSNAP_API_KEY")
+		cfg.ClientID = r.e.getenv("PATSNAP_CLIENT_ID")
+		cfg.ClientSecret = r.e.getenv("PATSNAP_CLIENT_SECRET")
+		if cfg.APIKey == "" && (cfg.ClientID == "" || cfg.ClientSecret == "") {
+			return nil, nil, withHint(errors.New("no PatSnap credentials: set PATSNAP_API_KEY, or PATSNAP_CLIENT_ID and PATSNAP_CLIENT_SECRET"),
+				"try patwatch without credentials on the built-in simulation: add --sandbox",
+				"review a change without calling the API: patwatch plan --offline")
+		}
+		if cfg.APIKey != "" {
+			cfg.ClientID, cfg.ClientSecret = "", ""
+		}
+	}
+	if !r.f.sandbox {
+		// The sandbox's address changes every run: its uploads stay in memory.
+		cfg.Uploads = newUploadCache(r.e, r.log, cfg.BaseURL, r.cmd == "plan")
+	}
+	if r.e.tuneClient != nil {
+		r.e.tuneClient(&cfg)
+	}
+	c, err := patsnap.New(cfg)
+	if err != nil {
+		closeFn()
+		return nil, nil, err
+	}
+	return c, closeFn, nil
+}
+
+// checkSandboxState refuses to mix the sandbox's simulated hits with a real
+// watch list's memory, in either direction. A state the sandbox wrote has the
+// sandbox's memory file beside it.
+func checkSandboxState(st *state.State, sandbox bool, path string) error {
+	if len(st.Searches) == 0 && len(st.Reports) == 0 {
+		return nil
+	}
+	_, err := os.Stat(sandboxMemoryPath(path))
+	wroteBySandbox := err == nil
+	switch {
+	case sandbox && !wroteBySandbox:
+		return withHint(fmt.Errorf("%s holds a real watch list's state; --sandbox will not write simulated results into it", path),
+			"give the sandbox its own state file: --state sandbox.state.json")
+	case !sandbox && wroteBySandbox:
+		return withHint(fmt.Errorf("%s was written by --sandbox runs; its hits are simulated", path),
+			"use another --state for the live API, or delete it and "+filepath.Base(sandboxMemoryPath(path))+" to start afresh")
+	}
+	return nil
+}
+
+func firstNonEmpty(vals ...string) string {
+	for _, v := range vals {
+		if v != "" {
+			return v
+		}
+	}
+	return ""
+}
+
+// writeFileAtomic writes data to a temporary file beside path and renames it
+// into place, so a reader never sees half a file.
+func writeFileAtomic(path string, data []byte, perm os.FileMode) error {
+	dir := filepath.Dir(path)
+	tmp, err := os.CreateTemp(dir, "."+filepath.Base(path)+".tmp-*")
+	if err != nil {
+		return err
+	}
+	defer os.Remove(tmp.Name())
+	if _, err := io.Copy(tmp, bytes.NewReader(data)); err != nil {
+		tmp.Close()
+		return err
+	}
+	if err := tmp.Chmod(perm); err != nil {
+		tmp.Close()
+		return err
+	}
+	if err := tmp.Sync(); err != nil {
+		tmp.Close()
+		return err
+	}
+	if err := tmp.Close(); err != nil {
+		return err
+	}
+	return os.Rename(tmp.Name(), path)
+}
