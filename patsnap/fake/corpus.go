@@ -128,6 +128,7 @@ type corpus struct {
 	seed int64
 
 	mu        sync.Mutex
+	ready     bool // the base corpus exists
 	rng       *rand.Rand
 	generated int // highest epoch generated
 	design    []*patent
@@ -138,13 +139,22 @@ type corpus struct {
 }
 
 func newCorpus(seed int64) *corpus {
-	c := &corpus{
+	return &corpus{
 		seed:   seed,
 		rng:    rand.New(rand.NewPCG(uint64(seed), 0x9e3779b97f4a7c15)),
 		byID:   map[string]*patent{},
 		byPN:   map[string]*patent{},
 		serial: map[string]int{},
 	}
+}
+
+// ensure generates the base corpus on first use, so that servers which
+// never search cost nothing. Callers hold c.mu.
+func (c *corpus) ensure() {
+	if c.ready {
+		return
+	}
+	c.ready = true
 	start := time.Date(2010, 1, 1, 0, 0, 0, 0, time.UTC)
 	span := int(time.Date(2025, 9, 30, 0, 0, 0, 0, time.UTC).Sub(start) / (24 * time.Hour))
 	ps := make([]*patent, basePatents)
@@ -156,13 +166,13 @@ func newCorpus(seed int64) *corpus {
 	for _, p := range ps {
 		c.finish(p)
 	}
-	return c
 }
 
 // upTo generates the new publications of every epoch up to epoch.
 func (c *corpus) upTo(epoch int) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
+	c.ensure()
 	for c.generated < epoch {
 		c.generated++
 		e := c.generated
@@ -179,15 +189,24 @@ func (c *corpus) upTo(epoch int) {
 func (c *corpus) view(design bool) []*patent {
 	c.mu.Lock()
 	defer c.mu.Unlock()
+	c.ensure()
 	if design {
 		return c.design
 	}
 	return c.utility
 }
 
+func (c *corpus) lookupPN(pn string) *patent {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.ensure()
+	return c.byPN[pn]
+}
+
 func (c *corpus) lookupID(id string) (*patent, bool) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
+	c.ensure()
 	p, ok := c.byID[id]
 	return p, ok
 }

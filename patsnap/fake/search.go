@@ -451,10 +451,7 @@ func (s *Server) rank(q query, epoch int) ([]wireHit, int) {
 		return out, total
 	}
 	end := min(total, need)
-	s.mu.Lock()
-	s.sigCounter++
-	nonce := s.sigCounter
-	s.mu.Unlock()
+	signer := s.presigner(7 * 24 * time.Hour)
 	scheme := "http"
 	if q.https {
 		scheme = "https"
@@ -470,11 +467,11 @@ func (s *Server) rank(q query, epoch int) ([]wireHit, int) {
 			locMatch = 1
 		}
 		out = append(out, wireHit{
-			URL:              s.presign(scheme+"://patsnap-imagefulltext240.cdn.zhihuiya.com"+p.imagePath, 7*24*time.Hour),
+			URL:              signer.sign(scheme + "://patsnap-imagefulltext240.cdn.zhihuiya.com" + p.imagePath),
 			Apdt:             p.apdt,
 			Apno:             p.apno,
 			Pbdt:             p.pbdt,
-			Score:            score(c.h, mix64(nonce^c.h)),
+			Score:            score(c.h, mix64(signer.nonce^c.h)),
 			Title:            title,
 			Inventor:         p.inventor,
 			LocMatch:         locMatch,
