@@ -6,7 +6,8 @@
 // Events are matched by cleaned absolute path, Chmod-only events are ignored, and bursts are
 // debounced into one signal. Kubernetes ConfigMap mounts, whose updates swap a `..data` symlink and
 // name no watched file, are caught by re-resolving each watched file's symlinks on any event in its
-// directory. A slow periodic signal is the backstop on file systems that send no events (NFS, SMB,
+// directory. A watched file that is a symlink into another directory has that directory watched
+// too (best effort), so saving the target is seen. A slow periodic signal is the backstop on file systems that send no events (NFS, SMB,
 // WSL2 and Docker Desktop bind mounts).
 //
 // A signal only means "may have changed": the consumer compares a Snapshot of the files with the
@@ -62,15 +63,36 @@ type Trigger struct {
 	// the event restarted the debounce timer. It lets tests wait until an event was handled.
 	afterEvent func(ev fsnotify.Event, armed bool)
 
-	mu    sync.Mutex
-	files map[string]*file // by cleaned absolute path
-	dirs  map[string]bool  // parent directories of files; true while the directory watch is lost
+	mu      sync.Mutex
+	files   map[string]*file // by cleaned absolute path
+	dirs    map[string]bool  // parent directories of files; true while the directory watch is lost
+	targets map[string]bool  // directories of symlink targets watched in addition to dirs
 }
 
 // file is the loop's memory of one watched file.
 type file struct {
-	dir  string // cleaned absolute parent directory
-	real string // filepath.EvalSymlinks of the path at the last look; "" when it did not resolve
+	dir     string // cleaned absolute parent directory
+	realDir string // dir with its symlinks resolved ("" if it did not resolve)
+	real    string // filepath.EvalSymlinks of the path at the last look; "" when it did not resolve
+	target  string // directory of real when that is not dir itself (a symlink elsewhere), else ""
+}
+
+// resolve looks up where f's path leads now and reports whether that changed. While the path does
+// not resolve (its target is mid-save, say) the previous target directory stays watched, so that
+// the target's reappearance is seen.
+func (f *file) resolve(path string) bool {
+	r := resolve(path)
+	if r == f.real {
+		return false
+	}
+	f.real = r
+	if r != "" {
+		f.target = ""
+		if d := filepath.Dir(r); d != f.realDir {
+			f.target = d
+		}
+	}
+	return true
 }
 
 // New returns a Trigger that watches nothing yet; call Watch, then Run.
@@ -101,6 +123,7 @@ func newTrigger(o Options, clk clock) (*Trigger, error) {
 		c:        make(chan struct{}, 1),
 		files:    map[string]*file{},
 		dirs:     map[string]bool{},
+		targets:  map[string]bool{},
 	}, nil
 }
 
@@ -122,7 +145,7 @@ func (t *Trigger) Watch(paths ...string) error {
 			return fmt.Errorf("watch %s: %w", p, err)
 		}
 		dir := filepath.Dir(abs)
-		files[abs] = &file{dir: dir}
+		files[abs] = &file{dir: dir, realDir: resolve(dir)}
 		dirs[dir] = false
 	}
 
@@ -152,9 +175,10 @@ func (t *Trigger) Watch(paths ...string) error {
 		}
 	}
 	for p, f := range files {
-		f.real = resolve(p)
+		f.resolve(p)
 	}
 	t.files, t.dirs = files, dirs
+	t.syncTargets()
 	return nil
 }
 
@@ -242,20 +266,57 @@ func (t *Trigger) relevant(ev fsnotify.Event) bool {
 		armed = true
 	}
 	dir := filepath.Dir(name)
+	moved := false
 	for p, f := range t.files {
-		if f.dir != dir && f.dir != name {
+		if f.dir != dir && f.dir != name && f.target != dir && f.target != name {
 			continue
 		}
-		if r := resolve(p); r != f.real {
-			f.real = r
-			armed = true
+		if name == f.real && ev.Op&^fsnotify.Chmod != 0 {
+			armed = true // a save of the file a watched symlink points to
 		}
+		if f.resolve(p) {
+			armed, moved = true, true
+		}
+	}
+	if moved {
+		t.syncTargets()
 	}
 	return armed
 }
 
+// syncTargets makes the watches on symlink-target directories match the files' current targets.
+// They are best effort: failing to watch one is logged at debug level, and the poll backstop
+// still covers the file. The caller holds t.mu.
+func (t *Trigger) syncTargets() {
+	want := map[string]bool{}
+	for _, f := range t.files {
+		if _, primary := t.dirs[f.target]; f.target != "" && !primary {
+			want[f.target] = true
+		}
+	}
+	for dir := range t.targets {
+		if _, primary := t.dirs[dir]; primary || want[dir] {
+			continue
+		}
+		if err := t.w.Remove(dir); err != nil && !errors.Is(err, fsnotify.ErrNonExistentWatch) {
+			t.log.Debug().Err(err).Str("dir", dir).Msg("stop watching symlink target directory")
+		}
+	}
+	watched := t.w.WatchList()
+	for dir := range want {
+		if slices.Contains(watched, dir) {
+			continue
+		}
+		if err := t.w.Add(dir); err != nil {
+			t.log.Debug().Err(err).Str("dir", dir).Msg("cannot watch symlink target directory; relying on polling")
+		}
+	}
+	t.targets = want
+}
+
 // rewatch re-adds directory watches that ended because the directory was deleted or renamed, once
-// the directory exists again. It runs on the poll backstop, which then signals anyway.
+// the directory exists again, and follows symlink targets that moved unseen. It runs on the poll
+// backstop, which then signals anyway.
 func (t *Trigger) rewatch() {
 	t.mu.Lock()
 	defer t.mu.Unlock()
@@ -276,6 +337,10 @@ func (t *Trigger) rewatch() {
 		}
 		t.dirs[dir] = false
 	}
+	for p, f := range t.files {
+		f.resolve(p)
+	}
+	t.syncTargets()
 }
 
 // signal sends without blocking: if a signal is already pending, the consumer has yet to look,

@@ -153,19 +153,11 @@ func TestRapidWritesSignalOnce(t *testing.T) {
 	must(t, h.trig.Watch(spec))
 
 	// No time passes on the manual clock between the writes: all fall within the quiet period.
+	// (The kernel may merge identical queued events, so the number of events is not asserted.)
 	for i := range 20 {
 		writeFile(t, spec, strings.Repeat("x", i+1))
 	}
 	h.expectOne(dir)
-	armed := 0
-	for _, e := range h.events() {
-		if e.armed {
-			armed++
-		}
-	}
-	if armed < 2 {
-		t.Errorf("only %d events armed the timer; the test did not exercise a burst", armed)
-	}
 	if got := h.timer().last; got != 300*time.Millisecond {
 		t.Errorf("timer reset to %s, want the configured debounce 300ms", got)
 	}
@@ -492,4 +484,40 @@ func assertWatchList(tb testing.TB, trig *Trigger, want ...string) {
 	if !slices.Equal(got, want) {
 		tb.Fatalf("watching %v, want %v", got, want)
 	}
+}
+
+// TestSymlinkIntoAnotherDirectory watches a symlink whose target lives elsewhere (a shared spec,
+// a dotfiles checkout): saving the target triggers, and repointing the link moves that watch.
+func TestSymlinkIntoAnotherDirectory(t *testing.T) {
+	t.Parallel()
+	dir, shared, shared2 := t.TempDir(), t.TempDir(), t.TempDir()
+	spec := filepath.Join(dir, "spec.yaml")
+	target, target2 := filepath.Join(shared, "team.yaml"), filepath.Join(shared2, "team.yaml")
+	writeFile(t, target, "v1\n")
+	writeFile(t, target2, "w1\n")
+	must(t, os.Symlink(target, spec))
+	h := newHarness(t, Options{Poll: -1})
+	must(t, h.trig.Watch(spec))
+	assertWatchList(t, h.trig, dir, shared)
+
+	for i, s := range saveStyles {
+		s.save(t, target, strings.Repeat("v", i+2))
+		h.expectOne(dir)
+	}
+	// While the link dangles its target's directory stays watched, so the target's return is seen.
+	must(t, os.Remove(target))
+	h.expectOne(dir)
+	assertWatchList(t, h.trig, dir, shared)
+	writeFile(t, target, "back\n")
+	h.expectOne(dir)
+
+	tmp := filepath.Join(dir, ".spec.yaml.tmp")
+	must(t, os.Symlink(target2, tmp))
+	must(t, os.Rename(tmp, spec)) // ln -sfn, atomically
+	h.expectOne(dir)
+	assertWatchList(t, h.trig, dir, shared2)
+	writeFile(t, target2, "w2\n")
+	h.expectOne(dir)
+	writeFile(t, target, "old target\n")
+	h.expectNone(dir)
 }
