@@ -286,10 +286,10 @@ func (c *Client) redact(s string) string {
 	return s
 }
 
-// secrets lists the values that must never be shown.
+// secrets lists the values that must never be shown. The client id is
+// half of a credential and is treated like the rest.
 func (c *Client) secrets() []string {
-	out := append([]string{c.secret, c.apiKey}, c.tokens.seen()...)
-	return out
+	return append([]string{c.secret, c.apiKey, c.clientID}, c.tokens.seen()...)
 }
 
 // logAttempt writes one debug line per attempt. It carries no URL, header
