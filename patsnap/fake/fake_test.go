@@ -1257,3 +1257,30 @@ func BenchmarkSearch(b *testing.B) {
 		srv.ResetRequests()
 	}
 }
+
+func jsonValid(b []byte) bool { return json.Valid(b) }
+
+func TestTruncateWithoutConnection(t *testing.T) {
+	srv := New(Options{APIKeys: []string{testKey}})
+	srv.AddFault(Fault{Truncate: true})
+	req := httptest.NewRequest(http.MethodPost, PathReportCreate+"?apikey="+testKey,
+		strings.NewReader(`{"patent_number":"CN108977442B","report_type":"pdf"}`))
+	req.Header.Set("Authorization", "Bearer "+testKey)
+	w := httptest.NewRecorder()
+	srv.ServeHTTP(w, req) // must not panic outside an http.Server
+	if w.Header().Get("Content-Length") != itoa(2*w.Body.Len()+1) && w.Header().Get("Content-Length") != itoa(2*w.Body.Len()) {
+		t.Errorf("Content-Length %s for %d written bytes", w.Header().Get("Content-Length"), w.Body.Len())
+	}
+	if json.Valid(w.Body.Bytes()) {
+		t.Errorf("a truncated body is valid JSON: %s", w.Body.Bytes())
+	}
+}
+
+func TestMessage(t *testing.T) {
+	if got := Message(CodeNoReport); got != "Report does not exist" {
+		t.Errorf("Message(68300013) = %q", got)
+	}
+	if got := Message(12345); got != "Error 12345" {
+		t.Errorf("Message(12345) = %q", got)
+	}
+}

@@ -89,11 +89,15 @@ func (s *Server) SetResults(imageURL string, total int, hits ...Hit) {
 // Advance moves the generated corpus to its next epoch: a batch of new
 // publications appears and some patents are withdrawn, for every query.
 func (s *Server) Advance() {
-	s.mu.Lock()
-	s.epoch++
-	e := s.epoch
-	s.mu.Unlock()
+	s.advanceMu.Lock()
+	defer s.advanceMu.Unlock()
+	e := s.Epoch() + 1
+	// The corpus grows first, so that no search sees the new epoch without
+	// its publications.
 	s.corpus.upTo(e)
+	s.mu.Lock()
+	s.epoch = e
+	s.mu.Unlock()
 }
 
 // Epoch returns the current epoch of the generated corpus (0 after New).

@@ -88,6 +88,8 @@ func (s *Server) Restore(b []byte) error {
 	if snap.FailNext == nil {
 		snap.FailNext = map[string]string{}
 	}
+	s.advanceMu.Lock()
+	defer s.advanceMu.Unlock()
 	s.corpus.upTo(snap.Epoch)
 	s.mu.Lock()
 	defer s.mu.Unlock()

@@ -53,7 +53,10 @@ func (s *Server) upload(r *http.Request, body []byte) *answer {
 		if part.FormName() != "image" {
 			continue
 		}
-		img, err = io.ReadAll(io.LimitReader(part, MaxUpload+1))
+		var buf bytes.Buffer
+		buf.Grow(min(len(body), MaxUpload+1) + bytes.MinRead)
+		_, err = buf.ReadFrom(io.LimitReader(part, MaxUpload+1))
+		img = buf.Bytes()
 		if err != nil {
 			return errAnswer(http.StatusOK, CodeBadRequest, "")
 		}
