@@ -140,6 +140,9 @@ func (t *Trigger) Watch(paths ...string) error {
 	files := make(map[string]*file, len(paths))
 	dirs := map[string]bool{}
 	for _, p := range paths {
+		if p == "" {
+			return errors.New("watch: empty path")
+		}
 		abs, err := filepath.Abs(p)
 		if err != nil {
 			return fmt.Errorf("watch %s: %w", p, err)

@@ -287,6 +287,11 @@ func TestWatchMissingDirectory(t *testing.T) {
 	writeFile(t, spec, "v2\n")
 	h.expectOne(dir)
 
+	if err := h.trig.Watch(spec, ""); err == nil {
+		t.Error("Watch accepted an empty path")
+	}
+	assertWatchList(t, h.trig, dir)
+
 	notDir := filepath.Join(dir, "file")
 	writeFile(t, notDir, "")
 	h.expectNone(dir)
