@@ -18,7 +18,7 @@ import (
 // must be the save before that.
 func TestCrashWhileSaving(t *testing.T) {
 	kills := 200
-	if testing.Short() {
+	if testing.Short() || raceEnabled {
 		kills = 20
 	}
 	dir := t.TempDir()

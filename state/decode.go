@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"strconv"
+	"sync/atomic"
 	"time"
 	"unicode/utf16"
 	"unicode/utf8"
@@ -44,6 +45,12 @@ func (e *contentError) Error() string {
 // every key; the caller then decodes fully instead.
 var errUnsorted = errors.New("keys not sorted")
 
+// errStopped ends a check that is no longer needed.
+var errStopped = errors.New("check stopped")
+
+// errHeaderDone ends quickHeader at the first field after the header.
+var errHeaderDone = errors.New("header read")
+
 type decoder struct {
 	r    io.Reader
 	buf  []byte
@@ -55,10 +62,13 @@ type decoder struct {
 	line      int   // line of buf[pos], from 1
 	lineStart int64 // file offset of the first byte of that line
 
-	keep    bool   // build the state; false: only check it
+	keep    bool         // build the state; false: only check it
+	stop    *atomic.Bool // when set, reading stops with errStopped
 	scratch []byte // unescaped string contents
 	arena   []byte // the strings of one hit, allocated together
 	prevKey []byte // check mode: the previous key of the current object
+	key     []byte // the current key, kept apart from buf, which moves
+	num     []byte // the current number's text, likewise
 }
 
 func newDecoder(r io.Reader, keep bool) *decoder {
@@ -68,6 +78,9 @@ func newDecoder(r io.Reader, keep bool) *decoder {
 // more reads more input, compacting the buffer first. It returns how far
 // the unread bytes moved towards the start, and false at the end of input.
 func (d *decoder) more() (shift int, ok bool) {
+	if d.rerr == nil && d.stop != nil && d.stop.Load() {
+		d.rerr = errStopped
+	}
 	if d.rerr != nil {
 		return 0, false
 	}
@@ -162,7 +175,7 @@ func describe(c byte) string {
 }
 
 // object reads an object, calling fn with each key; fn must consume the
-// value. The key slice is valid only until fn reads further.
+// value. The key slice is valid only until fn reads another object.
 func (d *decoder) object(fn func(key []byte) error) error {
 	if err := d.expect('{'); err != nil {
 		return err
@@ -180,10 +193,11 @@ func (d *decoder) object(fn func(key []byte) error) error {
 		if err != nil {
 			return err
 		}
+		d.key = append(d.key[:0], key...)
 		if err := d.expect(':'); err != nil {
 			return err
 		}
-		if err := fn(key); err != nil {
+		if err := fn(d.key); err != nil {
 			return err
 		}
 		c, err := d.peek()
@@ -394,7 +408,8 @@ func (d *decoder) delimited() error {
 	return d.syntaxErr("unexpected %s after a value", describe(d.buf[d.pos]))
 }
 
-// number reads a JSON number and returns its text.
+// number reads a JSON number and returns its text, valid until the next
+// number.
 func (d *decoder) number() ([]byte, error) {
 	if _, err := d.peek(); err != nil {
 		return nil, err
@@ -416,12 +431,12 @@ scan:
 			break
 		}
 	}
-	text := d.buf[d.pos:i]
-	if !validNumber(text) {
-		return nil, d.syntaxErr("invalid number %q", text)
+	d.num = append(d.num[:0], d.buf[d.pos:i]...)
+	if !validNumber(d.num) {
+		return nil, d.syntaxErr("invalid number %q", d.num)
 	}
 	d.pos = i
-	return text, d.delimited()
+	return d.num, d.delimited()
 }
 
 // validNumber reports whether b is a number in JSON's grammar.
@@ -649,7 +664,13 @@ type header struct {
 // validates everything but keeps only the header, and may return
 // errUnsorted.
 func decodeState(r io.Reader, keep bool) (*State, header, error) {
+	return decodeStateStop(r, keep, nil)
+}
+
+// decodeStateStop is decodeState that stops early once stop is set.
+func decodeStateStop(r io.Reader, keep bool, stop *atomic.Bool) (*State, header, error) {
 	d := newDecoder(r, keep)
+	d.stop = stop
 	var h header
 	st := &State{Searches: map[string]*Search{}, Reports: map[string]*Report{}}
 	c, err := d.peek()
@@ -727,6 +748,34 @@ func decodeState(r io.Reader, keep bool) (*State, header, error) {
 	return st, h, nil
 }
 
+// quickHeader reads the header fields at the start of a state file in
+// canonical order, stopping at the searches or reports. ok is false if the
+// header is not all there before them, or says the file is in a newer
+// format: the caller then checks the whole file.
+func quickHeader(r io.Reader) (h header, ok bool) {
+	d := newDecoder(r, false)
+	err := d.object(func(key []byte) error {
+		var err error
+		switch string(key) {
+		case "format_version":
+			var v uint64
+			v, err = d.integer(1 << 31)
+			h.formatVersion, h.sawVersion = int(v), true
+		case "serial":
+			h.serial, err = d.integer(1<<64 - 1)
+		case "lineage":
+			h.lineage, err = d.text()
+		case "patwatch_version":
+			h.patwatchVersion, err = d.text()
+		default:
+			return errHeaderDone
+		}
+		return err
+	})
+	ok = errors.Is(err, errHeaderDone) && h.sawVersion && h.formatVersion >= 1 && h.formatVersion <= FormatVersion && h.lineage != ""
+	return h, ok
+}
+
 // skimHeader reads only the format and patwatch versions, skipping all
 // else, for a file that failed to decode before its format_version was
 // seen: it may be in a newer format whose fields this build does not know.
@@ -790,7 +839,8 @@ func (d *decoder) search() (*Search, error) {
 		p := d.pos0()
 		var bit int
 		var err error
-		switch string(key) {
+		k := string(key) // reading hits reuses key
+		switch k {
 		case "fingerprint":
 			bit = 1
 			s.Fingerprint, err = d.text()
@@ -803,10 +853,10 @@ func (d *decoder) search() (*Search, error) {
 			s.Hits, err = d.hits()
 			err = pathErr(".hits", err)
 		default:
-			return d.at(p, "unknown field %q", key)
+			return d.at(p, "unknown field %q", k)
 		}
 		if seen&bit != 0 {
-			return d.at(p, "duplicate field %q", key)
+			return d.at(p, "duplicate field %q", k)
 		}
 		seen |= bit
 		return err
@@ -1025,6 +1075,9 @@ func (d *decoder) report() (*Report, error) {
 // pathErr prefixes a content error's message with a path, joined directly
 // to a following path element or with ": " to the message.
 func pathErr(path string, err error) error {
+	if err == nil {
+		return nil
+	}
 	var ce *contentError
 	if errors.As(err, &ce) {
 		if len(ce.msg) > 0 && (ce.msg[0] == '.' || ce.msg[0] == '[') {

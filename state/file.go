@@ -10,6 +10,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync/atomic"
 )
 
 // CorruptError reports a state file that exists but does not hold a valid
@@ -176,27 +177,74 @@ func Save(path string, st *State) (written bool, err error) {
 	}
 	defer old.Close()
 
-	h, err := checkFile(old)
+	oldInfo, err := old.Stat()
 	if err != nil {
-		return false, loadError(old, path, err, true)
+		return false, fmt.Errorf("save state: %w", err)
 	}
+	size := oldInfo.Size()
+
+	// Save refuses to write over a file Load would reject, so the old file
+	// is checked in full. When its header is in place, that check runs
+	// alongside the comparison and write, and is stopped if the file turns
+	// out to equal the new content: then it is valid by construction.
+	h, ok := quickHeader(io.NewSectionReader(old, 0, size))
+	var checked chan error
+	stop := new(atomic.Bool)
+	if ok {
+		checked = make(chan error, 1)
+		go func() {
+			_, err := checkFile(old, size, stop)
+			checked <- err
+		}()
+	} else {
+		if h, err = checkFile(old, size, nil); err != nil {
+			return false, loadError(old, path, err, true)
+		}
+	}
+	// wait returns the check's error; it must be called before returning.
+	wait := func() error {
+		if checked == nil {
+			return nil
+		}
+		err := <-checked
+		checked = nil
+		if err != nil {
+			return loadError(old, path, err, true)
+		}
+		return nil
+	}
+	defer func() {
+		stop.Store(true)
+		wait()
+	}()
+
 	if h.lineage != st.Lineage {
+		if err := wait(); err != nil {
+			return false, err
+		}
 		return false, &LineageError{Path: path, FileLineage: h.lineage, Lineage: st.Lineage}
 	}
 	serial := max(h.serial, st.Serial) + 1
 	var hdr bytes.Buffer
 	(&encoder{w: &hdr}).header(st, serial, st.PatwatchVersion)
 
-	if _, err := old.Seek(0, io.SeekStart); err != nil {
-		return false, fmt.Errorf("save state: %w", err)
-	}
-	dw := &diffWriter{old: old, oldR: bufio.NewReaderSize(old, 256<<10), newHeader: hdr.Bytes(), target: target}
+	dw := &diffWriter{old: old, oldR: bufio.NewReaderSize(io.NewSectionReader(old, 0, size), 256<<10), newHeader: hdr.Bytes(), target: target}
 	defer dw.cleanup()
-	if err := encode(dw, st, h.serial, h.patwatchVersion); err != nil {
+	err = encode(dw, st, h.serial, h.patwatchVersion)
+	if err == nil {
+		err = dw.finish()
+	}
+	if err != nil {
+		if cerr := wait(); cerr != nil {
+			return false, cerr
+		}
 		return false, fmt.Errorf("save state %s: %w", path, err)
 	}
-	if err := dw.finish(); err != nil {
-		return false, fmt.Errorf("save state %s: %w", path, err)
+	if dw.tmp == nil {
+		stop.Store(true)
+	}
+	if err := wait(); err != nil && dw.tmp != nil {
+		return false, err
 	}
 	if dw.tmp == nil {
 		st.Serial = h.serial
@@ -211,15 +259,12 @@ func Save(path string, st *State) (written bool, err error) {
 	return true, nil
 }
 
-// checkFile validates the state file f and returns its header, without
-// keeping its hits in memory when it can.
-func checkFile(f *os.File) (header, error) {
-	_, h, err := decodeState(f, false)
+// checkFile validates the state file f of the given size and returns its
+// header, without keeping its hits in memory when it can.
+func checkFile(f io.ReaderAt, size int64, stop *atomic.Bool) (header, error) {
+	_, h, err := decodeStateStop(io.NewSectionReader(f, 0, size), false, stop)
 	if errors.Is(err, errUnsorted) {
-		if _, err := f.Seek(0, io.SeekStart); err != nil {
-			return h, err
-		}
-		_, h, err = decodeState(f, true)
+		_, h, err = decodeStateStop(io.NewSectionReader(f, 0, size), true, stop)
 	}
 	return h, err
 }

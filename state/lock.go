@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"sync"
@@ -79,7 +80,7 @@ func (l *Held) Unlock() error {
 	if err != nil {
 		return fmt.Errorf("unlock %s: %w", l.path, err)
 	}
-	if rmErr != nil {
+	if rmErr != nil && !errors.Is(rmErr, fs.ErrNotExist) {
 		return fmt.Errorf("unlock: %w", rmErr)
 	}
 	return nil

@@ -10,6 +10,7 @@ import (
 	"reflect"
 	"strings"
 	"testing"
+	"testing/iotest"
 	"time"
 )
 
@@ -346,5 +347,33 @@ func TestNilMapsAreEmpty(t *testing.T) {
 	}
 	if got.Reports == nil || got.Searches["s"].Hits == nil {
 		t.Error("Load left nil maps")
+	}
+}
+
+// TestDecodeSmallReads feeds the decoder one byte per read, so that every
+// token spans reads and the buffer moves under it.
+func TestDecodeSmallReads(t *testing.T) {
+	sample, _ := os.ReadFile("testdata/sample.json")
+	want, _, err := decodeState(bytes.NewReader(sample), true)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, keep := range []bool{true, false} {
+		got, _, err := decodeState(iotest.OneByteReader(bytes.NewReader(sample)), keep)
+		if err != nil {
+			t.Fatalf("keep=%v: %v", keep, err)
+		}
+		if keep && !reflect.DeepEqual(got, want) {
+			t.Error("one-byte reads decode differently")
+		}
+	}
+	_, _, err = decodeState(iotest.DataErrReader(iotest.OneByteReader(bytes.NewReader(sample[:100]))), true)
+	var se *syntaxError
+	if !errors.As(err, &se) || !se.eof {
+		t.Errorf("truncated one-byte input: %v", err)
+	}
+	_, _, err = decodeState(iotest.TimeoutReader(bytes.NewReader(sample)), true)
+	if !errors.Is(err, iotest.ErrTimeout) {
+		t.Errorf("read error: %v, want it passed through", err)
 	}
 }

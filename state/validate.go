@@ -79,6 +79,9 @@ func validateSearch(name string, s *Search) error {
 
 // validateHit returns errors that start with the hit's "[pn]" path element.
 func validateHit(pn string, h *Hit) error {
+	if pn != "" && h != nil && h.Missing >= 0 && h.Apdt >= 0 && h.Pbdt >= 0 && checkTime(h.FirstSeen) == nil {
+		return nil // the common case, without building the path
+	}
 	at := "[" + strconv.Quote(pn) + "]"
 	switch {
 	case pn == "":
