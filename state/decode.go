@@ -64,11 +64,11 @@ type decoder struct {
 
 	keep    bool         // build the state; false: only check it
 	stop    *atomic.Bool // when set, reading stops with errStopped
-	scratch []byte // unescaped string contents
-	arena   []byte // the strings of one hit, allocated together
-	prevKey []byte // check mode: the previous key of the current object
-	key     []byte // the current key, kept apart from buf, which moves
-	num     []byte // the current number's text, likewise
+	scratch []byte       // unescaped string contents
+	arena   []byte       // the strings of one hit, allocated together
+	prevKey []byte       // check mode: the previous key of the current object
+	key     []byte       // the current key, kept apart from buf, which moves
+	num     []byte       // the current number's text, likewise
 }
 
 func newDecoder(r io.Reader, keep bool) *decoder {
