@@ -120,8 +120,6 @@ type patent struct {
 	imagePath        string
 }
 
-func (p *patent) visible(epoch int) bool { return p.born <= epoch && epoch < p.gone }
-
 // corpus holds the generated patents. Entries are only ever appended, so a
 // reader may use a slice header taken under the lock without holding it.
 type corpus struct {
@@ -131,8 +129,8 @@ type corpus struct {
 	ready     bool // the base corpus exists
 	rng       *rand.Rand
 	generated int // highest epoch generated
-	design    []*patent
-	utility   []*patent
+	design    shard
+	utility   shard
 	byID      map[string]*patent
 	byPN      map[string]*patent
 	serial    map[string]int // next serial per office and type
@@ -185,8 +183,34 @@ func (c *corpus) upTo(epoch int) {
 	}
 }
 
-// view returns the patents of one type; the slice is safe to read without the lock.
-func (c *corpus) view(design bool) []*patent {
+// shard holds the patents of one type with the fields every query filters
+// on laid out in parallel columns, so that a scan touches little memory.
+// Columns are only appended to, all to the same length.
+type shard struct {
+	ps     []*patent
+	key    []uint64
+	office []uint8
+	loc    []int8
+	apdt   []int32
+	pbdt   []int32
+	born   []int32
+	gone   []int32
+}
+
+func (sh *shard) add(p *patent) {
+	sh.ps = append(sh.ps, p)
+	sh.key = append(sh.key, p.key)
+	sh.office = append(sh.office, uint8(p.office))
+	sh.loc = append(sh.loc, int8(p.loc))
+	sh.apdt = append(sh.apdt, int32(p.apdt))
+	sh.pbdt = append(sh.pbdt, int32(p.pbdt))
+	sh.born = append(sh.born, int32(p.born))
+	sh.gone = append(sh.gone, int32(min(p.gone, never)))
+}
+
+// view returns the patents of one type; the returned headers are safe to
+// read without the lock.
+func (c *corpus) view(design bool) shard {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	c.ensure()
@@ -357,8 +381,8 @@ func (c *corpus) finish(p *patent) {
 	c.byID[p.id] = p
 	c.byPN[p.pn] = p
 	if p.design {
-		c.design = append(c.design, p)
+		c.design.add(p)
 	} else {
-		c.utility = append(c.utility, p)
+		c.utility.add(p)
 	}
 }

@@ -884,7 +884,7 @@ func TestFailJobAndForgetJobs(t *testing.T) {
 
 func TestCreateValidation(t *testing.T) {
 	e := newEnv(t, Options{Seed: 4})
-	design := e.srv.corpus.view(true)[0]
+	design := e.srv.corpus.view(true).ps[0]
 	tests := []struct {
 		body    string
 		want    int
@@ -1242,20 +1242,40 @@ func TestConcurrentUse(t *testing.T) {
 	}
 }
 
+// BenchmarkSearch measures whole P060 answers through ServeHTTP (routing,
+// auth, ranking, presigning, JSON) and the ranking alone.
 func BenchmarkSearch(b *testing.B) {
 	srv := New(Options{APIKeys: []string{testKey}, Seed: 1})
-	body := []byte(`{"url":"https://img.example/phone.png","patent_type":"D","model":1,"limit":100,"offset":200,"country":["CN","US","EU"]}`)
-	b.ReportAllocs()
-	for b.Loop() {
-		req := httptest.NewRequest(http.MethodPost, PathSearchSingle+"?apikey="+testKey, bytes.NewReader(body))
-		req.Header.Set("Authorization", "Bearer "+testKey)
-		w := httptest.NewRecorder()
-		srv.ServeHTTP(w, req)
-		if w.Code != 200 {
-			b.Fatal(w.Body.String())
-		}
-		srv.ResetRequests()
+	for _, bc := range []struct{ name, body string }{
+		{"limit10", `{"url":"https://img.example/phone.png","patent_type":"D","model":1}`},
+		{"limit100-offset200-3countries", `{"url":"https://img.example/phone.png","patent_type":"D","model":1,"limit":100,"offset":200,"country":["CN","US","EU"]}`},
+		{"limit100-offset1000", `{"url":"https://img.example/phone.png","patent_type":"D","model":1,"limit":100,"offset":1000}`},
+	} {
+		body := []byte(bc.body)
+		b.Run(bc.name, func(b *testing.B) {
+			b.ReportAllocs()
+			for b.Loop() {
+				req := httptest.NewRequest(http.MethodPost, PathSearchSingle+"?apikey="+testKey, bytes.NewReader(body))
+				req.Header.Set("Authorization", "Bearer "+testKey)
+				w := httptest.NewRecorder()
+				srv.ServeHTTP(w, req)
+				if w.Code != 200 {
+					b.Fatal(w.Body.String())
+				}
+				srv.ResetRequests()
+			}
+		})
 	}
+	b.Run("rank-only-limit10", func(b *testing.B) {
+		q, refusal := srv.parseSearch(EndpointSearchSingle, []byte(`{"url":"https://img.example/phone.png","patent_type":"D","model":1}`))
+		if refusal != nil {
+			b.Fatal(string(refusal.body))
+		}
+		b.ReportAllocs()
+		for b.Loop() {
+			srv.rank(q, 0)
+		}
+	})
 }
 
 func jsonValid(b []byte) bool { return json.Valid(b) }

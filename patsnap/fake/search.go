@@ -64,9 +64,10 @@ type fixedResult struct {
 // SetResults makes every search whose first image URL has the identity of
 // imageURL answer hits, ranked by Score descending (ties keep their given
 // order), with total_search_result_count total (total < 0: len(hits)). The
-// hits are returned exactly as given; filters do not apply to them. It
-// replaces the generated corpus for that image until SetResults is called
-// again for it.
+// hits are returned exactly as given (URL, Score and all); filters do not
+// apply to them. Hits may repeat a PatentPN, which simulates ranks shifting
+// between two page calls. It replaces the generated corpus for that image
+// until SetResults is called again for it.
 func (s *Server) SetResults(imageURL string, total int, hits ...Hit) {
 	ranked := slices.Clone(hits)
 	slices.SortStableFunc(ranked, func(a, b Hit) int {
@@ -403,17 +404,21 @@ func (s *Server) rank(q query, epoch int) ([]wireHit, int) {
 		return []wireHit{}, 0
 	}
 	img := hashString(s.opts.Seed, q.image)
-	all := s.corpus.view(q.design)
-	cands := make([]candidate, 0, len(all))
-	for _, p := range all {
-		if !p.visible(epoch) ||
-			(q.offices != 0 && q.offices&(1<<p.office) == 0) ||
-			(q.locSet && q.design && (p.loc < 0 || q.locs&(1<<p.loc) == 0)) ||
-			p.apdt < q.apFrom || p.apdt > q.apTo || p.pbdt < q.pbFrom || p.pbdt > q.pbTo ||
-			(q.assignee != "" && !strings.Contains(p.assigneeLower, q.assignee)) {
+	sh := s.corpus.view(q.design)
+	e := int32(epoch)
+	apFrom, apTo := int32(min(q.apFrom, math.MaxInt32)), int32(min(q.apTo, math.MaxInt32))
+	pbFrom, pbTo := int32(min(q.pbFrom, math.MaxInt32)), int32(min(q.pbTo, math.MaxInt32))
+	useLoc := q.locSet && q.design
+	cands := make([]candidate, 0, len(sh.ps))
+	for i := range sh.ps {
+		if sh.born[i] > e || e >= sh.gone[i] ||
+			(q.offices != 0 && q.offices&(1<<sh.office[i]) == 0) ||
+			(useLoc && (sh.loc[i] < 0 || q.locs&(1<<sh.loc[i]) == 0)) ||
+			sh.apdt[i] < apFrom || sh.apdt[i] > apTo || sh.pbdt[i] < pbFrom || sh.pbdt[i] > pbTo ||
+			(q.assignee != "" && !strings.Contains(sh.ps[i].assigneeLower, q.assignee)) {
 			continue
 		}
-		cands = append(cands, candidate{mix64(img ^ p.key), p})
+		cands = append(cands, candidate{mix64(img ^ sh.key[i]), sh.ps[i]})
 	}
 	byScore := func(a, b candidate) int {
 		switch {

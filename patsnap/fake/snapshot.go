@@ -75,6 +75,9 @@ func (s *Server) Restore(b []byte) error {
 		if j == nil || j.ID != id {
 			return errors.New("fake: restore: job entry does not match its id")
 		}
+		if _, err := strconv.ParseUint(id, 10, 64); err != nil {
+			return fmt.Errorf("fake: restore: job id: %w", err)
+		}
 	}
 	if snap.Tokens == nil {
 		snap.Tokens = map[string]time.Time{}
