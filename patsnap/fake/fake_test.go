@@ -1304,3 +1304,34 @@ func TestMessage(t *testing.T) {
 		t.Errorf("Message(12345) = %q", got)
 	}
 }
+
+func TestListenLoopback(t *testing.T) {
+	srv := New(Options{APIKeys: []string{testKey}, PollsToFinish: -1})
+	base, stop, err := srv.ListenLoopback()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.HasPrefix(base, "http://127.0.0.1:") {
+		t.Errorf("base %s", base)
+	}
+	req, _ := http.NewRequest(http.MethodPost, base+PathReportCreate+"?apikey="+testKey,
+		strings.NewReader(`{"patent_number":"CN108977442B","report_type":"pdf"}`))
+	req.Header.Set("Authorization", "Bearer "+testKey)
+	client := &http.Client{Transport: &http.Transport{}}
+	defer client.CloseIdleConnections()
+	resp, err := client.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if !strings.Contains(string(b), `"job_id":1579434053399035905`) {
+		t.Errorf("answer %s", b)
+	}
+	if err := stop(); err != nil {
+		t.Errorf("stop: %v", err)
+	}
+	if _, err := client.Get(base + PathReportStatus); err == nil {
+		t.Error("still serving after stop")
+	}
+}
