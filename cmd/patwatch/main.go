@@ -61,6 +61,7 @@ func commands() []command {
 		{"plan", "show what apply would change, reading the API but changing nothing", runPlan},
 		{"apply", "reconcile once: refresh searches, handle report jobs, save the state", runApply},
 		{"watch", "apply now, on a schedule, and whenever the spec changes", runWatch},
+		{"show", "print what the state file holds", runShow},
 		{"schema", "print the spec's JSON Schema", runSchema},
 		{"version", "print patwatch's version", runVersion},
 	}

@@ -1,0 +1,129 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"flag"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+func init() {
+	// Golden files are refreshed with -update; other tests of the package
+	// may declare the same flag.
+	if flag.Lookup("update") == nil {
+		flag.Bool("update", false, "rewrite golden files under testdata/")
+	}
+}
+
+func updating() bool {
+	f := flag.Lookup("update")
+	return f != nil && f.Value.String() == "true"
+}
+
+// runShowIn runs "patwatch show args..." in process, with $DIR in args
+// standing for dir, and returns the exit code and both outputs with dir
+// written back as $DIR.
+func runShowIn(t *testing.T, dir string, args ...string) (int, string, string) {
+	t.Helper()
+	for i, a := range args {
+		args[i] = strings.ReplaceAll(a, "$DIR", dir)
+	}
+	var stdout, stderr bytes.Buffer
+	code := run(context.Background(), append([]string{"show"}, args...), func(string) string { return "" }, strings.NewReader(""), &stdout, &stderr)
+	return code, strings.ReplaceAll(stdout.String(), dir, "$DIR"), strings.ReplaceAll(stderr.String(), dir, "$DIR")
+}
+
+func showGolden(t *testing.T, name, got string) {
+	t.Helper()
+	path := filepath.Join("testdata", "show", name)
+	if updating() {
+		if err := os.WriteFile(path, []byte(got), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	want, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatalf("%v (run go test -run TestShow -update to create it)", err)
+	}
+	if got != string(want) {
+		t.Errorf("output differs from %s (run go test -run TestShow -update if intended):\ngot:\n%s\nwant:\n%s", path, got, want)
+	}
+}
+
+// copyFixture puts testdata/show/name in dir as patwatch.state.json.
+func copyFixture(t *testing.T, dir, name string) {
+	t.Helper()
+	b, err := os.ReadFile(filepath.Join("testdata", "show", name))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(dir, "patwatch.state.json"), b, 0o600); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func TestShow(t *testing.T) {
+	tests := []struct {
+		name    string
+		fixture string // copied to $DIR/patwatch.state.json; "" for none
+		raw     string // or these bytes
+		args    []string
+		code    int
+		golden  string // compared with stdout, then stderr
+	}{
+		{name: "text", fixture: "sample.state.json", args: []string{"--state", "$DIR/patwatch.state.json"}, golden: "sample.txt"},
+		// -f locates the state beside a spec that need not exist.
+		{name: "beside the spec", fixture: "sample.state.json", args: []string{"-f", "$DIR/absent.yaml"}, golden: "sample.txt"},
+		{name: "json", fixture: "sample.state.json", args: []string{"--state", "$DIR/patwatch.state.json", "--format", "json"}, golden: "sample.state.json"},
+		{name: "empty state", raw: `{"format_version":1,"serial":1,"lineage":"l-1","patwatch_version":"dev","searches":{},"reports":{}}`,
+			args: []string{"-f", "$DIR/patwatch.yaml"}, golden: "empty.txt"},
+		{name: "no state yet", args: []string{"-f", "$DIR/patwatch.yaml"}, golden: "none.txt"},
+		{name: "truncated", raw: `{"format_version":1,"serial":1,"lin`, args: []string{"-f", "$DIR/patwatch.yaml"}, code: 1, golden: "truncated.stderr"},
+		{name: "newer", raw: `{"format_version":2,"patwatch_version":"2.4.0"}`, args: []string{"-f", "$DIR/patwatch.yaml"}, code: 1, golden: "newer.stderr"},
+		{name: "bad format", args: []string{"--format", "yaml"}, code: 1, golden: "badformat.stderr"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			dir := t.TempDir()
+			if tt.fixture != "" {
+				copyFixture(t, dir, tt.fixture)
+			}
+			if tt.raw != "" {
+				os.WriteFile(filepath.Join(dir, "patwatch.state.json"), []byte(tt.raw), 0o600)
+			}
+			code, stdout, stderr := runShowIn(t, dir, tt.args...)
+			if code != tt.code {
+				t.Errorf("exit code %d, want %d; stderr:\n%s", code, tt.code, stderr)
+			}
+			if tt.code == 0 {
+				if stderr != "" {
+					t.Errorf("stderr: %s", stderr)
+				}
+				showGolden(t, tt.golden, stdout)
+			} else {
+				if stdout != "" {
+					t.Errorf("stdout: %s", stdout)
+				}
+				showGolden(t, tt.golden, stderr)
+			}
+		})
+	}
+}
+
+// TestShowEscapesControlCharacters: text from the state cannot drive the
+// terminal.
+func TestShowEscapesControlCharacters(t *testing.T) {
+	dir := t.TempDir()
+	raw := `{"format_version":1,"serial":1,"lineage":"l","searches":{"s":{"fingerprint":"f","baseline_at":"2026-01-01T00:00:00Z","hits":{"X1":{"first_seen":"2026-01-01T00:00:00Z","title":"evil\u001b]0;pwned\u0007\ttab\nline"}}}},"reports":{}}`
+	os.WriteFile(filepath.Join(dir, "patwatch.state.json"), []byte(raw), 0o600)
+	code, stdout, _ := runShowIn(t, dir, "--state", "$DIR/patwatch.state.json")
+	if code != 0 {
+		t.Fatalf("exit %d", code)
+	}
+	if strings.ContainsAny(stdout, "\x1b\x07") || !strings.Contains(stdout, `evil\x1b]0;pwned\a\ttab\nline`) {
+		t.Errorf("control characters not escaped:\n%q", stdout)
+	}
+}
