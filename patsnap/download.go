@@ -23,7 +23,8 @@ const MaxDownloadSize = 512 << 20
 // failed or cut-off download leaves no file behind. The link is presigned:
 // no Authorization header and no apikey are sent to its host. 401, 403, 404
 // and 410 mean the link expired or is wrong (ClassNotFound); 5xx and
-// network failures are retried like API calls.
+// network failures are retried like API calls. Downloads go to a storage
+// host, not the API gateway, so they do not wait on the API rate cap.
 func (c *Client) Download(ctx context.Context, rawURL, target string) (*Download, error) {
 	u, err := url.Parse(rawURL)
 	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
