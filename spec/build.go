@@ -114,7 +114,7 @@ func loopbackHost(h string) bool {
 // its index.
 func (l *loader) search(ptr []string, m map[string]any, names map[string]int) Search {
 	s := Search{MaxResults: DefaultMaxResults, DropAfter: 1}
-	if n, _, _ := resolve(l.root, ptr); n != nil {
+	if n, _, _ := l.resolve(ptr); n != nil {
 		s.Line = n.Line
 	}
 	s.Name, _ = m["name"].(string)
@@ -194,7 +194,7 @@ func (l *loader) unique(ptr []string, list, name string, names map[string]int) {
 	idx, _ := strconv.Atoi(ptr[len(ptr)-1])
 	if first, dup := names[name]; dup {
 		line := 0
-		if n, _, _ := resolve(l.root, []string{list, strconv.Itoa(first), "name"}); n != nil {
+		if n, _, _ := l.resolve([]string{list, strconv.Itoa(first), "name"}); n != nil {
 			line = n.Line
 		}
 		l.add(with(ptr, "name"), fmt.Sprintf("name %q is already used by %s[%d] (line %d)", name, list, first, line),
@@ -343,7 +343,7 @@ var dateRE = regexp.MustCompile(`^[0-9]{8}$`)
 // report checks and builds reports[i].
 func (l *loader) report(ptr []string, m map[string]any, names map[string]int) Report {
 	r := Report{Format: "pdf", Logo: true}
-	if n, _, _ := resolve(l.root, ptr); n != nil {
+	if n, _, _ := l.resolve(ptr); n != nil {
 		r.Line = n.Line
 	}
 	r.Name, _ = m["name"].(string)

@@ -60,6 +60,10 @@ type loader struct {
 	dir   string
 	root  *yaml.Node // the document's top node, once parsed
 	probs []Problem
+	// suppress holds the paths of values sanitize reported and cut out.
+	suppress []string
+	// keys indexes each mapping node's keys, built as problems are located.
+	keys map[*yaml.Node]map[string]int
 }
 
 // addAt records a problem at an explicit position.
@@ -85,17 +89,17 @@ func (l *loader) addNode(n *yaml.Node, path, msg, hint string) {
 // add records a problem about the field at ptr, located at its value, or at
 // the closest enclosing node when the field is missing.
 func (l *loader) add(ptr []string, msg, hint string) {
-	val, _, _ := resolve(l.root, ptr)
-	l.addNode(val, renderPath(l.root, ptr), msg, hint)
+	val, _, _ := l.resolve(ptr)
+	l.addNode(val, l.renderPath(ptr), msg, hint)
 }
 
 // addKey is add, located at the field's key instead of its value.
 func (l *loader) addKey(ptr []string, msg, hint string) {
-	val, key, _ := resolve(l.root, ptr)
+	val, key, _ := l.resolve(ptr)
 	if key != nil {
 		val = key
 	}
-	l.addNode(val, renderPath(l.root, ptr), msg, hint)
+	l.addNode(val, l.renderPath(ptr), msg, hint)
 }
 
 const emptyHint = `start the spec with "version: 1"; patwatch refuses an empty spec so that an emptied file never reads as "remove every watch"`
@@ -116,10 +120,23 @@ func (l *loader) load(data []byte) *Spec {
 		return nil
 	}
 	l.root = root
-	l.sanitize(root, nil)
-	if len(l.probs) > 0 {
+	if !l.checkExpansion(root) {
 		return nil
 	}
+	if l.sanitize(root, nil) {
+		return nil
+	}
+	early := len(l.probs)
+	defer func() {
+		// Drop what later stages found in values sanitize cut out.
+		kept := l.probs[:early]
+		for _, p := range l.probs[early:] {
+			if !l.suppressed(p.Path) {
+				kept = append(kept, p)
+			}
+		}
+		l.probs = kept
+	}()
 	v, ok := l.decode(root)
 	if !ok {
 		return nil
@@ -218,6 +235,11 @@ func (l *loader) yamlError(err error, data []byte, root *yaml.Node) {
 			line, _ = strconv.Atoi(sub[1])
 			m = sub[2]
 		}
+		if parserProblems[m] {
+			// yaml.v3 prints the parser's 0-based context line (and
+			// nothing for line 0), but the scanner's 1-based one.
+			line++
+		}
 		hint := ""
 		switch {
 		case strings.Contains(m, "excessive aliasing"):
@@ -227,8 +249,13 @@ func (l *loader) yamlError(err error, data []byte, root *yaml.Node) {
 				l.addAt(a.Line, a.Column, "", m, hint)
 				continue
 			}
-		case strings.Contains(m, "found character that cannot start any token") && lineHasTab(data, line):
-			hint = "indent YAML with spaces, not tabs"
+		case strings.Contains(m, "tab character") || strings.Contains(m, "cannot start any token"):
+			// yaml.v3 gives the line of the enclosing construct; point at
+			// the indenting tab itself when there is one.
+			if tl, tc, ok := findIndentTab(data, line); ok {
+				l.addAt(tl, tc, "", "invalid YAML: "+m, "indent YAML with spaces, not tabs")
+				continue
+			}
 		case strings.Contains(m, "already defined"):
 			hint = "each field may appear once per mapping"
 		}
@@ -236,9 +263,102 @@ func (l *loader) yamlError(err error, data []byte, root *yaml.Node) {
 	}
 }
 
-func lineHasTab(data []byte, line int) bool {
-	lines := bytes.Split(data, []byte("\n"))
-	return line >= 1 && line <= len(lines) && bytes.Contains(lines[line-1], []byte("\t"))
+// MaxValues is the most values (mappings, lists, scalars and keys) a spec
+// may hold once its aliases are expanded. A real watch list holds a few
+// thousand; the cap bounds the work any input can cause, well below
+// yaml.v3's own alias guard.
+const MaxValues = 50_000
+
+// checkExpansion counts the values the tree expands to, following each
+// anchor once, and refuses a tree above MaxValues or an alias that contains
+// itself.
+func (l *loader) checkExpansion(root *yaml.Node) bool {
+	const visiting = -1
+	memo := map[*yaml.Node]int{} // anchored nodes only: only they are shared
+	var firstAlias, cycle *yaml.Node
+	var size func(n *yaml.Node) int
+	size = func(n *yaml.Node) int {
+		if n.Kind == yaml.AliasNode {
+			if firstAlias == nil {
+				firstAlias = n
+			}
+			if n.Alias == nil {
+				return 1
+			}
+			if memo[n.Alias] == visiting {
+				if cycle == nil {
+					cycle = n
+				}
+				return MaxValues + 1
+			}
+			return size(n.Alias)
+		}
+		if n.Anchor != "" {
+			if v, ok := memo[n]; ok && v != visiting {
+				return v
+			}
+			memo[n] = visiting
+		}
+		total := 1
+		for _, c := range n.Content {
+			if total += size(c); total > MaxValues {
+				break
+			}
+		}
+		if n.Anchor != "" {
+			memo[n] = total
+		}
+		return total
+	}
+	total := size(root)
+	switch {
+	case cycle != nil:
+		l.addNode(cycle, "", fmt.Sprintf("alias *%s refers to a value that contains it", cycle.Value), "an alias may only repeat a value defined before and outside it")
+		return false
+	case total > MaxValues && firstAlias != nil:
+		l.addNode(firstAlias, "", fmt.Sprintf("YAML aliases expand the spec to more than %d values", MaxValues),
+			"write the values out instead of repeating them through anchors and aliases")
+		return false
+	case total > MaxValues:
+		l.addNode(root, "", fmt.Sprintf("spec holds more than %d values; a watch list is far smaller", MaxValues), "is this the right file?")
+		return false
+	}
+	return true
+}
+
+// parserProblems are yaml.v3's parser (not scanner) messages, whose line
+// numbers it reports 0-based; see yaml.v3 decode.go (*parser).fail.
+var parserProblems = map[string]bool{
+	"did not find expected ',' or ']'":       true,
+	"did not find expected ',' or '}'":       true,
+	"did not find expected '-' indicator":    true,
+	"did not find expected <document start>": true,
+	"did not find expected <stream-start>":   true,
+	"did not find expected key":              true,
+	"did not find expected node content":     true,
+	"found duplicate %TAG directive":         true,
+	"found duplicate %YAML directive":        true,
+	"found incompatible YAML document":       true,
+	"found undefined tag handle":             true,
+}
+
+// findIndentTab finds the first tab in a line's indentation at or after
+// line from (1-based), and returns its position.
+func findIndentTab(data []byte, from int) (line, col int, ok bool) {
+	for i, l := range bytes.Split(data, []byte("\n")) {
+		if i+1 < from {
+			continue
+		}
+		for j, c := range l {
+			if c == '\t' {
+				return i + 1, j + 1, true
+			}
+			if c != ' ' && c != '-' {
+				break
+			}
+		}
+	}
+	return 0, 0, false
 }
 
 // firstAlias returns the first alias node in document order, without
@@ -259,16 +379,28 @@ func firstAlias(n *yaml.Node) *yaml.Node {
 }
 
 // sanitize makes the tree hold only what JSON can: string keys, no NaN or
-// infinities, no custom tags; timestamps are retagged as the strings they
-// were written as. It never follows aliases, so an alias bomb costs nothing
-// here; the decoder's own guard stops it later.
-func (l *loader) sanitize(n *yaml.Node, ptr []string) {
+// infinities, no custom tags, no repeated keys; timestamps are retagged as
+// the strings they were written as. Each offending value is reported and cut
+// out of the tree (a list item becomes null), and its path is remembered so
+// that later stages do not report it a second time, so the rest of the spec
+// is still checked in the same run. It never follows aliases, so an alias
+// bomb costs nothing here; the decoder's own guard stops it later. It
+// reports whether n itself must be cut out.
+func (l *loader) sanitize(n *yaml.Node, ptr []string) (drop bool) {
 	switch n.Kind {
 	case yaml.MappingNode:
+		if len(n.Content)/2 > maxFields {
+			// No mapping in a spec has this many fields; and yaml.v3's
+			// duplicate-key check would take quadratic time over them.
+			l.addNode(n, l.renderPath(ptr), fmt.Sprintf("mapping has %d fields; no part of a spec has more than %d", len(n.Content)/2, maxFields), "")
+			return true
+		}
 		if n.Tag != "!!map" {
-			l.addNode(n, renderPath(l.root, ptr), fmt.Sprintf("YAML tag %s is not supported", n.Tag), "remove the tag")
+			l.addNode(n, l.renderPath(ptr), fmt.Sprintf("YAML tag %s is not supported", n.Tag), "remove the tag")
+			n.Tag = "!!map"
 		}
 		seen := map[string]*yaml.Node{}
+		kept := n.Content[:0:0]
 		for i := 0; i+1 < len(n.Content); i += 2 {
 			k, v := n.Content[i], n.Content[i+1]
 			if k.Kind != yaml.ScalarNode || (k.Tag != "!!str" && k.Tag != "!!merge") {
@@ -281,26 +413,36 @@ func (l *loader) sanitize(n *yaml.Node, ptr []string) {
 						hint += fmt.Sprintf(`: quote it as "%s"`, k.Value)
 					}
 				}
-				l.addNode(k, renderPath(l.root, ptr), fmt.Sprintf("field name %s is not a string", what), hint)
+				l.addNode(k, l.renderPath(ptr), fmt.Sprintf("field name %s is not a string", what), hint)
 				continue
 			}
 			if k.Tag == "!!str" {
 				if first, dup := seen[k.Value]; dup {
-					l.addNode(k, renderPath(l.root, with(ptr, k.Value)),
+					l.addNode(k, l.renderPath(with(ptr, k.Value)),
 						fmt.Sprintf("field %q appears again (first at line %d)", k.Value, first.Line),
 						"each field may appear once per mapping")
 					continue
 				}
 				seen[k.Value] = k
 			}
-			l.sanitize(v, with(ptr, k.Value))
+			if l.sanitize(v, with(ptr, k.Value)) {
+				l.suppress = append(l.suppress, l.renderPath(with(ptr, k.Value)))
+				continue
+			}
+			kept = append(kept, k, v)
 		}
+		n.Content = kept
+		delete(l.keys, n) // indexed while locating problems above; now stale
 	case yaml.SequenceNode:
 		if n.Tag != "!!seq" {
-			l.addNode(n, renderPath(l.root, ptr), fmt.Sprintf("YAML tag %s is not supported", n.Tag), "remove the tag")
+			l.addNode(n, l.renderPath(ptr), fmt.Sprintf("YAML tag %s is not supported", n.Tag), "remove the tag")
+			n.Tag = "!!seq"
 		}
 		for i, c := range n.Content {
-			l.sanitize(c, with(ptr, strconv.Itoa(i)))
+			if l.sanitize(c, with(ptr, strconv.Itoa(i))) {
+				l.suppress = append(l.suppress, l.renderPath(with(ptr, strconv.Itoa(i))))
+				n.Content[i] = &yaml.Node{Kind: yaml.ScalarNode, Tag: "!!null", Line: c.Line, Column: c.Column}
+			}
 		}
 	case yaml.ScalarNode:
 		switch n.Tag {
@@ -310,13 +452,31 @@ func (l *loader) sanitize(n *yaml.Node, ptr []string) {
 		case "!!float":
 			s := strings.ToLower(strings.TrimLeft(n.Value, "+-"))
 			if s == ".nan" || s == ".inf" || s == "nan" || s == "inf" || s == "infinity" {
-				l.addNode(n, renderPath(l.root, ptr), fmt.Sprintf("%s is not a number patwatch accepts", n.Value),
+				l.addNode(n, l.renderPath(ptr), fmt.Sprintf("%s is not a number patwatch accepts", n.Value),
 					fmt.Sprintf(`YAML reads %s as NaN or infinity; quote it if you meant text: "%s"`, n.Value, n.Value))
+				return true
 			}
 		default:
-			l.addNode(n, renderPath(l.root, ptr), fmt.Sprintf("YAML tag %s is not supported", n.Tag), "remove the tag")
+			l.addNode(n, l.renderPath(ptr), fmt.Sprintf("YAML tag %s is not supported", n.Tag), "remove the tag")
+			return true
 		}
 	}
+	return false
+}
+
+// maxFields bounds the keys of one mapping: the widest in the schema (a
+// search's filters) has fifteen.
+const maxFields = 64
+
+// suppressed reports whether a later stage's problem at path concerns a
+// value sanitize already reported and cut out.
+func (l *loader) suppressed(path string) bool {
+	for _, s := range l.suppress {
+		if path == s || strings.HasPrefix(path, s+".") || strings.HasPrefix(path, s+"[") {
+			return true
+		}
+	}
+	return false
 }
 
 func kindName(n *yaml.Node) string {

@@ -22,13 +22,13 @@ func with(ptr []string, toks ...string) []string {
 // node of the last mapping step taken (nil if none), and whether the whole
 // pointer was followed. Aliases and merge keys are looked through one step at
 // a time, so an alias bomb costs no more than its written size.
-func resolve(root *yaml.Node, ptr []string) (val, key *yaml.Node, ok bool) {
-	n := root
+func (l *loader) resolve(ptr []string) (val, key *yaml.Node, ok bool) {
+	n := l.root
 	if n == nil {
 		return nil, nil, false
 	}
 	for _, tok := range ptr {
-		k, c := child(n, tok, 0)
+		k, c := l.child(n, tok, 0)
 		if c == nil {
 			return n, key, false
 		}
@@ -38,8 +38,9 @@ func resolve(root *yaml.Node, ptr []string) (val, key *yaml.Node, ok bool) {
 }
 
 // child returns the key and value nodes of tok under n; depth bounds the
-// merge-key chains it follows.
-func child(n *yaml.Node, tok string, depth int) (key, val *yaml.Node) {
+// merge-key chains it follows. Keys are looked up through an index built
+// once per mapping, so locating many problems in a wide mapping stays linear.
+func (l *loader) child(n *yaml.Node, tok string, depth int) (key, val *yaml.Node) {
 	if depth > 32 {
 		return nil, nil
 	}
@@ -48,10 +49,23 @@ func child(n *yaml.Node, tok string, depth int) (key, val *yaml.Node) {
 	}
 	switch n.Kind {
 	case yaml.MappingNode:
-		for i := 0; i+1 < len(n.Content); i += 2 {
-			if k := n.Content[i]; k.Tag != "!!merge" && k.Value == tok {
-				return k, n.Content[i+1]
+		idx, ok := l.keys[n]
+		if !ok {
+			idx = map[string]int{}
+			for i := 0; i+1 < len(n.Content); i += 2 {
+				if k := n.Content[i]; k.Tag != "!!merge" {
+					if _, dup := idx[k.Value]; !dup {
+						idx[k.Value] = i
+					}
+				}
 			}
+			if l.keys == nil {
+				l.keys = map[*yaml.Node]map[string]int{}
+			}
+			l.keys[n] = idx
+		}
+		if i, ok := idx[tok]; ok {
+			return n.Content[i], n.Content[i+1]
 		}
 		for i := 0; i+1 < len(n.Content); i += 2 {
 			if n.Content[i].Tag != "!!merge" {
@@ -66,7 +80,7 @@ func child(n *yaml.Node, tok string, depth int) (key, val *yaml.Node) {
 				srcs = m.Content
 			}
 			for _, s := range srcs {
-				if k, c := child(s, tok, depth+1); c != nil {
+				if k, c := l.child(s, tok, depth+1); c != nil {
 					return k, c
 				}
 			}
@@ -83,9 +97,9 @@ var plainKeyRE = regexp.MustCompile(`^[A-Za-z0-9_-]+$`)
 
 // renderPath writes ptr the way users read it: searches[1].filters.loc.
 // Indexes are told from keys by the node they step into.
-func renderPath(root *yaml.Node, ptr []string) string {
+func (l *loader) renderPath(ptr []string) string {
 	var b strings.Builder
-	n := root
+	n := l.root
 	for _, tok := range ptr {
 		isIndex := false
 		if n != nil {
@@ -109,7 +123,7 @@ func renderPath(root *yaml.Node, ptr []string) string {
 			b.WriteString("[" + strconv.Quote(tok) + "]")
 		}
 		if n != nil {
-			_, n = child(n, tok, 0)
+			_, n = l.child(n, tok, 0)
 		}
 	}
 	return b.String()

@@ -67,7 +67,10 @@ func pointerTokens(p string) []string {
 		if err != nil {
 			tok = raw
 		}
-		parts[i] = strings.NewReplacer("~1", "/", "~0", "~").Replace(tok)
+		if strings.Contains(tok, "~") {
+			tok = strings.ReplaceAll(strings.ReplaceAll(tok, "~1", "/"), "~0", "~")
+		}
+		parts[i] = tok
 	}
 	return parts
 }
@@ -107,7 +110,7 @@ func (l *loader) schemaProblem(leaf *jsonschema.ValidationError, v any, raw map[
 	parent, _ := lookup(any(raw), kwToks[:len(kwToks)-1])
 	sch, _ := parent.(map[string]any)
 	val, _ := lookup(v, ptr)
-	node, _, _ := resolve(l.root, ptr)
+	node, _, _ := l.resolve(ptr)
 	field := ""
 	if len(ptr) > 0 {
 		field = ptr[len(ptr)-1]
@@ -138,11 +141,19 @@ func (l *loader) schemaProblem(leaf *jsonschema.ValidationError, v any, raw map[
 			l.addKey(with(ptr, name), "unknown field", unknownFieldHint(name, props, raw))
 		}
 	case "type":
+		if len(ptr) == 0 {
+			l.add(ptr, "spec must be a mapping of fields such as version and searches, not "+valueKind(val),
+				`a spec starts with "version: 1", followed by searches: and reports: lists`)
+			return
+		}
 		l.add(ptr, "must be "+typeWords(sch["type"])+", not "+valueKind(val), typeHint(node, sch["type"], val))
 	case "const":
 		msg := fmt.Sprintf("must be %s, not %s", jsonText(sch["const"]), jsonText(val))
 		hint := ""
-		if len(ptr) == 1 && field == "version" {
+		if str, ok := val.(string); ok && isNumberText(str) {
+			msg = fmt.Sprintf("must be the number %s, not the text %s", jsonText(sch["const"]), quoteShort(str))
+			hint = "remove the quotes"
+		} else if len(ptr) == 1 && field == "version" {
 			msg = fmt.Sprintf("unsupported spec version %s; this patwatch reads version 1", jsonText(val))
 			hint = "write version: 1, or use the patwatch release that wrote this spec"
 		}
