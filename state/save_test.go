@@ -299,3 +299,35 @@ func TestSaveHonoursUmaskIndependentMode(t *testing.T) {
 		}
 	}
 }
+
+// TestSaveLargeChanges: in a file of many write chunks, a change late in
+// the body keeps the agreeing prefix copied from the old file, and the
+// result is exactly Marshal's bytes.
+func TestSaveLargeChanges(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "patwatch.state.json")
+	st := bigState(3, 2000)
+	mustSave(t, path, st)
+	for i, mutate := range []func(){
+		func() { st.Searches["search-0002"].Hits["EU0000000021999S"].Title = "changed near the end" },
+		func() { st.Searches["search-0001"].Hits["EU0000000011000S"].Missing++ },
+		func() { delete(st.Searches, "search-0002") }, // the file gets shorter
+		func() { st.Reports["z"] = &Report{Format: "pdf", Status: ReportPending} },
+	} {
+		before, _ := os.ReadFile(path)
+		mutate()
+		if !mustSave(t, path, st) {
+			t.Fatalf("change %d: nothing written", i)
+		}
+		got, _ := os.ReadFile(path)
+		want, _ := Marshal(st)
+		if !bytes.Equal(got, want) {
+			t.Fatalf("change %d: file is not Marshal's bytes (%d vs %d bytes)", i, len(got), len(want))
+		}
+		if backup, _ := os.ReadFile(BackupPath(path)); !bytes.Equal(backup, before) {
+			t.Fatalf("change %d: backup is not the previous file", i)
+		}
+		if mustSave(t, path, st) {
+			t.Fatalf("change %d: a second save of the same content wrote", i)
+		}
+	}
+}
