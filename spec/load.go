@@ -386,7 +386,14 @@ func firstAlias(n *yaml.Node) *yaml.Node {
 // is still checked in the same run. It never follows aliases, so an alias
 // bomb costs nothing here; the decoder's own guard stops it later. It
 // reports whether n itself must be cut out.
+//
+// ptr is extended in place (append, never retained), which keeps the walk
+// linear in the depth of the tree.
 func (l *loader) sanitize(n *yaml.Node, ptr []string) (drop bool) {
+	if len(ptr) > maxDepth {
+		l.addNode(n, l.renderPath(ptr[:maxDepth]), fmt.Sprintf("values are nested more than %d levels deep; no part of a spec is", maxDepth), "")
+		return true
+	}
 	switch n.Kind {
 	case yaml.MappingNode:
 		if len(n.Content)/2 > maxFields {
@@ -425,7 +432,7 @@ func (l *loader) sanitize(n *yaml.Node, ptr []string) (drop bool) {
 				}
 				seen[k.Value] = k
 			}
-			if l.sanitize(v, with(ptr, k.Value)) {
+			if l.sanitize(v, append(ptr, k.Value)) {
 				l.suppress = append(l.suppress, l.renderPath(with(ptr, k.Value)))
 				continue
 			}
@@ -439,7 +446,7 @@ func (l *loader) sanitize(n *yaml.Node, ptr []string) (drop bool) {
 			n.Tag = "!!seq"
 		}
 		for i, c := range n.Content {
-			if l.sanitize(c, with(ptr, strconv.Itoa(i))) {
+			if l.sanitize(c, append(ptr, strconv.Itoa(i))) {
 				l.suppress = append(l.suppress, l.renderPath(with(ptr, strconv.Itoa(i))))
 				n.Content[i] = &yaml.Node{Kind: yaml.ScalarNode, Tag: "!!null", Line: c.Line, Column: c.Column}
 			}
@@ -463,6 +470,10 @@ func (l *loader) sanitize(n *yaml.Node, ptr []string) (drop bool) {
 	}
 	return false
 }
+
+// maxDepth bounds how deeply values may nest; a spec's deepest field
+// (searches[i].filters.country[j]) is four levels down.
+const maxDepth = 16
 
 // maxFields bounds the keys of one mapping: the widest in the schema (a
 // search's filters) has fifteen.

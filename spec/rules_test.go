@@ -239,6 +239,8 @@ func TestRules(t *testing.T) {
 		{"merge keys", head + "searches:\n  - &base\n    name: a\n    image: https://x.com/a.png\n    patent_type: D\n    model: 1\n  - <<: *base\n    name: b\n", nil},
 		{"merge key error points at the anchor", head + "searches:\n  - &base\n    name: a\n    image: https://x.com/a.png\n    patent_type: D\n    model: 7\n  - <<: *base\n    name: b\n",
 			[]string{"7:12 searches[0].model: must be one of", "7:12 searches[1].model: must be one of"}},
+		{"nested too deeply", head + "searches: " + strings.Repeat("[", 20) + strings.Repeat("]", 20) + "\n",
+			[]string{"2:12 searches[0]: must be a mapping, not a list", "2:27 searches" + strings.Repeat("[0]", 15) + ": values are nested more than 16 levels deep"}},
 		{"alias cycle", head + "x: &x\n  y: *x\n", []string{"3:6 : alias *x refers to a value that contains it"}},
 		{"too many fields", head + "searches:\n  - {" + manyFields(65) + "}\n",
 			[]string{"3:5 searches[0]: mapping has 65 fields; no part of a spec has more than 64"}},
