@@ -349,6 +349,7 @@ func (t *Trigger) rewatch() {
 // signal sends without blocking: if a signal is already pending, the consumer has yet to look,
 // and one look covers both.
 func (t *Trigger) signal() {
+	t.log.Debug().Msg("watched files may have changed")
 	select {
 	case t.c <- struct{}{}:
 	default:

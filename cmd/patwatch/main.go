@@ -137,6 +137,12 @@ func printError(w io.Writer, err error, extra ...string) {
 	if errors.As(err, &h) {
 		hints = append(hints, h.hints...)
 	}
+	// Errors of other packages that know what to do next say so with Hint
+	// (a damaged or locked state file, say).
+	var hh interface{ Hint() string }
+	if errors.As(err, &hh) && hh.Hint() != "" {
+		hints = append(hints, hh.Hint())
+	}
 	hints = append(hints, extra...)
 	for _, hint := range hints {
 		fmt.Fprintf(w, "patwatch: hint: %s\n", hint)

@@ -43,7 +43,7 @@ func runShow(_ context.Context, e env, args []string) int {
 	}
 	st, err := state.Load(path)
 	if err != nil {
-		printError(e.stderr, withStateHint(err))
+		printError(e.stderr, err)
 		return exitError
 	}
 	if *format == "json" {
@@ -60,16 +60,6 @@ func runShow(_ context.Context, e env, args []string) int {
 		return exitError
 	}
 	return exitOK
-}
-
-// withStateHint attaches the hint of a state error (corrupt, newer format,
-// locked) to it, for printError.
-func withStateHint(err error) error {
-	var h interface{ Hint() string }
-	if errors.As(err, &h) {
-		return withHint(err, h.Hint())
-	}
-	return err
 }
 
 // showText prints st for a person: a header, then each search with its
