@@ -84,7 +84,9 @@ searches:
     max_results: 10
 `
 
-func withMax(n string) string { return strings.Replace(watchSpec, "max_results: 10", "max_results: "+n, 1) }
+func withMax(n string) string {
+	return strings.Replace(watchSpec, "max_results: 10", "max_results: "+n, 1)
+}
 
 func TestWatchRunsOncePerSaveWhateverTheSaveStyle(t *testing.T) {
 	h := newHarness(t, fake.Options{})
