@@ -28,9 +28,12 @@ func Load(path string) (*Spec, error) {
 		return nil, fmt.Errorf("read spec: %w", err)
 	}
 	defer f.Close()
+	if fi, err := f.Stat(); err == nil && fi.IsDir() {
+		return nil, fmt.Errorf("read spec: %s is a directory, not a YAML file", path)
+	}
 	data, err := io.ReadAll(io.LimitReader(f, MaxFileSize+1))
 	if err != nil {
-		return nil, fmt.Errorf("read spec %s: %w", path, err)
+		return nil, fmt.Errorf("read spec: %w", err)
 	}
 	return Parse(path, data)
 }
