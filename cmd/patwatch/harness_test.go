@@ -45,7 +45,7 @@ func (c *testClock) Advance(d time.Duration) {
 // harness runs the real command in process against the fake API over
 // loopback HTTP, in a temporary directory holding the spec.
 type harness struct {
-	t     *testing.T
+	t     testing.TB
 	dir   string
 	clock *testClock
 	api   *fake.Server
@@ -55,7 +55,7 @@ type harness struct {
 	envs map[string]string
 }
 
-func newHarness(t *testing.T, opts fake.Options) *harness {
+func newHarness(t testing.TB, opts fake.Options) *harness {
 	t.Helper()
 	h := &harness{t: t, dir: t.TempDir(), clock: &testClock{t: time.Now().UTC()}}
 	opts.APIKeys = append(opts.APIKeys, testAPIKey)
@@ -117,7 +117,7 @@ func (h *harness) runTo(ctx context.Context, stdout, stderr *syncBuffer, args ..
 
 // waitFor polls cond until it holds, failing the test after a generous
 // bound; it waits on a condition, not on a guess of how long things take.
-func waitFor(t *testing.T, what string, cond func() bool) {
+func waitFor(t testing.TB, what string, cond func() bool) {
 	t.Helper()
 	deadline := time.Now().Add(20 * time.Second)
 	for !cond() {
@@ -196,7 +196,7 @@ func (h *harness) files() map[string]string {
 	return out
 }
 
-func searchByName(t *testing.T, rep *reconciler.ChangeReport, name string) reconciler.SearchChange {
+func searchByName(t testing.TB, rep *reconciler.ChangeReport, name string) reconciler.SearchChange {
 	t.Helper()
 	for _, s := range rep.Searches {
 		if s.Name == name {
@@ -207,7 +207,7 @@ func searchByName(t *testing.T, rep *reconciler.ChangeReport, name string) recon
 	return reconciler.SearchChange{}
 }
 
-func reportByName(t *testing.T, rep *reconciler.ChangeReport, name string) reconciler.ReportChange {
+func reportByName(t testing.TB, rep *reconciler.ChangeReport, name string) reconciler.ReportChange {
 	t.Helper()
 	for _, r := range rep.Reports {
 		if r.Name == name {

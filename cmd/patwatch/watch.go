@@ -97,7 +97,7 @@ func (w *watcher) run(ctx context.Context) error {
 	defer poll.Stop()
 
 	for {
-		reportsOnly := false
+		reportsOnly, trigger := false, "schedule"
 		select {
 		case <-ctx.Done():
 			w.log.Info().Msg("stopping")
@@ -111,13 +111,13 @@ func (w *watcher) run(ctx context.Context) error {
 			if !changed {
 				continue
 			}
-			w.log.Info().Msg("the spec changed; applying")
+			trigger = "spec changed"
 		case <-full.C:
 		case <-poll.C:
-			reportsOnly = true
+			reportsOnly, trigger = true, "report poll"
 		}
 
-		w.apply(ctx, reportsOnly)
+		w.apply(ctx, reportsOnly, trigger)
 		if ctx.Err() != nil {
 			return nil
 		}
@@ -184,9 +184,10 @@ func (w *watcher) watchedFiles() []string {
 
 // apply runs one apply and prints its change report. Failures are logged;
 // the next trigger or tick tries again.
-func (w *watcher) apply(ctx context.Context, reportsOnly bool) {
+func (w *watcher) apply(ctx context.Context, reportsOnly bool, trigger string) {
 	r := &runner{e: w.e, f: w.f, log: w.log, statePath: w.statePath, reportsDir: w.reportsDir, cmd: "watch", reportsOnly: reportsOnly}
 	started := time.Now()
+	w.log.Info().Str("trigger", trigger).Msg("run started")
 	rep, err := r.once(ctx, w.spec)
 	if rep != nil {
 		if rerr := reconciler.Render(w.e.stdout, rep, w.f.format, true); rerr != nil {

@@ -1,0 +1,118 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"net/http/httptest"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/patwatch/patwatch/patsnap/fake"
+)
+
+// BenchmarkApply200 applies a spec of 200 searches against the fake API with
+// 200 ms latency per answer and a 10 QPS cap, with the client capped at the
+// same 10 QPS, and reports the API calls made against the minimum (one page
+// per search) and the wall time against its lower bound, calls ÷ QPS.
+//
+//	go test -run '^$' -bench Apply200 -benchtime 1x ./cmd/patwatch
+func BenchmarkApply200(b *testing.B) {
+	const (
+		searches = 200
+		qps      = 10
+		latency  = 200 * time.Millisecond
+	)
+	dir := b.TempDir()
+	var spec strings.Builder
+	fmt.Fprintf(&spec, "version: 1\napi:\n  qps: %d\nsearches:\n", qps)
+	for i := range searches {
+		fmt.Fprintf(&spec, "  - name: s%03d\n    image: https://images.test/%03d.png\n    patent_type: D\n    model: 1\n    max_results: 100\n", i, i)
+	}
+	specPath := filepath.Join(dir, "patwatch.yaml")
+	if err := os.WriteFile(specPath, []byte(spec.String()), 0o644); err != nil {
+		b.Fatal(err)
+	}
+
+	for b.Loop() {
+		api := fake.New(fake.Options{APIKeys: []string{testAPIKey}, Latency: latency, QPS: qps})
+		srv := httptest.NewServer(api)
+		statePath := filepath.Join(b.TempDir(), "state.json")
+		envs := map[string]string{"PATSNAP_BASE_URL": srv.URL, "PATSNAP_API_KEY": testAPIKey, "PATWATCH_CACHE_DIR": b.TempDir()}
+		e := env{getenv: func(k string) string { return envs[k] }, stdin: strings.NewReader(""), stdout: io.Discard, stderr: io.Discard}
+
+		start := time.Now()
+		code := runEnv(context.Background(), e, []string{"apply", "-f", specPath, "--state", statePath})
+		wall := time.Since(start)
+		srv.Close()
+		if code != exitOK {
+			b.Fatalf("apply exited %d", code)
+		}
+		calls, limited := 0, 0
+		for _, r := range api.Requests() {
+			calls++
+			if r.Code == 67200002 {
+				limited++
+			}
+		}
+		bound := time.Duration(float64(calls) / qps * float64(time.Second))
+		b.ReportMetric(float64(calls), "calls")
+		b.ReportMetric(searches, "min-calls")
+		b.ReportMetric(float64(limited), "rate-limited")
+		b.ReportMetric(wall.Seconds(), "wall-s")
+		b.ReportMetric(bound.Seconds(), "bound-s")
+		b.ReportMetric(wall.Seconds()/bound.Seconds(), "wall/bound")
+	}
+}
+
+// BenchmarkWatchSaveToRun measures, for 20 saves of the spec (alternately in
+// place and renamed over it), the time from the save to the start of the run
+// it triggers, with the default 200 ms debounce, and reports the median and
+// the maximum.
+//
+//	go test -run '^$' -bench WatchSaveToRun -benchtime 1x ./cmd/patwatch
+func BenchmarkWatchSaveToRun(b *testing.B) {
+	for b.Loop() {
+		h := newHarness(b, fake.Options{})
+		h.api.SetResults(imgA, -1, fakeHits("A1")...)
+		specPath := filepath.Join(h.dir, "patwatch.yaml")
+		if err := os.WriteFile(specPath, []byte(watchSpec), 0o644); err != nil {
+			b.Fatal(err)
+		}
+		ctx, cancel := context.WithCancel(context.Background())
+		var stdout, stderr syncBuffer
+		done := make(chan struct{})
+		go func() {
+			defer close(done)
+			h.runTo(ctx, &stdout, &stderr, "watch", "--interval", "1h", "--log-format", "json")
+		}()
+		started := func() int { return strings.Count(stderr.String(), `"trigger":"spec changed"`) }
+		waitUntil := func(cond func() bool) { waitFor(b, "the watch loop", cond) }
+		waitUntil(func() bool { return strings.Contains(stderr.String(), "run finished") })
+
+		var lat []time.Duration
+		for i := range 20 {
+			content := []byte(withMax(fmt.Sprint(i + 20)))
+			t0 := time.Now()
+			if i%2 == 0 {
+				os.WriteFile(specPath, content, 0o644)
+			} else {
+				tmp := specPath + ".tmp"
+				os.WriteFile(tmp, content, 0o644)
+				os.Rename(tmp, specPath)
+			}
+			waitUntil(func() bool { return started() == i+1 })
+			lat = append(lat, time.Since(t0))
+			waitUntil(func() bool { return strings.Count(stderr.String(), "run finished") == i+2 })
+		}
+		cancel()
+		<-done
+		slices.Sort(lat)
+		b.ReportMetric(float64(lat[len(lat)/2].Microseconds())/1000, "median-ms")
+		b.ReportMetric(float64(lat[len(lat)-1].Microseconds())/1000, "max-ms")
+	}
+}
