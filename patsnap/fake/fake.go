@@ -3,8 +3,8 @@
 // (P010), the asynchronous patent value report (R002 create and status) and
 // the presigned download of a finished report.
 //
-// It speaks the wire format of /work/shared/api to the letter, quirks
-// included: errors inside HTTP 200 answers, bare-number job ids above 2^53
+// It speaks the documented wire format (the official P060 and R002 pages and
+// the project's API notes) to the letter, quirks included: errors inside HTTP 200 answers, bare-number job ids above 2^53
 // that a float64 cannot hold, three token answer shapes, token expiry,
 // presigned result URLs whose signature changes per call and scores that
 // jitter slightly between calls. It is an independent implementation of that

@@ -120,6 +120,8 @@ func imageIdentity(u string) string {
 }
 
 // searchBody is a P060/P061 request. Pointers tell absent from zero.
+// legal_status, simple_legal_status, main_field, stemming and pre_filter are
+// accepted with their documented types but do not filter the corpus.
 type searchBody struct {
 	URL               *string         `json:"url"`
 	URLs              []string        `json:"urls"`
@@ -408,6 +410,7 @@ func (s *Server) rank(q query, epoch int) ([]wireHit, int) {
 	e := int32(epoch)
 	apFrom, apTo := int32(min(q.apFrom, math.MaxInt32)), int32(min(q.apTo, math.MaxInt32))
 	pbFrom, pbTo := int32(min(q.pbFrom, math.MaxInt32)), int32(min(q.pbTo, math.MaxInt32))
+	// Utility models carry no Locarno class: loc does not filter them.
 	useLoc := q.locSet && q.design
 	cands := make([]candidate, 0, len(sh.ps))
 	for i := range sh.ps {
