@@ -259,6 +259,8 @@ func (l *loader) yamlError(err error, data []byte, root *yaml.Node) {
 				l.addAt(tl, tc, "", "invalid YAML: "+m, "indent YAML with spaces, not tabs")
 				continue
 			}
+		case m == "found incompatible YAML document":
+			hint = "remove the %YAML directive: patwatch reads YAML 1.2 without one"
 		case strings.Contains(m, "already defined"):
 			hint = "each field may appear once per mapping"
 		}
