@@ -11,6 +11,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"net/url"
+	"regexp"
 	"slices"
 	"strconv"
 	"strings"
@@ -1333,5 +1334,52 @@ func TestListenLoopback(t *testing.T) {
 	}
 	if _, err := client.Get(base + PathReportStatus); err == nil {
 		t.Error("still serving after stop")
+	}
+}
+
+func TestCorpusShape(t *testing.T) {
+	srv := New(Options{Seed: 12})
+	for range 3 {
+		srv.Advance()
+	}
+	formats := map[string]*regexp.Regexp{
+		"USD": regexp.MustCompile(`^USD\d{6}S$`),
+		"EUD": regexp.MustCompile(`^EU\d{13}S$`),
+		"CND": regexp.MustCompile(`^CN3\d{8}S$`),
+		"CNU": regexp.MustCompile(`^CN2\d{8}U$`),
+		"JPD": regexp.MustCompile(`^JP\d{7}S$`),
+		"JPU": regexp.MustCompile(`^JP\d{7}U$`),
+		"KRD": regexp.MustCompile(`^KR30\d{7}S$`),
+		"KRU": regexp.MustCompile(`^KR20\d{7}Y1$`),
+		"DED": regexp.MustCompile(`^DE40\d{10,}S1$`),
+		"DEU": regexp.MustCompile(`^DE20\d{10,}U1$`),
+		"WOD": regexp.MustCompile(`^WODM\d{6}S$`),
+	}
+	seenPN, seenID := map[string]bool{}, map[string]bool{}
+	kinds := map[string]int{}
+	for _, design := range []bool{true, false} {
+		for _, p := range srv.corpus.view(design).ps {
+			kind := offices[p.office] + map[bool]string{true: "D", false: "U"}[p.design]
+			kinds[kind]++
+			if re := formats[kind]; re == nil || !re.MatchString(p.pn) {
+				t.Errorf("%s: number %s has no %s format", kind, p.pn, kind)
+			}
+			if seenPN[p.pn] || seenID[p.id] {
+				t.Errorf("%s or %s repeats", p.pn, p.id)
+			}
+			seenPN[p.pn], seenID[p.id] = true, true
+			if p.apdt >= p.pbdt || p.apdt < 20080101 || p.pbdt > 20271231 {
+				t.Errorf("%s: filed %d, published %d", p.pn, p.apdt, p.pbdt)
+			}
+			if (p.loc >= 0) != p.design || p.design != designKind.MatchString(p.pn) {
+				t.Errorf("%s: design %v, loc %d", p.pn, p.design, p.loc)
+			}
+			if p.titleEN == "" || p.titleZH == "" || p.current == "" || p.inventor == "" || p.apno == "" {
+				t.Errorf("%s: missing fields %+v", p.pn, p)
+			}
+		}
+	}
+	if len(kinds) != len(formats) || len(seenPN) != basePatents+3*newPerEpoch {
+		t.Errorf("kinds %v, %d patents", kinds, len(seenPN))
 	}
 }
