@@ -4,10 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
-	"net"
-	"net/http"
 	"os"
-	"time"
 
 	"github.com/rs/zerolog"
 
@@ -42,17 +39,17 @@ func startSandbox(statePath string, persist bool, log zerolog.Logger) (*sandbox,
 	default:
 		return nil, err
 	}
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	baseURL, stop, err := srv.ListenLoopback()
 	if err != nil {
 		return nil, err
 	}
-	hs := &http.Server{Handler: srv, ReadHeaderTimeout: 10 * time.Second}
-	go hs.Serve(ln)
-	log.Debug().Str("addr", ln.Addr().String()).Msg("sandbox API started")
+	log.Debug().Str("base_url", baseURL).Msg("sandbox API started")
 	return &sandbox{
-		baseURL: "http://" + ln.Addr().String(),
+		baseURL: baseURL,
 		close: func() {
-			hs.Close()
+			if err := stop(); err != nil {
+				log.Debug().Err(err).Msg("stopping the sandbox API")
+			}
 			if !persist {
 				return
 			}
