@@ -214,6 +214,7 @@ type runner struct {
 	statePath, reportsDir string
 	cmd                   string
 	reportsOnly           bool
+	clients               *clientPool      // watch mode: reuse one client across runs
 	now                   func() time.Time // nil: time.Now
 }
 
@@ -238,7 +239,7 @@ func (r *runner) once(ctx context.Context, sp *spec.Spec) (*reconciler.ChangeRep
 		return nil, err
 	}
 
-	api, closeAPI, err := r.client(sp, apply)
+	api, closeAPI, err := r.client(sp)
 	if err != nil {
 		return nil, err
 	}
@@ -276,12 +277,13 @@ func (r *runner) once(ctx context.Context, sp *spec.Spec) (*reconciler.ChangeRep
 }
 
 // client builds the API client: the sandbox's, or the live API's from the
-// environment's credentials. close releases what it started.
-func (r *runner) client(sp *spec.Spec, persist bool) (*patsnap.Client, func(), error) {
+// environment's credentials, reused from r.clients when watch mode has one
+// with the same settings. close releases what it started.
+func (r *runner) client(sp *spec.Spec) (*patsnap.Client, func(), error) {
 	cfg := patsnap.Config{QPS: sp.API.QPS, Logger: r.log}
 	closeFn := func() {}
 	if r.f.sandbox {
-		sb, err := startSandbox(r.statePath, persist && r.cmd != "plan", r.log)
+		sb, err := startSandbox(r.statePath, r.cmd != "plan", r.log)
 		if err != nil {
 			return nil, nil, fmt.Errorf("sandbox: %w", err)
 		}
@@ -309,12 +311,38 @@ func (r *runner) client(sp *spec.Spec, persist bool) (*patsnap.Client, func(), e
 	if r.e.tuneClient != nil {
 		r.e.tuneClient(&cfg)
 	}
+	if r.clients != nil && !r.f.sandbox {
+		c, err := r.clients.get(cfg)
+		return c, closeFn, err
+	}
 	c, err := patsnap.New(cfg)
 	if err != nil {
 		closeFn()
 		return nil, nil, err
 	}
 	return c, closeFn, nil
+}
+
+// clientPool keeps one live API client across the runs of watch mode, so
+// that its token, rate limiter and upload cache carry over from run to run
+// (a report poll every 15 s must not fetch a token every time). A change of
+// the spec's api settings builds a new client.
+type clientPool struct {
+	key    string
+	client *patsnap.Client
+}
+
+func (p *clientPool) get(cfg patsnap.Config) (*patsnap.Client, error) {
+	key := fmt.Sprintf("%s|%g", cfg.BaseURL, cfg.QPS)
+	if p.client != nil && p.key == key {
+		return p.client, nil
+	}
+	c, err := patsnap.New(cfg)
+	if err != nil {
+		return nil, err
+	}
+	p.key, p.client = key, c
+	return c, nil
 }
 
 // checkSandboxState refuses to mix the sandbox's simulated hits with a real

@@ -66,6 +66,7 @@ type watcher struct {
 	statePath  string
 	reportsDir string
 	pending    bool // a report job was pending after the last run
+	clients    clientPool
 }
 
 func (w *watcher) run(ctx context.Context) error {
@@ -185,7 +186,7 @@ func (w *watcher) watchedFiles() []string {
 // apply runs one apply and prints its change report. Failures are logged;
 // the next trigger or tick tries again.
 func (w *watcher) apply(ctx context.Context, reportsOnly bool, trigger string) {
-	r := &runner{e: w.e, f: w.f, log: w.log, statePath: w.statePath, reportsDir: w.reportsDir, cmd: "watch", reportsOnly: reportsOnly}
+	r := &runner{e: w.e, f: w.f, log: w.log, statePath: w.statePath, reportsDir: w.reportsDir, cmd: "watch", reportsOnly: reportsOnly, clients: &w.clients}
 	started := time.Now()
 	w.log.Info().Str("trigger", trigger).Msg("run started")
 	rep, err := r.once(ctx, w.spec)

@@ -298,3 +298,27 @@ func must(t *testing.T, err error) {
 		t.Fatal(err)
 	}
 }
+
+func TestWatchKeepsOneClientAcrossRuns(t *testing.T) {
+	h := newHarness(t, fake.Options{PollsToFinish: 3, ClientID: "client-id", ClientSecret: "client-secret-xyz"})
+	delete(h.envs, "PATSNAP_API_KEY")
+	h.envs["PATSNAP_CLIENT_ID"], h.envs["PATSNAP_CLIENT_SECRET"] = "client-id", "client-secret-xyz"
+	h.writeSpec(oneReport)
+	w := startWatch(t, h, "--poll-interval", "10ms")
+	waitFor(t, "the report to finish", func() bool {
+		rs := w.runs()
+		return len(rs) > 0 && rs[len(rs)-1].Reports[0].Status == reconciler.ReportFinished
+	})
+	tokens := 0
+	for _, ep := range h.endpoints() {
+		if ep == fake.EndpointToken {
+			tokens++
+		}
+	}
+	if runs := len(w.runs()); tokens != 1 {
+		t.Errorf("%d token requests over %d runs, want 1", tokens, runs)
+	}
+	if strings.Contains(w.stderr.String()+w.stdout.String(), "client-secret-xyz") {
+		t.Error("the client secret leaked into the output")
+	}
+}
