@@ -1,6 +1,9 @@
 package reconciler
 
 import (
+	"maps"
+	"slices"
+
 	"github.com/patwatch/patwatch/spec"
 	"github.com/patwatch/patwatch/state"
 )
@@ -27,7 +30,7 @@ func PlanOffline(desired *spec.Spec, recorded *state.State) *ChangeReport {
 		}
 		rep.Searches = append(rep.Searches, ch)
 	}
-	for _, name := range sortedKeys(recorded.Searches) {
+	for _, name := range slices.Sorted(maps.Keys(recorded.Searches)) {
 		if !inSpecSearches(desired, name) {
 			rep.Searches = append(rep.Searches, SearchChange{Name: name, Status: StatusRemoved, Hits: len(recorded.Searches[name].Hits)})
 		}
@@ -58,7 +61,7 @@ func PlanOffline(desired *spec.Spec, recorded *state.State) *ChangeReport {
 		}
 		rep.Reports = append(rep.Reports, ch)
 	}
-	for _, name := range sortedKeys(recorded.Reports) {
+	for _, name := range slices.Sorted(maps.Keys(recorded.Reports)) {
 		if !inSpecReports(desired, name) {
 			old := recorded.Reports[name]
 			rep.Reports = append(rep.Reports, ReportChange{Name: name, Patent: patentOf(old), Status: ReportRemoved, JobID: old.JobID, File: old.File})

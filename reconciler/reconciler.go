@@ -12,7 +12,9 @@ package reconciler
 import (
 	"context"
 	"fmt"
+	"maps"
 	"os"
+	"slices"
 	"sort"
 	"sync"
 	"time"
@@ -121,7 +123,7 @@ func (r *Reconciler) Run(ctx context.Context, mode Mode, desired *spec.Spec, rec
 			}
 			rep.Searches = append(rep.Searches, searches[i].change)
 		}
-		for _, name := range sortedKeys(recorded.Searches) {
+		for _, name := range slices.Sorted(maps.Keys(recorded.Searches)) {
 			if !inSpecSearches(desired, name) {
 				rep.Searches = append(rep.Searches, SearchChange{Name: name, Status: StatusRemoved})
 			}
@@ -149,7 +151,7 @@ func (r *Reconciler) Run(ctx context.Context, mode Mode, desired *spec.Spec, rec
 		}
 		r.tell(prog)
 	}
-	for _, name := range sortedKeys(recorded.Reports) {
+	for _, name := range slices.Sorted(maps.Keys(recorded.Reports)) {
 		if !inSpecReports(desired, name) {
 			old := recorded.Reports[name]
 			rep.Reports = append(rep.Reports, ReportChange{
@@ -257,7 +259,7 @@ func (r *Reconciler) uploadImages(ctx context.Context, desired *spec.Spec) map[s
 		}
 	}
 	out := make(map[string]uploaded, len(paths))
-	for _, digest := range sortedKeys(paths) {
+	for _, digest := range slices.Sorted(maps.Keys(paths)) {
 		out[digest] = r.upload(ctx, paths[digest], digest)
 	}
 	return out

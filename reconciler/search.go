@@ -1,7 +1,8 @@
 package reconciler
 
 import (
-	"sort"
+	"maps"
+	"slices"
 	"time"
 
 	"github.com/patwatch/patwatch/patsnap"
@@ -65,7 +66,7 @@ func DiffSearch(desired spec.Search, recorded *state.Search, observed SearchObse
 		next.Hits[h.PatentPN] = rec
 	}
 	dropAfter := max(desired.DropAfter, 1)
-	for _, pn := range sortedKeys(recorded.Hits) {
+	for _, pn := range slices.Sorted(maps.Keys(recorded.Hits)) {
 		if seen[pn] {
 			continue
 		}
@@ -143,13 +144,4 @@ func droppedHit(pn string, h *state.Hit) HitChange {
 		Pbdt:            h.Pbdt,
 		PatentID:        h.PatentID,
 	}
-}
-
-func sortedKeys[V any](m map[string]V) []string {
-	keys := make([]string, 0, len(m))
-	for k := range m {
-		keys = append(keys, k)
-	}
-	sort.Strings(keys)
-	return keys
 }

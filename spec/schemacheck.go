@@ -4,8 +4,9 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"maps"
 	"net/url"
-	"sort"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -134,7 +135,7 @@ func (l *loader) schemaProblem(leaf *jsonschema.ValidationError, v any, raw map[
 	case "additionalProperties":
 		obj, _ := val.(map[string]any)
 		props, _ := sch["properties"].(map[string]any)
-		for _, name := range sortedKeys(obj) {
+		for _, name := range slices.Sorted(maps.Keys(obj)) {
 			if _, ok := props[name]; ok {
 				continue
 			}
@@ -228,7 +229,7 @@ func unknownFieldHint(name string, props map[string]any, raw map[string]any) str
 	if best != "" {
 		return fmt.Sprintf("did you mean %s?", best)
 	}
-	return "allowed fields: " + strings.Join(sortedKeys(props), ", ")
+	return "allowed fields: " + strings.Join(slices.Sorted(maps.Keys(props)), ", ")
 }
 
 func editDistance(a, b string) int {
@@ -250,15 +251,6 @@ func editDistance(a, b string) int {
 		prev, cur = cur, prev
 	}
 	return prev[len(rb)]
-}
-
-func sortedKeys[V any](m map[string]V) []string {
-	keys := make([]string, 0, len(m))
-	for k := range m {
-		keys = append(keys, k)
-	}
-	sort.Strings(keys)
-	return keys
 }
 
 func typeWords(t any) string {

@@ -278,6 +278,8 @@ func appendString(b []byte, s string) []byte {
 	return append(b, '"')
 }
 
+// sortedKeys is slices.Sorted(maps.Keys(m)) with the slice allocated once:
+// on a state of a million hits the iterator form made Save 25% slower.
 func sortedKeys[V any](m map[string]V) []string {
 	keys := make([]string, 0, len(m))
 	for k := range m {

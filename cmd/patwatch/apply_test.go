@@ -424,11 +424,7 @@ func TestApplyInterruptSavesWhatCompleted(t *testing.T) {
 	if _, ok := st.Searches["alpha"]; ok {
 		t.Error("the interrupted search was recorded")
 	}
-	lock, err := state.Lock(context.Background(), h.path("patwatch.state.json"), "test", 0)
-	if err != nil {
-		t.Fatalf("the lock was not released: %v", err)
-	}
-	lock.Unlock()
+	h.assertUnlocked()
 }
 
 func TestApplyRefusesWhileLocked(t *testing.T) {

@@ -169,6 +169,16 @@ func (h *harness) state() *state.State {
 	return st
 }
 
+// assertUnlocked fails the test unless the state lock can be taken at once.
+func (h *harness) assertUnlocked() {
+	h.t.Helper()
+	lock, err := state.Lock(context.Background(), h.path("patwatch.state.json"), "test", 0)
+	if err != nil {
+		h.t.Fatalf("the lock was not released: %v", err)
+	}
+	lock.Unlock()
+}
+
 // requests returns the endpoints called since the last reset, in order.
 func (h *harness) endpoints() []fake.Endpoint {
 	var eps []fake.Endpoint

@@ -64,6 +64,21 @@ func addReconcileFlags(fs *flag.FlagSet, cmd string) *reconcileFlags {
 	return f
 }
 
+// setup checks the flags and builds the run's logger; on failure it has
+// printed why and the command exits 1.
+func (f *reconcileFlags) setup(e env) (zerolog.Logger, bool) {
+	if err := f.check(); err != nil {
+		printError(e.stderr, err)
+		return zerolog.Nop(), false
+	}
+	log, err := f.logs.logger(e)
+	if err != nil {
+		printError(e.stderr, err)
+		return zerolog.Nop(), false
+	}
+	return log, true
+}
+
 func (f *reconcileFlags) check() error {
 	switch f.format {
 	case reconciler.FormatText, reconciler.FormatJSON, reconciler.FormatMarkdown:
@@ -119,13 +134,8 @@ func runApply(ctx context.Context, e env, args []string) int {
 
 // reconcileOnce is plan and apply: load, reconcile, save (apply), report.
 func reconcileOnce(ctx context.Context, e env, f *reconcileFlags, cmd string) int {
-	if err := f.check(); err != nil {
-		printError(e.stderr, err)
-		return exitError
-	}
-	log, err := f.logs.logger(e)
-	if err != nil {
-		printError(e.stderr, err)
+	log, ok := f.setup(e)
+	if !ok {
 		return exitError
 	}
 	sp, err := spec.Load(f.spec)

@@ -28,13 +28,8 @@ func runWatch(ctx context.Context, e env, args []string) int {
 	if code, ok := parseFlags(fs, args); !ok {
 		return code
 	}
-	if err := f.check(); err != nil {
-		printError(e.stderr, err)
-		return exitError
-	}
-	log, err := f.logs.logger(e)
-	if err != nil {
-		printError(e.stderr, err)
+	log, ok := f.setup(e)
+	if !ok {
 		return exitError
 	}
 	w := &watcher{e: e, f: f, log: log.With().Str("spec", f.spec).Str("command", "watch").Logger()}

@@ -13,7 +13,6 @@ import (
 
 	"github.com/patwatch/patwatch/patsnap/fake"
 	"github.com/patwatch/patwatch/reconciler"
-	"github.com/patwatch/patwatch/state"
 )
 
 // watchRun is a patwatch watch running in the background of a test.
@@ -252,11 +251,7 @@ func TestWatchInterruptSavesAndReleasesTheLock(t *testing.T) {
 	if _, ok := h.state().Searches["alpha"]; !ok {
 		t.Error("the run's state was not saved")
 	}
-	lock, err := state.Lock(context.Background(), h.path("patwatch.state.json"), "test", 0)
-	if err != nil {
-		t.Fatalf("the lock was not released: %v", err)
-	}
-	lock.Unlock()
+	h.assertUnlocked()
 }
 
 func TestWatchPollsPendingReportsUntilTheyFinish(t *testing.T) {
