@@ -91,7 +91,7 @@ func (l *loader) baseURL(ptr []string, raw string) string {
 	switch strings.ToLower(u.Scheme) {
 	case "https":
 	case "http":
-		if !loopbackHost(u.Hostname()) {
+		if !IsLoopbackHost(u.Hostname()) {
 			l.add(ptr, "must use https; plain http is accepted only for localhost, 127.0.0.0/8 and ::1", "")
 			return ""
 		}
@@ -102,7 +102,9 @@ func (l *loader) baseURL(ptr []string, raw string) string {
 	return strings.TrimRight(raw, "/")
 }
 
-func loopbackHost(h string) bool {
+// IsLoopbackHost reports whether h names this machine (localhost,
+// 127.0.0.0/8, ::1): the only hosts plain http is accepted for.
+func IsLoopbackHost(h string) bool {
 	if strings.EqualFold(h, "localhost") {
 		return true
 	}

@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"net/url"
 	"os"
 	"path/filepath"
 	"time"
@@ -312,6 +313,9 @@ func (r *runner) client(sp *spec.Spec) (*patsnap.Client, func(), error) {
 		}
 		if cfg.APIKey != "" {
 			cfg.ClientID, cfg.ClientSecret = "", ""
+		}
+		if u, err := url.Parse(cfg.BaseURL); err == nil && u.Scheme == "http" && !spec.IsLoopbackHost(u.Hostname()) {
+			r.log.Warn().Str("host", u.Host).Msg("the API root is plain http: credentials and results cross the network unencrypted")
 		}
 	}
 	if !r.f.sandbox {
