@@ -33,6 +33,7 @@ type reconcileFlags struct {
 	sandbox                 bool
 	lockTimeout             time.Duration
 	interval, pollInterval  time.Duration
+	retryAfter              time.Duration
 	logs                    *logFlags
 }
 
@@ -59,6 +60,7 @@ func addReconcileFlags(fs *flag.FlagSet, cmd string) *reconcileFlags {
 	case "watch":
 		fs.DurationVar(&f.interval, "interval", 0, "time between runs (default: the spec's interval, else 1h)")
 		fs.DurationVar(&f.pollInterval, "poll-interval", defaultPollInterval, "time between polls of pending report jobs")
+		fs.DurationVar(&f.retryAfter, "retry-after", defaultRetryAfter, "first wait before retrying a failed run; doubles on each failure, up to --interval")
 		fs.DurationVar(&f.lockTimeout, "lock-timeout", time.Minute, "how long each run waits for another run to release the state lock")
 	}
 	f.logs = addLogFlags(fs)
@@ -89,7 +91,7 @@ func (f *reconcileFlags) check() error {
 	if f.offline && f.sandbox {
 		return errors.New("--offline and --sandbox exclude each other: an offline plan calls no API")
 	}
-	if f.lockTimeout < 0 || f.interval < 0 || f.pollInterval < 0 {
+	if f.lockTimeout < 0 || f.interval < 0 || f.pollInterval < 0 || f.retryAfter < 0 {
 		return errors.New("durations must not be negative")
 	}
 	return nil

@@ -18,6 +18,7 @@ import (
 const (
 	defaultInterval     = time.Hour
 	defaultPollInterval = 15 * time.Second
+	defaultRetryAfter   = 30 * time.Second
 	// intervalJitter spreads scheduled runs of many watchers by up to ±5%.
 	intervalJitter = 0.05
 )
@@ -61,6 +62,7 @@ type watcher struct {
 	statePath  string
 	reportsDir string
 	pending    bool // a report job was pending after the last run
+	failures   int  // consecutive failed runs
 	clients    clientPool
 }
 
@@ -117,7 +119,11 @@ func (w *watcher) run(ctx context.Context) error {
 		if ctx.Err() != nil {
 			return nil
 		}
-		if !reportsOnly {
+		switch {
+		case w.failures > 0:
+			// An outage, a held lock: try again sooner than the schedule.
+			resetTimer(full, w.retryDelay())
+		case !reportsOnly:
 			resetTimer(full, jittered(w.interval()))
 		}
 		if w.pending {
@@ -197,6 +203,12 @@ func (w *watcher) apply(ctx context.Context, reportsOnly bool, trigger string) {
 	} else if rep.Failed() {
 		ev = w.log.Warn()
 	}
+	if err != nil || rep.Failed() {
+		w.failures++
+		ev = ev.Dur("retry_in", w.retryDelay())
+	} else {
+		w.failures = 0
+	}
 	if rep != nil {
 		ev = ev.Str("summary", reconciler.Summary(rep))
 	}
@@ -210,6 +222,19 @@ func hasPending(rep *reconciler.ChangeReport) bool {
 		}
 	}
 	return false
+}
+
+// retryDelay is the wait after the latest of w.failures consecutive failed
+// runs: --retry-after, doubled on each further failure, at most the interval.
+func (w *watcher) retryDelay() time.Duration {
+	d := w.f.retryAfter
+	if d <= 0 {
+		return jittered(w.interval())
+	}
+	for i := 1; i < w.failures && d < w.interval(); i++ {
+		d *= 2
+	}
+	return min(d, w.interval())
 }
 
 func (w *watcher) interval() time.Duration {

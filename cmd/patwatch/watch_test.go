@@ -317,3 +317,22 @@ func TestWatchKeepsOneClientAcrossRuns(t *testing.T) {
 		t.Error("the client secret leaked into the output")
 	}
 }
+
+func TestWatchRetriesSoonAfterAnOutage(t *testing.T) {
+	h := newHarness(t, fake.Options{})
+	h.api.SetResults(imgA, -1, fakeHits("A1")...)
+	// Every attempt of the first run fails (the harness's client tries 3 times).
+	h.api.AddFault(fake.Fault{Endpoint: fake.EndpointSearchSingle, HTTPStatus: 503, Times: 3})
+	h.writeSpec(watchSpec)
+	w := startWatch(t, h, "--retry-after", "10ms")
+	runs := w.waitRuns(2)
+	if got := runs[0].Searches[0].Status; got != reconciler.StatusError {
+		t.Fatalf("first run: %s, want error", got)
+	}
+	if got := runs[1].Searches[0].Status; got != reconciler.StatusBaseline {
+		t.Fatalf("the retry: %s, want the baseline the outage prevented", got)
+	}
+	if !strings.Contains(w.stderr.String(), "retry_in") {
+		t.Error("the failed run's log does not say when it is retried")
+	}
+}
