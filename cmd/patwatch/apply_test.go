@@ -5,6 +5,7 @@ import (
 	"context"
 	"net/http"
 	"os"
+	"path/filepath"
 	"reflect"
 	"strings"
 	"testing"
@@ -450,4 +451,24 @@ func keys(m map[string]string) []string {
 		out = append(out, k)
 	}
 	return out
+}
+
+// TestApplyOutputGolden pins the change report of a real second apply (new
+// and dropped hits, a finished report) in each format, byte for byte.
+func TestApplyOutputGolden(t *testing.T) {
+	for _, format := range []string{"text", "markdown", "json"} {
+		t.Run(format, func(t *testing.T) {
+			h := newHarness(t, fake.Options{PollsToFinish: -1})
+			h.writeSpec(twoSearches + strings.TrimPrefix(oneReport, "\nversion: 1\n"))
+			h.api.SetResults(imgA, 40, fakeHits("A1", "A2", "A3")...)
+			h.api.SetResults(imgB, 2, fakeHits("B1", "B2")...)
+			h.apply()
+			h.api.SetResults(imgA, 41, fakeHits("A1", "A4", "A2")...)
+			code, stdout, stderr := h.run(context.Background(), "apply", "--format", format, "--detailed-exitcode")
+			if code != exitChanged {
+				t.Fatalf("exit %d\n%s", code, stderr)
+			}
+			golden(t, filepath.Join("testdata", "apply", "second-run."+format+".golden"), stdout)
+		})
+	}
 }

@@ -3,25 +3,11 @@ package main
 import (
 	"bytes"
 	"context"
-	"flag"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 )
-
-func init() {
-	// Golden files are refreshed with -update; other tests of the package
-	// may declare the same flag.
-	if flag.Lookup("update") == nil {
-		flag.Bool("update", false, "rewrite golden files under testdata/")
-	}
-}
-
-func updating() bool {
-	f := flag.Lookup("update")
-	return f != nil && f.Value.String() == "true"
-}
 
 // runShowIn runs "patwatch show args..." in process, with $DIR in args
 // standing for dir, and returns the exit code and both outputs with dir
@@ -34,23 +20,6 @@ func runShowIn(t *testing.T, dir string, args ...string) (int, string, string) {
 	var stdout, stderr bytes.Buffer
 	code := run(context.Background(), append([]string{"show"}, args...), func(string) string { return "" }, strings.NewReader(""), &stdout, &stderr)
 	return code, strings.ReplaceAll(stdout.String(), dir, "$DIR"), strings.ReplaceAll(stderr.String(), dir, "$DIR")
-}
-
-func showGolden(t *testing.T, name, got string) {
-	t.Helper()
-	path := filepath.Join("testdata", "show", name)
-	if updating() {
-		if err := os.WriteFile(path, []byte(got), 0o644); err != nil {
-			t.Fatal(err)
-		}
-	}
-	want, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatalf("%v (run go test -run TestShow -update to create it)", err)
-	}
-	if got != string(want) {
-		t.Errorf("output differs from %s (run go test -run TestShow -update if intended):\ngot:\n%s\nwant:\n%s", path, got, want)
-	}
 }
 
 // copyFixture puts testdata/show/name in dir as patwatch.state.json.
@@ -102,12 +71,12 @@ func TestShow(t *testing.T) {
 				if stderr != "" {
 					t.Errorf("stderr: %s", stderr)
 				}
-				showGolden(t, tt.golden, stdout)
+				golden(t, filepath.Join("testdata", "show", tt.golden), stdout)
 			} else {
 				if stdout != "" {
 					t.Errorf("stdout: %s", stdout)
 				}
-				showGolden(t, tt.golden, stderr)
+				golden(t, filepath.Join("testdata", "show", tt.golden), stderr)
 			}
 		})
 	}

@@ -3,7 +3,6 @@ package main
 import (
 	"bytes"
 	"context"
-	"flag"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -12,14 +11,6 @@ import (
 
 	"github.com/patwatch/patwatch/schema"
 )
-
-func init() {
-	// Golden files are refreshed with -update; other tests of the package
-	// may declare the same flag.
-	if flag.Lookup("update") == nil {
-		flag.Bool("update", false, "rewrite golden files under testdata/")
-	}
-}
 
 // runCmd runs patwatch in process and returns its exit code and outputs.
 func runCmd(t *testing.T, args ...string) (code int, stdout, stderr string) {
@@ -61,25 +52,8 @@ func TestValidateGolden(t *testing.T) {
 				t.Errorf("exit code %d, want %d\nstderr:\n%s", code, tt.code, stderr)
 			}
 			got := fmt.Sprintf("$ patwatch %s\nexit %d\n--- stdout\n%s--- stderr\n%s", strings.Join(tt.args, " "), code, stdout, stderr)
-			validateGolden(t, filepath.Join("testdata", "validate", tt.name+".golden"), got)
+			golden(t, filepath.Join("testdata", "validate", tt.name+".golden"), got)
 		})
-	}
-}
-
-func validateGolden(t *testing.T, path, got string) {
-	t.Helper()
-	if f := flag.Lookup("update"); f != nil && f.Value.String() == "true" {
-		if err := os.WriteFile(path, []byte(got), 0o644); err != nil {
-			t.Fatal(err)
-		}
-		return
-	}
-	want, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatalf("%v (run with -update to create it)", err)
-	}
-	if got != string(want) {
-		t.Errorf("output differs from %s:\n--- got\n%s--- want\n%s", path, got, want)
 	}
 }
 
