@@ -395,11 +395,11 @@ func TestApplyInterruptSavesWhatCompleted(t *testing.T) {
 	h.writeSpec(twoSearches)
 	h.api.SetResults(imgA, -1, fakeHits("A1")...)
 	h.api.SetResults(imgB, -1, fakeHits("B1")...)
-	h.gate = func(r *http.Request) {
+	h.setGate(func(r *http.Request) {
 		if strings.Contains(readBody(r), imgA) {
 			<-r.Context().Done() // alpha's search hangs until the client gives up
 		}
-	}
+	})
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	var stdout, stderr syncBuffer

@@ -50,9 +50,17 @@ type harness struct {
 	clock *testClock
 	api   *fake.Server
 	srv   *httptest.Server
-	// gate, when set, sees every request before the fake does (to hold one).
-	gate func(r *http.Request)
 	envs map[string]string
+
+	mu   sync.Mutex
+	gate func(r *http.Request) // see setGate
+}
+
+// setGate makes gate see every request before the fake does (to hold one).
+func (h *harness) setGate(gate func(r *http.Request)) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	h.gate = gate
 }
 
 func newHarness(t testing.TB, opts fake.Options) *harness {
@@ -62,8 +70,11 @@ func newHarness(t testing.TB, opts fake.Options) *harness {
 	opts.Now = h.clock.Now
 	h.api = fake.New(opts)
 	h.srv = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if h.gate != nil {
-			h.gate(r)
+		h.mu.Lock()
+		gate := h.gate
+		h.mu.Unlock()
+		if gate != nil {
+			gate(r)
 		}
 		h.api.ServeHTTP(w, r)
 	}))

@@ -208,7 +208,7 @@ func TestWatchChangeDuringARunCausesExactlyOneMoreRun(t *testing.T) {
 		arrived  = make(chan struct{}, 1)
 		released = make(chan struct{})
 	)
-	h.gate = func(r *http.Request) {
+	h.setGate(func(r *http.Request) {
 		mu.Lock()
 		wait := hold
 		hold = false
@@ -217,7 +217,7 @@ func TestWatchChangeDuringARunCausesExactlyOneMoreRun(t *testing.T) {
 			arrived <- struct{}{}
 			<-released
 		}
-	}
+	})
 	w := startWatch(t, h, "--log-level", "debug")
 	<-arrived // the first run is inside its search
 	h.writeSpec(withMax("20"))
