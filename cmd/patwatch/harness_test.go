@@ -50,7 +50,7 @@ type harness struct {
 	clock *testClock
 	api   *fake.Server
 	srv   *httptest.Server
-	envs map[string]string
+	envs  map[string]string
 
 	mu   sync.Mutex
 	gate func(r *http.Request) // see setGate
