@@ -14,9 +14,13 @@ import (
 // reviewer needs, and it runs with no credentials.
 func PlanOffline(desired *spec.Spec, recorded *state.State) *ChangeReport {
 	rep := &ChangeReport{Command: "plan"}
+	rn := findRenames(desired, recorded)
 	for _, s := range desired.Searches {
 		rec := recorded.Searches[s.Name]
-		ch := SearchChange{Name: s.Name, Status: StatusOK}
+		ch := SearchChange{Name: s.Name, Status: StatusOK, RenamedFrom: rn.searches[s.Name]}
+		if ch.RenamedFrom != "" {
+			rec = recorded.Searches[ch.RenamedFrom]
+		}
 		switch {
 		case s.Suspend:
 			ch.Status = StatusSuspended
@@ -31,13 +35,16 @@ func PlanOffline(desired *spec.Spec, recorded *state.State) *ChangeReport {
 		rep.Searches = append(rep.Searches, ch)
 	}
 	for _, name := range slices.Sorted(maps.Keys(recorded.Searches)) {
-		if !inSpecSearches(desired, name) {
+		if !inSpecSearches(desired, name) && !renamedFrom(rn.searches, name) {
 			rep.Searches = append(rep.Searches, SearchChange{Name: name, Status: StatusRemoved, Hits: len(recorded.Searches[name].Hits)})
 		}
 	}
 	for _, d := range desired.Reports {
 		rec := recorded.Reports[d.Name]
-		ch := ReportChange{Name: d.Name, Patent: d.Patent()}
+		ch := ReportChange{Name: d.Name, Patent: d.Patent(), RenamedFrom: rn.reports[d.Name]}
+		if ch.RenamedFrom != "" {
+			rec = recorded.Reports[ch.RenamedFrom]
+		}
 		if rec != nil {
 			ch.JobID, ch.File = rec.JobID, rec.File
 		}
@@ -62,7 +69,7 @@ func PlanOffline(desired *spec.Spec, recorded *state.State) *ChangeReport {
 		rep.Reports = append(rep.Reports, ch)
 	}
 	for _, name := range slices.Sorted(maps.Keys(recorded.Reports)) {
-		if !inSpecReports(desired, name) {
+		if !inSpecReports(desired, name) && !renamedFrom(rn.reports, name) {
 			old := recorded.Reports[name]
 			rep.Reports = append(rep.Reports, ReportChange{Name: name, Patent: patentOf(old), Status: ReportRemoved, JobID: old.JobID, File: old.File})
 		}

@@ -107,6 +107,7 @@ func (r *Reconciler) Run(ctx context.Context, mode Mode, desired *spec.Spec, rec
 		Reports:         make(map[string]*state.Report, len(desired.Reports)),
 	}
 	rep := &ChangeReport{Command: commandName(mode)}
+	rn := findRenames(desired, recorded)
 	prog := Progress{SearchesTotal: len(desired.Searches), ReportsTotal: len(desired.Reports)}
 	r.tell(prog)
 
@@ -116,15 +117,17 @@ func (r *Reconciler) Run(ctx context.Context, mode Mode, desired *spec.Spec, rec
 			next.Searches[name] = rec
 		}
 	} else {
-		searches := r.runSearches(ctx, desired, recorded, &prog)
+		searches := r.runSearches(ctx, desired, recorded, rn, &prog)
 		for i, s := range desired.Searches {
 			if rec := searches[i].rec; rec != nil {
 				next.Searches[s.Name] = rec
 			}
-			rep.Searches = append(rep.Searches, searches[i].change)
+			ch := searches[i].change
+			ch.RenamedFrom = rn.searches[s.Name]
+			rep.Searches = append(rep.Searches, ch)
 		}
 		for _, name := range slices.Sorted(maps.Keys(recorded.Searches)) {
-			if !inSpecSearches(desired, name) {
+			if !inSpecSearches(desired, name) && !renamedFrom(rn.searches, name) {
 				rep.Searches = append(rep.Searches, SearchChange{Name: name, Status: StatusRemoved})
 			}
 		}
@@ -132,6 +135,9 @@ func (r *Reconciler) Run(ctx context.Context, mode Mode, desired *spec.Spec, rec
 
 	for _, d := range desired.Reports {
 		rec := recorded.Reports[d.Name]
+		if old, ok := rn.reports[d.Name]; ok {
+			rec = recorded.Reports[old]
+		}
 		var ch ReportChange
 		if ctx.Err() != nil {
 			ch = errorChange(ReportChange{Name: d.Name, Patent: d.Patent()}, errInterrupted)
@@ -144,6 +150,7 @@ func (r *Reconciler) Run(ctx context.Context, mode Mode, desired *spec.Spec, rec
 		if rec != nil {
 			next.Reports[d.Name] = rec
 		}
+		ch.RenamedFrom = rn.reports[d.Name]
 		rep.Reports = append(rep.Reports, ch)
 		prog.ReportsDone++
 		if ch.Status == ReportPending {
@@ -152,7 +159,7 @@ func (r *Reconciler) Run(ctx context.Context, mode Mode, desired *spec.Spec, rec
 		r.tell(prog)
 	}
 	for _, name := range slices.Sorted(maps.Keys(recorded.Reports)) {
-		if !inSpecReports(desired, name) {
+		if !inSpecReports(desired, name) && !renamedFrom(rn.reports, name) {
 			old := recorded.Reports[name]
 			rep.Reports = append(rep.Reports, ReportChange{
 				Name: name, Patent: patentOf(old), Status: ReportRemoved, JobID: old.JobID, File: old.File,
@@ -170,7 +177,7 @@ type searchOutcome struct {
 
 // runSearches refreshes every search with at most Concurrency at once and
 // returns their outcomes in spec order.
-func (r *Reconciler) runSearches(ctx context.Context, desired *spec.Spec, recorded *state.State, prog *Progress) []searchOutcome {
+func (r *Reconciler) runSearches(ctx context.Context, desired *spec.Spec, recorded *state.State, rn renames, prog *Progress) []searchOutcome {
 	out := make([]searchOutcome, len(desired.Searches))
 	uploads := r.uploadImages(ctx, desired)
 
@@ -187,7 +194,11 @@ func (r *Reconciler) runSearches(ctx context.Context, desired *spec.Spec, record
 		go func() {
 			defer wg.Done()
 			for i := range jobs {
-				out[i] = r.refreshSearch(ctx, desired.Searches[i], recorded.Searches[desired.Searches[i].Name], uploads)
+				name := desired.Searches[i].Name
+				if old, ok := rn.searches[name]; ok {
+					name = old
+				}
+				out[i] = r.refreshSearch(ctx, desired.Searches[i], recorded.Searches[name], uploads)
 				results <- done{i}
 			}
 		}()

@@ -44,8 +44,11 @@ func Render(w io.Writer, c *ChangeReport, format string, compact bool) error {
 
 // Summary is the one-line tally of a change report.
 func Summary(c *ChangeReport) string {
-	var n struct{ newHits, dropped, baseline, rebaseline, removed, searchErr, submitted, finished, failed, pending, reportErr int }
+	var n struct{ newHits, dropped, baseline, rebaseline, renamed, removed, searchErr, submitted, finished, failed, pending, reportErr int }
 	for _, s := range c.Searches {
+		if s.RenamedFrom != "" {
+			n.renamed++
+		}
 		n.newHits += len(s.New)
 		n.dropped += len(s.Dropped)
 		switch s.Status {
@@ -60,6 +63,9 @@ func Summary(c *ChangeReport) string {
 		}
 	}
 	for _, r := range c.Reports {
+		if r.RenamedFrom != "" {
+			n.renamed++
+		}
 		switch r.Status {
 		case ReportSubmitted, ReportSubmit:
 			n.submitted++
@@ -86,6 +92,7 @@ func Summary(c *ChangeReport) string {
 	add(n.dropped, "dropped")
 	add(n.baseline, plural(n.baseline, "baseline", "baselines"))
 	add(n.rebaseline, plural(n.rebaseline, "rebaseline", "rebaselines"))
+	add(n.renamed, "renamed")
 	add(n.removed, "removed")
 	if plan {
 		add(n.submitted, plural(n.submitted, "report to submit", "reports to submit"))
@@ -116,6 +123,9 @@ func plural(n int, one, many string) string {
 // ~ changed, ! failed, a blank for what is unchanged.
 func renderText(w *bytes.Buffer, c *ChangeReport) {
 	for _, s := range c.Searches {
+		if s.RenamedFrom != "" {
+			fmt.Fprintf(w, "~ search %s: renamed from %s, its hits carried over\n", s.Name, s.RenamedFrom)
+		}
 		switch s.Status {
 		case StatusBaseline:
 			fmt.Fprintf(w, "+ search %s: baseline, %d hits recorded%s\n", s.Name, s.Hits, totalNote(c, s))
@@ -142,6 +152,9 @@ func renderText(w *bytes.Buffer, c *ChangeReport) {
 		}
 	}
 	for _, r := range c.Reports {
+		if r.RenamedFrom != "" {
+			fmt.Fprintf(w, "~ report %s: renamed from %s, its job and file carried over\n", r.Name, r.RenamedFrom)
+		}
 		fmt.Fprintf(w, "%s report %s (%s): %s\n", reportSymbol(r.Status), r.Name, r.Patent, reportText(r))
 	}
 	fmt.Fprintf(w, "\n%s: %s\n", capitalize(c.Command), Summary(c))
@@ -258,6 +271,9 @@ func renderMarkdown(w *bytes.Buffer, c *ChangeReport) {
 			if s.Status == StatusError {
 				status = "error: " + s.Error
 			}
+			if s.RenamedFrom != "" {
+				status += " (renamed from " + s.RenamedFrom + ")"
+			}
 			fmt.Fprintf(w, "| %s | %s | %d | %d | %d | %d |\n", mdEscape(s.Name), mdEscape(status), len(s.New), len(s.Dropped), s.Hits, s.Total)
 		}
 		w.WriteString("\n")
@@ -289,6 +305,9 @@ func renderMarkdown(w *bytes.Buffer, c *ChangeReport) {
 			status := r.Status
 			if r.Error != "" {
 				status += ": " + r.Error
+			}
+			if r.RenamedFrom != "" {
+				status += " (renamed from " + r.RenamedFrom + ")"
 			}
 			fmt.Fprintf(w, "| %s | %s | %s | %s | %s |\n", mdEscape(r.Name), mdEscape(r.Patent), mdEscape(status), r.JobID, mdEscape(r.File))
 		}

@@ -25,7 +25,7 @@ func sampleReport(command string) *ChangeReport {
 				Missing: 1},
 			{Name: "watch-faces", Status: StatusBaseline, Total: 88, Hits: 40},
 			{Name: "chairs", Status: StatusRebaseline, Total: 12, Hits: 12},
-			{Name: "lamps", Status: StatusOK, Total: 5, Hits: 5},
+			{Name: "lamps", Status: StatusOK, Total: 5, Hits: 5, RenamedFrom: "lights"},
 			{Name: "tables", Status: StatusError, Error: "P060 image search: rate-limit: 67200002 The current call rate is too fast", Hits: 9},
 			{Name: "sofas", Status: StatusSuspended, Hits: 3},
 			{Name: "old-search", Status: StatusRemoved},

@@ -49,8 +49,9 @@ type SearchChange struct {
 	Dropped []HitChange `json:"dropped"`
 	// Missing counts hits absent this run but not yet dropped (drop_after).
 	Missing int `json:"missing,omitempty"`
-	// Changes names what changed in the query (rebaseline) in an offline plan.
-	Changes []string `json:"query_changes,omitempty"`
+	// RenamedFrom is the search's former name, when it was renamed in the
+	// spec with its query unchanged: its recorded hits carried over.
+	RenamedFrom string `json:"renamed_from,omitempty"`
 }
 
 // HitChange is one new or dropped hit. Dropped hits carry no score or image:
@@ -75,6 +76,9 @@ type ReportChange struct {
 	File     string `json:"file"`
 	Error    string `json:"error"`
 	QueueNum int    `json:"queue_num,omitempty"` // the job's place in PatSnap's queue, while pending
+	// RenamedFrom is the report's former name, when it was renamed in the
+	// spec with its request unchanged: its job and file carried over.
+	RenamedFrom string `json:"renamed_from,omitempty"`
 }
 
 // changed reports whether a search's part counts as a change.
@@ -83,7 +87,7 @@ func (s SearchChange) changed() bool {
 	case StatusBaseline, StatusRebaseline, StatusRemoved:
 		return true
 	}
-	return len(s.New) > 0 || len(s.Dropped) > 0
+	return len(s.New) > 0 || len(s.Dropped) > 0 || s.RenamedFrom != ""
 }
 
 // changed reports whether a report's part counts as a change.
@@ -92,7 +96,7 @@ func (r ReportChange) changed() bool {
 	case ReportSubmitted, ReportFinished, ReportFailed, ReportRemoved, ReportSubmit, ReportDownload:
 		return true
 	}
-	return false
+	return r.RenamedFrom != ""
 }
 
 // Failed reports whether any search or report failed in the run.

@@ -472,3 +472,48 @@ func TestApplyOutputGolden(t *testing.T) {
 		})
 	}
 }
+
+func TestApplyRenameKeepsHistory(t *testing.T) {
+	h := newHarness(t, fake.Options{PollsToFinish: -1})
+	h.writeSpec(twoSearches + strings.TrimPrefix(oneReport, "\nversion: 1\n"))
+	h.api.SetResults(imgA, -1, fakeHits("A1", "A2")...)
+	h.api.SetResults(imgB, -1, fakeHits("B1")...)
+	h.apply()
+	h.apply() // the report finishes
+	before := h.state()
+
+	renamed := strings.Replace(strings.Replace(twoSearches+strings.TrimPrefix(oneReport, "\nversion: 1\n"),
+		"name: alpha", "name: alpha-eu", 1), "name: cn108977442b", "name: value-report", 1)
+	h.writeSpec(renamed)
+	h.api.ResetRequests()
+	code, rep, _ := h.report("plan", "--offline", "--detailed-exitcode")
+	if s := searchByName(t, rep, "alpha-eu"); code != exitChanged || s.Status != reconciler.StatusOK || s.RenamedFrom != "alpha" {
+		t.Fatalf("offline plan: exit %d, %+v; want ok, renamed from alpha", code, s)
+	}
+	code, rep, _ = h.apply("--detailed-exitcode")
+	s := searchByName(t, rep, "alpha-eu")
+	if code != exitChanged || s.Status != reconciler.StatusOK || s.RenamedFrom != "alpha" || len(s.New)+len(s.Dropped) != 0 {
+		t.Fatalf("apply: exit %d, %+v; want ok, renamed from alpha, nothing new or dropped", code, s)
+	}
+	for _, c := range rep.Searches {
+		if c.Name == "alpha" {
+			t.Errorf("the old name is reported too: %+v", c)
+		}
+	}
+	r := reportByName(t, rep, "value-report")
+	if r.Status != reconciler.ReportReady || r.RenamedFrom != "cn108977442b" {
+		t.Errorf("renamed report: %+v; want ready, renamed from cn108977442b", r)
+	}
+	for _, ep := range h.endpoints() {
+		if ep == fake.EndpointReportCreate {
+			t.Error("the renamed report was submitted again")
+		}
+	}
+	after := h.state()
+	if !reflect.DeepEqual(after.Searches["alpha-eu"], before.Searches["alpha"]) {
+		t.Errorf("the renamed search's record changed:\n%+v\nwant\n%+v", after.Searches["alpha-eu"], before.Searches["alpha"])
+	}
+	if _, ok := after.Searches["alpha"]; ok {
+		t.Error("the old name is still recorded")
+	}
+}
