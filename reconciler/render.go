@@ -138,7 +138,7 @@ func renderText(w *bytes.Buffer, c *ChangeReport) {
 		case StatusSuspended:
 			fmt.Fprintf(w, "  search %s: suspended\n", s.Name)
 		default:
-			if !s.changed() {
+			if len(s.New) == 0 && len(s.Dropped) == 0 {
 				fmt.Fprintf(w, "  search %s: no change, %d hits%s%s\n", s.Name, s.Hits, missingNote(s), totalNote(c, s))
 				continue
 			}
