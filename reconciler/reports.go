@@ -95,7 +95,7 @@ func (r *Reconciler) reconcileReport(ctx context.Context, mode Mode, desired spe
 	switch step {
 	case stepReady:
 		ch.Status = ReportReady
-		return rec, ch
+		return r.moveReport(mode, desired, rec, ch)
 	case stepSubmit:
 		return r.submitReport(ctx, mode, desired, rec, ch)
 	}
@@ -154,6 +154,31 @@ func (r *Reconciler) reconcileReport(ctx context.Context, mode Mode, desired spe
 	next.SHA256 = dl.SHA256
 	next.LastError = ""
 	ch.Status = ReportFinished
+	ch.File = next.File
+	return &next, ch
+}
+
+// moveReport moves an intact report file to where the spec now puts it
+// (after the report was renamed, or --reports-dir changed), in apply mode and
+// when nothing is there yet. Failing to move it is no error: the file stays
+// where it is and recorded as such.
+func (r *Reconciler) moveReport(mode Mode, desired spec.Report, rec *state.Report, ch ReportChange) (*state.Report, ReportChange) {
+	target := filepath.Join(r.ReportsDir, desired.Name+desired.Ext())
+	if mode != ModeApply || r.rel(target) == rec.File {
+		return rec, ch
+	}
+	if _, err := os.Lstat(target); err == nil {
+		return rec, ch
+	}
+	if err := os.MkdirAll(r.ReportsDir, 0o755); err != nil {
+		return rec, ch
+	}
+	if err := os.Rename(r.abs(rec.File), target); err != nil {
+		r.Log.Warn().Err(err).Str("report", desired.Name).Msg("could not move the report file to its new name")
+		return rec, ch
+	}
+	next := *rec
+	next.File = r.rel(target)
 	ch.File = next.File
 	return &next, ch
 }

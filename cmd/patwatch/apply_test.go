@@ -501,8 +501,11 @@ func TestApplyRenameKeepsHistory(t *testing.T) {
 		}
 	}
 	r := reportByName(t, rep, "value-report")
-	if r.Status != reconciler.ReportReady || r.RenamedFrom != "cn108977442b" {
-		t.Errorf("renamed report: %+v; want ready, renamed from cn108977442b", r)
+	if r.Status != reconciler.ReportReady || r.RenamedFrom != "cn108977442b" || r.File != "reports/value-report.pdf" {
+		t.Errorf("renamed report: %+v; want ready at reports/value-report.pdf, renamed from cn108977442b", r)
+	}
+	if _, err := os.Stat(h.path("reports/value-report.pdf")); err != nil {
+		t.Errorf("the report file did not move to its new name: %v", err)
 	}
 	for _, ep := range h.endpoints() {
 		if ep == fake.EndpointReportCreate {
@@ -510,6 +513,9 @@ func TestApplyRenameKeepsHistory(t *testing.T) {
 		}
 	}
 	after := h.state()
+	if got := after.Reports["value-report"]; got.JobID != before.Reports["cn108977442b"].JobID || got.File != "reports/value-report.pdf" {
+		t.Errorf("the renamed report's record: %+v", got)
+	}
 	if !reflect.DeepEqual(after.Searches["alpha-eu"], before.Searches["alpha"]) {
 		t.Errorf("the renamed search's record changed:\n%+v\nwant\n%+v", after.Searches["alpha-eu"], before.Searches["alpha"])
 	}
