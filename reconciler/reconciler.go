@@ -145,7 +145,7 @@ func (r *Reconciler) Run(ctx context.Context, mode Mode, desired *spec.Spec, rec
 				ch.JobID, ch.File = rec.JobID, rec.File
 			}
 		} else {
-			rec, ch = r.reconcileReport(ctx, mode, d, rec)
+			rec, ch = r.reconcileReport(ctx, mode, d, rec, rn.reports[d.Name])
 		}
 		if rec != nil {
 			next.Reports[d.Name] = rec

@@ -99,7 +99,8 @@ func (r ReportChange) changed() bool {
 	return r.RenamedFrom != ""
 }
 
-// Failed reports whether any search or report failed in the run.
+// Failed reports whether any search or report failed in the run: a call
+// that failed, or a report job that ended in failure.
 func (c *ChangeReport) Failed() bool {
 	for _, s := range c.Searches {
 		if s.Status == StatusError {
@@ -107,7 +108,7 @@ func (c *ChangeReport) Failed() bool {
 		}
 	}
 	for _, r := range c.Reports {
-		if r.Status == ReportError {
+		if r.Status == ReportError || r.Status == ReportFailed {
 			return true
 		}
 	}

@@ -37,8 +37,7 @@ func decideReport(desired spec.Report, rec *state.Report, fileIntact bool, now t
 	switch {
 	case rec == nil || rec.JobID == "":
 		return stepSubmit, "no job yet"
-	case rec.PatentNumber != desired.PatentNumber || rec.PatentID != desired.PatentID ||
-		rec.Format != desired.Format || rec.Logo != desired.Logo:
+	case !sameRequest(desired, rec):
 		return stepSubmit, "the report's request changed"
 	case rec.Status == state.ReportFailed:
 		return stepSubmit, "the last job failed"
@@ -53,6 +52,12 @@ func decideReport(desired spec.Report, rec *state.Report, fileIntact bool, now t
 		return stepPoll, "the file was removed or changed; fetching it again"
 	}
 	return stepPoll, "job pending"
+}
+
+// sameRequest reports whether rec was recorded for the report desired asks for.
+func sameRequest(desired spec.Report, rec *state.Report) bool {
+	return rec.PatentNumber == desired.PatentNumber && rec.PatentID == desired.PatentID &&
+		rec.Format == desired.Format && rec.Logo == desired.Logo
 }
 
 func linkExpired(rec *state.Report, now time.Time) bool {
@@ -78,8 +83,8 @@ func fileIntact(path, want string) bool {
 
 // reconcileReport runs one report's step and returns its new recorded value
 // (rec itself when nothing changed) and its part of the change report.
-func (r *Reconciler) reconcileReport(ctx context.Context, mode Mode, desired spec.Report, rec *state.Report) (*state.Report, ReportChange) {
-	ch := ReportChange{Name: desired.Name, Patent: desired.Patent()}
+func (r *Reconciler) reconcileReport(ctx context.Context, mode Mode, desired spec.Report, rec *state.Report, renamedFrom string) (*state.Report, ReportChange) {
+	ch := ReportChange{Name: desired.Name, Patent: desired.Patent(), RenamedFrom: renamedFrom}
 	if rec != nil {
 		ch.JobID, ch.File = rec.JobID, rec.File
 	}
@@ -158,19 +163,15 @@ func (r *Reconciler) reconcileReport(ctx context.Context, mode Mode, desired spe
 	return &next, ch
 }
 
-// moveReport moves an intact report file to where the spec now puts it
-// (after the report was renamed, or --reports-dir changed), in apply mode and
-// when nothing is there yet. Failing to move it is no error: the file stays
-// where it is and recorded as such.
+// moveReport moves the intact file of a renamed report to its new name, in
+// apply mode and when nothing is there yet. Failing to move it is no error:
+// the file stays where it is and recorded as such.
 func (r *Reconciler) moveReport(mode Mode, desired spec.Report, rec *state.Report, ch ReportChange) (*state.Report, ReportChange) {
-	target := filepath.Join(r.ReportsDir, desired.Name+desired.Ext())
-	if mode != ModeApply || r.rel(target) == rec.File {
+	target := filepath.Join(filepath.Dir(r.abs(rec.File)), desired.Name+desired.Ext())
+	if mode != ModeApply || ch.RenamedFrom == "" || r.rel(target) == rec.File {
 		return rec, ch
 	}
 	if _, err := os.Lstat(target); err == nil {
-		return rec, ch
-	}
-	if err := os.MkdirAll(r.ReportsDir, 0o755); err != nil {
 		return rec, ch
 	}
 	if err := os.Rename(r.abs(rec.File), target); err != nil {
@@ -207,8 +208,10 @@ func (r *Reconciler) submitReport(ctx context.Context, mode Mode, desired spec.R
 		Status:       state.ReportPending,
 		SubmittedAt:  r.now().UTC().Truncate(time.Second),
 	}
-	if rec != nil {
-		// A file fetched earlier stays where it is until the new one replaces it.
+	if rec != nil && sameRequest(desired, rec) {
+		// The file of an earlier job for the same report stays recorded
+		// until the new one replaces it; a file for another patent or
+		// format does not.
 		next.File, next.SHA256 = rec.File, rec.SHA256
 	}
 	ch.Status = ReportSubmitted
@@ -271,10 +274,11 @@ func (r *Reconciler) abs(p string) string {
 	return filepath.Join(r.StateDir, filepath.FromSlash(p))
 }
 
-// rel records p relative to the state's directory when it lies beneath it,
-// with forward slashes so the state reads the same on every system.
+// rel records p relative to the state's directory (through .. where it lies
+// elsewhere), with forward slashes, so that a committed state names the same
+// file in every checkout and on every system.
 func (r *Reconciler) rel(p string) string {
-	if rel, err := filepath.Rel(r.StateDir, p); err == nil && !strings.HasPrefix(rel, "..") {
+	if rel, err := filepath.Rel(r.StateDir, p); err == nil {
 		return filepath.ToSlash(rel)
 	}
 	return p

@@ -57,13 +57,12 @@ func DiffSearch(desired spec.Search, recorded *state.Search, observed SearchObse
 	for _, h := range hits {
 		seen[h.PatentPN] = true
 		old, ok := recorded.Hits[h.PatentPN]
-		rec := recordHit(h, now)
-		if ok {
-			rec.FirstSeen = old.FirstSeen
-		} else {
+		if !ok {
 			ch.New = append(ch.New, newHit(h))
+			next.Hits[h.PatentPN] = recordHit(h, now)
+			continue
 		}
-		next.Hits[h.PatentPN] = rec
+		next.Hits[h.PatentPN] = keepFacts(old, h)
 	}
 	dropAfter := max(desired.DropAfter, 1)
 	for _, pn := range slices.Sorted(maps.Keys(recorded.Hits)) {
@@ -120,6 +119,31 @@ func recordHit(h patsnap.Hit, now time.Time) *state.Hit {
 		Apdt:            h.Apdt,
 		Pbdt:            h.Pbdt,
 	}
+}
+
+// keepFacts is the recorded hit seen again: present (Missing 0), with the
+// facts it was first recorded with. Only facts missing then are filled in,
+// so that a title or assignee the API words differently from one call to
+// the next does not rewrite the state when nothing is reported.
+func keepFacts(old *state.Hit, h patsnap.Hit) *state.Hit {
+	rec := *old
+	rec.Missing = 0
+	fill := func(dst *string, v string) {
+		if *dst == "" {
+			*dst = v
+		}
+	}
+	fill(&rec.PatentID, h.PatentID)
+	fill(&rec.Title, h.Title)
+	fill(&rec.CurrentAssignee, h.CurrentAssignee)
+	fill(&rec.Apno, h.Apno)
+	if rec.Apdt == 0 {
+		rec.Apdt = h.Apdt
+	}
+	if rec.Pbdt == 0 {
+		rec.Pbdt = h.Pbdt
+	}
+	return &rec
 }
 
 func newHit(h patsnap.Hit) HitChange {

@@ -246,3 +246,19 @@ func TestLinkExpiry(t *testing.T) {
 		}
 	}
 }
+
+func TestDiffSearchKeepsTheFactsFirstRecorded(t *testing.T) {
+	desired := spec.Search{Name: "s", Fingerprint: "fp", MaxResults: 100, DropAfter: 1}
+	rec := &state.Search{Fingerprint: "fp", BaselineAt: t0, Hits: map[string]*state.Hit{
+		"A": {FirstSeen: t0, Title: "Mobile phone", CurrentAssignee: "ACME"},
+	}}
+	seen := patsnap.Hit{PatentPN: "A", Title: "Mobile phones (EN)", CurrentAssignee: "ACME CORP", PatentID: "id-a", Apdt: 20240101}
+	next, _ := DiffSearch(desired, rec, SearchObservation{Result: &patsnap.SearchResult{Hits: []patsnap.Hit{seen}}}, t1)
+	got := next.Hits["A"]
+	if got.Title != "Mobile phone" || got.CurrentAssignee != "ACME" {
+		t.Errorf("recorded facts rewritten: %+v", got)
+	}
+	if got.PatentID != "id-a" || got.Apdt != 20240101 {
+		t.Errorf("missing facts not filled in: %+v", got)
+	}
+}

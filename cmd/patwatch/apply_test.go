@@ -211,14 +211,17 @@ reports:
 
 // applyUntil applies until the report reaches status, at most n times, and
 // returns the statuses seen.
-func (h *harness) applyUntil(name, status string, n int) []string {
+func (h *harness) applyUntil(name, status string, n int, args ...string) []string {
 	h.t.Helper()
 	var seen []string
 	for range n {
-		_, rep, stderr := h.apply()
+		code, rep, stderr := h.apply(args...)
 		r := reportByName(h.t, rep, name)
 		seen = append(seen, r.Status)
 		if r.Status == status {
+			if want := map[bool]int{true: exitError, false: exitOK}[status == reconciler.ReportFailed]; code != want {
+				h.t.Errorf("the run that reported %s exited %d, want %d", status, code, want)
+			}
 			return seen
 		}
 		if r.Status == reconciler.ReportError {
@@ -521,5 +524,30 @@ func TestApplyRenameKeepsHistory(t *testing.T) {
 	}
 	if _, ok := after.Searches["alpha"]; ok {
 		t.Error("the old name is still recorded")
+	}
+}
+
+func TestApplyStateOutsideTheSpecDirectoryRecordsRelativePaths(t *testing.T) {
+	h := newHarness(t, fake.Options{PollsToFinish: -1})
+	h.writeSpec(oneReport)
+	statePath := filepath.Join(h.dir, "state", "watch.state.json")
+	h.applyUntil("cn108977442b", reconciler.ReportFinished, 3, "--state", statePath)
+	st, err := state.Load(statePath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := st.Reports["cn108977442b"].File; got != "../reports/cn108977442b.pdf" {
+		t.Errorf("recorded file %q, want ../reports/cn108977442b.pdf (relative to the state, so it holds in any checkout)", got)
+	}
+}
+
+func TestApplyNewPatentForgetsTheOldFile(t *testing.T) {
+	h := newHarness(t, fake.Options{PollsToFinish: -1})
+	h.writeSpec(oneReport)
+	h.applyUntil("cn108977442b", reconciler.ReportFinished, 3)
+	h.writeSpec(strings.Replace(oneReport, "patent_number: CN108977442B", "patent_number: US10000000B2", 1))
+	_, rep, _ := h.apply()
+	if r := reportByName(t, rep, "cn108977442b"); r.Status != reconciler.ReportSubmitted || r.File != "" {
+		t.Errorf("after the patent changed: %+v; want a new job and no file claimed yet", r)
 	}
 }
