@@ -31,11 +31,16 @@ const (
 // ChangeReport is what a run found: the JSON change report of the contract in
 // shared/interface.md, and the model the text and markdown renderers draw.
 type ChangeReport struct {
-	FormatVersion string         `json:"format_version"`
-	Command       string         `json:"command"`
-	Changed       bool           `json:"changed"`
-	Searches      []SearchChange `json:"searches"`
-	Reports       []ReportChange `json:"reports"`
+	FormatVersion string `json:"format_version"`
+	Command       string `json:"command"`
+	Changed       bool   `json:"changed"`
+	// StateChanged says the run wrote the state file. It can be true when
+	// Changed is not: a hit missing for fewer than drop_after runs is
+	// counted in the state but not reported. Schedulers that commit the
+	// state should go by this (or by the file), not by Changed.
+	StateChanged bool           `json:"state_changed"`
+	Searches     []SearchChange `json:"searches"`
+	Reports      []ReportChange `json:"reports"`
 }
 
 // SearchChange is one search's part of a change report.

@@ -71,8 +71,8 @@ func TestApplyBaselineChangesThenNothing(t *testing.T) {
 	info, _ := os.Stat(h.path("patwatch.state.json"))
 
 	code, rep, _ = h.apply("--detailed-exitcode")
-	if code != exitOK || rep.Changed {
-		t.Fatalf("no change: exit %d changed=%v, want 0 and false", code, rep.Changed)
+	if code != exitOK || rep.Changed || rep.StateChanged {
+		t.Fatalf("no change: exit %d changed=%v state_changed=%v, want 0, false, false", code, rep.Changed, rep.StateChanged)
 	}
 	if after := h.stateBytes(); !bytes.Equal(before, after) {
 		t.Errorf("a run that found nothing rewrote the state:\n%s\n---\n%s", before, after)
@@ -118,6 +118,9 @@ func TestApplyDropAfter(t *testing.T) {
 	_, rep, _ := h.apply()
 	if a := searchByName(t, rep, "alpha"); len(a.Dropped) != 0 || a.Hits != 2 || a.Missing != 1 {
 		t.Fatalf("missing once: %+v; want nothing dropped, 2 hits kept, 1 missing", a)
+	}
+	if rep.Changed || !rep.StateChanged {
+		t.Errorf("missing once: changed=%v state_changed=%v; want false and true (counted, not reported)", rep.Changed, rep.StateChanged)
 	}
 	_, rep, _ = h.apply()
 	if a := searchByName(t, rep, "alpha"); !reflect.DeepEqual(pns(a.Dropped), []string{"A2"}) || a.Hits != 1 {

@@ -282,6 +282,7 @@ func (r *runner) once(ctx context.Context, sp *spec.Spec) (*reconciler.ChangeRep
 	if err != nil {
 		return nil, fmt.Errorf("the run's changes were not saved: %w", err)
 	}
+	out.Report.StateChanged = written
 	r.log.Debug().Bool("written", written).Uint64("serial", out.State.Serial).Msg("state saved")
 	if ctx.Err() != nil {
 		return out.Report, withHint(errors.New("interrupted; the work completed before the interrupt was saved"), "run apply again to finish")
