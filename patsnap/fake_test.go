@@ -285,7 +285,7 @@ func TestFakeUploadReuse(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if u2, err := e.client.UploadImage(ctx, "b.png", img); err != nil || u2 != u1 {
+	if u2, err := e.client.UploadImage(ctx, "b.png", img); err != nil || u2.URL != u1.URL || !u2.Reused {
 		t.Fatalf("second upload %v %v", u2, err)
 	}
 	e.clk.Sleep(ctx, 8*time.Hour+30*time.Minute)
@@ -321,5 +321,28 @@ func TestFakeDownloadTruncated(t *testing.T) {
 	}
 	if entries, _ := os.ReadDir(dir); len(entries) != 0 {
 		t.Errorf("left %v", entries)
+	}
+}
+
+// TestFakeReuploadReplacesTheCachedURL: a reused URL the API refuses is
+// replaced by ReuploadImage, and the cache then holds the new one.
+func TestFakeReuploadReplacesTheCachedURL(t *testing.T) {
+	e := newFakeEnv(t, fake.Options{}, nil)
+	ctx := context.Background()
+	img := append([]byte("\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR"), "reupload"...)
+	u1, err := e.client.UploadImage(ctx, "a.png", img)
+	if err != nil || u1.Reused {
+		t.Fatalf("first upload %v %v", u1, err)
+	}
+	u2, err := e.client.ReuploadImage(ctx, "a.png", img)
+	if err != nil || u2.Reused {
+		t.Fatalf("reupload %v %v; want a fresh upload", u2, err)
+	}
+	u3, err := e.client.UploadImage(ctx, "a.png", img)
+	if err != nil || u3.URL != u2.URL || !u3.Reused {
+		t.Errorf("after the reupload: %v %v; want the new URL, reused", u3, err)
+	}
+	if n := e.client.Stats().Requests[patsnap.EndpointUpload]; n != 2 {
+		t.Errorf("%d uploads, want 2", n)
 	}
 }

@@ -80,6 +80,9 @@ type ReportStatus struct {
 type Upload struct {
 	URL     string
 	Expires time.Time
+	// Reused says the URL came from the upload cache rather than from an
+	// upload just made. It is not stored.
+	Reused bool `json:"-"`
 }
 
 // Download describes a file fetched by Client.Download.

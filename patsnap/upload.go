@@ -31,9 +31,21 @@ const (
 // through P010 and the result stored in the upload cache. name is only the
 // file name sent with the upload.
 func (c *Client) UploadImage(ctx context.Context, name string, data []byte) (Upload, error) {
+	return c.upload(ctx, name, data, true)
+}
+
+// ReuploadImage uploads the image through P010 whatever the cache holds, and
+// replaces the cached URL: for a reused URL the API refused (a search
+// answering that it cannot fetch the image).
+func (c *Client) ReuploadImage(ctx context.Context, name string, data []byte) (Upload, error) {
+	return c.upload(ctx, name, data, false)
+}
+
+func (c *Client) upload(ctx context.Context, name string, data []byte, reuse bool) (Upload, error) {
 	sum := sha256.Sum256(data)
 	key := hex.EncodeToString(sum[:])
-	if u, ok := c.uploads.Get(key); ok && u.URL != "" && u.Expires.After(c.now().Add(UploadReuseMargin)) {
+	if u, ok := c.uploads.Get(key); reuse && ok && u.URL != "" && u.Expires.After(c.now().Add(UploadReuseMargin)) {
+		u.Reused = true
 		return u, nil
 	}
 	invalid := func(msg string) (Upload, error) {

@@ -58,8 +58,8 @@ func TestUploadReuseByContent(t *testing.T) {
 	}
 	clk.Advance(before.Add(7*time.Hour + 59*time.Minute).Sub(clk.Now())) // 61 min left: reused
 	u2, err := c.UploadImage(ctx, "other-name.png", img)
-	if err != nil || u2 != u1 {
-		t.Fatalf("second upload %v %v, want the cached %v", u2, err, u1)
+	if err != nil || u2.URL != u1.URL || !u2.Expires.Equal(u1.Expires) || !u2.Reused || u1.Reused {
+		t.Fatalf("second upload %v %v, want the cached %v marked reused", u2, err, u1)
 	}
 	if n := s.count(uploadPath); n != 1 {
 		t.Fatalf("%d uploads, want 1", n)

@@ -30,6 +30,7 @@ import (
 type API interface {
 	Search(ctx context.Context, req patsnap.SearchRequest, want int, minScore float64) (*patsnap.SearchResult, error)
 	UploadImage(ctx context.Context, name string, data []byte) (patsnap.Upload, error)
+	ReuploadImage(ctx context.Context, name string, data []byte) (patsnap.Upload, error)
 	CreateReport(ctx context.Context, req patsnap.ReportRequest) (string, error)
 	ReportStatus(ctx context.Context, jobID string) (*patsnap.ReportStatus, error)
 	Download(ctx context.Context, url, target string) (*patsnap.Download, error)
@@ -221,7 +222,7 @@ func (r *Reconciler) runSearches(ctx context.Context, desired *spec.Spec, record
 }
 
 // refreshSearch calls the API for one search and diffs the answer.
-func (r *Reconciler) refreshSearch(ctx context.Context, s spec.Search, rec *state.Search, uploads map[string]uploaded) searchOutcome {
+func (r *Reconciler) refreshSearch(ctx context.Context, s spec.Search, rec *state.Search, uploads *imageUploads) searchOutcome {
 	if s.Suspend {
 		ch := SearchChange{Name: s.Name, Status: StatusSuspended}
 		if rec != nil {
@@ -236,6 +237,18 @@ func (r *Reconciler) refreshSearch(ctx context.Context, s spec.Search, rec *stat
 		obs.Err = err
 	} else {
 		obs.Result, obs.Err = r.API.Search(ctx, req, s.MaxResults, s.MinScore)
+		if obs.Err != nil && patsnap.ClassOf(obs.Err) == patsnap.ClassInvalid && uploads.reusedBy(s) {
+			// An upload URL remembered from an earlier run can stop working
+			// before its stated expiry, or belong to another account: upload
+			// the images afresh and ask once more.
+			r.Log.Info().Str("search", s.Name).Err(obs.Err).Msg("the API refused the request with a reused image upload; uploading the image again")
+			uploads.refresh(ctx, r, s)
+			if req, err := searchRequest(s, uploads); err != nil {
+				obs.Err = err
+			} else {
+				obs.Result, obs.Err = r.API.Search(ctx, req, s.MaxResults, s.MinScore)
+			}
+		}
 		if obs.Err != nil && ctx.Err() != nil {
 			obs.Err = fmt.Errorf("interrupted: %w", obs.Err)
 		}
@@ -251,32 +264,70 @@ func (r *Reconciler) refreshSearch(ctx context.Context, s spec.Search, rec *stat
 }
 
 type uploaded struct {
-	url string
-	err error
+	url    string
+	reused bool // from the upload cache, not uploaded in this run
+	err    error
+}
+
+// imageUploads are a run's uploads of local images, by digest. Searches
+// read them concurrently; a search whose reused URL the API refuses has the
+// image uploaded afresh, once per run.
+type imageUploads struct {
+	mu       sync.Mutex
+	byDigest map[string]uploaded
+	paths    map[string]string // digest → a path with that content
 }
 
 // uploadImages uploads each distinct local image once (the client reuses an
-// upload still valid from an earlier run) and returns the URLs by digest.
-func (r *Reconciler) uploadImages(ctx context.Context, desired *spec.Spec) map[string]uploaded {
-	paths := map[string]string{} // digest → a path with that content
+// upload still valid from an earlier run).
+func (r *Reconciler) uploadImages(ctx context.Context, desired *spec.Spec) *imageUploads {
+	u := &imageUploads{byDigest: map[string]uploaded{}, paths: map[string]string{}}
 	for _, s := range desired.Searches {
 		if s.Suspend {
 			continue
 		}
 		for _, img := range s.Images {
 			if img.Local() {
-				paths[img.SHA256] = img.Path
+				u.paths[img.SHA256] = img.Path
 			}
 		}
 	}
-	out := make(map[string]uploaded, len(paths))
-	for _, digest := range slices.Sorted(maps.Keys(paths)) {
-		out[digest] = r.upload(ctx, paths[digest], digest)
+	for _, digest := range slices.Sorted(maps.Keys(u.paths)) {
+		u.byDigest[digest] = r.upload(ctx, u.paths[digest], digest, r.API.UploadImage)
 	}
-	return out
+	return u
 }
 
-func (r *Reconciler) upload(ctx context.Context, path, digest string) uploaded {
+func (u *imageUploads) get(digest string) (uploaded, bool) {
+	u.mu.Lock()
+	defer u.mu.Unlock()
+	up, ok := u.byDigest[digest]
+	return up, ok
+}
+
+// reusedBy reports whether any image of s was a reused upload.
+func (u *imageUploads) reusedBy(s spec.Search) bool {
+	for _, img := range s.Images {
+		if up, ok := u.get(img.SHA256); img.Local() && ok && up.reused {
+			return true
+		}
+	}
+	return false
+}
+
+// refresh uploads afresh every reused image of s, unless another search did
+// already in this run.
+func (u *imageUploads) refresh(ctx context.Context, r *Reconciler, s spec.Search) {
+	u.mu.Lock()
+	defer u.mu.Unlock()
+	for _, img := range s.Images {
+		if up, ok := u.byDigest[img.SHA256]; img.Local() && ok && up.reused {
+			u.byDigest[img.SHA256] = r.upload(ctx, u.paths[img.SHA256], img.SHA256, r.API.ReuploadImage)
+		}
+	}
+}
+
+func (r *Reconciler) upload(ctx context.Context, path, digest string, send func(context.Context, string, []byte) (patsnap.Upload, error)) uploaded {
 	data, err := os.ReadFile(path)
 	if err != nil {
 		return uploaded{err: fmt.Errorf("image %s: %w", path, err)}
@@ -284,15 +335,15 @@ func (r *Reconciler) upload(ctx context.Context, path, digest string) uploaded {
 	if got := sha256Hex(data); got != digest {
 		return uploaded{err: fmt.Errorf("image %s changed since the spec was loaded; run again", path)}
 	}
-	u, err := r.API.UploadImage(ctx, path, data)
+	u, err := send(ctx, path, data)
 	if err != nil {
 		return uploaded{err: fmt.Errorf("upload %s: %w", path, err)}
 	}
-	return uploaded{url: u.URL}
+	return uploaded{url: u.URL, reused: u.Reused}
 }
 
 // searchRequest translates a spec search into the API's request.
-func searchRequest(s spec.Search, uploads map[string]uploaded) (patsnap.SearchRequest, error) {
+func searchRequest(s spec.Search, uploads *imageUploads) (patsnap.SearchRequest, error) {
 	req := patsnap.SearchRequest{
 		PatentType:        s.PatentType,
 		Model:             s.Model,
@@ -317,7 +368,7 @@ func searchRequest(s spec.Search, uploads map[string]uploaded) (patsnap.SearchRe
 			req.URLs = append(req.URLs, img.URL)
 			continue
 		}
-		u, ok := uploads[img.SHA256]
+		u, ok := uploads.get(img.SHA256)
 		if !ok {
 			return req, fmt.Errorf("image %s was not uploaded", img.Path)
 		}

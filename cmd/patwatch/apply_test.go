@@ -3,6 +3,8 @@ package main
 import (
 	"bytes"
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -11,9 +13,11 @@ import (
 	"testing"
 	"time"
 
+	"github.com/patwatch/patwatch/patsnap"
 	"github.com/patwatch/patwatch/patsnap/fake"
 	"github.com/patwatch/patwatch/reconciler"
 	"github.com/patwatch/patwatch/state"
+	"github.com/rs/zerolog"
 )
 
 const imgA = "https://images.test/a.png"
@@ -553,4 +557,48 @@ func TestApplyNewPatentForgetsTheOldFile(t *testing.T) {
 	if r := reportByName(t, rep, "cn108977442b"); r.Status != reconciler.ReportSubmitted || r.File != "" {
 		t.Errorf("after the patent changed: %+v; want a new job and no file claimed yet", r)
 	}
+}
+
+func TestApplyReplacesARefusedCachedUpload(t *testing.T) {
+	h := newHarness(t, fake.Options{})
+	png, err := os.ReadFile(filepath.Join("..", "..", "examples", "images", "hinge-front.png"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	must(t, os.WriteFile(h.path("hinge.png"), png, 0o644))
+	h.writeSpec("version: 1\nsearches:\n  - name: hinge\n    image: hinge.png\n    patent_type: U\n    model: 4\n")
+	// The cache remembers a URL this API never issued (another server, an
+	// upload that expired early): the search is refused with 68300004.
+	cache := newUploadCache(env{getenv: func(k string) string { return h.envs[k] }}, zerolog.Nop(), h.srv.URL, testAPIKey)
+	cache.Put(sha256Hex(png), patsnap.Upload{URL: h.srv.URL + "/fake-images/stale.png?X-Amz-Signature=old", Expires: time.Now().Add(8 * time.Hour)})
+
+	code, rep, stderr := h.apply()
+	if s := searchByName(t, rep, "hinge"); code != exitOK || s.Status != reconciler.StatusBaseline {
+		t.Fatalf("exit %d, %+v; want a baseline after a fresh upload\n%s", code, s, stderr)
+	}
+	var uploads, searches int
+	for _, ep := range h.endpoints() {
+		switch ep {
+		case fake.EndpointUpload:
+			uploads++
+		case fake.EndpointSearchSingle:
+			searches++
+		}
+	}
+	if uploads != 1 || searches != 2 {
+		t.Errorf("%d uploads and %d searches; want one refused search, one upload, one search", uploads, searches)
+	}
+	// The fresh URL is remembered: the next run uploads nothing.
+	h.api.ResetRequests()
+	h.apply()
+	for _, ep := range h.endpoints() {
+		if ep == fake.EndpointUpload {
+			t.Error("the fresh upload was not remembered")
+		}
+	}
+}
+
+func sha256Hex(b []byte) string {
+	sum := sha256.Sum256(b)
+	return hex.EncodeToString(sum[:])
 }

@@ -323,7 +323,7 @@ func (r *runner) client(sp *spec.Spec) (*patsnap.Client, func(), error) {
 	}
 	if !r.f.sandbox {
 		// The sandbox's address changes every run: its uploads stay in memory.
-		cfg.Uploads = newUploadCache(r.e, r.log, cfg.BaseURL, r.cmd == "plan")
+		cfg.Uploads = newUploadCache(r.e, r.log, cfg.BaseURL, cfg.APIKey+cfg.ClientID)
 	}
 	if r.e.tuneClient != nil {
 		r.e.tuneClient(&cfg)

@@ -19,18 +19,19 @@ import (
 // purpose: upload URLs are presigned and expire, and the state holds nothing
 // volatile. A cache that cannot be read or written only costs uploads.
 type uploadCache struct {
-	path     string // empty: memory only
-	readOnly bool
-	log      zerolog.Logger
+	path string // empty: memory only
+	log  zerolog.Logger
 
 	mu      sync.Mutex
 	entries map[string]patsnap.Upload
 }
 
-// newUploadCache opens the cache for baseURL. The directory is
-// $PATWATCH_CACHE_DIR, else $XDG_CACHE_HOME/patwatch, else ~/.cache/patwatch.
-func newUploadCache(e env, log zerolog.Logger, baseURL string, readOnly bool) *uploadCache {
-	c := &uploadCache{log: log, readOnly: readOnly, entries: map[string]patsnap.Upload{}}
+// newUploadCache opens the cache of an API root and account (an upload is
+// the account's: another key may not fetch it). The directory is
+// $PATWATCH_CACHE_DIR, else $XDG_CACHE_HOME/patwatch, else ~/.cache/patwatch;
+// the file is named by a hash, which gives no credential away.
+func newUploadCache(e env, log zerolog.Logger, baseURL, account string) *uploadCache {
+	c := &uploadCache{log: log, entries: map[string]patsnap.Upload{}}
 	dir := e.getenv("PATWATCH_CACHE_DIR")
 	if dir == "" {
 		if x := e.getenv("XDG_CACHE_HOME"); x != "" {
@@ -42,7 +43,7 @@ func newUploadCache(e env, log zerolog.Logger, baseURL string, readOnly bool) *u
 	if dir == "" {
 		return c
 	}
-	sum := sha256.Sum256([]byte(baseURL))
+	sum := sha256.Sum256([]byte(baseURL + "\x00" + account))
 	c.path = filepath.Join(dir, "uploads-"+hex.EncodeToString(sum[:6])+".json")
 	if b, err := os.ReadFile(c.path); err == nil {
 		if err := json.Unmarshal(b, &c.entries); err != nil {
@@ -64,7 +65,7 @@ func (c *uploadCache) Put(digest string, u patsnap.Upload) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	c.entries[digest] = u
-	if c.path == "" || c.readOnly {
+	if c.path == "" {
 		return
 	}
 	b, err := json.Marshal(c.entries)
