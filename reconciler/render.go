@@ -7,6 +7,7 @@ import (
 	"io"
 	"strconv"
 	"strings"
+	"unicode"
 )
 
 // Formats a change report renders to.
@@ -132,7 +133,7 @@ func renderText(w *bytes.Buffer, c *ChangeReport) {
 		case StatusRebaseline:
 			fmt.Fprintf(w, "~ search %s: query changed, rebaselined with %d hits%s\n", s.Name, s.Hits, totalNote(c, s))
 		case StatusError:
-			fmt.Fprintf(w, "! search %s: error: %s (recorded hits kept)\n", s.Name, s.Error)
+			fmt.Fprintf(w, "! search %s: error: %s (recorded hits kept)\n", s.Name, Printable(s.Error))
 		case StatusRemoved:
 			fmt.Fprintf(w, "- search %s: removed from the spec, forgotten\n", s.Name)
 		case StatusSuspended:
@@ -155,16 +156,16 @@ func renderText(w *bytes.Buffer, c *ChangeReport) {
 		if r.RenamedFrom != "" {
 			fmt.Fprintf(w, "~ report %s: renamed from %s, its job and file carried over\n", r.Name, r.RenamedFrom)
 		}
-		fmt.Fprintf(w, "%s report %s (%s): %s\n", reportSymbol(r.Status), r.Name, r.Patent, reportText(r))
+		fmt.Fprintf(w, "%s report %s (%s): %s\n", reportSymbol(r.Status), r.Name, r.Patent, Printable(reportText(r)))
 	}
 	fmt.Fprintf(w, "\n%s: %s\n", capitalize(c.Command), Summary(c))
 }
 
 func writeTextHit(w *bytes.Buffer, sym string, h HitChange) {
-	fmt.Fprintf(w, "    %s %s  %s\n", sym, h.PatentPN, orDash(h.Title))
+	fmt.Fprintf(w, "    %s %s  %s\n", sym, Printable(h.PatentPN), orDash(Printable(h.Title)))
 	var facts []string
 	if h.CurrentAssignee != "" {
-		facts = append(facts, h.CurrentAssignee)
+		facts = append(facts, Printable(h.CurrentAssignee))
 	}
 	if h.Score != 0 {
 		facts = append(facts, "score "+strconv.FormatFloat(h.Score, 'f', 3, 64))
@@ -333,8 +334,32 @@ func writeMarkdownHit(w *bytes.Buffer, kind string, h HitChange) {
 	fmt.Fprintf(w, "| %s | %s | %s | %s | %s | %s | %s |\n", kind, pn, mdEscape(h.Title), mdEscape(h.CurrentAssignee), score, dates(h.Apdt), dates(h.Pbdt))
 }
 
+// Printable makes text that came from the API or a file safe to print on a
+// terminal: control characters (escape sequences, carriage returns, tabs,
+// newlines that would break a layout) are shown escaped, as in a Go string.
+func Printable(s string) string {
+	if !strings.ContainsFunc(s, isControl) {
+		return s
+	}
+	var b strings.Builder
+	for _, r := range s {
+		if isControl(r) {
+			q := strconv.QuoteRune(r)
+			b.WriteString(q[1 : len(q)-1])
+			continue
+		}
+		b.WriteRune(r)
+	}
+	return b.String()
+}
+
+func isControl(r rune) bool {
+	return unicode.IsControl(r) || r == '\u2028' || r == '\u2029'
+}
+
 // mdEscape keeps text from breaking a table or being read as markup.
 func mdEscape(s string) string {
-	r := strings.NewReplacer("|", `\|`, "\n", " ", "\r", " ", "<", "&lt;", ">", "&gt;", "*", `\*`, "_", `\_`, "`", "\\`", "[", `\[`, "]", `\]`)
+	s = Printable(strings.NewReplacer("\r\n", " ", "\n", " ", "\r", " ").Replace(s))
+	r := strings.NewReplacer("|", `\|`, "<", "&lt;", ">", "&gt;", "*", `\*`, "_", `\_`, "`", "\\`", "[", `\[`, "]", `\]`)
 	return r.Replace(s)
 }

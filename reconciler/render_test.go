@@ -149,3 +149,22 @@ func golden(t *testing.T, path string, got []byte) {
 		t.Errorf("%s differs (run go test -update after checking):\n--- got\n%s\n--- want\n%s", path, got, want)
 	}
 }
+
+func TestRenderEscapesControlCharacters(t *testing.T) {
+	c := &ChangeReport{Command: "apply", Searches: []SearchChange{{Name: "s", Status: StatusOK,
+		New: []HitChange{{PatentPN: "CN1\x1b[2J", Title: "evil\x1b[31m red\rover\nline", CurrentAssignee: "A\tB"}}}}}
+	c.finish()
+	for _, format := range []string{FormatText, FormatMarkdown} {
+		var buf bytes.Buffer
+		if err := Render(&buf, c, format, false); err != nil {
+			t.Fatal(err)
+		}
+		out := buf.String()
+		if strings.ContainsAny(out, "\x1b\r\t") {
+			t.Errorf("%s output carries raw control characters:\n%q", format, out)
+		}
+		if !strings.Contains(out, `\x1b`) {
+			t.Errorf("%s output does not show the escape escaped:\n%s", format, out)
+		}
+	}
+}

@@ -13,8 +13,8 @@ import (
 	"strings"
 	"text/tabwriter"
 	"time"
-	"unicode"
 
+	"github.com/patwatch/patwatch/reconciler"
 	"github.com/patwatch/patwatch/state"
 )
 
@@ -66,13 +66,13 @@ func runShow(_ context.Context, e env, args []string) int {
 // hits and each report, in name order.
 func showText(w io.Writer, path string, st *state.State) error {
 	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
-	fmt.Fprintf(tw, "state file:\t%s\n", clean(path))
-	fmt.Fprintf(tw, "lineage:\t%s\n", clean(st.Lineage))
+	fmt.Fprintf(tw, "state file:\t%s\n", reconciler.Printable(path))
+	fmt.Fprintf(tw, "lineage:\t%s\n", reconciler.Printable(st.Lineage))
 	fmt.Fprintf(tw, "serial:\t%d\n", st.Serial)
 	fmt.Fprintf(tw, "format:\t%d\n", st.FormatVersion)
 	by := "unknown"
 	if st.PatwatchVersion != "" {
-		by = "patwatch " + clean(st.PatwatchVersion)
+		by = "patwatch " + reconciler.Printable(st.PatwatchVersion)
 	}
 	fmt.Fprintf(tw, "written by:\t%s\n", by)
 	fmt.Fprintf(tw, "searches:\t%d\n", len(st.Searches))
@@ -89,9 +89,9 @@ func showText(w io.Writer, path string, st *state.State) error {
 				missing++
 			}
 		}
-		fmt.Fprintf(w, "\nsearch %s\n", clean(name))
+		fmt.Fprintf(w, "\nsearch %s\n", reconciler.Printable(name))
 		tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
-		fmt.Fprintf(tw, "  fingerprint:\t%s\n", short(clean(s.Fingerprint)))
+		fmt.Fprintf(tw, "  fingerprint:\t%s\n", short(reconciler.Printable(s.Fingerprint)))
 		fmt.Fprintf(tw, "  baseline:\t%s\n", stamp(s.BaselineAt))
 		hits := strconv.Itoa(len(s.Hits))
 		if missing > 0 {
@@ -108,7 +108,7 @@ func showText(w io.Writer, path string, st *state.State) error {
 		fmt.Fprintln(tw, "    PATENT\tFIRST SEEN\tMISSING\tTITLE\tASSIGNEE")
 		for _, pn := range sortedNames(s.Hits) {
 			h := s.Hits[pn]
-			fmt.Fprintf(tw, "    %s\t%s\t%d\t%s\t%s\n", clean(pn), stamp(h.FirstSeen), h.Missing, orDash(clean(h.Title)), orDash(clean(h.CurrentAssignee)))
+			fmt.Fprintf(tw, "    %s\t%s\t%d\t%s\t%s\n", reconciler.Printable(pn), stamp(h.FirstSeen), h.Missing, orDash(reconciler.Printable(h.Title)), orDash(reconciler.Printable(h.CurrentAssignee)))
 		}
 		if err := tw.Flush(); err != nil {
 			return err
@@ -117,26 +117,26 @@ func showText(w io.Writer, path string, st *state.State) error {
 
 	for _, name := range sortedNames(st.Reports) {
 		r := st.Reports[name]
-		fmt.Fprintf(w, "\nreport %s\n", clean(name))
+		fmt.Fprintf(w, "\nreport %s\n", reconciler.Printable(name))
 		tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
 		patent := r.PatentNumber
 		if patent == "" {
 			patent = "id " + r.PatentID
 		}
-		fmt.Fprintf(tw, "  patent:\t%s\n", clean(patent))
+		fmt.Fprintf(tw, "  patent:\t%s\n", reconciler.Printable(patent))
 		logo := "with logo"
 		if !r.Logo {
 			logo = "without logo"
 		}
-		fmt.Fprintf(tw, "  format:\t%s, %s\n", clean(r.Format), logo)
-		fmt.Fprintf(tw, "  status:\t%s\n", clean(r.Status))
-		fmt.Fprintf(tw, "  job id:\t%s\n", orDash(clean(r.JobID)))
+		fmt.Fprintf(tw, "  format:\t%s, %s\n", reconciler.Printable(r.Format), logo)
+		fmt.Fprintf(tw, "  status:\t%s\n", reconciler.Printable(r.Status))
+		fmt.Fprintf(tw, "  job id:\t%s\n", orDash(reconciler.Printable(r.JobID)))
 		fmt.Fprintf(tw, "  submitted:\t%s\n", stamp(r.SubmittedAt))
 		fmt.Fprintf(tw, "  link expires:\t%s\n", stamp(r.LinkExpiresAt))
-		fmt.Fprintf(tw, "  file:\t%s\n", orDash(clean(r.File)))
+		fmt.Fprintf(tw, "  file:\t%s\n", orDash(reconciler.Printable(r.File)))
 		fmt.Fprintf(tw, "  sha256:\t%s\n", orDash(short(r.SHA256)))
 		if r.LastError != "" {
-			fmt.Fprintf(tw, "  last error:\t%s\n", clean(r.LastError))
+			fmt.Fprintf(tw, "  last error:\t%s\n", reconciler.Printable(r.LastError))
 		}
 		if err := tw.Flush(); err != nil {
 			return err
@@ -182,27 +182,4 @@ func short(s string) string {
 		digits = digits[:12] + "…"
 	}
 	return prefix + digits
-}
-
-// clean makes text from the state safe to print on a terminal: control
-// characters (escape sequences, tabs that would break the columns,
-// newlines) are shown escaped.
-func clean(s string) string {
-	if !strings.ContainsFunc(s, isControl) {
-		return s
-	}
-	var b strings.Builder
-	for _, r := range s {
-		if isControl(r) {
-			q := strconv.QuoteRune(r)
-			b.WriteString(q[1 : len(q)-1])
-			continue
-		}
-		b.WriteRune(r)
-	}
-	return b.String()
-}
-
-func isControl(r rune) bool {
-	return unicode.IsControl(r) || r == '\u2028' || r == '\u2029'
 }
