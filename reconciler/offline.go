@@ -13,7 +13,7 @@ import (
 // query or request changed (rebaseline, submit). It is what a pull request's
 // reviewer needs, and it runs with no credentials.
 func PlanOffline(desired *spec.Spec, recorded *state.State) *ChangeReport {
-	rep := &ChangeReport{Command: "plan"}
+	rep := &ChangeReport{Command: "plan", Offline: true}
 	rn := findRenames(desired, recorded)
 	for _, s := range desired.Searches {
 		rec := recorded.Searches[s.Name]
@@ -36,7 +36,7 @@ func PlanOffline(desired *spec.Spec, recorded *state.State) *ChangeReport {
 	}
 	for _, name := range slices.Sorted(maps.Keys(recorded.Searches)) {
 		if !inSpecSearches(desired, name) && !renamedFrom(rn.searches, name) {
-			rep.Searches = append(rep.Searches, SearchChange{Name: name, Status: StatusRemoved, Hits: len(recorded.Searches[name].Hits)})
+			rep.Searches = append(rep.Searches, SearchChange{Name: name, Status: StatusRemoved})
 		}
 	}
 	for _, d := range desired.Reports {

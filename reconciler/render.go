@@ -123,27 +123,46 @@ func plural(n int, one, many string) string {
 // renderText draws a Terraform-like listing: + added, - removed or dropped,
 // ~ changed, ! failed, a blank for what is unchanged.
 func renderText(w *bytes.Buffer, c *ChangeReport) {
+	plan := c.Command == "plan"
 	for _, s := range c.Searches {
 		if s.RenamedFrom != "" {
 			fmt.Fprintf(w, "~ search %s: renamed from %s, its hits carried over\n", s.Name, s.RenamedFrom)
 		}
 		switch s.Status {
 		case StatusBaseline:
-			fmt.Fprintf(w, "+ search %s: baseline, %d hits recorded%s\n", s.Name, s.Hits, totalNote(c, s))
+			switch {
+			case c.Offline:
+				fmt.Fprintf(w, "+ search %s: new, apply records its baseline\n", s.Name)
+			case plan:
+				fmt.Fprintf(w, "+ search %s: new, apply records a baseline of %s%s\n", s.Name, count(s.Hits, "hit", "hits"), totalNote(s))
+			default:
+				fmt.Fprintf(w, "+ search %s: baseline, %s recorded%s\n", s.Name, count(s.Hits, "hit", "hits"), totalNote(s))
+			}
 		case StatusRebaseline:
-			fmt.Fprintf(w, "~ search %s: query changed, rebaselined with %d hits%s\n", s.Name, s.Hits, totalNote(c, s))
+			switch {
+			case c.Offline:
+				fmt.Fprintf(w, "~ search %s: query changed, apply rebaselines it (%s recorded now)\n", s.Name, count(s.Hits, "hit", "hits"))
+			case plan:
+				fmt.Fprintf(w, "~ search %s: query changed, apply rebaselines it with %s%s\n", s.Name, count(s.Hits, "hit", "hits"), totalNote(s))
+			default:
+				fmt.Fprintf(w, "~ search %s: query changed, rebaselined with %s%s\n", s.Name, count(s.Hits, "hit", "hits"), totalNote(s))
+			}
 		case StatusError:
 			fmt.Fprintf(w, "! search %s: error: %s (recorded hits kept)\n", s.Name, Printable(s.Error))
 		case StatusRemoved:
-			fmt.Fprintf(w, "- search %s: removed from the spec, forgotten\n", s.Name)
+			if plan {
+				fmt.Fprintf(w, "- search %s: removed from the spec, apply forgets it\n", s.Name)
+			} else {
+				fmt.Fprintf(w, "- search %s: removed from the spec, forgotten\n", s.Name)
+			}
 		case StatusSuspended:
 			fmt.Fprintf(w, "  search %s: suspended\n", s.Name)
 		default:
 			if len(s.New) == 0 && len(s.Dropped) == 0 {
-				fmt.Fprintf(w, "  search %s: no change, %d hits%s%s\n", s.Name, s.Hits, missingNote(s), totalNote(c, s))
+				fmt.Fprintf(w, "  search %s: no change, %s%s%s\n", s.Name, count(s.Hits, "hit", "hits"), missingNote(s), totalNote(s))
 				continue
 			}
-			fmt.Fprintf(w, "~ search %s: %d new, %d dropped, %d hits%s%s\n", s.Name, len(s.New), len(s.Dropped), s.Hits, missingNote(s), totalNote(c, s))
+			fmt.Fprintf(w, "~ search %s: %d new, %d dropped, %s%s%s\n", s.Name, len(s.New), len(s.Dropped), count(s.Hits, "hit", "hits"), missingNote(s), totalNote(s))
 			for _, h := range s.New {
 				writeTextHit(w, "+", h)
 			}
@@ -159,6 +178,11 @@ func renderText(w *bytes.Buffer, c *ChangeReport) {
 		fmt.Fprintf(w, "%s report %s (%s): %s\n", reportSymbol(r.Status), r.Name, r.Patent, Printable(reportText(r)))
 	}
 	fmt.Fprintf(w, "\n%s: %s\n", capitalize(c.Command), Summary(c))
+}
+
+// count is n with the noun that fits it: "1 hit", "2 hits".
+func count(n int, one, many string) string {
+	return fmt.Sprintf("%d %s", n, plural(n, one, many))
 }
 
 func writeTextHit(w *bytes.Buffer, sym string, h HitChange) {
@@ -181,11 +205,11 @@ func writeTextHit(w *bytes.Buffer, sym string, h HitChange) {
 	}
 }
 
-func totalNote(c *ChangeReport, s SearchChange) string {
+func totalNote(s SearchChange) string {
 	if s.Total == 0 {
 		return ""
 	}
-	return fmt.Sprintf(" (%d matches in all)", s.Total)
+	return fmt.Sprintf(" (%s in all)", count(s.Total, "match", "matches"))
 }
 
 func missingNote(s SearchChange) string {
@@ -265,7 +289,18 @@ const collapseAfter = 10
 
 func renderMarkdown(w *bytes.Buffer, c *ChangeReport) {
 	fmt.Fprintf(w, "### patwatch %s\n\n**%s**\n\n", c.Command, mdEscape(Summary(c)))
-	if len(c.Searches) > 0 {
+	if len(c.Searches) > 0 && c.Offline {
+		// Offline, nothing was asked of the API: no new, dropped or total.
+		fmt.Fprintf(w, "| search | status | recorded hits |\n|---|---|---:|\n")
+		for _, s := range c.Searches {
+			status := s.Status
+			if s.RenamedFrom != "" {
+				status += " (renamed from " + s.RenamedFrom + ")"
+			}
+			fmt.Fprintf(w, "| %s | %s | %d |\n", mdEscape(s.Name), mdEscape(status), s.Hits)
+		}
+		w.WriteString("\n")
+	} else if len(c.Searches) > 0 {
 		fmt.Fprintf(w, "| search | status | new | dropped | hits | total |\n|---|---|---:|---:|---:|---:|\n")
 		for _, s := range c.Searches {
 			status := s.Status

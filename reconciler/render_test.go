@@ -8,6 +8,9 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/patwatch/patwatch/spec"
+	"github.com/patwatch/patwatch/state"
 )
 
 var update = flag.Bool("update", false, "rewrite the golden files")
@@ -166,5 +169,26 @@ func TestRenderEscapesControlCharacters(t *testing.T) {
 		if !strings.Contains(out, `\x1b`) {
 			t.Errorf("%s output does not show the escape escaped:\n%s", format, out)
 		}
+	}
+}
+
+func TestRenderOfflinePlanGolden(t *testing.T) {
+	st := state.New()
+	st.Searches["kept"] = &state.Search{Fingerprint: "f1", Hits: map[string]*state.Hit{"A": {}}}
+	st.Searches["edited"] = &state.Search{Fingerprint: "f2", Hits: map[string]*state.Hit{"A": {}, "B": {}}}
+	st.Searches["gone"] = &state.Search{Fingerprint: "f3", Hits: map[string]*state.Hit{"A": {}}}
+	st.Searches["old-name"] = &state.Search{Fingerprint: "f4"}
+	st.Reports["ready"] = &state.Report{PatentNumber: "CN1", Format: "pdf", Logo: true, JobID: "1", Status: state.ReportDownloaded, File: "reports/ready.pdf"}
+	desired := &spec.Spec{
+		Searches: []spec.Search{{Name: "kept", Fingerprint: "f1"}, {Name: "edited", Fingerprint: "f2x"}, {Name: "added", Fingerprint: "f5"}, {Name: "new-name", Fingerprint: "f4"}},
+		Reports:  []spec.Report{{Name: "ready", PatentNumber: "CN1", Format: "pdf", Logo: true}, {Name: "wanted", PatentNumber: "CN2", Format: "word"}},
+	}
+	rep := PlanOffline(desired, st)
+	for _, format := range []string{FormatText, FormatMarkdown} {
+		var buf bytes.Buffer
+		if err := Render(&buf, rep, format, false); err != nil {
+			t.Fatal(err)
+		}
+		golden(t, filepath.Join("testdata", "plan-offline."+format+".golden"), buf.Bytes())
 	}
 }

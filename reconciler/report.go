@@ -34,6 +34,9 @@ type ChangeReport struct {
 	FormatVersion string `json:"format_version"`
 	Command       string `json:"command"`
 	Changed       bool   `json:"changed"`
+	// Offline marks a plan made from the spec and the state alone, without
+	// the API: it has no totals, no new or dropped hits.
+	Offline bool `json:"offline,omitempty"`
 	// StateChanged says the run wrote the state file. It can be true when
 	// Changed is not: a hit missing for fewer than drop_after runs is
 	// counted in the state but not reported. Schedulers that commit the
