@@ -602,3 +602,17 @@ func sha256Hex(b []byte) string {
 	sum := sha256.Sum256(b)
 	return hex.EncodeToString(sum[:])
 }
+
+func TestApplyChecksOutBeforeRunning(t *testing.T) {
+	h := newHarness(t, fake.Options{})
+	h.writeSpec(twoSearches)
+	for _, out := range []string{h.path("no/such/dir/report.md"), h.dir} {
+		code, _, stderr := h.run(context.Background(), "apply", "--out", out)
+		if code != exitError || !strings.Contains(stderr, "--out") || strings.Contains(stderr, ".tmp-") {
+			t.Errorf("--out %s: exit %d\n%s", out, code, stderr)
+		}
+	}
+	if n := len(h.api.Requests()); n != 0 {
+		t.Errorf("a bad --out was found only after %d API calls", n)
+	}
+}

@@ -11,6 +11,7 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
+	"strings"
 	"time"
 
 	"github.com/rs/zerolog"
@@ -91,8 +92,20 @@ func (f *reconcileFlags) check() error {
 	if f.offline && f.sandbox {
 		return errors.New("--offline and --sandbox exclude each other: an offline plan calls no API")
 	}
-	if f.lockTimeout < 0 || f.interval < 0 || f.pollInterval < 0 || f.retryAfter < 0 {
-		return errors.New("durations must not be negative")
+	for name, d := range map[string]time.Duration{"--lock-timeout": f.lockTimeout, "--interval": f.interval, "--poll-interval": f.pollInterval, "--retry-after": f.retryAfter} {
+		if d < 0 {
+			return fmt.Errorf("%s: %s is negative", name, d)
+		}
+	}
+	if f.out != "" {
+		// Checked before the run, so that a bad --out does not surface only
+		// after every side effect has happened.
+		if st, err := os.Stat(f.out); err == nil && st.IsDir() {
+			return fmt.Errorf("--out: %s is a directory; name a file", f.out)
+		}
+		if st, err := os.Stat(filepath.Dir(f.out)); err != nil || !st.IsDir() {
+			return withHint(fmt.Errorf("--out: directory %s does not exist", filepath.Dir(f.out)), "create it first, or name a file in an existing directory")
+		}
 	}
 	return nil
 }
@@ -204,18 +217,30 @@ func finishReport(e env, f *reconcileFlags, rep *reconciler.ChangeReport) int {
 }
 
 func failureLine(rep *reconciler.ChangeReport) string {
-	var s, r int
+	var parts []string
+	var n int
 	for _, c := range rep.Searches {
 		if c.Status == reconciler.StatusError {
-			s++
+			n++
 		}
 	}
+	if n > 0 {
+		parts = append(parts, fmt.Sprintf("%d of %s", n, plural(len(rep.Searches), "search", "searches")))
+	}
+	n = 0
 	for _, c := range rep.Reports {
-		if c.Status == reconciler.ReportError {
-			r++
+		if c.Status == reconciler.ReportError || c.Status == reconciler.ReportFailed {
+			n++
 		}
 	}
-	return fmt.Sprintf("%d of %d searches and %d of %d reports failed; what succeeded was saved", s, len(rep.Searches), r, len(rep.Reports))
+	if n > 0 {
+		parts = append(parts, fmt.Sprintf("%d of %s", n, plural(len(rep.Reports), "report", "reports")))
+	}
+	what := "what succeeded was saved"
+	if rep.Command == "plan" {
+		what = "plan changed nothing"
+	}
+	return strings.Join(parts, " and ") + " failed; " + what
 }
 
 // runner does one plan or apply against the API (live or sandbox). Watch
@@ -392,8 +417,18 @@ func firstNonEmpty(vals ...string) string {
 }
 
 // writeFileAtomic writes data to a temporary file beside path and renames it
-// into place, so a reader never sees half a file.
-func writeFileAtomic(path string, data []byte, perm os.FileMode) error {
+// into place, so a reader never sees half a file. Its errors name path, not
+// the temporary file.
+func writeFileAtomic(path string, data []byte, perm os.FileMode) (err error) {
+	defer func() {
+		if err != nil {
+			var pe *os.PathError
+			if errors.As(err, &pe) {
+				err = pe.Err
+			}
+			err = fmt.Errorf("write %s: %w", path, err)
+		}
+	}()
 	dir := filepath.Dir(path)
 	tmp, err := os.CreateTemp(dir, "."+filepath.Base(path)+".tmp-*")
 	if err != nil {
