@@ -190,6 +190,21 @@ func (h *harness) assertUnlocked() {
 	lock.Unlock()
 }
 
+// assertInterrupted checks the outcome of a run interrupted while alpha's
+// search hung and beta's had completed: beta saved, alpha not recorded, the
+// lock free.
+func (h *harness) assertInterrupted() {
+	h.t.Helper()
+	st := h.state()
+	if _, ok := st.Searches["beta"]; !ok {
+		h.t.Error("the completed search was not saved")
+	}
+	if _, ok := st.Searches["alpha"]; ok {
+		h.t.Error("the interrupted search was recorded")
+	}
+	h.assertUnlocked()
+}
+
 // requests returns the endpoints called since the last reset, in order.
 func (h *harness) endpoints() []fake.Endpoint {
 	var eps []fake.Endpoint

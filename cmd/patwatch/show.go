@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"io/fs"
+	"maps"
 	"os"
 	"path/filepath"
 	"slices"
@@ -81,7 +82,7 @@ func showText(w io.Writer, path string, st *state.State) error {
 		return err
 	}
 
-	for _, name := range sortedNames(st.Searches) {
+	for _, name := range slices.Sorted(maps.Keys(st.Searches)) {
 		s := st.Searches[name]
 		missing := 0
 		for _, h := range s.Hits {
@@ -106,7 +107,7 @@ func showText(w io.Writer, path string, st *state.State) error {
 		}
 		tw = tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
 		fmt.Fprintln(tw, "    PATENT\tFIRST SEEN\tMISSING\tTITLE\tASSIGNEE")
-		for _, pn := range sortedNames(s.Hits) {
+		for _, pn := range slices.Sorted(maps.Keys(s.Hits)) {
 			h := s.Hits[pn]
 			fmt.Fprintf(tw, "    %s\t%s\t%d\t%s\t%s\n", reconciler.Printable(pn), stamp(h.FirstSeen), h.Missing, orDash(reconciler.Printable(h.Title)), orDash(reconciler.Printable(h.CurrentAssignee)))
 		}
@@ -115,7 +116,7 @@ func showText(w io.Writer, path string, st *state.State) error {
 		}
 	}
 
-	for _, name := range sortedNames(st.Reports) {
+	for _, name := range slices.Sorted(maps.Keys(st.Reports)) {
 		r := st.Reports[name]
 		fmt.Fprintf(w, "\nreport %s\n", reconciler.Printable(name))
 		tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
@@ -143,15 +144,6 @@ func showText(w io.Writer, path string, st *state.State) error {
 		}
 	}
 	return nil
-}
-
-func sortedNames[V any](m map[string]V) []string {
-	names := make([]string, 0, len(m))
-	for k := range m {
-		names = append(names, k)
-	}
-	slices.Sort(names)
-	return names
 }
 
 // stamp formats a recorded time; the zero time is "-".
