@@ -252,8 +252,7 @@ type runner struct {
 	statePath, reportsDir string
 	cmd                   string
 	reportsOnly           bool
-	clients               *clientPool      // watch mode: reuse one client across runs
-	now                   func() time.Time // nil: time.Now
+	clients               *clientPool // watch mode: reuse one client across runs
 }
 
 func (r *runner) once(ctx context.Context, sp *spec.Spec) (*reconciler.ChangeReport, error) {
@@ -292,7 +291,6 @@ func (r *runner) once(ctx context.Context, sp *spec.Spec) (*reconciler.ChangeRep
 		API:         api,
 		StateDir:    filepath.Dir(r.statePath),
 		ReportsDir:  r.reportsDir,
-		Now:         r.now,
 		Log:         r.log,
 		ReportsOnly: r.reportsOnly,
 		Progress:    prog.update,
