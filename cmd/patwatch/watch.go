@@ -81,11 +81,16 @@ func (w *watcher) run(ctx context.Context) error {
 		return err
 	}
 	loopCtx, stopLoop := context.WithCancel(ctx)
-	defer stopLoop()
+	trigDone := make(chan struct{})
 	go func() {
+		defer close(trigDone)
 		if err := trig.Run(loopCtx); err != nil {
-			w.log.Error().Err(err).Msg("file watch stopped; the schedule and the periodic re-read go on")
+			w.log.Error().Err(err).Msg("file watch stopped; spec changes are now picked up at scheduled runs")
 		}
+	}()
+	defer func() {
+		stopLoop()
+		<-trigDone
 	}()
 
 	full := time.NewTimer(0) // the first run starts at once
@@ -111,6 +116,11 @@ func (w *watcher) run(ctx context.Context) error {
 			}
 			trigger = "spec changed"
 		case <-full.C:
+			// A scheduled run re-reads the spec too: the last line of defence
+			// should the file watch have missed a change.
+			if _, err := w.reload(); err != nil {
+				w.logSpecError(err)
+			}
 		case <-poll.C:
 			reportsOnly, trigger = true, "report poll"
 		}
