@@ -54,6 +54,10 @@ type Config struct {
 	Logger zerolog.Logger
 }
 
+// MaxIdleConns is how many idle connections to the API the default HTTP
+// client keeps: enough for the searches a rate cap keeps in flight.
+const MaxIdleConns = 64
+
 // Defaults for Config.
 const (
 	DefaultQPS             = 5
@@ -160,7 +164,12 @@ func New(cfg Config) (*Client, error) {
 		return nil, errors.New("patsnap: no credentials: set an API key, or a client id and secret")
 	}
 	if c.hc == nil {
-		c.hc = &http.Client{Transport: http.DefaultTransport.(*http.Transport).Clone()}
+		t := http.DefaultTransport.(*http.Transport).Clone()
+		// Many searches run at once against one host: keep their
+		// connections rather than the default two, or every request past
+		// the second pays a new TLS handshake.
+		t.MaxIdleConnsPerHost = MaxIdleConns
+		c.hc = &http.Client{Transport: t}
 	}
 	switch {
 	case c.maxRetries == 0:

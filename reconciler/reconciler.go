@@ -13,6 +13,7 @@ import (
 	"context"
 	"fmt"
 	"maps"
+	"math"
 	"os"
 	"slices"
 	"sort"
@@ -48,9 +49,17 @@ const (
 	ModePlan
 )
 
-// DefaultConcurrency is how many searches run at once. The client's rate cap
-// bounds the request rate; this only needs to cover the API's latency.
+// DefaultConcurrency is how many searches run at once when Concurrency is
+// unset. The client's rate cap bounds the request rate; concurrency only has
+// to cover the API's latency (see ConcurrencyFor).
 const DefaultConcurrency = 8
+
+// ConcurrencyFor is how many searches to run at once so that a rate cap of
+// qps requests per second is reached even when every answer takes as long
+// as the API's documented maximum (about 10 s): qps × 12, between 8 and 64.
+func ConcurrencyFor(qps float64) int {
+	return min(max(int(math.Ceil(qps*12)), DefaultConcurrency), 64)
+}
 
 // Reconciler runs one reconciliation. Its zero value is not usable: API,
 // StateDir and ReportsDir are required.

@@ -262,3 +262,11 @@ func TestDiffSearchKeepsTheFactsFirstRecorded(t *testing.T) {
 		t.Errorf("missing facts not filled in: %+v", got)
 	}
 }
+
+func TestConcurrencyFor(t *testing.T) {
+	for qps, want := range map[float64]int{0.5: 8, 1: 12, 5: 60, 10: 64, 100: 64} {
+		if got := ConcurrencyFor(qps); got != want {
+			t.Errorf("ConcurrencyFor(%v) = %d, want %d", qps, got, want)
+		}
+	}
+}

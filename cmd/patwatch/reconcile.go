@@ -7,7 +7,6 @@ import (
 	"flag"
 	"fmt"
 	"io"
-	"net/http"
 	"net/url"
 	"os"
 	"path/filepath"
@@ -289,6 +288,7 @@ func (r *runner) once(ctx context.Context, sp *spec.Spec) (*reconciler.ChangeRep
 	prog := newProgressLine(r.e.stderr)
 	rec := &reconciler.Reconciler{
 		API:         api,
+		Concurrency: reconciler.ConcurrencyFor(sp.API.QPS),
 		StateDir:    filepath.Dir(r.statePath),
 		ReportsDir:  r.reportsDir,
 		Log:         r.log,
@@ -325,7 +325,6 @@ func (r *runner) client(sp *spec.Spec) (*patsnap.Client, func(), error) {
 			return nil, nil, fmt.Errorf("sandbox: %w", err)
 		}
 		cfg.BaseURL, cfg.APIKey = sb.baseURL, sandboxAPIKey
-		cfg.HTTPClient = &http.Client{}
 		closeFn = sb.close
 	} else {
 		cfg.BaseURL = firstNonEmpty(r.e.getenv("PATSNAP_BASE_URL"), sp.API.BaseURL, DefaultBaseURL)
