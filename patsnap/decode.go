@@ -138,21 +138,10 @@ type flexInt struct {
 }
 
 func (f *flexInt) UnmarshalJSON(b []byte) error {
-	b = bytes.TrimSpace(b)
-	if string(b) == "null" {
+	text, ok, err := numberText(b)
+	if err != nil || !ok {
 		*f = flexInt{}
-		return nil
-	}
-	text := string(b)
-	if len(b) > 0 && b[0] == '"' {
-		if err := json.Unmarshal(b, &text); err != nil {
-			return err
-		}
-		text = strings.TrimSpace(text)
-		if text == "" {
-			*f = flexInt{}
-			return nil
-		}
+		return err
 	}
 	v, err := parseInteger(text)
 	if err != nil {
@@ -160,6 +149,23 @@ func (f *flexInt) UnmarshalJSON(b []byte) error {
 	}
 	*f = flexInt{v: v, set: true}
 	return nil
+}
+
+// numberText returns the text of a JSON value that is a number or a string
+// holding one; ok is false for null and for an empty string.
+func numberText(b []byte) (text string, ok bool, err error) {
+	b = bytes.TrimSpace(b)
+	if string(b) == "null" {
+		return "", false, nil
+	}
+	text = string(b)
+	if len(b) > 0 && b[0] == '"' {
+		if err := json.Unmarshal(b, &text); err != nil {
+			return "", false, err
+		}
+		text = strings.TrimSpace(text)
+	}
+	return text, text != "", nil
 }
 
 func parseInteger(text string) (int64, error) {
@@ -177,21 +183,10 @@ func parseInteger(text string) (int64, error) {
 type flexFloat float64
 
 func (f *flexFloat) UnmarshalJSON(b []byte) error {
-	b = bytes.TrimSpace(b)
-	if string(b) == "null" {
+	text, ok, err := numberText(b)
+	if err != nil || !ok {
 		*f = 0
-		return nil
-	}
-	text := string(b)
-	if len(b) > 0 && b[0] == '"' {
-		if err := json.Unmarshal(b, &text); err != nil {
-			return err
-		}
-		text = strings.TrimSpace(text)
-		if text == "" {
-			*f = 0
-			return nil
-		}
+		return err
 	}
 	x, err := strconv.ParseFloat(text, 64)
 	if err != nil || math.IsNaN(x) || math.IsInf(x, 0) {
