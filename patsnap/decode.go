@@ -114,14 +114,6 @@ func malformed(endpoint string, status int, err error) *APIError {
 	return &APIError{Endpoint: endpoint, HTTPStatus: status, Msg: "malformed answer", Class: class, Err: err}
 }
 
-// decodeData unmarshals an answer's data into v, as a malformed-answer error.
-func decodeData(endpoint string, status int, data json.RawMessage, v any) error {
-	if err := json.Unmarshal(data, v); err != nil {
-		return malformed(endpoint, status, err)
-	}
-	return nil
-}
-
 func httpStatusText(status int) string {
 	if t := http.StatusText(status); t != "" {
 		return t

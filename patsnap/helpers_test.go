@@ -68,12 +68,6 @@ func (f *fakeClock) Sleeps() []time.Duration {
 	return append([]time.Duration(nil), f.sleeps...)
 }
 
-func (f *fakeClock) Reset() {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	f.sleeps = nil
-}
-
 // stubReq is one request a stubAPI received.
 type stubReq struct {
 	Method string
