@@ -1,9 +1,6 @@
 package reconciler
 
 import (
-	"maps"
-	"slices"
-
 	"github.com/patwatch/patwatch/spec"
 	"github.com/patwatch/patwatch/state"
 )
@@ -34,11 +31,6 @@ func PlanOffline(desired *spec.Spec, recorded *state.State) *ChangeReport {
 		}
 		rep.Searches = append(rep.Searches, ch)
 	}
-	for _, name := range slices.Sorted(maps.Keys(recorded.Searches)) {
-		if !inSpecSearches(desired, name) && !renamedFrom(rn.searches, name) {
-			rep.Searches = append(rep.Searches, SearchChange{Name: name, Status: StatusRemoved})
-		}
-	}
 	for _, d := range desired.Reports {
 		rec := recorded.Reports[d.Name]
 		ch := ReportChange{Name: d.Name, Patent: d.Patent(), RenamedFrom: rn.reports[d.Name]}
@@ -51,29 +43,20 @@ func PlanOffline(desired *spec.Spec, recorded *state.State) *ChangeReport {
 		switch {
 		case d.Suspend:
 			ch.Status = ReportSuspended
-		case rec == nil || rec.JobID == "":
+		case rec == nil || rec.JobID == "" || !sameRequest(d, rec) || rec.Status == state.ReportFailed:
 			ch.Status = ReportSubmit
+		case rec.Status == state.ReportDownloaded:
+			// Offline there is no file check and no clock: a recorded
+			// report is taken as it was recorded.
+			ch.Status = ReportReady
 		default:
-			// No file check and no clock: offline, a recorded report is
-			// taken as it was recorded, except what must be resubmitted.
-			step, _ := decideReport(d, rec, rec.Status == state.ReportDownloaded, rec.SubmittedAt)
-			switch {
-			case step == stepSubmit:
-				ch.Status = ReportSubmit
-			case rec.Status == state.ReportDownloaded:
-				ch.Status = ReportReady
-			default:
-				ch.Status = ReportPending
-			}
+			ch.Status = ReportPending
 		}
 		rep.Reports = append(rep.Reports, ch)
 	}
-	for _, name := range slices.Sorted(maps.Keys(recorded.Reports)) {
-		if !inSpecReports(desired, name) && !renamedFrom(rn.reports, name) {
-			old := recorded.Reports[name]
-			rep.Reports = append(rep.Reports, ReportChange{Name: name, Patent: patentOf(old), Status: ReportRemoved, JobID: old.JobID, File: old.File})
-		}
-	}
+	gone, goneReports := removed(desired, recorded, rn)
+	rep.Searches = append(rep.Searches, gone...)
+	rep.Reports = append(rep.Reports, goneReports...)
 	rep.finish()
 	return rep
 }

@@ -136,11 +136,6 @@ func (r *Reconciler) Run(ctx context.Context, mode Mode, desired *spec.Spec, rec
 			ch.RenamedFrom = rn.searches[s.Name]
 			rep.Searches = append(rep.Searches, ch)
 		}
-		for _, name := range slices.Sorted(maps.Keys(recorded.Searches)) {
-			if !inSpecSearches(desired, name) && !renamedFrom(rn.searches, name) {
-				rep.Searches = append(rep.Searches, SearchChange{Name: name, Status: StatusRemoved})
-			}
-		}
 	}
 
 	for _, d := range desired.Reports {
@@ -168,14 +163,11 @@ func (r *Reconciler) Run(ctx context.Context, mode Mode, desired *spec.Spec, rec
 		}
 		r.tell(prog)
 	}
-	for _, name := range slices.Sorted(maps.Keys(recorded.Reports)) {
-		if !inSpecReports(desired, name) && !renamedFrom(rn.reports, name) {
-			old := recorded.Reports[name]
-			rep.Reports = append(rep.Reports, ReportChange{
-				Name: name, Patent: patentOf(old), Status: ReportRemoved, JobID: old.JobID, File: old.File,
-			})
-		}
+	gone, goneReports := removed(desired, recorded, rn)
+	if !r.ReportsOnly {
+		rep.Searches = append(rep.Searches, gone...)
 	}
+	rep.Reports = append(rep.Reports, goneReports...)
 	rep.finish()
 	return &Outcome{Report: rep, State: next}
 }
@@ -402,29 +394,4 @@ func commandName(m Mode) string {
 		return "plan"
 	}
 	return "apply"
-}
-
-func inSpecSearches(sp *spec.Spec, name string) bool {
-	for _, s := range sp.Searches {
-		if s.Name == name {
-			return true
-		}
-	}
-	return false
-}
-
-func inSpecReports(sp *spec.Spec, name string) bool {
-	for _, r := range sp.Reports {
-		if r.Name == name {
-			return true
-		}
-	}
-	return false
-}
-
-func patentOf(r *state.Report) string {
-	if r.PatentNumber != "" {
-		return r.PatentNumber
-	}
-	return r.PatentID
 }

@@ -77,12 +77,39 @@ func findRenames(desired *spec.Spec, recorded *state.State) renames {
 	return r
 }
 
-// renamedFrom reports whether old is the former name of a spec entry.
-func renamedFrom(m map[string]string, old string) bool {
-	for _, o := range m {
-		if o == old {
-			return true
+// removed lists, in name order, the recorded searches and reports that are
+// gone from the spec and were not renamed: apply forgets them.
+func removed(desired *spec.Spec, recorded *state.State, rn renames) ([]SearchChange, []ReportChange) {
+	keep := map[string]bool{}
+	for _, s := range desired.Searches {
+		keep[s.Name] = true
+	}
+	for _, old := range rn.searches {
+		keep[old] = true
+	}
+	var searches []SearchChange
+	for _, name := range slices.Sorted(maps.Keys(recorded.Searches)) {
+		if !keep[name] {
+			searches = append(searches, SearchChange{Name: name, Status: StatusRemoved})
 		}
 	}
-	return false
+	keep = map[string]bool{}
+	for _, r := range desired.Reports {
+		keep[r.Name] = true
+	}
+	for _, old := range rn.reports {
+		keep[old] = true
+	}
+	var reports []ReportChange
+	for _, name := range slices.Sorted(maps.Keys(recorded.Reports)) {
+		if !keep[name] {
+			old := recorded.Reports[name]
+			patent := old.PatentNumber
+			if patent == "" {
+				patent = old.PatentID
+			}
+			reports = append(reports, ReportChange{Name: name, Patent: patent, Status: ReportRemoved, JobID: old.JobID, File: old.File})
+		}
+	}
+	return searches, reports
 }
