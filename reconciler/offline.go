@@ -1,6 +1,7 @@
 package reconciler
 
 import (
+	"github.com/patwatch/patwatch/internal/report"
 	"github.com/patwatch/patwatch/spec"
 	"github.com/patwatch/patwatch/state"
 )
@@ -9,22 +10,22 @@ import (
 // API: searches and reports added (baseline, submit), removed, or whose
 // query or request changed (rebaseline, submit). It is what a pull request's
 // reviewer needs, and it runs with no credentials.
-func PlanOffline(desired *spec.Spec, recorded *state.State) *ChangeReport {
-	rep := &ChangeReport{Command: "plan", Offline: true}
+func PlanOffline(desired *spec.Spec, recorded *state.State) *report.ChangeReport {
+	rep := &report.ChangeReport{Command: "plan", Offline: true}
 	rn := findRenames(desired, recorded)
 	for _, s := range desired.Searches {
 		rec := recorded.Searches[s.Name]
-		ch := SearchChange{Name: s.Name, Status: StatusOK, RenamedFrom: rn.searches[s.Name]}
+		ch := report.SearchChange{Name: s.Name, Status: report.StatusOK, RenamedFrom: rn.searches[s.Name]}
 		if ch.RenamedFrom != "" {
 			rec = recorded.Searches[ch.RenamedFrom]
 		}
 		switch {
 		case s.Suspend:
-			ch.Status = StatusSuspended
+			ch.Status = report.StatusSuspended
 		case rec == nil:
-			ch.Status = StatusBaseline
+			ch.Status = report.StatusBaseline
 		case rec.Fingerprint != s.Fingerprint:
-			ch.Status = StatusRebaseline
+			ch.Status = report.StatusRebaseline
 		}
 		if rec != nil {
 			ch.Hits = len(rec.Hits)
@@ -33,7 +34,7 @@ func PlanOffline(desired *spec.Spec, recorded *state.State) *ChangeReport {
 	}
 	for _, d := range desired.Reports {
 		rec := recorded.Reports[d.Name]
-		ch := ReportChange{Name: d.Name, Patent: d.Patent(), RenamedFrom: rn.reports[d.Name]}
+		ch := report.ReportChange{Name: d.Name, Patent: d.Patent(), RenamedFrom: rn.reports[d.Name]}
 		if ch.RenamedFrom != "" {
 			rec = recorded.Reports[ch.RenamedFrom]
 		}
@@ -42,21 +43,21 @@ func PlanOffline(desired *spec.Spec, recorded *state.State) *ChangeReport {
 		}
 		switch {
 		case d.Suspend:
-			ch.Status = ReportSuspended
+			ch.Status = report.ReportSuspended
 		case rec == nil || rec.JobID == "" || !sameRequest(d, rec) || rec.Status == state.ReportFailed:
-			ch.Status = ReportSubmit
+			ch.Status = report.ReportSubmit
 		case rec.Status == state.ReportDownloaded:
 			// Offline there is no file check and no clock: a recorded
 			// report is taken as it was recorded.
-			ch.Status = ReportReady
+			ch.Status = report.ReportReady
 		default:
-			ch.Status = ReportPending
+			ch.Status = report.ReportPending
 		}
 		rep.Reports = append(rep.Reports, ch)
 	}
 	gone, goneReports := removed(desired, recorded, rn)
 	rep.Searches = append(rep.Searches, gone...)
 	rep.Reports = append(rep.Reports, goneReports...)
-	rep.finish()
+	rep.Finish()
 	return rep
 }

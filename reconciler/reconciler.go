@@ -22,7 +22,8 @@ import (
 
 	"github.com/rs/zerolog"
 
-	"github.com/patwatch/patwatch/patsnap"
+	"github.com/patwatch/patwatch/internal/patsnap"
+	"github.com/patwatch/patwatch/internal/report"
 	"github.com/patwatch/patwatch/spec"
 	"github.com/patwatch/patwatch/state"
 )
@@ -96,7 +97,7 @@ func (r *Reconciler) now() time.Time {
 
 // Outcome is the result of a run.
 type Outcome struct {
-	Report *ChangeReport
+	Report *report.ChangeReport
 	// State is the reconciled state: recorded with every successful change
 	// applied and every failed item as it was. It shares unchanged entries
 	// with the recorded state, which is never modified.
@@ -116,7 +117,7 @@ func (r *Reconciler) Run(ctx context.Context, mode Mode, desired *spec.Spec, rec
 		Searches:        make(map[string]*state.Search, len(desired.Searches)),
 		Reports:         make(map[string]*state.Report, len(desired.Reports)),
 	}
-	rep := &ChangeReport{Command: commandName(mode)}
+	rep := &report.ChangeReport{Command: commandName(mode)}
 	rn := findRenames(desired, recorded)
 	prog := Progress{SearchesTotal: len(desired.Searches), ReportsTotal: len(desired.Reports)}
 	r.tell(prog)
@@ -143,9 +144,9 @@ func (r *Reconciler) Run(ctx context.Context, mode Mode, desired *spec.Spec, rec
 		if old, ok := rn.reports[d.Name]; ok {
 			rec = recorded.Reports[old]
 		}
-		var ch ReportChange
+		var ch report.ReportChange
 		if ctx.Err() != nil {
-			ch = errorChange(ReportChange{Name: d.Name, Patent: d.Patent()}, errInterrupted)
+			ch = errorChange(report.ReportChange{Name: d.Name, Patent: d.Patent()}, errInterrupted)
 			if rec != nil {
 				ch.JobID, ch.File = rec.JobID, rec.File
 			}
@@ -158,7 +159,7 @@ func (r *Reconciler) Run(ctx context.Context, mode Mode, desired *spec.Spec, rec
 		ch.RenamedFrom = rn.reports[d.Name]
 		rep.Reports = append(rep.Reports, ch)
 		prog.ReportsDone++
-		if ch.Status == ReportPending {
+		if ch.Status == report.ReportPending {
 			prog.Queue = append(prog.Queue, ch.QueueNum)
 		}
 		r.tell(prog)
@@ -168,13 +169,13 @@ func (r *Reconciler) Run(ctx context.Context, mode Mode, desired *spec.Spec, rec
 		rep.Searches = append(rep.Searches, gone...)
 	}
 	rep.Reports = append(rep.Reports, goneReports...)
-	rep.finish()
+	rep.Finish()
 	return &Outcome{Report: rep, State: next}
 }
 
 type searchOutcome struct {
 	rec    *state.Search
-	change SearchChange
+	change report.SearchChange
 }
 
 // runSearches refreshes every search with at most Concurrency at once and
@@ -225,7 +226,7 @@ func (r *Reconciler) runSearches(ctx context.Context, desired *spec.Spec, record
 // refreshSearch calls the API for one search and diffs the answer.
 func (r *Reconciler) refreshSearch(ctx context.Context, s spec.Search, rec *state.Search, uploads *imageUploads) searchOutcome {
 	if s.Suspend {
-		ch := SearchChange{Name: s.Name, Status: StatusSuspended}
+		ch := report.SearchChange{Name: s.Name, Status: report.StatusSuspended}
 		if rec != nil {
 			ch.Hits = len(rec.Hits)
 		}
@@ -259,7 +260,7 @@ func (r *Reconciler) refreshSearch(ctx context.Context, s spec.Search, rec *stat
 	}
 	next, ch := DiffSearch(s, rec, obs, r.now())
 	if obs.Err == nil {
-		r.Log.Debug().Str("search", s.Name).Str("status", ch.Status).Int("hits", ch.Hits).Int("calls", obs.Result.Calls).Msg("search refreshed")
+		r.Log.Debug().Str("search", s.Name).Str("status", string(ch.Status)).Int("hits", ch.Hits).Int("calls", obs.Result.Calls).Msg("search refreshed")
 	}
 	return searchOutcome{rec: next, change: ch}
 }

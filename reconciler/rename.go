@@ -4,6 +4,7 @@ import (
 	"maps"
 	"slices"
 
+	"github.com/patwatch/patwatch/internal/report"
 	"github.com/patwatch/patwatch/spec"
 	"github.com/patwatch/patwatch/state"
 )
@@ -79,7 +80,7 @@ func findRenames(desired *spec.Spec, recorded *state.State) renames {
 
 // removed lists, in name order, the recorded searches and reports that are
 // gone from the spec and were not renamed: apply forgets them.
-func removed(desired *spec.Spec, recorded *state.State, rn renames) ([]SearchChange, []ReportChange) {
+func removed(desired *spec.Spec, recorded *state.State, rn renames) ([]report.SearchChange, []report.ReportChange) {
 	keep := map[string]bool{}
 	for _, s := range desired.Searches {
 		keep[s.Name] = true
@@ -87,10 +88,10 @@ func removed(desired *spec.Spec, recorded *state.State, rn renames) ([]SearchCha
 	for _, old := range rn.searches {
 		keep[old] = true
 	}
-	var searches []SearchChange
+	var searches []report.SearchChange
 	for _, name := range slices.Sorted(maps.Keys(recorded.Searches)) {
 		if !keep[name] {
-			searches = append(searches, SearchChange{Name: name, Status: StatusRemoved})
+			searches = append(searches, report.SearchChange{Name: name, Status: report.StatusRemoved})
 		}
 	}
 	keep = map[string]bool{}
@@ -100,7 +101,7 @@ func removed(desired *spec.Spec, recorded *state.State, rn renames) ([]SearchCha
 	for _, old := range rn.reports {
 		keep[old] = true
 	}
-	var reports []ReportChange
+	var reports []report.ReportChange
 	for _, name := range slices.Sorted(maps.Keys(recorded.Reports)) {
 		if !keep[name] {
 			old := recorded.Reports[name]
@@ -108,7 +109,7 @@ func removed(desired *spec.Spec, recorded *state.State, rn renames) ([]SearchCha
 			if patent == "" {
 				patent = old.PatentID
 			}
-			reports = append(reports, ReportChange{Name: name, Patent: patent, Status: ReportRemoved, JobID: old.JobID, File: old.File})
+			reports = append(reports, report.ReportChange{Name: name, Patent: patent, Status: report.ReportRemoved, JobID: old.JobID, File: old.File})
 		}
 	}
 	return searches, reports

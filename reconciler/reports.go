@@ -14,7 +14,8 @@ import (
 	"strings"
 	"time"
 
-	"github.com/patwatch/patwatch/patsnap"
+	"github.com/patwatch/patwatch/internal/patsnap"
+	"github.com/patwatch/patwatch/internal/report"
 	"github.com/patwatch/patwatch/spec"
 	"github.com/patwatch/patwatch/state"
 )
@@ -83,13 +84,13 @@ func fileIntact(path, want string) bool {
 
 // reconcileReport runs one report's step and returns its new recorded value
 // (rec itself when nothing changed) and its part of the change report.
-func (r *Reconciler) reconcileReport(ctx context.Context, mode Mode, desired spec.Report, rec *state.Report, renamedFrom string) (*state.Report, ReportChange) {
-	ch := ReportChange{Name: desired.Name, Patent: desired.Patent(), RenamedFrom: renamedFrom}
+func (r *Reconciler) reconcileReport(ctx context.Context, mode Mode, desired spec.Report, rec *state.Report, renamedFrom string) (*state.Report, report.ReportChange) {
+	ch := report.ReportChange{Name: desired.Name, Patent: desired.Patent(), RenamedFrom: renamedFrom}
 	if rec != nil {
 		ch.JobID, ch.File = rec.JobID, rec.File
 	}
 	if desired.Suspend {
-		ch.Status = ReportSuspended
+		ch.Status = report.ReportSuspended
 		return rec, ch
 	}
 	now := r.now()
@@ -99,7 +100,7 @@ func (r *Reconciler) reconcileReport(ctx context.Context, mode Mode, desired spe
 
 	switch step {
 	case stepReady:
-		ch.Status = ReportReady
+		ch.Status = report.ReportReady
 		return r.moveReport(mode, desired, rec, ch)
 	case stepSubmit:
 		return r.submitReport(ctx, mode, desired, rec, ch)
@@ -115,7 +116,7 @@ func (r *Reconciler) reconcileReport(ctx context.Context, mode Mode, desired spe
 	}
 	switch st.JobStatus {
 	case patsnap.JobFailed:
-		ch.Status = ReportFailed
+		ch.Status = report.ReportFailed
 		ch.Error = st.AbnormalCause
 		if ch.Error == "" {
 			ch.Error = "the report job failed without a cause"
@@ -129,13 +130,13 @@ func (r *Reconciler) reconcileReport(ctx context.Context, mode Mode, desired spe
 		return &next, ch
 	case patsnap.JobDone:
 	default:
-		ch.Status = ReportPending
+		ch.Status = report.ReportPending
 		ch.QueueNum = st.QueueNum
 		return rec, ch
 	}
 
 	if mode != ModeApply {
-		ch.Status = ReportDownload
+		ch.Status = report.ReportDownload
 		return rec, ch
 	}
 	next := *rec
@@ -158,7 +159,7 @@ func (r *Reconciler) reconcileReport(ctx context.Context, mode Mode, desired spe
 	next.File = r.rel(dl.Path)
 	next.SHA256 = dl.SHA256
 	next.LastError = ""
-	ch.Status = ReportFinished
+	ch.Status = report.ReportFinished
 	ch.File = next.File
 	return &next, ch
 }
@@ -166,7 +167,7 @@ func (r *Reconciler) reconcileReport(ctx context.Context, mode Mode, desired spe
 // moveReport moves the intact file of a renamed report to its new name, in
 // apply mode and when nothing is there yet. Failing to move it is no error:
 // the file stays where it is and recorded as such.
-func (r *Reconciler) moveReport(mode Mode, desired spec.Report, rec *state.Report, ch ReportChange) (*state.Report, ReportChange) {
+func (r *Reconciler) moveReport(mode Mode, desired spec.Report, rec *state.Report, ch report.ReportChange) (*state.Report, report.ReportChange) {
 	target := filepath.Join(filepath.Dir(r.abs(rec.File)), desired.Name+desired.Ext())
 	if mode != ModeApply || ch.RenamedFrom == "" || r.rel(target) == rec.File {
 		return rec, ch
@@ -185,9 +186,9 @@ func (r *Reconciler) moveReport(mode Mode, desired spec.Report, rec *state.Repor
 }
 
 // submitReport creates a new job for desired (in apply mode).
-func (r *Reconciler) submitReport(ctx context.Context, mode Mode, desired spec.Report, rec *state.Report, ch ReportChange) (*state.Report, ReportChange) {
+func (r *Reconciler) submitReport(ctx context.Context, mode Mode, desired spec.Report, rec *state.Report, ch report.ReportChange) (*state.Report, report.ReportChange) {
 	if mode != ModeApply {
-		ch.Status = ReportSubmit
+		ch.Status = report.ReportSubmit
 		return rec, ch
 	}
 	jobID, err := r.API.CreateReport(ctx, patsnap.ReportRequest{
@@ -214,15 +215,15 @@ func (r *Reconciler) submitReport(ctx context.Context, mode Mode, desired spec.R
 		// format does not.
 		next.File, next.SHA256 = rec.File, rec.SHA256
 	}
-	ch.Status = ReportSubmitted
+	ch.Status = report.ReportSubmitted
 	ch.JobID = jobID
 	ch.File = next.File
 	ch.Error = ""
 	return next, ch
 }
 
-func errorChange(ch ReportChange, err error) ReportChange {
-	ch.Status = ReportError
+func errorChange(ch report.ReportChange, err error) report.ReportChange {
+	ch.Status = report.ReportError
 	ch.Error = err.Error()
 	return ch
 }

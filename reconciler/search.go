@@ -5,7 +5,8 @@ import (
 	"slices"
 	"time"
 
-	"github.com/patwatch/patwatch/patsnap"
+	"github.com/patwatch/patwatch/internal/patsnap"
+	"github.com/patwatch/patwatch/internal/report"
 	"github.com/patwatch/patwatch/spec"
 	"github.com/patwatch/patwatch/state"
 )
@@ -24,10 +25,10 @@ type SearchObservation struct {
 //
 // A failed observation leaves the recorded value as it was and reports
 // nothing new or dropped: an error is never read as "all hits gone".
-func DiffSearch(desired spec.Search, recorded *state.Search, observed SearchObservation, now time.Time) (*state.Search, SearchChange) {
-	ch := SearchChange{Name: desired.Name}
+func DiffSearch(desired spec.Search, recorded *state.Search, observed SearchObservation, now time.Time) (*state.Search, report.SearchChange) {
+	ch := report.SearchChange{Name: desired.Name}
 	if observed.Err != nil {
-		ch.Status = StatusError
+		ch.Status = report.StatusError
 		ch.Error = observed.Err.Error()
 		if recorded != nil {
 			ch.Hits = len(recorded.Hits)
@@ -39,9 +40,9 @@ func DiffSearch(desired spec.Search, recorded *state.Search, observed SearchObse
 	ch.Total = observed.Result.Total
 
 	if recorded == nil || recorded.Fingerprint != desired.Fingerprint {
-		ch.Status = StatusBaseline
+		ch.Status = report.StatusBaseline
 		if recorded != nil {
-			ch.Status = StatusRebaseline
+			ch.Status = report.StatusRebaseline
 		}
 		next := &state.Search{Fingerprint: desired.Fingerprint, BaselineAt: now, Hits: make(map[string]*state.Hit, len(hits))}
 		for _, h := range hits {
@@ -51,7 +52,7 @@ func DiffSearch(desired spec.Search, recorded *state.Search, observed SearchObse
 		return next, ch
 	}
 
-	ch.Status = StatusOK
+	ch.Status = report.StatusOK
 	next := &state.Search{Fingerprint: recorded.Fingerprint, BaselineAt: recorded.BaselineAt, Hits: make(map[string]*state.Hit, len(hits))}
 	seen := make(map[string]bool, len(hits))
 	for _, h := range hits {
@@ -146,8 +147,8 @@ func keepFacts(old *state.Hit, h patsnap.Hit) *state.Hit {
 	return &rec
 }
 
-func newHit(h patsnap.Hit) HitChange {
-	return HitChange{
+func newHit(h patsnap.Hit) report.HitChange {
+	return report.HitChange{
 		PatentPN:        h.PatentPN,
 		Title:           h.Title,
 		Score:           h.Score,
@@ -159,8 +160,8 @@ func newHit(h patsnap.Hit) HitChange {
 	}
 }
 
-func droppedHit(pn string, h *state.Hit) HitChange {
-	return HitChange{
+func droppedHit(pn string, h *state.Hit) report.HitChange {
+	return report.HitChange{
 		PatentPN:        pn,
 		Title:           h.Title,
 		CurrentAssignee: h.CurrentAssignee,

@@ -7,7 +7,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/patwatch/patwatch/patsnap"
+	"github.com/patwatch/patwatch/internal/patsnap"
+	"github.com/patwatch/patwatch/internal/report"
 	"github.com/patwatch/patwatch/spec"
 	"github.com/patwatch/patwatch/state"
 )
@@ -34,7 +35,7 @@ func recorded(fp string, missing map[string]int) *state.Search {
 	return s
 }
 
-func pnsOf(hs []HitChange) []string {
+func pnsOf(hs []report.HitChange) []string {
 	var out []string
 	for _, h := range hs {
 		out = append(out, h.PatentPN)
@@ -59,7 +60,7 @@ func TestDiffSearch(t *testing.T) {
 		desired     spec.Search
 		rec         *state.Search
 		obs         SearchObservation
-		wantStatus  string
+		wantStatus  report.SearchStatus
 		wantNew     []string
 		wantDropped []string
 		wantMissing map[string]int // recorded hits after the run and their missing counts
@@ -67,62 +68,62 @@ func TestDiffSearch(t *testing.T) {
 		{
 			name: "first run is a baseline", desired: search, rec: nil,
 			obs:        SearchObservation{Result: &patsnap.SearchResult{Total: 3, Hits: hits("A", "B", "C")}},
-			wantStatus: StatusBaseline, wantMissing: map[string]int{"A": 0, "B": 0, "C": 0},
+			wantStatus: report.StatusBaseline, wantMissing: map[string]int{"A": 0, "B": 0, "C": 0},
 		},
 		{
 			name: "changed query rebaselines without new or dropped", desired: changedQuery, rec: recorded("fp1", map[string]int{"A": 0, "X": 0}),
 			obs:        SearchObservation{Result: &patsnap.SearchResult{Total: 2, Hits: hits("A", "B")}},
-			wantStatus: StatusRebaseline, wantMissing: map[string]int{"A": 0, "B": 0},
+			wantStatus: report.StatusRebaseline, wantMissing: map[string]int{"A": 0, "B": 0},
 		},
 		{
 			name: "new and dropped", desired: search, rec: recorded("fp1", map[string]int{"A": 0, "B": 0}),
 			obs:        SearchObservation{Result: &patsnap.SearchResult{Total: 2, Hits: hits("A", "C")}},
-			wantStatus: StatusOK, wantNew: []string{"C"}, wantDropped: []string{"B"}, wantMissing: map[string]int{"A": 0, "C": 0},
+			wantStatus: report.StatusOK, wantNew: []string{"C"}, wantDropped: []string{"B"}, wantMissing: map[string]int{"A": 0, "C": 0},
 		},
 		{
 			name: "no change", desired: search, rec: recorded("fp1", map[string]int{"A": 0, "B": 0}),
 			obs:        SearchObservation{Result: &patsnap.SearchResult{Total: 2, Hits: hits("B", "A")}},
-			wantStatus: StatusOK, wantMissing: map[string]int{"A": 0, "B": 0},
+			wantStatus: report.StatusOK, wantMissing: map[string]int{"A": 0, "B": 0},
 		},
 		{
 			name: "drop_after 2: missing once is not reported", desired: drop2, rec: recorded("fp1", map[string]int{"A": 0, "B": 0}),
 			obs:        SearchObservation{Result: &patsnap.SearchResult{Hits: hits("A")}},
-			wantStatus: StatusOK, wantMissing: map[string]int{"A": 0, "B": 1},
+			wantStatus: report.StatusOK, wantMissing: map[string]int{"A": 0, "B": 1},
 		},
 		{
 			name: "drop_after 2: missing twice is dropped", desired: drop2, rec: recorded("fp1", map[string]int{"A": 0, "B": 1}),
 			obs:        SearchObservation{Result: &patsnap.SearchResult{Hits: hits("A")}},
-			wantStatus: StatusOK, wantDropped: []string{"B"}, wantMissing: map[string]int{"A": 0},
+			wantStatus: report.StatusOK, wantDropped: []string{"B"}, wantMissing: map[string]int{"A": 0},
 		},
 		{
 			name: "drop_after 2: back before dropping is not new", desired: drop2, rec: recorded("fp1", map[string]int{"A": 0, "B": 1}),
 			obs:        SearchObservation{Result: &patsnap.SearchResult{Hits: hits("A", "B")}},
-			wantStatus: StatusOK, wantMissing: map[string]int{"A": 0, "B": 0},
+			wantStatus: report.StatusOK, wantMissing: map[string]int{"A": 0, "B": 0},
 		},
 		{
 			name: "a failed search changes nothing", desired: search, rec: recorded("fp1", map[string]int{"A": 0, "B": 1}),
 			obs:        SearchObservation{Err: errors.New("boom")},
-			wantStatus: StatusError, wantMissing: map[string]int{"A": 0, "B": 1},
+			wantStatus: report.StatusError, wantMissing: map[string]int{"A": 0, "B": 1},
 		},
 		{
 			name: "a failed first run records nothing", desired: search, rec: nil,
 			obs:        SearchObservation{Err: errors.New("boom")},
-			wantStatus: StatusError, wantMissing: nil,
+			wantStatus: report.StatusError, wantMissing: nil,
 		},
 		{
 			name: "an empty answer drops everything", desired: search, rec: recorded("fp1", map[string]int{"A": 0}),
 			obs:        SearchObservation{Result: &patsnap.SearchResult{}},
-			wantStatus: StatusOK, wantDropped: []string{"A"}, wantMissing: map[string]int{},
+			wantStatus: report.StatusOK, wantDropped: []string{"A"}, wantMissing: map[string]int{},
 		},
 		{
 			name: "min_score ignores low hits", desired: floor, rec: recorded("fp1", map[string]int{"A": 0}),
 			obs:        SearchObservation{Result: &patsnap.SearchResult{Hits: hits("A", "B", "C")}}, // scores 0.90, 0.89, 0.88
-			wantStatus: StatusOK, wantNew: []string{"B"}, wantMissing: map[string]int{"A": 0, "B": 0},
+			wantStatus: report.StatusOK, wantNew: []string{"B"}, wantMissing: map[string]int{"A": 0, "B": 0},
 		},
 		{
 			name: "max_results keeps the top ranks and duplicates count once", desired: top2, rec: recorded("fp1", map[string]int{"A": 0}),
 			obs:        SearchObservation{Result: &patsnap.SearchResult{Hits: append(hits("A"), hits("A", "B", "C")...)}},
-			wantStatus: StatusOK, wantNew: []string{"B"}, wantMissing: map[string]int{"A": 0, "B": 0},
+			wantStatus: report.StatusOK, wantNew: []string{"B"}, wantMissing: map[string]int{"A": 0, "B": 0},
 		},
 	}
 	for _, tt := range tests {

@@ -13,9 +13,9 @@ import (
 	"testing"
 	"time"
 
-	"github.com/patwatch/patwatch/patsnap"
-	"github.com/patwatch/patwatch/patsnap/fake"
-	"github.com/patwatch/patwatch/reconciler"
+	"github.com/patwatch/patwatch/internal/patsnap"
+	"github.com/patwatch/patwatch/internal/patsnap/fake"
+	"github.com/patwatch/patwatch/internal/report"
 	"github.com/patwatch/patwatch/state"
 	"github.com/rs/zerolog"
 )
@@ -48,7 +48,7 @@ func TestApplyBaselineChangesThenNothing(t *testing.T) {
 		t.Fatalf("baseline: exit %d, want %d", code, exitChanged)
 	}
 	for _, s := range rep.Searches {
-		if s.Status != reconciler.StatusBaseline || len(s.New) != 0 || len(s.Dropped) != 0 {
+		if s.Status != report.StatusBaseline || len(s.New) != 0 || len(s.Dropped) != 0 {
 			t.Errorf("baseline run: %+v", s)
 		}
 	}
@@ -62,7 +62,7 @@ func TestApplyBaselineChangesThenNothing(t *testing.T) {
 		t.Fatalf("changes: exit %d, want %d", code, exitChanged)
 	}
 	alpha := searchByName(t, rep, "alpha")
-	if alpha.Status != reconciler.StatusOK || !reflect.DeepEqual(pns(alpha.New), []string{"A4"}) || !reflect.DeepEqual(pns(alpha.Dropped), []string{"A3"}) {
+	if alpha.Status != report.StatusOK || !reflect.DeepEqual(pns(alpha.New), []string{"A4"}) || !reflect.DeepEqual(pns(alpha.Dropped), []string{"A3"}) {
 		t.Fatalf("alpha: %+v, want A4 new and A3 dropped", alpha)
 	}
 	if n := alpha.New[0]; n.Title != "Design A4" || n.CurrentAssignee != "ACME" || n.ImageURL == "" || n.Score == 0 || n.Apdt != 20240101 {
@@ -100,10 +100,10 @@ func TestApplyQueryEditRebaselines(t *testing.T) {
 	h.api.SetResults(imgA, -1, fakeHits("A7", "A8")...)
 	code, rep, _ := h.apply("--detailed-exitcode")
 	alpha := searchByName(t, rep, "alpha")
-	if code != exitChanged || alpha.Status != reconciler.StatusRebaseline || len(alpha.New)+len(alpha.Dropped) != 0 {
+	if code != exitChanged || alpha.Status != report.StatusRebaseline || len(alpha.New)+len(alpha.Dropped) != 0 {
 		t.Fatalf("query edit: exit %d, %+v; want a rebaseline with nothing new or dropped", code, alpha)
 	}
-	if got := searchByName(t, rep, "beta").Status; got != reconciler.StatusOK {
+	if got := searchByName(t, rep, "beta").Status; got != report.StatusOK {
 		t.Errorf("beta status = %s, want ok (its query did not change)", got)
 	}
 	if _, ok := h.state().Searches["alpha"].Hits["A7"]; !ok {
@@ -171,7 +171,7 @@ func TestApplySearchFailureKeepsItsHits(t *testing.T) {
 				t.Fatalf("exit %d, want %d; stderr:\n%s", code, exitError, stderr)
 			}
 			alpha := searchByName(t, rep, "alpha")
-			if alpha.Status != reconciler.StatusError || alpha.Error == "" || len(alpha.Dropped) != 0 || alpha.Hits != 2 {
+			if alpha.Status != report.StatusError || alpha.Error == "" || len(alpha.Dropped) != 0 || alpha.Hits != 2 {
 				t.Errorf("failed search: %+v; want status error, its message, nothing dropped, 2 hits", alpha)
 			}
 			if beta := searchByName(t, rep, "beta"); !reflect.DeepEqual(pns(beta.New), []string{"B2"}) {
@@ -200,7 +200,7 @@ func TestApplyRemovedSearchIsForgotten(t *testing.T) {
 
 	h.writeSpec(twoSearches[:strings.Index(twoSearches, "  - name: beta")])
 	code, rep, _ := h.apply("--detailed-exitcode")
-	if beta := searchByName(t, rep, "beta"); code != exitChanged || beta.Status != reconciler.StatusRemoved {
+	if beta := searchByName(t, rep, "beta"); code != exitChanged || beta.Status != report.StatusRemoved {
 		t.Fatalf("exit %d, beta %+v; want exit 2 and removed", code, beta)
 	}
 	if _, ok := h.state().Searches["beta"]; ok {
@@ -218,20 +218,20 @@ reports:
 
 // applyUntil applies until the report reaches status, at most n times, and
 // returns the statuses seen.
-func (h *harness) applyUntil(name, status string, n int, args ...string) []string {
+func (h *harness) applyUntil(name string, status report.ReportStatus, n int, args ...string) []report.ReportStatus {
 	h.t.Helper()
-	var seen []string
+	var seen []report.ReportStatus
 	for range n {
 		code, rep, stderr := h.apply(args...)
 		r := reportByName(h.t, rep, name)
 		seen = append(seen, r.Status)
 		if r.Status == status {
-			if want := map[bool]int{true: exitError, false: exitOK}[status == reconciler.ReportFailed]; code != want {
+			if want := map[bool]int{true: exitError, false: exitOK}[status == report.ReportFailed]; code != want {
 				h.t.Errorf("the run that reported %s exited %d, want %d", status, code, want)
 			}
 			return seen
 		}
-		if r.Status == reconciler.ReportError {
+		if r.Status == report.ReportError {
 			h.t.Fatalf("report error: %s\n%s", r.Error, stderr)
 		}
 	}
@@ -243,8 +243,8 @@ func TestApplyReportLifecycle(t *testing.T) {
 	h := newHarness(t, fake.Options{PollsToFinish: 2})
 	h.writeSpec(oneReport)
 
-	seen := h.applyUntil("cn108977442b", reconciler.ReportFinished, 5)
-	if seen[0] != reconciler.ReportSubmitted || seen[1] != reconciler.ReportPending {
+	seen := h.applyUntil("cn108977442b", report.ReportFinished, 5)
+	if seen[0] != report.ReportSubmitted || seen[1] != report.ReportPending {
 		t.Errorf("statuses %v; want submitted, pending…, finished", seen)
 	}
 	st := h.state().Reports["cn108977442b"]
@@ -261,7 +261,7 @@ func TestApplyReportLifecycle(t *testing.T) {
 	// Finished is reported once; after that the report is ready, with no call.
 	h.api.ResetRequests()
 	code, rep, _ := h.apply("--detailed-exitcode")
-	if r := reportByName(t, rep, "cn108977442b"); code != exitOK || r.Status != reconciler.ReportReady {
+	if r := reportByName(t, rep, "cn108977442b"); code != exitOK || r.Status != report.ReportReady {
 		t.Fatalf("after the download: exit %d, %+v; want 0 and ready", code, r)
 	}
 	if eps := h.endpoints(); len(eps) != 0 {
@@ -272,7 +272,7 @@ func TestApplyReportLifecycle(t *testing.T) {
 	jobID := st.JobID
 	os.Remove(h.path("reports/cn108977442b.pdf"))
 	_, rep, _ = h.apply()
-	if r := reportByName(t, rep, "cn108977442b"); r.Status != reconciler.ReportFinished || r.JobID != jobID {
+	if r := reportByName(t, rep, "cn108977442b"); r.Status != report.ReportFinished || r.JobID != jobID {
 		t.Fatalf("deleted file: %+v; want finished from the same job %s", r, jobID)
 	}
 
@@ -281,7 +281,7 @@ func TestApplyReportLifecycle(t *testing.T) {
 	h.api.ForgetJobs()
 	_, rep, _ = h.apply()
 	r := reportByName(t, rep, "cn108977442b")
-	if r.Status != reconciler.ReportSubmitted || r.JobID == jobID {
+	if r.Status != report.ReportSubmitted || r.JobID == jobID {
 		t.Fatalf("forgotten job: %+v; want a new job submitted", r)
 	}
 	if r.JobID != h.state().Reports["cn108977442b"].JobID {
@@ -293,13 +293,13 @@ func TestApplyReportJobFailureIsResubmitted(t *testing.T) {
 	h := newHarness(t, fake.Options{PollsToFinish: -1})
 	h.writeSpec(oneReport)
 	h.api.FailJob("CN108977442B", "由于服务器异常,正在修复中")
-	seen := h.applyUntil("cn108977442b", reconciler.ReportFailed, 4)
+	seen := h.applyUntil("cn108977442b", report.ReportFailed, 4)
 	_, rep, _ := h.apply()
 	last := reportByName(t, rep, "cn108977442b")
-	if last.Status != reconciler.ReportSubmitted {
+	if last.Status != report.ReportSubmitted {
 		t.Fatalf("after the failure (%v): %+v; want a new job submitted", seen, last)
 	}
-	h.applyUntil("cn108977442b", reconciler.ReportFinished, 4)
+	h.applyUntil("cn108977442b", report.ReportFinished, 4)
 }
 
 func TestApplyReportExpiredLinkResubmits(t *testing.T) {
@@ -308,14 +308,14 @@ func TestApplyReportExpiredLinkResubmits(t *testing.T) {
 	h.apply() // submitted
 	h.api.AddFault(fake.Fault{Endpoint: fake.EndpointDownload, HTTPStatus: 500})
 	_, rep, _ := h.apply()
-	if r := reportByName(t, rep, "cn108977442b"); r.Status != reconciler.ReportError {
+	if r := reportByName(t, rep, "cn108977442b"); r.Status != report.ReportError {
 		t.Fatalf("download failing: %+v; want error", r)
 	}
 	oldJob := h.state().Reports["cn108977442b"].JobID
 	h.api.ClearFaults()
 	h.clock.Advance(8 * 24 * time.Hour)
 	_, rep, _ = h.apply()
-	if r := reportByName(t, rep, "cn108977442b"); r.Status != reconciler.ReportSubmitted || r.JobID == oldJob {
+	if r := reportByName(t, rep, "cn108977442b"); r.Status != report.ReportSubmitted || r.JobID == oldJob {
 		t.Fatalf("expired link: %+v; want a new job", r)
 	}
 }
@@ -326,7 +326,7 @@ func TestApplyReportForDesignPatentSurfacesAPIMessage(t *testing.T) {
 	h.writeSpec("version: 1\nreports:\n  - name: d\n    patent_id: 6e433449-143b-41d9-9abf-6c6519b07779\n")
 	h.api.AddFault(fake.Fault{Endpoint: fake.EndpointReportCreate, Code: 68300004, Msg: "design patents are not supported"})
 	code, rep, _ := h.apply()
-	if r := reportByName(t, rep, "d"); code != exitError || r.Status != reconciler.ReportError || !strings.Contains(r.Error, "design patents are not supported") {
+	if r := reportByName(t, rep, "d"); code != exitError || r.Status != report.ReportError || !strings.Contains(r.Error, "design patents are not supported") {
 		t.Fatalf("exit %d, %+v; want the API's message", code, r)
 	}
 }
@@ -350,8 +350,8 @@ func TestPlanChangesNothing(t *testing.T) {
 	if a := searchByName(t, rep, "alpha"); !reflect.DeepEqual(pns(a.New), []string{"A2"}) {
 		t.Errorf("plan shows alpha %+v; want A2 new", a)
 	}
-	if r := reportByName(t, rep, "cn108977442b"); r.Status != reconciler.ReportDownload {
-		t.Errorf("plan shows the finished job as %s, want %s", r.Status, reconciler.ReportDownload)
+	if r := reportByName(t, rep, "cn108977442b"); r.Status != report.ReportDownload {
+		t.Errorf("plan shows the finished job as %s, want %s", r.Status, report.ReportDownload)
 	}
 	for _, ep := range h.endpoints() {
 		switch ep {
@@ -386,13 +386,13 @@ func TestPlanOfflineCallsNothing(t *testing.T) {
 	if code != exitChanged {
 		t.Fatalf("exit %d; stderr %s", code, stderr)
 	}
-	want := map[string]string{"alpha": reconciler.StatusRebaseline, "gamma": reconciler.StatusBaseline, "beta": reconciler.StatusRemoved}
+	want := map[string]report.SearchStatus{"alpha": report.StatusRebaseline, "gamma": report.StatusBaseline, "beta": report.StatusRemoved}
 	for name, status := range want {
 		if got := searchByName(t, rep, name).Status; got != status {
 			t.Errorf("%s: %s, want %s", name, got, status)
 		}
 	}
-	if r := reportByName(t, rep, "r1"); r.Status != reconciler.ReportSubmit {
+	if r := reportByName(t, rep, "r1"); r.Status != report.ReportSubmit {
 		t.Errorf("r1: %s, want submit", r.Status)
 	}
 	if n := len(h.api.Requests()); n != 0 {
@@ -490,12 +490,12 @@ func TestApplyRenameKeepsHistory(t *testing.T) {
 	h.writeSpec(renamed)
 	h.api.ResetRequests()
 	code, rep, _ := h.report("plan", "--offline", "--detailed-exitcode")
-	if s := searchByName(t, rep, "alpha-eu"); code != exitChanged || s.Status != reconciler.StatusOK || s.RenamedFrom != "alpha" {
+	if s := searchByName(t, rep, "alpha-eu"); code != exitChanged || s.Status != report.StatusOK || s.RenamedFrom != "alpha" {
 		t.Fatalf("offline plan: exit %d, %+v; want ok, renamed from alpha", code, s)
 	}
 	code, rep, _ = h.apply("--detailed-exitcode")
 	s := searchByName(t, rep, "alpha-eu")
-	if code != exitChanged || s.Status != reconciler.StatusOK || s.RenamedFrom != "alpha" || len(s.New)+len(s.Dropped) != 0 {
+	if code != exitChanged || s.Status != report.StatusOK || s.RenamedFrom != "alpha" || len(s.New)+len(s.Dropped) != 0 {
 		t.Fatalf("apply: exit %d, %+v; want ok, renamed from alpha, nothing new or dropped", code, s)
 	}
 	for _, c := range rep.Searches {
@@ -504,7 +504,7 @@ func TestApplyRenameKeepsHistory(t *testing.T) {
 		}
 	}
 	r := reportByName(t, rep, "value-report")
-	if r.Status != reconciler.ReportReady || r.RenamedFrom != "cn108977442b" || r.File != "reports/value-report.pdf" {
+	if r.Status != report.ReportReady || r.RenamedFrom != "cn108977442b" || r.File != "reports/value-report.pdf" {
 		t.Errorf("renamed report: %+v; want ready at reports/value-report.pdf, renamed from cn108977442b", r)
 	}
 	if _, err := os.Stat(h.path("reports/value-report.pdf")); err != nil {
@@ -531,7 +531,7 @@ func TestApplyStateOutsideTheSpecDirectoryRecordsRelativePaths(t *testing.T) {
 	h := newHarness(t, fake.Options{PollsToFinish: -1})
 	h.writeSpec(oneReport)
 	statePath := filepath.Join(h.dir, "state", "watch.state.json")
-	h.applyUntil("cn108977442b", reconciler.ReportFinished, 3, "--state", statePath)
+	h.applyUntil("cn108977442b", report.ReportFinished, 3, "--state", statePath)
 	st, err := state.Load(statePath)
 	if err != nil {
 		t.Fatal(err)
@@ -544,10 +544,10 @@ func TestApplyStateOutsideTheSpecDirectoryRecordsRelativePaths(t *testing.T) {
 func TestApplyNewPatentForgetsTheOldFile(t *testing.T) {
 	h := newHarness(t, fake.Options{PollsToFinish: -1})
 	h.writeSpec(oneReport)
-	h.applyUntil("cn108977442b", reconciler.ReportFinished, 3)
+	h.applyUntil("cn108977442b", report.ReportFinished, 3)
 	h.writeSpec(strings.Replace(oneReport, "patent_number: CN108977442B", "patent_number: US10000000B2", 1))
 	_, rep, _ := h.apply()
-	if r := reportByName(t, rep, "cn108977442b"); r.Status != reconciler.ReportSubmitted || r.File != "" {
+	if r := reportByName(t, rep, "cn108977442b"); r.Status != report.ReportSubmitted || r.File != "" {
 		t.Errorf("after the patent changed: %+v; want a new job and no file claimed yet", r)
 	}
 }
@@ -566,7 +566,7 @@ func TestApplyReplacesARefusedCachedUpload(t *testing.T) {
 	cache.Put(sha256Hex(png), patsnap.Upload{URL: h.srv.URL + "/fake-images/stale.png?X-Amz-Signature=old", Expires: time.Now().Add(8 * time.Hour)})
 
 	code, rep, stderr := h.apply()
-	if s := searchByName(t, rep, "hinge"); code != exitOK || s.Status != reconciler.StatusBaseline {
+	if s := searchByName(t, rep, "hinge"); code != exitOK || s.Status != report.StatusBaseline {
 		t.Fatalf("exit %d, %+v; want a baseline after a fresh upload\n%s", code, s, stderr)
 	}
 	var uploads, searches int

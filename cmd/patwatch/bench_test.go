@@ -12,7 +12,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/patwatch/patwatch/patsnap/fake"
+	"github.com/patwatch/patwatch/internal/patsnap/fake"
 )
 
 // BenchmarkApply applies specs of many searches against the fake API with a

@@ -16,9 +16,9 @@ import (
 	"testing"
 	"time"
 
-	"github.com/patwatch/patwatch/patsnap"
-	"github.com/patwatch/patwatch/patsnap/fake"
-	"github.com/patwatch/patwatch/reconciler"
+	"github.com/patwatch/patwatch/internal/patsnap"
+	"github.com/patwatch/patwatch/internal/patsnap/fake"
+	"github.com/patwatch/patwatch/internal/report"
 	"github.com/patwatch/patwatch/state"
 )
 
@@ -147,15 +147,15 @@ func readBody(r *http.Request) string {
 }
 
 // apply runs apply --format json and decodes the change report.
-func (h *harness) apply(args ...string) (int, *reconciler.ChangeReport, string) {
+func (h *harness) apply(args ...string) (int, *report.ChangeReport, string) {
 	h.t.Helper()
 	return h.report("apply", args...)
 }
 
-func (h *harness) report(cmd string, args ...string) (int, *reconciler.ChangeReport, string) {
+func (h *harness) report(cmd string, args ...string) (int, *report.ChangeReport, string) {
 	h.t.Helper()
 	code, out, errOut := h.run(context.Background(), append([]string{cmd, "--format", "json"}, args...)...)
-	var rep reconciler.ChangeReport
+	var rep report.ChangeReport
 	if err := json.Unmarshal([]byte(out), &rep); err != nil {
 		h.t.Fatalf("%s: exit %d, stdout is not one JSON report: %v\nstdout:\n%s\nstderr:\n%s", cmd, code, err, out, errOut)
 	}
@@ -232,7 +232,7 @@ func (h *harness) files() map[string]string {
 	return out
 }
 
-func searchByName(t testing.TB, rep *reconciler.ChangeReport, name string) reconciler.SearchChange {
+func searchByName(t testing.TB, rep *report.ChangeReport, name string) report.SearchChange {
 	t.Helper()
 	for _, s := range rep.Searches {
 		if s.Name == name {
@@ -240,10 +240,10 @@ func searchByName(t testing.TB, rep *reconciler.ChangeReport, name string) recon
 		}
 	}
 	t.Fatalf("no search %q in the report: %+v", name, rep.Searches)
-	return reconciler.SearchChange{}
+	return report.SearchChange{}
 }
 
-func reportByName(t testing.TB, rep *reconciler.ChangeReport, name string) reconciler.ReportChange {
+func reportByName(t testing.TB, rep *report.ChangeReport, name string) report.ReportChange {
 	t.Helper()
 	for _, r := range rep.Reports {
 		if r.Name == name {
@@ -251,10 +251,10 @@ func reportByName(t testing.TB, rep *reconciler.ChangeReport, name string) recon
 		}
 	}
 	t.Fatalf("no report %q in the report: %+v", name, rep.Reports)
-	return reconciler.ReportChange{}
+	return report.ReportChange{}
 }
 
-func pns(hs []reconciler.HitChange) []string {
+func pns(hs []report.HitChange) []string {
 	out := []string{}
 	for _, h := range hs {
 		out = append(out, h.PatentPN)

@@ -15,7 +15,7 @@ import (
 	"strings"
 	"syscall"
 
-	"github.com/patwatch/patwatch/patsnap"
+	"github.com/patwatch/patwatch/internal/patsnap"
 )
 
 // version is set at build time with -ldflags "-X main.version=…"; without

@@ -6,7 +6,6 @@ import (
 	"errors"
 	"flag"
 	"fmt"
-	"io"
 	"net/url"
 	"os"
 	"path/filepath"
@@ -15,7 +14,9 @@ import (
 
 	"github.com/rs/zerolog"
 
-	"github.com/patwatch/patwatch/patsnap"
+	"github.com/patwatch/patwatch/internal/atomicfile"
+	"github.com/patwatch/patwatch/internal/patsnap"
+	"github.com/patwatch/patwatch/internal/report"
 	"github.com/patwatch/patwatch/reconciler"
 	"github.com/patwatch/patwatch/spec"
 	"github.com/patwatch/patwatch/state"
@@ -43,7 +44,7 @@ func addReconcileFlags(fs *flag.FlagSet, cmd string) *reconcileFlags {
 	f := &reconcileFlags{}
 	fs.StringVar(&f.spec, "f", "patwatch.yaml", "the spec `file`")
 	fs.StringVar(&f.state, "state", "", "the state `file` (default: patwatch.state.json beside the spec)")
-	fs.StringVar(&f.format, "format", reconciler.FormatText, "change report format: text, json or markdown")
+	fs.StringVar(&f.format, "format", report.FormatText, "change report format: text, json or markdown")
 	fs.BoolVar(&f.sandbox, "sandbox", false, "serve the PatSnap API from the built-in simulation: no credentials, no network")
 	if cmd != "watch" {
 		fs.StringVar(&f.out, "out", "", "also write the change report to `file`")
@@ -84,7 +85,7 @@ func (f *reconcileFlags) setup(e env) (zerolog.Logger, bool) {
 
 func (f *reconcileFlags) check() error {
 	switch f.format {
-	case reconciler.FormatText, reconciler.FormatJSON, reconciler.FormatMarkdown:
+	case report.FormatText, report.FormatJSON, report.FormatMarkdown:
 	default:
 		return withHint(fmt.Errorf("--format: unknown format %q", f.format), "use text, json or markdown")
 	}
@@ -165,7 +166,7 @@ func reconcileOnce(ctx context.Context, e env, f *reconcileFlags, cmd string) in
 	}
 	log = log.With().Str("spec", f.spec).Str("command", cmd).Logger()
 
-	var rep *reconciler.ChangeReport
+	var rep *report.ChangeReport
 	if cmd == "plan" && f.offline {
 		recorded, err := state.Load(statePath)
 		if err != nil {
@@ -189,9 +190,9 @@ func reconcileOnce(ctx context.Context, e env, f *reconcileFlags, cmd string) in
 
 // finishReport prints the change report, writes --out, and turns the report
 // into the exit code the contract fixes.
-func finishReport(e env, f *reconcileFlags, rep *reconciler.ChangeReport) int {
+func finishReport(e env, f *reconcileFlags, rep *report.ChangeReport) int {
 	var buf bytes.Buffer
-	if err := reconciler.Render(&buf, rep, f.format, false); err != nil {
+	if err := report.Render(&buf, rep, f.format, false); err != nil {
 		printError(e.stderr, err)
 		return exitError
 	}
@@ -200,7 +201,7 @@ func finishReport(e env, f *reconcileFlags, rep *reconciler.ChangeReport) int {
 		return exitError
 	}
 	if f.out != "" {
-		if err := writeFileAtomic(f.out, buf.Bytes(), 0o644); err != nil {
+		if err := atomicfile.WriteFile(f.out, buf.Bytes(), 0o644); err != nil {
 			printError(e.stderr, fmt.Errorf("--out: %w", err))
 			return exitError
 		}
@@ -215,11 +216,11 @@ func finishReport(e env, f *reconcileFlags, rep *reconciler.ChangeReport) int {
 	return exitOK
 }
 
-func failureLine(rep *reconciler.ChangeReport) string {
+func failureLine(rep *report.ChangeReport) string {
 	var parts []string
 	var n int
 	for _, c := range rep.Searches {
-		if c.Status == reconciler.StatusError {
+		if c.Status == report.StatusError {
 			n++
 		}
 	}
@@ -228,7 +229,7 @@ func failureLine(rep *reconciler.ChangeReport) string {
 	}
 	n = 0
 	for _, c := range rep.Reports {
-		if c.Status == reconciler.ReportError || c.Status == reconciler.ReportFailed {
+		if c.Status == report.ReportError || c.Status == report.ReportFailed {
 			n++
 		}
 	}
@@ -254,7 +255,7 @@ type runner struct {
 	clients               *clientPool // watch mode: reuse one client across runs
 }
 
-func (r *runner) once(ctx context.Context, sp *spec.Spec) (*reconciler.ChangeReport, error) {
+func (r *runner) once(ctx context.Context, sp *spec.Spec) (*report.ChangeReport, error) {
 	apply := r.cmd != "plan"
 	if apply {
 		lock, err := state.Lock(ctx, r.statePath, r.cmd, r.f.lockTimeout)
@@ -411,41 +412,4 @@ func firstNonEmpty(vals ...string) string {
 		}
 	}
 	return ""
-}
-
-// writeFileAtomic writes data to a temporary file beside path and renames it
-// into place, so a reader never sees half a file. Its errors name path, not
-// the temporary file.
-func writeFileAtomic(path string, data []byte, perm os.FileMode) (err error) {
-	defer func() {
-		if err != nil {
-			var pe *os.PathError
-			if errors.As(err, &pe) {
-				err = pe.Err
-			}
-			err = fmt.Errorf("write %s: %w", path, err)
-		}
-	}()
-	dir := filepath.Dir(path)
-	tmp, err := os.CreateTemp(dir, "."+filepath.Base(path)+".tmp-*")
-	if err != nil {
-		return err
-	}
-	defer os.Remove(tmp.Name())
-	if _, err := io.Copy(tmp, bytes.NewReader(data)); err != nil {
-		tmp.Close()
-		return err
-	}
-	if err := tmp.Chmod(perm); err != nil {
-		tmp.Close()
-		return err
-	}
-	if err := tmp.Sync(); err != nil {
-		tmp.Close()
-		return err
-	}
-	if err := tmp.Close(); err != nil {
-		return err
-	}
-	return os.Rename(tmp.Name(), path)
 }

@@ -8,7 +8,8 @@ import (
 
 	"github.com/rs/zerolog"
 
-	"github.com/patwatch/patwatch/patsnap/fake"
+	"github.com/patwatch/patwatch/internal/atomicfile"
+	"github.com/patwatch/patwatch/internal/patsnap/fake"
 )
 
 // sandboxAPIKey is the key the sandbox's simulated API accepts.
@@ -55,7 +56,7 @@ func startSandbox(statePath string, persist bool, log zerolog.Logger) (*sandbox,
 			}
 			b, err := srv.Snapshot()
 			if err == nil {
-				err = writeFileAtomic(memPath, b, 0o600)
+				err = atomicfile.WriteFile(memPath, b, 0o600)
 			}
 			if err != nil {
 				log.Warn().Err(err).Msg("the sandbox's memory was not saved")

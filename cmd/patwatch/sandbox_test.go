@@ -6,8 +6,8 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/patwatch/patwatch/patsnap/fake"
-	"github.com/patwatch/patwatch/reconciler"
+	"github.com/patwatch/patwatch/internal/patsnap/fake"
+	"github.com/patwatch/patwatch/internal/report"
 )
 
 // TestSandboxQuickstart is the README's first command, run as a newcomer
@@ -26,11 +26,11 @@ func TestSandboxQuickstart(t *testing.T) {
 		t.Fatalf("first run: exit %d\n%s", code, stderr)
 	}
 	for _, s := range rep.Searches {
-		if s.Status != reconciler.StatusBaseline || s.Hits == 0 {
+		if s.Status != report.StatusBaseline || s.Hits == 0 {
 			t.Errorf("first run: %+v; want a baseline with hits", s)
 		}
 	}
-	if r := rep.Reports[0]; r.Status != reconciler.ReportSubmitted {
+	if r := rep.Reports[0]; r.Status != report.ReportSubmitted {
 		t.Errorf("first run: report %+v; want submitted", r)
 	}
 
@@ -45,13 +45,13 @@ func TestSandboxQuickstart(t *testing.T) {
 	if moved == 0 {
 		t.Errorf("the second sandbox run shows no new or dropped hit: %+v", rep.Searches)
 	}
-	if r := rep.Reports[0]; r.Status != reconciler.ReportFinished {
+	if r := rep.Reports[0]; r.Status != report.ReportFinished {
 		t.Errorf("second run: report %+v; want finished", r)
 	}
 	if _, err := os.Stat(h.path("reports/cn108977442b.pdf")); err != nil {
 		t.Error(err)
 	}
-	if _, rep, _ = h.apply("--sandbox"); rep.Reports[0].Status != reconciler.ReportReady {
+	if _, rep, _ = h.apply("--sandbox"); rep.Reports[0].Status != report.ReportReady {
 		t.Errorf("third run: report %+v; want ready", rep.Reports[0])
 	}
 

@@ -15,7 +15,7 @@ import (
 	"text/tabwriter"
 	"time"
 
-	"github.com/patwatch/patwatch/reconciler"
+	"github.com/patwatch/patwatch/internal/report"
 	"github.com/patwatch/patwatch/state"
 )
 
@@ -67,13 +67,13 @@ func runShow(_ context.Context, e env, args []string) int {
 // hits and each report, in name order.
 func showText(w io.Writer, path string, st *state.State) error {
 	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
-	fmt.Fprintf(tw, "state file:\t%s\n", reconciler.Printable(path))
-	fmt.Fprintf(tw, "lineage:\t%s\n", reconciler.Printable(st.Lineage))
+	fmt.Fprintf(tw, "state file:\t%s\n", report.Printable(path))
+	fmt.Fprintf(tw, "lineage:\t%s\n", report.Printable(st.Lineage))
 	fmt.Fprintf(tw, "serial:\t%d\n", st.Serial)
 	fmt.Fprintf(tw, "format:\t%d\n", st.FormatVersion)
 	by := "unknown"
 	if st.PatwatchVersion != "" {
-		by = "patwatch " + reconciler.Printable(st.PatwatchVersion)
+		by = "patwatch " + report.Printable(st.PatwatchVersion)
 	}
 	fmt.Fprintf(tw, "written by:\t%s\n", by)
 	fmt.Fprintf(tw, "searches:\t%d\n", len(st.Searches))
@@ -90,9 +90,9 @@ func showText(w io.Writer, path string, st *state.State) error {
 				missing++
 			}
 		}
-		fmt.Fprintf(w, "\nsearch %s\n", reconciler.Printable(name))
+		fmt.Fprintf(w, "\nsearch %s\n", report.Printable(name))
 		tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
-		fmt.Fprintf(tw, "  fingerprint:\t%s\n", short(reconciler.Printable(s.Fingerprint)))
+		fmt.Fprintf(tw, "  fingerprint:\t%s\n", short(report.Printable(s.Fingerprint)))
 		fmt.Fprintf(tw, "  baseline:\t%s\n", stamp(s.BaselineAt))
 		hits := strconv.Itoa(len(s.Hits))
 		if missing > 0 {
@@ -109,7 +109,7 @@ func showText(w io.Writer, path string, st *state.State) error {
 		fmt.Fprintln(tw, "    PATENT\tFIRST SEEN\tMISSING\tTITLE\tASSIGNEE")
 		for _, pn := range slices.Sorted(maps.Keys(s.Hits)) {
 			h := s.Hits[pn]
-			fmt.Fprintf(tw, "    %s\t%s\t%d\t%s\t%s\n", reconciler.Printable(pn), stamp(h.FirstSeen), h.Missing, orDash(reconciler.Printable(h.Title)), orDash(reconciler.Printable(h.CurrentAssignee)))
+			fmt.Fprintf(tw, "    %s\t%s\t%d\t%s\t%s\n", report.Printable(pn), stamp(h.FirstSeen), h.Missing, orDash(report.Printable(h.Title)), orDash(report.Printable(h.CurrentAssignee)))
 		}
 		if err := tw.Flush(); err != nil {
 			return err
@@ -118,26 +118,26 @@ func showText(w io.Writer, path string, st *state.State) error {
 
 	for _, name := range slices.Sorted(maps.Keys(st.Reports)) {
 		r := st.Reports[name]
-		fmt.Fprintf(w, "\nreport %s\n", reconciler.Printable(name))
+		fmt.Fprintf(w, "\nreport %s\n", report.Printable(name))
 		tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
 		patent := r.PatentNumber
 		if patent == "" {
 			patent = "id " + r.PatentID
 		}
-		fmt.Fprintf(tw, "  patent:\t%s\n", reconciler.Printable(patent))
+		fmt.Fprintf(tw, "  patent:\t%s\n", report.Printable(patent))
 		logo := "with logo"
 		if !r.Logo {
 			logo = "without logo"
 		}
-		fmt.Fprintf(tw, "  format:\t%s, %s\n", reconciler.Printable(r.Format), logo)
-		fmt.Fprintf(tw, "  status:\t%s\n", reconciler.Printable(r.Status))
-		fmt.Fprintf(tw, "  job id:\t%s\n", orDash(reconciler.Printable(r.JobID)))
+		fmt.Fprintf(tw, "  format:\t%s, %s\n", report.Printable(r.Format), logo)
+		fmt.Fprintf(tw, "  status:\t%s\n", report.Printable(r.Status))
+		fmt.Fprintf(tw, "  job id:\t%s\n", orDash(report.Printable(r.JobID)))
 		fmt.Fprintf(tw, "  submitted:\t%s\n", stamp(r.SubmittedAt))
 		fmt.Fprintf(tw, "  link expires:\t%s\n", stamp(r.LinkExpiresAt))
-		fmt.Fprintf(tw, "  file:\t%s\n", orDash(reconciler.Printable(r.File)))
+		fmt.Fprintf(tw, "  file:\t%s\n", orDash(report.Printable(r.File)))
 		fmt.Fprintf(tw, "  sha256:\t%s\n", orDash(short(r.SHA256)))
 		if r.LastError != "" {
-			fmt.Fprintf(tw, "  last error:\t%s\n", reconciler.Printable(r.LastError))
+			fmt.Fprintf(tw, "  last error:\t%s\n", report.Printable(r.LastError))
 		}
 		if err := tw.Flush(); err != nil {
 			return err

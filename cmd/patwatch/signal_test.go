@@ -8,7 +8,7 @@ import (
 	"syscall"
 	"testing"
 
-	"github.com/patwatch/patwatch/patsnap/fake"
+	"github.com/patwatch/patwatch/internal/patsnap/fake"
 )
 
 // TestMain lets a test run this test binary as the patwatch command itself,

@@ -10,7 +10,8 @@ import (
 
 	"github.com/rs/zerolog"
 
-	"github.com/patwatch/patwatch/patsnap"
+	"github.com/patwatch/patwatch/internal/atomicfile"
+	"github.com/patwatch/patwatch/internal/patsnap"
 )
 
 // uploadCache is a patsnap.UploadCache kept in a file of the user's cache
@@ -73,7 +74,7 @@ func (c *uploadCache) Put(digest string, u patsnap.Upload) {
 		err = os.MkdirAll(filepath.Dir(c.path), 0o700)
 	}
 	if err == nil {
-		err = writeFileAtomic(c.path, b, 0o600)
+		err = atomicfile.WriteFile(c.path, b, 0o600)
 	}
 	if err != nil {
 		c.log.Debug().Err(err).Msg("upload cache not saved")

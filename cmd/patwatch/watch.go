@@ -10,7 +10,7 @@ import (
 
 	"github.com/rs/zerolog"
 
-	"github.com/patwatch/patwatch/reconciler"
+	"github.com/patwatch/patwatch/internal/report"
 	"github.com/patwatch/patwatch/spec"
 	"github.com/patwatch/patwatch/watch"
 )
@@ -202,7 +202,7 @@ func (w *watcher) apply(ctx context.Context, reportsOnly bool, trigger string) {
 	w.log.Info().Str("trigger", trigger).Msg("run started")
 	rep, err := r.once(ctx, w.spec)
 	if rep != nil {
-		if rerr := reconciler.Render(w.e.stdout, rep, w.f.format, true); rerr != nil {
+		if rerr := report.Render(w.e.stdout, rep, w.f.format, true); rerr != nil {
 			w.log.Error().Err(rerr).Msg("writing the change report")
 		}
 		w.pending = hasPending(rep)
@@ -220,14 +220,14 @@ func (w *watcher) apply(ctx context.Context, reportsOnly bool, trigger string) {
 		w.failures = 0
 	}
 	if rep != nil {
-		ev = ev.Str("summary", reconciler.Summary(rep))
+		ev = ev.Str("summary", report.Summary(rep))
 	}
 	ev.Bool("reports_only", reportsOnly).Dur("took", time.Since(started)).Msg("run finished")
 }
 
-func hasPending(rep *reconciler.ChangeReport) bool {
+func hasPending(rep *report.ChangeReport) bool {
 	for _, r := range rep.Reports {
-		if r.Status == reconciler.ReportPending || r.Status == reconciler.ReportSubmitted {
+		if r.Status == report.ReportPending || r.Status == report.ReportSubmitted {
 			return true
 		}
 	}

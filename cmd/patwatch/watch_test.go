@@ -11,8 +11,8 @@ import (
 	"sync"
 	"testing"
 
-	"github.com/patwatch/patwatch/patsnap/fake"
-	"github.com/patwatch/patwatch/reconciler"
+	"github.com/patwatch/patwatch/internal/patsnap/fake"
+	"github.com/patwatch/patwatch/internal/report"
 )
 
 // watchRun is a patwatch watch running in the background of a test.
@@ -42,13 +42,13 @@ func startWatch(t *testing.T, h *harness, args ...string) *watchRun {
 }
 
 // runs returns the change reports printed so far, one per run.
-func (w *watchRun) runs() []reconciler.ChangeReport {
-	var out []reconciler.ChangeReport
+func (w *watchRun) runs() []report.ChangeReport {
+	var out []report.ChangeReport
 	for _, line := range strings.Split(strings.TrimSpace(w.stdout.String()), "\n") {
 		if line == "" {
 			continue
 		}
-		var rep reconciler.ChangeReport
+		var rep report.ChangeReport
 		if err := json.Unmarshal([]byte(line), &rep); err != nil {
 			w.t.Fatalf("watch printed a line that is not one JSON report: %q: %v", line, err)
 		}
@@ -58,7 +58,7 @@ func (w *watchRun) runs() []reconciler.ChangeReport {
 }
 
 // waitRuns waits until n runs have been reported and returns them.
-func (w *watchRun) waitRuns(n int) []reconciler.ChangeReport {
+func (w *watchRun) waitRuns(n int) []report.ChangeReport {
 	w.t.Helper()
 	waitFor(w.t, "run "+itoa(n), func() bool { return len(w.runs()) >= n })
 	return w.runs()
@@ -93,7 +93,7 @@ func TestWatchRunsOncePerSaveWhateverTheSaveStyle(t *testing.T) {
 	h.writeSpec(watchSpec)
 	specPath := h.path("patwatch.yaml")
 	w := startWatch(t, h)
-	if runs := w.waitRuns(1); runs[0].Searches[0].Status != reconciler.StatusBaseline {
+	if runs := w.waitRuns(1); runs[0].Searches[0].Status != report.StatusBaseline {
 		t.Fatalf("first run: %+v", runs[0])
 	}
 
@@ -136,7 +136,7 @@ func TestWatchRunsOncePerSaveWhateverTheSaveStyle(t *testing.T) {
 		if len(runs) != i+2 {
 			t.Fatalf("%s: %d runs, want exactly %d", s.name, len(runs), i+2)
 		}
-		if got := runs[i+1].Searches[0].Status; got != reconciler.StatusRebaseline {
+		if got := runs[i+1].Searches[0].Status; got != report.StatusRebaseline {
 			t.Errorf("%s: the run after it is %s, want rebaseline", s.name, got)
 		}
 	}
@@ -172,7 +172,7 @@ func TestWatchFollowsAKubernetesConfigMapSwap(t *testing.T) {
 	must(t, os.Rename(filepath.Join(mount, "..data_tmp"), filepath.Join(mount, "..data")))
 	must(t, os.RemoveAll(filepath.Join(mount, "..2026_11_22_01")))
 
-	if runs := w.waitRuns(2); runs[1].Searches[0].Status != reconciler.StatusRebaseline {
+	if runs := w.waitRuns(2); runs[1].Searches[0].Status != report.StatusRebaseline {
 		t.Fatalf("after the swap: %+v", runs[1])
 	}
 }
@@ -193,7 +193,7 @@ func TestWatchKeepsTheLastGoodSpecOnAnInvalidEdit(t *testing.T) {
 	}
 	h.writeSpec(withMax("30"))
 	runs := w.waitRuns(2)
-	if len(runs) != 2 || runs[1].Searches[0].Status != reconciler.StatusRebaseline {
+	if len(runs) != 2 || runs[1].Searches[0].Status != report.StatusRebaseline {
 		t.Fatalf("after invalid then valid: %d runs, last %+v; want 2 runs, the second a rebaseline", len(runs), runs[len(runs)-1])
 	}
 }
@@ -234,7 +234,7 @@ func TestWatchChangeDuringARunCausesExactlyOneMoreRun(t *testing.T) {
 	if len(runs) != 3 {
 		t.Fatalf("%d runs; want the held one, exactly one for the two saves during it, one for the last save", len(runs))
 	}
-	if runs[1].Searches[0].Status != reconciler.StatusRebaseline {
+	if runs[1].Searches[0].Status != report.StatusRebaseline {
 		t.Errorf("the run after the held one: %+v", runs[1])
 	}
 }
@@ -259,12 +259,12 @@ func TestWatchPollsPendingReportsUntilTheyFinish(t *testing.T) {
 	h.writeSpec(oneReport)
 	w := startWatch(t, h, "--poll-interval", "10ms")
 	runs := w.waitRuns(1)
-	if got := runs[0].Reports[0].Status; got != reconciler.ReportSubmitted {
+	if got := runs[0].Reports[0].Status; got != report.ReportSubmitted {
 		t.Fatalf("first run: %s", got)
 	}
 	waitFor(t, "the report to finish", func() bool {
 		rs := w.runs()
-		return rs[len(rs)-1].Reports[0].Status == reconciler.ReportFinished
+		return rs[len(rs)-1].Reports[0].Status == report.ReportFinished
 	})
 	rs := w.runs()
 	for _, r := range rs[1:] {
@@ -302,7 +302,7 @@ func TestWatchKeepsOneClientAcrossRuns(t *testing.T) {
 	w := startWatch(t, h, "--poll-interval", "10ms")
 	waitFor(t, "the report to finish", func() bool {
 		rs := w.runs()
-		return len(rs) > 0 && rs[len(rs)-1].Reports[0].Status == reconciler.ReportFinished
+		return len(rs) > 0 && rs[len(rs)-1].Reports[0].Status == report.ReportFinished
 	})
 	tokens := 0
 	for _, ep := range h.endpoints() {
@@ -326,10 +326,10 @@ func TestWatchRetriesSoonAfterAnOutage(t *testing.T) {
 	h.writeSpec(watchSpec)
 	w := startWatch(t, h, "--retry-after", "10ms")
 	runs := w.waitRuns(2)
-	if got := runs[0].Searches[0].Status; got != reconciler.StatusError {
+	if got := runs[0].Searches[0].Status; got != report.StatusError {
 		t.Fatalf("first run: %s, want error", got)
 	}
-	if got := runs[1].Searches[0].Status; got != reconciler.StatusBaseline {
+	if got := runs[1].Searches[0].Status; got != report.StatusBaseline {
 		t.Fatalf("the retry: %s, want the baseline the outage prevented", got)
 	}
 	if !strings.Contains(w.stderr.String(), "retry_in") {

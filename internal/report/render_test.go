@@ -1,4 +1,4 @@
-package reconciler
+package report
 
 import (
 	"bytes"
@@ -8,9 +8,6 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
-
-	"github.com/patwatch/patwatch/spec"
-	"github.com/patwatch/patwatch/state"
 )
 
 var update = flag.Bool("update", false, "rewrite the golden files")
@@ -42,7 +39,7 @@ func sampleReport(command string) *ChangeReport {
 			{Name: "kept", Patent: "CN4", Status: ReportReady, JobID: "2", File: "reports/kept.docx"},
 		},
 	}
-	rep.finish()
+	rep.Finish()
 	return rep
 }
 
@@ -101,7 +98,7 @@ func TestRenderJSONContract(t *testing.T) {
 func TestChanged(t *testing.T) {
 	quiet := &ChangeReport{Searches: []SearchChange{{Name: "a", Status: StatusOK}, {Name: "b", Status: StatusSuspended}, {Name: "c", Status: StatusError}},
 		Reports: []ReportChange{{Status: ReportPending}, {Status: ReportReady}, {Status: ReportError}}}
-	quiet.finish()
+	quiet.Finish()
 	if quiet.Changed {
 		t.Error("a report with nothing new, dropped, baselined, submitted, finished, failed or removed counts as changed")
 	}
@@ -121,7 +118,7 @@ func TestChanged(t *testing.T) {
 	} {
 		c := &ChangeReport{Searches: append([]SearchChange(nil), quiet.Searches...), Reports: append([]ReportChange(nil), quiet.Reports...)}
 		tweak(c)
-		c.finish()
+		c.Finish()
 		if !c.Changed {
 			t.Errorf("not counted as a change: %+v %+v", c.Searches[0], c.Reports[0])
 		}
@@ -130,7 +127,7 @@ func TestChanged(t *testing.T) {
 
 func TestSummaryNoChanges(t *testing.T) {
 	c := &ChangeReport{Command: "apply", Searches: []SearchChange{{Name: "a", Status: StatusOK}}}
-	c.finish()
+	c.Finish()
 	if got, want := Summary(c), "1 search, 0 reports: no changes"; got != want {
 		t.Errorf("Summary = %q, want %q", got, want)
 	}
@@ -156,7 +153,7 @@ func golden(t *testing.T, path string, got []byte) {
 func TestRenderEscapesControlCharacters(t *testing.T) {
 	c := &ChangeReport{Command: "apply", Searches: []SearchChange{{Name: "s", Status: StatusOK,
 		New: []HitChange{{PatentPN: "CN1\x1b[2J", Title: "evil\x1b[31m red\rover\nline", CurrentAssignee: "A\tB"}}}}}
-	c.finish()
+	c.Finish()
 	for _, format := range []string{FormatText, FormatMarkdown} {
 		var buf bytes.Buffer
 		if err := Render(&buf, c, format, false); err != nil {
@@ -169,26 +166,5 @@ func TestRenderEscapesControlCharacters(t *testing.T) {
 		if !strings.Contains(out, `\x1b`) {
 			t.Errorf("%s output does not show the escape escaped:\n%s", format, out)
 		}
-	}
-}
-
-func TestRenderOfflinePlanGolden(t *testing.T) {
-	st := state.New()
-	st.Searches["kept"] = &state.Search{Fingerprint: "f1", Hits: map[string]*state.Hit{"A": {}}}
-	st.Searches["edited"] = &state.Search{Fingerprint: "f2", Hits: map[string]*state.Hit{"A": {}, "B": {}}}
-	st.Searches["gone"] = &state.Search{Fingerprint: "f3", Hits: map[string]*state.Hit{"A": {}}}
-	st.Searches["old-name"] = &state.Search{Fingerprint: "f4"}
-	st.Reports["ready"] = &state.Report{PatentNumber: "CN1", Format: "pdf", Logo: true, JobID: "1", Status: state.ReportDownloaded, File: "reports/ready.pdf"}
-	desired := &spec.Spec{
-		Searches: []spec.Search{{Name: "kept", Fingerprint: "f1"}, {Name: "edited", Fingerprint: "f2x"}, {Name: "added", Fingerprint: "f5"}, {Name: "new-name", Fingerprint: "f4"}},
-		Reports:  []spec.Report{{Name: "ready", PatentNumber: "CN1", Format: "pdf", Logo: true}, {Name: "wanted", PatentNumber: "CN2", Format: "word"}},
-	}
-	rep := PlanOffline(desired, st)
-	for _, format := range []string{FormatText, FormatMarkdown} {
-		var buf bytes.Buffer
-		if err := Render(&buf, rep, format, false); err != nil {
-			t.Fatal(err)
-		}
-		golden(t, filepath.Join("testdata", "plan-offline."+format+".golden"), buf.Bytes())
 	}
 }

@@ -1,31 +1,44 @@
-package reconciler
+// Package report is the change report of a run: what each search and
+// report did, as typed statuses, and the renderers that turn it into text,
+// markdown or JSON. The reconciler builds a ChangeReport; commands render it.
+// A new output (an HTML page, a notification digest) is one new renderer
+// file here.
+package report
 
 // ReportFormatVersion is the version of the JSON change report's shape.
 const ReportFormatVersion = "1"
 
+// SearchStatus is what happened to a search in a run, as the JSON change
+// report spells it.
+type SearchStatus string
+
 // Search statuses in a change report.
 const (
-	StatusOK         = "ok"         // refreshed; new and dropped hits listed
-	StatusBaseline   = "baseline"   // first run of the search: hits recorded, none reported new
-	StatusRebaseline = "rebaseline" // the query changed: hits recorded afresh
-	StatusError      = "error"      // the search or report call failed; nothing changed
-	StatusRemoved    = "removed"    // no longer in the spec; forgotten from the state
-	StatusSuspended  = "suspended"  // suspend: true; not called
+	StatusOK         SearchStatus = "ok"         // refreshed; new and dropped hits listed
+	StatusBaseline                = "baseline"   // first run of the search: hits recorded, none reported new
+	StatusRebaseline              = "rebaseline" // the query changed: hits recorded afresh
+	StatusError                   = "error"      // the search or report call failed; nothing changed
+	StatusRemoved                 = "removed"    // no longer in the spec; forgotten from the state
+	StatusSuspended               = "suspended"  // suspend: true; not called
 )
+
+// ReportStatus is what happened to a value report in a run, as the JSON
+// change report spells it.
+type ReportStatus string
 
 // Report statuses in a change report. After apply they say what happened;
 // in a plan, what apply would do (ReportSubmit, ReportDownload).
 const (
-	ReportSubmitted = "submitted" // a job was created this run
-	ReportPending   = "pending"   // the job is still running
-	ReportFinished  = "finished"  // the file was downloaded this run
-	ReportReady     = "ready"     // the file was downloaded in an earlier run and is intact
-	ReportFailed    = "failed"    // the job failed this run; the next apply submits again
-	ReportRemoved   = "removed"
-	ReportError     = "error"
-	ReportSuspended = "suspended"
-	ReportSubmit    = "submit"   // plan: apply would submit a job
-	ReportDownload  = "download" // plan: apply would download the finished file
+	ReportSubmitted ReportStatus = "submitted" // a job was created this run
+	ReportPending                = "pending"   // the job is still running
+	ReportFinished               = "finished"  // the file was downloaded this run
+	ReportReady                  = "ready"     // the file was downloaded in an earlier run and is intact
+	ReportFailed                 = "failed"    // the job failed this run; the next apply submits again
+	ReportRemoved                = "removed"
+	ReportError                  = "error"
+	ReportSuspended              = "suspended"
+	ReportSubmit                 = "submit"   // plan: apply would submit a job
+	ReportDownload               = "download" // plan: apply would download the finished file
 )
 
 // ChangeReport is what a run found: the JSON change report of the contract in
@@ -48,13 +61,13 @@ type ChangeReport struct {
 
 // SearchChange is one search's part of a change report.
 type SearchChange struct {
-	Name    string      `json:"name"`
-	Status  string      `json:"status"`
-	Error   string      `json:"error"`
-	Total   int         `json:"total"` // the API's total_search_result_count; 0 when not called
-	Hits    int         `json:"hits"`  // hits the state holds for it after the run
-	New     []HitChange `json:"new"`
-	Dropped []HitChange `json:"dropped"`
+	Name    string       `json:"name"`
+	Status  SearchStatus `json:"status"`
+	Error   string       `json:"error"`
+	Total   int          `json:"total"` // the API's total_search_result_count; 0 when not called
+	Hits    int          `json:"hits"`  // hits the state holds for it after the run
+	New     []HitChange  `json:"new"`
+	Dropped []HitChange  `json:"dropped"`
 	// Missing counts hits absent this run but not yet dropped (drop_after).
 	Missing int `json:"missing,omitempty"`
 	// RenamedFrom is the search's former name, when it was renamed in the
@@ -77,13 +90,13 @@ type HitChange struct {
 
 // ReportChange is one report's part of a change report.
 type ReportChange struct {
-	Name     string `json:"name"`
-	Patent   string `json:"patent"`
-	Status   string `json:"status"`
-	JobID    string `json:"job_id"`
-	File     string `json:"file"`
-	Error    string `json:"error"`
-	QueueNum int    `json:"queue_num,omitempty"` // the job's place in PatSnap's queue, while pending
+	Name     string       `json:"name"`
+	Patent   string       `json:"patent"`
+	Status   ReportStatus `json:"status"`
+	JobID    string       `json:"job_id"`
+	File     string       `json:"file"`
+	Error    string       `json:"error"`
+	QueueNum int          `json:"queue_num,omitempty"` // the job's place in PatSnap's queue, while pending
 	// RenamedFrom is the report's former name, when it was renamed in the
 	// spec with its request unchanged: its job and file carried over.
 	RenamedFrom string `json:"renamed_from,omitempty"`
@@ -125,7 +138,7 @@ func (c *ChangeReport) Failed() bool {
 
 // finish sets Changed from the parts and makes empty lists non-nil so that
 // the JSON shows [] rather than null.
-func (c *ChangeReport) finish() {
+func (c *ChangeReport) Finish() {
 	c.FormatVersion = ReportFormatVersion
 	c.Changed = false
 	if c.Searches == nil {

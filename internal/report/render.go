@@ -1,4 +1,4 @@
-package reconciler
+package report
 
 import (
 	"bytes"
@@ -219,7 +219,7 @@ func missingNote(s SearchChange) string {
 	return fmt.Sprintf(", %d missing this run but not yet dropped", s.Missing)
 }
 
-func reportSymbol(status string) string {
+func reportSymbol(status ReportStatus) string {
 	switch status {
 	case ReportSubmitted, ReportFinished, ReportSubmit, ReportDownload:
 		return "+"
@@ -258,7 +258,7 @@ func reportText(r ReportChange) string {
 	case ReportDownload:
 		return "job " + r.JobID + " finished; apply would download it"
 	}
-	return r.Status
+	return string(r.Status)
 }
 
 func ymd(d int) string {
@@ -293,7 +293,7 @@ func renderMarkdown(w *bytes.Buffer, c *ChangeReport) {
 		// Offline, nothing was asked of the API: no new, dropped or total.
 		fmt.Fprintf(w, "| search | status | recorded hits |\n|---|---|---:|\n")
 		for _, s := range c.Searches {
-			status := s.Status
+			status := string(s.Status)
 			if s.RenamedFrom != "" {
 				status += " (renamed from " + s.RenamedFrom + ")"
 			}
@@ -303,7 +303,7 @@ func renderMarkdown(w *bytes.Buffer, c *ChangeReport) {
 	} else if len(c.Searches) > 0 {
 		fmt.Fprintf(w, "| search | status | new | dropped | hits | total |\n|---|---|---:|---:|---:|---:|\n")
 		for _, s := range c.Searches {
-			status := s.Status
+			status := string(s.Status)
 			if s.Status == StatusError {
 				status = "error: " + s.Error
 			}
@@ -338,7 +338,7 @@ func renderMarkdown(w *bytes.Buffer, c *ChangeReport) {
 	if len(c.Reports) > 0 {
 		w.WriteString("| report | patent | status | job | file |\n|---|---|---|---|---|\n")
 		for _, r := range c.Reports {
-			status := r.Status
+			status := string(r.Status)
 			if r.Error != "" {
 				status += ": " + r.Error
 			}

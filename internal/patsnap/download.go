@@ -10,7 +10,8 @@ import (
 	"net/http"
 	"net/url"
 	"os"
-	"path/filepath"
+
+	"github.com/patwatch/patwatch/internal/atomicfile"
 )
 
 // MaxDownloadSize caps a downloaded report; real ones are a few MB.
@@ -76,21 +77,15 @@ func (c *Client) downloadOnce(ctx context.Context, rawURL, target string) (*Down
 		return nil, &APIError{Endpoint: EndpointDownload, HTTPStatus: s, Class: httpClass(s), Msg: "download failed"}
 	}
 
-	tmp, err := os.CreateTemp(filepath.Dir(target), "."+filepath.Base(target)+".*.part")
+	tmp, err := atomicfile.Create(target, 0o644)
 	if err != nil {
 		return nil, fmt.Errorf("patsnap %s: %w", EndpointDownload, err)
 	}
-	done := false
-	defer func() {
-		if !done {
-			tmp.Close()
-			os.Remove(tmp.Name())
-		}
-	}()
+	defer tmp.Abort()
 	h := sha256.New()
 	n, err := io.Copy(io.MultiWriter(tmp, h), io.LimitReader(resp.Body, MaxDownloadSize+1))
 	switch {
-	case err != nil && isWriteError(err, tmp):
+	case err != nil && isWriteError(err, tmp.Name()):
 		return nil, fmt.Errorf("patsnap %s: %w", EndpointDownload, err)
 	case err != nil:
 		return nil, c.downloadError(ctx, actx, resp.StatusCode, err)
@@ -103,20 +98,9 @@ func (c *Client) downloadOnce(ctx context.Context, rawURL, target string) (*Down
 	case n == 0:
 		return nil, &APIError{Endpoint: EndpointDownload, HTTPStatus: resp.StatusCode, Class: ClassPermanent, Msg: "empty file"}
 	}
-	if err := tmp.Chmod(0o644); err != nil {
+	if err := tmp.Commit(); err != nil {
 		return nil, fmt.Errorf("patsnap %s: %w", EndpointDownload, err)
 	}
-	if err := tmp.Sync(); err != nil {
-		return nil, fmt.Errorf("patsnap %s: %w", EndpointDownload, err)
-	}
-	if err := tmp.Close(); err != nil {
-		return nil, fmt.Errorf("patsnap %s: %w", EndpointDownload, err)
-	}
-	if err := os.Rename(tmp.Name(), target); err != nil {
-		return nil, fmt.Errorf("patsnap %s: %w", EndpointDownload, err)
-	}
-	done = true
-	syncDir(filepath.Dir(target))
 	return &Download{Path: target, Size: n, SHA256: hex.EncodeToString(h.Sum(nil))}, nil
 }
 
@@ -130,20 +114,9 @@ func (c *Client) downloadError(ctx, actx context.Context, status int, err error)
 	return &APIError{Endpoint: EndpointDownload, HTTPStatus: status, Class: transportClass(err), Msg: "download failed", Err: err}
 }
 
-// isWriteError reports whether err came from writing f rather than from
-// reading the network.
-func isWriteError(err error, f *os.File) bool {
+// isWriteError reports whether err came from writing the file named name
+// rather than from reading the network.
+func isWriteError(err error, name string) bool {
 	var pe *os.PathError
-	return errors.As(err, &pe) && pe.Path == f.Name()
-}
-
-// syncDir makes a rename durable. It is best effort: some systems cannot
-// sync a directory, and the file itself is already complete.
-func syncDir(dir string) {
-	d, err := os.Open(dir)
-	if err != nil {
-		return
-	}
-	_ = d.Sync()
-	_ = d.Close()
+	return errors.As(err, &pe) && pe.Path == name
 }

@@ -12,8 +12,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/patwatch/patwatch/patsnap"
-	"github.com/patwatch/patwatch/patsnap/fake"
+	"github.com/patwatch/patwatch/internal/patsnap"
+	"github.com/patwatch/patwatch/internal/patsnap/fake"
 )
 
 // These tests run the client against the fake API over loopback, through

@@ -7,7 +7,7 @@ import (
 	"net/http/httptest"
 	"strings"
 
-	"github.com/patwatch/patwatch/patsnap/fake"
+	"github.com/patwatch/patwatch/internal/patsnap/fake"
 )
 
 // ExampleServer starts the fake on loopback, pins the results of one image
