@@ -80,7 +80,7 @@ func TestSnapshotDistinguishesPathsAndOrder(t *testing.T) {
 		}
 		seen[d] = name
 	}
-	if digest(a, b) != digest(a, b) {
+	if first, again := digest(a, b), digest(a, b); first != again {
 		t.Error("digest not deterministic")
 	}
 }

@@ -17,6 +17,7 @@ import (
 	"github.com/patwatch/patwatch/internal/atomicfile"
 	"github.com/patwatch/patwatch/internal/patsnap"
 	"github.com/patwatch/patwatch/internal/report"
+	"github.com/patwatch/patwatch/internal/runner"
 	"github.com/patwatch/patwatch/reconciler"
 	"github.com/patwatch/patwatch/spec"
 	"github.com/patwatch/patwatch/state"
@@ -130,6 +131,26 @@ func (f *reconcileFlags) paths(sp *spec.Spec) (statePath, reportsDir string, err
 	return statePath, reportsDir, nil
 }
 
+// openStore opens the state store the flags name for sp.
+func (f *reconcileFlags) openStore(sp *spec.Spec) (*stateStore, error) {
+	statePath, reportsDir, err := f.paths(sp)
+	if err != nil {
+		return nil, err
+	}
+	fs, err := state.NewFileStore(statePath)
+	if err != nil {
+		return nil, err
+	}
+	return &stateStore{Store: fs, filesDir: fs.Dir(), reportsDir: reportsDir}, nil
+}
+
+// stateStore is an opened store with the directories a run uses with it.
+type stateStore struct {
+	runner.Store
+	filesDir   string // recorded report files are relative to it
+	reportsDir string
+}
+
 func runPlan(ctx context.Context, e env, args []string) int {
 	fs := flagSet(e, "plan", "plan [-f SPEC] [--state FILE] [--format text|json|markdown] [--out FILE] [--detailed-exitcode] [--offline] [--sandbox]")
 	f := addReconcileFlags(fs, "plan")
@@ -159,7 +180,7 @@ func reconcileOnce(ctx context.Context, e env, f *reconcileFlags, cmd string) in
 		printSpecError(e.stderr, f.spec, err)
 		return exitError
 	}
-	statePath, reportsDir, err := f.paths(sp)
+	st, err := f.openStore(sp)
 	if err != nil {
 		printError(e.stderr, err)
 		return exitError
@@ -168,15 +189,18 @@ func reconcileOnce(ctx context.Context, e env, f *reconcileFlags, cmd string) in
 
 	var rep *report.ChangeReport
 	if cmd == "plan" && f.offline {
-		recorded, err := state.Load(statePath)
+		recorded, err := st.Load(ctx)
 		if err != nil {
 			printError(e.stderr, err)
 			return exitError
 		}
 		rep = reconciler.PlanOffline(sp, recorded)
 	} else {
-		r := &runner{e: e, f: f, log: log, statePath: statePath, reportsDir: reportsDir, cmd: cmd}
-		rep, err = r.once(ctx, sp)
+		prog := newProgressLine(e.stderr)
+		r := newRunner(e, f, log, st, cmd, nil)
+		r.Progress = prog.update
+		rep, err = r.Once(ctx, sp, runner.Options{})
+		prog.done()
 		if err != nil {
 			if rep != nil {
 				finishReport(e, f, rep) // what completed before the interrupt
@@ -243,95 +267,44 @@ func failureLine(rep *report.ChangeReport) string {
 	return strings.Join(parts, " and ") + " failed; " + what
 }
 
-// runner does one plan or apply against the API (live or sandbox). Watch
-// mode calls once for every run.
-type runner struct {
-	e                     env
-	f                     *reconcileFlags
-	log                   zerolog.Logger
-	statePath, reportsDir string
-	cmd                   string
-	reportsOnly           bool
-	clients               *clientPool // watch mode: reuse one client across runs
+// newRunner wires a runner for cmd against the store st: the live API from
+// the environment's credentials, or the sandbox. clients, in watch mode,
+// keeps one live client across runs.
+func newRunner(e env, f *reconcileFlags, log zerolog.Logger, st *stateStore, cmd string, clients *clientPool) *runner.Runner {
+	return &runner.Runner{
+		Store:       st,
+		Command:     cmd,
+		Apply:       cmd != "plan",
+		LockTimeout: f.lockTimeout,
+		FilesDir:    st.filesDir,
+		ReportsDir:  st.reportsDir,
+		Sandbox:     f.sandbox,
+		Version:     version,
+		Log:         log,
+		Connect: func(ctx context.Context, sp *spec.Spec) (reconciler.API, func(), error) {
+			return connect(ctx, e, f, log, st, cmd != "plan", clients, sp)
+		},
+	}
 }
 
-func (r *runner) once(ctx context.Context, sp *spec.Spec) (*report.ChangeReport, error) {
-	apply := r.cmd != "plan"
-	if apply {
-		lock, err := state.Lock(ctx, r.statePath, r.cmd, r.f.lockTimeout)
-		if err != nil {
-			return nil, err
-		}
-		defer func() {
-			if err := lock.Unlock(); err != nil {
-				r.log.Warn().Err(err).Msg("releasing the state lock")
-			}
-		}()
-	}
-	recorded, err := state.Load(r.statePath)
-	if err != nil {
-		return nil, err
-	}
-	if err := checkSandboxState(recorded, r.f.sandbox, r.statePath); err != nil {
-		return nil, err
-	}
-
-	api, closeAPI, err := r.client(sp)
-	if err != nil {
-		return nil, err
-	}
-	defer closeAPI()
-
-	mode := reconciler.ModePlan
-	if apply {
-		mode = reconciler.ModeApply
-	}
-	prog := newProgressLine(r.e.stderr)
-	rec := &reconciler.Reconciler{
-		API:         api,
-		Concurrency: reconciler.ConcurrencyFor(sp.API.QPS),
-		StateDir:    filepath.Dir(r.statePath),
-		ReportsDir:  r.reportsDir,
-		Log:         r.log,
-		ReportsOnly: r.reportsOnly,
-		Progress:    prog.update,
-	}
-	out := rec.Run(ctx, mode, sp, recorded)
-	prog.done()
-	if !apply {
-		return out.Report, nil
-	}
-	out.State.PatwatchVersion = version
-	written, err := state.Save(r.statePath, out.State)
-	if err != nil {
-		return nil, fmt.Errorf("the run's changes were not saved: %w", err)
-	}
-	out.Report.StateChanged = written
-	r.log.Debug().Bool("written", written).Uint64("serial", out.State.Serial).Msg("state saved")
-	if ctx.Err() != nil {
-		return out.Report, withHint(errors.New("interrupted; the work completed before the interrupt was saved"), "run apply again to finish")
-	}
-	return out.Report, nil
-}
-
-// client builds the API client: the sandbox's, or the live API's from the
-// environment's credentials, reused from r.clients when watch mode has one
-// with the same settings. close releases what it started.
-func (r *runner) client(sp *spec.Spec) (*patsnap.Client, func(), error) {
-	cfg := patsnap.Config{QPS: sp.API.QPS, Logger: r.log}
+// connect builds the API client: the sandbox's, or the live API's from the
+// environment's credentials, reused from clients when watch mode has one
+// with the same settings. The returned function releases what it started.
+func connect(ctx context.Context, e env, f *reconcileFlags, log zerolog.Logger, st runner.Store, persist bool, clients *clientPool, sp *spec.Spec) (reconciler.API, func(), error) {
+	cfg := patsnap.Config{QPS: sp.API.QPS, Logger: log}
 	closeFn := func() {}
-	if r.f.sandbox {
-		sb, err := startSandbox(r.statePath, r.cmd != "plan", r.log)
+	if f.sandbox {
+		sb, err := startSandbox(ctx, st, persist, log)
 		if err != nil {
 			return nil, nil, fmt.Errorf("sandbox: %w", err)
 		}
 		cfg.BaseURL, cfg.APIKey = sb.baseURL, sandboxAPIKey
 		closeFn = sb.close
 	} else {
-		cfg.BaseURL = firstNonEmpty(r.e.getenv("PATSNAP_BASE_URL"), sp.API.BaseURL, DefaultBaseURL)
-		cfg.APIKey = r.e.getenv("PATSNAP_API_KEY")
-		cfg.ClientID = r.e.getenv("PATSNAP_CLIENT_ID")
-		cfg.ClientSecret = r.e.getenv("PATSNAP_CLIENT_SECRET")
+		cfg.BaseURL = firstNonEmpty(e.getenv("PATSNAP_BASE_URL"), sp.API.BaseURL, DefaultBaseURL)
+		cfg.APIKey = e.getenv("PATSNAP_API_KEY")
+		cfg.ClientID = e.getenv("PATSNAP_CLIENT_ID")
+		cfg.ClientSecret = e.getenv("PATSNAP_CLIENT_SECRET")
 		if cfg.APIKey == "" && (cfg.ClientID == "" || cfg.ClientSecret == "") {
 			return nil, nil, withHint(errors.New("no PatSnap credentials: set PATSNAP_API_KEY, or PATSNAP_CLIENT_ID and PATSNAP_CLIENT_SECRET"),
 				"try patwatch without credentials on the built-in simulation: add --sandbox",
@@ -341,18 +314,16 @@ func (r *runner) client(sp *spec.Spec) (*patsnap.Client, func(), error) {
 			cfg.ClientID, cfg.ClientSecret = "", ""
 		}
 		if u, err := url.Parse(cfg.BaseURL); err == nil && u.Scheme == "http" && !spec.IsLoopbackHost(u.Hostname()) {
-			r.log.Warn().Str("host", u.Host).Msg("the API root is plain http: credentials and results cross the network unencrypted")
+			log.Warn().Str("host", u.Host).Msg("the API root is plain http: credentials and results cross the network unencrypted")
 		}
-	}
-	if !r.f.sandbox {
 		// The sandbox's address changes every run: its uploads stay in memory.
-		cfg.Uploads = newUploadCache(r.e, r.log, cfg.BaseURL, cfg.APIKey+cfg.ClientID)
+		cfg.Uploads = newUploadCache(e, log, cfg.BaseURL, cfg.APIKey+cfg.ClientID)
 	}
-	if r.e.tuneClient != nil {
-		r.e.tuneClient(&cfg)
+	if e.tuneClient != nil {
+		e.tuneClient(&cfg)
 	}
-	if r.clients != nil && !r.f.sandbox {
-		c, err := r.clients.get(cfg)
+	if clients != nil && !f.sandbox {
+		c, err := clients.get(cfg)
 		return c, closeFn, err
 	}
 	c, err := patsnap.New(cfg)
@@ -383,26 +354,6 @@ func (p *clientPool) get(cfg patsnap.Config) (*patsnap.Client, error) {
 	}
 	p.key, p.client = key, c
 	return c, nil
-}
-
-// checkSandboxState refuses to mix the sandbox's simulated hits with a real
-// watch list's memory, in either direction. A state the sandbox wrote has the
-// sandbox's memory file beside it.
-func checkSandboxState(st *state.State, sandbox bool, path string) error {
-	if len(st.Searches) == 0 && len(st.Reports) == 0 {
-		return nil
-	}
-	_, err := os.Stat(sandboxMemoryPath(path))
-	wroteBySandbox := err == nil
-	switch {
-	case sandbox && !wroteBySandbox:
-		return withHint(fmt.Errorf("%s holds a real watch list's state; --sandbox will not write simulated results into it", path),
-			"give the sandbox its own state file: --state sandbox.state.json")
-	case !sandbox && wroteBySandbox:
-		return withHint(fmt.Errorf("%s was written by --sandbox runs; its hits are simulated", path),
-			"use another --state for the live API, or delete it and "+filepath.Base(sandboxMemoryPath(path))+" to start afresh")
-	}
-	return nil
 }
 
 func firstNonEmpty(vals ...string) string {

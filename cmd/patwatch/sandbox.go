@@ -1,15 +1,15 @@
 package main
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"io/fs"
-	"os"
 
 	"github.com/rs/zerolog"
 
-	"github.com/patwatch/patwatch/internal/atomicfile"
 	"github.com/patwatch/patwatch/internal/patsnap/fake"
+	"github.com/patwatch/patwatch/internal/runner"
 )
 
 // sandboxAPIKey is the key the sandbox's simulated API accepts.
@@ -23,17 +23,16 @@ type sandbox struct {
 }
 
 // startSandbox serves the fake API on a loopback port. The simulation keeps
-// its memory (the corpus's epoch, report jobs, uploads) in <state>.sandbox, so
-// that each apply sees the next epoch: new and dropped hits appear and
-// submitted report jobs finish. With persist false (plan) the memory is read
-// but never written.
-func startSandbox(statePath string, persist bool, log zerolog.Logger) (*sandbox, error) {
+// its memory (the corpus's epoch, report jobs, uploads) with the state (the
+// file store: <state>.sandbox), so that each apply sees the next epoch: new
+// and dropped hits appear and submitted report jobs finish. With persist
+// false (plan) the memory is read but never written.
+func startSandbox(ctx context.Context, st runner.Store, persist bool, log zerolog.Logger) (*sandbox, error) {
 	srv := fake.New(fake.Options{APIKeys: []string{sandboxAPIKey}, PollsToFinish: -1, Seed: 1})
-	memPath := sandboxMemoryPath(statePath)
-	switch b, err := os.ReadFile(memPath); {
+	switch b, err := st.ReadAux(ctx, runner.SandboxAux); {
 	case err == nil:
 		if err := srv.Restore(b); err != nil {
-			return nil, fmt.Errorf("%s: %w (delete it to restart the simulation)", memPath, err)
+			return nil, fmt.Errorf("the sandbox memory of %s: %w (delete it to restart the simulation)", st, err)
 		}
 		srv.Advance()
 	case errors.Is(err, fs.ErrNotExist):
@@ -56,7 +55,9 @@ func startSandbox(statePath string, persist bool, log zerolog.Logger) (*sandbox,
 			}
 			b, err := srv.Snapshot()
 			if err == nil {
-				err = atomicfile.WriteFile(memPath, b, 0o600)
+				// The memory is saved even when the run was interrupted:
+				// the API's side of what the run did (jobs it created) happened.
+				err = st.WriteAux(context.WithoutCancel(ctx), runner.SandboxAux, b)
 			}
 			if err != nil {
 				log.Warn().Err(err).Msg("the sandbox's memory was not saved")
@@ -64,6 +65,3 @@ func startSandbox(statePath string, persist bool, log zerolog.Logger) (*sandbox,
 		},
 	}, nil
 }
-
-// sandboxMemoryPath is where the sandbox keeps its memory for a state file.
-func sandboxMemoryPath(statePath string) string { return statePath + ".sandbox" }

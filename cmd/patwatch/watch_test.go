@@ -228,9 +228,9 @@ func TestWatchChangeDuringARunCausesExactlyOneMoreRun(t *testing.T) {
 		return strings.Contains(w.stderr.String(), "watched files may have changed")
 	})
 	close(released)
-	runs := w.waitRuns(2)
+	w.waitRuns(2)
 	h.writeSpec(withMax("40"))
-	runs = w.waitRuns(3)
+	runs := w.waitRuns(3)
 	if len(runs) != 3 {
 		t.Fatalf("%d runs; want the held one, exactly one for the two saves during it, one for the last save", len(runs))
 	}

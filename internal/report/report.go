@@ -15,11 +15,11 @@ type SearchStatus string
 // Search statuses in a change report.
 const (
 	StatusOK         SearchStatus = "ok"         // refreshed; new and dropped hits listed
-	StatusBaseline                = "baseline"   // first run of the search: hits recorded, none reported new
-	StatusRebaseline              = "rebaseline" // the query changed: hits recorded afresh
-	StatusError                   = "error"      // the search or report call failed; nothing changed
-	StatusRemoved                 = "removed"    // no longer in the spec; forgotten from the state
-	StatusSuspended               = "suspended"  // suspend: true; not called
+	StatusBaseline   SearchStatus = "baseline"   // first run of the search: hits recorded, none reported new
+	StatusRebaseline SearchStatus = "rebaseline" // the query changed: hits recorded afresh
+	StatusError      SearchStatus = "error"      // the search or report call failed; nothing changed
+	StatusRemoved    SearchStatus = "removed"    // no longer in the spec; forgotten from the state
+	StatusSuspended  SearchStatus = "suspended"  // suspend: true; not called
 )
 
 // ReportStatus is what happened to a value report in a run, as the JSON
@@ -30,15 +30,15 @@ type ReportStatus string
 // in a plan, what apply would do (ReportSubmit, ReportDownload).
 const (
 	ReportSubmitted ReportStatus = "submitted" // a job was created this run
-	ReportPending                = "pending"   // the job is still running
-	ReportFinished               = "finished"  // the file was downloaded this run
-	ReportReady                  = "ready"     // the file was downloaded in an earlier run and is intact
-	ReportFailed                 = "failed"    // the job failed this run; the next apply submits again
-	ReportRemoved                = "removed"
-	ReportError                  = "error"
-	ReportSuspended              = "suspended"
-	ReportSubmit                 = "submit"   // plan: apply would submit a job
-	ReportDownload               = "download" // plan: apply would download the finished file
+	ReportPending   ReportStatus = "pending"   // the job is still running
+	ReportFinished  ReportStatus = "finished"  // the file was downloaded this run
+	ReportReady     ReportStatus = "ready"     // the file was downloaded in an earlier run and is intact
+	ReportFailed    ReportStatus = "failed"    // the job failed this run; the next apply submits again
+	ReportRemoved   ReportStatus = "removed"
+	ReportError     ReportStatus = "error"
+	ReportSuspended ReportStatus = "suspended"
+	ReportSubmit    ReportStatus = "submit"   // plan: apply would submit a job
+	ReportDownload  ReportStatus = "download" // plan: apply would download the finished file
 )
 
 // ChangeReport is what a run found: the JSON change report of the contract in

@@ -1,0 +1,174 @@
+// Package runner performs one plan or apply: it takes the state's lock,
+// loads the state, reconciles it with the spec through the API, saves what
+// changed and returns the change report. Commands and watch mode call it;
+// where the state lives is a Store, declared here where it is used and
+// implemented by the state file (package state) and by other backends.
+package runner
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io/fs"
+	"time"
+
+	"github.com/rs/zerolog"
+
+	"github.com/patwatch/patwatch/internal/atomicfile"
+	"github.com/patwatch/patwatch/internal/report"
+	"github.com/patwatch/patwatch/reconciler"
+	"github.com/patwatch/patwatch/spec"
+	"github.com/patwatch/patwatch/state"
+)
+
+// Store is where the state lives. Only one apply holds its lock at a time;
+// Load and Save work without it (plan reads without locking). Side data
+// (the sandbox's memory) is kept with the state under a name.
+type Store interface {
+	Lock(ctx context.Context, command string, timeout time.Duration) (unlock func() error, err error)
+	Load(ctx context.Context) (*state.State, error)
+	Save(ctx context.Context, st *state.State) (written bool, err error)
+	// ReadAux returns the side data name, or an error matching
+	// fs.ErrNotExist when there is none.
+	ReadAux(ctx context.Context, name string) ([]byte, error)
+	WriteAux(ctx context.Context, name string, data []byte) error
+	// String names the store in messages (a path, or a URL without its
+	// password).
+	String() string
+}
+
+// SandboxAux is the name of the side data the sandbox keeps its memory in.
+// Its presence marks a state written by --sandbox runs.
+const SandboxAux = "sandbox"
+
+// Connector makes the API client of a run and returns what releases it.
+type Connector func(ctx context.Context, sp *spec.Spec) (api reconciler.API, release func(), err error)
+
+// Runner runs plans and applies against one store. Its zero value is not
+// usable: Store, Command and Connect are required.
+type Runner struct {
+	Store       Store
+	Command     string // plan, apply or watch: for the lock's holder and the report
+	Apply       bool   // false: a plan, which takes no lock and writes nothing
+	LockTimeout time.Duration
+	// FilesDir is the directory recorded report files are relative to;
+	// ReportsDir is where finished reports are downloaded. Both absolute.
+	FilesDir   string
+	ReportsDir string
+	Sandbox    bool // the API is the built-in simulation
+	Connect    Connector
+	Version    string // patwatch's version, recorded in the state
+	Log        zerolog.Logger
+	Progress   func(reconciler.Progress)
+}
+
+// Options vary one run.
+type Options struct {
+	// ReportsOnly skips the searches; watch mode polls pending report jobs
+	// this way between full runs.
+	ReportsOnly bool
+}
+
+// Once runs one plan or apply of sp. The change report is returned even
+// with an error when part of the run completed (an interrupt): what it
+// completed was saved.
+func (r *Runner) Once(ctx context.Context, sp *spec.Spec, opts Options) (*report.ChangeReport, error) {
+	if r.Apply {
+		unlock, err := r.Store.Lock(ctx, r.Command, r.LockTimeout)
+		if err != nil {
+			return nil, err
+		}
+		defer func() {
+			if err := unlock(); err != nil {
+				r.Log.Warn().Err(err).Msg("releasing the state lock")
+			}
+		}()
+		if n, err := atomicfile.CleanTemps(r.ReportsDir, ""); err != nil {
+			r.Log.Debug().Err(err).Msg("looking for temporary files a killed run left")
+		} else if n > 0 {
+			r.Log.Info().Int("files", n).Str("dir", r.ReportsDir).Msg("removed temporary files a killed run left")
+		}
+	}
+	recorded, err := r.Store.Load(ctx)
+	if err != nil {
+		return nil, err
+	}
+	if err := r.checkSandbox(ctx, recorded); err != nil {
+		return nil, err
+	}
+	api, release, err := r.Connect(ctx, sp)
+	if err != nil {
+		return nil, err
+	}
+	defer release()
+
+	mode := reconciler.ModePlan
+	if r.Apply {
+		mode = reconciler.ModeApply
+	}
+	rec := &reconciler.Reconciler{
+		API:         api,
+		Concurrency: reconciler.ConcurrencyFor(sp.API.QPS),
+		StateDir:    r.FilesDir,
+		ReportsDir:  r.ReportsDir,
+		Log:         r.Log,
+		ReportsOnly: opts.ReportsOnly,
+		Progress:    r.Progress,
+	}
+	out := rec.Run(ctx, mode, sp, recorded)
+	if !r.Apply {
+		return out.Report, nil
+	}
+	out.State.PatwatchVersion = r.Version
+	written, err := r.Store.Save(ctx, out.State)
+	if err != nil {
+		return nil, fmt.Errorf("the run's changes were not saved: %w", err)
+	}
+	out.Report.StateChanged = written
+	r.Log.Debug().Bool("written", written).Uint64("serial", out.State.Serial).Msg("state saved")
+	if ctx.Err() != nil {
+		return out.Report, ErrInterrupted
+	}
+	return out.Report, nil
+}
+
+// ErrInterrupted is returned with the change report of a run whose context
+// ended: the work completed before then was saved.
+var ErrInterrupted error = &hinted{
+	err:  errors.New("interrupted; the work completed before the interrupt was saved"),
+	hint: "run apply again to finish",
+}
+
+// checkSandbox refuses to mix the sandbox's simulated hits with a real watch
+// list's memory, in either direction. A state the sandbox wrote has the
+// sandbox's memory beside it.
+func (r *Runner) checkSandbox(ctx context.Context, st *state.State) error {
+	if len(st.Searches) == 0 && len(st.Reports) == 0 {
+		return nil
+	}
+	_, err := r.Store.ReadAux(ctx, SandboxAux)
+	if err != nil && !errors.Is(err, fs.ErrNotExist) {
+		return fmt.Errorf("state %s: %w", r.Store, err)
+	}
+	wroteBySandbox := err == nil
+	switch {
+	case r.Sandbox && !wroteBySandbox:
+		return &hinted{err: fmt.Errorf("%s holds a real watch list's state; --sandbox will not write simulated results into it", r.Store),
+			hint: "give the sandbox its own state file: --state sandbox.state.json"}
+	case !r.Sandbox && wroteBySandbox:
+		return &hinted{err: fmt.Errorf("%s was written by --sandbox runs; its hits are simulated", r.Store),
+			hint: "use another --state for the live API, or delete the state and its sandbox memory to start afresh"}
+	}
+	return nil
+}
+
+// hinted is an error with a line that says what to do; the command prints
+// it as "patwatch: hint: …".
+type hinted struct {
+	err  error
+	hint string
+}
+
+func (h *hinted) Error() string { return h.err.Error() }
+func (h *hinted) Unwrap() error { return h.err }
+func (h *hinted) Hint() string  { return h.hint }

@@ -1,0 +1,308 @@
+package watch
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"math/rand/v2"
+	"path/filepath"
+	"time"
+
+	"github.com/rs/zerolog"
+
+	"github.com/patwatch/patwatch/internal/report"
+	"github.com/patwatch/patwatch/spec"
+)
+
+// Defaults of a Loop's schedule.
+const (
+	DefaultInterval     = time.Hour
+	DefaultPollInterval = 15 * time.Second
+	DefaultRetryAfter   = 30 * time.Second
+	// IntervalJitter spreads scheduled runs of many watchers by up to ±5%.
+	IntervalJitter = 0.05
+)
+
+// Loop is watch mode: it applies at start, on a schedule, and whenever the
+// spec (or a local image it names) changes, and polls pending report jobs
+// more often until they finish. Runs never overlap: a change during a run
+// leads to exactly one more run after it. An invalid edit keeps the last
+// good spec. A failed run is retried after RetryAfter, doubling up to the
+// interval. Nothing but a bad start ends it before its context does.
+type Loop struct {
+	SpecPath string
+	// Load reads and validates the spec; nil: spec.Load.
+	Load func(path string) (*spec.Spec, error)
+	// Apply runs once and returns its change report (possibly with an
+	// error, when part of it completed) or an error.
+	Apply func(ctx context.Context, r Run) (*report.ChangeReport, error)
+
+	Interval     time.Duration // fixed period; 0: the spec's interval, else DefaultInterval
+	PollInterval time.Duration // 0: DefaultPollInterval
+	RetryAfter   time.Duration // 0: DefaultRetryAfter; negative: retry on the schedule
+	Log          zerolog.Logger
+
+	// signals replaces the file Trigger in tests.
+	signals signaller
+	// jitter returns a float in [0,1); nil: math/rand/v2.
+	jitter func() float64
+
+	spec     *spec.Spec // the last good spec
+	digest   string     // of the files the last load read, good or not
+	pending  bool       // a report job was pending after the last run
+	failures int        // consecutive failed runs
+}
+
+// Run is one run the loop asks for.
+type Run struct {
+	Spec        *spec.Spec
+	ReportsOnly bool   // only poll report jobs
+	Trigger     string // start, schedule, spec changed, report poll
+}
+
+// signaller is what the loop needs of a Trigger.
+type signaller interface {
+	Watch(paths ...string) error
+	C() <-chan struct{}
+}
+
+// StartError is a spec that could not be loaded when the loop started.
+type StartError struct {
+	Path string
+	Err  error
+}
+
+func (e *StartError) Error() string { return fmt.Sprintf("%s: %v", filepath.Clean(e.Path), e.Err) }
+func (e *StartError) Unwrap() error { return e.Err }
+
+// Run runs the loop until ctx ends, then returns nil. It returns an error
+// only when it cannot start: the spec does not load (a *StartError) or its
+// directory cannot be watched.
+func (l *Loop) Run(ctx context.Context) error {
+	if l.Load == nil {
+		l.Load = spec.Load
+	}
+	sig := l.signals
+	if sig == nil {
+		trig, err := New(Options{Log: l.Log})
+		if err != nil {
+			return err
+		}
+		defer trig.Close()
+		sig = trig
+		loopCtx, stop := context.WithCancel(ctx)
+		done := make(chan struct{})
+		go func() {
+			defer close(done)
+			if err := trig.Run(loopCtx); err != nil {
+				l.Log.Error().Err(err).Msg("file watch stopped; spec changes are now picked up at scheduled runs")
+			}
+		}()
+		defer func() {
+			stop()
+			<-done
+		}()
+	}
+	// Watch before the first load, so that a save during start-up is not lost.
+	if err := sig.Watch(l.SpecPath); err != nil {
+		return err
+	}
+	if _, err := l.reload(sig); err != nil {
+		return err
+	}
+
+	full := time.NewTimer(0) // the first run starts at once
+	defer full.Stop()
+	poll := time.NewTimer(time.Hour)
+	poll.Stop()
+	defer poll.Stop()
+
+	first := true
+	for {
+		reportsOnly, trigger := false, "schedule"
+		select {
+		case <-ctx.Done():
+			l.Log.Info().Msg("stopping")
+			return nil
+		case <-sig.C():
+			changed, err := l.reload(sig)
+			if err != nil {
+				l.logSpecError(err)
+				continue
+			}
+			if !changed {
+				continue
+			}
+			trigger = "spec changed"
+		case <-full.C:
+			// A scheduled run re-reads the spec too: the last line of defence
+			// should the file watch have missed a change.
+			if _, err := l.reload(sig); err != nil {
+				l.logSpecError(err)
+			}
+			if first {
+				trigger = "start"
+			}
+		case <-poll.C:
+			reportsOnly, trigger = true, "report poll"
+		}
+		first = false
+
+		l.apply(ctx, Run{Spec: l.spec, ReportsOnly: reportsOnly, Trigger: trigger})
+		if ctx.Err() != nil {
+			return nil
+		}
+		switch {
+		case l.failures > 0:
+			// An outage, a held lock: try again sooner than the schedule.
+			resetTimer(full, l.retryDelay())
+		case !reportsOnly:
+			resetTimer(full, l.jittered(l.interval()))
+		}
+		if l.pending {
+			resetTimer(poll, l.pollInterval())
+		} else {
+			poll.Stop()
+		}
+	}
+}
+
+// reload reads the spec and its local images and, if their content changed
+// since the last read, loads the spec. An invalid spec leaves the last good
+// one in force; at start-up there is none, and the error is returned.
+func (l *Loop) reload(sig signaller) (changed bool, err error) {
+	digest, err := Snapshot(l.watchedFiles()...)
+	if err != nil {
+		return false, err
+	}
+	if digest == l.digest && l.spec != nil {
+		return false, nil
+	}
+	sp, err := l.Load(l.SpecPath)
+	if err != nil {
+		l.digest = digest // the same broken content is reported once
+		if l.spec == nil {
+			return false, &StartError{Path: l.SpecPath, Err: err}
+		}
+		return false, err
+	}
+	l.spec = sp
+	// The images the new spec names are watched too; hash what we watch.
+	if err := sig.Watch(l.watchedFiles()...); err != nil {
+		l.Log.Warn().Err(err).Msg("cannot watch an image's directory; changes to it are seen on the next scheduled run")
+	}
+	l.digest, err = Snapshot(l.watchedFiles()...)
+	return true, err
+}
+
+// watchedFiles are the spec and the local images of the last good spec.
+func (l *Loop) watchedFiles() []string {
+	files := []string{l.SpecPath}
+	if l.spec == nil {
+		return files
+	}
+	seen := map[string]bool{}
+	for _, s := range l.spec.Searches {
+		for _, img := range s.Images {
+			if img.Local() && !seen[img.Path] {
+				seen[img.Path] = true
+				files = append(files, img.Path)
+			}
+		}
+	}
+	return files
+}
+
+// apply runs once and logs the outcome. Failures are counted for the retry
+// delay; the next trigger or tick tries again.
+func (l *Loop) apply(ctx context.Context, r Run) {
+	started := time.Now()
+	l.Log.Info().Str("trigger", r.Trigger).Msg("run started")
+	rep, err := l.Apply(ctx, r)
+	if rep != nil {
+		l.pending = hasPending(rep)
+	}
+	ev := l.Log.Info()
+	if err != nil {
+		ev = l.Log.Error().Err(err)
+	} else if rep.Failed() {
+		ev = l.Log.Warn()
+	}
+	if err != nil || rep.Failed() {
+		l.failures++
+		ev = ev.Dur("retry_in", l.retryDelay())
+	} else {
+		l.failures = 0
+	}
+	if rep != nil {
+		ev = ev.Str("summary", report.Summary(rep))
+	}
+	ev.Bool("reports_only", r.ReportsOnly).Dur("took", time.Since(started)).Msg("run finished")
+}
+
+func hasPending(rep *report.ChangeReport) bool {
+	for _, r := range rep.Reports {
+		if r.Status == report.ReportPending || r.Status == report.ReportSubmitted {
+			return true
+		}
+	}
+	return false
+}
+
+// retryDelay is the wait after the latest of l.failures consecutive failed
+// runs: RetryAfter, doubled on each further failure, at most the interval.
+func (l *Loop) retryDelay() time.Duration {
+	d := l.RetryAfter
+	if d == 0 {
+		d = DefaultRetryAfter
+	}
+	if d < 0 {
+		return l.jittered(l.interval())
+	}
+	for i := 1; i < l.failures && d < l.interval(); i++ {
+		d *= 2
+	}
+	return min(d, l.interval())
+}
+
+func (l *Loop) interval() time.Duration {
+	switch {
+	case l.Interval > 0:
+		return l.Interval
+	case l.spec != nil && l.spec.Interval > 0:
+		return l.spec.Interval
+	}
+	return DefaultInterval
+}
+
+func (l *Loop) pollInterval() time.Duration {
+	if l.PollInterval > 0 {
+		return l.PollInterval
+	}
+	return DefaultPollInterval
+}
+
+func (l *Loop) logSpecError(err error) {
+	var se *spec.Error
+	if errors.As(err, &se) {
+		for _, p := range se.Problems {
+			l.Log.Error().Str("file", p.File).Int("line", p.Line).Int("col", p.Col).Str("path", p.Path).Msg(p.Msg)
+		}
+		l.Log.Error().Int("problems", len(se.Problems)).Msg("the spec is invalid; the last good spec stays in force")
+		return
+	}
+	l.Log.Error().Err(err).Msg("the spec cannot be read; the last good spec stays in force")
+}
+
+func (l *Loop) jittered(d time.Duration) time.Duration {
+	r := l.jitter
+	if r == nil {
+		r = rand.Float64
+	}
+	return time.Duration(float64(d) * (1 + IntervalJitter*(2*r()-1)))
+}
+
+func resetTimer(t *time.Timer, d time.Duration) {
+	t.Stop()
+	t.Reset(d)
+}

@@ -1,0 +1,239 @@
+package watch
+
+import (
+	"context"
+	"errors"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"testing/synctest"
+	"time"
+
+	"github.com/patwatch/patwatch/internal/report"
+	"github.com/patwatch/patwatch/spec"
+)
+
+// fakeSignals is a signaller the test fires by hand.
+type fakeSignals struct {
+	c chan struct{}
+}
+
+func (f *fakeSignals) Watch(...string) error { return nil }
+func (f *fakeSignals) C() <-chan struct{}    { return f.c }
+
+// loopHarness runs a Loop inside a synctest bubble: its timers run on the
+// bubble's fake clock, so a test of an hour's schedule takes no time.
+type loopHarness struct {
+	t    *testing.T
+	path string
+	sig  *fakeSignals
+	loop *Loop
+
+	mu      sync.Mutex
+	runs    []Run
+	at      []time.Time
+	outcome func(Run) (*report.ChangeReport, error) // nil: success, nothing pending
+	cancel  context.CancelFunc
+	done    chan error
+}
+
+func newLoopHarness(t *testing.T, content string) *loopHarness {
+	h := &loopHarness{t: t, path: filepath.Join(t.TempDir(), "patwatch.yaml"), sig: &fakeSignals{c: make(chan struct{}, 1)}}
+	h.write(content)
+	h.loop = &Loop{
+		SpecPath: h.path,
+		Load: func(path string) (*spec.Spec, error) {
+			b, err := os.ReadFile(path)
+			if err != nil {
+				return nil, err
+			}
+			if strings.Contains(string(b), "invalid") {
+				return nil, errors.New("invalid spec")
+			}
+			return &spec.Spec{Path: path, Interval: time.Hour}, nil
+		},
+		Apply: func(ctx context.Context, r Run) (*report.ChangeReport, error) {
+			h.mu.Lock()
+			h.runs = append(h.runs, r)
+			h.at = append(h.at, time.Now())
+			out := h.outcome
+			h.mu.Unlock()
+			if out != nil {
+				return out(r)
+			}
+			return &report.ChangeReport{}, nil
+		},
+		RetryAfter:   30 * time.Second,
+		PollInterval: 15 * time.Second,
+		signals:      h.sig,
+		jitter:       func() float64 { return 0.5 }, // no jitter
+	}
+	return h
+}
+
+func (h *loopHarness) write(content string) {
+	if err := os.WriteFile(h.path, []byte(content), 0o644); err != nil {
+		h.t.Fatal(err)
+	}
+}
+
+func (h *loopHarness) start() {
+	ctx, cancel := context.WithCancel(context.Background())
+	h.cancel = cancel
+	h.done = make(chan error, 1)
+	go func() { h.done <- h.loop.Run(ctx) }()
+	synctest.Wait()
+}
+
+func (h *loopHarness) stop() error {
+	h.cancel()
+	return <-h.done
+}
+
+func (h *loopHarness) triggers() []string {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	var out []string
+	for _, r := range h.runs {
+		out = append(out, r.Trigger)
+	}
+	return out
+}
+
+func (h *loopHarness) want(want ...string) {
+	h.t.Helper()
+	if got := h.triggers(); strings.Join(got, ",") != strings.Join(want, ",") {
+		h.t.Fatalf("runs %q, want %q", got, want)
+	}
+}
+
+func (h *loopHarness) sleep(d time.Duration) {
+	time.Sleep(d)
+	synctest.Wait()
+}
+
+func TestLoopRunsAtStartThenOnTheSpecsInterval(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		h := newLoopHarness(t, "version: 1\n")
+		h.start()
+		h.want("start")
+		h.sleep(59 * time.Minute)
+		h.want("start")
+		h.sleep(time.Minute)
+		h.want("start", "schedule")
+		if err := h.stop(); err != nil {
+			t.Fatal(err)
+		}
+	})
+}
+
+func TestLoopRunsOnceForAChangeAndNotForTheSameContent(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		h := newLoopHarness(t, "version: 1\n")
+		h.start()
+		h.sig.c <- struct{}{} // a signal without new content: no run
+		synctest.Wait()
+		h.want("start")
+		h.write("version: 1\n# edited\n")
+		h.sig.c <- struct{}{}
+		synctest.Wait()
+		h.want("start", "spec changed")
+		h.stop()
+	})
+}
+
+func TestLoopKeepsTheLastGoodSpecOnAnInvalidEdit(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		h := newLoopHarness(t, "version: 1\n")
+		h.start()
+		good := h.loop.spec
+		h.write("invalid")
+		h.sig.c <- struct{}{}
+		synctest.Wait()
+		h.want("start")
+		if h.loop.spec != good {
+			t.Error("an invalid edit replaced the last good spec")
+		}
+		h.sleep(time.Hour)
+		h.want("start", "schedule") // scheduled runs go on with the last good spec
+		h.mu.Lock()
+		if h.runs[1].Spec != good {
+			t.Error("the scheduled run did not use the last good spec")
+		}
+		h.mu.Unlock()
+		h.stop()
+	})
+}
+
+func TestLoopRetriesAFailedRunSoonerDoublingUpToTheInterval(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		h := newLoopHarness(t, "version: 1\n")
+		h.outcome = func(Run) (*report.ChangeReport, error) { return nil, errors.New("API outage") }
+		h.start()
+		for _, wait := range []time.Duration{30 * time.Second, time.Minute, 2 * time.Minute, 4 * time.Minute} {
+			n := len(h.triggers())
+			h.sleep(wait - time.Second)
+			if len(h.triggers()) != n {
+				t.Fatalf("retried before %v", wait)
+			}
+			h.sleep(time.Second)
+			if len(h.triggers()) != n+1 {
+				t.Fatalf("not retried after %v", wait)
+			}
+		}
+		h.mu.Lock()
+		h.outcome = nil // the API is back
+		h.mu.Unlock()
+		h.sleep(8 * time.Minute)
+		n := len(h.triggers())
+		h.sleep(59 * time.Minute)
+		if len(h.triggers()) != n {
+			t.Fatal("after a success the loop kept retrying instead of going back to the interval")
+		}
+		h.stop()
+	})
+}
+
+func TestLoopPollsPendingReportsUntilTheyFinish(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		h := newLoopHarness(t, "version: 1\n")
+		polls := 0
+		h.outcome = func(r Run) (*report.ChangeReport, error) {
+			if r.ReportsOnly {
+				polls++
+			}
+			var st report.ReportStatus = report.ReportPending
+			if polls >= 3 {
+				st = report.ReportFinished
+			}
+			return &report.ChangeReport{Reports: []report.ReportChange{{Name: "r", Status: st}}}, nil
+		}
+		h.start()
+		h.sleep(15 * time.Second)
+		h.sleep(15 * time.Second)
+		h.sleep(15 * time.Second)
+		h.want("start", "report poll", "report poll", "report poll")
+		h.sleep(30 * time.Minute)
+		h.want("start", "report poll", "report poll", "report poll") // finished: no more polls
+		h.mu.Lock()
+		if !h.runs[1].ReportsOnly || h.runs[0].ReportsOnly {
+			t.Error("report polls must be reports-only runs, the start run a full one")
+		}
+		h.mu.Unlock()
+		h.stop()
+	})
+}
+
+func TestLoopStartErrorNamesTheSpec(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		h := newLoopHarness(t, "invalid")
+		err := h.loop.Run(context.Background())
+		var se *StartError
+		if !errors.As(err, &se) || se.Path != h.path {
+			t.Fatalf("err = %v, want a *StartError for %s", err, h.path)
+		}
+		h.want()
+	})
+}
