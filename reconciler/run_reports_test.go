@@ -303,6 +303,15 @@ func TestRunReports(t *testing.T) {
 			wantFiles: map[string]string{"reports/old.pdf": earlierPDF, "reports/r.pdf": "someone else's"},
 		},
 		{
+			name:    "a renamed report's file stays when the move fails",
+			desired: spec.Report{Name: strings.Repeat("n", 300), PatentNumber: "CN1", Format: "pdf", Logo: true}, recName: "old",
+			rec:       recordedReport(downloaded("reports/old.pdf", earlierPDF, linkEnd)),
+			files:     map[string]string{"reports/old.pdf": earlierPDF},
+			want:      report.ReportChange{Status: report.ReportReady, JobID: "100", File: "reports/old.pdf", RenamedFrom: "old"},
+			wantRec:   recordedReport(downloaded("reports/old.pdf", earlierPDF, linkEnd)),
+			wantFiles: map[string]string{"reports/old.pdf": earlierPDF},
+		},
+		{
 			name: "a renamed report whose file is elsewhere keeps its path", recName: "old",
 			rec:       recordedReport(downloaded("archive/r.pdf", earlierPDF, linkEnd)),
 			files:     map[string]string{"archive/r.pdf": earlierPDF},
