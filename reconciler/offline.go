@@ -1,6 +1,8 @@
 package reconciler
 
 import (
+	"time"
+
 	"github.com/patwatch/patwatch/internal/report"
 	"github.com/patwatch/patwatch/spec"
 	"github.com/patwatch/patwatch/state"
@@ -41,18 +43,7 @@ func PlanOffline(desired *spec.Spec, recorded *state.State) *report.ChangeReport
 		if rec != nil {
 			ch.JobID, ch.File = rec.JobID, rec.File
 		}
-		switch {
-		case d.Suspend:
-			ch.Status = report.ReportSuspended
-		case rec == nil || rec.JobID == "" || !sameRequest(d, rec) || rec.Status == state.ReportFailed:
-			ch.Status = report.ReportSubmit
-		case rec.Status == state.ReportDownloaded:
-			// Offline there is no file check and no clock: a recorded
-			// report is taken as it was recorded.
-			ch.Status = report.ReportReady
-		default:
-			ch.Status = report.ReportPending
-		}
+		ch.Status = offlineStatus(nextReportStep(reportFacts{Desired: d, Rec: rec, RenamedFrom: ch.RenamedFrom}, time.Time{}).Step)
 		rep.Reports = append(rep.Reports, ch)
 	}
 	gone, goneReports := removed(desired, recorded, rn)
@@ -60,4 +51,19 @@ func PlanOffline(desired *spec.Spec, recorded *state.State) *report.ChangeReport
 	rep.Reports = append(rep.Reports, goneReports...)
 	rep.Finish()
 	return rep
+}
+
+// offlineStatus is what a report's first step means when nothing can be
+// asked: with no clock, no file check and no status call, a recorded report
+// is taken as it was recorded.
+func offlineStatus(step reportStep) report.ReportStatus {
+	switch step {
+	case stepSuspended:
+		return report.ReportSuspended
+	case stepSubmit:
+		return report.ReportSubmit
+	case stepCheckFile:
+		return report.ReportReady // a downloaded file
+	}
+	return report.ReportPending // stepPoll: a pending job
 }

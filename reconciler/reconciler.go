@@ -2,11 +2,12 @@
 // state records (package state) and what the PatSnap API answers now, and
 // describes the outcome as a change report.
 //
-// The decisions are pure functions: DiffSearch for a search, decideReport for
-// a report's next step, PlanOffline for a spec-against-state review. The
+// The decisions are pure functions: DiffSearch for a search, nextReportStep
+// for a report's next step, PlanOffline for a spec-against-state review. The
 // Reconciler around them does the calls, concurrently and through the API
 // client's shared rate cap, and returns a new state value for the caller to
-// save; it never writes the state itself.
+// save; it never writes the state itself. A plan takes the same decisions
+// and only the steps that change nothing.
 package reconciler
 
 import (

@@ -9,6 +9,7 @@ import (
 	"io"
 	"net/url"
 	"os"
+	"path"
 	"path/filepath"
 	"strconv"
 	"strings"
@@ -23,36 +24,151 @@ import (
 // LinkLifetime is how long a finished report's download link lives.
 const LinkLifetime = 7 * 24 * time.Hour
 
-// reportStep is what a report needs in this run.
+// reportStep is the next step of a report's lifecycle in a run. The first
+// five read or change something; the executor does that and gives the answer
+// back to nextReportStep. The others settle the report for the run.
 type reportStep int
 
 const (
-	stepSubmit reportStep = iota // create a new job
-	stepPoll                     // ask the recorded job's status (and download when done)
-	stepReady                    // the file is on disk as recorded: nothing to call
+	stepCheckFile reportStep = iota // hash the recorded file
+	stepPoll                        // ask the recorded job's status
+	stepDownload                    // fetch the finished job's file (changes the reports directory)
+	stepSubmit                      // create a new job (changes what the API holds)
+	stepMove                        // move a renamed report's file to its new name
+
+	stepSuspended // suspend: true; nothing is called
+	stepReady     // the file is on disk as recorded: nothing is called
+	stepPending   // the job is still queued or running
+	stepFailed    // the job failed; recorded so, the next run submits again
+	stepFinished  // the file was downloaded
+	stepSubmitted // a new job was created
+	stepError     // a call failed; the record stays as it was
 )
 
-// decideReport chooses a report's step from what is recorded and whether the
-// recorded file is still intact. It does no I/O.
-func decideReport(desired spec.Report, rec *state.Report, fileIntact bool, now time.Time) (reportStep, string) {
-	switch {
-	case rec == nil || rec.JobID == "":
-		return stepSubmit, "no job yet"
-	case !sameRequest(desired, rec):
-		return stepSubmit, "the report's request changed"
-	case rec.Status == state.ReportFailed:
-		return stepSubmit, "the last job failed"
-	case rec.Status == state.ReportDownloaded && fileIntact:
-		return stepReady, "file intact"
-	case linkExpired(rec, now):
-		if rec.Status == state.ReportDownloaded {
-			return stepSubmit, "the file was removed or changed and the job's link has expired"
-		}
-		return stepSubmit, "the job's download link expired before the file was fetched"
-	case rec.Status == state.ReportDownloaded:
-		return stepPoll, "the file was removed or changed; fetching it again"
+var stepNames = [...]string{
+	stepCheckFile: "check-file", stepPoll: "poll", stepDownload: "download", stepSubmit: "submit", stepMove: "move",
+	stepSuspended: "suspended", stepReady: "ready", stepPending: "pending", stepFailed: "record-failed",
+	stepFinished: "finished", stepSubmitted: "submitted", stepError: "error",
+}
+
+func (s reportStep) String() string {
+	if int(s) < len(stepNames) {
+		return stepNames[s]
 	}
-	return stepPoll, "job pending"
+	return "step(" + strconv.Itoa(int(s)) + ")"
+}
+
+// fileState is what is known of a report's recorded file on disk.
+type fileState int
+
+const (
+	fileUnknown fileState = iota // not looked at
+	fileIntact                   // there, with the recorded digest
+	fileMissing                  // not there, not readable, or none recorded
+	fileChanged                  // there, with other bytes
+)
+
+// answer is what one call answered: exactly one of Value and Err is set.
+type answer[T any] struct {
+	Value T
+	Err   error
+}
+
+func answered[T any](v T, err error) *answer[T] { return &answer[T]{Value: v, Err: err} }
+
+// reportFacts is what is known of one report at a point of its run: the
+// spec's report, its record, and the answers of the steps taken so far (nil
+// until taken).
+type reportFacts struct {
+	Desired     spec.Report
+	Rec         *state.Report // nil: never recorded
+	RenamedFrom string        // the name Rec was recorded under, when the spec renamed the report
+
+	File   fileState
+	Status *answer[*patsnap.ReportStatus]
+	Fetch  *answer[*patsnap.Download]
+	Submit *answer[string] // the new job's id
+	// Move is the file's new path (relative to the state's directory),
+	// empty when it was left where it is.
+	Move *answer[string]
+}
+
+// reportDecision is a report's next step and why it was chosen.
+type reportDecision struct {
+	Step reportStep
+	Why  string // for the log
+	Err  string // stepFailed, stepError: the change report's error
+}
+
+// nextReportStep decides a report's next step from what is known of it. It
+// does no I/O and reads no clock; a zero now is no clock at all, under which
+// no download link counts as expired. Each step that asks for I/O is
+// answered in a field that a later decision reads first, so feeding the
+// answers back settles a report within five steps.
+func nextReportStep(f reportFacts, now time.Time) reportDecision {
+	rec := f.Rec
+	switch {
+	case f.Move != nil:
+		return reportDecision{Step: stepReady, Why: "file intact"}
+	case f.Submit != nil && f.Submit.Err != nil:
+		return reportDecision{Step: stepError, Why: "the API did not create the job", Err: f.Submit.Err.Error()}
+	case f.Submit != nil:
+		return reportDecision{Step: stepSubmitted, Why: "the API created the job"}
+	case f.Fetch != nil && patsnap.ClassOf(f.Fetch.Err) == patsnap.ClassNotFound:
+		return reportDecision{Step: stepSubmit, Why: "the download link no longer works; submitting a new job"}
+	case f.Fetch != nil && f.Fetch.Err != nil:
+		return reportDecision{Step: stepError, Why: "the download failed", Err: f.Fetch.Err.Error()}
+	case f.Fetch != nil:
+		return reportDecision{Step: stepFinished, Why: "the file was downloaded"}
+	case f.Status != nil && patsnap.ClassOf(f.Status.Err) == patsnap.ClassNotFound:
+		return reportDecision{Step: stepSubmit, Why: "the API no longer knows the job; submitting a new one"}
+	case f.Status != nil && f.Status.Err != nil:
+		return reportDecision{Step: stepError, Why: "the status call failed", Err: f.Status.Err.Error()}
+	case f.Status != nil:
+		switch st := f.Status.Value; st.JobStatus {
+		case patsnap.JobFailed:
+			cause := st.AbnormalCause
+			if cause == "" {
+				cause = "the report job failed without a cause"
+			}
+			return reportDecision{Step: stepFailed, Why: "the job failed", Err: cause}
+		case patsnap.JobDone:
+			return reportDecision{Step: stepDownload, Why: "the job is done"}
+		}
+		return reportDecision{Step: stepPending, Why: "the job is queued or running"}
+	}
+
+	// Nothing asked yet: the record decides.
+	switch {
+	case f.Desired.Suspend:
+		return reportDecision{Step: stepSuspended, Why: "suspended"}
+	case rec == nil || rec.JobID == "":
+		return reportDecision{Step: stepSubmit, Why: "no job yet"}
+	case !sameRequest(f.Desired, rec):
+		return reportDecision{Step: stepSubmit, Why: "the report's request changed"}
+	case rec.Status == state.ReportFailed:
+		return reportDecision{Step: stepSubmit, Why: "the last job failed"}
+	case rec.Status == state.ReportDownloaded && f.File == fileUnknown:
+		return reportDecision{Step: stepCheckFile, Why: "a downloaded file is recorded"}
+	case rec.Status == state.ReportDownloaded && f.File == fileIntact:
+		if f.RenamedFrom != "" && path.Base(filepath.ToSlash(rec.File)) != f.Desired.Name+f.Desired.Ext() {
+			return reportDecision{Step: stepMove, Why: "the report was renamed from " + f.RenamedFrom}
+		}
+		return reportDecision{Step: stepReady, Why: "file intact"}
+	}
+	gone := "the file was removed"
+	if f.File == fileChanged {
+		gone = "the file changed on disk"
+	}
+	switch {
+	case linkExpired(rec, now) && rec.Status == state.ReportDownloaded:
+		return reportDecision{Step: stepSubmit, Why: gone + " and the job's link has expired"}
+	case linkExpired(rec, now):
+		return reportDecision{Step: stepSubmit, Why: "the job's download link expired before the file was fetched"}
+	case rec.Status == state.ReportDownloaded:
+		return reportDecision{Step: stepPoll, Why: gone + "; fetching it again"}
+	}
+	return reportDecision{Step: stepPoll, Why: "job pending"}
 }
 
 // sameRequest reports whether rec was recorded for the report desired asks for.
@@ -65,141 +181,10 @@ func linkExpired(rec *state.Report, now time.Time) bool {
 	return !rec.LinkExpiresAt.IsZero() && !now.Before(rec.LinkExpiresAt)
 }
 
-// fileIntact reports whether the recorded file exists with the recorded digest.
-func fileIntact(path, want string) bool {
-	if path == "" || want == "" {
-		return false
-	}
-	f, err := os.Open(path)
-	if err != nil {
-		return false
-	}
-	defer f.Close()
-	h := sha256.New()
-	if _, err := io.Copy(h, f); err != nil {
-		return false
-	}
-	return hex.EncodeToString(h.Sum(nil)) == want
-}
-
-// reconcileReport runs one report's step and returns its new recorded value
-// (rec itself when nothing changed) and its part of the change report.
-func (r *Reconciler) reconcileReport(ctx context.Context, mode Mode, desired spec.Report, rec *state.Report, renamedFrom string) (*state.Report, report.ReportChange) {
-	ch := report.ReportChange{Name: desired.Name, Patent: desired.Patent(), RenamedFrom: renamedFrom}
-	if rec != nil {
-		ch.JobID, ch.File = rec.JobID, rec.File
-	}
-	if desired.Suspend {
-		ch.Status = report.ReportSuspended
-		return rec, ch
-	}
-	now := r.now()
-	intact := rec != nil && rec.Status == state.ReportDownloaded && fileIntact(r.abs(rec.File), rec.SHA256)
-	step, why := decideReport(desired, rec, intact, now)
-	r.Log.Debug().Str("report", desired.Name).Str("why", why).Msg("report step")
-
-	switch step {
-	case stepReady:
-		ch.Status = report.ReportReady
-		return r.moveReport(mode, desired, rec, ch)
-	case stepSubmit:
-		return r.submitReport(ctx, mode, desired, rec, ch)
-	}
-
-	st, err := r.API.ReportStatus(ctx, rec.JobID)
-	if err != nil {
-		if patsnap.ClassOf(err) == patsnap.ClassNotFound {
-			r.Log.Info().Str("report", desired.Name).Str("job_id", rec.JobID).Msg("the API no longer knows the job; submitting a new one")
-			return r.submitReport(ctx, mode, desired, rec, ch)
-		}
-		return rec, errorChange(ch, err)
-	}
-	switch st.JobStatus {
-	case patsnap.JobFailed:
-		ch.Status = report.ReportFailed
-		ch.Error = st.AbnormalCause
-		if ch.Error == "" {
-			ch.Error = "the report job failed without a cause"
-		}
-		if mode != ModeApply {
-			return rec, ch
-		}
-		next := *rec
-		next.Status = state.ReportFailed
-		next.LastError = ch.Error
-		return &next, ch
-	case patsnap.JobDone:
-	default:
-		ch.Status = report.ReportPending
-		ch.QueueNum = st.QueueNum
-		return rec, ch
-	}
-
-	if mode != ModeApply {
-		ch.Status = report.ReportDownload
-		return rec, ch
-	}
-	next := *rec
-	if next.LinkExpiresAt.IsZero() || next.Status == state.ReportDownloaded {
-		next.LinkExpiresAt = linkExpiry(st.DownloadURL, now)
-	}
-	target := filepath.Join(r.ReportsDir, desired.Name+desired.Ext())
-	if err := os.MkdirAll(r.ReportsDir, 0o755); err != nil {
-		return rec, errorChange(ch, fmt.Errorf("reports directory: %w", err))
-	}
-	dl, err := r.API.Download(ctx, st.DownloadURL, target)
-	if err != nil {
-		if patsnap.ClassOf(err) == patsnap.ClassNotFound {
-			r.Log.Info().Str("report", desired.Name).Msg("the download link no longer works; submitting a new job")
-			return r.submitReport(ctx, mode, desired, rec, ch)
-		}
-		return rec, errorChange(ch, err)
-	}
-	next.Status = state.ReportDownloaded
-	next.File = r.rel(dl.Path)
-	next.SHA256 = dl.SHA256
-	next.LastError = ""
-	ch.Status = report.ReportFinished
-	ch.File = next.File
-	return &next, ch
-}
-
-// moveReport moves the intact file of a renamed report to its new name, in
-// apply mode and when nothing is there yet. Failing to move it is no error:
-// the file stays where it is and recorded as such.
-func (r *Reconciler) moveReport(mode Mode, desired spec.Report, rec *state.Report, ch report.ReportChange) (*state.Report, report.ReportChange) {
-	target := filepath.Join(filepath.Dir(r.abs(rec.File)), desired.Name+desired.Ext())
-	if mode != ModeApply || ch.RenamedFrom == "" || r.rel(target) == rec.File {
-		return rec, ch
-	}
-	if _, err := os.Lstat(target); err == nil {
-		return rec, ch
-	}
-	if err := os.Rename(r.abs(rec.File), target); err != nil {
-		r.Log.Warn().Err(err).Str("report", desired.Name).Msg("could not move the report file to its new name")
-		return rec, ch
-	}
-	next := *rec
-	next.File = r.rel(target)
-	ch.File = next.File
-	return &next, ch
-}
-
-// submitReport creates a new job for desired (in apply mode).
-func (r *Reconciler) submitReport(ctx context.Context, mode Mode, desired spec.Report, rec *state.Report, ch report.ReportChange) (*state.Report, report.ReportChange) {
-	if mode != ModeApply {
-		ch.Status = report.ReportSubmit
-		return rec, ch
-	}
-	jobID, err := r.API.CreateReport(ctx, patsnap.ReportRequest{
-		PatentNumber: desired.PatentNumber,
-		PatentID:     desired.PatentID,
-		Format:       desired.Format,
-		Logo:         desired.Logo,
-	})
-	if err != nil {
-		return rec, errorChange(ch, err)
-	}
+// submittedRecord is the record of the new job jobID for desired, created at
+// now. The file of an earlier job for the same report stays recorded until
+// the new one replaces it; a file for another patent or format does not.
+func submittedRecord(desired spec.Report, rec *state.Report, jobID string, now time.Time) *state.Report {
 	next := &state.Report{
 		PatentNumber: desired.PatentNumber,
 		PatentID:     desired.PatentID,
@@ -207,19 +192,183 @@ func (r *Reconciler) submitReport(ctx context.Context, mode Mode, desired spec.R
 		Logo:         desired.Logo,
 		JobID:        jobID,
 		Status:       state.ReportPending,
-		SubmittedAt:  r.now().UTC().Truncate(time.Second),
+		SubmittedAt:  now.UTC().Truncate(time.Second),
 	}
 	if rec != nil && sameRequest(desired, rec) {
-		// The file of an earlier job for the same report stays recorded
-		// until the new one replaces it; a file for another patent or
-		// format does not.
 		next.File, next.SHA256 = rec.File, rec.SHA256
 	}
-	ch.Status = report.ReportSubmitted
-	ch.JobID = jobID
-	ch.File = next.File
-	ch.Error = ""
-	return next, ch
+	return next
+}
+
+// downloadedRecord is rec once the file of its job, fetched through link,
+// lies at file with digest sha256. A first download (or one of a file that
+// was removed) records the link's expiry; a pending job keeps the expiry it
+// has.
+func downloadedRecord(rec *state.Report, link, file, sha256 string, now time.Time) *state.Report {
+	next := *rec
+	if next.LinkExpiresAt.IsZero() || next.Status == state.ReportDownloaded {
+		next.LinkExpiresAt = linkExpiry(link, now)
+	}
+	next.Status = state.ReportDownloaded
+	next.File = file
+	next.SHA256 = sha256
+	next.LastError = ""
+	return &next
+}
+
+// failedRecord is rec once its job failed with cause.
+func failedRecord(rec *state.Report, cause string) *state.Report {
+	next := *rec
+	next.Status = state.ReportFailed
+	next.LastError = cause
+	return &next
+}
+
+// checkFile says whether the recorded file exists with the recorded digest.
+func checkFile(path, want string) fileState {
+	if path == "" || want == "" {
+		return fileMissing
+	}
+	f, err := os.Open(path)
+	if err != nil {
+		return fileMissing
+	}
+	defer f.Close()
+	h := sha256.New()
+	if _, err := io.Copy(h, f); err != nil {
+		return fileMissing
+	}
+	if hex.EncodeToString(h.Sum(nil)) != want {
+		return fileChanged
+	}
+	return fileIntact
+}
+
+// reconcileReport runs one report's lifecycle: it takes the steps
+// nextReportStep asks for and gives their answers back until the report
+// settles. It returns the report's new recorded value (rec itself when
+// nothing changed) and its part of the change report. In plan mode the
+// steps that change something (submit, download, move) are not taken: the
+// report settles on what apply would do.
+func (r *Reconciler) reconcileReport(ctx context.Context, mode Mode, desired spec.Report, rec *state.Report, renamedFrom string) (*state.Report, report.ReportChange) {
+	ch := report.ReportChange{Name: desired.Name, Patent: desired.Patent(), RenamedFrom: renamedFrom}
+	if rec != nil {
+		ch.JobID, ch.File = rec.JobID, rec.File
+	}
+	now := r.now()
+	f := reportFacts{Desired: desired, Rec: rec, RenamedFrom: renamedFrom}
+	for {
+		d := nextReportStep(f, now)
+		ev := r.Log.Debug()
+		if d.Step == stepSubmit && (f.Status != nil || f.Fetch != nil) {
+			ev = r.Log.Info().Str("job_id", rec.JobID) // the recorded job is given up
+		}
+		ev.Str("report", desired.Name).Stringer("step", d.Step).Str("why", d.Why).Msg("report step")
+
+		switch d.Step {
+		case stepCheckFile:
+			f.File = checkFile(r.abs(rec.File), rec.SHA256)
+			continue
+		case stepPoll:
+			f.Status = answered(r.API.ReportStatus(ctx, rec.JobID))
+			continue
+		}
+		if mode == ModeApply {
+			switch d.Step {
+			case stepDownload:
+				f.Fetch = answered(r.fetchReport(ctx, desired, f.Status.Value.DownloadURL))
+				continue
+			case stepSubmit:
+				f.Submit = answered(r.API.CreateReport(ctx, patsnap.ReportRequest{
+					PatentNumber: desired.PatentNumber,
+					PatentID:     desired.PatentID,
+					Format:       desired.Format,
+					Logo:         desired.Logo,
+				}))
+				continue
+			case stepMove:
+				f.Move = answered(r.moveReport(desired, rec))
+				if f.Move.Err != nil {
+					r.Log.Warn().Err(f.Move.Err).Str("report", desired.Name).Msg("could not move the report file to its new name")
+				}
+				continue
+			}
+		}
+		return r.settleReport(mode, d, f, ch, now)
+	}
+}
+
+// settleReport is a settled report's new record and change; in plan mode it
+// is also where the steps not taken settle.
+func (r *Reconciler) settleReport(mode Mode, d reportDecision, f reportFacts, ch report.ReportChange, now time.Time) (*state.Report, report.ReportChange) {
+	rec := f.Rec
+	switch d.Step {
+	case stepSuspended:
+		ch.Status = report.ReportSuspended
+	case stepReady, stepMove:
+		ch.Status = report.ReportReady
+		if f.Move != nil && f.Move.Value != "" {
+			next := *rec
+			next.File = f.Move.Value
+			ch.File = next.File
+			return &next, ch
+		}
+	case stepPending:
+		ch.Status = report.ReportPending
+		ch.QueueNum = f.Status.Value.QueueNum
+	case stepFailed:
+		ch.Status = report.ReportFailed
+		ch.Error = d.Err
+		if mode == ModeApply {
+			return failedRecord(rec, d.Err), ch
+		}
+	case stepDownload:
+		ch.Status = report.ReportDownload
+	case stepSubmit:
+		ch.Status = report.ReportSubmit
+	case stepFinished:
+		dl := f.Fetch.Value
+		next := downloadedRecord(rec, f.Status.Value.DownloadURL, r.rel(dl.Path), dl.SHA256, now)
+		ch.Status = report.ReportFinished
+		ch.File = next.File
+		return next, ch
+	case stepSubmitted:
+		// Submitted when the API answered, not when the run began.
+		next := submittedRecord(f.Desired, rec, f.Submit.Value, r.now())
+		ch.Status = report.ReportSubmitted
+		ch.JobID = next.JobID
+		ch.File = next.File
+		ch.Error = ""
+		return next, ch
+	case stepError:
+		ch.Status = report.ReportError
+		ch.Error = d.Err
+	}
+	return rec, ch
+}
+
+// moveReport moves the intact file of a renamed report to its new name in
+// the same directory, unless something is there already, and returns its new
+// path relative to the state's directory ("" when it stays). Failing to move
+// it is no failure of the report: the file stays recorded where it is.
+func (r *Reconciler) moveReport(desired spec.Report, rec *state.Report) (string, error) {
+	target := filepath.Join(filepath.Dir(r.abs(rec.File)), desired.Name+desired.Ext())
+	if _, err := os.Lstat(target); err == nil {
+		return "", nil
+	}
+	if err := os.Rename(r.abs(rec.File), target); err != nil {
+		return "", err
+	}
+	return r.rel(target), nil
+}
+
+// fetchReport downloads a finished report to its place in the reports
+// directory.
+func (r *Reconciler) fetchReport(ctx context.Context, desired spec.Report, link string) (*patsnap.Download, error) {
+	if err := os.MkdirAll(r.ReportsDir, 0o755); err != nil {
+		return nil, fmt.Errorf("reports directory: %w", err)
+	}
+	return r.API.Download(ctx, link, filepath.Join(r.ReportsDir, desired.Name+desired.Ext()))
 }
 
 func errorChange(ch report.ReportChange, err error) report.ReportChange {
