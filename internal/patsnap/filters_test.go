@@ -7,18 +7,19 @@ import (
 	"testing"
 )
 
+// TestFilterFields: the filters of fingerprint version 1 are exactly the
+// fifteen it was defined with, in their order; later filters may follow.
 func TestFilterFields(t *testing.T) {
-	var names []string
+	var v1 []string
 	for _, f := range FilterFields() {
-		names = append(names, f.Name)
-		if !f.V1 {
-			t.Errorf("%s: every filter of today is one of fingerprint version 1's", f.Name)
+		if f.V1 {
+			v1 = append(v1, f.Name)
 		}
 	}
 	want := []string{"country", "loc", "legal_status", "simple_legal_status", "apply_start_time", "apply_end_time",
 		"public_start_time", "public_end_time", "assignees", "main_field", "lang", "field", "order", "stemming", "pre_filter"}
-	if !reflect.DeepEqual(names, want) {
-		t.Errorf("names %v\nwant  %v", names, want)
+	if !reflect.DeepEqual(v1, want) {
+		t.Errorf("v1 filters %v\nwant       %v", v1, want)
 	}
 	byName := map[string]FilterField{}
 	for _, f := range FilterFields() {
