@@ -31,7 +31,7 @@ import (
 
 // API is what the reconciler needs of the PatSnap client.
 type API interface {
-	Search(ctx context.Context, req patsnap.SearchRequest, want int, minScore float64) (*patsnap.SearchResult, error)
+	Search(ctx context.Context, req patsnap.SearchRequest) (*patsnap.SearchResult, error)
 	UploadImage(ctx context.Context, name string, data []byte) (patsnap.Upload, error)
 	ReuploadImage(ctx context.Context, name string, data []byte) (patsnap.Upload, error)
 	CreateReport(ctx context.Context, req patsnap.ReportRequest) (string, error)
@@ -239,7 +239,7 @@ func (r *Reconciler) refreshSearch(ctx context.Context, s spec.Search, rec *stat
 	} else if req, err := searchRequest(s, uploads); err != nil {
 		obs.Err = err
 	} else {
-		obs.Result, obs.Err = r.API.Search(ctx, req, s.MaxResults, s.MinScore)
+		obs.Result, obs.Err = r.API.Search(ctx, req)
 		if obs.Err != nil && patsnap.ClassOf(obs.Err) == patsnap.ClassInvalid && uploads.reusedBy(s) {
 			// An upload URL remembered from an earlier run can stop working
 			// before its stated expiry, or belong to another account: upload
@@ -249,7 +249,7 @@ func (r *Reconciler) refreshSearch(ctx context.Context, s spec.Search, rec *stat
 			if req, err := searchRequest(s, uploads); err != nil {
 				obs.Err = err
 			} else {
-				obs.Result, obs.Err = r.API.Search(ctx, req, s.MaxResults, s.MinScore)
+				obs.Result, obs.Err = r.API.Search(ctx, req)
 			}
 		}
 		if obs.Err != nil && ctx.Err() != nil {
@@ -345,26 +345,16 @@ func (r *Reconciler) upload(ctx context.Context, path, digest string, send func(
 	return uploaded{url: u.URL, reused: u.Reused}
 }
 
-// searchRequest translates a spec search into the API's request.
+// searchRequest translates a spec search into the API's request. The
+// filters pass as they are (spec and client share one type), and the API
+// client applies max_results and min_score.
 func searchRequest(s spec.Search, uploads *imageUploads) (patsnap.SearchRequest, error) {
 	req := patsnap.SearchRequest{
-		PatentType:        s.PatentType,
-		Model:             s.Model,
-		Country:           s.Filters.Country,
-		LOC:               s.Filters.LOC,
-		LegalStatus:       s.Filters.LegalStatus,
-		SimpleLegalStatus: s.Filters.SimpleLegalStatus,
-		ApplyStartTime:    s.Filters.ApplyStartTime,
-		ApplyEndTime:      s.Filters.ApplyEndTime,
-		PublicStartTime:   s.Filters.PublicStartTime,
-		PublicEndTime:     s.Filters.PublicEndTime,
-		Assignees:         s.Filters.Assignees,
-		MainField:         s.Filters.MainField,
-		Lang:              s.Filters.Lang,
-		Field:             s.Filters.Field,
-		Order:             s.Filters.Order,
-		Stemming:          s.Filters.Stemming,
-		PreFilter:         s.Filters.PreFilter,
+		PatentType: s.PatentType,
+		Model:      s.Model,
+		Filters:    s.Filters,
+		MaxResults: s.MaxResults,
+		MinScore:   s.MinScore,
 	}
 	for _, img := range s.Images {
 		if !img.Local() {

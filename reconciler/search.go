@@ -24,7 +24,10 @@ type SearchObservation struct {
 // its part of the change report. It does no I/O and does not modify recorded.
 //
 // A failed observation leaves the recorded value as it was and reports
-// nothing new or dropped: an error is never read as "all hits gone".
+// nothing new or dropped: an error is never read as "all hits gone". The
+// observed hits are taken as the API client chose them (patsnap.Search):
+// each identified by a distinct patent_pn, none below min_score, at most
+// max_results.
 func DiffSearch(desired spec.Search, recorded *state.Search, observed SearchObservation, now time.Time) (*state.Search, report.SearchChange) {
 	ch := report.SearchChange{Name: desired.Name}
 	if observed.Err != nil {
@@ -36,7 +39,7 @@ func DiffSearch(desired spec.Search, recorded *state.Search, observed SearchObse
 		return recorded, ch
 	}
 	now = now.UTC().Truncate(time.Second)
-	hits := keptHits(desired, observed.Result.Hits)
+	hits := observed.Result.Hits
 	ch.Total = observed.Result.Total
 
 	if recorded == nil || recorded.Fingerprint != desired.Fingerprint {
@@ -82,30 +85,6 @@ func DiffSearch(desired spec.Search, recorded *state.Search, observed SearchObse
 	}
 	ch.Hits = len(next.Hits)
 	return next, ch
-}
-
-// keptHits returns the observed hits the search keeps: unique by patent_pn,
-// at or above min_score, at most max_results, in rank order. The client
-// already applies these; applying them again here keeps the diff correct
-// whatever the observation's source.
-func keptHits(desired spec.Search, hits []patsnap.Hit) []patsnap.Hit {
-	limit := desired.MaxResults
-	if limit <= 0 {
-		limit = spec.DefaultMaxResults
-	}
-	out := make([]patsnap.Hit, 0, min(len(hits), limit))
-	seen := make(map[string]bool, len(hits))
-	for _, h := range hits {
-		if h.PatentPN == "" || seen[h.PatentPN] || h.Score < desired.MinScore {
-			continue
-		}
-		seen[h.PatentPN] = true
-		out = append(out, h)
-		if len(out) == limit {
-			break
-		}
-	}
-	return out
 }
 
 // recordHit keeps a hit's stable facts; the presigned image URL and the score

@@ -117,12 +117,15 @@ func TestDiffSearch(t *testing.T) {
 		},
 		{
 			name: "min_score ignores low hits", desired: floor, rec: recorded("fp1", map[string]int{"A": 0}),
-			obs:        SearchObservation{Result: &patsnap.SearchResult{Hits: hits("A", "B", "C")}}, // scores 0.90, 0.89, 0.88
+			// The client left out C (0.88): patsnap.Search applies min_score.
+			obs:        SearchObservation{Result: &patsnap.SearchResult{Hits: hits("A", "B")}}, // scores 0.90, 0.89
 			wantStatus: report.StatusOK, wantNew: []string{"B"}, wantMissing: map[string]int{"A": 0, "B": 0},
 		},
 		{
 			name: "max_results keeps the top ranks and duplicates count once", desired: top2, rec: recorded("fp1", map[string]int{"A": 0}),
-			obs:        SearchObservation{Result: &patsnap.SearchResult{Hits: append(hits("A"), hits("A", "B", "C")...)}},
+			// The client kept A once and stopped at two: patsnap.Search
+			// applies max_results and de-duplicates by patent_pn.
+			obs:        SearchObservation{Result: &patsnap.SearchResult{Hits: hits("A", "B")}},
 			wantStatus: report.StatusOK, wantNew: []string{"B"}, wantMissing: map[string]int{"A": 0, "B": 0},
 		},
 	}

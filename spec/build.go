@@ -14,6 +14,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/patwatch/patwatch/internal/patsnap"
 )
 
 // MaxImageSize is the largest local image PatSnap's upload (P010) accepts.
@@ -31,7 +33,7 @@ func (l *loader) build(v any) *Spec {
 	if !ok {
 		return nil
 	}
-	s := &Spec{Version: 1, API: API{QPS: DefaultQPS}}
+	s := &Spec{Version: 1, API: API{QPS: patsnap.DefaultQPS}}
 	if iv, ok := top["interval"].(string); ok && durationRE.MatchString(iv) {
 		d, err := time.ParseDuration(iv)
 		switch {
@@ -115,7 +117,7 @@ func IsLoopbackHost(h string) bool {
 // search checks and builds searches[i]; names maps each name seen so far to
 // its index.
 func (l *loader) search(ptr []string, m map[string]any, names map[string]int) Search {
-	s := Search{MaxResults: DefaultMaxResults, DropAfter: 1}
+	s := Search{MaxResults: patsnap.DefaultMaxResults, DropAfter: 1}
 	if n, _, _ := l.resolve(ptr); n != nil {
 		s.Line = n.Line
 	}
@@ -170,7 +172,7 @@ func (l *loader) search(ptr []string, m map[string]any, names map[string]int) Se
 	if f, ok := m["filters"].(map[string]any); ok {
 		s.Filters = l.filters(with(ptr, "filters"), f)
 	}
-	if n, ok := intOf(m["max_results"]); ok && n >= 1 && n <= MaxReachableResults {
+	if n, ok := intOf(m["max_results"]); ok && n >= 1 && n <= patsnap.MaxReachable {
 		s.MaxResults = n
 	}
 	if sc, ok := floatOf(m["min_score"]); ok {
@@ -286,61 +288,6 @@ func (i Image) key() string {
 	}
 	return i.URL
 }
-
-var dateFields = [...]string{"apply_start_time", "apply_end_time", "public_start_time", "public_end_time"}
-
-func (l *loader) filters(ptr []string, m map[string]any) Filters {
-	var f Filters
-	f.Country = stringList(m["country"])
-	f.LOC, _ = m["loc"].(string)
-	f.LegalStatus = intList(m["legal_status"])
-	f.SimpleLegalStatus = intList(m["simple_legal_status"])
-	f.Assignees, _ = m["assignees"].(string)
-	f.MainField, _ = m["main_field"].(string)
-	f.Lang, _ = m["lang"].(string)
-	f.Field, _ = m["field"].(string)
-	f.Order, _ = m["order"].(string)
-	if n, ok := intOf(m["stemming"]); ok && (n == 0 || n == 1) {
-		f.Stemming = &n
-	}
-	if n, ok := intOf(m["pre_filter"]); ok && (n == 0 || n == 1) {
-		f.PreFilter = &n
-	}
-	dates := map[string]time.Time{}
-	for _, name := range dateFields {
-		s, ok := m[name].(string)
-		if !ok || !dateRE.MatchString(s) {
-			continue
-		}
-		t, err := time.Parse("20060102", s)
-		if err != nil {
-			l.add(with(ptr, name), fmt.Sprintf("%s is not a calendar date", s), "write the date as yyyyMMdd, e.g. \"20100131\"")
-			continue
-		}
-		dates[name] = t
-		switch name {
-		case "apply_start_time":
-			f.ApplyStartTime = s
-		case "apply_end_time":
-			f.ApplyEndTime = s
-		case "public_start_time":
-			f.PublicStartTime = s
-		case "public_end_time":
-			f.PublicEndTime = s
-		}
-	}
-	for _, pair := range [][2]string{{"apply_start_time", "apply_end_time"}, {"public_start_time", "public_end_time"}} {
-		start, okS := dates[pair[0]]
-		end, okE := dates[pair[1]]
-		if okS && okE && end.Before(start) {
-			l.add(with(ptr, pair[1]), fmt.Sprintf("%s is before %s %s", end.Format("20060102"), pair[0], start.Format("20060102")),
-				"the end of a date range must not come before its start")
-		}
-	}
-	return f
-}
-
-var dateRE = regexp.MustCompile(`^[0-9]{8}$`)
 
 // report checks and builds reports[i].
 func (l *loader) report(ptr []string, m map[string]any, names map[string]int) Report {

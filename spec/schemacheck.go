@@ -13,6 +13,7 @@ import (
 	"github.com/santhosh-tekuri/jsonschema/v5"
 	"gopkg.in/yaml.v3"
 
+	"github.com/patwatch/patwatch/internal/patsnap"
 	"github.com/patwatch/patwatch/schema"
 )
 
@@ -189,7 +190,7 @@ func (l *loader) schemaProblem(leaf *jsonschema.ValidationError, v any, raw map[
 	case "maximum":
 		hint := ""
 		if field == "max_results" {
-			hint = "paging reaches at most 1100 ranked hits (offset 1000 plus limit 100)"
+			hint = fmt.Sprintf("paging reaches at most %d ranked hits (offset %d plus limit %d)", patsnap.MaxReachable, patsnap.MaxOffset, patsnap.MaxPageSize)
 		}
 		l.add(ptr, fmt.Sprintf("must be at most %s, not %s", jsonText(sch["maximum"]), jsonText(val)), hint)
 	case "exclusiveMinimum":

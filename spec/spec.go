@@ -8,7 +8,11 @@
 // FILE:LINE:COL with the field's path.
 package spec
 
-import "time"
+import (
+	"time"
+
+	"github.com/patwatch/patwatch/internal/patsnap"
+)
 
 // Spec is a loaded, validated watch list with defaults applied.
 type Spec struct {
@@ -27,11 +31,8 @@ type Spec struct {
 // API holds the optional api section.
 type API struct {
 	BaseURL string  // empty when the spec sets none
-	QPS     float64 // requests per second; DefaultQPS when the spec sets none
+	QPS     float64 // requests per second; patsnap.DefaultQPS when the spec sets none
 }
-
-// DefaultQPS is the client-side request rate cap used when the spec sets none.
-const DefaultQPS = 5
 
 // Search is one saved image search.
 type Search struct {
@@ -40,7 +41,7 @@ type Search struct {
 	PatentType string  // "D" or "U"
 	Model      int     // 1 or 2 for D, 3 or 4 for U
 	Filters    Filters
-	MaxResults int     // hits to keep; DefaultMaxResults when unset
+	MaxResults int     // hits to keep; patsnap.DefaultMaxResults when unset
 	MinScore   float64 // hits scoring lower are ignored; 0 means no floor
 	DropAfter  int     // successful runs missing before a hit is dropped; default 1
 	Suspend    bool    // true: no API call, reported as suspended
@@ -51,13 +52,6 @@ type Search struct {
 
 	Line int // where the search starts in the spec, for messages
 }
-
-// DefaultMaxResults is the number of hits kept when max_results is unset.
-const DefaultMaxResults = 100
-
-// MaxReachableResults is the most ranked hits paging can reach:
-// offset at most 1000 plus limit at most 100.
-const MaxReachableResults = 1100
 
 // Image is one query image: either a URL, or a local file that is uploaded.
 type Image struct {
@@ -70,25 +64,10 @@ type Image struct {
 // Local reports whether the image is a local file.
 func (i Image) Local() bool { return i.Path != "" }
 
-// Filters are the P060/P061 filters, with the API's names and meanings.
-// Empty values are not sent.
-type Filters struct {
-	Country           []string // patent offices, e.g. US, EU, CN
-	LOC               string   // Locarno classification query
-	LegalStatus       []int
-	SimpleLegalStatus []int
-	ApplyStartTime    string // yyyyMMdd
-	ApplyEndTime      string
-	PublicStartTime   string
-	PublicEndTime     string
-	Assignees         string
-	MainField         string
-	Lang              string // original, cn or en
-	Field             string // SCORE, APD, PBD or ISD
-	Order             string // desc or asc, with Field other than SCORE
-	Stemming          *int   // 0 or 1; nil leaves the API's default
-	PreFilter         *int   // 0 or 1; nil leaves the API's default
-}
+// Filters are the P060/P061 filters, with the API's names and meanings,
+// defined once in package patsnap (the spec sits above the client, never
+// the reverse).
+type Filters = patsnap.Filters
 
 // Report is one required patent value report.
 type Report struct {

@@ -12,6 +12,8 @@ import (
 	"reflect"
 	"strings"
 	"testing"
+
+	"github.com/patwatch/patwatch/internal/patsnap"
 )
 
 var update = flag.Bool("update", false, "rewrite the golden files under testdata/")
@@ -111,7 +113,7 @@ reports:
 			Name:       "defaults",
 			Images:     []Image{{Path: filepath.Join(dir, "sub", "c.jpg"), SHA256: sha(jpegBytes)}},
 			PatentType: "U", Model: 4, MinScore: 0.75,
-			MaxResults: DefaultMaxResults, DropAfter: 1, Line: 30,
+			MaxResults: patsnap.DefaultMaxResults, DropAfter: 1, Line: 30,
 		}},
 		Reports: []Report{
 			{Name: "r1", PatentNumber: "CN108977442B", Format: "pdf", Logo: true, Line: 36},
@@ -137,7 +139,7 @@ func TestDefaultQPS(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if s.API.QPS != DefaultQPS || s.API.BaseURL != "" || s.Interval != 0 || s.Searches != nil || s.Reports != nil {
+	if s.API.QPS != patsnap.DefaultQPS || s.API.BaseURL != "" || s.Interval != 0 || s.Searches != nil || s.Reports != nil {
 		t.Errorf("defaults: %+v", s)
 	}
 }

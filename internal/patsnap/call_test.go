@@ -79,7 +79,7 @@ func TestErrorClasses(t *testing.T) {
 			s := newStubAPI(t)
 			s.handle(singlePath, tt.write)
 			c, clk := s.client(nil)
-			_, err := c.Search(context.Background(), simpleSearch, 10, 0)
+			_, err := c.Search(context.Background(), limited(simpleSearch, 10))
 			mustClass(t, err, tt.class)
 			var ae *APIError
 			if !errors.As(err, &ae) {
@@ -133,7 +133,7 @@ func TestRetryThenSuccess(t *testing.T) {
 		}
 	})
 	c, _ := s.client(nil)
-	res, err := c.Search(context.Background(), simpleSearch, 10, 0)
+	res, err := c.Search(context.Background(), limited(simpleSearch, 10))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -156,7 +156,7 @@ func TestAttemptTimeout(t *testing.T) {
 		cfg.AttemptTimeout = 20 * time.Millisecond
 		cfg.MaxRetries = 1
 	})
-	_, err := c.Search(context.Background(), simpleSearch, 10, 0)
+	_, err := c.Search(context.Background(), limited(simpleSearch, 10))
 	mustClass(t, err, ClassRetryable)
 	if n := s.count(singlePath); n != 2 {
 		t.Errorf("%d attempts, want 2", n)
@@ -177,7 +177,7 @@ func TestContextEndsRetries(t *testing.T) {
 			return ctx.Err()
 		}
 	})
-	_, err := c.Search(ctx, simpleSearch, 10, 0)
+	_, err := c.Search(ctx, limited(simpleSearch, 10))
 	if !errors.Is(err, context.Canceled) {
 		t.Fatalf("err = %v, want context.Canceled", err)
 	}
@@ -191,7 +191,7 @@ func TestNoRetriesWhenDisabled(t *testing.T) {
 	s := newStubAPI(t)
 	s.handle(singlePath, errAnswer(200, 68300008))
 	c, _ := s.client(func(cfg *Config) { cfg.MaxRetries = -1 })
-	_, err := c.Search(context.Background(), simpleSearch, 10, 0)
+	_, err := c.Search(context.Background(), limited(simpleSearch, 10))
 	mustClass(t, err, ClassRetryable)
 	if n := s.count(singlePath); n != 1 {
 		t.Errorf("%d attempts, want 1", n)

@@ -10,6 +10,8 @@ import (
 	"net/http"
 	"strconv"
 	"strings"
+
+	"github.com/patwatch/patwatch/internal/jobid"
 )
 
 // envelope is the wrapper of every business answer:
@@ -188,45 +190,28 @@ func (f *flexFloat) UnmarshalJSON(b []byte) error {
 	return nil
 }
 
-// maxJobIDLen bounds a job id; real ones are 19 digits.
-const maxJobIDLen = 64
-
-// parseJobID returns a job id exactly as the API wrote it. A bare JSON
-// number must be a plain non-negative integer of any size, whose decimal
-// text is kept (never passed through float64). A string may hold digits,
-// letters, '-' and '_'.
+// parseJobID returns a job id exactly as the API wrote it: a bare JSON
+// number, whose decimal text is kept (never passed through float64), or a
+// string holding one. Either way the id must be one package jobid accepts,
+// the rule the state holds ids to, so that an id the client accepts can
+// always be saved and sent back.
 func parseJobID(raw json.RawMessage) (string, error) {
 	raw = bytes.TrimSpace(raw)
 	if isNull(raw) {
 		return "", errors.New("job_id missing")
 	}
+	text := string(raw)
 	if raw[0] == '"' {
-		var s string
-		if err := json.Unmarshal(raw, &s); err != nil {
+		if err := json.Unmarshal(raw, &text); err != nil {
 			return "", fmt.Errorf("job_id: %w", err)
 		}
-		if s == "" || len(s) > maxJobIDLen {
-			return "", errors.New("job_id is empty or too long")
-		}
-		for _, r := range s {
-			if !(r >= '0' && r <= '9' || r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r == '-' || r == '_') {
-				return "", errors.New("job_id string holds characters other than letters, digits, '-' and '_'")
-			}
-		}
-		return s, nil
+	} else if strings.ContainsAny(text, ".eE-+") {
+		return "", errors.New("job_id is not a non-negative integer (a fraction or exponent would have lost digits)")
 	}
-	if len(raw) > maxJobIDLen {
-		return "", errors.New("job_id number too long")
+	if err := jobid.Check(text); err != nil {
+		return "", fmt.Errorf("job_id %q: %w", truncateText(text, 40), err)
 	}
-	for _, b := range raw {
-		if b < '0' || b > '9' {
-			return "", errors.New("job_id is not a non-negative integer (a fraction or exponent would have lost digits)")
-		}
-	}
-	if len(raw) > 1 && raw[0] == '0' {
-		return "", errors.New("job_id has a leading zero")
-	}
-	return string(raw), nil
+	return text, nil
 }
 
 func truncateText(s string, n int) string {

@@ -7,6 +7,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/patwatch/patwatch/internal/jobid"
 )
 
 func TestParseJobID(t *testing.T) {
@@ -19,7 +21,11 @@ func TestParseJobID(t *testing.T) {
 		{`"1579434053399035905"`, "1579434053399035905"},
 		{`123456789012345678901234567890`, "123456789012345678901234567890"},
 		{`0`, "0"},
-		{`"job-7_A"`, "job-7_A"},
+		{`"job-7_A"`, ""}, // the state could not hold it
+		{`"7a"`, ""},
+		{`"007"`, ""},
+		{`"` + strings.Repeat("9", 40) + `"`, strings.Repeat("9", 40)},
+		{strings.Repeat("9", 41), ""},
 		{`1.579434053399036e18`, ""},
 		{`1579434053399036000.0`, ""},
 		{`-5`, ""},
@@ -179,7 +185,7 @@ func FuzzParseJobID(f *testing.F) {
 		if err != nil {
 			return
 		}
-		if id == "" || len(id) > maxJobIDLen || strings.ContainsAny(id, " &=?#%\"\\") {
+		if jobid.Check(id) != nil {
 			t.Fatalf("accepted job id %q", id)
 		}
 		// A bare number is kept verbatim.

@@ -102,7 +102,7 @@ func TestFakeEndToEnd(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			res, err := e.client.Search(ctx, patsnap.SearchRequest{URLs: []string{up.URL}, PatentType: "D", Model: 1}, 150, 0)
+			res, err := e.client.Search(ctx, patsnap.SearchRequest{URLs: []string{up.URL}, PatentType: "D", Model: 1, MaxResults: 150})
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -206,7 +206,7 @@ func TestFakeFaults(t *testing.T) {
 			e := newFakeEnv(t, fake.Options{Seed: 1}, func(c *patsnap.Config) { c.APIKey = fakeKey })
 			tt.fault.Endpoint = fake.EndpointSearchSingle
 			e.srv.AddFault(tt.fault)
-			_, err := e.client.Search(context.Background(), patsnap.SearchRequest{URLs: []string{"https://img.example/a.png"}, PatentType: "D", Model: 1}, 10, 0)
+			_, err := e.client.Search(context.Background(), patsnap.SearchRequest{URLs: []string{"https://img.example/a.png"}, PatentType: "D", Model: 1, MaxResults: 10})
 			if (err == nil) != tt.ok {
 				t.Fatalf("err = %v", err)
 			}
@@ -228,8 +228,8 @@ func TestFakeRateCap(t *testing.T) {
 	e := newFakeEnv(t, fake.Options{QPS: 3, Seed: 2}, func(c *patsnap.Config) { c.QPS = 2.9; c.APIKey = fakeKey })
 	start := e.clk.Now()
 	for i := range 12 {
-		req := patsnap.SearchRequest{URLs: []string{fmt.Sprintf("https://img.example/%d.png", i)}, PatentType: "D", Model: 1}
-		if _, err := e.client.Search(context.Background(), req, 5, 0); err != nil {
+		req := patsnap.SearchRequest{URLs: []string{fmt.Sprintf("https://img.example/%d.png", i)}, PatentType: "D", Model: 1, MaxResults: 5}
+		if _, err := e.client.Search(context.Background(), req); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -256,7 +256,7 @@ func TestFakePagingAndDedup(t *testing.T) {
 		hits[i] = fake.Hit{PatentPN: fmt.Sprintf("CN%07dS", i), Score: 1 - float64(i)/2000}
 	}
 	e.srv.SetResults(img, -1, hits...)
-	res, err := e.client.Search(context.Background(), patsnap.SearchRequest{URLs: []string{img}, PatentType: "D", Model: 1}, 5000, 0)
+	res, err := e.client.Search(context.Background(), patsnap.SearchRequest{URLs: []string{img}, PatentType: "D", Model: 1, MaxResults: 5000})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -296,7 +296,7 @@ func TestFakeUploadReuse(t *testing.T) {
 	if n := e.count(fake.EndpointUpload); n != 2 || u3.URL == u1.URL {
 		t.Fatalf("%d uploads", n)
 	}
-	if _, err := e.client.Search(ctx, patsnap.SearchRequest{URLs: []string{u3.URL}, PatentType: "D", Model: 2}, 10, 0); err != nil {
+	if _, err := e.client.Search(ctx, patsnap.SearchRequest{URLs: []string{u3.URL}, PatentType: "D", Model: 2, MaxResults: 10}); err != nil {
 		t.Fatal(err)
 	}
 }

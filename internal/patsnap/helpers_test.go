@@ -266,6 +266,12 @@ func mustClass(t testing.TB, err error, want Class) {
 
 var simpleSearch = SearchRequest{URLs: []string{"https://static-open.zhihuiya.com/sample/common_demo.png"}, PatentType: "D", Model: 1}
 
+// limited is req asking for at most n hits.
+func limited(req SearchRequest, n int) SearchRequest {
+	req.MaxResults = n
+	return req
+}
+
 // containsAny returns the first of needles found in s.
 func containsAny(s string, needles ...string) (string, bool) {
 	for _, n := range needles {

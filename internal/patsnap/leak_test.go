@@ -80,10 +80,10 @@ func TestNoSecretInErrorsOrLogs(t *testing.T) {
 		run(fmt.Sprint(code), err)
 	}
 	s.handle(singlePath, func(w http.ResponseWriter, r *http.Request) { echo(w, r, 401, 0) })
-	_, err = c.Search(ctx, simpleSearch, 10, 0)
+	_, err = c.Search(ctx, limited(simpleSearch, 10))
 	run("401", err)
 	s.handle(singlePath, func(w http.ResponseWriter, r *http.Request) { fmt.Fprint(w, `{"data":`+r.URL.RawQuery) })
-	_, err = c.Search(ctx, simpleSearch, 10, 0)
+	_, err = c.Search(ctx, limited(simpleSearch, 10))
 	run("malformed", err)
 	s.handle(uploadPath, func(w http.ResponseWriter, r *http.Request) { echo(w, r, 200, 68300010) })
 	_, err = c.UploadImage(ctx, "a.png", pngBytes("x"))
@@ -137,7 +137,7 @@ func TestNoSecretInErrorsOrLogs(t *testing.T) {
 	cc, _ := closed.client(func(cfg *Config) { cfg.APIKey, cfg.Logger = testAPIKey, logger })
 	closedURL := closed.srv.URL
 	closed.srv.Close()
-	_, err = cc.Search(ctx, simpleSearch, 10, 0)
+	_, err = cc.Search(ctx, limited(simpleSearch, 10))
 	run("refused", err)
 	_, err = cc.Download(ctx, closedURL+downloadPath+presigned, filepath.Join(dir, "r.pdf"))
 	run("download refused", err)

@@ -8,6 +8,8 @@ import (
 	"net/http"
 	"net/url"
 	"strings"
+
+	"github.com/patwatch/patwatch/internal/jobid"
 )
 
 // CreateReport submits an R002 patent value report job and returns its id
@@ -67,11 +69,12 @@ func decodeCreate(data json.RawMessage) (string, error) {
 	return parseJobID(d.JobID)
 }
 
-// ReportStatus asks R002 for the state of one job. The returned JobID is
-// always the jobID asked about: the answer's own copy may have been
-// rounded through a float on the way (as in the API's documentation).
+// ReportStatus asks R002 for the state of one job, whose id must be one
+// package jobid accepts. The returned JobID is always the jobID asked
+// about: the answer's own copy is not read, since it may have been rounded
+// through a float on the way (as in the API's documentation).
 func (c *Client) ReportStatus(ctx context.Context, jobID string) (*ReportStatus, error) {
-	if _, err := parseJobID(json.RawMessage(jsonString(jobID))); err != nil {
+	if err := jobid.Check(jobID); err != nil {
 		return nil, &APIError{Endpoint: EndpointReportStatus, Class: ClassInvalid, Msg: "invalid job id", Err: err}
 	}
 	cl := &call{endpoint: EndpointReportStatus, method: http.MethodGet, path: pathReportStatus, query: url.Values{"job_id": {jobID}}}
@@ -98,11 +101,10 @@ func (c *Client) ReportStatus(ctx context.Context, jobID string) (*ReportStatus,
 // guess.
 func decodeStatus(data json.RawMessage) (*ReportStatus, error) {
 	var d struct {
-		JobID         json.RawMessage `json:"job_id"`
-		QueueNum      flexInt         `json:"queue_num"`
-		JobStatus     flexInt         `json:"job_status"`
-		DownloadURL   string          `json:"download_url"`
-		AbnormalCause string          `json:"abnormal_cause"`
+		QueueNum      flexInt `json:"queue_num"`
+		JobStatus     flexInt `json:"job_status"`
+		DownloadURL   string  `json:"download_url"`
+		AbnormalCause string  `json:"abnormal_cause"`
 	}
 	if err := json.Unmarshal(data, &d); err != nil {
 		return nil, err
@@ -122,18 +124,8 @@ func decodeStatus(data json.RawMessage) (*ReportStatus, error) {
 		DownloadURL:   strings.TrimSpace(d.DownloadURL),
 		AbnormalCause: d.AbnormalCause,
 	}
-	if !isNull(d.JobID) {
-		if id, err := parseJobID(d.JobID); err == nil {
-			st.JobID = id
-		}
-	}
 	if st.JobStatus == JobDone && st.DownloadURL == "" {
 		return nil, errors.New("job done but no download_url")
 	}
 	return st, nil
-}
-
-func jsonString(s string) string {
-	b, _ := json.Marshal(s) // a string always encodes
-	return string(b)
 }

@@ -220,3 +220,34 @@ func TestCreateReportLossyJobID(t *testing.T) {
 	_, err := c.CreateReport(context.Background(), ReportRequest{PatentNumber: "CN1", Format: "pdf", Logo: true})
 	mustClass(t, err, ClassPermanent)
 }
+
+// TestJobIDsTheStateCannotHoldAreRefused: the client accepts only the ids
+// package jobid accepts, from a create answer and for a status call, so that
+// no job is submitted whose id the state would refuse to save.
+func TestJobIDsTheStateCannotHoldAreRefused(t *testing.T) {
+	for _, answer := range []string{`"job-7_A"`, `"12 34"`, `"0012"`, `-12`, `"` + strings.Repeat("1", 41) + `"`, `{}`} {
+		s := newStubAPI(t)
+		s.handle(createPath, func(w http.ResponseWriter, r *http.Request) { okData(w, `{"job_id":`+answer+`}`) })
+		c, _ := s.client(nil)
+		id, err := c.CreateReport(context.Background(), ReportRequest{PatentNumber: "CN108977442B", Format: "pdf", Logo: true})
+		if id != "" {
+			t.Errorf("job_id %s: accepted as %q", answer, id)
+		}
+		mustClass(t, err, ClassPermanent)
+		if !strings.Contains(err.Error(), "malformed answer") {
+			t.Errorf("job_id %s: err = %v", answer, err)
+		}
+		if n := s.count(createPath); n != 1 {
+			t.Errorf("job_id %s: %d create calls, want 1 (a repeat would submit a second job)", answer, n)
+		}
+	}
+	s := newStubAPI(t)
+	c, _ := s.client(nil)
+	for _, id := range []string{"", "job-7_A", "0012", "1.5e18", strings.Repeat("1", 41)} {
+		_, err := c.ReportStatus(context.Background(), id)
+		mustClass(t, err, ClassInvalid)
+	}
+	if n := s.count(""); n != 0 {
+		t.Errorf("%d requests for invalid job ids", n)
+	}
+}

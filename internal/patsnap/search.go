@@ -5,70 +5,64 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/http"
-	"strconv"
 	"strings"
 )
 
 // Paging limits of P060/P061: offset at most 1000 and limit at most 100, so
-// at most MaxReachable ranked hits exist for one query.
+// at most MaxReachable ranked hits exist for one query. MaxReachable is the
+// cap of a spec's max_results (its schema's maximum is the same number).
 const (
 	MaxPageSize  = 100
 	MaxOffset    = 1000
 	MaxReachable = MaxOffset + MaxPageSize
-	// DefaultWant is the number of hits Search collects when asked for none.
-	DefaultWant = 100
+	// DefaultMaxResults is the number of hits a search collects when it
+	// asks for none: the default of a spec's max_results.
+	DefaultMaxResults = 100
 )
 
-// searchBody is the JSON body of P060 and P061. Empty filters are omitted;
-// legal statuses travel as the comma-joined string the API documents.
+// searchBody is the JSON body of P060 and P061. Empty filters are omitted
+// (Filters' own JSON encoding); legal statuses travel as the comma-joined
+// string the API documents.
 type searchBody struct {
-	URL               string   `json:"url,omitempty"`
-	URLs              []string `json:"urls,omitempty"`
-	PatentType        string   `json:"patent_type"`
-	Model             int      `json:"model"`
-	Limit             int      `json:"limit"`
-	Offset            int      `json:"offset"`
-	Country           []string `json:"country,omitempty"`
-	LOC               string   `json:"loc,omitempty"`
-	LegalStatus       string   `json:"legal_status,omitempty"`
-	SimpleLegalStatus string   `json:"simple_legal_status,omitempty"`
-	ApplyStartTime    string   `json:"apply_start_time,omitempty"`
-	ApplyEndTime      string   `json:"apply_end_time,omitempty"`
-	PublicStartTime   string   `json:"public_start_time,omitempty"`
-	PublicEndTime     string   `json:"public_end_time,omitempty"`
-	Assignees         string   `json:"assignees,omitempty"`
-	MainField         string   `json:"main_field,omitempty"`
-	Lang              string   `json:"lang,omitempty"`
-	Field             string   `json:"field,omitempty"`
-	Order             string   `json:"order,omitempty"`
-	Stemming          *int     `json:"stemming,omitempty"`
-	PreFilter         *int     `json:"pre_filter,omitempty"`
-	IsHTTPS           int      `json:"is_https"`
+	URL        string   `json:"url,omitempty"`
+	URLs       []string `json:"urls,omitempty"`
+	PatentType string   `json:"patent_type"`
+	Model      int      `json:"model"`
+	Limit      int      `json:"limit"`
+	Offset     int      `json:"offset"`
+	Filters
+	IsHTTPS int `json:"is_https"`
 }
 
 // Search runs an image-similarity query: P060 for one URL, P061 for two to
 // four. It pages through offset/limit, asking for no more than it needs,
-// until it holds want hits (≤ 0: DefaultWant; at most MaxReachable), the
-// API's total is reached, a page comes back short or empty, or the offset
-// would pass MaxOffset. Hits are de-duplicated by patent_pn across pages (a
-// rank can shift between two calls). With minScore > 0, hits scoring below
-// it are left out, and when the results are ordered by score (Field "" or
-// "SCORE") paging stops at the first page whose last hit scores below it.
-// On any failure Search returns no partial result: a failed search must
-// never look like one whose hits are gone.
-func (c *Client) Search(ctx context.Context, req SearchRequest, want int, minScore float64) (*SearchResult, error) {
+// until it holds req.MaxResults hits (≤ 0: DefaultMaxResults; at most
+// MaxReachable), the API's total is reached, a page comes back short or
+// empty, or the offset would pass MaxOffset.
+//
+// Search is where a search's hits are chosen, for every caller: a hit is
+// identified by its patent_pn; one without is left out (and counted in
+// NoPatentPN), and a page holding no hit with a patent_pn is an
+// inconsistent answer, an error. Hits are de-duplicated by patent_pn across
+// pages (a rank can shift between two calls). With req.MinScore > 0, hits
+// scoring below it are left out, and when the results are ordered by score
+// (Field "" or "SCORE") paging stops at the first page whose last hit scores
+// below it. On any failure Search returns no partial result: a failed search
+// must never look like one whose hits are gone.
+func (c *Client) Search(ctx context.Context, req SearchRequest) (*SearchResult, error) {
 	body, endpoint, path, err := searchRequestBody(req)
 	if err != nil {
 		return nil, err
 	}
+	want := req.MaxResults
 	if want <= 0 {
-		want = DefaultWant
+		want = DefaultMaxResults
 	}
 	want = min(want, MaxReachable)
-	byScore := req.Field == "" || strings.EqualFold(req.Field, "SCORE")
+	byScore := req.Filters.Field == "" || strings.EqualFold(req.Filters.Field, "SCORE")
 
 	res := &SearchResult{Hits: []Hit{}}
-	seen := make(map[string]bool)
+	keep := hitKeeper{want: want, minScore: req.MinScore, seen: make(map[string]bool), res: res}
 	totalKnown := false
 	for offset := 0; len(res.Hits) < want && offset <= MaxOffset; {
 		limit := min(MaxPageSize, want-len(res.Hits))
@@ -92,31 +86,52 @@ func (c *Client) Search(ctx context.Context, req SearchRequest, want int, minSco
 		} else {
 			res.Total = max(res.Total, offset+len(page)) // a lower bound
 		}
-		for _, h := range page {
-			key := h.PatentPN
-			if key == "" {
-				key = "id:" + h.PatentID
-			}
-			if key != "id:" {
-				if seen[key] {
-					continue
-				}
-				seen[key] = true
-			}
-			if minScore > 0 && h.Score < minScore {
-				continue
-			}
-			if len(res.Hits) < want {
-				res.Hits = append(res.Hits, h)
-			}
+		if !keep.page(page) {
+			return nil, &APIError{Endpoint: endpoint, HTTPStatus: http.StatusOK, Msg: "malformed answer", Class: ClassPermanent,
+				Err: fmt.Errorf("a page of %d hits at offset %d, none with a patent_pn", len(page), offset)}
 		}
 		offset += limit
 		if len(page) < limit || (totalKnown && offset >= res.Total) ||
-			(byScore && minScore > 0 && page[len(page)-1].Score < minScore) {
+			(byScore && req.MinScore > 0 && page[len(page)-1].Score < req.MinScore) {
 			break
 		}
 	}
+	if res.NoPatentPN > 0 {
+		c.log.Warn().Str("endpoint", endpoint).Int("hits", res.NoPatentPN).Msg("the API sent hits without a patent_pn; they were left out")
+	}
 	return res, nil
+}
+
+// hitKeeper applies the rules of which hits a search keeps, page by page.
+type hitKeeper struct {
+	want     int
+	minScore float64
+	seen     map[string]bool // patent_pn of every hit read so far
+	res      *SearchResult
+}
+
+// page keeps the hits of one page that pass. It returns false for a page
+// whose hits all lack a patent_pn: the API answered hits it cannot identify.
+func (k *hitKeeper) page(hits []Hit) bool {
+	identified := 0
+	for _, h := range hits {
+		if h.PatentPN == "" {
+			k.res.NoPatentPN++
+			continue
+		}
+		identified++
+		if k.seen[h.PatentPN] {
+			continue
+		}
+		k.seen[h.PatentPN] = true
+		if k.minScore > 0 && h.Score < k.minScore {
+			continue
+		}
+		if len(k.res.Hits) < k.want {
+			k.res.Hits = append(k.res.Hits, h)
+		}
+	}
+	return len(hits) == 0 || identified > 0
 }
 
 // searchRequestBody checks req and builds the parts of its body that do
@@ -148,40 +163,13 @@ func searchRequestBody(req SearchRequest) (searchBody, string, string, error) {
 	default:
 		return invalid(endpoint, fmt.Sprintf("model %d does not fit patent type %s (D: 1 or 2, U: 3 or 4)", req.Model, req.PatentType))
 	}
-	b := searchBody{
-		PatentType:        req.PatentType,
-		Model:             req.Model,
-		Country:           req.Country,
-		LOC:               req.LOC,
-		LegalStatus:       joinInts(req.LegalStatus),
-		SimpleLegalStatus: joinInts(req.SimpleLegalStatus),
-		ApplyStartTime:    req.ApplyStartTime,
-		ApplyEndTime:      req.ApplyEndTime,
-		PublicStartTime:   req.PublicStartTime,
-		PublicEndTime:     req.PublicEndTime,
-		Assignees:         req.Assignees,
-		MainField:         req.MainField,
-		Lang:              req.Lang,
-		Field:             req.Field,
-		Order:             req.Order,
-		Stemming:          req.Stemming,
-		PreFilter:         req.PreFilter,
-		IsHTTPS:           1,
-	}
+	b := searchBody{PatentType: req.PatentType, Model: req.Model, Filters: req.Filters, IsHTTPS: 1}
 	if len(req.URLs) == 1 {
 		b.URL = req.URLs[0]
 	} else {
 		b.URLs = req.URLs
 	}
 	return b, endpoint, path, nil
-}
-
-func joinInts(v []int) string {
-	s := make([]string, len(v))
-	for i, n := range v {
-		s[i] = strconv.Itoa(n)
-	}
-	return strings.Join(s, ",")
 }
 
 // searchPage makes one P060/P061 call.

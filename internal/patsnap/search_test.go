@@ -7,6 +7,7 @@ import (
 	"os"
 	"reflect"
 	"slices"
+	"strings"
 	"sync/atomic"
 	"testing"
 )
@@ -25,26 +26,29 @@ func TestSearchWireShape(t *testing.T) {
 	s.handle(singlePath, func(w http.ResponseWriter, r *http.Request) { w.Write(example) })
 	c, _ := s.client(nil)
 	req := SearchRequest{
-		URLs:              []string{"https://static-open.zhihuiya.com/sample/common_demo.png"},
-		PatentType:        "D",
-		Model:             1,
-		Country:           []string{"US", "EU", "CN"},
-		LOC:               "(14-03 OR 14-02)",
-		LegalStatus:       []int{3, 2},
-		SimpleLegalStatus: []int{1, 2},
-		ApplyStartTime:    "20100101",
-		ApplyEndTime:      "20200101",
-		PublicStartTime:   "20100101",
-		PublicEndTime:     "20200101",
-		Assignees:         "huawei",
-		MainField:         "(phones or 手机)",
-		Lang:              "original",
-		Field:             "SCORE",
-		Order:             "desc",
-		Stemming:          intp(0),
-		PreFilter:         intp(1),
+		URLs:       []string{"https://static-open.zhihuiya.com/sample/common_demo.png"},
+		PatentType: "D",
+		Model:      1,
+		Filters: Filters{
+			Country:           []string{"US", "EU", "CN"},
+			LOC:               "(14-03 OR 14-02)",
+			LegalStatus:       []int{3, 2},
+			SimpleLegalStatus: []int{1, 2},
+			ApplyStartTime:    "20100101",
+			ApplyEndTime:      "20200101",
+			PublicStartTime:   "20100101",
+			PublicEndTime:     "20200101",
+			Assignees:         "huawei",
+			MainField:         "(phones or 手机)",
+			Lang:              "original",
+			Field:             "SCORE",
+			Order:             "desc",
+			Stemming:          intp(0),
+			PreFilter:         intp(1),
+		},
+		MaxResults: 10,
 	}
-	res, err := c.Search(context.Background(), req, 10, 0)
+	res, err := c.Search(context.Background(), req)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -90,8 +94,8 @@ func TestSearchMinimalBodyAndMultipleImages(t *testing.T) {
 	s := newStubAPI(t)
 	s.handle(multiPath, pageHandler(t, func(int) []Hit { return rankedHits(3) }))
 	c, _ := s.client(nil)
-	req := SearchRequest{URLs: []string{"https://a/1.png", "https://a/2.png"}, PatentType: "U", Model: 4}
-	if _, err := c.Search(context.Background(), req, 5, 0); err != nil {
+	req := SearchRequest{URLs: []string{"https://a/1.png", "https://a/2.png"}, PatentType: "U", Model: 4, MaxResults: 5}
+	if _, err := c.Search(context.Background(), req); err != nil {
 		t.Fatal(err)
 	}
 	var got map[string]any
@@ -119,7 +123,7 @@ func TestSearchRejectsBadRequests(t *testing.T) {
 		{URLs: []string{"a"}, PatentType: "U", Model: 1},
 	}
 	for _, req := range bad {
-		_, err := c.Search(context.Background(), req, 10, 0)
+		_, err := c.Search(context.Background(), limited(req, 10))
 		mustClass(t, err, ClassInvalid)
 	}
 	if n := s.count(""); n != 0 {
@@ -138,7 +142,7 @@ func TestSearchPaging(t *testing.T) {
 	}{
 		{"want 100: one call", 500, 100, 100, [][2]int{{0, 100}}},
 		{"want 10", 500, 10, 10, [][2]int{{0, 10}}},
-		{"want 0 means default", 500, 0, DefaultWant, [][2]int{{0, 100}}},
+		{"want 0 means default", 500, 0, DefaultMaxResults, [][2]int{{0, 100}}},
 		{"want 250", 500, 250, 250, [][2]int{{0, 100}, {100, 100}, {200, 50}}},
 		{"total stops", 130, 500, 130, [][2]int{{0, 100}, {100, 30}}},
 		{"total on a page boundary", 200, 500, 200, [][2]int{{0, 100}, {100, 100}}},
@@ -157,7 +161,7 @@ func TestSearchPaging(t *testing.T) {
 			corpus := rankedHits(tt.corpus)
 			s.handle(singlePath, pageHandler(t, func(int) []Hit { return corpus }))
 			c, _ := s.client(nil)
-			res, err := c.Search(context.Background(), simpleSearch, tt.want, 0)
+			res, err := c.Search(context.Background(), limited(simpleSearch, tt.want))
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -186,7 +190,7 @@ func TestSearchShortPageStops(t *testing.T) {
 		okData(w, string(data))
 	})
 	c, _ := s.client(nil)
-	res, err := c.Search(context.Background(), simpleSearch, 300, 0)
+	res, err := c.Search(context.Background(), limited(simpleSearch, 300))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -209,7 +213,7 @@ func TestSearchRankShift(t *testing.T) {
 		return append([]Hit{newcomer}, base...)
 	}))
 	c, _ := s.client(nil)
-	res, err := c.Search(context.Background(), simpleSearch, 200, 0)
+	res, err := c.Search(context.Background(), limited(simpleSearch, 200))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -254,8 +258,9 @@ func TestSearchMinScore(t *testing.T) {
 			s.handle(singlePath, pageHandler(t, func(int) []Hit { return corpus }))
 			c, _ := s.client(nil)
 			req := simpleSearch
-			req.Field = tt.field
-			res, err := c.Search(context.Background(), req, 1000, minScore)
+			req.Filters.Field = tt.field
+			req.MaxResults, req.MinScore = 1000, minScore
+			res, err := c.Search(context.Background(), req)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -284,9 +289,60 @@ func TestSearchFailureReturnsNothing(t *testing.T) {
 		good(w, r)
 	})
 	c, _ := s.client(nil)
-	res, err := c.Search(context.Background(), simpleSearch, 300, 0)
+	res, err := c.Search(context.Background(), limited(simpleSearch, 300))
 	if res != nil || err == nil {
 		t.Fatalf("res %v err %v", res, err)
 	}
 	mustClass(t, err, ClassInvalid)
+}
+
+// TestSearchHitIdentity: a hit is its patent_pn. Hits without one are left
+// out and counted; a repeated patent_pn counts once however its other
+// fields differ; two patent_pns sharing a patent_id are two hits.
+func TestSearchHitIdentity(t *testing.T) {
+	s := newStubAPI(t)
+	corpus := []Hit{
+		{PatentPN: "P1", PatentID: "a", Score: 0.9},
+		{PatentID: "b", Score: 0.85},
+		{PatentPN: "P2", PatentID: "c", Score: 0.8},
+		{PatentPN: "P1", PatentID: "d", Score: 0.7},
+		{PatentPN: "P3", PatentID: "c", Score: 0.6},
+		{Score: 0.5},
+	}
+	s.handle(singlePath, pageHandler(t, func(int) []Hit { return corpus }))
+	c, _ := s.client(nil)
+	res, err := c.Search(context.Background(), simpleSearch)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got []string
+	for _, h := range res.Hits {
+		got = append(got, h.PatentPN+"/"+h.PatentID)
+	}
+	if want := []string{"P1/a", "P2/c", "P3/c"}; !slices.Equal(got, want) || res.NoPatentPN != 2 || res.Total != 6 {
+		t.Errorf("hits %v, %d without patent_pn, total %d; want %v, 2, 6", got, res.NoPatentPN, res.Total, want)
+	}
+}
+
+// TestSearchPageWithoutPatentPNs: a page none of whose hits can be
+// identified is an inconsistent answer, never an empty result, on the first
+// page or a later one.
+func TestSearchPageWithoutPatentPNs(t *testing.T) {
+	for _, at := range []int{0, 100} {
+		s := newStubAPI(t)
+		corpus := rankedHits(300)
+		for i := at; i < at+100; i++ {
+			corpus[i].PatentPN = ""
+		}
+		s.handle(singlePath, pageHandler(t, func(int) []Hit { return corpus }))
+		c, _ := s.client(nil)
+		res, err := c.Search(context.Background(), limited(simpleSearch, 300))
+		if res != nil {
+			t.Errorf("page at %d: result %+v, want none", at, res)
+		}
+		mustClass(t, err, ClassPermanent)
+		if !strings.Contains(err.Error(), "none with a patent_pn") {
+			t.Errorf("page at %d: err = %v", at, err)
+		}
+	}
 }

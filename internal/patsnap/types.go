@@ -5,27 +5,18 @@ import (
 )
 
 // SearchRequest is one image-similarity query (P060 with one URL, P061 with
-// two to four). Empty filter fields are not sent.
+// two to four), with how many of its ranked hits to collect.
 type SearchRequest struct {
 	URLs       []string // image URLs, already uploaded where they were local files
 	PatentType string   // "D" or "U"
 	Model      int
+	Filters    Filters
 
-	Country           []string
-	LOC               string
-	LegalStatus       []int // sent as the comma-joined string the API expects
-	SimpleLegalStatus []int
-	ApplyStartTime    string
-	ApplyEndTime      string
-	PublicStartTime   string
-	PublicEndTime     string
-	Assignees         string
-	MainField         string
-	Lang              string
-	Field             string
-	Order             string
-	Stemming          *int
-	PreFilter         *int
+	// MaxResults is how many ranked hits to collect: at most MaxReachable,
+	// DefaultMaxResults when 0 or less.
+	MaxResults int
+	// MinScore leaves out hits scoring lower; 0 leaves none out.
+	MinScore float64
 }
 
 // Hit is one ranked similar patent from P060/P061.
@@ -46,9 +37,14 @@ type Hit struct {
 
 // SearchResult is the outcome of paging through a query.
 type SearchResult struct {
-	Total int   // the API's total_search_result_count
-	Hits  []Hit // in rank order, de-duplicated by PatentPN, at most the wanted number
-	Calls int   // page requests made
+	Total int // the API's total_search_result_count
+	// Hits are the kept hits in rank order: each with a PatentPN, which
+	// identifies a hit, no PatentPN twice, none scoring below the request's
+	// MinScore, at most its MaxResults.
+	Hits  []Hit
+	Calls int // page requests made
+	// NoPatentPN counts the hits left out because they carry no patent_pn.
+	NoPatentPN int
 }
 
 // ReportRequest asks for one patent value report (R002 create).

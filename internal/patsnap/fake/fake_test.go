@@ -1383,3 +1383,16 @@ func TestCorpusShape(t *testing.T) {
 		t.Errorf("kinds %v, %d patents", kinds, len(seenPN))
 	}
 }
+
+// TestSearchIgnoresUnknownFilters: a filter the fake does not know is
+// accepted and ignored like the documented ones it does not apply, so that
+// adding a filter to the client needs no change here.
+func TestSearchIgnoresUnknownFilters(t *testing.T) {
+	e := newEnv(t, Options{})
+	const q = `"url":"https://img.example/phone.png","patent_type":"D","model":1,"limit":50`
+	want, wantTotal := e.hits(e.search(`{` + q + `}`))
+	got, total := e.hits(e.search(`{` + q + `,"design_code":"x","new_codes":"1,2","new_switch":1}`))
+	if !slices.Equal(pns(got), pns(want)) || total != wantTotal {
+		t.Errorf("with unknown filters: %d of %d hits, want %d of %d", len(got), total, len(want), wantTotal)
+	}
+}
