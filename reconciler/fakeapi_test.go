@@ -52,7 +52,7 @@ func (f *fakeAPI) unexpected(call string) error {
 	return errors.New("unexpected call " + call)
 }
 
-func (f *fakeAPI) Search(ctx context.Context, req patsnap.SearchRequest, want int, minScore float64) (*patsnap.SearchResult, error) {
+func (f *fakeAPI) Search(ctx context.Context, req patsnap.SearchRequest) (*patsnap.SearchResult, error) {
 	call := fmt.Sprintf("search %v", req.URLs)
 	f.log(call)
 	if f.search == nil {
