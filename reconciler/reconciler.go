@@ -236,17 +236,18 @@ func (r *Reconciler) refreshSearch(ctx context.Context, s spec.Search, rec *stat
 	var obs SearchObservation
 	if err := ctx.Err(); err != nil {
 		obs.Err = errInterrupted
-	} else if req, err := searchRequest(s, uploads); err != nil {
+	} else if req, reused, err := searchRequest(s, uploads); err != nil {
 		obs.Err = err
 	} else {
 		obs.Result, obs.Err = r.API.Search(ctx, req)
-		if obs.Err != nil && patsnap.ClassOf(obs.Err) == patsnap.ClassInvalid && uploads.reusedBy(s) {
+		if obs.Err != nil && patsnap.ClassOf(obs.Err) == patsnap.ClassInvalid && reused {
 			// An upload URL remembered from an earlier run can stop working
 			// before its stated expiry, or belong to another account: upload
-			// the images afresh and ask once more.
+			// the images afresh (unless another search refused with the same
+			// URL did already) and ask once more.
 			r.Log.Info().Str("search", s.Name).Err(obs.Err).Msg("the API refused the request with a reused image upload; uploading the image again")
 			uploads.refresh(ctx, r, s)
-			if req, err := searchRequest(s, uploads); err != nil {
+			if req, _, err := searchRequest(s, uploads); err != nil {
 				obs.Err = err
 			} else {
 				obs.Result, obs.Err = r.API.Search(ctx, req)
@@ -308,16 +309,6 @@ func (u *imageUploads) get(digest string) (uploaded, bool) {
 	return up, ok
 }
 
-// reusedBy reports whether any image of s was a reused upload.
-func (u *imageUploads) reusedBy(s spec.Search) bool {
-	for _, img := range s.Images {
-		if up, ok := u.get(img.SHA256); img.Local() && ok && up.reused {
-			return true
-		}
-	}
-	return false
-}
-
 // refresh uploads afresh every reused image of s, unless another search did
 // already in this run.
 func (u *imageUploads) refresh(ctx context.Context, r *Reconciler, s spec.Search) {
@@ -348,8 +339,10 @@ func (r *Reconciler) upload(ctx context.Context, path, digest string, send func(
 // searchRequest translates a spec search into the API's request. The
 // filters pass as they are (spec and client share one type), and the API
 // client applies max_results and min_score.
-func searchRequest(s spec.Search, uploads *imageUploads) (patsnap.SearchRequest, error) {
-	req := patsnap.SearchRequest{
+// reused says an image's URL came from the upload cache rather than from an
+// upload of this run.
+func searchRequest(s spec.Search, uploads *imageUploads) (req patsnap.SearchRequest, reused bool, err error) {
+	req = patsnap.SearchRequest{
 		PatentType: s.PatentType,
 		Model:      s.Model,
 		Filters:    s.Filters,
@@ -363,14 +356,15 @@ func searchRequest(s spec.Search, uploads *imageUploads) (patsnap.SearchRequest,
 		}
 		u, ok := uploads.get(img.SHA256)
 		if !ok {
-			return req, fmt.Errorf("image %s was not uploaded", img.Path)
+			return req, false, fmt.Errorf("image %s was not uploaded", img.Path)
 		}
 		if u.err != nil {
-			return req, u.err
+			return req, false, u.err
 		}
 		req.URLs = append(req.URLs, u.url)
+		reused = reused || u.reused
 	}
-	return req, nil
+	return req, reused, nil
 }
 
 func (r *Reconciler) tell(p Progress) {
