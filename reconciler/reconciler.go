@@ -170,6 +170,7 @@ func (r *Reconciler) Run(ctx context.Context, mode Mode, desired *spec.Spec, rec
 		rep.Searches = append(rep.Searches, gone...)
 	}
 	rep.Reports = append(rep.Reports, goneReports...)
+	addLinks(rep, desired.Links)
 	rep.Finish()
 	return &Outcome{Report: rep, State: next}
 }
@@ -380,4 +381,15 @@ func commandName(m Mode) string {
 		return "plan"
 	}
 	return "apply"
+}
+
+// addLinks gives every new and dropped hit its durable link.
+func addLinks(rep *report.ChangeReport, links spec.Links) {
+	for i := range rep.Searches {
+		for _, hits := range [][]report.HitChange{rep.Searches[i].New, rep.Searches[i].Dropped} {
+			for j := range hits {
+				hits[j].Link = links.PatentURL(hits[j].PatentPN, hits[j].PatentID)
+			}
+		}
+	}
 }

@@ -459,3 +459,18 @@ func TestRunImageProblemsFailTheirSearch(t *testing.T) {
 		t.Errorf("calls %v; want only the one upload attempt", got)
 	}
 }
+
+func TestRunGivesNewAndDroppedHitsTheirDurableLink(t *testing.T) {
+	api := &fakeAPI{search: answers(map[string][]string{"s": {"A", "B"}})}
+	r := newTestReconciler(t, api)
+	desired := &spec.Spec{Searches: []spec.Search{urlSearch("s")}, Links: spec.Links{Patent: "https://example.test/p?q=pn%3D{patent_pn}"}}
+	first := run(t, context.Background(), r, ModeApply, desired, state.New())
+	api.search = answers(map[string][]string{"s": {"B", "C/1"}})
+	ch := searchByName(t, run(t, context.Background(), r, ModeApply, desired, first.State).Report, "s")
+	if len(ch.New) != 1 || ch.New[0].Link != "https://example.test/p?q=pn%3DC%2F1" {
+		t.Errorf("new hits %+v; want C/1 linked with its number query-escaped", ch.New)
+	}
+	if len(ch.Dropped) != 1 || ch.Dropped[0].Link != "https://example.test/p?q=pn%3DA" {
+		t.Errorf("dropped hits %+v; want A linked", ch.Dropped)
+	}
+}

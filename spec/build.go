@@ -11,6 +11,7 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -34,23 +35,24 @@ func (l *loader) build(v any) *Spec {
 		return nil
 	}
 	s := &Spec{Version: 1, API: API{QPS: patsnap.DefaultQPS}}
-	if iv, ok := top["interval"].(string); ok && durationRE.MatchString(iv) {
-		d, err := time.ParseDuration(iv)
-		switch {
-		case err != nil:
-			l.add([]string{"interval"}, fmt.Sprintf("%s is not a duration patwatch can use", quoteShort(iv)), "")
-		case d < MinInterval:
-			l.add([]string{"interval"}, fmt.Sprintf("must be at least 1m, not %s", iv), "polling the API more often than once a minute only spends quota")
-		default:
-			s.Interval = d
-		}
-	}
+	s.Interval = l.interval([]string{"interval"}, top["interval"])
 	if api, ok := top["api"].(map[string]any); ok {
 		if u, ok := api["base_url"].(string); ok {
 			s.API.BaseURL = l.baseURL([]string{"api", "base_url"}, u)
 		}
 		if q, ok := floatOf(api["qps"]); ok && q > 0 {
 			s.API.QPS = q
+		}
+		if n, ok := intOf(api["max_calls"]); ok && n >= 1 {
+			s.API.MaxCalls = n
+		}
+		if n, ok := intOf(api["max_calls_per_day"]); ok && n >= 1 {
+			s.API.MaxCallsPerDay = n
+		}
+	}
+	if links, ok := top["links"].(map[string]any); ok {
+		if t, ok := links["patent"].(string); ok {
+			s.Links.Patent = l.linkTemplate([]string{"links", "patent"}, t)
 		}
 	}
 	if list, ok := top["searches"].([]any); ok {
@@ -69,10 +71,103 @@ func (l *loader) build(v any) *Spec {
 			}
 		}
 	}
+	if list, ok := top["notify"].([]any); ok {
+		names := map[string]int{}
+		var entries []string
+		for _, se := range s.Searches {
+			entries = append(entries, se.Name)
+		}
+		for _, r := range s.Reports {
+			entries = append(entries, r.Name)
+		}
+		for i, e := range list {
+			if m, ok := e.(map[string]any); ok {
+				s.Notify = append(s.Notify, l.channel([]string{"notify", strconv.Itoa(i)}, m, names, entries))
+			}
+		}
+	}
 	return s
 }
 
-var durationRE = regexp.MustCompile(`^([0-9]+[hms])+$`)
+// channel checks and builds notify[i]: a URL or the variable holding one,
+// and filters that name entries of the spec. Whether a URL's scheme is a
+// service patwatch can send to is checked by the notifier (validate asks it).
+func (l *loader) channel(ptr []string, m map[string]any, names map[string]int, entries []string) Channel {
+	c := Channel{On: EventKinds}
+	if n, _, _ := l.resolve(ptr); n != nil {
+		c.Line = n.Line
+	}
+	c.Name, _ = m["name"].(string)
+	l.unique(ptr, "notify", c.Name, names)
+	c.URLEnv, _ = m["url_env"].(string)
+	c.URL, _ = m["url"].(string)
+	c.SecretEnv, _ = m["secret_env"].(string)
+	_, hasEnv := m["url_env"]
+	_, hasURL := m["url"]
+	switch {
+	case hasEnv && hasURL:
+		l.addKey(with(ptr, "url"), "set url or url_env, not both", "channel URLs usually hold tokens: keep them in the environment variable url_env names")
+	case !hasEnv && !hasURL:
+		l.add(with(ptr, "url_env"), "required field is missing", "name the environment variable that holds the channel's URL, e.g. url_env: PATWATCH_NOTIFY_"+strings.ToUpper(strings.NewReplacer("-", "_", ".", "_").Replace(c.Name)))
+	case hasURL && c.URL != "":
+		if u, err := url.Parse(c.URL); err != nil || u.Scheme == "" {
+			l.add(with(ptr, "url"), "is not a URL with a scheme such as https:// or slack://", "")
+		}
+	}
+	if on := stringList(m["on"]); len(on) > 0 {
+		c.On = on
+	}
+	for j, name := range stringList(m["searches"]) {
+		c.Searches = append(c.Searches, name)
+		if !slices.Contains(entries, name) {
+			hint := ""
+			if best := Suggest(name, entries); best != "" {
+				hint = "did you mean " + best + "?"
+			}
+			l.add(with(ptr, "searches", strconv.Itoa(j)), fmt.Sprintf("no search or report is named %q", name), hint)
+		}
+	}
+	if sc, ok := floatOf(m["min_score"]); ok {
+		c.MinScore = sc
+	}
+	return c
+}
+
+// interval reads a duration field that must be at least MinInterval; the
+// schema has checked its syntax.
+func (l *loader) interval(ptr []string, v any) time.Duration {
+	iv, ok := v.(string)
+	if !ok || !durationRE.MatchString(iv) {
+		return 0
+	}
+	d, err := ParseDuration(iv)
+	switch {
+	case err != nil:
+		l.add(ptr, err.Error(), "")
+	case d < MinInterval:
+		l.add(ptr, fmt.Sprintf("must be at least 1m, not %s", iv), "polling the API more often than once a minute only spends quota")
+	default:
+		return d
+	}
+	return 0
+}
+
+// linkTemplate checks a durable link template: an absolute http(s) URL once
+// its placeholders are filled in. The schema has checked the scheme and that
+// a placeholder is there.
+func (l *loader) linkTemplate(ptr []string, t string) string {
+	if !linkRE.MatchString(t) {
+		return ""
+	}
+	probe := strings.NewReplacer("{patent_pn}", "CN1", "{patent_id}", "id").Replace(t)
+	if u, err := url.Parse(probe); err != nil || u.Host == "" {
+		l.add(ptr, "must be an absolute http(s) URL such as https://worldwide.espacenet.com/patent/search?q=pn%3D{patent_pn}", "")
+		return ""
+	}
+	return t
+}
+
+var linkRE = regexp.MustCompile(`^[Hh][Tt][Tt][Pp][Ss]?://.*\{patent_(pn|id)\}`)
 
 // baseURL checks the API root: https, or http to a loopback host only, and
 // nothing that could carry a secret. Messages never echo the URL.
@@ -185,6 +280,8 @@ func (l *loader) search(ptr []string, m map[string]any, names map[string]int) Se
 	if n, ok := intOf(m["drop_after"]); ok && n >= 1 {
 		s.DropAfter = n
 	}
+	s.Interval = l.interval(with(ptr, "interval"), m["interval"])
+	s.AllowMassDrop, _ = m["allow_mass_drop"].(bool)
 	s.Suspend, _ = m["suspend"].(bool)
 	s.Fingerprint = QueryFingerprint(s)
 	return s

@@ -9,6 +9,8 @@
 package spec
 
 import (
+	"net/url"
+	"strings"
 	"time"
 
 	"github.com/patwatch/patwatch/internal/patsnap"
@@ -26,13 +28,44 @@ type Spec struct {
 	API      API
 	Searches []Search // in file order
 	Reports  []Report // in file order
+	Links    Links
+	Notify   []Channel // in file order
 }
 
 // API holds the optional api section.
 type API struct {
 	BaseURL string  // empty when the spec sets none
 	QPS     float64 // requests per second; patsnap.DefaultQPS when the spec sets none
+	// MaxCalls caps a run's worst-case API calls; 0: no cap.
+	MaxCalls int
+	// MaxCallsPerDay caps the calls of all runs on a state in one UTC day;
+	// 0: no cap.
+	MaxCallsPerDay int
 }
+
+// Links holds the durable link templates of the links section.
+type Links struct {
+	// Patent is a URL template with {patent_pn} and/or {patent_id}; empty
+	// when the spec sets none.
+	Patent string
+}
+
+// Channel is one notification channel of the notify section.
+type Channel struct {
+	Name      string
+	URLEnv    string   // the environment variable holding the URL; or
+	URL       string   // the URL itself
+	SecretEnv string   // webhooks: the environment variable holding the HMAC key
+	On        []string // event kinds; never empty: the default is every kind
+	Searches  []string // only events of these entries; empty: all
+	MinScore  float64  // only new hits scoring at least this; 0: all
+
+	Line int
+}
+
+// EventKinds are the notification event kinds a channel can ask for, and
+// the default of a channel's on list.
+var EventKinds = []string{"new", "dropped", "finished", "failed", "error"}
 
 // Search is one saved image search.
 type Search struct {
@@ -45,6 +78,11 @@ type Search struct {
 	MinScore   float64 // hits scoring lower are ignored; 0 means no floor
 	DropAfter  int     // successful runs missing before a hit is dropped; default 1
 	Suspend    bool    // true: no API call, reported as suspended
+	// Interval is the search's own refresh period; zero follows the spec's.
+	Interval time.Duration
+	// AllowMassDrop accepts a run that drops more than half of the hits
+	// at once, which is otherwise held as an error.
+	AllowMassDrop bool
 
 	// Fingerprint is a stable hash of everything that defines the query.
 	// It changes exactly when the query changes.
@@ -95,4 +133,13 @@ func (r Report) Ext() string {
 		return ".docx"
 	}
 	return ".pdf"
+}
+
+// PatentURL fills the patent link template with a hit's publication number
+// and patent id (query-escaped); it is "" when the spec sets no template.
+func (l Links) PatentURL(pn, id string) string {
+	if l.Patent == "" {
+		return ""
+	}
+	return strings.NewReplacer("{patent_pn}", url.QueryEscape(pn), "{patent_id}", url.QueryEscape(id)).Replace(l.Patent)
 }

@@ -20,6 +20,7 @@ const (
 	StatusError      SearchStatus = "error"      // the search or report call failed; nothing changed
 	StatusRemoved    SearchStatus = "removed"    // no longer in the spec; forgotten from the state
 	StatusSuspended  SearchStatus = "suspended"  // suspend: true; not called
+	StatusSkipped    SearchStatus = "skipped"    // outside the run's --target/--exclude selection; untouched
 )
 
 // ReportStatus is what happened to a value report in a run, as the JSON
@@ -37,6 +38,7 @@ const (
 	ReportRemoved   ReportStatus = "removed"
 	ReportError     ReportStatus = "error"
 	ReportSuspended ReportStatus = "suspended"
+	ReportSkipped   ReportStatus = "skipped"  // outside the run's selection; untouched
 	ReportSubmit    ReportStatus = "submit"   // plan: apply would submit a job
 	ReportDownload  ReportStatus = "download" // plan: apply would download the finished file
 )
@@ -86,6 +88,9 @@ type HitChange struct {
 	Pbdt            int     `json:"pbdt"`
 	ImageURL        string  `json:"image_url,omitempty"`
 	PatentID        string  `json:"patent_id,omitempty"`
+	// Link is the hit's durable link from the spec's links.patent; empty
+	// when the spec sets none.
+	Link string `json:"link"`
 }
 
 // ReportChange is one report's part of a change report.
