@@ -31,15 +31,20 @@ type LockedError struct {
 	Path        string   // the state file
 	Holder      LockInfo // valid if HolderKnown
 	HolderKnown bool     // false if the lock file could not be read
+	Watch       bool     // the lock is the one a running watch holds for its lifetime
 }
 
 func (e *LockedError) Error() string {
+	what := "locked"
+	if e.Watch {
+		what = "watched"
+	}
 	if !e.HolderKnown {
-		return fmt.Sprintf("state file %s is locked by another patwatch", e.Path)
+		return fmt.Sprintf("state file %s is %s by another patwatch", e.Path, what)
 	}
 	h := e.Holder
-	return fmt.Sprintf("state file %s is locked by patwatch %s (pid %d on host %s) since %s",
-		e.Path, h.Command, h.PID, h.Host, h.Started.UTC().Format(time.RFC3339))
+	return fmt.Sprintf("state file %s is %s by patwatch %s (pid %d on host %s) since %s",
+		e.Path, what, h.Command, h.PID, h.Host, h.Started.UTC().Format(time.RFC3339))
 }
 
 // Is makes errors.Is(err, ErrLocked) true.
@@ -47,6 +52,9 @@ func (e *LockedError) Is(target error) bool { return target == ErrLocked }
 
 // Hint says what to do.
 func (e *LockedError) Hint() string {
+	if e.Watch {
+		return "one watch per state: stop that one first, or give this one another --state"
+	}
 	return "wait for that run to finish, or pass --lock-timeout (for example --lock-timeout 10m) to wait for it"
 }
 

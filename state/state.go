@@ -73,3 +73,16 @@ func New() *State {
 		Reports:       map[string]*Report{},
 	}
 }
+
+// RunRecord describes one apply for a store that keeps a history of runs
+// (the database store's runs table).
+type RunRecord struct {
+	Started, Finished time.Time
+	Command           string // apply or watch
+	Serial            uint64 // the state's serial after the run
+	Changed           bool   // the change report is not empty
+	StateChanged      bool   // the run wrote the state
+	Summary           string // the change report's summary line
+	CallsMade         int
+	Failed            bool
+}

@@ -1,6 +1,7 @@
 package state
 
 import (
+	"errors"
 	"context"
 	"os"
 	"path/filepath"
@@ -42,6 +43,25 @@ func (s *FileStore) Lock(ctx context.Context, command string, timeout time.Durat
 	return held.Unlock, nil
 }
 
+// LockWatch marks the store as watched by one `patwatch watch` for as long
+// as it runs: a second watch is refused at once with a *LockedError naming
+// the first. Runs still take Lock each time, so an apply between two watch
+// runs is safe.
+func (s *FileStore) LockWatch(ctx context.Context) (unlock func() error, err error) {
+	held, err := Lock(ctx, AuxPath(s.Path, "watch"), "watch", 0)
+	if err != nil {
+		var le *LockedError
+		if errors.As(err, &le) {
+			le.Path, le.Watch = s.Path, true
+		}
+		return nil, err
+	}
+	return held.Unlock, nil
+}
+
+// RecordRun is a no-op: a state file keeps no history of runs (git does).
+func (s *FileStore) RecordRun(context.Context, RunRecord) error { return nil }
+
 // Load reads the state; a missing file is an empty state.
 func (s *FileStore) Load(context.Context) (*State, error) { return Load(s.Path) }
 
@@ -72,7 +92,7 @@ func (s *FileStore) Reserved(p string, aux ...string) bool {
 	if err != nil {
 		return false
 	}
-	names := []string{s.Path, BackupPath(s.Path), LockPath(s.Path)}
+	names := []string{s.Path, BackupPath(s.Path), LockPath(s.Path), LockPath(AuxPath(s.Path, "watch"))}
 	for _, a := range aux {
 		names = append(names, s.auxPath(a))
 	}

@@ -23,7 +23,25 @@ const (
 	ClassAuth                   // 67200003, 67200006, 67200008, 67200009, HTTP 401/403, 67200004
 	ClassInvalid                // 68300004, 68300007, 68300010, 67200012, 67200101, other HTTP 4xx: the request is wrong
 	ClassNotFound               // 68300013 (report does not exist), HTTP 404; a download link answering 403/404/410
+	// ClassInconsistent is an answer that contradicts itself: an empty or
+	// short page while the total says more results exist, a total that
+	// collapses between pages. It is never read as "no hits".
+	ClassInconsistent
+	// ClassAccount is an error about the account rather than the call
+	// (balance, expired client, daily limit, credentials refused after a
+	// fresh token): every further call would fail the same way, so the run
+	// stops at the first one.
+	ClassAccount
 )
+
+// ErrOutcomeUnknown is matched by errors.Is for a report creation that may
+// have reached the server without an answer arriving: the job may exist on
+// the account, and sending the request again could create a second one.
+var ErrOutcomeUnknown = errors.New("the request may have reached the server; its outcome is unknown")
+
+// IsAccountWide reports whether err is about the account, so that every
+// other call of the run would fail the same way.
+func IsAccountWide(err error) bool { return ClassOf(err) == ClassAccount }
 
 func (c Class) String() string {
 	switch c {
@@ -37,6 +55,10 @@ func (c Class) String() string {
 		return "invalid-request"
 	case ClassNotFound:
 		return "not-found"
+	case ClassInconsistent:
+		return "inconsistent"
+	case ClassAccount:
+		return "account"
 	}
 	return "permanent"
 }

@@ -28,6 +28,12 @@ type Store interface {
 	Lock(ctx context.Context, command string, timeout time.Duration) (unlock func() error, err error)
 	Load(ctx context.Context) (*state.State, error)
 	Save(ctx context.Context, st *state.State) (written bool, err error)
+	// LockWatch is held by a running watch for its lifetime, so that a
+	// second watch on the same state is refused naming the first.
+	LockWatch(ctx context.Context) (unlock func() error, err error)
+	// RecordRun adds a finished apply to the store's history of runs, where
+	// it keeps one.
+	RecordRun(ctx context.Context, run state.RunRecord) error
 	// ReadAux returns the side data name, or an error matching
 	// fs.ErrNotExist when there is none.
 	ReadAux(ctx context.Context, name string) ([]byte, error)
@@ -73,6 +79,7 @@ type Options struct {
 // with an error when part of the run completed (an interrupt): what it
 // completed was saved.
 func (r *Runner) Once(ctx context.Context, sp *spec.Spec, opts Options) (*report.ChangeReport, error) {
+	started := time.Now()
 	if r.Apply {
 		unlock, err := r.Store.Lock(ctx, r.Command, r.LockTimeout)
 		if err != nil {
@@ -126,6 +133,12 @@ func (r *Runner) Once(ctx context.Context, sp *spec.Spec, opts Options) (*report
 	}
 	out.Report.StateChanged = written
 	r.Log.Debug().Bool("written", written).Uint64("serial", out.State.Serial).Msg("state saved")
+	if err := r.Store.RecordRun(context.WithoutCancel(ctx), state.RunRecord{
+		Started: started.UTC(), Finished: time.Now().UTC(), Command: r.Command, Serial: out.State.Serial,
+		Changed: out.Report.Changed, StateChanged: written, Summary: report.Summary(out.Report), Failed: out.Report.Failed(),
+	}); err != nil {
+		r.Log.Warn().Err(err).Msg("the run was not added to the store's history of runs")
+	}
 	if ctx.Err() != nil {
 		return out.Report, ErrInterrupted
 	}
