@@ -1,0 +1,204 @@
+package pgstore
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"sync"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
+
+	"github.com/patwatch/patwatch/state"
+)
+
+// Lock kinds: the lock of one apply, and the lock a watch holds for its
+// lifetime. They have different keys and do not exclude each other.
+const (
+	kindState = "state"
+	kindWatch = "watch"
+)
+
+// lockKey is the advisory lock key of a lock kind on a state in a schema:
+// a hash of all three, so that states (and schemas) never share a lock, as
+// a key per table row would make them. It is kept positive so that the
+// key pg_locks shows (classid, objid) reads back without sign trouble.
+func lockKey(schema, stateName, kind string) int64 {
+	h := sha256.New()
+	for _, p := range []string{"patwatch", schema, stateName, kind} {
+		h.Write([]byte(p))
+		h.Write([]byte{0})
+	}
+	return int64(binary.BigEndian.Uint64(h.Sum(nil)) &^ (1 << 63))
+}
+
+// LockedError reports a state whose lock another patwatch holds. It
+// matches state.ErrLocked.
+type LockedError struct {
+	Store       string         // the store, as String gives it
+	State       string         // the state's name
+	Holder      state.LockInfo // valid if HolderKnown
+	HolderKnown bool
+	Watch       bool // the lock a running watch holds for its lifetime
+}
+
+func (e *LockedError) Error() string {
+	what := "locked"
+	if e.Watch {
+		what = "watched"
+	}
+	if !e.HolderKnown {
+		return fmt.Sprintf("state %s (%s) is %s by another patwatch", e.State, e.Store, what)
+	}
+	h := e.Holder
+	return fmt.Sprintf("state %s (%s) is %s by patwatch %s (pid %d on host %s) since %s",
+		e.State, e.Store, what, h.Command, h.PID, h.Host, h.Started.UTC().Format(time.RFC3339))
+}
+
+// Is makes errors.Is(err, state.ErrLocked) true.
+func (e *LockedError) Is(target error) bool { return target == state.ErrLocked }
+
+// Hint says what to do.
+func (e *LockedError) Hint() string {
+	if e.Watch {
+		return "one watch per state: stop that one first, or give this one another state (…&state=NAME)"
+	}
+	return "wait for that run to finish, or pass --lock-timeout (for example --lock-timeout 10m) to wait for it; a holder that dies releases the lock at once"
+}
+
+// Lock takes the state's lock for command, waiting up to timeout (zero:
+// try once). The lock is a session advisory lock on a connection opened for
+// it alone, so it lasts exactly as long as that session: a holder killed or
+// cut off releases it when the server ends the session. A row in the locks
+// table names the holder for the refusal of another run.
+func (s *Store) Lock(ctx context.Context, command string, timeout time.Duration) (unlock func() error, err error) {
+	unlock, err = s.lock(ctx, kindState, command, timeout)
+	return unlock, s.redact(err)
+}
+
+// LockWatch marks the state as watched by one `patwatch watch` for as long
+// as it runs: a second watch is refused at once, naming the first.
+func (s *Store) LockWatch(ctx context.Context) (unlock func() error, err error) {
+	unlock, err = s.lock(ctx, kindWatch, "watch", 0)
+	return unlock, s.redact(err)
+}
+
+func (s *Store) lock(ctx context.Context, kind, command string, timeout time.Duration) (func() error, error) {
+	// The tables must exist for the holder row; the data connection makes
+	// sure they do.
+	s.mu.Lock()
+	_, err := s.data(ctx)
+	if kind == kindState {
+		s.command = command
+	}
+	s.mu.Unlock()
+	if err != nil {
+		return nil, err
+	}
+	cfg := s.cfg.Copy()
+	cfg.RuntimeParams["application_name"] = "patwatch " + command + " (lock)"
+	conn, err := pgx.ConnectConfig(ctx, cfg)
+	if err != nil {
+		return nil, fmt.Errorf("lock state %s: connect to %s: %w", s.state, s.display, err)
+	}
+	fail := func(err error) (func() error, error) {
+		conn.Close(context.WithoutCancel(ctx))
+		return nil, err
+	}
+	key := lockKey(s.schema, s.state, kind)
+	var got bool
+	if timeout <= 0 {
+		err = conn.QueryRow(ctx, "SELECT pg_try_advisory_lock($1)", key).Scan(&got)
+	} else {
+		ms := max(timeout.Milliseconds(), 1)
+		// lock_timeout bounds the wait; the statement timeout is lifted
+		// above it for this one statement.
+		_, err = conn.Exec(ctx, fmt.Sprintf("SET lock_timeout = %d; SET statement_timeout = %d", ms, ms+30_000))
+		if err == nil {
+			_, err = conn.Exec(ctx, "SELECT pg_advisory_lock($1)", key)
+			got = err == nil
+			var pe *pgconn.PgError
+			if errors.As(err, &pe) && pe.Code == "55P03" { // lock_not_available
+				err = nil
+			}
+		}
+		if err == nil {
+			_, err = conn.Exec(ctx, "RESET lock_timeout; RESET statement_timeout")
+		}
+	}
+	if err != nil {
+		return fail(fmt.Errorf("lock state %s in %s: %w", s.state, s.display, err))
+	}
+	if !got {
+		return fail(s.lockedError(ctx, conn, kind, key))
+	}
+	since := s.opts.Now().UTC().Truncate(time.Second)
+	if _, err := conn.Exec(ctx, "INSERT INTO "+s.t("locks")+` (state, kind, host, pid, command, since, backend_pid)
+		VALUES ($1, $2, $3, $4, $5, $6, pg_backend_pid())
+		ON CONFLICT (state, kind) DO UPDATE SET host = EXCLUDED.host, pid = EXCLUDED.pid, command = EXCLUDED.command,
+			since = EXCLUDED.since, backend_pid = EXCLUDED.backend_pid`,
+		s.state, kind, s.opts.Host, s.opts.PID, command, since); err != nil {
+		return fail(fmt.Errorf("lock state %s in %s: record the holder: %w", s.state, s.display, err))
+	}
+	var once sync.Once
+	var uerr error
+	return func() error {
+		once.Do(func() {
+			ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+			defer cancel()
+			// The session's end releases the lock; the row goes first so
+			// that nobody reads it as the holder's after.
+			_, err := conn.Exec(ctx, "DELETE FROM "+s.t("locks")+" WHERE state = $1 AND kind = $2 AND backend_pid = pg_backend_pid()", s.state, kind)
+			if err == nil {
+				_, err = conn.Exec(ctx, "SELECT pg_advisory_unlock($1)", key)
+			}
+			cerr := conn.Close(ctx)
+			if err != nil && !conn.IsClosed() {
+				uerr = s.redact(fmt.Errorf("unlock state %s: %w", s.state, err))
+			} else if err != nil {
+				// The connection is gone, and with it the lock.
+				uerr = nil
+			} else if cerr != nil {
+				uerr = s.redact(fmt.Errorf("unlock state %s: %w", s.state, cerr))
+			}
+		})
+		return uerr
+	}, nil
+}
+
+// lockedError names the holder of the lock key: the locks row whose
+// session holds the advisory lock now. Between a holder taking the lock
+// and writing its row, the row may still be an earlier holder's: a few
+// quick reads let the new one appear, and then the holder is unknown.
+func (s *Store) lockedError(ctx context.Context, conn *pgx.Conn, kind string, key int64) error {
+	e := &LockedError{Store: s.display, State: s.state, Watch: kind == kindWatch}
+	for i := range 5 {
+		var info state.LockInfo
+		err := conn.QueryRow(ctx, `SELECT l.host, l.pid, l.command, l.since FROM `+s.t("locks")+` l
+			WHERE l.state = $1 AND l.kind = $2 AND EXISTS (
+				SELECT 1 FROM pg_locks p WHERE p.locktype = 'advisory' AND p.granted AND p.pid = l.backend_pid
+					AND p.objsubid = 1 AND (p.classid::bigint << 32 | p.objid::bigint) = $3)`,
+			s.state, kind, key).Scan(&info.Host, &info.PID, &info.Command, &info.Started)
+		if err == nil {
+			info.Started = info.Started.UTC()
+			e.Holder, e.HolderKnown = info, true
+			break
+		}
+		if !errors.Is(err, pgx.ErrNoRows) {
+			break
+		}
+		if i < 4 {
+			t := time.NewTimer(20 * time.Millisecond)
+			select {
+			case <-t.C:
+			case <-ctx.Done():
+				t.Stop()
+				return e
+			}
+		}
+	}
+	return e
+}
