@@ -207,10 +207,10 @@ func (s *Store) parse(rawURL string) error {
 // keepalives are libpq's keepalive parameters, which pgx does not know:
 // they are applied to the socket and to the server's end of the session.
 type keepalives struct {
-	enabled               bool
-	idle, interval        time.Duration
-	count                 int
-	userTimeout           time.Duration // TCP_USER_TIMEOUT, where the system has it
+	enabled        bool
+	idle, interval time.Duration
+	count          int
+	userTimeout    time.Duration // TCP_USER_TIMEOUT, where the system has it
 }
 
 func takeKeepalives(q url.Values) (keepalives, error) {

@@ -166,11 +166,11 @@ func normTime(t time.Time) time.Time { return t.UTC().Truncate(time.Second) }
 // hitRow is a hit's row: its columns as written, which compare equal
 // exactly when the hit's content is equal.
 type hitRow struct {
-	firstSeen                         time.Time
-	missing                           int
-	patentID, title, assignee, apno   string
-	apdt, pbdt                        int
-	extra, raw                        []byte
+	firstSeen                       time.Time
+	missing                         int
+	patentID, title, assignee, apno string
+	apdt, pbdt                      int
+	extra, raw                      []byte
 }
 
 func (a *hitRow) equal(b *hitRow) bool {

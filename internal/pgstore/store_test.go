@@ -76,8 +76,8 @@ func marshal(t testing.TB, st *state.State) []byte {
 func TestRoundTripIsExact(t *testing.T) {
 	schema := pgtest.Schema(t)
 	cases := map[string]*state.State{
-		"sample": sampleState(),
-		"empty":  {FormatVersion: state.FormatVersion, Serial: 1, Lineage: "l-empty", Searches: map[string]*state.Search{}, Reports: map[string]*state.Report{}},
+		"sample":   sampleState(),
+		"empty":    {FormatVersion: state.FormatVersion, Serial: 1, Lineage: "l-empty", Searches: map[string]*state.Search{}, Reports: map[string]*state.Report{}},
 		"nil maps": {FormatVersion: state.FormatVersion, Serial: 3, Lineage: "l-nil"},
 	}
 	for name, st := range cases {
@@ -206,7 +206,9 @@ func TestEverySerialReadsBack(t *testing.T) {
 		func(st *state.State) {
 			st.Searches["a"] = &state.Search{Fingerprint: "fa", BaselineAt: t0, Hits: map[string]*state.Hit{"A1": {FirstSeen: t0}, "A2": {FirstSeen: t0}}}
 		},
-		func(st *state.State) { st.Searches["a"].Hits["A3"] = &state.Hit{FirstSeen: t0.Add(time.Hour), Title: "three"} },
+		func(st *state.State) {
+			st.Searches["a"].Hits["A3"] = &state.Hit{FirstSeen: t0.Add(time.Hour), Title: "three"}
+		},
 		func(st *state.State) {
 			delete(st.Searches["a"].Hits, "A1")
 			st.Reports["r"] = &state.Report{Format: "pdf", Status: state.ReportPending, JobID: "9", SubmittedAt: t0}
@@ -217,7 +219,9 @@ func TestEverySerialReadsBack(t *testing.T) {
 			st.Reports["r"].Status, st.Reports["r"].File = state.ReportDownloaded, "reports/r.pdf"
 		},
 		func(st *state.State) { delete(st.Searches, "a"); delete(st.Reports, "r") },
-		func(st *state.State) { st.Searches["a"] = &state.Search{Fingerprint: "fa", BaselineAt: t0.Add(time.Hour)} },
+		func(st *state.State) {
+			st.Searches["a"] = &state.Search{Fingerprint: "fa", BaselineAt: t0.Add(time.Hour)}
+		},
 	}
 	want := map[uint64][]byte{}
 	for i, step := range steps {
