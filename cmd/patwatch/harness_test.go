@@ -110,7 +110,11 @@ func (h *harness) run(ctx context.Context, args ...string) (int, string, string)
 func (h *harness) runTo(ctx context.Context, stdout, stderr *syncBuffer, args ...string) int {
 	h.t.Helper()
 	if len(args) > 0 && args[0] != "validate" && args[0] != "schema" && args[0] != "version" && !contains(args, "-f") {
-		args = append(args[:1:1], append([]string{"-f", h.path("patwatch.yaml")}, args[1:]...)...)
+		at := 1 // after the command, or its subcommand (state pull)
+		if args[0] == "state" && len(args) > 1 {
+			at = 2
+		}
+		args = append(args[:at:at], append([]string{"-f", h.path("patwatch.yaml")}, args[at:]...)...)
 	}
 	e := env{
 		getenv: func(k string) string { return h.envs[k] },

@@ -79,6 +79,7 @@ func commands() []command {
 		{"apply", "reconcile once: refresh searches, handle report jobs, save the state", runApply},
 		{"watch", "apply now, on a schedule, and whenever the spec changes", runWatch},
 		{"show", "print what the state file holds", runShow},
+		{"state", "pull or push the state: move it between files and databases", runState},
 		{"schema", "print the spec's JSON Schema", runSchema},
 		{"version", "print patwatch's version", runVersion},
 	}

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"io"
 	"net/url"
 	"os"
 	"path/filepath"
@@ -16,6 +17,7 @@ import (
 
 	"github.com/patwatch/patwatch/internal/atomicfile"
 	"github.com/patwatch/patwatch/internal/patsnap"
+	"github.com/patwatch/patwatch/internal/pgstore"
 	"github.com/patwatch/patwatch/internal/report"
 	"github.com/patwatch/patwatch/internal/runner"
 	"github.com/patwatch/patwatch/reconciler"
@@ -44,7 +46,7 @@ type reconcileFlags struct {
 func addReconcileFlags(fs *flag.FlagSet, cmd string) *reconcileFlags {
 	f := &reconcileFlags{}
 	fs.StringVar(&f.spec, "f", "patwatch.yaml", "the spec `file`")
-	fs.StringVar(&f.state, "state", "", "the state `file` (default: patwatch.state.json beside the spec)")
+	fs.StringVar(&f.state, "state", "", "the state `file`, or a postgres:// URL (default: $PATWATCH_STATE, else patwatch.state.json beside the spec)")
 	fs.StringVar(&f.format, "format", report.FormatText, "change report format: text, json or markdown")
 	fs.BoolVar(&f.sandbox, "sandbox", false, "serve the PatSnap API from the built-in simulation: no credentials, no network")
 	if cmd != "watch" {
@@ -72,6 +74,9 @@ func addReconcileFlags(fs *flag.FlagSet, cmd string) *reconcileFlags {
 // setup checks the flags and builds the run's logger; on failure it has
 // printed why and the command exits 1.
 func (f *reconcileFlags) setup(e env) (zerolog.Logger, bool) {
+	if f.state == "" {
+		f.state = e.getenv("PATWATCH_STATE")
+	}
 	if err := f.check(); err != nil {
 		printError(e.stderr, err)
 		return zerolog.Nop(), false
@@ -131,8 +136,22 @@ func (f *reconcileFlags) paths(sp *spec.Spec) (statePath, reportsDir string, err
 	return statePath, reportsDir, nil
 }
 
-// openStore opens the state store the flags name for sp.
+// openStore opens the state store the flags name for sp: a state file, or
+// a state in PostgreSQL named by a postgres:// URL. The caller closes it.
 func (f *reconcileFlags) openStore(sp *spec.Spec) (*stateStore, error) {
+	if pgstore.IsURL(f.state) {
+		_, reportsDir, err := f.paths(sp)
+		if err != nil {
+			return nil, err
+		}
+		pg, err := pgstore.Open(f.state, pgstore.Options{Version: version})
+		if err != nil {
+			return nil, withHint(fmt.Errorf("--state: %w", err), "the URL is postgres://USER@HOST:PORT/DB?sslmode=…&state=NAME&schema=SCHEMA")
+		}
+		// A database state has no directory: recorded report files are
+		// relative to the spec's, where the reports directory defaults.
+		return &stateStore{Store: pg, filesDir: sp.Dir, reportsDir: reportsDir}, nil
+	}
 	statePath, reportsDir, err := f.paths(sp)
 	if err != nil {
 		return nil, err
@@ -149,6 +168,14 @@ type stateStore struct {
 	runner.Store
 	filesDir   string // recorded report files are relative to it
 	reportsDir string
+}
+
+// Close releases the store's connections, if it has any.
+func (s *stateStore) Close() error {
+	if c, ok := s.Store.(io.Closer); ok {
+		return c.Close()
+	}
+	return nil
 }
 
 func runPlan(ctx context.Context, e env, args []string) int {
@@ -185,6 +212,7 @@ func reconcileOnce(ctx context.Context, e env, f *reconcileFlags, cmd string) in
 		printError(e.stderr, err)
 		return exitError
 	}
+	defer st.Close()
 	log = log.With().Str("spec", f.spec).Str("command", cmd).Logger()
 
 	var rep *report.ChangeReport

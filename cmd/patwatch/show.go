@@ -15,16 +15,17 @@ import (
 	"text/tabwriter"
 	"time"
 
+	"github.com/patwatch/patwatch/internal/pgstore"
 	"github.com/patwatch/patwatch/internal/report"
 	"github.com/patwatch/patwatch/state"
 )
 
 // runShow prints what the state file holds. It needs no spec: -f only
 // locates the default state file beside it.
-func runShow(_ context.Context, e env, args []string) int {
+func runShow(ctx context.Context, e env, args []string) int {
 	flags := flagSet(e, "show", "show [--state FILE] [-f SPEC] [--format text|json]")
 	specPath := flags.String("f", "patwatch.yaml", "the spec `file`; the state file defaults to patwatch.state.json beside it")
-	statePath := flags.String("state", "", "the state `file` (default: patwatch.state.json beside the spec)")
+	statePath := flags.String("state", "", "the state `file`, or a postgres:// URL (default: $PATWATCH_STATE, else patwatch.state.json beside the spec)")
 	format := flags.String("format", "text", "output format: text or json")
 	if code, ok := parseFlags(flags, args); !ok {
 		return code
@@ -35,17 +36,46 @@ func runShow(_ context.Context, e env, args []string) int {
 	}
 	path := *statePath
 	if path == "" {
+		path = e.getenv("PATWATCH_STATE")
+	}
+	if path == "" {
 		path = filepath.Join(filepath.Dir(*specPath), "patwatch.state.json")
 	}
 
-	if _, err := os.Stat(path); errors.Is(err, fs.ErrNotExist) {
-		fmt.Fprintf(e.stdout, "No state yet: %s does not exist. 'patwatch apply' creates it.\n", path)
-		return exitOK
-	}
-	st, err := state.Load(path)
-	if err != nil {
-		printError(e.stderr, err)
-		return exitError
+	label := "state file:"
+	var st *state.State
+	if pgstore.IsURL(path) {
+		label = "state:"
+		pg, err := pgstore.Open(path, pgstore.Options{Version: version})
+		if err != nil {
+			printError(e.stderr, fmt.Errorf("--state: %w", err))
+			return exitError
+		}
+		defer pg.Close()
+		exists, err := pg.Exists(ctx)
+		if err != nil {
+			printError(e.stderr, err)
+			return exitError
+		}
+		if !exists {
+			fmt.Fprintf(e.stdout, "No state yet: %s holds no state named %s. 'patwatch apply' creates it.\n", pg, pg.StateName())
+			return exitOK
+		}
+		if st, err = pg.Load(ctx); err != nil {
+			printError(e.stderr, err)
+			return exitError
+		}
+		path = pg.String()
+	} else {
+		if _, err := os.Stat(path); errors.Is(err, fs.ErrNotExist) {
+			fmt.Fprintf(e.stdout, "No state yet: %s does not exist. 'patwatch apply' creates it.\n", path)
+			return exitOK
+		}
+		var err error
+		if st, err = state.Load(path); err != nil {
+			printError(e.stderr, err)
+			return exitError
+		}
 	}
 	if *format == "json" {
 		b, err := state.Marshal(st)
@@ -56,7 +86,7 @@ func runShow(_ context.Context, e env, args []string) int {
 		e.stdout.Write(b)
 		return exitOK
 	}
-	if err := showText(e.stdout, path, st); err != nil {
+	if err := showText(e.stdout, label, path, st); err != nil {
 		printError(e.stderr, err)
 		return exitError
 	}
@@ -65,9 +95,9 @@ func runShow(_ context.Context, e env, args []string) int {
 
 // showText prints st for a person: a header, then each search with its
 // hits and each report, in name order.
-func showText(w io.Writer, path string, st *state.State) error {
+func showText(w io.Writer, label, path string, st *state.State) error {
 	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
-	fmt.Fprintf(tw, "state file:\t%s\n", report.Printable(path))
+	fmt.Fprintf(tw, "%s\t%s\n", label, report.Printable(path))
 	fmt.Fprintf(tw, "lineage:\t%s\n", report.Printable(st.Lineage))
 	fmt.Fprintf(tw, "serial:\t%d\n", st.Serial)
 	fmt.Fprintf(tw, "format:\t%d\n", st.FormatVersion)

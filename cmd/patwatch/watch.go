@@ -37,6 +37,7 @@ func runWatch(ctx context.Context, e env, args []string) int {
 			if err != nil {
 				return nil, err
 			}
+			defer st.Close()
 			rep, err := newRunner(e, f, log, st, "watch", &clients).Once(ctx, r.Spec, runner.Options{ReportsOnly: r.ReportsOnly})
 			if rep != nil {
 				if rerr := report.Render(e.stdout, rep, f.format, true); rerr != nil {

@@ -347,3 +347,18 @@ func snapshotOf(st *state.State) (*snapshot, error) {
 	}
 	return snap, nil
 }
+
+// Exists reports whether the state has ever been saved.
+func (s *Store) Exists(ctx context.Context) (bool, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	conn, err := s.data(ctx)
+	if err != nil {
+		return false, s.redact(err)
+	}
+	var ok bool
+	if err := conn.QueryRow(ctx, "SELECT EXISTS (SELECT 1 FROM "+s.t("states")+" WHERE state = $1)", s.state).Scan(&ok); err != nil {
+		return false, s.redact(fmt.Errorf("state %s (%s): %w", s.state, s.display, err))
+	}
+	return ok, nil
+}

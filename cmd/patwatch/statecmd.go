@@ -1,0 +1,374 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"strconv"
+	"time"
+
+	"github.com/patwatch/patwatch/internal/atomicfile"
+	"github.com/patwatch/patwatch/internal/pgstore"
+	"github.com/patwatch/patwatch/state"
+)
+
+// runState is `state pull` and `state push`: they move a state between a
+// file and a database, or to a backup and back.
+func runState(ctx context.Context, e env, args []string) int {
+	const synopsis = "usage: patwatch state pull [--state STATE] [--serial N]\n       patwatch state push FILE [--state STATE] [--force] [--lock-timeout DURATION]"
+	if len(args) == 0 {
+		printError(e.stderr, errors.New("state needs a subcommand: pull or push"), "run 'patwatch state -h' for their flags")
+		return exitError
+	}
+	switch args[0] {
+	case "pull":
+		return runStatePull(ctx, e, args[1:])
+	case "push":
+		return runStatePush(ctx, e, args[1:])
+	case "-h", "-help", "--help", "help":
+		fmt.Fprintln(e.stdout, synopsis)
+		return exitOK
+	}
+	printError(e.stderr, fmt.Errorf("unknown state subcommand %q", args[0]), "use pull or push")
+	return exitError
+}
+
+func runStatePull(ctx context.Context, e env, args []string) int {
+	fs := flagSet(e, "state pull", "state pull [--state STATE] [--serial N] [-f SPEC]")
+	st := addStateFlags(fs)
+	var serial *uint64
+	fs.Func("serial", "print the state as saved at serial `N` (a database keeps every serial; a file, its backup's)", func(s string) error {
+		n, err := strconv.ParseUint(s, 10, 64)
+		if err != nil {
+			return errors.New("not a whole number")
+		}
+		serial = &n
+		return nil
+	})
+	if code, ok := parseFlags(fs, args); !ok {
+		return code
+	}
+	t, err := st.open(e)
+	if err != nil {
+		printError(e.stderr, err)
+		return exitError
+	}
+	defer t.close()
+	var got *state.State
+	if serial != nil {
+		got, err = t.loadSerial(ctx, *serial)
+	} else {
+		got, err = t.loadExisting(ctx)
+	}
+	if err != nil {
+		printError(e.stderr, err)
+		return exitError
+	}
+	b, err := state.Marshal(got)
+	if err != nil {
+		printError(e.stderr, err)
+		return exitError
+	}
+	if _, err := e.stdout.Write(b); err != nil {
+		printError(e.stderr, err)
+		return exitError
+	}
+	return exitOK
+}
+
+func runStatePush(ctx context.Context, e env, args []string) int {
+	fs := flagSet(e, "state push", "state push FILE [--state STATE] [--force] [--lock-timeout DURATION] [-f SPEC]")
+	st := addStateFlags(fs)
+	force := fs.Bool("force", false, "replace a state of another lineage, or with a higher serial")
+	lockTimeout := fs.Duration("lock-timeout", 0, "how long to wait for a run to release the state's lock")
+	file, code, ok := parseWithOnePositional(fs, args, "FILE")
+	if !ok {
+		return code
+	}
+	if err := statePush(ctx, e, st, file, *force, *lockTimeout); err != nil {
+		printError(e.stderr, err)
+		return exitError
+	}
+	return exitOK
+}
+
+// parseWithOnePositional parses args where flags may come before and
+// after the one positional argument, as the other commands' flags may.
+func parseWithOnePositional(fs *flag.FlagSet, args []string, what string) (string, int, bool) {
+	var pos []string
+	for {
+		if err := fs.Parse(args); err != nil {
+			if errors.Is(err, flag.ErrHelp) {
+				return "", exitOK, false
+			}
+			return "", exitError, false
+		}
+		if fs.NArg() == 0 {
+			break
+		}
+		pos = append(pos, fs.Arg(0))
+		args = fs.Args()[1:]
+	}
+	if len(pos) != 1 {
+		fmt.Fprintf(fs.Output(), "patwatch: error: want one %s, got %d arguments\n", what, len(pos))
+		fs.Usage()
+		return "", exitError, false
+	}
+	return pos[0], exitOK, true
+}
+
+// stateFlags name the state of a pull or push.
+type stateFlags struct {
+	state, spec string
+}
+
+func addStateFlags(fs *flag.FlagSet) *stateFlags {
+	f := &stateFlags{}
+	fs.StringVar(&f.state, "state", "", "the state `file`, or a postgres:// URL (default: $PATWATCH_STATE, else patwatch.state.json beside the spec)")
+	fs.StringVar(&f.spec, "f", "patwatch.yaml", "the spec `file`; only its directory is used, for the default state file")
+	return f
+}
+
+// stateTarget is the state a pull or push names: a file, or a state in a
+// database.
+type stateTarget struct {
+	path string // the state file, when it is one
+	pg   *pgstore.Store
+}
+
+func (f *stateFlags) open(e env) (*stateTarget, error) {
+	s := f.state
+	if s == "" {
+		s = e.getenv("PATWATCH_STATE")
+	}
+	if pgstore.IsURL(s) {
+		pg, err := pgstore.Open(s, pgstore.Options{Version: version})
+		if err != nil {
+			return nil, fmt.Errorf("--state: %w", err)
+		}
+		return &stateTarget{pg: pg}, nil
+	}
+	if s == "" {
+		s = filepath.Join(filepath.Dir(f.spec), "patwatch.state.json")
+	}
+	abs, err := filepath.Abs(s)
+	if err != nil {
+		return nil, err
+	}
+	return &stateTarget{path: abs}, nil
+}
+
+func (t *stateTarget) String() string {
+	if t.pg != nil {
+		return t.pg.String()
+	}
+	return t.path
+}
+
+func (t *stateTarget) close() {
+	if t.pg != nil {
+		t.pg.Close()
+	}
+}
+
+func (t *stateTarget) exists(ctx context.Context) (bool, error) {
+	if t.pg != nil {
+		return t.pg.Exists(ctx)
+	}
+	_, err := os.Stat(t.path)
+	if errors.Is(err, fs.ErrNotExist) {
+		return false, nil
+	}
+	return err == nil, err
+}
+
+// loadExisting loads the state, which must exist: pulling nothing is an
+// error, not an empty state.
+func (t *stateTarget) loadExisting(ctx context.Context) (*state.State, error) {
+	ok, err := t.exists(ctx)
+	if err != nil {
+		return nil, err
+	}
+	if !ok {
+		if t.pg != nil {
+			return nil, withHint(fmt.Errorf("%s holds no state named %s", t.pg, t.pg.StateName()), "'patwatch apply' creates it; 'patwatch state push FILE' moves one there")
+		}
+		return nil, withHint(fmt.Errorf("state file %s does not exist", t.path), "'patwatch apply' creates it; name another with --state")
+	}
+	return t.load(ctx)
+}
+
+func (t *stateTarget) load(ctx context.Context) (*state.State, error) {
+	if t.pg != nil {
+		return t.pg.Load(ctx)
+	}
+	return state.Load(t.path)
+}
+
+// loadSerial loads the state as saved at serial n: a database keeps them
+// all; a state file, its current serial and its backup's.
+func (t *stateTarget) loadSerial(ctx context.Context, n uint64) (*state.State, error) {
+	if t.pg != nil {
+		return t.pg.LoadSerial(ctx, n)
+	}
+	cur, err := t.loadExisting(ctx)
+	if err != nil {
+		return nil, err
+	}
+	if cur.Serial == n {
+		return cur, nil
+	}
+	backup := state.BackupPath(t.path)
+	if _, err := os.Stat(backup); err == nil {
+		if b, err := state.Load(backup); err == nil && b.Serial == n {
+			return b, nil
+		}
+	}
+	return nil, withHint(fmt.Errorf("state file %s is at serial %d, and its backup does not hold serial %d", t.path, cur.Serial, n),
+		"a state file keeps only its current serial and the previous one; git keeps the rest, and a database state keeps every serial")
+}
+
+func (t *stateTarget) lock(ctx context.Context, timeout time.Duration) (func() error, error) {
+	if t.pg != nil {
+		return t.pg.Lock(ctx, "state push", timeout)
+	}
+	held, err := state.Lock(ctx, t.path, "state push", timeout)
+	if err != nil {
+		return nil, err
+	}
+	return held.Unlock, nil
+}
+
+// statePush replaces the state with the one in file ("-": standard input).
+// It refuses a state of another lineage, or one older than the current
+// (a lower serial, or the same serial with other content), unless forced;
+// a forced push is given the serial after the current one, so that serials
+// never go back and, in a database, every earlier serial stays readable.
+func statePush(ctx context.Context, e env, f *stateFlags, file string, force bool, timeout time.Duration) error {
+	pushed, err := readStateFile(e, file)
+	if err != nil {
+		return err
+	}
+	t, err := f.open(e)
+	if err != nil {
+		return err
+	}
+	defer t.close()
+	unlock, err := t.lock(ctx, timeout)
+	if err != nil {
+		return err
+	}
+	defer unlock()
+
+	exists, err := t.exists(ctx)
+	if err != nil {
+		return err
+	}
+	serial := pushed.Serial
+	var cur *state.State
+	if exists {
+		if cur, err = t.load(ctx); err != nil {
+			return err
+		}
+		serial, err = pushSerial(file, t, cur, pushed, force)
+		if err != nil {
+			return err
+		}
+		if serial == 0 { // it holds this state already
+			fmt.Fprintf(e.stdout, "%s already holds %s (serial %d); nothing to push.\n", t, file, cur.Serial)
+			return nil
+		}
+	}
+	if t.pg != nil {
+		if err := t.pg.Replace(ctx, pushed, serial); err != nil {
+			return err
+		}
+	} else {
+		pushed.Serial = serial
+		b, err := state.Marshal(pushed)
+		if err != nil {
+			return err
+		}
+		if exists {
+			old, err := os.ReadFile(t.path)
+			if err != nil {
+				return err
+			}
+			if err := atomicfile.WriteFile(state.BackupPath(t.path), old, 0o600); err != nil {
+				return fmt.Errorf("keep the backup of %s: %w", t.path, err)
+			}
+		}
+		if err := atomicfile.WriteFile(t.path, b, 0o600); err != nil {
+			return err
+		}
+	}
+	fmt.Fprintf(e.stdout, "Pushed %s to %s as serial %d.\n", file, t, serial)
+	return nil
+}
+
+// pushSerial decides the serial a push writes over cur, or refuses it; 0
+// means the state holds the pushed one already.
+func pushSerial(file string, t *stateTarget, cur, pushed *state.State, force bool) (uint64, error) {
+	const hint = "pass --force to replace it anyway; 'patwatch state pull' saves the current state first"
+	switch {
+	case cur.Lineage != pushed.Lineage && !force:
+		return 0, withHint(fmt.Errorf("%s has lineage %s, %s has %s: they are different states; not replacing it", t, cur.Lineage, file, pushed.Lineage), hint)
+	case cur.Lineage != pushed.Lineage:
+		return max(pushed.Serial, cur.Serial+1), nil
+	case pushed.Serial > cur.Serial:
+		return pushed.Serial, nil
+	}
+	a, err := state.Marshal(cur)
+	if err != nil {
+		return 0, err
+	}
+	same := *pushed
+	same.Serial = cur.Serial
+	same.PatwatchVersion = cur.PatwatchVersion
+	b, err := state.Marshal(&same)
+	if err != nil {
+		return 0, err
+	}
+	switch {
+	case pushed.Serial == cur.Serial && bytes.Equal(a, b):
+		return 0, nil
+	case !force && pushed.Serial == cur.Serial:
+		return 0, withHint(fmt.Errorf("%s holds other content at serial %d, the serial of %s; not replacing it", t, cur.Serial, file), hint)
+	case !force:
+		return 0, withHint(fmt.Errorf("%s is at serial %d, and %s at %d: it is older; not replacing the newer state", t, cur.Serial, file, pushed.Serial), hint)
+	}
+	return cur.Serial + 1, nil
+}
+
+// readStateFile loads the state file to push, which must exist.
+func readStateFile(e env, file string) (*state.State, error) {
+	path := file
+	if file == "-" {
+		tmp, err := os.CreateTemp("", "patwatch-push-*.json")
+		if err != nil {
+			return nil, err
+		}
+		defer os.Remove(tmp.Name())
+		_, err = io.Copy(tmp, e.stdin)
+		if cerr := tmp.Close(); err == nil {
+			err = cerr
+		}
+		if err != nil {
+			return nil, fmt.Errorf("read the state from standard input: %w", err)
+		}
+		path = tmp.Name()
+	} else if _, err := os.Stat(file); err != nil {
+		return nil, fmt.Errorf("state push: %w", err)
+	}
+	st, err := state.Load(path)
+	if err != nil {
+		return nil, err
+	}
+	return st, nil
+}
