@@ -148,9 +148,12 @@ func (f *reconcileFlags) openStore(sp *spec.Spec) (*stateStore, error) {
 		if err != nil {
 			return nil, withHint(fmt.Errorf("--state: %w", err), "the URL is postgres://USER@HOST:PORT/DB?sslmode=…&state=NAME&schema=SCHEMA")
 		}
-		// A database state has no directory: recorded report files are
-		// relative to the spec's, where the reports directory defaults.
-		return &stateStore{Store: pg, filesDir: sp.Dir, reportsDir: reportsDir}, nil
+		// A database state has no directory, and its runners each have
+		// their own reports directory: recorded report files are relative
+		// to the directory holding it, so that they read reports/NAME.pdf
+		// on every runner that keeps the default name (as a state file
+		// beside its spec records them, and a pushed one keeps them).
+		return &stateStore{Store: pg, filesDir: filepath.Dir(reportsDir), reportsDir: reportsDir}, nil
 	}
 	statePath, reportsDir, err := f.paths(sp)
 	if err != nil {
