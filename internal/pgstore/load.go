@@ -2,9 +2,12 @@ package pgstore
 
 import (
 	"context"
+	"encoding/binary"
 	"errors"
 	"fmt"
+	"math"
 	"strings"
+	"time"
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgtype"
@@ -12,9 +15,11 @@ import (
 	"github.com/patwatch/patwatch/state"
 )
 
-// snapshot is what the store last read or wrote of the current state, as
-// rows: a save compares the new state with it and writes only what differs,
-// and only if the database still holds this lineage and serial.
+// snapshot is what the store last read or wrote of the current state: the
+// rows of its fields, searches and reports, and a digest of each search's
+// hits (a million hits are not kept twice in memory). A save compares the
+// new state with it and writes only what differs, and only if the database
+// still holds this lineage and serial.
 type snapshot struct {
 	exists   bool // the state has a row: false for a state never saved
 	lineage  string
@@ -26,7 +31,7 @@ type snapshot struct {
 
 type searchSnap struct {
 	row  searchRow
-	hits map[string]state.Hit // copies: the caller may change the state it was given
+	hits hitSum
 }
 
 // FormatError reports a state saved in a newer state format than this
@@ -230,45 +235,8 @@ func (s *Store) readTx(ctx context.Context, tx pgx.Tx, n uint64, current bool) (
 		return fail("searches", err)
 	}
 
-	rows, err = tx.Query(ctx, `SELECT search, patent_pn, first_seen, missing, patent_id, title, current_assignee, apno, apdt, pbdt, extra, raw
-		FROM `+s.t("hits")+" WHERE state = $1 AND "+valid, args...)
+	sums, err := s.readHits(ctx, tx, valid, args, st)
 	if err != nil {
-		return fail("hits", err)
-	}
-	var (
-		search, pn                      []byte
-		lastName                        string
-		into                            *state.Search
-		patentID, title, assignee, apno pgtype.Text
-		apdt, pbdt                      pgtype.Int4
-		raw                             pgtype.Text
-		r                               hitRow
-	)
-	for rows.Next() {
-		r = hitRow{}
-		if err := rows.Scan(&search, &pn, &r.firstSeen, &r.missing, &patentID, &title, &assignee, &apno, &apdt, &pbdt, &r.extra, &raw); err != nil {
-			return fail("hits", err)
-		}
-		if into == nil || string(search) != lastName {
-			lastName = string(search)
-			into = st.Searches[lastName]
-			if into == nil {
-				return fail("hits", fmt.Errorf("hit %s belongs to search %q, which the state does not hold", pn, lastName))
-			}
-		}
-		r.firstSeen = r.firstSeen.UTC()
-		r.patentID, r.title, r.assignee, r.apno = patentID.String, title.String, assignee.String, apno.String
-		r.apdt, r.pbdt = int(apdt.Int32), int(pbdt.Int32)
-		if raw.Valid {
-			r.raw = []byte(raw.String)
-		}
-		h, err := r.hit()
-		if err != nil {
-			return fail(fmt.Sprintf("hit %s of search %s", pn, lastName), err)
-		}
-		into.Hits[string(pn)] = h
-	}
-	if err := rows.Err(); err != nil {
 		return fail("hits", err)
 	}
 
@@ -308,7 +276,7 @@ func (s *Store) readTx(ctx context.Context, tx pgx.Tx, n uint64, current bool) (
 	if !current {
 		return st, nil, nil
 	}
-	snap, err := snapshotOf(st)
+	snap, err := snapshotOf(st, sums)
 	if err != nil {
 		return fail("snapshot", err)
 	}
@@ -316,8 +284,9 @@ func (s *Store) readTx(ctx context.Context, tx pgx.Tx, n uint64, current bool) (
 	return st, snap, nil
 }
 
-// snapshotOf returns the rows of st, as a save compares them.
-func snapshotOf(st *state.State) (*snapshot, error) {
+// snapshotOf returns the rows of st as a save compares them, with the
+// digests of its searches' hits.
+func snapshotOf(st *state.State, sums map[string]*hitSum) (*snapshot, error) {
 	snap := &snapshot{
 		lineage: st.Lineage, serial: st.Serial,
 		searches: make(map[string]*searchSnap, len(st.Searches)),
@@ -332,11 +301,11 @@ func snapshotOf(st *state.State) (*snapshot, error) {
 		if err != nil {
 			return nil, fmt.Errorf("search %s: %w", name, err)
 		}
-		hits := make(map[string]state.Hit, len(sr.Hits))
-		for pn, h := range sr.Hits {
-			hits[pn] = *h
+		ss := &searchSnap{row: row}
+		if sum := sums[name]; sum != nil {
+			ss.hits = *sum
 		}
-		snap.searches[name] = &searchSnap{row: row, hits: hits}
+		snap.searches[name] = ss
 	}
 	for name, rp := range st.Reports {
 		row, err := reportRowOf(rp)
@@ -361,4 +330,136 @@ func (s *Store) Exists(ctx context.Context) (bool, error) {
 		return false, s.redact(fmt.Errorf("state %s (%s): %w", s.state, s.display, err))
 	}
 	return ok, nil
+}
+
+// hitSelect selects hit rows in the column order decodeHit reads.
+const hitSelect = "SELECT search, patent_pn, first_seen, missing, patent_id, title, current_assignee, apno, apdt, pbdt, extra, raw FROM "
+
+// readHits reads the hits valid in the snapshot the query's condition
+// names into their searches in st, and returns the digest of each
+// search's hits. It is the one query whose cost grows with the state (a
+// million rows), so it decodes the binary rows itself, allocating one
+// string for a row's text and its hits a thousand at a time.
+func (s *Store) readHits(ctx context.Context, tx pgx.Tx, valid string, args []any, st *state.State) (map[string]*hitSum, error) {
+	rows, err := tx.Query(ctx, hitSelect+s.t("hits")+" WHERE state = $1 AND "+valid, append([]any{pgx.QueryResultFormats{pgx.BinaryFormatCode}}, args...)...)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	sums := make(map[string]*hitSum, len(st.Searches))
+	var (
+		lastName string
+		into     *state.Search
+		sum      *hitSum
+		slab     []state.Hit
+		buf      []byte
+	)
+	for rows.Next() {
+		v := rows.RawValues()
+		if len(v) != 12 {
+			return nil, fmt.Errorf("%d columns, want 12", len(v))
+		}
+		if into == nil || string(v[0]) != lastName {
+			into = st.Searches[string(v[0])]
+			if into == nil {
+				return nil, fmt.Errorf("hit %s belongs to search %q, which the state does not hold", v[1], v[0])
+			}
+			lastName = string(v[0])
+			if sum = sums[lastName]; sum == nil {
+				sum = &hitSum{}
+				sums[lastName] = sum
+			}
+		}
+		pn, r, err := decodeHit(v[1:])
+		if err != nil {
+			return nil, fmt.Errorf("hit %s of search %s: %w", v[1], lastName, err)
+		}
+		if len(slab) == 0 {
+			slab = make([]state.Hit, 1024)
+		}
+		h := &slab[0]
+		slab = slab[1:]
+		if err := r.hitInto(h); err != nil {
+			return nil, fmt.Errorf("hit %s of search %s: %w", pn, lastName, err)
+		}
+		into.Hits[pn] = h
+		if err := sum.add(pn, h, &buf); err != nil {
+			return nil, fmt.Errorf("hit %s of search %s: %w", pn, lastName, err)
+		}
+	}
+	return sums, rows.Err()
+}
+
+// decodeHit decodes the binary columns of a hit row after its search, in
+// hitSelect's order: its key and its row. The row's text is one string,
+// sliced into its fields.
+func decodeHit(v [][]byte) (string, hitRow, error) {
+	var r hitRow
+	n := len(v[0]) + len(v[3]) + len(v[4]) + len(v[5]) + len(v[6])
+	text := make([]byte, 0, n)
+	for _, i := range []int{0, 3, 4, 5, 6} {
+		text = append(text, v[i]...)
+	}
+	all := string(text)
+	cut := func(i int) string {
+		f := all[:len(v[i])]
+		all = all[len(v[i]):]
+		return f
+	}
+	pn := cut(0)
+	var err error
+	if r.firstSeen, err = decodeTimestamptz(v[1]); err != nil {
+		return pn, r, fmt.Errorf("first_seen: %w", err)
+	}
+	if r.missing, err = decodeInt4(v[2], false); err != nil {
+		return pn, r, fmt.Errorf("missing: %w", err)
+	}
+	r.patentID, r.title, r.assignee, r.apno = cut(3), cut(4), cut(5), cut(6)
+	if r.apdt, err = decodeInt4(v[7], true); err != nil {
+		return pn, r, fmt.Errorf("apdt: %w", err)
+	}
+	if r.pbdt, err = decodeInt4(v[8], true); err != nil {
+		return pn, r, fmt.Errorf("pbdt: %w", err)
+	}
+	if v[9] != nil {
+		if len(v[9]) == 0 || v[9][0] != 1 {
+			return pn, r, errors.New("extra: not jsonb version 1")
+		}
+		if r.extra, err = canonicalJSON(v[9][1:]); err != nil {
+			return pn, r, fmt.Errorf("extra: %w", err)
+		}
+	}
+	if v[10] != nil {
+		r.raw = append([]byte(nil), v[10]...)
+	}
+	return pn, r, nil
+}
+
+// pgEpoch is where PostgreSQL's binary timestamps count from, in Unix
+// seconds: 2000-01-01T00:00:00Z.
+const pgEpoch = 946684800
+
+func decodeTimestamptz(b []byte) (time.Time, error) {
+	if len(b) != 8 {
+		return time.Time{}, fmt.Errorf("timestamptz of %d bytes", len(b))
+	}
+	us := int64(binary.BigEndian.Uint64(b))
+	if us == math.MaxInt64 || us == math.MinInt64 {
+		return time.Time{}, errors.New("an infinite timestamp")
+	}
+	secs, frac := us/1e6, us%1e6
+	if frac < 0 {
+		secs, frac = secs-1, frac+1e6
+	}
+	return time.Unix(pgEpoch+secs, frac*1e3).UTC(), nil
+}
+
+func decodeInt4(b []byte, nullable bool) (int, error) {
+	if b == nil && nullable {
+		return 0, nil
+	}
+	if len(b) != 4 {
+		return 0, fmt.Errorf("integer of %d bytes", len(b))
+	}
+	return int(int32(binary.BigEndian.Uint32(b))), nil
 }

@@ -2,8 +2,10 @@ package pgstore
 
 import (
 	"bytes"
+	"encoding/binary"
 	"encoding/json"
 	"fmt"
+	"hash/maphash"
 	"reflect"
 	"slices"
 	"strings"
@@ -96,7 +98,7 @@ func hasNUL(b []byte) bool { return bytes.Contains(b, []byte(`\u0000`)) }
 // noNUL replaces NUL characters and each byte of invalid UTF-8 with
 // U+FFFD, giving what a text column can hold.
 func noNUL(s string) string {
-	if strings.IndexByte(s, 0) < 0 && utf8.ValidString(s) {
+	if storable(s) {
 		return s
 	}
 	var b strings.Builder
@@ -116,11 +118,23 @@ func noNUL(s string) string {
 // writes as U+FFFD, byte by byte).
 func anyNUL(ss ...string) bool {
 	for _, s := range ss {
-		if strings.IndexByte(s, 0) >= 0 || !utf8.ValidString(s) {
+		if !storable(s) {
 			return true
 		}
 	}
 	return false
+}
+
+// storable reports whether a text column holds s as it is: valid UTF-8
+// without NUL. The loop is the fast path for the short ASCII strings most
+// values are.
+func storable(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if c := s[i]; c == 0 || c >= utf8.RuneSelf {
+			return strings.IndexByte(s[i:], 0) < 0 && utf8.ValidString(s[i:])
+		}
+	}
+	return true
 }
 
 // nullable is a text column that is NULL for the empty string (an
@@ -190,7 +204,9 @@ func hitRowOf(h *state.Hit) (hitRow, error) {
 		if err != nil {
 			return r, err
 		}
-		r.extra = extra
+		if r.extra, err = canonicalJSON(extra); err != nil {
+			return r, err
+		}
 	}
 	if anyNUL(r.patentID, r.title, r.assignee, r.apno) || hasNUL(r.extra) {
 		raw, err := json.Marshal(h)
@@ -203,23 +219,87 @@ func hitRowOf(h *state.Hit) (hitRow, error) {
 	return r, nil
 }
 
-func (r *hitRow) hit() (*state.Hit, error) {
-	h := &state.Hit{}
+// canonicalJSON rewrites JSON text in one form (object keys sorted, no
+// space, numbers as written), so that a hit's extra column compares equal
+// to itself after a trip through jsonb, which reorders keys.
+func canonicalJSON(b []byte) ([]byte, error) {
+	if b == nil {
+		return nil, nil
+	}
+	dec := json.NewDecoder(bytes.NewReader(b))
+	dec.UseNumber()
+	var v any
+	if err := dec.Decode(&v); err != nil {
+		return nil, err
+	}
+	return json.Marshal(v)
+}
+
+// hitSum is an order-independent digest of a search's hits: how many, and
+// the sums of two 64-bit hashes (under seeds of this process) of each
+// hit's key and content. A save diffs row by row only the searches whose
+// digest differs from the one loaded; two different sets of hits giving
+// the same 128-bit digest is not a practical concern. The hash reads the
+// hit's fields, not its row, so that a save need not build a row for every
+// hit it keeps.
+type hitSum struct {
+	n   int
+	sum [2]uint64
+}
+
+var hitSeeds = [2]maphash.Seed{maphash.MakeSeed(), maphash.MakeSeed()}
+
+// add adds a hit; buf is scratch space.
+func (s *hitSum) add(pn string, h *state.Hit, buf *[]byte) error {
+	b := (*buf)[:0]
+	str := func(v string) {
+		b = binary.AppendUvarint(b, uint64(len(v)))
+		b = append(b, v...)
+	}
+	str(pn)
+	t := normTime(h.FirstSeen)
+	b = binary.AppendVarint(b, t.Unix())
+	b = binary.AppendVarint(b, int64(h.Missing))
+	str(h.PatentID)
+	str(h.Title)
+	str(h.CurrentAssignee)
+	str(h.Apno)
+	b = binary.AppendVarint(b, int64(h.Apdt))
+	b = binary.AppendVarint(b, int64(h.Pbdt))
+	if hitHasExtra {
+		extra, err := extraOf(h, hitModelled)
+		if err == nil {
+			extra, err = canonicalJSON(extra)
+		}
+		if err != nil {
+			return err
+		}
+		b = append(b, extra...)
+	}
+	s.n++
+	s.sum[0] += maphash.Bytes(hitSeeds[0], b)
+	s.sum[1] += maphash.Bytes(hitSeeds[1], b)
+	*buf = b
+	return nil
+}
+
+// hitInto sets h, a zero hit, from the row.
+func (r *hitRow) hitInto(h *state.Hit) error {
 	if r.raw != nil {
 		if err := json.Unmarshal(r.raw, h); err != nil {
-			return nil, fmt.Errorf("raw: %w", err)
+			return fmt.Errorf("raw: %w", err)
 		}
-		return h, nil
+		return nil
 	}
 	h.FirstSeen, h.Missing = r.firstSeen, r.missing
 	h.PatentID, h.Title, h.CurrentAssignee, h.Apno = r.patentID, r.title, r.assignee, r.apno
 	h.Apdt, h.Pbdt = r.apdt, r.pbdt
 	if r.extra != nil {
 		if err := json.Unmarshal(r.extra, h); err != nil {
-			return nil, fmt.Errorf("extra: %w", err)
+			return fmt.Errorf("extra: %w", err)
 		}
 	}
-	return h, nil
+	return nil
 }
 
 // copyValues are the row's columns after state, search, patent_pn,

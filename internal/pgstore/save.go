@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"slices"
-	"strings"
 	"unicode/utf8"
 
 	"github.com/jackc/pgx/v5"
@@ -100,7 +99,9 @@ type saveOptions struct {
 
 // changes are the rows a save writes: each changed or new row replaces
 // the current version of its key (closing it), and each removed key's
-// current version is closed.
+// current version is closed. The hits of searches that existed are diffed
+// against the database inside the save's transaction (see write): dirty
+// holds their new rows.
 type changes struct {
 	fields      map[string]fieldRow
 	fieldsGone  []string
@@ -108,23 +109,22 @@ type changes struct {
 	searchGone  []string // removed searches: their hits are closed with them
 	hitInserts  []hitInsert
 	hitCloses   [2][]string // search, patent_pn of hits replaced or removed within kept searches
+	dirty       map[string]map[string]hitRow
+	sums        map[string]hitSum // the digest of every search's hits in the new state
 	reports     map[string]reportRow
 	reportsGone []string
-	// for the snapshot, once committed
-	hitGone []hitKey
 }
-
-type hitKey struct{ search, pn string }
 
 type hitInsert struct {
-	hitKey
-	row   hitRow
-	value state.Hit
+	search, pn string
+	row        hitRow
 }
 
+// count is the number of row changes known before the database diff of
+// the dirty searches.
 func (c *changes) count() int {
-	n := len(c.fields) + len(c.fieldsGone) + len(c.searches) + len(c.searchGone) + len(c.hitInserts) + len(c.hitGone) + len(c.reports) + len(c.reportsGone)
-	return n
+	return len(c.fields) + len(c.fieldsGone) + len(c.searches) + len(c.searchGone) + len(c.hitInserts) + len(c.hitCloses[0]) +
+		len(c.dirty) + len(c.reports) + len(c.reportsGone)
 }
 
 func (s *Store) save(ctx context.Context, st *state.State, o saveOptions) (bool, error) {
@@ -160,8 +160,13 @@ func (s *Store) save(ctx context.Context, st *state.State, o saveOptions) (bool,
 	if err != nil {
 		return false, err
 	}
-	if err := s.write(ctx, conn, st, snap, c, serial, o.by); err != nil {
+	wrote, err := s.write(ctx, conn, st, snap, c, serial, o.by, o.replace)
+	if err != nil {
 		return false, err
+	}
+	if !wrote { // the dirty searches' rows were all equal after all
+		st.Serial, st.FormatVersion = snap.serial, state.FormatVersion
+		return false, nil
 	}
 	apply(snap, c)
 	snap.exists, snap.lineage, snap.serial = true, st.Lineage, serial
@@ -188,10 +193,10 @@ func check(st *state.State) error {
 		switch {
 		case n == "":
 			return fmt.Errorf("%s: empty name", kind)
-		case strings.IndexByte(n, 0) >= 0:
-			return fmt.Errorf("%s %q: PostgreSQL cannot store a NUL character in a name", kind, n)
 		case !utf8.ValidString(n):
 			return fmt.Errorf("%s %q: not valid UTF-8", kind, n)
+		case !storable(n):
+			return fmt.Errorf("%s %q: PostgreSQL cannot store a NUL character in a name", kind, n)
 		}
 		return nil
 	}
@@ -205,14 +210,7 @@ func check(st *state.State) error {
 		if sr.Hits == nil {
 			sr.Hits = map[string]*state.Hit{}
 		}
-		for pn, h := range sr.Hits {
-			if h == nil || strings.IndexByte(pn, 0) >= 0 || pn == "" || !utf8.ValidString(pn) {
-				if err := name("hit", pn); err != nil {
-					return fmt.Errorf("search %q: %w", n, err)
-				}
-				return fmt.Errorf("search %q: hit %q: null", n, pn)
-			}
-		}
+		// Its hits are checked by checkHit as diff reads them.
 	}
 	for n, r := range st.Reports {
 		if err := name("report", n); err != nil {
@@ -225,9 +223,24 @@ func check(st *state.State) error {
 	return nil
 }
 
-// diff returns the rows that turn snap into st.
+// checkHit is check for one hit.
+func checkHit(search, pn string, h *state.Hit) error {
+	switch {
+	case pn == "":
+		return fmt.Errorf("search %q: hit: empty name", search)
+	case h == nil:
+		return fmt.Errorf("search %q: hit %q: null", search, pn)
+	case !storable(pn):
+		return fmt.Errorf("search %q: hit %q: not valid UTF-8, or holds a NUL character, which PostgreSQL cannot store in a name", search, pn)
+	}
+	return nil
+}
+
+// diff returns the rows that turn snap into st, except for the hits of
+// searches whose digest changed, which write diffs against the database.
 func diff(snap *snapshot, st *state.State) (*changes, error) {
-	c := &changes{fields: map[string]fieldRow{}, searches: map[string]searchRow{}, reports: map[string]reportRow{}}
+	c := &changes{fields: map[string]fieldRow{}, searches: map[string]searchRow{}, reports: map[string]reportRow{},
+		dirty: map[string]map[string]hitRow{}, sums: make(map[string]hitSum, len(st.Searches))}
 	fields, err := fieldsOf(st)
 	if err != nil {
 		return nil, err
@@ -243,6 +256,7 @@ func diff(snap *snapshot, st *state.State) (*changes, error) {
 		}
 	}
 
+	var buf []byte
 	for name, sr := range st.Searches {
 		row, err := searchRowOf(sr)
 		if err != nil {
@@ -252,47 +266,36 @@ func diff(snap *snapshot, st *state.State) (*changes, error) {
 		if old == nil || !old.row.equal(&row) {
 			c.searches[name] = row
 		}
+		var sum hitSum
 		for pn, h := range sr.Hits {
-			var prev *state.Hit
-			if old != nil {
-				if v, ok := old.hits[pn]; ok {
-					prev = &v
-				}
+			if err := checkHit(name, pn, h); err != nil {
+				return nil, err
 			}
-			if prev != nil && *prev == *h {
-				continue
-			}
-			row, err := hitRowOf(h)
-			if err != nil {
+			if err := sum.add(pn, h, &buf); err != nil {
 				return nil, fmt.Errorf("search %s: hit %s: %w", name, pn, err)
 			}
-			if prev != nil {
-				// Equal content can differ as Go values (a time's
-				// location): compare the rows.
-				if prow, err := hitRowOf(prev); err == nil && prow.equal(&row) {
-					continue
+			if old == nil {
+				r, err := hitRowOf(h)
+				if err != nil {
+					return nil, fmt.Errorf("search %s: hit %s: %w", name, pn, err)
 				}
-				c.hitCloses[0] = append(c.hitCloses[0], name)
-				c.hitCloses[1] = append(c.hitCloses[1], pn)
+				c.hitInserts = append(c.hitInserts, hitInsert{search: name, pn: pn, row: r})
 			}
-			c.hitInserts = append(c.hitInserts, hitInsert{hitKey: hitKey{name, pn}, row: row, value: *h})
 		}
-		if old != nil {
-			for pn := range old.hits {
-				if _, ok := sr.Hits[pn]; !ok {
-					c.hitCloses[0] = append(c.hitCloses[0], name)
-					c.hitCloses[1] = append(c.hitCloses[1], pn)
-					c.hitGone = append(c.hitGone, hitKey{name, pn})
+		c.sums[name] = sum
+		if old != nil && sum != old.hits {
+			rows := make(map[string]hitRow, len(sr.Hits))
+			for pn, h := range sr.Hits {
+				if rows[pn], err = hitRowOf(h); err != nil {
+					return nil, fmt.Errorf("search %s: hit %s: %w", name, pn, err)
 				}
 			}
+			c.dirty[name] = rows
 		}
 	}
-	for name, old := range snap.searches {
+	for name := range snap.searches {
 		if _, ok := st.Searches[name]; !ok {
 			c.searchGone = append(c.searchGone, name)
-			for pn := range old.hits {
-				c.hitGone = append(c.hitGone, hitKey{name, pn})
-			}
 		}
 	}
 
@@ -325,19 +328,14 @@ func apply(snap *snapshot, c *changes) {
 		if ss := snap.searches[name]; ss != nil {
 			ss.row = row
 		} else {
-			snap.searches[name] = &searchSnap{row: row, hits: map[string]state.Hit{}}
+			snap.searches[name] = &searchSnap{row: row}
 		}
 	}
 	for _, name := range c.searchGone {
 		delete(snap.searches, name)
 	}
-	for _, k := range c.hitGone {
-		if ss := snap.searches[k.search]; ss != nil {
-			delete(ss.hits, k.pn)
-		}
-	}
-	for _, h := range c.hitInserts {
-		snap.searches[h.search].hits[h.pn] = h.value
+	for name, sum := range c.sums {
+		snap.searches[name].hits = sum
 	}
 	for name, row := range c.reports {
 		snap.reports[name] = row
@@ -347,23 +345,87 @@ func apply(snap *snapshot, c *changes) {
 	}
 }
 
-// write commits the changes as serial, after checking that the database
-// still holds what snap says.
-func (s *Store) write(ctx context.Context, conn *pgx.Conn, st *state.State, snap *snapshot, c *changes, serial uint64, by string) error {
-	fail := func(what string, err error) error {
-		return fmt.Errorf("save state %s to %s: %s: %w", s.state, s.display, what, err)
+// diffDirty diffs the new rows of the dirty searches against their current
+// rows in the database, adding the closes and inserts to c.
+func (s *Store) diffDirty(ctx context.Context, tx pgx.Tx, c *changes) error {
+	if len(c.dirty) == 0 {
+		return nil
 	}
+	rows, err := tx.Query(ctx, hitSelect+s.t("hits")+" WHERE state = $1 AND search = ANY($2) AND to_serial IS NULL",
+		pgx.QueryResultFormats{pgx.BinaryFormatCode}, s.state, keys(c.dirty))
+	if err != nil {
+		return err
+	}
+	defer rows.Close()
+	for rows.Next() {
+		v := rows.RawValues()
+		if len(v) != 12 {
+			return fmt.Errorf("%d columns, want 12", len(v))
+		}
+		name := string(v[0])
+		pn, cur, err := decodeHit(v[1:])
+		if err != nil {
+			return fmt.Errorf("hit %s of search %s: %w", pn, name, err)
+		}
+		next := c.dirty[name]
+		nr, ok := next[pn]
+		switch {
+		case !ok:
+			c.hitCloses[0] = append(c.hitCloses[0], name)
+			c.hitCloses[1] = append(c.hitCloses[1], pn)
+		case !nr.equal(&cur):
+			c.hitCloses[0] = append(c.hitCloses[0], name)
+			c.hitCloses[1] = append(c.hitCloses[1], pn)
+			c.hitInserts = append(c.hitInserts, hitInsert{search: name, pn: pn, row: nr})
+		}
+		delete(next, pn)
+	}
+	if err := rows.Err(); err != nil {
+		return err
+	}
+	for _, name := range keys(c.dirty) {
+		for pn, r := range c.dirty[name] {
+			c.hitInserts = append(c.hitInserts, hitInsert{search: name, pn: pn, row: r})
+		}
+	}
+	c.dirty = nil
+	return nil
+}
+
+// errNoChange ends a write whose dirty searches turned out unchanged.
+var errNoChange = errors.New("no change")
+
+// write commits the changes as serial, after checking that the database
+// still holds what snap says. It reports false, writing nothing, when the
+// diff of the dirty searches finds nothing changed and always is false.
+func (s *Store) write(ctx context.Context, conn *pgx.Conn, st *state.State, snap *snapshot, c *changes, serial uint64, by string, always bool) (bool, error) {
 	tx, err := conn.Begin(ctx)
 	if err != nil {
-		return fail("begin", err)
+		return false, fmt.Errorf("save state %s to %s: %w", s.state, s.display, err)
 	}
 	defer tx.Rollback(context.WithoutCancel(ctx))
+	err = s.writeTx(ctx, conn, tx, st, snap, c, serial, by, always)
+	if err == nil {
+		err = tx.Commit(ctx)
+	}
+	var ce *ConflictError
+	switch {
+	case errors.Is(err, errNoChange):
+		return false, nil
+	case errors.As(err, &ce):
+		return false, err
+	case err != nil:
+		return false, fmt.Errorf("save state %s to %s: %w", s.state, s.display, err)
+	}
+	return true, nil
+}
 
+func (s *Store) writeTx(ctx context.Context, conn *pgx.Conn, tx pgx.Tx, st *state.State, snap *snapshot, c *changes, serial uint64, by string, always bool) error {
 	conflict := &ConflictError{Store: s.display, State: s.state, ReadSerial: snap.serial, ReadExists: snap.exists, SavingLineage: snap.lineage}
 	var lineage string
 	var cur int64
 	now := s.opts.Now().UTC()
-	err = tx.QueryRow(ctx, "SELECT lineage, serial FROM "+s.t("states")+" WHERE state = $1 FOR UPDATE", s.state).Scan(&lineage, &cur)
+	err := tx.QueryRow(ctx, "SELECT lineage, serial FROM "+s.t("states")+" WHERE state = $1 FOR UPDATE", s.state).Scan(&lineage, &cur)
 	switch {
 	case errors.Is(err, pgx.ErrNoRows):
 		if snap.exists {
@@ -373,27 +435,38 @@ func (s *Store) write(ctx context.Context, conn *pgx.Conn, st *state.State, snap
 		var pe *pgconn.PgError
 		if errors.As(err, &pe) && pe.Code == "23505" { // created meanwhile
 			conflict.Exists = true
+			tx.Rollback(ctx)
 			_ = conn.QueryRow(ctx, "SELECT lineage, serial FROM "+s.t("states")+" WHERE state = $1", s.state).Scan(&conflict.Lineage, &cur)
 			conflict.Serial = uint64(cur)
 			return conflict
 		}
 		if err != nil {
-			return fail("states", err)
+			return fmt.Errorf("states: %w", err)
 		}
 	case err != nil:
-		return fail("states", err)
+		return fmt.Errorf("states: %w", err)
 	default:
 		conflict.Exists, conflict.Lineage, conflict.Serial = true, lineage, uint64(cur)
 		if !snap.exists || lineage != snap.lineage || uint64(cur) != snap.serial {
 			return conflict
 		}
 		if uint64(cur) >= serial {
-			return fail("states", fmt.Errorf("serial %d is not above the current %d", serial, cur))
+			return fmt.Errorf("serial %d is not above the current %d", serial, cur)
+		}
+		if err := s.diffDirty(ctx, tx, c); err != nil {
+			return fmt.Errorf("hits: %w", err)
+		}
+		if c.count() == 0 && !always {
+			return errNoChange
 		}
 		if _, err := tx.Exec(ctx, "UPDATE "+s.t("states")+" SET lineage = $2, serial = $3, updated_at = $4 WHERE state = $1",
 			s.state, st.Lineage, int64(serial), now); err != nil {
-			return fail("states", err)
+			return fmt.Errorf("states: %w", err)
 		}
+	}
+	if len(c.dirty) > 0 {
+		// Only searches the database holds are dirty, and it holds none.
+		return errors.New("the state's searches are not in the database")
 	}
 
 	ser := int64(serial)
@@ -404,7 +477,7 @@ func (s *Store) write(ctx context.Context, conn *pgx.Conn, st *state.State, snap
 		_, err := tx.Exec(ctx, "UPDATE "+s.t(table)+" SET to_serial = $2 WHERE state = $1 AND "+ident(key)+" = ANY($3) AND to_serial IS NULL",
 			s.state, ser, names)
 		if err != nil {
-			return fail(table, err)
+			return fmt.Errorf("%s: %w", table, err)
 		}
 		return nil
 	}
@@ -421,55 +494,52 @@ func (s *Store) write(ctx context.Context, conn *pgx.Conn, st *state.State, snap
 		if _, err := tx.Exec(ctx, "UPDATE "+s.t("hits")+` AS h SET to_serial = $2 FROM unnest($3::text[], $4::text[]) AS c(search, patent_pn)
 			WHERE h.state = $1 AND h.search = c.search AND h.patent_pn = c.patent_pn AND h.to_serial IS NULL`,
 			s.state, ser, c.hitCloses[0], c.hitCloses[1]); err != nil {
-			return fail("hits", err)
+			return fmt.Errorf("hits: %w", err)
 		}
 	}
 	if err := closeBy("reports", "report", slices.Concat(c.reportsGone, keys(c.reports))); err != nil {
 		return err
 	}
 
-	copyRows := func(table, key string, cols []string, n int, row func(i int) (string, []any)) error {
+	copyRows := func(table string, cols []string, n int, row func(i int) []any) error {
 		if n == 0 {
 			return nil
 		}
-		names := append([]string{"state", key, "from_serial"}, cols...)
-		_, err := tx.CopyFrom(ctx, pgx.Identifier{s.schema, table}, names, pgx.CopyFromSlice(n, func(i int) ([]any, error) {
-			k, vals := row(i)
-			return append([]any{s.state, k, ser}, vals...), nil
+		_, err := tx.CopyFrom(ctx, pgx.Identifier{s.schema, table}, cols, pgx.CopyFromSlice(n, func(i int) ([]any, error) {
+			return row(i), nil
 		}))
 		if err != nil {
-			return fail(table, err)
+			return fmt.Errorf("%s: %w", table, err)
 		}
 		return nil
 	}
+	head := func(key string, cols []string) []string {
+		return append([]string{"state", key, "from_serial"}, cols...)
+	}
 	fieldNames := keys(c.fields)
-	if err := copyRows("state_fields", "field", []string{"value", "raw"}, len(fieldNames), func(i int) (string, []any) {
+	if err := copyRows("state_fields", head("field", []string{"value", "raw"}), len(fieldNames), func(i int) []any {
 		f := c.fields[fieldNames[i]]
-		return fieldNames[i], []any{jsonbOrNil(f.value), textOrNil(f.raw)}
+		return []any{s.state, fieldNames[i], ser, jsonbOrNil(f.value), textOrNil(f.raw)}
 	}); err != nil {
 		return err
 	}
 	searchNames := keys(c.searches)
-	if err := copyRows("searches", "search", searchColumns, len(searchNames), func(i int) (string, []any) {
+	if err := copyRows("searches", head("search", searchColumns), len(searchNames), func(i int) []any {
 		r := c.searches[searchNames[i]]
-		return searchNames[i], r.copyValues()
+		return append([]any{s.state, searchNames[i], ser}, r.copyValues()...)
 	}); err != nil {
 		return err
 	}
-	if len(c.hitInserts) > 0 {
-		_, err := tx.CopyFrom(ctx, pgx.Identifier{s.schema, "hits"}, append([]string{"state", "search", "patent_pn", "from_serial"}, hitColumns...),
-			pgx.CopyFromSlice(len(c.hitInserts), func(i int) ([]any, error) {
-				h := &c.hitInserts[i]
-				return append([]any{s.state, h.search, h.pn, ser}, h.row.copyValues()...), nil
-			}))
-		if err != nil {
-			return fail("hits", err)
-		}
+	if err := copyRows("hits", append([]string{"state", "search", "patent_pn", "from_serial"}, hitColumns...), len(c.hitInserts), func(i int) []any {
+		h := &c.hitInserts[i]
+		return append([]any{s.state, h.search, h.pn, ser}, h.row.copyValues()...)
+	}); err != nil {
+		return err
 	}
 	reportNames := keys(c.reports)
-	if err := copyRows("reports", "report", reportColumns, len(reportNames), func(i int) (string, []any) {
+	if err := copyRows("reports", head("report", reportColumns), len(reportNames), func(i int) []any {
 		r := c.reports[reportNames[i]]
-		return reportNames[i], r.copyValues()
+		return append([]any{s.state, reportNames[i], ser}, r.copyValues()...)
 	}); err != nil {
 		return err
 	}
@@ -477,10 +547,7 @@ func (s *Store) write(ctx context.Context, conn *pgx.Conn, st *state.State, snap
 	written := len(c.fields) + len(c.searches) + len(c.hitInserts) + len(c.reports)
 	if _, err := tx.Exec(ctx, "INSERT INTO "+s.t("serials")+` (state, serial, lineage, format_version, patwatch_version, saved_at, saved_by, rows_written)
 		VALUES ($1, $2, $3, $4, $5, $6, $7, $8)`, s.state, ser, st.Lineage, state.FormatVersion, st.PatwatchVersion, now, by, written); err != nil {
-		return fail("serials", err)
-	}
-	if err := tx.Commit(ctx); err != nil {
-		return fail("commit", err)
+		return fmt.Errorf("serials: %w", err)
 	}
 	return nil
 }

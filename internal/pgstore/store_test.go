@@ -510,3 +510,22 @@ func TestPasswordIsNeverPrinted(t *testing.T) {
 		}
 	}
 }
+
+func TestSaveRefusesWhatPostgreSQLCannotHold(t *testing.T) {
+	ctx := context.Background()
+	s := open(t, pgtest.Schema(t), "default")
+	for name, st := range map[string]*state.State{
+		"NUL in a patent number": {Lineage: "l", Searches: map[string]*state.Search{"a": {Hits: map[string]*state.Hit{"CN\x001": {}}}}},
+		"null hit":               {Lineage: "l", Searches: map[string]*state.Search{"a": {Hits: map[string]*state.Hit{"CN1": nil}}}},
+		"NUL in a search name":   {Lineage: "l", Searches: map[string]*state.Search{"a\x00": {}}},
+		"empty report name":      {Lineage: "l", Reports: map[string]*state.Report{"": {Format: "pdf"}}},
+		"no lineage":             {},
+	} {
+		if _, err := s.Save(ctx, st); err == nil {
+			t.Errorf("%s: saved", name)
+		}
+	}
+	if ok, err := s.Exists(ctx); err != nil || ok {
+		t.Errorf("after refused saves the state exists=%v (%v); want nothing written", ok, err)
+	}
+}
