@@ -322,6 +322,47 @@ func TestKilledHolderReleasesTheLock(t *testing.T) {
 	}
 }
 
+// TestInterruptedApplySavesWhatCompleted interrupts an apply (SIGINT)
+// while one search hangs and the other has finished: the finished one is
+// saved, the hanging one is not recorded, and the lock is free.
+func TestInterruptedApplySavesWhatCompleted(t *testing.T) {
+	for _, kind := range storeKinds {
+		t.Run(kind, func(t *testing.T) {
+			h := newHarness(t, fake.Options{})
+			h.useStore(kind)
+			h.writeSpec(twoSearches)
+			h.api.SetResults(imgA, -1, fakeHits("A1")...)
+			h.api.SetResults(imgB, -1, fakeHits("B1")...)
+			h.setGate(func(r *http.Request) {
+				if strings.Contains(readBody(r), imgA) {
+					<-r.Context().Done()
+				}
+			})
+			cmd, stderr := h.startProcess("apply", "--log-level", "debug")
+			waitFor(t, "beta to be refreshed", func() bool {
+				s := stderr.String()
+				return strings.Contains(s, `"search":"beta"`) && strings.Contains(s, "search refreshed")
+			})
+			cmd.Process.Signal(syscall.SIGINT)
+			if code := exitCode(t, cmd); code != exitError || !strings.Contains(stderr.String(), "interrupted") {
+				t.Fatalf("exit %d, want 1 and an interruption message\n%s", code, stderr)
+			}
+			h.checkNoPassword(stderr.String())
+			st := h.pulledState()
+			if _, ok := st.Searches["beta"]; !ok {
+				t.Error("the completed search was not saved")
+			}
+			if _, ok := st.Searches["alpha"]; ok {
+				t.Error("the interrupted search was recorded")
+			}
+			h.setGate(nil)
+			if code, _, stderr := h.apply("--lock-timeout", "0s"); code != exitOK {
+				t.Errorf("the next apply: exit %d\n%s", code, stderr)
+			}
+		})
+	}
+}
+
 func TestDatabaseStatesNeverBlockEachOther(t *testing.T) {
 	schema := pgtest.Schema(t)
 	h := newHarness(t, fake.Options{})

@@ -529,3 +529,29 @@ func TestSaveRefusesWhatPostgreSQLCannotHold(t *testing.T) {
 		t.Errorf("after refused saves the state exists=%v (%v); want nothing written", ok, err)
 	}
 }
+
+func TestConcurrentFirstUseCreatesTheTablesOnce(t *testing.T) {
+	ctx := context.Background()
+	schema := pgtest.Schema(t)
+	errs := make(chan error, 4)
+	for i := range 4 {
+		u := pgtest.StateURL(t, schema, fmt.Sprint("s", i))
+		go func() {
+			s, err := Open(u, Options{})
+			if err == nil {
+				defer s.Close()
+				_, err = s.Load(ctx)
+			}
+			errs <- err
+		}()
+	}
+	for range 4 {
+		if err := <-errs; err != nil {
+			t.Error(err)
+		}
+	}
+	var versions int
+	if err := pgtest.Conn(t).QueryRow(ctx, "SELECT count(*) FROM "+ident(schema)+".schema_version").Scan(&versions); err != nil || versions != SchemaVersion {
+		t.Errorf("schema_version has %d rows (%v), want %d", versions, err, SchemaVersion)
+	}
+}
