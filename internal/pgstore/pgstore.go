@@ -162,11 +162,13 @@ func (s *Store) parse(rawURL string) error {
 	sq := u.Query()
 	sq.Del("password")
 	sq.Del("sslpassword")
-	shown.RawQuery = sq.Encode()
+	shown.RawQuery = strings.ReplaceAll(sq.Encode(), "+", "%20")
 	s.display = shown.String()
 
 	conn := *u
-	conn.RawQuery = q.Encode()
+	// Encode writes a space as "+", which pgx reads as a plus sign; a
+	// plus sign itself it writes as %2B.
+	conn.RawQuery = strings.ReplaceAll(q.Encode(), "+", "%20")
 	cfg, err := pgx.ParseConfig(conn.String())
 	if err != nil {
 		var pe *pgconn.ParseConfigError

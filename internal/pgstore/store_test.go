@@ -555,3 +555,37 @@ func TestConcurrentFirstUseCreatesTheTablesOnce(t *testing.T) {
 		t.Errorf("schema_version has %d rows (%v), want %d", versions, err, SchemaVersion)
 	}
 }
+
+// TestSessionSettings checks what makes a vanished runner noticed: the
+// server's keepalives on the session (which end a lock holder's session,
+// and so its lock, when its network is cut), the statement timeout and
+// the idle-in-transaction timeout; and that the URL can change them.
+func TestSessionSettings(t *testing.T) {
+	ctx := context.Background()
+	schema := pgtest.Schema(t)
+	for _, c := range []struct {
+		params string
+		want   map[string]string
+	}{
+		{"", map[string]string{"tcp_keepalives_idle": "15", "tcp_keepalives_interval": "5", "tcp_keepalives_count": "3",
+			"statement_timeout": "5min", "idle_in_transaction_session_timeout": "1min"}},
+		{"&keepalives_idle=7&keepalives_count=2&options=-c%20statement_timeout%3D10s", map[string]string{"tcp_keepalives_idle": "7",
+			"tcp_keepalives_count": "2", "statement_timeout": "10s"}},
+	} {
+		s, err := Open(pgtest.StateURL(t, schema, "x")+c.params, Options{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		conn, err := s.connect(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for k, want := range c.want {
+			var got string
+			if err := conn.QueryRow(ctx, "SHOW "+k).Scan(&got); err != nil || got != want {
+				t.Errorf("%q: %s = %q (%v), want %q", c.params, k, got, err, want)
+			}
+		}
+		conn.Close(ctx)
+	}
+}
