@@ -36,6 +36,13 @@ func (c *testClock) Now() time.Time {
 	return c.t
 }
 
+// Set puts the clock at t, for output that shows the time (golden files).
+func (c *testClock) Set(t time.Time) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.t = t
+}
+
 func (c *testClock) Advance(d time.Duration) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
@@ -109,7 +116,7 @@ func (h *harness) run(ctx context.Context, args ...string) (int, string, string)
 // the command runs.
 func (h *harness) runTo(ctx context.Context, stdout, stderr *syncBuffer, args ...string) int {
 	h.t.Helper()
-	if len(args) > 0 && args[0] != "validate" && args[0] != "schema" && args[0] != "version" && !contains(args, "-f") {
+	if len(args) > 0 && takesSpec(args[0]) && !contains(args, "-f") {
 		args = append(args[:1:1], append([]string{"-f", h.path("patwatch.yaml")}, args[1:]...)...)
 	}
 	e := env{
@@ -117,6 +124,7 @@ func (h *harness) runTo(ctx context.Context, stdout, stderr *syncBuffer, args ..
 		stdin:  strings.NewReader(""),
 		stdout: stdout,
 		stderr: stderr,
+		now:    h.clock.Now,
 		tuneClient: func(c *patsnap.Config) {
 			// Retries and the rate cap wait through Sleep: no real waiting.
 			c.Sleep = func(ctx context.Context, d time.Duration) error { return ctx.Err() }
@@ -124,6 +132,15 @@ func (h *harness) runTo(ctx context.Context, stdout, stderr *syncBuffer, args ..
 		},
 	}
 	return runEnv(ctx, e, args)
+}
+
+// takesSpec reports whether the harness gives the command its spec with -f.
+func takesSpec(cmd string) bool {
+	switch cmd {
+	case "plan", "apply", "watch", "show":
+		return true
+	}
+	return false
 }
 
 // waitFor polls cond until it holds, failing the test after a generous

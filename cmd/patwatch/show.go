@@ -22,16 +22,13 @@ import (
 // runShow prints what the state file holds. It needs no spec: -f only
 // locates the default state file beside it.
 func runShow(_ context.Context, e env, args []string) int {
-	flags := flagSet(e, "show", "show [--state FILE] [-f SPEC] [--format text|json]")
-	specPath := flags.String("f", "patwatch.yaml", "the spec `file`; the state file defaults to patwatch.state.json beside it")
-	statePath := flags.String("state", "", "the state `file` (default: patwatch.state.json beside the spec)")
-	format := flags.String("format", "text", "output format: text or json")
+	flags := flagSet(e, "show")
+	specPath := flags.String("f", defaultSpec, "the `SPEC` the state belongs to; the state defaults to patwatch.state.json beside it")
+	statePath := flags.String("state", "", "the state `FILE` (default: patwatch.state.json beside the spec)")
+	format := new(string)
+	choiceVar(flags, format, "format", "text", "format", []string{"text", "json"}, "output format")
 	if code, ok := parseFlags(flags, args); !ok {
 		return code
-	}
-	if *format != "text" && *format != "json" {
-		printError(e.stderr, fmt.Errorf("--format: unknown format %q", *format), "use text or json")
-		return exitError
 	}
 	path := *statePath
 	if path == "" {

@@ -17,8 +17,8 @@ const defaultSpec = "patwatch.yaml"
 // runValidate implements 'patwatch validate': load the spec, print
 // "ok: N searches, M reports", or every problem with its hint and exit 1.
 func runValidate(_ context.Context, e env, args []string) int {
-	fs := flagSet(e, "validate", "validate [-f SPEC]")
-	file := fs.String("f", defaultSpec, "the spec file to check")
+	fs := flagSet(e, "validate")
+	file := fs.String("f", defaultSpec, "check the spec in `SPEC`; - reads it from standard input")
 	lf := addLogFlags(fs)
 	if code, ok := parseFlags(fs, args); !ok {
 		return code
@@ -72,7 +72,7 @@ func plural(n int, one, many string) string {
 
 // runSchema implements 'patwatch schema': print the spec's JSON Schema.
 func runSchema(_ context.Context, e env, args []string) int {
-	fs := flagSet(e, "schema", "schema")
+	fs := flagSet(e, "schema")
 	if code, ok := parseFlags(fs, args); !ok {
 		return code
 	}

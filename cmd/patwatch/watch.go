@@ -15,7 +15,7 @@ const (
 )
 
 func runWatch(ctx context.Context, e env, args []string) int {
-	fs := flagSet(e, "watch", "watch [-f SPEC] [--state FILE] [--reports-dir DIR] [--interval DURATION] [--format text|json|markdown] [--sandbox]")
+	fs := flagSet(e, "watch")
 	f := addReconcileFlags(fs, "watch")
 	if code, ok := parseFlags(fs, args); !ok {
 		return code
@@ -39,6 +39,7 @@ func runWatch(ctx context.Context, e env, args []string) int {
 			}
 			rep, err := newRunner(e, f, log, st, "watch", &clients).Once(ctx, r.Spec, runner.Options{ReportsOnly: r.ReportsOnly})
 			if rep != nil {
+				rep.Trigger = r.Trigger
 				if rerr := report.Render(e.stdout, rep, f.format, true); rerr != nil {
 					log.Error().Err(rerr).Msg("writing the change report")
 				}
