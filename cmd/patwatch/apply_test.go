@@ -537,6 +537,11 @@ func TestApplyStateOutsideTheSpecDirectoryRecordsRelativePaths(t *testing.T) {
 	h := newHarness(t, fake.Options{PollsToFinish: -1})
 	h.writeSpec(oneReport)
 	statePath := filepath.Join(h.dir, "state", "watch.state.json")
+	// patwatch creates the state, not its directory (a mistyped one would
+	// otherwise be a silent new baseline).
+	if err := os.Mkdir(filepath.Dir(statePath), 0o755); err != nil {
+		t.Fatal(err)
+	}
 	h.applyUntil("cn108977442b", report.ReportFinished, 3, "--state", statePath)
 	st, err := state.Load(statePath)
 	if err != nil {

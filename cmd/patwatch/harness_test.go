@@ -24,6 +24,9 @@ import (
 
 const testAPIKey = "sk-e2e-test-key-0123456789"
 
+// fixedTime is the clock of tests whose output shows the time.
+var fixedTime = time.Date(2026, 12, 1, 8, 0, 0, 0, time.UTC)
+
 // testClock is a settable clock shared by the fake API and the test.
 type testClock struct {
 	mu sync.Mutex
@@ -61,6 +64,9 @@ type harness struct {
 
 	mu   sync.Mutex
 	gate func(r *http.Request) // see setGate
+
+	stdin  string                           // the command's standard input
+	reload func() (<-chan struct{}, func()) // watch's reload signal; nil: none
 }
 
 // setGate makes gate see every request before the fake does (to hold one).
@@ -121,10 +127,11 @@ func (h *harness) runTo(ctx context.Context, stdout, stderr *syncBuffer, args ..
 	}
 	e := env{
 		getenv: func(k string) string { return h.envs[k] },
-		stdin:  strings.NewReader(""),
+		stdin:  strings.NewReader(h.stdin),
 		stdout: stdout,
 		stderr: stderr,
 		now:    h.clock.Now,
+		reload: h.reload,
 		tuneClient: func(c *patsnap.Config) {
 			// Retries and the rate cap wait through Sleep: no real waiting.
 			c.Sleep = func(ctx context.Context, d time.Duration) error { return ctx.Err() }

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"io/fs"
 	"net/url"
 	"os"
 	"path/filepath"
@@ -116,6 +117,10 @@ func (f *reconcileFlags) paths(sp *spec.Spec) (statePath, reportsDir string, err
 	statePath = f.state
 	if statePath == "" {
 		statePath = filepath.Join(sp.Dir, "patwatch.state.json")
+	} else if err := checkParentDir("--state", statePath); err != nil {
+		// A state in a directory that does not exist would read as empty:
+		// a silent new baseline of everything, and a save that fails.
+		return "", "", err
 	}
 	reportsDir = f.reportsDir
 	if reportsDir == "" {
@@ -128,6 +133,22 @@ func (f *reconcileFlags) paths(sp *spec.Spec) (statePath, reportsDir string, err
 		return "", "", err
 	}
 	return statePath, reportsDir, nil
+}
+
+// checkParentDir refuses a file path whose directory does not exist.
+func checkParentDir(flag, path string) error {
+	dir := filepath.Dir(path)
+	st, err := os.Stat(dir)
+	switch {
+	case errors.Is(err, fs.ErrNotExist):
+		return withHint(fmt.Errorf("%s %s: directory %s does not exist", flag, path, dir),
+			"create it first, or name a file in an existing directory (patwatch creates the file, not its directory)")
+	case err != nil:
+		return fmt.Errorf("%s %s: %w", flag, path, err)
+	case !st.IsDir():
+		return fmt.Errorf("%s %s: %s is not a directory", flag, path, dir)
+	}
+	return nil
 }
 
 // openStore opens the state store the flags name for sp.
@@ -174,7 +195,7 @@ func reconcileOnce(ctx context.Context, e env, f *reconcileFlags, cmd string) in
 	if !ok {
 		return exitError
 	}
-	sp, err := spec.Load(f.spec)
+	sp, err := loadSpec(e, f.spec)
 	if err != nil {
 		printSpecError(e.stderr, f.spec, err)
 		return exitError
@@ -195,7 +216,7 @@ func reconcileOnce(ctx context.Context, e env, f *reconcileFlags, cmd string) in
 		}
 		rep = reconciler.PlanOffline(sp, recorded)
 		rep.GeneratedAt = e.clock().UTC().Truncate(time.Second)
-		rep.PatwatchVersion, rep.Spec = version, f.spec
+		rep.PatwatchVersion, rep.Spec = version, specName(f.spec)
 	} else {
 		prog := newProgressLine(e.stderr)
 		r := newRunner(e, f, log, st, cmd, nil)
@@ -302,7 +323,7 @@ func newRunner(e env, f *reconcileFlags, log zerolog.Logger, st *stateStore, cmd
 		ReportsDir:  st.reportsDir,
 		Sandbox:     f.sandbox,
 		Version:     version,
-		SpecPath:    f.spec,
+		SpecPath:    specName(f.spec),
 		Now:         e.now,
 		Log:         log,
 		Connect: func(ctx context.Context, sp *spec.Spec) (reconciler.API, func(), error) {

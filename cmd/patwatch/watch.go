@@ -6,6 +6,7 @@ import (
 
 	"github.com/patwatch/patwatch/internal/report"
 	"github.com/patwatch/patwatch/internal/runner"
+	"github.com/patwatch/patwatch/spec"
 	"github.com/patwatch/patwatch/watch"
 )
 
@@ -24,7 +25,35 @@ func runWatch(ctx context.Context, e env, args []string) int {
 	if !ok {
 		return exitError
 	}
+	if f.spec == "-" {
+		printError(e.stderr, withHint(errors.New("-f -: watch follows a spec file, and standard input cannot be watched"),
+			"name the file: -f "+defaultSpec))
+		return exitError
+	}
 	log = log.With().Str("spec", f.spec).Str("command", "watch").Logger()
+	// The store is known once the spec is: take the watch's lifetime lock
+	// before the first run, so that a second watch is refused at once.
+	sp, err := spec.Load(f.spec)
+	if err != nil {
+		printSpecError(e.stderr, f.spec, err)
+		return exitError
+	}
+	st, err := f.openStore(sp)
+	if err != nil {
+		printError(e.stderr, err)
+		return exitError
+	}
+	unlock, err := st.LockWatch(ctx)
+	if err != nil {
+		printError(e.stderr, err)
+		return exitError
+	}
+	defer func() {
+		if err := unlock(); err != nil {
+			log.Warn().Err(err).Msg("releasing the watch lock")
+		}
+	}()
+
 	var clients clientPool // one live client across runs: its token and rate carry over
 	loop := &watch.Loop{
 		SpecPath:     f.spec,
@@ -33,10 +62,6 @@ func runWatch(ctx context.Context, e env, args []string) int {
 		RetryAfter:   f.retryAfter,
 		Log:          log,
 		Apply: func(ctx context.Context, r watch.Run) (*report.ChangeReport, error) {
-			st, err := f.openStore(r.Spec)
-			if err != nil {
-				return nil, err
-			}
 			rep, err := newRunner(e, f, log, st, "watch", &clients).Once(ctx, r.Spec, runner.Options{ReportsOnly: r.ReportsOnly})
 			if rep != nil {
 				rep.Trigger = r.Trigger
@@ -46,6 +71,11 @@ func runWatch(ctx context.Context, e env, args []string) int {
 			}
 			return rep, err
 		},
+	}
+	if e.reload != nil {
+		reload, stop := e.reload()
+		defer stop()
+		loop.Reload = reload
 	}
 	if f.retryAfter == 0 {
 		loop.RetryAfter = -1 // --retry-after 0: retry on the schedule
