@@ -171,6 +171,13 @@ func TestCompletionGolden(t *testing.T) {
 					t.Errorf("%s -n: %v\n%s", sh, err, out)
 				}
 			}
+			if sc, err := exec.LookPath("shellcheck"); err == nil && sh == "bash" {
+				f := filepath.Join(t.TempDir(), "patwatch.bash")
+				os.WriteFile(f, []byte(stdout), 0o644)
+				if out, err := exec.Command(sc, "-s", "bash", f).CombinedOutput(); err != nil {
+					t.Errorf("shellcheck: %v\n%s", err, out)
+				}
+			}
 		})
 	}
 }

@@ -131,21 +131,27 @@ func writeBash(w io.Writer, m compModel) {
 	fmt.Fprint(w, `# bash completion for patwatch, written by 'patwatch completion bash'.
 # Load it in the current shell with: source <(patwatch completion bash)
 # or save it as ~/.local/share/bash-completion/completions/patwatch
+# _patwatch_reply sets COMPREPLY to the lines compgen prints (bash 3.2, as
+# macOS has it, has no mapfile).
+_patwatch_reply() {
+    IFS=$'\n' read -r -d '' -a COMPREPLY < <(compgen "$@")
+    return 0
+}
 _patwatch() {
     local cur=${COMP_WORDS[COMP_CWORD]} prev=${COMP_WORDS[COMP_CWORD-1]}
     local cmd=${COMP_WORDS[1]}
     COMPREPLY=()
     if [[ $COMP_CWORD -eq 1 ]]; then
 `)
-	fmt.Fprintf(w, "        COMPREPLY=($(compgen -W %s -- \"$cur\"))\n        return\n    fi\n", shQuote(topNames(m)))
+	fmt.Fprintf(w, "        _patwatch_reply -W %s -- \"$cur\"\n        return\n    fi\n", shQuote(topNames(m)))
 	fmt.Fprint(w, "    case $cmd in\n")
-	fmt.Fprintf(w, "    help)\n        COMPREPLY=($(compgen -W %s -- \"$cur\"))\n        return ;;\n", shQuote(topNames(m)))
+	fmt.Fprintf(w, "    help)\n        _patwatch_reply -W %s -- \"$cur\"\n        return ;;\n", shQuote(topNames(m)))
 	for _, g := range m.groups {
 		var subs []string
 		for _, s := range g.subs {
 			subs = append(subs, s.path[1])
 		}
-		fmt.Fprintf(w, "    %s)\n        if [[ $COMP_CWORD -eq 2 ]]; then\n            COMPREPLY=($(compgen -W %s -- \"$cur\"))\n            return\n        fi\n        cmd=\"$cmd ${COMP_WORDS[2]}\" ;;\n",
+		fmt.Fprintf(w, "    %s)\n        if [[ $COMP_CWORD -eq 2 ]]; then\n            _patwatch_reply -W %s -- \"$cur\"\n            return\n        fi\n        cmd=\"$cmd ${COMP_WORDS[2]}\" ;;\n",
 			g.name, shQuote(strings.Join(subs, " ")))
 	}
 	fmt.Fprint(w, "    esac\n")
@@ -159,11 +165,11 @@ _patwatch() {
 			pat := fmt.Sprintf("%q|%q", c.name()+":-"+f.name, c.name()+":--"+f.name)
 			switch {
 			case len(f.values) > 0:
-				fmt.Fprintf(w, "    %s)\n        COMPREPLY=($(compgen -W %s -- \"$cur\"))\n        return ;;\n", pat, shQuote(strings.Join(f.values, " ")))
+				fmt.Fprintf(w, "    %s)\n        _patwatch_reply -W %s -- \"$cur\"\n        return ;;\n", pat, shQuote(strings.Join(f.values, " ")))
 			case f.dir:
-				fmt.Fprintf(w, "    %s)\n        compopt -o filenames 2>/dev/null\n        COMPREPLY=($(compgen -d -- \"$cur\"))\n        return ;;\n", pat)
+				fmt.Fprintf(w, "    %s)\n        compopt -o filenames 2>/dev/null\n        _patwatch_reply -d -- \"$cur\"\n        return ;;\n", pat)
 			case f.file:
-				fmt.Fprintf(w, "    %s)\n        compopt -o filenames 2>/dev/null\n        COMPREPLY=($(compgen -f -- \"$cur\"))\n        return ;;\n", pat)
+				fmt.Fprintf(w, "    %s)\n        compopt -o filenames 2>/dev/null\n        _patwatch_reply -f -- \"$cur\"\n        return ;;\n", pat)
 			default:
 				fmt.Fprintf(w, "    %s)\n        return ;;\n", pat)
 			}
@@ -178,9 +184,9 @@ _patwatch() {
 		}
 		fmt.Fprintf(w, "    %q)\n", c.name())
 		if len(c.words) > 0 {
-			fmt.Fprintf(w, "        if [[ $cur != -* ]]; then\n            COMPREPLY=($(compgen -W %s -- \"$cur\"))\n            return\n        fi\n", shQuote(strings.Join(c.words, " ")))
+			fmt.Fprintf(w, "        if [[ $cur != -* ]]; then\n            _patwatch_reply -W %s -- \"$cur\"\n            return\n        fi\n", shQuote(strings.Join(c.words, " ")))
 		}
-		fmt.Fprintf(w, "        COMPREPLY=($(compgen -W %s -- \"$cur\")) ;;\n", shQuote(strings.Join(flags, " ")))
+		fmt.Fprintf(w, "        _patwatch_reply -W %s -- \"$cur\" ;;\n", shQuote(strings.Join(flags, " ")))
 	}
 	fmt.Fprint(w, "    esac\n}\ncomplete -F _patwatch patwatch\n")
 }

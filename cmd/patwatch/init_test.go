@@ -151,3 +151,18 @@ func equalMaps(a, b map[string]string) bool {
 	}
 	return true
 }
+
+// TestReadmeGitignoreIsInits keeps the README's .gitignore advice and what
+// init writes the same lines.
+func TestReadmeGitignoreIsInits(t *testing.T) {
+	readme, err := os.ReadFile(filepath.Join("..", "..", "README.md"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, block, ok := strings.Cut(string(readme), "```gitignore\n")
+	block, _, _ = strings.Cut(block, "```")
+	want, _ := initFiles.ReadFile("initfiles/gitignore")
+	if !ok || block != string(want) {
+		t.Errorf("the README's .gitignore block differs from initfiles/gitignore:\n%s", block)
+	}
+}
