@@ -232,3 +232,41 @@ func TestBashCompletes(t *testing.T) {
 }
 
 func jsonUnmarshal(s string, v any) error { return json.Unmarshal([]byte(s), v) }
+
+// TestSubcommands: a command with subcommands (such as a state group)
+// dispatches, suggests and helps like the top level.
+func TestSubcommands(t *testing.T) {
+	table := []command{{name: "state", summary: "work with the state", sub: []command{
+		{name: "pull", summary: "print the state"},
+		{name: "push", summary: "replace the state", args: "FILE"},
+	}}}
+	c, rest, err := findCommand(table, []string{"state", "push", "x.json", "--force"})
+	if err != nil || c.name != "state push" || strings.Join(rest, " ") != "x.json --force" {
+		t.Errorf("findCommand: %q %v %v", c.name, rest, err)
+	}
+	if c, _, err := findCommand(table, []string{"state"}); err != nil || c.name != "state" || c.run != nil {
+		t.Errorf("the group alone: %q %v", c.name, err)
+	}
+	_, _, err = findCommand(table, []string{"state", "pul"})
+	var buf strings.Builder
+	printError(&buf, err)
+	if !strings.Contains(buf.String(), `unknown command "state pul"`) || !strings.Contains(buf.String(), "did you mean patwatch state pull?") {
+		t.Errorf("a mistyped subcommand:\n%s", buf.String())
+	}
+	buf.Reset()
+	groupHelp(&buf, command{name: "state", summary: "work with the state", sub: table[0].sub})
+	if !strings.Contains(buf.String(), "usage: patwatch state COMMAND") || !strings.Contains(buf.String(), "  push  replace the state") {
+		t.Errorf("group help:\n%s", buf.String())
+	}
+}
+
+// TestConsoleLogsArePlainOffATerminal: --log-format console colours only a
+// terminal; a file or a pipe gets no escape codes.
+func TestConsoleLogsArePlainOffATerminal(t *testing.T) {
+	var stdout, stderr strings.Builder
+	code := run(t.Context(), []string{"validate", "-f", "../../examples/quickstart.yaml", "--log-level", "debug", "--log-format", "console"},
+		func(string) string { return "" }, strings.NewReader(""), &stdout, &stderr)
+	if code != 0 || !strings.Contains(stderr.String(), "spec is valid") || strings.Contains(stderr.String(), "\x1b[") {
+		t.Errorf("exit %d; console log off a terminal:\n%q", code, stderr.String())
+	}
+}

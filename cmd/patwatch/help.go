@@ -7,6 +7,7 @@ import (
 	"io"
 	"slices"
 	"strings"
+	"time"
 )
 
 // helpWidth is the width help text is wrapped to.
@@ -203,6 +204,11 @@ func placeholder(f *flag.Flag) string {
 	}
 	if _, ok := f.Value.(*durationValue); ok {
 		return "DURATION"
+	}
+	if g, ok := f.Value.(flag.Getter); ok {
+		if _, isDuration := g.Get().(time.Duration); isDuration {
+			return "DURATION" // a flag registered with fs.DurationVar
+		}
 	}
 	if _, rest, ok := strings.Cut(f.Usage, "`"); ok {
 		if name, _, ok := strings.Cut(rest, "`"); ok {

@@ -48,7 +48,11 @@ var reportFormats = []string{report.FormatText, report.FormatJSON, report.Format
 // registered here.
 func addReconcileFlags(fs *flag.FlagSet, cmd string) *reconcileFlags {
 	f := &reconcileFlags{}
-	fs.StringVar(&f.spec, "f", defaultSpec, "read the spec from `SPEC`; - reads it from standard input")
+	specUsage := "read the spec from `SPEC`; - reads it from standard input"
+	if cmd == "watch" {
+		specUsage = "watch the spec in `SPEC`"
+	}
+	fs.StringVar(&f.spec, "f", defaultSpec, specUsage)
 	fs.StringVar(&f.state, "state", "", "the state `FILE` (default: patwatch.state.json beside the spec)")
 	choiceVar(fs, &f.format, "format", report.FormatText, "format", reportFormats, "change report format")
 	fs.BoolVar(&f.sandbox, "sandbox", false, "serve the PatSnap API from the built-in simulation: no credentials, no network")

@@ -6,6 +6,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"regexp"
 	"strconv"
 	"strings"
 	"sync"
@@ -383,6 +384,9 @@ func TestWatchReloadsOnSignal(t *testing.T) {
 		t.Fatalf("exit %d\n%s", code, stderr.String())
 	}
 	<-stopped // the subscription is released
+	if !regexp.MustCompile(`"took":"[0-9.]+(µs|ms|s)"`).MatchString(stderr.String()) {
+		t.Errorf("a run's duration is logged without its unit:\n%s", stderr.String())
+	}
 	for _, want := range []string{", watch trigger: start\n", ", watch trigger: reload\n", `"trigger":"reload"`} {
 		if !strings.Contains(stdout.String()+stderr.String(), want) {
 			t.Errorf("output lacks %q:\n%s\n%s", want, stdout.String(), stderr.String())
