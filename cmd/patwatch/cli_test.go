@@ -270,3 +270,36 @@ func TestConsoleLogsArePlainOffATerminal(t *testing.T) {
 		t.Errorf("exit %d; console log off a terminal:\n%q", code, stderr.String())
 	}
 }
+
+// TestFishCompletes asks fish itself what the fish script offers.
+func TestFishCompletes(t *testing.T) {
+	fish, err := exec.LookPath("fish")
+	if err != nil {
+		t.Skip("no fish")
+	}
+	_, script, _ := runCmd(t, "completion", "fish")
+	f := filepath.Join(t.TempDir(), "patwatch.fish")
+	os.WriteFile(f, []byte(script), 0o644)
+	for line, want := range map[string][]string{
+		"patwatch ap":                 {"apply"},
+		"patwatch apply --fo":         {"--format"},
+		"patwatch plan --format ":     {"text", "json", "markdown"},
+		"patwatch watch --log-level ": {"debug", "warn"},
+		"patwatch completion ":        {"bash", "zsh", "fish"},
+	} {
+		out, err := exec.Command(fish, "--no-config", "-c", "source "+shQuote(f)+"; complete -C "+shQuote(line)).CombinedOutput()
+		if err != nil {
+			t.Fatalf("%q: %v\n%s", line, err, out)
+		}
+		var got []string
+		for _, l := range strings.Split(strings.TrimSpace(string(out)), "\n") {
+			w, _, _ := strings.Cut(l, "\t")
+			got = append(got, w)
+		}
+		for _, w := range want {
+			if !contains(got, w) {
+				t.Errorf("%q: offers %v, lacks %s", line, got, w)
+			}
+		}
+	}
+}
