@@ -82,11 +82,12 @@ func unknownCommand(path []string, name string, table []command) error {
 	if strings.HasSuffix(name, ".yaml") || strings.HasSuffix(name, ".yml") {
 		hints = append(hints, "name the spec after the command: patwatch apply -f "+name)
 	}
-	hints = append(hints, fmt.Sprintf("run '%s help' for the list of commands", strings.Replace(where, " ", " help ", 1)))
 	if len(path) > 0 {
-		hints[len(hints)-1] = fmt.Sprintf("run 'patwatch help %s' for its subcommands", strings.Join(path, " "))
+		hints = append(hints, fmt.Sprintf("run 'patwatch help %s' for its subcommands", strings.Join(path, " ")))
+	} else {
+		hints = append(hints, "run 'patwatch help' for the list of commands")
 	}
-	return withHint(fmt.Errorf("unknown command %q", strings.TrimSpace(strings.Join(append(slices.Clone(path), name), " "))), hints...)
+	return withHint(fmt.Errorf("unknown command %q", strings.Join(append(slices.Clone(path), name), " ")), hints...)
 }
 
 // lookupCommand finds the command whose full path is name, or nil.

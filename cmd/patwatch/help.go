@@ -16,7 +16,7 @@ const helpWidth = 100
 // runHelp is 'patwatch help [COMMAND...]': the overview, or one command's
 // help, which is what 'patwatch COMMAND -h' prints.
 func runHelp(ctx context.Context, e env, args []string) int {
-	if len(args) == 0 {
+	if len(args) == 0 || args[0] == "help" {
 		overview(e.stdout)
 		return exitOK
 	}

@@ -119,12 +119,15 @@ func (f *reconcileFlags) check() error {
 // directory, as the contract's defaults say.
 func (f *reconcileFlags) paths(sp *spec.Spec) (statePath, reportsDir string, err error) {
 	statePath = f.state
-	if statePath == "" {
+	switch {
+	case statePath == "":
 		statePath = filepath.Join(sp.Dir, "patwatch.state.json")
-	} else if err := checkParentDir("--state", statePath); err != nil {
+	case !strings.Contains(statePath, "://"): // a database URL is its store's to check
 		// A state in a directory that does not exist would read as empty:
 		// a silent new baseline of everything, and a save that fails.
-		return "", "", err
+		if err := checkParentDir("--state", statePath); err != nil {
+			return "", "", err
+		}
 	}
 	reportsDir = f.reportsDir
 	if reportsDir == "" {

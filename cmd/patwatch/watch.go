@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"errors"
+	"fmt"
 
 	"github.com/patwatch/patwatch/internal/report"
 	"github.com/patwatch/patwatch/internal/runner"
@@ -67,6 +68,9 @@ func runWatch(ctx context.Context, e env, args []string) int {
 				rep.Trigger = r.Trigger
 				if rerr := report.Render(e.stdout, rep, f.format, true); rerr != nil {
 					log.Error().Err(rerr).Msg("writing the change report")
+				}
+				if f.format != report.FormatJSON {
+					fmt.Fprintln(e.stdout) // a blank line between runs; JSON is one object a line
 				}
 			}
 			return rep, err
