@@ -26,7 +26,7 @@ func sampleState() *State {
 		PatwatchVersion: "1.2.3",
 		Searches: map[string]*Search{
 			"phone-designs": {
-				Fingerprint: "sha256:7b1e",
+				Fingerprint: "sha256:7b1e" + strings.Repeat("0", 60),
 				BaselineAt:  t0,
 				Hits: map[string]*Hit{
 					"EU0065350760001S": {
@@ -40,7 +40,7 @@ func sampleState() *State {
 					},
 				},
 			},
-			"empty.search": {Fingerprint: "sha256:00", BaselineAt: t0},
+			"empty.search": {Fingerprint: "sha256:" + strings.Repeat("0", 64), BaselineAt: t0},
 		},
 		Reports: map[string]*Report{
 			"cn108977442b": {
