@@ -236,7 +236,7 @@ func TestSaveRefusesUnsortedDuplicate(t *testing.T) {
 		t.Fatalf("Save = %v, want a refusal naming the duplicate", err)
 	}
 	// Unsorted but valid keys are no obstacle.
-	os.WriteFile(path, []byte(`{"format_version":1,"lineage":"x","searches":{"s":{"hits":{"B":{},"A":{}}}}}`), 0o600)
+	os.WriteFile(path, []byte(`{"format_version":1,"lineage":"x","searches":{"s":{"fingerprint":"sha256:`+strings.Repeat("0", 64)+`","baseline_at":"2026-01-01T00:00:00Z","hits":{"B":{},"A":{}}}}}`), 0o600)
 	if written, err := Save(path, st); err != nil || !written {
 		t.Fatalf("Save over unsorted valid keys = %v, %v", written, err)
 	}
