@@ -3,6 +3,7 @@ package state
 import (
 	"bytes"
 	encodingjson "encoding/json"
+	"fmt"
 	"io"
 	"strconv"
 	"strings"
@@ -85,10 +86,11 @@ type codecV1 struct {
 	// keys of one search's hits.
 	arena []byte
 	key   []byte
-	pns   map[string]struct{}
+	pns   keySet
 	hit   Hit // the hit being checked
 
-	bodyAt int64 // write: where the members after the header start
+	bodyAt  int64 // write: where the members after the header start
+	invalid error // write: a hit that validateHit refuses
 }
 
 // fail records that the object at offset at, read in full, is not valid.
@@ -148,6 +150,9 @@ func writeV1(w io.Writer, st *State, serial uint64, version string) (int64, erro
 		jsontext.AllowDuplicateNames(true), // the names are a map's keys: checking them is all cost
 	)
 	if err := json.MarshalEncode(enc, &v); err != nil {
+		if c.invalid != nil {
+			return 0, c.invalid
+		}
 		return 0, err
 	}
 	return c.bodyAt, nil
@@ -289,7 +294,12 @@ func (s *searchesV1) MarshalJSONTo(enc *jsontext.Encoder) error {
 		if err := writeName(enc, name); err != nil {
 			return err
 		}
-		v := searchV1{Fingerprint: textV1(src.Fingerprint), BaselineAt: timeV1(src.BaselineAt), Hits: hitsV1{raw: hits.next()}}
+		raw, err := hits.next()
+		if err != nil {
+			s.c.invalid = fmt.Errorf("%s.hits%w", searchPath(name), err)
+			return s.c.invalid
+		}
+		v := searchV1{Fingerprint: textV1(src.Fingerprint), BaselineAt: timeV1(src.BaselineAt), Hits: hitsV1{raw: raw}}
 		if err := json.MarshalEncode(enc, &v); err != nil {
 			return err
 		}
@@ -303,7 +313,7 @@ func (s *searchesV1) MarshalJSONTo(enc *jsontext.Encoder) error {
 // and indents them: on two cores a save that changes nothing takes half
 // the time. It reads the state alongside the encoder and changes nothing.
 type hitsPipe struct {
-	built chan []byte
+	built chan built
 	free  chan []byte
 	quit  chan struct{}
 	wg    sync.WaitGroup
@@ -312,7 +322,7 @@ type hitsPipe struct {
 const hitsAhead = 3 // the buffers in use: one encoded, the others built
 
 func buildHits(names []string, m map[string]*Search) *hitsPipe {
-	p := &hitsPipe{built: make(chan []byte, hitsAhead), free: make(chan []byte, hitsAhead), quit: make(chan struct{})}
+	p := &hitsPipe{built: make(chan built, hitsAhead), free: make(chan []byte, hitsAhead), quit: make(chan struct{})}
 	for range hitsAhead {
 		p.free <- nil
 	}
@@ -326,9 +336,9 @@ func buildHits(names []string, m map[string]*Search) *hitsPipe {
 			case <-p.quit:
 				return
 			}
-			b = appendHits(b[:0], m[name].Hits)
+			b, err := appendHits(b[:0], m[name].Hits)
 			select {
-			case p.built <- b:
+			case p.built <- built{b, err}:
 			case <-p.quit:
 				return
 			}
@@ -337,8 +347,17 @@ func buildHits(names []string, m map[string]*Search) *hitsPipe {
 	return p
 }
 
+// built is the hits object of a search, or why it is not valid.
+type built struct {
+	b   []byte
+	err error
+}
+
 // next returns the hits object of the next search.
-func (p *hitsPipe) next() []byte { return <-p.built }
+func (p *hitsPipe) next() ([]byte, error) {
+	h := <-p.built
+	return h.b, h.err
+}
 
 // recycle returns a buffer that next returned and the encoder is done
 // with.
@@ -396,10 +415,8 @@ func (c *codecV1) readHits(h *hitsV1, dec *jsontext.Decoder) error {
 	p := searchPath(h.search)
 	if c.keep {
 		h.m = map[string]*Hit{}
-	} else if c.pns == nil {
-		c.pns = map[string]struct{}{}
 	} else {
-		clear(c.pns)
+		c.pns.reset()
 	}
 	for dec.PeekKind() != '}' {
 		raw, err := dec.ReadValue()
@@ -413,10 +430,8 @@ func (c *codecV1) readHits(h *hitsV1, dec *jsontext.Decoder) error {
 		switch {
 		case len(c.key) == 0:
 			return c.in.contentAt(at, "%s.hits: empty patent_pn", p)
-		case c.keep && h.m[string(c.key)] != nil, !c.keep && hasKey(c.pns, c.key):
+		case c.keep && h.m[string(c.key)] != nil, !c.keep && !c.pns.add(c.key):
 			return c.in.contentAt(at, "%s.hits: duplicate patent_pn %q", p, c.key)
-		case !c.keep:
-			c.pns[string(c.key)] = struct{}{}
 		}
 		// The hit's strings are gathered in the arena and allocated as one
 		// string: a million hits make five million small strings otherwise.
@@ -442,9 +457,54 @@ func (c *codecV1) readHits(h *hitsV1, dec *jsontext.Decoder) error {
 	return err
 }
 
-func hasKey(m map[string]struct{}, k []byte) bool {
-	_, ok := m[string(k)]
-	return ok
+// keySet finds a duplicate among the keys of one object, in a check,
+// which builds no map. Keys in ascending order, as Save writes them, have
+// none, which takes a comparison with the last key to know; at the first
+// key out of order the set puts the keys so far in a map. Once warm it
+// allocates nothing for a file Save wrote.
+type keySet struct {
+	keys   []byte // the keys in order so far, back to back
+	ends   []int  // where each ends in keys
+	m      map[string]struct{}
+	mapped bool // a key came out of order: m holds the keys
+}
+
+func (s *keySet) reset() {
+	s.keys, s.ends, s.mapped = s.keys[:0], s.ends[:0], false
+	clear(s.m)
+}
+
+// add adds k and reports whether it was new.
+func (s *keySet) add(k []byte) bool {
+	if !s.mapped {
+		if len(s.ends) == 0 || bytes.Compare(k, s.keys[s.last():]) > 0 {
+			s.keys = append(s.keys, k...)
+			s.ends = append(s.ends, len(s.keys))
+			return true
+		}
+		s.mapped = true
+		if s.m == nil {
+			s.m = map[string]struct{}{}
+		}
+		start := 0
+		for _, end := range s.ends {
+			s.m[string(s.keys[start:end])] = struct{}{}
+			start = end
+		}
+	}
+	if _, dup := s.m[string(k)]; dup {
+		return false
+	}
+	s.m[string(k)] = struct{}{}
+	return true
+}
+
+// last is where the last key starts in keys.
+func (s *keySet) last() int {
+	if len(s.ends) < 2 {
+		return 0
+	}
+	return s.ends[len(s.ends)-2]
 }
 
 // hitFields are hitV1's members, in its order; its strings are those at
@@ -588,11 +648,15 @@ func (h *hitsV1) MarshalJSONTo(enc *jsontext.Encoder) error {
 	return enc.WriteValue(h.raw)
 }
 
-// appendHits appends m as a compact JSON object of hitV1 values.
-func appendHits(b []byte, m map[string]*Hit) []byte {
+// appendHits appends m as a compact JSON object of hitV1 values, after
+// validateHit has accepted each.
+func appendHits(b []byte, m map[string]*Hit) ([]byte, error) {
 	b = append(b, '{')
 	for i, pn := range sortedKeys(m) {
 		x := m[pn]
+		if err := validateHit(pn, x); err != nil {
+			return b, err
+		}
 		if i > 0 {
 			b = append(b, ',')
 		}
@@ -608,7 +672,7 @@ func appendHits(b []byte, m map[string]*Hit) []byte {
 		b = appendCount(b, `,"pbdt":`, x.Pbdt)
 		b = append(b, '}')
 	}
-	return append(b, '}')
+	return append(b, '}'), nil
 }
 
 func appendCount(b []byte, name string, n int) []byte {

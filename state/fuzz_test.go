@@ -120,7 +120,10 @@ func FuzzHitsAgreeWithLibrary(f *testing.F) {
 			t.Fatalf("the hits code reads %q differently from the library", b)
 		}
 		// And writes them as the library writes hitV1.
-		got := appendHits(nil, hits.m)
+		got, err := appendHits(nil, hits.m)
+		if err != nil {
+			t.Fatal(err)
+		}
 		wantBytes, err := json.Marshal(viaLibrary, json.Deterministic(true), jsontext.PreserveRawStrings(true))
 		if err != nil {
 			t.Fatal(err)

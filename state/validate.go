@@ -29,9 +29,9 @@ func newLineage() string {
 	return string(b)
 }
 
-// validate checks what Load guarantees and Save requires of a state, and
-// fills nil maps with empty ones. It returns the first problem, with the
-// path of the offending value.
+// validate checks what Load guarantees and Save requires of a state, but
+// its hits, which encode checks, and fills nil maps with empty ones. It
+// returns the first problem, with the path of the offending value.
 func validate(st *State) error {
 	if st == nil {
 		return errors.New("nil state")
@@ -78,11 +78,9 @@ func validateSearch(name string, s *Search) error {
 	if s.Hits == nil {
 		s.Hits = map[string]*Hit{}
 	}
-	for pn, h := range s.Hits {
-		if err := validateHit(pn, h); err != nil {
-			return fmt.Errorf("%s.hits%w", at, err)
-		}
-	}
+	// The hits, a million in a large state, are checked as they are
+	// encoded, with validateHit: a pass of their own took a tenth of a
+	// save.
 	return nil
 }
 
