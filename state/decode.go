@@ -57,6 +57,10 @@ type input struct {
 	open func() io.Reader
 	stop *atomic.Bool                  // when set, a check ends with errStopped
 	path func(jsontext.Pointer) string // the format's; nil before it is known
+	// before are the names of searches that the file holds before those
+	// open reads, left out as known to be valid; a search of the same
+	// name is a duplicate. (See oldCheck.partial.)
+	before []string
 }
 
 // stopped reports whether the reading was asked to stop.

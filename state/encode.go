@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"slices"
+	"sync/atomic"
 	"time"
 )
 
@@ -21,29 +22,47 @@ func Marshal(st *State) ([]byte, error) {
 		return nil, err
 	}
 	var buf bytes.Buffer
-	if _, err := encode(&buf, st, st.Serial, st.PatwatchVersion); err != nil {
+	if err := encode(&buf, st, st.Serial, st.PatwatchVersion, nil); err != nil {
 		return nil, err
 	}
 	return buf.Bytes(), nil
 }
 
 // encode writes st, which validate has accepted, in the format of this
-// build to w, with the given serial and patwatch version in the header,
-// and returns the length of that header. It streams: memory use does not
-// grow with the size of the state.
-func encode(w io.Writer, st *State, serial uint64, version string) (header int64, err error) {
-	return writeV1(w, st, serial, version)
+// build to w, with the given serial and patwatch version in the header; a
+// hit that is not valid is an error. It streams: memory use does not grow
+// with the size of the state. e, which may be nil, tells where the parts
+// went, and may tell the encoder to keep to one goroutine.
+func encode(w io.Writer, st *State, serial uint64, version string, e *encoding) error {
+	if e == nil {
+		e = new(encoding)
+	}
+	return writeV1(w, st, serial, version, e)
+}
+
+// encoding is what an encoder tells its caller about the bytes it writes
+// as it writes them, and the one thing the caller may tell it meanwhile.
+type encoding struct {
+	alone    atomic.Bool // once set, the encoder keeps to one goroutine
+	header   int64       // the length of the header: the bytes before the searches
+	searches []member    // where each search's member starts, in order
+}
+
+// member is where a member of an object starts, and its name.
+type member struct {
+	at   int64
+	name string
 }
 
 // encodeHeader returns the header that encode writes for st with the given
 // serial and patwatch version: the bytes that come before the searches.
 func encodeHeader(st *State, serial uint64, version string) ([]byte, error) {
 	var buf bytes.Buffer
-	n, err := encode(&buf, &State{Lineage: st.Lineage}, serial, version)
-	if err != nil {
+	var e encoding
+	if err := encode(&buf, &State{Lineage: st.Lineage}, serial, version, &e); err != nil {
 		return nil, err
 	}
-	return buf.Bytes()[:n], nil
+	return buf.Bytes()[:e.header], nil
 }
 
 // sortedKeys is slices.Sorted(maps.Keys(m)) with the slice allocated once:

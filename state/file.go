@@ -193,11 +193,12 @@ func Save(path string, st *State) (written bool, err error) {
 	// is checked in full before it is replaced. When its header is in
 	// place, the new content is compared with it first: a file equal to
 	// the new content is valid by construction, and needs no check. At the
-	// first difference, the check starts beside the rest of the writing.
-	check := &oldCheck{in: fileInput(old, oldInfo.Size()), path: path}
-	check.in.stop = &check.stop
+	// first difference, the check starts beside the rest of the writing,
+	// and the encoder leaves it the other core.
+	var enc encoding
+	check := &oldCheck{f: old, size: oldInfo.Size(), path: path, enc: &enc}
 	defer check.cancel()
-	h, err := sniff(check.in, true)
+	h, err := sniff(fileInput(old, oldInfo.Size()), true)
 	if _, readable := formats[h.formatVersion]; err != nil || !h.sawVersion || !readable || h.lineage == "" {
 		if h, err = check.now(); err != nil {
 			return false, err
@@ -220,7 +221,7 @@ func Save(path string, st *State) (written bool, err error) {
 	defer dw.abort()
 	err = dw.setHeaders(st, h, serial)
 	if err == nil {
-		_, err = encode(dw, st, h.serial, h.patwatchVersion)
+		err = encode(dw, st, h.serial, h.patwatchVersion, &enc)
 	}
 	if err == nil {
 		err = dw.finish()
@@ -247,8 +248,10 @@ func Save(path string, st *State) (written bool, err error) {
 // oldCheck checks the state file that a save would replace, as Load
 // reads it but keeping nothing, either at once or in the background.
 type oldCheck struct {
-	in   *input
+	f    io.ReaderAt
+	size int64
 	path string
+	enc  *encoding // of the content the file is compared with
 	stop atomic.Bool
 
 	started bool
@@ -263,24 +266,67 @@ func (c *oldCheck) now() (header, error) {
 	if !c.started {
 		c.started = true
 		var err error
-		if _, c.h, err = decodeState(c.in, false); err != nil {
+		if _, c.h, err = decodeState(c.input(), false); err != nil {
 			c.err = loadError(c.path, err, true)
 		}
 	}
 	return c.h, c.wait()
 }
 
-// start begins the check in the background, unless it has begun.
-func (c *oldCheck) start() {
+// input reads the whole file.
+func (c *oldCheck) input() *input {
+	in := fileInput(c.f, c.size)
+	in.stop = &c.stop
+	return in
+}
+
+// start begins the check in the background, unless it has begun, knowing
+// that the file's first n bytes are those of the encoding.
+func (c *oldCheck) start(n int64) {
 	if c.started {
 		return
 	}
 	c.started = true
+	c.enc.alone.Store(true)
 	c.done = make(chan error, 1)
+	in := c.partial(n)
 	go func() {
-		_, _, err := decodeState(c.in, false)
+		_, _, err := decodeState(in, false)
+		if err != nil && in.before != nil && !errors.Is(err, errStopped) {
+			_, _, err = decodeState(c.input(), false) // for the error's place in the file
+		}
 		c.done <- err
 	}()
+}
+
+// partial returns the input that decides whether the file is valid when
+// its first n bytes are known to be those of the encoding: the file less
+// the searches before the one it differs in. Those are valid (Save wrote
+// them, byte for byte), and what follows them is valid in the file if it
+// is valid after the header alone, and repeats none of their names. On a
+// change late in a large file, that halves the check. With nothing to
+// leave out, it is the whole file.
+func (c *oldCheck) partial(n int64) *input {
+	s := c.enc.searches
+	k := 0 // the first search not wholly in the first n bytes
+	for k < len(s) && s[k].at < n {
+		k++
+	}
+	k-- // the one the first difference is in: its start agrees
+	if k < 1 {
+		return c.input()
+	}
+	first, from := s[0].at, s[k].at
+	in := &input{
+		open: func() io.Reader {
+			return bufio.NewReaderSize(io.MultiReader(io.NewSectionReader(c.f, 0, first), io.NewSectionReader(c.f, from, c.size-from)), 256<<10)
+		},
+		stop: &c.stop,
+	}
+	for _, m := range s[:k] {
+		in.before = append(in.before, m.name)
+	}
+	return in
 }
 
 // wait returns the check's result once it has finished: nil if it never
@@ -313,7 +359,7 @@ func saveNew(target string, st *State) error {
 	}
 	defer f.Abort()
 	w := bufio.NewWriterSize(f, 256<<10)
-	_, err = encode(w, st, serial, st.PatwatchVersion)
+	err = encode(w, st, serial, st.PatwatchVersion, nil)
 	if err == nil {
 		err = w.Flush()
 	}
@@ -335,14 +381,14 @@ func saveNew(target string, st *State) error {
 
 // diffWriter compares the encoding of a state against the current file as
 // it is written. While they agree it writes nothing; at the first
-// difference it calls onDiverge, creates the temporary file and writes the
+// difference it calls onDiverge with the length that agrees, creates the temporary file and writes the
 // new header, the part of the old body that agreed, and from then on
 // everything it gets but the rest of the header it compared.
 type diffWriter struct {
 	old       *os.File
 	oldR      *bufio.Reader
 	target    string
-	onDiverge func()
+	onDiverge func(n int64) // told how many bytes agree
 
 	headerLen int64  // the length of the header in the encoding compared
 	newHeader []byte // the header to write instead
@@ -376,7 +422,11 @@ func (w *diffWriter) Write(p []byte) (int, error) {
 			w.pos += int64(n)
 			return n, nil
 		}
-		if err := w.diverge(); err != nil {
+		same := 0
+		for same < m && w.cmp[same] == p[same] {
+			same++
+		}
+		if err := w.diverge(w.pos + int64(same)); err != nil {
 			return 0, err
 		}
 	}
@@ -394,8 +444,8 @@ func (w *diffWriter) Write(p []byte) (int, error) {
 
 // diverge starts the temporary file with the new header and the old body
 // bytes that agreed.
-func (w *diffWriter) diverge() error {
-	w.onDiverge()
+func (w *diffWriter) diverge(agree int64) error {
+	w.onDiverge(agree)
 	tmp, err := atomicfile.Create(w.target, 0o600)
 	if err != nil {
 		return err
@@ -423,7 +473,7 @@ func (w *diffWriter) finish() error {
 		if _, err := w.oldR.ReadByte(); err == io.EOF {
 			return nil
 		}
-		if err := w.diverge(); err != nil {
+		if err := w.diverge(w.pos); err != nil {
 			return err
 		}
 	}

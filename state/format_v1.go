@@ -5,9 +5,11 @@ import (
 	encodingjson "encoding/json"
 	"fmt"
 	"io"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/go-json-experiment/json"
@@ -89,8 +91,8 @@ type codecV1 struct {
 	pns   keySet
 	hit   Hit // the hit being checked
 
-	bodyAt  int64 // write: where the members after the header start
-	invalid error // write: a hit that validateHit refuses
+	out     *encoding // write: told where the parts went
+	invalid error     // write: a hit that validateHit refuses
 }
 
 // fail records that the object at offset at, read in full, is not valid.
@@ -134,12 +136,14 @@ func readV1(in *input, keep bool) (*State, header, error) {
 	return st, h, nil
 }
 
-// writeV1 writes st, which validate has accepted, in format 1 to w, with
-// the given serial and patwatch version in its header. It returns the
-// length of the header: the bytes before the searches, which are all that
-// the serial and the version change.
-func writeV1(w io.Writer, st *State, serial uint64, version string) (int64, error) {
-	c := &codecV1{}
+// writeV1 writes st, which validate has accepted but for its hits, in
+// format 1 to w, with the given serial and patwatch version in its header,
+// and records in e the length of the header (the bytes before the
+// searches, which are all that the serial and the version change) and
+// where each search starts. Once e.alone is set, it keeps to one
+// goroutine.
+func writeV1(w io.Writer, st *State, serial uint64, version string, e *encoding) error {
+	c := &codecV1{out: e}
 	v := stateV1{
 		FormatVersion: 1, Serial: serial, Lineage: textV1(st.Lineage), PatwatchVersion: textV1(version),
 		Searches: searchesV1{c: c, m: st.Searches}, Reports: reportsV1{c: c, m: st.Reports},
@@ -151,11 +155,11 @@ func writeV1(w io.Writer, st *State, serial uint64, version string) (int64, erro
 	)
 	if err := json.MarshalEncode(enc, &v); err != nil {
 		if c.invalid != nil {
-			return 0, c.invalid
+			return c.invalid
 		}
-		return 0, err
+		return err
 	}
-	return c.bodyAt, nil
+	return nil
 }
 
 // pathV1 renders a JSON pointer into a format 1 file as the path in error
@@ -245,6 +249,9 @@ func (s *searchesV1) UnmarshalJSONFrom(dec *jsontext.Decoder) error {
 		if name == "" {
 			c.fail(at, "searches: empty search name")
 		}
+		if _, dup := slices.BinarySearch(c.in.before, name); dup {
+			return c.in.contentAt(at, "searches: duplicate search %q", name)
+		}
 		if dec.PeekKind() == 'n' {
 			c.fail(at, "%s: null", searchPath(name))
 			return dec.SkipValue()
@@ -282,18 +289,21 @@ func (c *codecV1) search(name string, at int64, v *searchV1) *Search {
 }
 
 func (s *searchesV1) MarshalJSONTo(enc *jsontext.Encoder) error {
-	s.c.bodyAt = enc.OutputOffset()
+	out := s.c.out
+	out.header = enc.OutputOffset()
 	names := sortedKeys(s.m)
-	hits := buildHits(names, s.m)
+	hits := buildHits(names, s.m, &out.alone)
 	defer hits.stop()
 	if err := enc.WriteToken(jsontext.BeginObject); err != nil {
 		return err
 	}
 	for _, name := range names {
 		src := s.m[name]
-		if err := writeName(enc, name); err != nil {
+		quoted := appendText(enc.AvailableBuffer(), name)
+		if err := enc.WriteValue(quoted); err != nil {
 			return err
 		}
+		out.searches = append(out.searches, member{enc.OutputOffset() - int64(len(quoted)), name})
 		raw, err := hits.next()
 		if err != nil {
 			s.c.invalid = fmt.Errorf("%s.hits%w", searchPath(name), err)
@@ -312,24 +322,36 @@ func (s *searchesV1) MarshalJSONTo(enc *jsontext.Encoder) error {
 // background, a few searches ahead of the encoder, which then only checks
 // and indents them: on two cores a save that changes nothing takes half
 // the time. It reads the state alongside the encoder and changes nothing.
+// Once alone is set, the building stops and the encoder builds the rest
+// itself, leaving the other core to whatever asked for it.
 type hitsPipe struct {
+	names []string
+	m     map[string]*Search
 	built chan built
 	free  chan []byte
 	quit  chan struct{}
 	wg    sync.WaitGroup
+
+	n     int    // searches the encoder has had
+	own   []byte // the encoder's buffer, once it builds
+	piped bool   // the last object came from built
 }
 
 const hitsAhead = 3 // the buffers in use: one encoded, the others built
 
-func buildHits(names []string, m map[string]*Search) *hitsPipe {
-	p := &hitsPipe{built: make(chan built, hitsAhead), free: make(chan []byte, hitsAhead), quit: make(chan struct{})}
+func buildHits(names []string, m map[string]*Search, alone *atomic.Bool) *hitsPipe {
+	p := &hitsPipe{names: names, m: m, built: make(chan built, hitsAhead), free: make(chan []byte, hitsAhead), quit: make(chan struct{})}
 	for range hitsAhead {
 		p.free <- nil
 	}
 	p.wg.Add(1)
 	go func() {
 		defer p.wg.Done()
+		defer close(p.built)
 		for _, name := range names {
+			if alone.Load() {
+				return
+			}
 			var b []byte
 			select {
 			case b = <-p.free:
@@ -355,13 +377,23 @@ type built struct {
 
 // next returns the hits object of the next search.
 func (p *hitsPipe) next() ([]byte, error) {
-	h := <-p.built
+	h, ok := <-p.built
+	p.piped = ok
+	if !ok { // the building stopped
+		h.b, h.err = appendHits(p.own[:0], p.m[p.names[p.n]].Hits)
+		p.own = h.b
+	}
+	p.n++
 	return h.b, h.err
 }
 
-// recycle returns a buffer that next returned and the encoder is done
-// with.
-func (p *hitsPipe) recycle(b []byte) { p.free <- b }
+// recycle returns the buffer that next returned once the encoder is done
+// with it.
+func (p *hitsPipe) recycle(b []byte) {
+	if p.piped {
+		p.free <- b
+	}
+}
 
 // stop ends the building and waits for it.
 func (p *hitsPipe) stop() {

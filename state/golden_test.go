@@ -1,10 +1,12 @@
 package state
 
 import (
+	"bytes"
 	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 )
@@ -137,4 +139,39 @@ func TestGoldenFilesRoundTrip(t *testing.T) {
 			}
 		})
 	}
+}
+
+// TestEncodeAlone: an encoding that stops building hits on a second
+// goroutine, from the start or midway (as Save asks once it checks the old
+// file), writes the same bytes.
+func TestEncodeAlone(t *testing.T) {
+	st := bigState(40, 300)
+	want, err := Marshal(st)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, after := range []int{0, 1, 5, 1 << 30} {
+		var e encoding
+		w := &signalWriter{after: after, alone: &e.alone}
+		if err := encode(w, st, st.Serial, st.PatwatchVersion, &e); err != nil {
+			t.Fatal(err)
+		}
+		if !bytes.Equal(w.buf.Bytes(), want) {
+			t.Errorf("alone after %d writes: the bytes differ", after)
+		}
+	}
+}
+
+// signalWriter sets alone once it has had after writes.
+type signalWriter struct {
+	buf   bytes.Buffer
+	after int
+	alone *atomic.Bool
+}
+
+func (w *signalWriter) Write(p []byte) (int, error) {
+	if w.after--; w.after < 0 {
+		w.alone.Store(true)
+	}
+	return w.buf.Write(p)
 }
