@@ -49,6 +49,8 @@ func TestLoadRejectsInvalidContent(t *testing.T) {
 			`no baseline_at, or the zero time`},
 		{"baseline zero", stateWith(`{"s":{"fingerprint":`+validFingerprint+`,"baseline_at":"0001-01-01T00:00:00Z","hits":{}}}`, `{}`),
 			`no baseline_at, or the zero time`},
+		{"baseline before year 0 in UTC", stateWith(`{"s":{"fingerprint":`+validFingerprint+`,"baseline_at":"0000-01-01T00:00:00+01:00","hits":{}}}`, `{}`),
+			`searches["s"].baseline_at: "0000-01-01T00:00:00+01:00": time -0001-12-31T23:00:00Z is outside years 0000-9999`},
 		{"job id letters", stateWith(`{}`, `{"r":{"format":"pdf","status":"pending","job_id":"abc"}}`),
 			`reports["r"].job_id: "abc" is not a decimal number`},
 		{"job id leading zero", stateWith(`{}`, `{"r":{"format":"pdf","status":"pending","job_id":"0042"}}`),

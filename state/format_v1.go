@@ -856,6 +856,11 @@ func (t *timeV1) parse(v jsontext.Value) error {
 	if err != nil {
 		return valueError(strconv.Quote(string(s)) + " is not an RFC 3339 time such as 2026-01-02T15:04:05Z")
 	}
+	// 0000-01-01T00:00:00+01:00 is in year -1 in UTC, which cannot be
+	// written back.
+	if err := checkTime(parsed); err != nil {
+		return valueError(strconv.Quote(string(s)) + ": " + err.Error())
+	}
 	*t = timeV1(normTime(parsed))
 	return nil
 }
