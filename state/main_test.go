@@ -54,7 +54,7 @@ func crashState(lineage string, i uint64) *State {
 			Apdt:      20200101,
 		}
 	}
-	st.Searches = map[string]*Search{"s": {Fingerprint: strconv.FormatUint(i, 10), BaselineAt: time.Unix(1.7e9, 0).UTC(), Hits: hits}}
+	st.Searches = map[string]*Search{"s": {Fingerprint: fmt.Sprintf("sha256:%064x", i), BaselineAt: time.Unix(1.7e9, 0).UTC(), Hits: hits}}
 	st.Reports = map[string]*Report{}
 	return st
 }

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"flag"
+	"io"
 	"os"
 	"path/filepath"
 	"reflect"
@@ -26,7 +27,7 @@ func sampleState() *State {
 		PatwatchVersion: "1.2.3",
 		Searches: map[string]*Search{
 			"phone-designs": {
-				Fingerprint: "sha256:7b1e",
+				Fingerprint: "sha256:7b1e" + strings.Repeat("0", 60),
 				BaselineAt:  t0,
 				Hits: map[string]*Hit{
 					"EU0065350760001S": {
@@ -40,7 +41,7 @@ func sampleState() *State {
 					},
 				},
 			},
-			"empty.search": {Fingerprint: "sha256:00", BaselineAt: t0},
+			"empty.search": {Fingerprint: "sha256:" + strings.Repeat("0", 64), BaselineAt: t0},
 		},
 		Reports: map[string]*Report{
 			"cn108977442b": {
@@ -58,6 +59,14 @@ func sampleState() *State {
 			},
 		},
 	}
+}
+
+// readerInput is an input that open reads.
+func readerInput(open func() io.Reader) *input { return &input{open: open} }
+
+// bytesInput is an input that reads b.
+func bytesInput(b []byte) *input {
+	return readerInput(func() io.Reader { return bytes.NewReader(b) })
 }
 
 func golden(t *testing.T, name string, got []byte) {
@@ -293,7 +302,7 @@ func TestLoadEveryPrefix(t *testing.T) {
 	// The last byte is the optional newline.
 	for n := 0; n < len(sample)-1; n++ {
 		for _, keep := range []bool{true, false} {
-			if _, _, err := decodeState(bytes.NewReader(sample[:n]), keep); err == nil {
+			if _, _, err := decodeState(bytesInput(sample[:n]), keep); err == nil {
 				t.Fatalf("decoding the first %d bytes succeeded (keep=%v)", n, keep)
 			}
 		}
@@ -331,7 +340,8 @@ func TestMarshalRejectsInvalid(t *testing.T) {
 }
 
 func TestNilMapsAreEmpty(t *testing.T) {
-	st := &State{Lineage: "l", Searches: map[string]*Search{"s": {}}}
+	fp := "sha256:" + strings.Repeat("0", 64)
+	st := &State{Lineage: "l", Searches: map[string]*Search{"s": {Fingerprint: fp, BaselineAt: time.Unix(1.7e9, 0)}}}
 	b, err := Marshal(st)
 	if err != nil {
 		t.Fatal(err)
@@ -340,7 +350,7 @@ func TestNilMapsAreEmpty(t *testing.T) {
 		t.Errorf("nil maps not written as {}:\n%s", b)
 	}
 	path := filepath.Join(t.TempDir(), "s.json")
-	os.WriteFile(path, []byte(`{"format_version":1,"lineage":"l","searches":{"s":{"hits":null}},"reports":null}`), 0o600)
+	os.WriteFile(path, []byte(`{"format_version":1,"lineage":"l","searches":{"s":{"fingerprint":"`+fp+`","baseline_at":"2026-01-01T00:00:00Z","hits":{}}},"reports":null}`), 0o600)
 	got, err := Load(path)
 	if err != nil {
 		t.Fatal(err)
@@ -354,12 +364,12 @@ func TestNilMapsAreEmpty(t *testing.T) {
 // token spans reads and the buffer moves under it.
 func TestDecodeSmallReads(t *testing.T) {
 	sample, _ := os.ReadFile("testdata/sample.json")
-	want, _, err := decodeState(bytes.NewReader(sample), true)
+	want, _, err := decodeState(bytesInput(sample), true)
 	if err != nil {
 		t.Fatal(err)
 	}
 	for _, keep := range []bool{true, false} {
-		got, _, err := decodeState(iotest.OneByteReader(bytes.NewReader(sample)), keep)
+		got, _, err := decodeState(readerInput(func() io.Reader { return iotest.OneByteReader(bytes.NewReader(sample)) }), keep)
 		if err != nil {
 			t.Fatalf("keep=%v: %v", keep, err)
 		}
@@ -367,12 +377,12 @@ func TestDecodeSmallReads(t *testing.T) {
 			t.Error("one-byte reads decode differently")
 		}
 	}
-	_, _, err = decodeState(iotest.DataErrReader(iotest.OneByteReader(bytes.NewReader(sample[:100]))), true)
+	_, _, err = decodeState(readerInput(func() io.Reader { return iotest.DataErrReader(iotest.OneByteReader(bytes.NewReader(sample[:100]))) }), true)
 	var se *syntaxError
 	if !errors.As(err, &se) || !se.eof {
 		t.Errorf("truncated one-byte input: %v", err)
 	}
-	_, _, err = decodeState(iotest.TimeoutReader(bytes.NewReader(sample)), true)
+	_, _, err = decodeState(readerInput(func() io.Reader { return iotest.TimeoutReader(bytes.NewReader(sample)) }), true)
 	if !errors.Is(err, iotest.ErrTimeout) {
 		t.Errorf("read error: %v, want it passed through", err)
 	}

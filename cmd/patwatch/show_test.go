@@ -88,7 +88,7 @@ func TestShow(t *testing.T) {
 // terminal.
 func TestShowEscapesControlCharacters(t *testing.T) {
 	dir := t.TempDir()
-	raw := `{"format_version":1,"serial":1,"lineage":"l","searches":{"s":{"fingerprint":"f","baseline_at":"2026-01-01T00:00:00Z","hits":{"X1":{"first_seen":"2026-01-01T00:00:00Z","title":"evil\u001b]0;pwned\u0007\ttab\nline"}}}},"reports":{}}`
+	raw := `{"format_version":1,"serial":1,"lineage":"l","searches":{"s":{"fingerprint":"sha256:ffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff","baseline_at":"2026-01-01T00:00:00Z","hits":{"X1":{"first_seen":"2026-01-01T00:00:00Z","title":"evil\u001b]0;pwned\u0007\ttab\nline"}}}},"reports":{}}`
 	os.WriteFile(filepath.Join(dir, "patwatch.state.json"), []byte(raw), 0o600)
 	code, stdout, _ := runShowIn(t, dir, "--state", "$DIR/patwatch.state.json")
 	if code != 0 {
