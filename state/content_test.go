@@ -197,25 +197,25 @@ func TestLoadVersionAnywhere(t *testing.T) {
 // dispatches on format_version, wherever it comes in the file, and the
 // newest format it has no reader for is the one a VersionError names.
 func TestAnotherFormatIsOneReader(t *testing.T) {
-	formats[2] = format{
+	formats[3] = format{
 		read: func(in *input, keep bool) (*State, header, error) {
 			st := New()
-			st.Lineage, st.PatwatchVersion = "from format 2", "2.0.0"
-			return st, header{formatVersion: 2, sawVersion: true, lineage: st.Lineage}, nil
+			st.Lineage, st.PatwatchVersion = "from format 3", "3.0.0"
+			return st, header{formatVersion: 3, sawVersion: true, lineage: st.Lineage}, nil
 		},
 		path: func(p jsontext.Pointer) string { return string(p) },
 	}
-	defer delete(formats, 2)
+	defer delete(formats, 3)
 	path := filepath.Join(t.TempDir(), "patwatch.state.json")
-	os.WriteFile(path, []byte(`{"anything":{"new":[1,2]},"format_version":2}`), 0o600)
+	os.WriteFile(path, []byte(`{"anything":{"new":[1,2]},"format_version":3}`), 0o600)
 	st, err := Load(path)
-	if err != nil || st.Lineage != "from format 2" {
-		t.Fatalf("Load = %+v, %v; want format 2's reader to read it", st, err)
+	if err != nil || st.Lineage != "from format 3" {
+		t.Fatalf("Load = %+v, %v; want format 3's reader to read it", st, err)
 	}
-	os.WriteFile(path, []byte(`{"format_version":3,"patwatch_version":"3.0.0"}`), 0o600)
+	os.WriteFile(path, []byte(`{"format_version":4,"patwatch_version":"4.0.0"}`), 0o600)
 	var ve *VersionError
-	if _, err := Load(path); !errors.As(err, &ve) || ve.FormatVersion != 3 {
-		t.Errorf("Load of format 3 = %v, want a *VersionError", err)
+	if _, err := Load(path); !errors.As(err, &ve) || ve.FormatVersion != 4 {
+		t.Errorf("Load of format 4 = %v, want a *VersionError", err)
 	}
 }
 

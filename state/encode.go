@@ -15,8 +15,8 @@ import (
 // their declaration order and times are written in UTC with second
 // precision, so equal content always gives equal bytes.
 //
-// Marshal writes st.FormatVersion as FormatVersion: a state is always
-// written in the format of this build.
+// Marshal ignores st.FormatVersion: a state is written in the oldest
+// format that holds it (see formatOf).
 func Marshal(st *State) ([]byte, error) {
 	if err := validate(st); err != nil {
 		return nil, err
@@ -36,6 +36,14 @@ func Marshal(st *State) ([]byte, error) {
 func encode(w io.Writer, st *State, serial uint64, version string, e *encoding) error {
 	if e == nil {
 		e = new(encoding)
+	}
+	return encodeIn(formatOf(st), w, st, serial, version, e)
+}
+
+// encodeIn writes st in the given format.
+func encodeIn(format int, w io.Writer, st *State, serial uint64, version string, e *encoding) error {
+	if format == 2 {
+		return writeV2(w, st, serial, version, e)
 	}
 	return writeV1(w, st, serial, version, e)
 }
@@ -59,7 +67,7 @@ type member struct {
 func encodeHeader(st *State, serial uint64, version string) ([]byte, error) {
 	var buf bytes.Buffer
 	var e encoding
-	if err := encode(&buf, &State{Lineage: st.Lineage}, serial, version, &e); err != nil {
+	if err := encodeIn(formatOf(st), &buf, &State{Lineage: st.Lineage}, serial, version, &e); err != nil {
 		return nil, err
 	}
 	return buf.Bytes()[:e.header], nil

@@ -231,7 +231,7 @@ func Save(path string, st *State) (written bool, err error) {
 	}
 	if err == nil && dw.tmp == nil {
 		st.Serial = h.serial
-		st.FormatVersion = FormatVersion
+		st.FormatVersion = formatOf(st)
 		return false, nil
 	}
 	if err == nil {
@@ -241,7 +241,7 @@ func Save(path string, st *State) (written bool, err error) {
 		return false, fmt.Errorf("save state %s: %w", path, err)
 	}
 	st.Serial = serial
-	st.FormatVersion = FormatVersion
+	st.FormatVersion = formatOf(st)
 	return true, nil
 }
 
@@ -375,7 +375,7 @@ func saveNew(target string, st *State) error {
 		return fmt.Errorf("save state %s: %w", target, err)
 	}
 	st.Serial = serial
-	st.FormatVersion = FormatVersion
+	st.FormatVersion = formatOf(st)
 	return nil
 }
 

@@ -31,7 +31,7 @@ func goldenStates() map[string]*State {
 	)
 	return map[string]*State{
 		"full": {
-			FormatVersion:   FormatVersion,
+			FormatVersion:   1,
 			Serial:          1<<64 - 1,
 			Lineage:         "5f0c2d8e-8a51-4c8e-9f3b-1d2e3f4a5b6c",
 			PatwatchVersion: "v1.2.3-0.20260101120000-abcdef012345+dirty",
@@ -82,13 +82,47 @@ func goldenStates() map[string]*State {
 				"名前-report": {PatentNumber: "JP2020123456A", Format: "word", Logo: true, Status: ReportPending, JobID: "0", SubmittedAt: t0},
 			},
 		},
+		// format2 pins format 2 from its introduction: every member it adds
+		// to format 1, and text the outbox carries from the API.
+		"format2": {
+			FormatVersion: 2,
+			Serial:        7,
+			Lineage:       "11111111-2222-4333-8444-555555555555",
+			Searches: map[string]*Search{
+				"weekly": {Fingerprint: fp(7), BaselineAt: t0, RefreshedAt: t0.Add(time.Hour), Hits: map[string]*Hit{"CN1S": {FirstSeen: t0, Title: wide}}},
+				"plain":  {Fingerprint: fp(8), BaselineAt: t0, Hits: map[string]*Hit{}},
+			},
+			Reports: map[string]*Report{
+				"resubmitted": {PatentNumber: "CN108977442B", Format: "pdf", Logo: true, JobID: "1579434053399035905", Status: ReportPending, SubmittedAt: t0, Submissions: 2},
+				"unknown":     {PatentNumber: "CN2", Format: "word", Status: ReportFailed, SubmittedAt: t0, OutcomeUnknownAt: t0.Add(time.Minute), LastError: "the job may exist"},
+			},
+			RetiredSearches: map[string]*Search{
+				"plain": {Fingerprint: fp(9), BaselineAt: t0, RetiredAt: t0.Add(24 * time.Hour), Hits: map[string]*Hit{"A": {FirstSeen: t0, Missing: 1}}},
+			},
+			RetiredReports: map[string]*Report{
+				"gone": {PatentID: "id-1", Format: "pdf", JobID: "9", Status: ReportDownloaded, SubmittedAt: t0, File: "reports/gone.pdf",
+					SHA256: strings.Repeat("ab", 32), RetiredAt: t0.Add(48 * time.Hour)},
+			},
+			Budget: &Budget{Day: "2026-03-14", Calls: 1234},
+			Outbox: []*Message{
+				{ID: "m-2", Channel: "ip-team", GeneratedAt: t0, Spec: "patwatch.yaml", Attempts: 3, FirstFailed: t0.Add(time.Minute), LastError: "HTTP 503",
+					Events: []Event{
+						{Kind: "new", Search: "weekly", PatentPN: "CN1S", Title: js + html, Score: 0.8884816, CurrentAssignee: quotes, Apdt: 20190528, Pbdt: 20190601, Link: "https://example.test/p?q=pn%3DCN1S"},
+						{Kind: "dropped", Search: "weekly", PatentPN: "CN0S", Title: controls},
+						{Kind: "finished", Report: "resubmitted", Patent: "CN108977442B", File: "reports/resubmitted.pdf"},
+						{Kind: "failed", Report: "unknown", Patent: "CN2", Error: astral},
+						{Kind: "error", Search: "plain", Error: "patsnap P060: HTTP 503"},
+					}},
+				{ID: "m-1", Channel: "mail", GeneratedAt: t0, Spec: "-", Simulated: true, Events: []Event{{Kind: "new", Search: "weekly", PatentPN: "CN9S"}}},
+			},
+		},
 		"empty": {
-			FormatVersion: FormatVersion,
+			FormatVersion: 1,
 			Serial:        0,
 			Lineage:       "00000000-0000-4000-8000-000000000000",
 		},
 		"minimal": {
-			FormatVersion: FormatVersion,
+			FormatVersion: 1,
 			Serial:        1,
 			Lineage:       "l",
 			Searches: map[string]*Search{

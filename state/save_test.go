@@ -212,11 +212,11 @@ func TestSaveRefusesOtherLineage(t *testing.T) {
 
 func TestSaveRefusesNewerFormat(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "patwatch.state.json")
-	newer := `{"format_version":2,"patwatch_version":"2.0.0","lineage":"x"}`
+	newer := `{"format_version":3,"patwatch_version":"3.0.0","lineage":"x"}`
 	os.WriteFile(path, []byte(newer), 0o600)
 	_, err := Save(path, sampleState())
 	var ve *VersionError
-	if !errors.As(err, &ve) || ve.FormatVersion != 2 || ve.PatwatchVersion != "2.0.0" {
+	if !errors.As(err, &ve) || ve.FormatVersion != 3 || ve.PatwatchVersion != "3.0.0" {
 		t.Fatalf("Save over a newer format: %v", err)
 	}
 	if after, _ := os.ReadFile(path); string(after) != newer {

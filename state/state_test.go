@@ -21,7 +21,7 @@ var update = flag.Bool("update", false, "rewrite golden files under testdata/")
 func sampleState() *State {
 	t0 := time.Date(2026, 3, 14, 9, 26, 53, 0, time.UTC)
 	return &State{
-		FormatVersion:   FormatVersion,
+		FormatVersion:   1,
 		Serial:          7,
 		Lineage:         "5f0c2d8e-8a51-4c8e-9f3b-1d2e3f4a5b6c",
 		PatwatchVersion: "1.2.3",
@@ -197,7 +197,7 @@ func TestLoadMissingIsEmpty(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if st.FormatVersion != FormatVersion || st.Serial != 0 || len(st.Lineage) != 36 || st.Searches == nil || st.Reports == nil {
+	if st.FormatVersion != 1 || st.Serial != 0 || len(st.Lineage) != 36 || st.Searches == nil || st.Reports == nil {
 		t.Errorf("Load of a missing file = %+v, want an empty state with a lineage", st)
 	}
 	st2, _ := Load(filepath.Join(t.TempDir(), "none.json"))
@@ -231,9 +231,9 @@ func TestLoadRejects(t *testing.T) {
 		{"not an object", "[]", "not a patwatch state file", false},
 		{"no format_version", `{"lineage":"x"}`, "no format_version", false},
 		{"no lineage", `{"format_version":1}`, "no lineage", false},
-		{"newer", `{"format_version":2,"patwatch_version":"2.0.0","searches":{"x":{"new_field":1}}}`, "written by patwatch 2.0.0 in format 2; this patwatch reads format ≤ 1; upgrade patwatch", true},
+		{"newer", `{"format_version":3,"patwatch_version":"3.0.0","searches":{"x":{"new_field":1}}}`, "written by patwatch 3.0.0 in format 3; this patwatch reads format ≤ 2; upgrade patwatch", true},
 		{"newer, version last", `{"searches":{"x":{"new_field":1}},"format_version":3,"patwatch_version":"3.1.0"}`, "written by patwatch 3.1.0 in format 3", true},
-		{"newer, no version", `{"format_version":2}`, "written by a newer patwatch in format 2", true},
+		{"newer, no version", `{"format_version":3}`, "written by a newer patwatch in format 3", true},
 		{"format 0", `{"format_version":0,"lineage":"x"}`, "format_version 0", false},
 		{"format float", `{"format_version":1.5,"lineage":"x"}`, "1.5 is not an integer", false},
 		{"unknown field", strings.Replace(s, `"apno"`, `"apnum"`, 1), `searches["phone-designs"].hits["EU0065350760001S"]: unknown field "apnum"`, false},

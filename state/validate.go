@@ -55,7 +55,7 @@ func validate(st *State) error {
 			return err
 		}
 	}
-	return nil
+	return validateV2(st)
 }
 
 func validateSearch(name string, s *Search) error {

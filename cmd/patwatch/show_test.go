@@ -53,7 +53,7 @@ func TestShow(t *testing.T) {
 		// --format json is JSON whatever the state: the empty state when there is none.
 		{name: "no state yet, json", args: []string{"-f", "$DIR/patwatch.yaml", "--format", "json"}, golden: "none.json"},
 		{name: "truncated", raw: `{"format_version":1,"serial":1,"lin`, args: []string{"-f", "$DIR/patwatch.yaml"}, code: 1, golden: "truncated.stderr"},
-		{name: "newer", raw: `{"format_version":2,"patwatch_version":"2.4.0"}`, args: []string{"-f", "$DIR/patwatch.yaml"}, code: 1, golden: "newer.stderr"},
+		{name: "newer", raw: `{"format_version":3,"patwatch_version":"3.4.0"}`, args: []string{"-f", "$DIR/patwatch.yaml"}, code: 1, golden: "newer.stderr"},
 		{name: "bad format", args: []string{"--format", "yaml"}, code: 1, golden: "badformat.stderr"},
 	}
 	for _, tt := range tests {
