@@ -1,6 +1,8 @@
 package reconciler
 
 import (
+	"fmt"
+	"strings"
 	"time"
 
 	"github.com/patwatch/patwatch/internal/report"
@@ -44,6 +46,9 @@ func PlanOffline(desired *spec.Spec, recorded *state.State) *report.ChangeReport
 			ch.JobID, ch.File = rec.JobID, rec.File
 		}
 		ch.Status = offlineStatus(nextReportStep(reportFacts{Desired: d, Rec: rec, RenamedFrom: ch.RenamedFrom}, time.Time{}).Step)
+		if ch.Status == report.ReportSubmit {
+			ch.Reason = resubmitReason(d, rec)
+		}
 		rep.Reports = append(rep.Reports, ch)
 	}
 	gone, goneReports := removed(desired, recorded, rn)
@@ -51,6 +56,43 @@ func PlanOffline(desired *spec.Spec, recorded *state.State) *report.ChangeReport
 	rep.Reports = append(rep.Reports, goneReports...)
 	rep.Finish()
 	return rep
+}
+
+// resubmitReason says why a report that had a job needs another: what
+// changed in its request, or that its last job failed. It is empty for a
+// report that never had a job.
+func resubmitReason(desired spec.Report, rec *state.Report) string {
+	if rec == nil || rec.JobID == "" {
+		return ""
+	}
+	var changed []string
+	if rec.PatentNumber != desired.PatentNumber || rec.PatentID != desired.PatentID {
+		changed = append(changed, fmt.Sprintf("its patent changed from %s to %s", recordedPatent(rec), desired.Patent()))
+	}
+	if rec.Format != desired.Format {
+		changed = append(changed, fmt.Sprintf("its format changed from %s to %s", rec.Format, desired.Format))
+	}
+	if rec.Logo != desired.Logo {
+		if desired.Logo {
+			changed = append(changed, "it now asks for the PatSnap logo")
+		} else {
+			changed = append(changed, "it now asks for no PatSnap logo")
+		}
+	}
+	switch {
+	case len(changed) > 0:
+		return strings.Join(changed, ", ")
+	case rec.Status == state.ReportFailed:
+		return "its last job failed"
+	}
+	return ""
+}
+
+func recordedPatent(rec *state.Report) string {
+	if rec.PatentNumber != "" {
+		return rec.PatentNumber
+	}
+	return rec.PatentID
 }
 
 // offlineStatus is what a report's first step means when nothing can be

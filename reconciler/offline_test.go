@@ -21,9 +21,11 @@ func TestRenderOfflinePlanGolden(t *testing.T) {
 	st.Searches["gone"] = &state.Search{Fingerprint: "f3", Hits: map[string]*state.Hit{"A": {}}}
 	st.Searches["old-name"] = &state.Search{Fingerprint: "f4"}
 	st.Reports["ready"] = &state.Report{PatentNumber: "CN1", Format: "pdf", Logo: true, JobID: "1", Status: state.ReportDownloaded, File: "reports/ready.pdf"}
+	st.Reports["to-word"] = &state.Report{PatentNumber: "CN3", Format: "pdf", Logo: true, JobID: "2", Status: state.ReportDownloaded, File: "reports/to-word.pdf"}
 	desired := &spec.Spec{
 		Searches: []spec.Search{{Name: "kept", Fingerprint: "f1"}, {Name: "edited", Fingerprint: "f2x"}, {Name: "added", Fingerprint: "f5"}, {Name: "new-name", Fingerprint: "f4"}},
-		Reports:  []spec.Report{{Name: "ready", PatentNumber: "CN1", Format: "pdf", Logo: true}, {Name: "wanted", PatentNumber: "CN2", Format: "word"}},
+		Reports: []spec.Report{{Name: "ready", PatentNumber: "CN1", Format: "pdf", Logo: true}, {Name: "wanted", PatentNumber: "CN2", Format: "word"},
+			{Name: "to-word", PatentNumber: "CN3", Format: "word", Logo: true}},
 	}
 	rep := PlanOffline(desired, st)
 	for _, format := range []string{report.FormatText, report.FormatMarkdown} {
@@ -49,5 +51,53 @@ func golden(t *testing.T, path string, got []byte) {
 	}
 	if !bytes.Equal(got, want) {
 		t.Errorf("%s differs (run go test -update after checking):\n--- got\n%s\n--- want\n%s", path, got, want)
+	}
+}
+
+// TestPlanOfflineExplains: a plan counts the spec's entries as validate
+// does, says how many hits a removal retires, and why a report that had a
+// job would get another.
+func TestPlanOfflineExplains(t *testing.T) {
+	rec := func(edit func(*state.Report)) *state.Report {
+		r := &state.Report{PatentNumber: "CN1", Format: "pdf", Logo: true, JobID: "100", Status: state.ReportDownloaded, File: "reports/r.pdf"}
+		edit(r)
+		return r
+	}
+	d := spec.Report{Name: "r", PatentNumber: "CN1", Format: "pdf", Logo: true}
+	tests := []struct {
+		name    string
+		desired func(*spec.Report)
+		rec     *state.Report
+		want    string
+	}{
+		{"format", func(r *spec.Report) { r.Format = "word" }, rec(func(*state.Report) {}), "its format changed from pdf to word"},
+		{"patent", func(r *spec.Report) { r.PatentNumber = "CN2" }, rec(func(*state.Report) {}), "its patent changed from CN1 to CN2"},
+		{"logo", func(r *spec.Report) { r.Logo = false }, rec(func(*state.Report) {}), "it now asks for no PatSnap logo"},
+		{"failed", func(*spec.Report) {}, rec(func(r *state.Report) { r.Status = state.ReportFailed }), "its last job failed"},
+		{"never had a job", func(*spec.Report) {}, nil, ""},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			st := state.New()
+			if tt.rec != nil {
+				st.Reports["r"] = tt.rec
+			}
+			want := d
+			tt.desired(&want)
+			got := PlanOffline(&spec.Spec{Reports: []spec.Report{want}}, st).Reports[0]
+			if got.Status != report.ReportSubmit || got.Reason != tt.want {
+				t.Errorf("%s, reason %q; want submit, %q", got.Status, got.Reason, tt.want)
+			}
+		})
+	}
+
+	st := state.New()
+	st.Searches["gone"] = &state.Search{Fingerprint: "f", Hits: map[string]*state.Hit{"A": {}, "B": {}, "C": {}}}
+	rep := PlanOffline(&spec.Spec{Searches: []spec.Search{{Name: "kept", Fingerprint: "k"}}}, st)
+	if gone := rep.Searches[1]; gone.Status != report.StatusRemoved || gone.Hits != 3 {
+		t.Errorf("removed search: %+v; want removed with its 3 hits", gone)
+	}
+	if got, want := report.Summary(rep), "1 search, 0 reports: 1 baseline, 1 removed"; got != want {
+		t.Errorf("summary %q, want %q", got, want)
 	}
 }

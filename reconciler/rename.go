@@ -91,7 +91,8 @@ func removed(desired *spec.Spec, recorded *state.State, rn renames) ([]report.Se
 	var searches []report.SearchChange
 	for _, name := range slices.Sorted(maps.Keys(recorded.Searches)) {
 		if !keep[name] {
-			searches = append(searches, report.SearchChange{Name: name, Status: report.StatusRemoved})
+			// Hits is what the removal retires: the hits recorded for it.
+			searches = append(searches, report.SearchChange{Name: name, Status: report.StatusRemoved, Hits: len(recorded.Searches[name].Hits)})
 		}
 	}
 	keep = map[string]bool{}

@@ -326,10 +326,16 @@ func (r *Reconciler) settleReport(mode Mode, d reportDecision, f reportFacts, ch
 		ch.Status = report.ReportDownload
 	case stepSubmit:
 		ch.Status = report.ReportSubmit
+		ch.Reason = resubmitReason(f.Desired, rec)
 	case stepFinished:
 		dl := f.Fetch.Value
 		next := downloadedRecord(rec, f.Status.Value.DownloadURL, r.rel(dl.Path), dl.SHA256, now)
 		ch.Status = report.ReportFinished
+		if rec.Status == state.ReportDownloaded && rec.SHA256 == dl.SHA256 {
+			// A recorded file fetched again because it went missing (a
+			// fresh checkout, say) is the file already reported: no change.
+			ch.Status = report.ReportReady
+		}
 		ch.File = next.File
 		return next, ch
 	case stepSubmitted:

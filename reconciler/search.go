@@ -56,6 +56,12 @@ func DiffSearch(desired spec.Search, recorded *state.Search, observed SearchObse
 	}
 
 	ch.Status = report.StatusOK
+	if unchanged(recorded, hits) {
+		// The common case of a scheduled run: the recorded value is the
+		// answer, shared rather than copied hit by hit.
+		ch.Hits = len(recorded.Hits)
+		return recorded, ch
+	}
 	next := &state.Search{Fingerprint: recorded.Fingerprint, BaselineAt: recorded.BaselineAt, Hits: make(map[string]*state.Hit, len(hits))}
 	seen := make(map[string]bool, len(hits))
 	for _, h := range hits {
@@ -87,6 +93,21 @@ func DiffSearch(desired spec.Search, recorded *state.Search, observed SearchObse
 	return next, ch
 }
 
+// unchanged reports whether hits would leave recorded exactly as it is: the
+// same patents, none of them missing before, no fact left to fill in.
+func unchanged(recorded *state.Search, hits []patsnap.Hit) bool {
+	if len(hits) != len(recorded.Hits) {
+		return false
+	}
+	for _, h := range hits {
+		old, ok := recorded.Hits[h.PatentPN]
+		if !ok || seenAgain(old, h) != *old {
+			return false
+		}
+	}
+	return true
+}
+
 // recordHit keeps a hit's stable facts; the presigned image URL and the score
 // change on every call and are not recorded.
 func recordHit(h patsnap.Hit, now time.Time) *state.Hit {
@@ -106,6 +127,12 @@ func recordHit(h patsnap.Hit, now time.Time) *state.Hit {
 // so that a title or assignee the API words differently from one call to
 // the next does not rewrite the state when nothing is reported.
 func keepFacts(old *state.Hit, h patsnap.Hit) *state.Hit {
+	rec := seenAgain(old, h)
+	return &rec
+}
+
+// seenAgain is keepFacts by value, which allocates nothing.
+func seenAgain(old *state.Hit, h patsnap.Hit) state.Hit {
 	rec := *old
 	rec.Missing = 0
 	fill := func(dst *string, v string) {
@@ -123,7 +150,7 @@ func keepFacts(old *state.Hit, h patsnap.Hit) *state.Hit {
 	if rec.Pbdt == 0 {
 		rec.Pbdt = h.Pbdt
 	}
-	return &rec
+	return rec
 }
 
 func newHit(h patsnap.Hit) report.HitChange {

@@ -274,3 +274,21 @@ func TestConcurrencyFor(t *testing.T) {
 		}
 	}
 }
+
+// A scheduled run that finds exactly what is recorded shares the recorded
+// value instead of copying every hit: on a state of a million hits the copy
+// is most of a no-change apply's memory.
+func TestDiffSearchSharesAnUnchangedRecord(t *testing.T) {
+	s := spec.Search{Name: "s", Fingerprint: "fp1", DropAfter: 1}
+	rec := &state.Search{Fingerprint: "fp1", Hits: map[string]*state.Hit{
+		"A": {Title: "a", PatentID: "ia"}, "B": {Title: "b", PatentID: "ib"}}}
+	same := []patsnap.Hit{{PatentPN: "B", Title: "b", PatentID: "ib"}, {PatentPN: "A", Title: "other wording", PatentID: "ia"}}
+	next, ch := DiffSearch(s, rec, SearchObservation{Result: &patsnap.SearchResult{Total: 2, Hits: same}}, time.Now())
+	if next != rec || ch.Status != report.StatusOK || ch.Hits != 2 {
+		t.Errorf("unchanged answer: got a new value (%v) or %+v; want the recorded value shared", next != rec, ch)
+	}
+	rec.Hits["A"].Missing = 1 // seen again after a miss: the count resets, so a new value
+	if next, _ := DiffSearch(s, rec, SearchObservation{Result: &patsnap.SearchResult{Hits: same}}, time.Now()); next == rec || next.Hits["A"].Missing != 0 || rec.Hits["A"].Missing != 1 {
+		t.Error("a hit seen again after a miss must reset its count in a new value, leaving the recorded one as it was")
+	}
+}

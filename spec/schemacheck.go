@@ -6,9 +6,11 @@ import (
 	"fmt"
 	"maps"
 	"net/url"
+	"regexp"
 	"slices"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/santhosh-tekuri/jsonschema/v5"
 	"gopkg.in/yaml.v3"
@@ -42,8 +44,29 @@ func (l *loader) validateSchema(v any) {
 		return
 	}
 	for _, leaf := range leaves(ve, nil) {
+		if restated(leaf) {
+			continue
+		}
 		l.schemaProblem(leaf, v, raw)
 	}
+}
+
+// restated reports whether a failed schema rule is one that build checks
+// too, in better words and with a hint: the rules across fields (oneOf,
+// if/then, not, anyOf) and the duplicate images of a search. The schema
+// states them for editors; validate reports them once, from build.
+func restated(leaf *jsonschema.ValidationError) bool {
+	_, frag, _ := strings.Cut(leaf.AbsoluteKeywordLocation, "#")
+	toks := pointerTokens(frag)
+	for i, t := range toks {
+		switch t {
+		case "oneOf", "anyOf", "allOf", "not", "if", "then", "else":
+			return true
+		case "uniqueItems":
+			return i > 0 && toks[i-1] == "images"
+		}
+	}
+	return false
 }
 
 func leaves(ve *jsonschema.ValidationError, out []*jsonschema.ValidationError) []*jsonschema.ValidationError {
@@ -140,12 +163,20 @@ func (l *loader) schemaProblem(leaf *jsonschema.ValidationError, v any, raw map[
 			if _, ok := props[name]; ok {
 				continue
 			}
+			if matchesPattern(sch["patternProperties"], name) {
+				continue // an extension field (x-…)
+			}
 			l.addKey(with(ptr, name), "unknown field", unknownFieldHint(name, props, raw))
 		}
 	case "type":
 		if len(ptr) == 0 {
 			l.add(ptr, "spec must be a mapping of fields such as version and searches, not "+valueKind(val),
 				`a spec starts with "version: 1", followed by searches: and reports: lists`)
+			return
+		}
+		if _, isNumber := floatOf(val); isNumber && len(kwToks) >= 2 && kwToks[len(kwToks)-2] == "duration" {
+			// YAML read a bare number; quoting it would not make it a duration.
+			l.add(ptr, "must be text, not "+valueKind(val), durationHint(val))
 			return
 		}
 		l.add(ptr, "must be "+typeWords(sch["type"])+", not "+valueKind(val), typeHint(node, sch["type"], val))
@@ -210,6 +241,28 @@ func (l *loader) schemaProblem(leaf *jsonschema.ValidationError, v any, raw map[
 	default:
 		l.add(ptr, leaf.Message, "")
 	}
+}
+
+// matchesPattern reports whether name matches one of the patterns of a
+// schema's patternProperties.
+func matchesPattern(patterns any, name string) bool {
+	m, _ := patterns.(map[string]any)
+	for p := range m {
+		if re, err := regexp.Compile(p); err == nil && re.MatchString(name) {
+			return true
+		}
+	}
+	return false
+}
+
+// durationHint is the hint for a duration written as a bare number, which
+// YAML reads as one: the number read as seconds, with its unit.
+func durationHint(val any) string {
+	n, ok := intOf(val)
+	if !ok || n <= 0 {
+		return "write the unit: d, h, m or s"
+	}
+	return fmt.Sprintf("a duration needs its unit: %d seconds is %s", n, FormatDuration(time.Duration(n)*time.Second))
 }
 
 // unknownFieldHint suggests the field the user probably meant.

@@ -93,17 +93,28 @@ func TestCrashWhileSaving(t *testing.T) {
 			}
 		}
 	}
-	// Killed saves may leave temporary files, never anything else.
+	// Killed saves may leave temporary files, never anything else, and
+	// the next run to take the lock removes them.
+	temps := 0
 	entries, _ := os.ReadDir(dir)
 	for _, e := range entries {
 		switch name := e.Name(); {
 		case name == "patwatch.state.json", name == "patwatch.state.json.backup":
-		case filepath.Ext(name) != "" && (matches(name, "patwatch.state.json.tmp-*") || matches(name, "patwatch.state.json.backup.tmp-*")):
+		case matches(name, ".patwatch.state.json.tmp-*") || matches(name, ".patwatch.state.json.backup.tmp-*"):
+			temps++
 		default:
 			t.Errorf("unexpected file %s", name)
 		}
 	}
-	t.Logf("%d kills over %d saves; %d after a rename the saver had not reported, %d between backup and rename", kills, reported, landed, between)
+	l, err := Lock(t.Context(), path, "apply", 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Unlock()
+	if left, _ := filepath.Glob(filepath.Join(dir, ".*.tmp-*")); len(left) > 0 {
+		t.Errorf("after Lock, %d temporary files left: %v", len(left), left)
+	}
+	t.Logf("%d kills over %d saves; %d after a rename the saver had not reported, %d between backup and rename; %d temporary files left behind", kills, reported, landed, between, temps)
 }
 
 func matches(name, pattern string) bool {

@@ -3,6 +3,8 @@ package state
 import (
 	"bufio"
 	"bytes"
+	"crypto/rand"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"io"
@@ -11,6 +13,8 @@ import (
 	"path/filepath"
 	"strings"
 	"sync/atomic"
+
+	"github.com/patwatch/patwatch/internal/atomicfile"
 )
 
 // CorruptError reports a state file that exists but does not hold a valid
@@ -105,16 +109,25 @@ func Load(path string) (*State, error) {
 		return nil, fmt.Errorf("read state file: %w", err)
 	}
 	defer f.Close()
-	st, _, err := decodeState(f, true)
+	fi, err := f.Stat()
 	if err != nil {
-		return nil, loadError(f, path, err, false)
+		return nil, fmt.Errorf("read state file: %w", err)
+	}
+	st, _, err := decodeState(fileInput(f, fi.Size()), true)
+	if err != nil {
+		return nil, loadError(path, err, false)
 	}
 	return st, nil
 }
 
-// loadError turns a decoding error of the file f at path into the error
-// Load or Save returns.
-func loadError(f *os.File, path string, err error, saving bool) error {
+// fileInput reads the first size bytes of f.
+func fileInput(f io.ReaderAt, size int64) *input {
+	return &input{open: func() io.Reader { return bufio.NewReaderSize(io.NewSectionReader(f, 0, size), 256<<10) }}
+}
+
+// loadError turns a decoding error of the state file at path into the
+// error Load or Save returns.
+func loadError(path string, err error, saving bool) error {
 	var ve *VersionError
 	if errors.As(err, &ve) {
 		ve.Path = path
@@ -124,13 +137,6 @@ func loadError(f *os.File, path string, err error, saving bool) error {
 	var ce *contentError
 	if !errors.As(err, &se) && !errors.As(err, &ce) {
 		return fmt.Errorf("read state file %s: %w", path, err)
-	}
-	// The file may be in a newer format whose fields come before its
-	// format_version: look for that before calling it corrupt.
-	if _, serr := f.Seek(0, io.SeekStart); serr == nil {
-		if h, herr := skimHeader(f); herr == nil && h.sawVersion && h.formatVersion > FormatVersion {
-			return &VersionError{Path: path, FormatVersion: h.formatVersion, PatwatchVersion: h.patwatchVersion}
-		}
 	}
 	backup := BackupPath(path)
 	if fi, err := os.Stat(backup); err != nil || !fi.Mode().IsRegular() {
@@ -149,14 +155,16 @@ func BackupPath(path string) string { return path + ".backup" }
 // scheduled run that found nothing leaves no diff in git.
 //
 // A write gives the file the serial on disk plus one (st.Serial is
-// updated), keeps the previous file as BackupPath(path), and is atomic: the
-// new content goes to a temporary file in the same directory, is synced,
-// and is renamed over the file; the backup is a hard link made before that
-// rename. At every instant, the file is a complete old or new version, and
-// after a crash Load returns the last or the previous save.
+// updated), keeps the previous file as BackupPath(path), and is atomic (see
+// internal/atomicfile): the new content goes to a temporary file in the
+// same directory, is synced, and is renamed over the file; the backup is a
+// hard link made before that rename. At every instant, the file is a
+// complete old or new version, and after a crash Load returns the last or
+// the previous save. A new file has mode 0600, less the umask; a replaced
+// one keeps its mode.
 //
-// Save refuses to write over a file that Load would reject, or one of
-// another lineage.
+// Save refuses to write what Load would refuse, over a file that Load
+// would reject, or over one of another lineage.
 func Save(path string, st *State) (written bool, err error) {
 	if err := validate(st); err != nil {
 		return false, fmt.Errorf("save state %s: %w", path, err)
@@ -176,97 +184,167 @@ func Save(path string, st *State) (written bool, err error) {
 		return false, fmt.Errorf("save state: %w", err)
 	}
 	defer old.Close()
-
 	oldInfo, err := old.Stat()
 	if err != nil {
 		return false, fmt.Errorf("save state: %w", err)
 	}
-	size := oldInfo.Size()
 
 	// Save refuses to write over a file Load would reject, so the old file
-	// is checked in full. When its header is in place, that check runs
-	// alongside the comparison and write, and is stopped if the file turns
-	// out to equal the new content: then it is valid by construction.
-	h, ok := quickHeader(io.NewSectionReader(old, 0, size))
-	var checked chan error
-	stop := new(atomic.Bool)
-	if ok {
-		checked = make(chan error, 1)
-		go func() {
-			_, err := checkFile(old, size, stop)
-			checked <- err
-		}()
-	} else {
-		if h, err = checkFile(old, size, nil); err != nil {
-			return false, loadError(old, path, err, true)
+	// is checked in full before it is replaced. When its header is in
+	// place, the new content is compared with it first: a file equal to
+	// the new content is valid by construction, and needs no check. At the
+	// first difference, the check starts beside the rest of the writing,
+	// and the encoder leaves it the other core.
+	var enc encoding
+	check := &oldCheck{f: old, size: oldInfo.Size(), path: path, enc: &enc}
+	defer check.cancel()
+	h, err := sniff(fileInput(old, oldInfo.Size()), true)
+	if _, readable := formats[h.formatVersion]; err != nil || !h.sawVersion || !readable || h.lineage == "" {
+		if h, err = check.now(); err != nil {
+			return false, err
 		}
 	}
-	// wait returns the check's error; it must be called before returning.
-	wait := func() error {
-		if checked == nil {
-			return nil
-		}
-		err := <-checked
-		checked = nil
-		if err != nil {
-			return loadError(old, path, err, true)
-		}
-		return nil
-	}
-	defer func() {
-		stop.Store(true)
-		wait()
-	}()
-
 	if h.lineage != st.Lineage {
-		if err := wait(); err != nil {
+		if _, err := check.now(); err != nil {
 			return false, err
 		}
 		return false, &LineageError{Path: path, FileLineage: h.lineage, Lineage: st.Lineage}
 	}
-	serial := max(h.serial, st.Serial) + 1
-	var hdr bytes.Buffer
-	(&encoder{w: &hdr}).header(st, serial, st.PatwatchVersion)
 
-	dw := &diffWriter{old: old, oldR: bufio.NewReaderSize(io.NewSectionReader(old, 0, size), 256<<10), newHeader: hdr.Bytes(), target: target}
-	defer dw.cleanup()
-	err = encode(dw, st, h.serial, h.patwatchVersion)
+	serial := max(h.serial, st.Serial) + 1
+	dw := &diffWriter{
+		old:       old,
+		oldR:      bufio.NewReaderSize(io.NewSectionReader(old, 0, oldInfo.Size()), 256<<10),
+		target:    target,
+		onDiverge: check.start,
+	}
+	defer dw.abort()
+	err = dw.setHeaders(st, h, serial)
+	if err == nil {
+		err = encode(dw, st, h.serial, h.patwatchVersion, &enc)
+	}
 	if err == nil {
 		err = dw.finish()
 	}
-	if err != nil {
-		if cerr := wait(); cerr != nil {
-			return false, cerr
-		}
-		return false, fmt.Errorf("save state %s: %w", path, err)
+	if cerr := check.wait(); cerr != nil {
+		return false, cerr
 	}
-	if dw.tmp == nil {
-		stop.Store(true)
-	}
-	if err := wait(); err != nil && dw.tmp != nil {
-		return false, err
-	}
-	if dw.tmp == nil {
+	if err == nil && dw.tmp == nil {
 		st.Serial = h.serial
-		st.FormatVersion = FormatVersion
+		st.FormatVersion = formatOf(st)
 		return false, nil
 	}
-	if err := dw.commit(); err != nil {
+	if err == nil {
+		err = dw.commit()
+	}
+	if err != nil {
 		return false, fmt.Errorf("save state %s: %w", path, err)
 	}
 	st.Serial = serial
-	st.FormatVersion = FormatVersion
+	st.FormatVersion = formatOf(st)
 	return true, nil
 }
 
-// checkFile validates the state file f of the given size and returns its
-// header, without keeping its hits in memory when it can.
-func checkFile(f io.ReaderAt, size int64, stop *atomic.Bool) (header, error) {
-	_, h, err := decodeStateStop(io.NewSectionReader(f, 0, size), false, stop)
-	if errors.Is(err, errUnsorted) {
-		_, h, err = decodeStateStop(io.NewSectionReader(f, 0, size), true, stop)
+// oldCheck checks the state file that a save would replace, as Load
+// reads it but keeping nothing, either at once or in the background.
+type oldCheck struct {
+	f    io.ReaderAt
+	size int64
+	path string
+	enc  *encoding // of the content the file is compared with
+	stop atomic.Bool
+
+	started bool
+	done    chan error // of a check in the background
+	h       header
+	err     error
+}
+
+// now checks the file at once, unless that has happened, and returns its
+// header.
+func (c *oldCheck) now() (header, error) {
+	if !c.started {
+		c.started = true
+		var err error
+		if _, c.h, err = decodeState(c.input(), false); err != nil {
+			c.err = loadError(c.path, err, true)
+		}
 	}
-	return h, err
+	return c.h, c.wait()
+}
+
+// input reads the whole file.
+func (c *oldCheck) input() *input {
+	in := fileInput(c.f, c.size)
+	in.stop = &c.stop
+	return in
+}
+
+// start begins the check in the background, unless it has begun, knowing
+// that the file's first n bytes are those of the encoding.
+func (c *oldCheck) start(n int64) {
+	if c.started {
+		return
+	}
+	c.started = true
+	c.enc.alone.Store(true)
+	c.done = make(chan error, 1)
+	in := c.partial(n)
+	go func() {
+		_, _, err := decodeState(in, false)
+		if err != nil && in.before != nil && !errors.Is(err, errStopped) {
+			_, _, err = decodeState(c.input(), false) // for the error's place in the file
+		}
+		c.done <- err
+	}()
+}
+
+// partial returns the input that decides whether the file is valid when
+// its first n bytes are known to be those of the encoding: the file less
+// the searches before the one it differs in. Those are valid (Save wrote
+// them, byte for byte), and what follows them is valid in the file if it
+// is valid after the header alone, and repeats none of their names. On a
+// change late in a large file, that halves the check. With nothing to
+// leave out, it is the whole file.
+func (c *oldCheck) partial(n int64) *input {
+	s := c.enc.searches
+	k := 0 // the first search not wholly in the first n bytes
+	for k < len(s) && s[k].at < n {
+		k++
+	}
+	k-- // the one the first difference is in: its start agrees
+	if k < 1 {
+		return c.input()
+	}
+	first, from := s[0].at, s[k].at
+	in := &input{
+		open: func() io.Reader {
+			return bufio.NewReaderSize(io.MultiReader(io.NewSectionReader(c.f, 0, first), io.NewSectionReader(c.f, from, c.size-from)), 256<<10)
+		},
+		stop: &c.stop,
+	}
+	for _, m := range s[:k] {
+		in.before = append(in.before, m.name)
+	}
+	return in
+}
+
+// wait returns the check's result once it has finished: nil if it never
+// started.
+func (c *oldCheck) wait() error {
+	if c.done != nil {
+		if err := <-c.done; err != nil {
+			c.err = loadError(c.path, err, true)
+		}
+		c.done = nil
+	}
+	return c.err
+}
+
+// cancel stops a check that is still running and waits for it to end.
+func (c *oldCheck) cancel() {
+	c.stop.Store(true)
+	c.wait()
 }
 
 // saveNew writes st to target, where no file exists yet.
@@ -275,84 +353,100 @@ func saveNew(target string, st *State) error {
 	if err := os.MkdirAll(filepath.Dir(target), 0o755); err != nil {
 		return fmt.Errorf("save state: %w", err)
 	}
-	tmp, err := createTemp(target)
+	f, err := atomicfile.Create(target, 0o600)
 	if err != nil {
 		return fmt.Errorf("save state: %w", err)
 	}
-	defer removeIfExists(tmp.Name())
-	err = encode(tmp, st, serial, st.PatwatchVersion)
+	defer f.Abort()
+	w := bufio.NewWriterSize(f, 256<<10)
+	err = encode(w, st, serial, st.PatwatchVersion, nil)
 	if err == nil {
-		err = syncClose(tmp)
-	} else {
-		tmp.Close()
+		err = w.Flush()
+	}
+	if err == nil {
+		if _, lerr := os.Lstat(target); lerr == nil {
+			err = errors.New("the file appeared while saving; not writing over it")
+		}
+	}
+	if err == nil {
+		err = f.Commit()
 	}
 	if err != nil {
 		return fmt.Errorf("save state %s: %w", target, err)
 	}
-	// A link, unlike a rename, fails if a file appeared at target meanwhile.
-	if err := os.Link(tmp.Name(), target); err != nil {
-		if errors.Is(err, fs.ErrExist) {
-			return fmt.Errorf("save state %s: the file appeared while saving; not writing over it", target)
-		}
-		if err := os.Rename(tmp.Name(), target); err != nil {
-			return fmt.Errorf("save state: %w", err)
-		}
-	}
-	if err := syncDir(filepath.Dir(target)); err != nil {
-		return fmt.Errorf("save state: %w", err)
-	}
 	st.Serial = serial
-	st.FormatVersion = FormatVersion
+	st.FormatVersion = formatOf(st)
 	return nil
 }
 
 // diffWriter compares the encoding of a state against the current file as
 // it is written. While they agree it writes nothing; at the first
-// difference it creates the temporary file and writes the new header, the
-// part of the old body that agreed, and from then on everything it gets.
-// The first Write is the header (see encoder.header).
+// difference it calls onDiverge with the length that agrees, creates the temporary file and writes the
+// new header, the part of the old body that agreed, and from then on
+// everything it gets but the rest of the header it compared.
 type diffWriter struct {
 	old       *os.File
 	oldR      *bufio.Reader
-	newHeader []byte
 	target    string
+	onDiverge func(n int64) // told how many bytes agree
 
-	oldHeaderLen int64
-	matched      int64 // bytes of the old file that agree so far
-	writes       int
-	tmp          *os.File
-	tmpW         *bufio.Writer
-	cmp          []byte
+	headerLen int64  // the length of the header in the encoding compared
+	newHeader []byte // the header to write instead
+
+	pos  int64 // bytes of the encoding seen so far
+	tmp  *atomicfile.File
+	tmpW *bufio.Writer
+	cmp  []byte
+}
+
+// setHeaders prepares the headers: the one encoded with the file's serial
+// and patwatch version, which the comparison sees, and the one written.
+func (w *diffWriter) setHeaders(st *State, h header, serial uint64) error {
+	oldHeader, err := encodeHeader(st, h.serial, h.patwatchVersion)
+	if err != nil {
+		return err
+	}
+	w.headerLen = int64(len(oldHeader))
+	w.newHeader, err = encodeHeader(st, serial, st.PatwatchVersion)
+	return err
 }
 
 func (w *diffWriter) Write(p []byte) (int, error) {
-	w.writes++
-	if w.writes == 1 {
-		w.oldHeaderLen = int64(len(p))
-	}
+	n := len(p)
 	if w.tmp == nil {
 		if cap(w.cmp) < len(p) {
 			w.cmp = make([]byte, len(p))
 		}
-		n, _ := io.ReadFull(w.oldR, w.cmp[:len(p)])
-		if n == len(p) && bytes.Equal(w.cmp[:n], p) {
-			w.matched += int64(n)
-			return len(p), nil
+		m, _ := io.ReadFull(w.oldR, w.cmp[:len(p)])
+		if m == len(p) && bytes.Equal(w.cmp[:m], p) {
+			w.pos += int64(n)
+			return n, nil
 		}
-		if err := w.diverge(); err != nil {
+		same := 0
+		for same < m && w.cmp[same] == p[same] {
+			same++
+		}
+		if err := w.diverge(w.pos + int64(same)); err != nil {
 			return 0, err
 		}
-		if w.writes == 1 {
-			return len(p), nil // the old header, replaced by the new one
-		}
 	}
-	return w.tmpW.Write(p)
+	if w.pos < w.headerLen {
+		skip := min(int64(len(p)), w.headerLen-w.pos)
+		w.pos += skip
+		p = p[skip:]
+	}
+	w.pos += int64(len(p))
+	if _, err := w.tmpW.Write(p); err != nil {
+		return 0, err
+	}
+	return n, nil
 }
 
 // diverge starts the temporary file with the new header and the old body
 // bytes that agreed.
-func (w *diffWriter) diverge() error {
-	tmp, err := createTemp(w.target)
+func (w *diffWriter) diverge(agree int64) error {
+	w.onDiverge(agree)
+	tmp, err := atomicfile.Create(w.target, 0o600)
 	if err != nil {
 		return err
 	}
@@ -361,10 +455,10 @@ func (w *diffWriter) diverge() error {
 	if _, err := w.tmpW.Write(w.newHeader); err != nil {
 		return err
 	}
-	if w.matched > w.oldHeaderLen {
+	if w.pos > w.headerLen {
 		// The headers agreed, so the old file's body starts where the
 		// new one does.
-		sr := io.NewSectionReader(w.old, w.oldHeaderLen, w.matched-w.oldHeaderLen)
+		sr := io.NewSectionReader(w.old, w.headerLen, w.pos-w.headerLen)
 		if _, err := io.Copy(w.tmpW, sr); err != nil {
 			return err
 		}
@@ -372,21 +466,18 @@ func (w *diffWriter) diverge() error {
 	return nil
 }
 
-// finish notices an old file longer than the new content, and flushes and
-// syncs the temporary file if there is one.
+// finish notices an old file longer than the new content, and flushes the
+// temporary file if there is one.
 func (w *diffWriter) finish() error {
 	if w.tmp == nil {
 		if _, err := w.oldR.ReadByte(); err == io.EOF {
 			return nil
 		}
-		if err := w.diverge(); err != nil {
+		if err := w.diverge(w.pos); err != nil {
 			return err
 		}
 	}
-	if err := w.tmpW.Flush(); err != nil {
-		return err
-	}
-	return w.tmp.Sync()
+	return w.tmpW.Flush()
 }
 
 // commit keeps the current file as the backup and renames the temporary
@@ -394,104 +485,77 @@ func (w *diffWriter) finish() error {
 // file, renamed over the old backup: the file itself never goes missing,
 // and the backup is always a complete version too.
 func (w *diffWriter) commit() error {
-	if err := w.tmp.Close(); err != nil {
-		return err
-	}
 	oldInfo, err := w.old.Stat()
 	if err != nil {
 		return err
 	}
-	dir := filepath.Dir(w.target)
-	backup := BackupPath(w.target)
-	if err := linkOrCopy(w.target, w.old, oldInfo, backup); err != nil {
+	if err := keepBackup(w.target, w.old, oldInfo); err != nil {
 		return fmt.Errorf("keep backup: %w", err)
 	}
 	if fi, err := os.Stat(w.target); err != nil || !os.SameFile(fi, oldInfo) {
 		return errors.New("the file changed while saving; is another patwatch using it without the lock?")
 	}
-	if err := os.Rename(w.tmp.Name(), w.target); err != nil {
-		return err
-	}
-	w.tmp = nil
-	return syncDir(dir)
+	return w.tmp.Commit()
 }
 
-func (w *diffWriter) cleanup() {
+// abort drops the temporary file unless commit put it in place.
+func (w *diffWriter) abort() {
 	if w.tmp != nil {
-		w.tmp.Close()
-		removeIfExists(w.tmp.Name())
+		w.tmp.Abort()
 	}
 }
 
-// linkOrCopy makes backup a complete copy of the file at target, which old
-// has open, atomically: through a hard link renamed into place, or where
-// the file system has no hard links, a synced copy renamed into place.
-func linkOrCopy(target string, old *os.File, oldInfo fs.FileInfo, backup string) error {
-	tmpName := backup + ".tmp-" + newLineage()[:8]
-	if err := os.Link(target, tmpName); err == nil {
-		fi, err := os.Stat(tmpName)
-		if err != nil || !os.SameFile(fi, oldInfo) {
-			removeIfExists(tmpName)
-			return errors.New("the file changed while saving; is another patwatch using it without the lock?")
-		}
-	} else {
-		tmp, err := createTemp(backup)
+// keepBackup makes BackupPath(target) a complete copy of the file at
+// target, which old has open, atomically: through a hard link renamed into
+// place, or where the file system has no hard links, a copy written
+// through atomicfile.
+func keepBackup(target string, old *os.File, oldInfo fs.FileInfo) error {
+	backup := BackupPath(target)
+	link := tempName(backup)
+	if err := os.Link(target, link); err != nil {
+		f, err := atomicfile.Create(backup, 0o600)
 		if err != nil {
 			return err
 		}
-		tmpName = tmp.Name()
-		_, err = io.Copy(tmp, io.NewSectionReader(old, 0, oldInfo.Size()))
-		if err == nil {
-			err = syncClose(tmp)
-		} else {
-			tmp.Close()
-		}
-		if err != nil {
-			removeIfExists(tmpName)
+		defer f.Abort()
+		if _, err := f.ReadFrom(io.NewSectionReader(old, 0, oldInfo.Size())); err != nil {
 			return err
 		}
+		return f.Commit()
 	}
-	if err := os.Rename(tmpName, backup); err != nil {
-		removeIfExists(tmpName)
+	if fi, err := os.Stat(link); err != nil || !os.SameFile(fi, oldInfo) {
+		os.Remove(link)
+		return errors.New("the file changed while saving; is another patwatch using it without the lock?")
+	}
+	if err := os.Rename(link, backup); err != nil {
+		os.Remove(link)
 		return err
 	}
 	// Make the backup durable before the file it copies is replaced.
-	return syncDir(filepath.Dir(backup))
+	return atomicfile.SyncDir(filepath.Dir(backup))
 }
 
-// createTemp creates a temporary file, mode 0600, next to path.
-func createTemp(path string) (*os.File, error) {
-	return os.CreateTemp(filepath.Dir(path), filepath.Base(path)+".tmp-*")
+// tempName is a name for a temporary file beside path that
+// atomicfile.CleanTemps recognises as one: .<base>.tmp-<16 hex digits>.
+func tempName(path string) string {
+	var b [8]byte
+	rand.Read(b[:]) // never fails, per its documentation
+	dir, base := filepath.Split(path)
+	return filepath.Join(dir, "."+base+".tmp-"+hex.EncodeToString(b[:]))
 }
 
-func syncClose(f *os.File) error {
-	if err := f.Sync(); err != nil {
-		f.Close()
-		return err
+// removeTemps removes the temporary files that saves of the state file at
+// path left when their process was killed. Only the holder of the state's
+// lock may call it: a running save's files look the same.
+func removeTemps(path string) {
+	target := path
+	if t, err := filepath.EvalSymlinks(path); err == nil {
+		target = t
 	}
-	return f.Close()
-}
-
-// syncDir makes renames and links in dir durable.
-func syncDir(dir string) error {
-	d, err := os.Open(dir)
-	if err != nil {
-		return err
-	}
-	err = d.Sync()
-	if cerr := d.Close(); err == nil {
-		err = cerr
-	}
-	if err != nil {
-		return fmt.Errorf("sync directory %s: %w", dir, err)
-	}
-	return nil
-}
-
-// removeIfExists removes a temporary file on a path that failed. An error
-// is ignored: a leftover temporary file is harmless.
-func removeIfExists(name string) {
-	_ = os.Remove(name)
+	dir := filepath.Dir(target)
+	// A leftover file is harmless: errors are ignored.
+	atomicfile.CleanTemps(dir, filepath.Base(target))
+	atomicfile.CleanTemps(dir, filepath.Base(BackupPath(target)))
 }
 
 // shellQuote quotes s for a POSIX shell if it needs it.

@@ -97,7 +97,9 @@ func (l *Held) Unlock() error {
 // Lock takes the lock of the state file at statePath for command (such as
 // "apply"), waiting up to timeout for another run to release it; a timeout
 // of zero tries once. When the lock stays held, the error is a
-// *LockedError naming the holder. Lock uses the real clock; see Locker.
+// *LockedError naming the holder. Once it holds the lock, Lock removes the
+// temporary files that saves killed midway left beside the state file.
+// Lock uses the real clock; see Locker.
 func Lock(ctx context.Context, statePath, command string, timeout time.Duration) (*Held, error) {
 	return Locker{}.Lock(ctx, statePath, command, timeout)
 }
@@ -152,6 +154,9 @@ func (lk Locker) Lock(ctx context.Context, statePath, command string, timeout ti
 				fl.Unlock()
 				return nil, fmt.Errorf("lock state %s: %w", statePath, err)
 			}
+			// Saves killed midway left their temporary files: no save
+			// runs now but this holder's.
+			removeTemps(statePath)
 			return &Held{fl: fl, path: path}, nil
 		}
 		left := deadline.Sub(now())

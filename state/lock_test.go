@@ -259,3 +259,50 @@ func TestLockMutualExclusion(t *testing.T) {
 		t.Errorf("counter = %s, want %d: two processes held the lock at once", got, procs*each)
 	}
 }
+
+// TestLockRemovesTemporaryFiles: the temporary files that killed saves
+// left beside the state file, and beside the file a symlinked state points
+// to, go when the next run takes the lock; nothing else does.
+func TestLockRemovesTemporaryFiles(t *testing.T) {
+	dir, other := t.TempDir(), t.TempDir()
+	statePath := filepath.Join(dir, "patwatch.state.json")
+	linked := filepath.Join(dir, "linked.json")
+	if err := os.Symlink(filepath.Join(other, "real.json"), linked); err != nil {
+		t.Skip(err)
+	}
+	temps := []string{
+		filepath.Join(dir, ".patwatch.state.json.tmp-0123456789abcdef"),
+		filepath.Join(dir, ".patwatch.state.json.backup.tmp-fedcba9876543210"),
+		filepath.Join(other, ".real.json.tmp-00000000ffffffff"),
+	}
+	kept := []string{
+		filepath.Join(dir, "patwatch.state.json"),
+		filepath.Join(dir, "patwatch.state.json.backup"),
+		filepath.Join(dir, ".other.json.tmp-0123456789abcdef"),   // another file's
+		filepath.Join(dir, ".patwatch.state.json.tmp-notatemp"),  // not atomicfile's name
+		filepath.Join(dir, "patwatch.state.json.tmp-1234567890"), // not atomicfile's name
+		filepath.Join(other, "real.json"),
+	}
+	for _, p := range append(temps, kept...) {
+		if err := os.WriteFile(p, []byte("x"), 0o600); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for _, p := range []string{statePath, linked} {
+		l, err := Lock(context.Background(), p, "apply", 0)
+		if err != nil {
+			t.Fatal(err)
+		}
+		l.Unlock()
+	}
+	for _, p := range temps {
+		if _, err := os.Stat(p); !errors.Is(err, os.ErrNotExist) {
+			t.Errorf("%s is still there (%v)", p, err)
+		}
+	}
+	for _, p := range kept {
+		if _, err := os.Stat(p); err != nil {
+			t.Errorf("%s was removed: %v", p, err)
+		}
+	}
+}

@@ -45,7 +45,7 @@ func child(t *testing.T, mode string, args ...string) *exec.Cmd {
 // crashState is the state a saver writes at step i: content changes with
 // every step, so each save bumps the serial by one and serial == step.
 func crashState(lineage string, i uint64) *State {
-	st := &State{FormatVersion: FormatVersion, Lineage: lineage, Serial: i - 1, PatwatchVersion: "test"}
+	st := &State{FormatVersion: 1, Lineage: lineage, Serial: i - 1, PatwatchVersion: "test"}
 	hits := map[string]*Hit{}
 	for j := uint64(0); j < 20+i%40; j++ {
 		hits[fmt.Sprintf("CN%07dS", j)] = &Hit{
@@ -54,7 +54,7 @@ func crashState(lineage string, i uint64) *State {
 			Apdt:      20200101,
 		}
 	}
-	st.Searches = map[string]*Search{"s": {Fingerprint: strconv.FormatUint(i, 10), BaselineAt: time.Unix(1.7e9, 0).UTC(), Hits: hits}}
+	st.Searches = map[string]*Search{"s": {Fingerprint: fmt.Sprintf("sha256:%064x", i), BaselineAt: time.Unix(1.7e9, 0).UTC(), Hits: hits}}
 	st.Reports = map[string]*Report{}
 	return st
 }

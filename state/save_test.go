@@ -106,7 +106,7 @@ func TestSaveChangeBumpsSerialAndKeepsBackup(t *testing.T) {
 		{"search removed", func(s *State) { delete(s.Searches, "phone-designs") }},
 		{"report status", func(s *State) { s.Reports["us-pending"].Status = ReportDownloaded }},
 		{"everything removed", func(s *State) { s.Searches = nil; s.Reports = nil }},
-		{"fingerprint", func(s *State) { s.Searches["empty.search"].Fingerprint = "sha256:01" }},
+		{"fingerprint", func(s *State) { s.Searches["empty.search"].Fingerprint = "sha256:" + strings.Repeat("01", 32) }},
 	}
 	for _, c := range changes {
 		t.Run(c.name, func(t *testing.T) {
@@ -212,11 +212,11 @@ func TestSaveRefusesOtherLineage(t *testing.T) {
 
 func TestSaveRefusesNewerFormat(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "patwatch.state.json")
-	newer := `{"format_version":2,"patwatch_version":"2.0.0","lineage":"x"}`
+	newer := `{"format_version":3,"patwatch_version":"3.0.0","lineage":"x"}`
 	os.WriteFile(path, []byte(newer), 0o600)
 	_, err := Save(path, sampleState())
 	var ve *VersionError
-	if !errors.As(err, &ve) || ve.FormatVersion != 2 || ve.PatwatchVersion != "2.0.0" {
+	if !errors.As(err, &ve) || ve.FormatVersion != 3 || ve.PatwatchVersion != "3.0.0" {
 		t.Fatalf("Save over a newer format: %v", err)
 	}
 	if after, _ := os.ReadFile(path); string(after) != newer {
@@ -236,7 +236,7 @@ func TestSaveRefusesUnsortedDuplicate(t *testing.T) {
 		t.Fatalf("Save = %v, want a refusal naming the duplicate", err)
 	}
 	// Unsorted but valid keys are no obstacle.
-	os.WriteFile(path, []byte(`{"format_version":1,"lineage":"x","searches":{"s":{"hits":{"B":{},"A":{}}}}}`), 0o600)
+	os.WriteFile(path, []byte(`{"format_version":1,"lineage":"x","searches":{"s":{"fingerprint":"sha256:`+strings.Repeat("0", 64)+`","baseline_at":"2026-01-01T00:00:00Z","hits":{"B":{},"A":{}}}}}`), 0o600)
 	if written, err := Save(path, st); err != nil || !written {
 		t.Fatalf("Save over unsorted valid keys = %v, %v", written, err)
 	}
@@ -266,12 +266,13 @@ func TestSaveThroughSymlink(t *testing.T) {
 		t.Skip(err)
 	}
 	st, _ := Load(link)
-	st.Searches["empty.search"].Fingerprint = "changed"
+	changed := "sha256:" + strings.Repeat("c", 64)
+	st.Searches["empty.search"].Fingerprint = changed
 	mustSave(t, link, st)
 	if fi, _ := os.Lstat(link); fi.Mode()&os.ModeSymlink == 0 {
 		t.Error("the link was replaced by a file")
 	}
-	if got, _ := Load(real); got.Searches["empty.search"].Fingerprint != "changed" {
+	if got, _ := Load(real); got.Searches["empty.search"].Fingerprint != changed {
 		t.Error("the link's target was not updated")
 	}
 }
@@ -291,7 +292,7 @@ func TestSaveHonoursUmaskIndependentMode(t *testing.T) {
 	mustSave(t, path, sampleState())
 	st, _ := Load(path)
 	st.Serial = 0
-	st.Searches["empty.search"].Fingerprint = "x"
+	st.Searches["empty.search"].Fingerprint = "sha256:" + strings.Repeat("f", 64)
 	mustSave(t, path, st)
 	for _, p := range []string{path, BackupPath(path)} {
 		if mode := statOf(t, p).Mode().Perm(); mode != 0o600 {

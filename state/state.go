@@ -6,8 +6,12 @@ package state
 
 import "time"
 
-// FormatVersion is the state file format this build reads and writes.
-const FormatVersion = 1
+// FormatVersion is the newest state file format this build reads and
+// writes. Save writes the oldest format that holds the content: format 1
+// unless a field of format 2 is in use, so that a state of an older
+// watch list stays byte for byte what it was, and an older patwatch can
+// still read it.
+const FormatVersion = 2
 
 // State is the content of a state file.
 type State struct {
@@ -18,6 +22,61 @@ type State struct {
 
 	Searches map[string]*Search `json:"searches"` // by search name
 	Reports  map[string]*Report `json:"reports"`  // by report name
+
+	// The fields below need format 2.
+
+	// RetiredSearches and RetiredReports hold entries removed from the
+	// spec, by name, each with its RetiredAt: kept for RetentionPeriod so
+	// that an entry added back gets its history back.
+	RetiredSearches map[string]*Search `json:"-"`
+	RetiredReports  map[string]*Report `json:"-"`
+	// Budget counts the API calls of the current UTC day, when the spec
+	// caps them (api.max_calls_per_day); nil otherwise.
+	Budget *Budget `json:"-"`
+	// Outbox holds the notification messages not yet accepted by their
+	// channel, oldest first.
+	Outbox []*Message `json:"-"`
+}
+
+// RetentionPeriod is how long a retired entry is kept.
+const RetentionPeriod = 30 * 24 * time.Hour
+
+// Budget is the count of API calls made on one UTC day.
+type Budget struct {
+	Day   string // yyyy-mm-dd, UTC
+	Calls int
+}
+
+// Message is one notification for one channel, kept until the channel
+// accepts it. Its ID and content never change, so a message sent again is
+// the same message, which receivers can recognise.
+type Message struct {
+	ID          string
+	Channel     string
+	GeneratedAt time.Time // when the run that made it ran
+	Spec        string    // the spec path as given to that run
+	Simulated   bool      // made by a --sandbox run
+	Events      []Event
+	Attempts    int       // deliveries tried and failed
+	FirstFailed time.Time // the first failed delivery; zero before one
+	LastError   string    // why the last delivery failed
+}
+
+// Event is one thing a notification tells: a new or dropped hit, a report
+// that finished or failed, an entry whose call failed.
+type Event struct {
+	Kind            string // new, dropped, finished, failed, error
+	Search          string
+	Report          string
+	PatentPN        string
+	Title           string
+	Score           float64
+	CurrentAssignee string
+	Apdt, Pbdt      int
+	Link            string
+	Patent          string
+	File            string
+	Error           string
 }
 
 // Search is what a search has recorded.
@@ -25,6 +84,12 @@ type Search struct {
 	Fingerprint string          `json:"fingerprint"` // the spec's query fingerprint at baseline
 	BaselineAt  time.Time       `json:"baseline_at"` // UTC, second precision
 	Hits        map[string]*Hit `json:"hits"`        // by patent_pn
+
+	// RefreshedAt is the last successful refresh of a search with its own
+	// interval (format 2); zero for the others.
+	RefreshedAt time.Time `json:"-"`
+	// RetiredAt is when a retired search left the spec (format 2).
+	RetiredAt time.Time `json:"-"`
 }
 
 // Hit is one recorded hit. It holds only stable facts: no presigned image
@@ -62,12 +127,21 @@ type Report struct {
 	File          string    `json:"file,omitempty"`           // relative to the state file's directory where possible
 	SHA256        string    `json:"sha256,omitempty"`
 	LastError     string    `json:"last_error,omitempty"`
+
+	// Submissions counts the jobs submitted for this request since its
+	// file was last downloaded (format 2): resubmissions are capped.
+	Submissions int `json:"-"`
+	// OutcomeUnknownAt is when a job's creation may have reached the API
+	// without an answer (format 2): the job may exist on the account.
+	OutcomeUnknownAt time.Time `json:"-"`
+	// RetiredAt is when a retired report left the spec (format 2).
+	RetiredAt time.Time `json:"-"`
 }
 
 // New returns an empty state with a fresh lineage.
 func New() *State {
 	return &State{
-		FormatVersion: FormatVersion,
+		FormatVersion: 1,
 		Lineage:       newLineage(),
 		Searches:      map[string]*Search{},
 		Reports:       map[string]*Report{},

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"flag"
+	"io"
 	"os"
 	"path/filepath"
 	"reflect"
@@ -20,13 +21,13 @@ var update = flag.Bool("update", false, "rewrite golden files under testdata/")
 func sampleState() *State {
 	t0 := time.Date(2026, 3, 14, 9, 26, 53, 0, time.UTC)
 	return &State{
-		FormatVersion:   FormatVersion,
+		FormatVersion:   1,
 		Serial:          7,
 		Lineage:         "5f0c2d8e-8a51-4c8e-9f3b-1d2e3f4a5b6c",
 		PatwatchVersion: "1.2.3",
 		Searches: map[string]*Search{
 			"phone-designs": {
-				Fingerprint: "sha256:7b1e",
+				Fingerprint: "sha256:7b1e" + strings.Repeat("0", 60),
 				BaselineAt:  t0,
 				Hits: map[string]*Hit{
 					"EU0065350760001S": {
@@ -40,7 +41,7 @@ func sampleState() *State {
 					},
 				},
 			},
-			"empty.search": {Fingerprint: "sha256:00", BaselineAt: t0},
+			"empty.search": {Fingerprint: "sha256:" + strings.Repeat("0", 64), BaselineAt: t0},
 		},
 		Reports: map[string]*Report{
 			"cn108977442b": {
@@ -58,6 +59,14 @@ func sampleState() *State {
 			},
 		},
 	}
+}
+
+// readerInput is an input that open reads.
+func readerInput(open func() io.Reader) *input { return &input{open: open} }
+
+// bytesInput is an input that reads b.
+func bytesInput(b []byte) *input {
+	return readerInput(func() io.Reader { return bytes.NewReader(b) })
 }
 
 func golden(t *testing.T, name string, got []byte) {
@@ -188,7 +197,7 @@ func TestLoadMissingIsEmpty(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if st.FormatVersion != FormatVersion || st.Serial != 0 || len(st.Lineage) != 36 || st.Searches == nil || st.Reports == nil {
+	if st.FormatVersion != 1 || st.Serial != 0 || len(st.Lineage) != 36 || st.Searches == nil || st.Reports == nil {
 		t.Errorf("Load of a missing file = %+v, want an empty state with a lineage", st)
 	}
 	st2, _ := Load(filepath.Join(t.TempDir(), "none.json"))
@@ -222,9 +231,9 @@ func TestLoadRejects(t *testing.T) {
 		{"not an object", "[]", "not a patwatch state file", false},
 		{"no format_version", `{"lineage":"x"}`, "no format_version", false},
 		{"no lineage", `{"format_version":1}`, "no lineage", false},
-		{"newer", `{"format_version":2,"patwatch_version":"2.0.0","searches":{"x":{"new_field":1}}}`, "written by patwatch 2.0.0 in format 2; this patwatch reads format ≤ 1; upgrade patwatch", true},
+		{"newer", `{"format_version":3,"patwatch_version":"3.0.0","searches":{"x":{"new_field":1}}}`, "written by patwatch 3.0.0 in format 3; this patwatch reads format ≤ 2; upgrade patwatch", true},
 		{"newer, version last", `{"searches":{"x":{"new_field":1}},"format_version":3,"patwatch_version":"3.1.0"}`, "written by patwatch 3.1.0 in format 3", true},
-		{"newer, no version", `{"format_version":2}`, "written by a newer patwatch in format 2", true},
+		{"newer, no version", `{"format_version":3}`, "written by a newer patwatch in format 3", true},
 		{"format 0", `{"format_version":0,"lineage":"x"}`, "format_version 0", false},
 		{"format float", `{"format_version":1.5,"lineage":"x"}`, "1.5 is not an integer", false},
 		{"unknown field", strings.Replace(s, `"apno"`, `"apnum"`, 1), `searches["phone-designs"].hits["EU0065350760001S"]: unknown field "apnum"`, false},
@@ -293,7 +302,7 @@ func TestLoadEveryPrefix(t *testing.T) {
 	// The last byte is the optional newline.
 	for n := 0; n < len(sample)-1; n++ {
 		for _, keep := range []bool{true, false} {
-			if _, _, err := decodeState(bytes.NewReader(sample[:n]), keep); err == nil {
+			if _, _, err := decodeState(bytesInput(sample[:n]), keep); err == nil {
 				t.Fatalf("decoding the first %d bytes succeeded (keep=%v)", n, keep)
 			}
 		}
@@ -331,7 +340,8 @@ func TestMarshalRejectsInvalid(t *testing.T) {
 }
 
 func TestNilMapsAreEmpty(t *testing.T) {
-	st := &State{Lineage: "l", Searches: map[string]*Search{"s": {}}}
+	fp := "sha256:" + strings.Repeat("0", 64)
+	st := &State{Lineage: "l", Searches: map[string]*Search{"s": {Fingerprint: fp, BaselineAt: time.Unix(1.7e9, 0)}}}
 	b, err := Marshal(st)
 	if err != nil {
 		t.Fatal(err)
@@ -340,7 +350,7 @@ func TestNilMapsAreEmpty(t *testing.T) {
 		t.Errorf("nil maps not written as {}:\n%s", b)
 	}
 	path := filepath.Join(t.TempDir(), "s.json")
-	os.WriteFile(path, []byte(`{"format_version":1,"lineage":"l","searches":{"s":{"hits":null}},"reports":null}`), 0o600)
+	os.WriteFile(path, []byte(`{"format_version":1,"lineage":"l","searches":{"s":{"fingerprint":"`+fp+`","baseline_at":"2026-01-01T00:00:00Z","hits":{}}},"reports":null}`), 0o600)
 	got, err := Load(path)
 	if err != nil {
 		t.Fatal(err)
@@ -354,12 +364,12 @@ func TestNilMapsAreEmpty(t *testing.T) {
 // token spans reads and the buffer moves under it.
 func TestDecodeSmallReads(t *testing.T) {
 	sample, _ := os.ReadFile("testdata/sample.json")
-	want, _, err := decodeState(bytes.NewReader(sample), true)
+	want, _, err := decodeState(bytesInput(sample), true)
 	if err != nil {
 		t.Fatal(err)
 	}
 	for _, keep := range []bool{true, false} {
-		got, _, err := decodeState(iotest.OneByteReader(bytes.NewReader(sample)), keep)
+		got, _, err := decodeState(readerInput(func() io.Reader { return iotest.OneByteReader(bytes.NewReader(sample)) }), keep)
 		if err != nil {
 			t.Fatalf("keep=%v: %v", keep, err)
 		}
@@ -367,12 +377,12 @@ func TestDecodeSmallReads(t *testing.T) {
 			t.Error("one-byte reads decode differently")
 		}
 	}
-	_, _, err = decodeState(iotest.DataErrReader(iotest.OneByteReader(bytes.NewReader(sample[:100]))), true)
+	_, _, err = decodeState(readerInput(func() io.Reader { return iotest.DataErrReader(iotest.OneByteReader(bytes.NewReader(sample[:100]))) }), true)
 	var se *syntaxError
 	if !errors.As(err, &se) || !se.eof {
 		t.Errorf("truncated one-byte input: %v", err)
 	}
-	_, _, err = decodeState(iotest.TimeoutReader(bytes.NewReader(sample)), true)
+	_, _, err = decodeState(readerInput(func() io.Reader { return iotest.TimeoutReader(bytes.NewReader(sample)) }), true)
 	if !errors.Is(err, iotest.ErrTimeout) {
 		t.Errorf("read error: %v, want it passed through", err)
 	}

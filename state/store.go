@@ -1,8 +1,8 @@
 package state
 
 import (
-	"errors"
 	"context"
+	"errors"
 	"os"
 	"path/filepath"
 	"time"

@@ -40,7 +40,11 @@ type Loop struct {
 	Interval     time.Duration // fixed period; 0: the spec's interval, else DefaultInterval
 	PollInterval time.Duration // 0: DefaultPollInterval
 	RetryAfter   time.Duration // 0: DefaultRetryAfter; negative: retry on the schedule
-	Log          zerolog.Logger
+	// Reload, when set, asks for the spec to be read again and a run to
+	// start at once, whether the spec changed or not (SIGHUP). An invalid
+	// spec is reported and the run uses the last good one.
+	Reload <-chan struct{}
+	Log    zerolog.Logger
 
 	// signals replaces the file Trigger in tests.
 	signals signaller
@@ -140,11 +144,17 @@ func (l *Loop) Run(ctx context.Context) error {
 			if _, err := l.reload(sig); err != nil {
 				l.logSpecError(err)
 			}
-			if first {
-				trigger = "start"
-			}
 		case <-poll.C:
 			reportsOnly, trigger = true, "report poll"
+		case <-l.Reload:
+			l.digest = "" // read it again even if no change was seen
+			if _, err := l.reload(sig); err != nil {
+				l.logSpecError(err)
+			}
+			trigger = "reload"
+		}
+		if first {
+			trigger = "start" // whatever came first, the first run is the start
 		}
 		first = false
 
@@ -230,14 +240,26 @@ func (l *Loop) apply(ctx context.Context, r Run) {
 	}
 	if err != nil || rep.Failed() {
 		l.failures++
-		ev = ev.Dur("retry_in", l.retryDelay())
+		ev = ev.Str("retry_in", roundDuration(l.retryDelay()))
 	} else {
 		l.failures = 0
 	}
 	if rep != nil {
 		ev = ev.Str("summary", report.Summary(rep))
 	}
-	ev.Bool("reports_only", r.ReportsOnly).Dur("took", time.Since(started)).Msg("run finished")
+	ev.Bool("reports_only", r.ReportsOnly).Str("took", roundDuration(time.Since(started))).Msg("run finished")
+}
+
+// roundDuration writes d with its unit, to a precision a person reads:
+// 412ms, 3.2s, 1m30s.
+func roundDuration(d time.Duration) string {
+	switch {
+	case d < time.Second:
+		return d.Round(time.Millisecond).String()
+	case d < time.Minute:
+		return d.Round(100 * time.Millisecond).String()
+	}
+	return d.Round(time.Second).String()
 }
 
 func hasPending(rep *report.ChangeReport) bool {

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -236,4 +237,65 @@ func TestLoopStartErrorNamesTheSpec(t *testing.T) {
 		}
 		h.want()
 	})
+}
+
+// TestLoopReloadsAndRunsOnSignal: a reload (SIGHUP) reads the spec again and
+// runs at once, whether the spec changed or not; an invalid spec is kept
+// out and the run uses the last good one. The schedule goes on from there.
+func TestLoopReloadsAndRunsOnSignal(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		h := newLoopHarness(t, "version: 1\n")
+		reload := make(chan struct{}, 1)
+		h.loop.Reload = reload
+		h.start()
+		h.sleep(10 * time.Minute)
+		reload <- struct{}{} // unchanged content: still a run
+		synctest.Wait()
+		h.want("start", "reload")
+
+		h.write("version: 1\n# edited, but no file event seen\n")
+		first := h.loop.spec
+		reload <- struct{}{}
+		synctest.Wait()
+		h.want("start", "reload", "reload")
+		if h.loop.spec == first {
+			t.Error("the reload did not read the edited spec")
+		}
+
+		good := h.loop.spec
+		h.write("invalid")
+		reload <- struct{}{}
+		synctest.Wait()
+		h.want("start", "reload", "reload", "reload")
+		h.mu.Lock()
+		if h.runs[3].Spec != good {
+			t.Error("a reload of an invalid spec did not run with the last good one")
+		}
+		h.mu.Unlock()
+
+		h.sleep(59 * time.Minute)
+		h.want("start", "reload", "reload", "reload")
+		h.sleep(time.Minute)
+		h.want("start", "reload", "reload", "reload", "schedule") // an interval after the last run
+		h.stop()
+	})
+}
+
+// TestLoopFirstRunIsTheStart: a reload asked for before the first run does
+// not make that run anything but the start (it may cause one more run).
+func TestLoopFirstRunIsTheStart(t *testing.T) {
+	for range 20 { // the loop's select picks at random between the two
+		synctest.Test(t, func(t *testing.T) {
+			h := newLoopHarness(t, "version: 1\n")
+			reload := make(chan struct{}, 1)
+			reload <- struct{}{}
+			h.loop.Reload = reload
+			h.start()
+			got := h.triggers()
+			if len(got) == 0 || got[0] != "start" || slices.Contains(got, "schedule") {
+				t.Fatalf("runs %q, want start first and no scheduled run", got)
+			}
+			h.stop()
+		})
+	}
 }

@@ -211,14 +211,16 @@ func (t *Trigger) Run(ctx context.Context) error {
 }
 
 func (t *Trigger) loop(ctx context.Context, events <-chan fsnotify.Event, errs <-chan error) error {
-	debounce := t.clk.newTimer()
-	defer debounce.Stop()
+	// The ticker is made before the timer: tests wait for the timer and
+	// then look for the ticker.
 	var pollC <-chan time.Time // nil: never ready
 	if t.poll > 0 {
 		tk := t.clk.newTicker(t.poll)
 		defer tk.Stop()
 		pollC = tk.C()
 	}
+	debounce := t.clk.newTimer()
+	defer debounce.Stop()
 	for {
 		select {
 		case <-ctx.Done():

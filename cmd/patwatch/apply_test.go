@@ -269,11 +269,16 @@ func TestApplyReportLifecycle(t *testing.T) {
 	}
 
 	// A file the user deleted is fetched again while the job's link lives.
+	// It is the file already reported (the contract, issue 12): ready, and
+	// no change, so a fresh checkout without reports/ is no news.
 	jobID := st.JobID
 	os.Remove(h.path("reports/cn108977442b.pdf"))
-	_, rep, _ = h.apply()
-	if r := reportByName(t, rep, "cn108977442b"); r.Status != report.ReportFinished || r.JobID != jobID {
-		t.Fatalf("deleted file: %+v; want finished from the same job %s", r, jobID)
+	code, rep, _ = h.apply("--detailed-exitcode")
+	if r := reportByName(t, rep, "cn108977442b"); code != exitOK || r.Status != report.ReportReady || r.JobID != jobID {
+		t.Fatalf("deleted file: exit %d, %+v; want 0 and ready from the same job %s", code, r, jobID)
+	}
+	if _, err := os.Stat(h.path("reports/cn108977442b.pdf")); err != nil {
+		t.Fatalf("the deleted file was not fetched again: %v", err)
 	}
 
 	// The API forgets the job (68300013) and the file is gone: a new job.
@@ -462,6 +467,7 @@ func TestApplyOutputGolden(t *testing.T) {
 	for _, format := range []string{"text", "markdown", "json"} {
 		t.Run(format, func(t *testing.T) {
 			h := newHarness(t, fake.Options{PollsToFinish: -1})
+			h.clock.Set(time.Date(2026, 12, 1, 8, 0, 0, 0, time.UTC)) // the reports' generated_at
 			h.writeSpec(twoSearches + strings.TrimPrefix(oneReport, "\nversion: 1\n"))
 			h.api.SetResults(imgA, 40, fakeHits("A1", "A2", "A3")...)
 			h.api.SetResults(imgB, 2, fakeHits("B1", "B2")...)
@@ -471,7 +477,7 @@ func TestApplyOutputGolden(t *testing.T) {
 			if code != exitChanged {
 				t.Fatalf("exit %d\n%s", code, stderr)
 			}
-			golden(t, filepath.Join("testdata", "apply", "second-run."+format+".golden"), stdout)
+			golden(t, filepath.Join("testdata", "apply", "second-run."+format+".golden"), strings.ReplaceAll(stdout, h.dir, "$DIR"))
 		})
 	}
 }
@@ -531,6 +537,11 @@ func TestApplyStateOutsideTheSpecDirectoryRecordsRelativePaths(t *testing.T) {
 	h := newHarness(t, fake.Options{PollsToFinish: -1})
 	h.writeSpec(oneReport)
 	statePath := filepath.Join(h.dir, "state", "watch.state.json")
+	// patwatch creates the state, not its directory (a mistyped one would
+	// otherwise be a silent new baseline).
+	if err := os.Mkdir(filepath.Dir(statePath), 0o755); err != nil {
+		t.Fatal(err)
+	}
 	h.applyUntil("cn108977442b", report.ReportFinished, 3, "--state", statePath)
 	st, err := state.Load(statePath)
 	if err != nil {

@@ -24,6 +24,9 @@ import (
 
 const testAPIKey = "sk-e2e-test-key-0123456789"
 
+// fixedTime is the clock of tests whose output shows the time.
+var fixedTime = time.Date(2026, 12, 1, 8, 0, 0, 0, time.UTC)
+
 // testClock is a settable clock shared by the fake API and the test.
 type testClock struct {
 	mu sync.Mutex
@@ -34,6 +37,13 @@ func (c *testClock) Now() time.Time {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	return c.t
+}
+
+// Set puts the clock at t, for output that shows the time (golden files).
+func (c *testClock) Set(t time.Time) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.t = t
 }
 
 func (c *testClock) Advance(d time.Duration) {
@@ -54,6 +64,9 @@ type harness struct {
 
 	mu   sync.Mutex
 	gate func(r *http.Request) // see setGate
+
+	stdin  string                           // the command's standard input
+	reload func() (<-chan struct{}, func()) // watch's reload signal; nil: none
 }
 
 // setGate makes gate see every request before the fake does (to hold one).
@@ -109,18 +122,19 @@ func (h *harness) run(ctx context.Context, args ...string) (int, string, string)
 // the command runs.
 func (h *harness) runTo(ctx context.Context, stdout, stderr *syncBuffer, args ...string) int {
 	h.t.Helper()
-	if len(args) > 0 && args[0] != "validate" && args[0] != "schema" && args[0] != "version" && !contains(args, "-f") {
-		at := 1 // after the command, or its subcommand (state pull)
-		if args[0] == "state" && len(args) > 1 {
-			at = 2
-		}
-		args = append(args[:at:at], append([]string{"-f", h.path("patwatch.yaml")}, args[at:]...)...)
+	if len(args) > 0 && takesSpec(args[0]) && !contains(args, "-f") {
+		args = append(args[:1:1], append([]string{"-f", h.path("patwatch.yaml")}, args[1:]...)...)
+	} else if len(args) > 1 && args[0] == "state" && !contains(args, "-f") {
+		// after the subcommand: state pull -f SPEC
+		args = append(args[:2:2], append([]string{"-f", h.path("patwatch.yaml")}, args[2:]...)...)
 	}
 	e := env{
 		getenv: func(k string) string { return h.envs[k] },
-		stdin:  strings.NewReader(""),
+		stdin:  strings.NewReader(h.stdin),
 		stdout: stdout,
 		stderr: stderr,
+		now:    h.clock.Now,
+		reload: h.reload,
 		tuneClient: func(c *patsnap.Config) {
 			// Retries and the rate cap wait through Sleep: no real waiting.
 			c.Sleep = func(ctx context.Context, d time.Duration) error { return ctx.Err() }
@@ -128,6 +142,15 @@ func (h *harness) runTo(ctx context.Context, stdout, stderr *syncBuffer, args ..
 		},
 	}
 	return runEnv(ctx, e, args)
+}
+
+// takesSpec reports whether the harness gives the command its spec with -f.
+func takesSpec(cmd string) bool {
+	switch cmd {
+	case "plan", "apply", "watch", "show":
+		return true
+	}
+	return false
 }
 
 // waitFor polls cond until it holds, failing the test after a generous

@@ -18,17 +18,15 @@ type logFlags struct {
 
 func addLogFlags(fs *flag.FlagSet) *logFlags {
 	lf := &logFlags{level: zerolog.InfoLevel}
-	fs.TextVar(&lf.level, "log-level", zerolog.InfoLevel, "log level: trace, debug, info, warn or error")
-	fs.StringVar(&lf.format, "log-format", "auto", "log format: auto (console on a terminal, else JSON), console or json")
+	fs.Var(&levelValue{&lf.level}, "log-level", "log level")
+	choiceVar(fs, &lf.format, "log-format", "auto", "log format", []string{"auto", "console", "json"},
+		"log format: auto is console on a terminal, else JSON lines")
 	return lf
 }
 
 // logger builds the one logger of a run. Logs go to stderr: human-readable on
 // a terminal, JSON lines otherwise.
 func (lf *logFlags) logger(e env) (zerolog.Logger, error) {
-	if lf.level == zerolog.NoLevel {
-		return zerolog.Nop(), fmt.Errorf("--log-level: want trace, debug, info, warn or error")
-	}
 	var w io.Writer = e.stderr
 	format := lf.format
 	if format == "auto" {
@@ -39,10 +37,12 @@ func (lf *logFlags) logger(e env) (zerolog.Logger, error) {
 	}
 	switch format {
 	case "console":
-		w = zerolog.ConsoleWriter{Out: e.stderr, TimeFormat: time.TimeOnly, NoColor: e.getenv("NO_COLOR") != ""}
+		// Colour only on a terminal: escape codes in a log file or a
+		// journal are noise.
+		w = zerolog.ConsoleWriter{Out: e.stderr, TimeFormat: time.TimeOnly, NoColor: !isTerminal(e.stderr) || e.getenv("NO_COLOR") != ""}
 	case "json":
 	default:
-		return zerolog.Nop(), fmt.Errorf("--log-format: unknown format %q (want auto, console or json)", lf.format)
+		return zerolog.Nop(), fmt.Errorf("--log-format: unknown log format %q", lf.format)
 	}
 	return zerolog.New(w).Level(lf.level).With().Timestamp().Logger(), nil
 }

@@ -4,18 +4,16 @@ package main
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
-	"flag"
 	"fmt"
 	"io"
 	"os"
 	"os/signal"
+	"runtime"
 	"runtime/debug"
-	"sort"
 	"strings"
 	"syscall"
-
-	"github.com/patwatch/patwatch/internal/patsnap"
 )
 
 // version is set at build time with -ldflags "-X main.version=…"; without
@@ -39,9 +37,37 @@ func main() {
 		<-ctx.Done()
 		stop()
 	}()
-	code := run(ctx, os.Args[1:], os.Getenv, os.Stdin, os.Stdout, os.Stderr)
+	e := env{getenv: os.Getenv, stdin: os.Stdin, stdout: os.Stdout, stderr: os.Stderr, reload: notifyHangup}
+	code := runEnv(ctx, e, os.Args[1:])
 	stop()
 	os.Exit(code)
+}
+
+// notifyHangup subscribes to SIGHUP, which makes watch reload its spec and
+// run at once. Only watch subscribes: every other command keeps SIGHUP's
+// default action, ending the process when its terminal goes away.
+func notifyHangup() (<-chan struct{}, func()) {
+	sig := make(chan os.Signal, 1)
+	out := make(chan struct{}, 1)
+	done := make(chan struct{})
+	signal.Notify(sig, syscall.SIGHUP)
+	go func() {
+		for {
+			select {
+			case <-sig:
+				select {
+				case out <- struct{}{}:
+				default: // one pending reload is enough
+				}
+			case <-done:
+				return
+			}
+		}
+	}()
+	return out, func() {
+		signal.Stop(sig)
+		close(done)
+	}
 }
 
 // Exit codes, as fixed by the user-facing contract.
@@ -50,82 +76,6 @@ const (
 	exitError   = 1
 	exitChanged = 2 // only with --detailed-exitcode
 )
-
-// env is the process environment as the commands see it: the streams, the
-// environment variables and the working directory. Nothing below run reads
-// os.Args, os.Getenv or os.Stdout directly.
-type env struct {
-	getenv func(string) string
-	stdin  io.Reader
-	stdout io.Writer
-	stderr io.Writer
-	// tuneClient, when set, adjusts the API client's configuration. Only
-	// tests set it (to inject the clock and sleep of retries); run never does.
-	tuneClient func(*patsnap.Config)
-}
-
-// command is one subcommand. run returns the exit code; errors are printed by
-// the caller through report.
-type command struct {
-	name    string
-	summary string
-	run     func(ctx context.Context, e env, args []string) int
-}
-
-func commands() []command {
-	return []command{
-		{"validate", "check a spec and report every problem in it", runValidate},
-		{"plan", "show what apply would change, reading the API but changing nothing", runPlan},
-		{"apply", "reconcile once: refresh searches, handle report jobs, save the state", runApply},
-		{"watch", "apply now, on a schedule, and whenever the spec changes", runWatch},
-		{"show", "print what the state file holds", runShow},
-		{"state", "pull or push the state: move it between files and databases", runState},
-		{"schema", "print the spec's JSON Schema", runSchema},
-		{"version", "print patwatch's version", runVersion},
-	}
-}
-
-// run is the whole program; main only wires it to the process.
-func run(ctx context.Context, args []string, getenv func(string) string, stdin io.Reader, stdout, stderr io.Writer) int {
-	return runEnv(ctx, env{getenv: getenv, stdin: stdin, stdout: stdout, stderr: stderr}, args)
-}
-
-func runEnv(ctx context.Context, e env, args []string) int {
-	if len(args) == 0 {
-		usage(e.stderr)
-		return exitError
-	}
-	name := args[0]
-	switch name {
-	case "-h", "-help", "--help", "help":
-		usage(e.stdout)
-		return exitOK
-	case "-version", "--version":
-		name = "version"
-	}
-	for _, c := range commands() {
-		if c.name == name {
-			return c.run(ctx, e, args[1:])
-		}
-	}
-	printError(e.stderr, fmt.Errorf("unknown command %q", name), "run 'patwatch help' for the list of commands")
-	return exitError
-}
-
-func usage(w io.Writer) {
-	fmt.Fprintln(w, "patwatch: reconcile a watch list of PatSnap image searches and patent value reports")
-	fmt.Fprintln(w)
-	fmt.Fprintln(w, "usage: patwatch COMMAND [flags]")
-	fmt.Fprintln(w)
-	fmt.Fprintln(w, "commands:")
-	cs := commands()
-	sort.Slice(cs, func(i, j int) bool { return cs[i].name < cs[j].name })
-	for _, c := range cs {
-		fmt.Fprintf(w, "  %-9s %s\n", c.name, c.summary)
-	}
-	fmt.Fprintln(w)
-	fmt.Fprintln(w, "Run 'patwatch COMMAND -h' for a command's flags.")
-}
 
 // hinted is an error that carries hint lines for the user.
 type hinted struct {
@@ -167,43 +117,59 @@ func printError(w io.Writer, err error, extra ...string) {
 	}
 }
 
-// flagSet returns a FlagSet for a command that reports parse errors on
-// stderr and never exits the process.
-func flagSet(e env, name, synopsis string) *flag.FlagSet {
-	fs := flag.NewFlagSet(name, flag.ContinueOnError)
-	fs.SetOutput(e.stderr)
-	fs.Usage = func() {
-		fmt.Fprintf(e.stderr, "usage: patwatch %s\n\nflags:\n", synopsis)
-		fs.PrintDefaults()
-	}
-	return fs
+// buildInfo is what 'patwatch version' reports.
+type buildInfo struct {
+	Version  string `json:"version"`
+	Commit   string `json:"commit"`             // the VCS revision, "" when the build did not record one
+	Modified bool   `json:"modified,omitempty"` // the working tree had changes
+	Go       string `json:"go"`
 }
 
-// parseFlags parses args and rejects positional arguments. It returns
-// (exit code, false) when the command must stop: -h prints usage and exits
-// 0, anything else wrong exits 1, as the contract's exit codes say.
-func parseFlags(fs *flag.FlagSet, args []string) (int, bool) {
-	if err := fs.Parse(args); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			return exitOK, false
+func currentBuild() buildInfo {
+	b := buildInfo{Version: version, Go: runtime.Version()}
+	if bi, ok := debug.ReadBuildInfo(); ok {
+		for _, s := range bi.Settings {
+			switch s.Key {
+			case "vcs.revision":
+				b.Commit = s.Value
+			case "vcs.modified":
+				b.Modified = s.Value == "true"
+			}
 		}
-		return exitError, false
 	}
-	if fs.NArg() > 0 {
-		fmt.Fprintf(fs.Output(), "patwatch: error: unexpected argument %q\n", fs.Arg(0))
-		if strings.HasSuffix(fs.Arg(0), ".yaml") || strings.HasSuffix(fs.Arg(0), ".yml") {
-			fmt.Fprintf(fs.Output(), "patwatch: hint: name the spec with -f %s\n", fs.Arg(0))
-		}
-		return exitError, false
-	}
-	return exitOK, true
+	return b
 }
 
 func runVersion(_ context.Context, e env, args []string) int {
-	fs := flagSet(e, "version", "version")
+	fs := flagSet(e, "version")
+	var format string
+	choiceVar(fs, &format, "format", "text", "format", []string{"text", "json"}, "output format: text or json")
 	if code, ok := parseFlags(fs, args); !ok {
 		return code
 	}
-	fmt.Fprintf(e.stdout, "patwatch %s\n", version)
+	b := currentBuild()
+	if format == "json" {
+		out, err := json.MarshalIndent(b, "", "  ")
+		if err != nil {
+			printError(e.stderr, err)
+			return exitError
+		}
+		fmt.Fprintf(e.stdout, "%s\n", out)
+		return exitOK
+	}
+	line := "patwatch " + b.Version
+	var extra []string
+	if b.Commit != "" {
+		c := b.Commit
+		if len(c) > 12 {
+			c = c[:12]
+		}
+		if b.Modified {
+			c += "+modified"
+		}
+		extra = append(extra, "commit "+c)
+	}
+	extra = append(extra, b.Go)
+	fmt.Fprintf(e.stdout, "%s (%s)\n", line, strings.Join(extra, ", "))
 	return exitOK
 }

@@ -7,6 +7,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"io/fs"
 	"net/url"
 	"os"
 	"path/filepath"
@@ -41,31 +42,44 @@ type reconcileFlags struct {
 	logs                    *logFlags
 }
 
+// reportFormats are the change report formats plan, apply and watch print.
+var reportFormats = []string{report.FormatText, report.FormatJSON, report.FormatMarkdown}
+
 // addReconcileFlags registers the flags a command takes; which ones is the
-// command's synopsis in the contract.
+// command's synopsis in the contract. Help and completion list whatever is
+// registered here.
 func addReconcileFlags(fs *flag.FlagSet, cmd string) *reconcileFlags {
 	f := &reconcileFlags{}
-	fs.StringVar(&f.spec, "f", "patwatch.yaml", "the spec `file`")
-	fs.StringVar(&f.state, "state", "", "the state `file`, or a postgres:// URL (default: $PATWATCH_STATE, else patwatch.state.json beside the spec)")
-	fs.StringVar(&f.format, "format", report.FormatText, "change report format: text, json or markdown")
+	specUsage := "read the spec from `SPEC`; - reads it from standard input"
+	if cmd == "watch" {
+		specUsage = "watch the spec in `SPEC`"
+	}
+	fs.StringVar(&f.spec, "f", defaultSpec, specUsage)
+	fs.StringVar(&f.state, "state", "", "the state `FILE`, or a postgres:// URL (default: $PATWATCH_STATE, else patwatch.state.json beside the spec)")
+	choiceVar(fs, &f.format, "format", report.FormatText, "format", reportFormats, "change report format")
 	fs.BoolVar(&f.sandbox, "sandbox", false, "serve the PatSnap API from the built-in simulation: no credentials, no network")
 	if cmd != "watch" {
-		fs.StringVar(&f.out, "out", "", "also write the change report to `file`")
+		fs.StringVar(&f.out, "out", "", "also write the change report to `FILE`")
 		fs.BoolVar(&f.detailed, "detailed-exitcode", false, "exit 2 when the change report is not empty (0: nothing changed, 1: error)")
 	}
 	if cmd != "plan" {
-		fs.StringVar(&f.reportsDir, "reports-dir", "", "where finished reports are downloaded (default: reports/ beside the spec)")
+		fs.StringVar(&f.reportsDir, "reports-dir", "", "download finished reports into `DIR` (default: reports/ beside the spec)")
 	}
 	switch cmd {
 	case "plan":
 		fs.BoolVar(&f.offline, "offline", false, "compare the spec with the state only, calling no API")
 	case "apply":
-		fs.DurationVar(&f.lockTimeout, "lock-timeout", 0, "how long to wait for another run to release the state lock")
+		durationVar(fs, &f.lockTimeout, "lock-timeout", 0, durationValue{allowZero: true, sample: "10m"},
+			"how long to wait for another run to release the state lock")
 	case "watch":
-		fs.DurationVar(&f.interval, "interval", 0, "time between runs (default: the spec's interval, else 1h)")
-		fs.DurationVar(&f.pollInterval, "poll-interval", defaultPollInterval, "time between polls of pending report jobs")
-		fs.DurationVar(&f.retryAfter, "retry-after", defaultRetryAfter, "first wait before retrying a failed run; doubles on each failure, up to --interval")
-		fs.DurationVar(&f.lockTimeout, "lock-timeout", time.Minute, "how long each run waits for another run to release the state lock")
+		durationVar(fs, &f.interval, "interval", 0, durationValue{min: spec.MinInterval, sample: "6h"},
+			"time between runs, at least 1m (default: the spec's interval, else 1h)")
+		durationVar(fs, &f.pollInterval, "poll-interval", defaultPollInterval, durationValue{sample: "30s"},
+			"time between polls of pending report jobs")
+		durationVar(fs, &f.retryAfter, "retry-after", defaultRetryAfter, durationValue{allowZero: true, sample: "1m"},
+			"first wait before retrying a failed run; doubles on each failure, up to --interval (0: wait for the next scheduled run)")
+		durationVar(fs, &f.lockTimeout, "lock-timeout", time.Minute, durationValue{allowZero: true, sample: "5m"},
+			"how long each run waits for another run to release the state lock")
 	}
 	f.logs = addLogFlags(fs)
 	return f
@@ -90,18 +104,8 @@ func (f *reconcileFlags) setup(e env) (zerolog.Logger, bool) {
 }
 
 func (f *reconcileFlags) check() error {
-	switch f.format {
-	case report.FormatText, report.FormatJSON, report.FormatMarkdown:
-	default:
-		return withHint(fmt.Errorf("--format: unknown format %q", f.format), "use text, json or markdown")
-	}
 	if f.offline && f.sandbox {
 		return errors.New("--offline and --sandbox exclude each other: an offline plan calls no API")
-	}
-	for name, d := range map[string]time.Duration{"--lock-timeout": f.lockTimeout, "--interval": f.interval, "--poll-interval": f.pollInterval, "--retry-after": f.retryAfter} {
-		if d < 0 {
-			return fmt.Errorf("%s: %s is negative", name, d)
-		}
 	}
 	if f.out != "" {
 		// Checked before the run, so that a bad --out does not surface only
@@ -120,8 +124,15 @@ func (f *reconcileFlags) check() error {
 // directory, as the contract's defaults say.
 func (f *reconcileFlags) paths(sp *spec.Spec) (statePath, reportsDir string, err error) {
 	statePath = f.state
-	if statePath == "" {
+	switch {
+	case statePath == "":
 		statePath = filepath.Join(sp.Dir, "patwatch.state.json")
+	case !strings.Contains(statePath, "://"): // a database URL is its store's to check
+		// A state in a directory that does not exist would read as empty:
+		// a silent new baseline of everything, and a save that fails.
+		if err := checkParentDir("--state", statePath); err != nil {
+			return "", "", err
+		}
 	}
 	reportsDir = f.reportsDir
 	if reportsDir == "" {
@@ -134,6 +145,22 @@ func (f *reconcileFlags) paths(sp *spec.Spec) (statePath, reportsDir string, err
 		return "", "", err
 	}
 	return statePath, reportsDir, nil
+}
+
+// checkParentDir refuses a file path whose directory does not exist.
+func checkParentDir(flag, path string) error {
+	dir := filepath.Dir(path)
+	st, err := os.Stat(dir)
+	switch {
+	case errors.Is(err, fs.ErrNotExist):
+		return withHint(fmt.Errorf("%s %s: directory %s does not exist", flag, path, dir),
+			"create it first, or name a file in an existing directory (patwatch creates the file, not its directory)")
+	case err != nil:
+		return fmt.Errorf("%s %s: %w", flag, path, err)
+	case !st.IsDir():
+		return fmt.Errorf("%s %s: %s is not a directory", flag, path, dir)
+	}
+	return nil
 }
 
 // openStore opens the state store the flags name for sp: a state file, or
@@ -182,7 +209,7 @@ func (s *stateStore) Close() error {
 }
 
 func runPlan(ctx context.Context, e env, args []string) int {
-	fs := flagSet(e, "plan", "plan [-f SPEC] [--state FILE] [--format text|json|markdown] [--out FILE] [--detailed-exitcode] [--offline] [--sandbox]")
+	fs := flagSet(e, "plan")
 	f := addReconcileFlags(fs, "plan")
 	if code, ok := parseFlags(fs, args); !ok {
 		return code
@@ -191,7 +218,7 @@ func runPlan(ctx context.Context, e env, args []string) int {
 }
 
 func runApply(ctx context.Context, e env, args []string) int {
-	fs := flagSet(e, "apply", "apply [-f SPEC] [--state FILE] [--reports-dir DIR] [--format text|json|markdown] [--out FILE] [--detailed-exitcode] [--lock-timeout DURATION] [--sandbox]")
+	fs := flagSet(e, "apply")
 	f := addReconcileFlags(fs, "apply")
 	if code, ok := parseFlags(fs, args); !ok {
 		return code
@@ -205,7 +232,7 @@ func reconcileOnce(ctx context.Context, e env, f *reconcileFlags, cmd string) in
 	if !ok {
 		return exitError
 	}
-	sp, err := spec.Load(f.spec)
+	sp, err := loadSpec(e, f.spec)
 	if err != nil {
 		printSpecError(e.stderr, f.spec, err)
 		return exitError
@@ -226,6 +253,8 @@ func reconcileOnce(ctx context.Context, e env, f *reconcileFlags, cmd string) in
 			return exitError
 		}
 		rep = reconciler.PlanOffline(sp, recorded)
+		rep.GeneratedAt = e.clock().UTC().Truncate(time.Second)
+		rep.PatwatchVersion, rep.Spec = version, specName(f.spec)
 	} else {
 		prog := newProgressLine(e.stderr)
 		r := newRunner(e, f, log, st, cmd, nil)
@@ -292,10 +321,31 @@ func failureLine(rep *report.ChangeReport) string {
 		parts = append(parts, fmt.Sprintf("%d of %s", n, plural(len(rep.Reports), "report", "reports")))
 	}
 	what := "what succeeded was saved"
-	if rep.Command == "plan" {
+	switch {
+	case rep.Command == "plan":
 		what = "plan changed nothing"
+	case !anySucceeded(rep):
+		what = "nothing was saved"
 	}
 	return strings.Join(parts, " and ") + " failed; " + what
+}
+
+// anySucceeded reports whether anything in rep was done: a search refreshed,
+// a report job handled, an entry removed.
+func anySucceeded(rep *report.ChangeReport) bool {
+	for _, s := range rep.Searches {
+		switch s.Status {
+		case report.StatusOK, report.StatusBaseline, report.StatusRebaseline, report.StatusRemoved:
+			return true
+		}
+	}
+	for _, r := range rep.Reports {
+		switch r.Status {
+		case report.ReportSubmitted, report.ReportPending, report.ReportFinished, report.ReportReady, report.ReportRemoved:
+			return true
+		}
+	}
+	return false
 }
 
 // newRunner wires a runner for cmd against the store st: the live API from
@@ -311,6 +361,8 @@ func newRunner(e env, f *reconcileFlags, log zerolog.Logger, st *stateStore, cmd
 		ReportsDir:  st.reportsDir,
 		Sandbox:     f.sandbox,
 		Version:     version,
+		SpecPath:    specName(f.spec),
+		Now:         e.now,
 		Log:         log,
 		Connect: func(ctx context.Context, sp *spec.Spec) (reconciler.API, func(), error) {
 			return connect(ctx, e, f, log, st, cmd != "plan", clients, sp)
@@ -336,6 +388,9 @@ func connect(ctx context.Context, e env, f *reconcileFlags, log zerolog.Logger, 
 		cfg.APIKey = e.getenv("PATSNAP_API_KEY")
 		cfg.ClientID = e.getenv("PATSNAP_CLIENT_ID")
 		cfg.ClientSecret = e.getenv("PATSNAP_CLIENT_SECRET")
+		if err := checkCredentials(cfg); err != nil {
+			return nil, nil, err
+		}
 		if cfg.APIKey == "" && (cfg.ClientID == "" || cfg.ClientSecret == "") {
 			return nil, nil, withHint(errors.New("no PatSnap credentials: set PATSNAP_API_KEY, or PATSNAP_CLIENT_ID and PATSNAP_CLIENT_SECRET"),
 				"try patwatch without credentials on the built-in simulation: add --sandbox",
@@ -363,6 +418,23 @@ func connect(ctx context.Context, e env, f *reconcileFlags, log zerolog.Logger, 
 		return nil, nil, err
 	}
 	return c, closeFn, nil
+}
+
+// checkCredentials refuses half of mode A's credentials, naming the
+// variable that is missing.
+func checkCredentials(cfg patsnap.Config) error {
+	if cfg.APIKey != "" {
+		return nil
+	}
+	switch {
+	case cfg.ClientID != "" && cfg.ClientSecret == "":
+		return withHint(errors.New("PATSNAP_CLIENT_SECRET is not set: PATSNAP_CLIENT_ID is, and mode A needs both"),
+			"set PATSNAP_CLIENT_SECRET to the client secret of the same PatSnap client, or use PATSNAP_API_KEY instead")
+	case cfg.ClientID == "" && cfg.ClientSecret != "":
+		return withHint(errors.New("PATSNAP_CLIENT_ID is not set: PATSNAP_CLIENT_SECRET is, and mode A needs both"),
+			"set PATSNAP_CLIENT_ID to the client id of the same PatSnap client, or use PATSNAP_API_KEY instead")
+	}
+	return nil
 }
 
 // clientPool keeps one live API client across the runs of watch mode, so

@@ -12,27 +12,27 @@ import (
 	"slices"
 	"strconv"
 	"strings"
-	"text/tabwriter"
 	"time"
+	"unicode"
+
+	"golang.org/x/text/width"
 
 	"github.com/patwatch/patwatch/internal/pgstore"
 	"github.com/patwatch/patwatch/internal/report"
+	"github.com/patwatch/patwatch/internal/runner"
 	"github.com/patwatch/patwatch/state"
 )
 
 // runShow prints what the state file holds. It needs no spec: -f only
 // locates the default state file beside it.
 func runShow(ctx context.Context, e env, args []string) int {
-	flags := flagSet(e, "show", "show [--state FILE] [-f SPEC] [--format text|json]")
-	specPath := flags.String("f", "patwatch.yaml", "the spec `file`; the state file defaults to patwatch.state.json beside it")
-	statePath := flags.String("state", "", "the state `file`, or a postgres:// URL (default: $PATWATCH_STATE, else patwatch.state.json beside the spec)")
-	format := flags.String("format", "text", "output format: text or json")
+	flags := flagSet(e, "show")
+	specPath := flags.String("f", defaultSpec, "the `SPEC` the state belongs to; the state defaults to patwatch.state.json beside it")
+	statePath := flags.String("state", "", "the state `FILE`, or a postgres:// URL (default: $PATWATCH_STATE, else patwatch.state.json beside the spec)")
+	format := new(string)
+	choiceVar(flags, format, "format", "text", "format", []string{"text", "json"}, "output format")
 	if code, ok := parseFlags(flags, args); !ok {
 		return code
-	}
-	if *format != "text" && *format != "json" {
-		printError(e.stderr, fmt.Errorf("--format: unknown format %q", *format), "use text or json")
-		return exitError
 	}
 	path := *statePath
 	if path == "" {
@@ -44,6 +44,16 @@ func runShow(ctx context.Context, e env, args []string) int {
 
 	label := "state file:"
 	var st *state.State
+	var sandbox bool
+	noState := func(what string) int {
+		if *format == "json" {
+			// Always JSON, for the scripts that read it: the empty state.
+			e.stdout.Write([]byte(emptyStateJSON))
+			return exitOK
+		}
+		fmt.Fprintf(e.stdout, "No state yet: %s. 'patwatch apply' creates it.\n", what)
+		return exitOK
+	}
 	if pgstore.IsURL(path) {
 		label = "state:"
 		pg, err := pgstore.Open(path, pgstore.Options{Version: version})
@@ -58,24 +68,26 @@ func runShow(ctx context.Context, e env, args []string) int {
 			return exitError
 		}
 		if !exists {
-			fmt.Fprintf(e.stdout, "No state yet: %s holds no state named %s. 'patwatch apply' creates it.\n", pg, pg.StateName())
-			return exitOK
+			return noState(fmt.Sprintf("%s holds no state named %s", pg, pg.StateName()))
 		}
 		if st, err = pg.Load(ctx); err != nil {
 			printError(e.stderr, err)
 			return exitError
 		}
+		_, err = pg.ReadAux(ctx, runner.SandboxAux)
+		sandbox = err == nil
 		path = pg.String()
 	} else {
 		if _, err := os.Stat(path); errors.Is(err, fs.ErrNotExist) {
-			fmt.Fprintf(e.stdout, "No state yet: %s does not exist. 'patwatch apply' creates it.\n", path)
-			return exitOK
+			return noState(path + " does not exist")
 		}
 		var err error
 		if st, err = state.Load(path); err != nil {
 			printError(e.stderr, err)
 			return exitError
 		}
+		_, err = os.Stat(state.AuxPath(path, runner.SandboxAux))
+		sandbox = err == nil
 	}
 	if *format == "json" {
 		b, err := state.Marshal(st)
@@ -86,29 +98,44 @@ func runShow(ctx context.Context, e env, args []string) int {
 		e.stdout.Write(b)
 		return exitOK
 	}
-	if err := showText(e.stdout, label, path, st); err != nil {
+	if err := showText(e.stdout, label, path, st, sandbox); err != nil {
 		printError(e.stderr, err)
 		return exitError
 	}
 	return exitOK
 }
 
+// emptyStateJSON is what show --format json prints when there is no state:
+// a state file's JSON with nothing in it (and no lineage yet).
+const emptyStateJSON = `{
+  "format_version": 1,
+  "serial": 0,
+  "lineage": "",
+  "searches": {},
+  "reports": {}
+}
+`
+
 // showText prints st for a person: a header, then each search with its
-// hits and each report, in name order.
-func showText(w io.Writer, label, path string, st *state.State) error {
-	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
-	fmt.Fprintf(tw, "%s\t%s\n", label, report.Printable(path))
-	fmt.Fprintf(tw, "lineage:\t%s\n", report.Printable(st.Lineage))
-	fmt.Fprintf(tw, "serial:\t%d\n", st.Serial)
-	fmt.Fprintf(tw, "format:\t%d\n", st.FormatVersion)
+// hits and each report, in name order. sandbox marks a state that
+// --sandbox runs wrote.
+func showText(w io.Writer, label, path string, st *state.State, sandbox bool) error {
+	var t table
+	t.row(label, report.Printable(path))
+	t.row("lineage:", report.Printable(st.Lineage))
+	t.row("serial:", strconv.FormatUint(st.Serial, 10))
+	t.row("format:", strconv.Itoa(st.FormatVersion))
 	by := "unknown"
 	if st.PatwatchVersion != "" {
 		by = "patwatch " + report.Printable(st.PatwatchVersion)
 	}
-	fmt.Fprintf(tw, "written by:\t%s\n", by)
-	fmt.Fprintf(tw, "searches:\t%d\n", len(st.Searches))
-	fmt.Fprintf(tw, "reports:\t%d\n", len(st.Reports))
-	if err := tw.Flush(); err != nil {
+	if sandbox {
+		by += ", with --sandbox: its hits and reports are simulated"
+	}
+	t.row("written by:", by)
+	t.row("searches:", strconv.Itoa(len(st.Searches)))
+	t.row("reports:", strconv.Itoa(len(st.Reports)))
+	if err := t.write(w, ""); err != nil {
 		return err
 	}
 
@@ -121,27 +148,27 @@ func showText(w io.Writer, label, path string, st *state.State) error {
 			}
 		}
 		fmt.Fprintf(w, "\nsearch %s\n", report.Printable(name))
-		tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
-		fmt.Fprintf(tw, "  fingerprint:\t%s\n", short(report.Printable(s.Fingerprint)))
-		fmt.Fprintf(tw, "  baseline:\t%s\n", stamp(s.BaselineAt))
+		var t table
+		t.row("fingerprint:", short(report.Printable(s.Fingerprint)))
+		t.row("baseline:", stamp(s.BaselineAt))
 		hits := strconv.Itoa(len(s.Hits))
 		if missing > 0 {
 			hits += fmt.Sprintf(" (%d missing from recent runs)", missing)
 		}
-		fmt.Fprintf(tw, "  hits:\t%s\n", hits)
-		if err := tw.Flush(); err != nil {
+		t.row("hits:", hits)
+		if err := t.write(w, "  "); err != nil {
 			return err
 		}
 		if len(s.Hits) == 0 {
 			continue
 		}
-		tw = tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
-		fmt.Fprintln(tw, "    PATENT\tFIRST SEEN\tMISSING\tTITLE\tASSIGNEE")
+		var ht table
+		ht.row("PATENT", "FIRST SEEN", "MISSING", "TITLE", "ASSIGNEE")
 		for _, pn := range slices.Sorted(maps.Keys(s.Hits)) {
 			h := s.Hits[pn]
-			fmt.Fprintf(tw, "    %s\t%s\t%d\t%s\t%s\n", report.Printable(pn), stamp(h.FirstSeen), h.Missing, orDash(report.Printable(h.Title)), orDash(report.Printable(h.CurrentAssignee)))
+			ht.row(report.Printable(pn), stamp(h.FirstSeen), strconv.Itoa(h.Missing), orDash(report.Printable(h.Title)), orDash(report.Printable(h.CurrentAssignee)))
 		}
-		if err := tw.Flush(); err != nil {
+		if err := ht.write(w, "    "); err != nil {
 			return err
 		}
 	}
@@ -149,31 +176,99 @@ func showText(w io.Writer, label, path string, st *state.State) error {
 	for _, name := range slices.Sorted(maps.Keys(st.Reports)) {
 		r := st.Reports[name]
 		fmt.Fprintf(w, "\nreport %s\n", report.Printable(name))
-		tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
+		var t table
 		patent := r.PatentNumber
 		if patent == "" {
 			patent = "id " + r.PatentID
 		}
-		fmt.Fprintf(tw, "  patent:\t%s\n", report.Printable(patent))
+		t.row("patent:", report.Printable(patent))
 		logo := "with logo"
 		if !r.Logo {
 			logo = "without logo"
 		}
-		fmt.Fprintf(tw, "  format:\t%s, %s\n", report.Printable(r.Format), logo)
-		fmt.Fprintf(tw, "  status:\t%s\n", report.Printable(r.Status))
-		fmt.Fprintf(tw, "  job id:\t%s\n", orDash(report.Printable(r.JobID)))
-		fmt.Fprintf(tw, "  submitted:\t%s\n", stamp(r.SubmittedAt))
-		fmt.Fprintf(tw, "  link expires:\t%s\n", stamp(r.LinkExpiresAt))
-		fmt.Fprintf(tw, "  file:\t%s\n", orDash(report.Printable(r.File)))
-		fmt.Fprintf(tw, "  sha256:\t%s\n", orDash(short(r.SHA256)))
+		t.row("format:", report.Printable(r.Format)+", "+logo)
+		t.row("status:", reportStatusWord(r.Status))
+		t.row("job id:", orDash(report.Printable(r.JobID)))
+		t.row("submitted:", stamp(r.SubmittedAt))
+		t.row("link expires:", stamp(r.LinkExpiresAt))
+		t.row("file:", orDash(report.Printable(r.File)))
+		t.row("sha256:", orDash(short(r.SHA256)))
 		if r.LastError != "" {
-			fmt.Fprintf(tw, "  last error:\t%s\n", report.Printable(r.LastError))
+			t.row("last error:", report.Printable(r.LastError))
 		}
-		if err := tw.Flush(); err != nil {
+		if err := t.write(w, "  "); err != nil {
 			return err
 		}
 	}
 	return nil
+}
+
+// reportStatusWord is a recorded report's status in the words change
+// reports use: a downloaded file is ready.
+func reportStatusWord(s string) string {
+	switch s {
+	case state.ReportDownloaded:
+		return string(report.ReportReady)
+	case state.ReportPending:
+		return string(report.ReportPending)
+	case state.ReportFailed:
+		return string(report.ReportFailed)
+	}
+	return report.Printable(s)
+}
+
+// table lays out rows of cells in columns aligned by display width, so
+// that a CJK title (two cells a character) does not push the columns after
+// it out of line.
+type table struct{ rows [][]string }
+
+func (t *table) row(cells ...string) { t.rows = append(t.rows, cells) }
+
+// write writes the rows, each after indent, with two spaces between
+// columns and no padding after the last.
+func (t *table) write(w io.Writer, indent string) error {
+	var widths []int
+	for _, r := range t.rows {
+		for i, c := range r {
+			if i == len(widths) {
+				widths = append(widths, 0)
+			}
+			widths[i] = max(widths[i], displayWidth(c))
+		}
+	}
+	var b strings.Builder
+	for _, r := range t.rows {
+		b.WriteString(indent)
+		for i, c := range r {
+			b.WriteString(c)
+			if i < len(r)-1 {
+				b.WriteString(strings.Repeat(" ", widths[i]-displayWidth(c)+2))
+			}
+		}
+		b.WriteString("\n")
+	}
+	_, err := io.WriteString(w, b.String())
+	return err
+}
+
+// displayWidth is how many terminal cells s takes: East Asian wide and
+// fullwidth characters take two, combining marks and other zero-width
+// characters none.
+func displayWidth(s string) int {
+	n := 0
+	for _, r := range s {
+		switch {
+		case unicode.Is(unicode.Mn, r) || unicode.Is(unicode.Me, r) || unicode.Is(unicode.Cf, r):
+		default:
+			switch width.LookupRune(r).Kind() {
+			case width.EastAsianWide, width.EastAsianFullwidth:
+				n += 2
+			default:
+				n++
+			}
+		}
+	}
+	return n
 }
 
 // stamp formats a recorded time; the zero time is "-".

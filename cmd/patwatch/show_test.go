@@ -50,8 +50,10 @@ func TestShow(t *testing.T) {
 		{name: "empty state", raw: `{"format_version":1,"serial":1,"lineage":"l-1","patwatch_version":"dev","searches":{},"reports":{}}`,
 			args: []string{"-f", "$DIR/patwatch.yaml"}, golden: "empty.txt"},
 		{name: "no state yet", args: []string{"-f", "$DIR/patwatch.yaml"}, golden: "none.txt"},
+		// --format json is JSON whatever the state: the empty state when there is none.
+		{name: "no state yet, json", args: []string{"-f", "$DIR/patwatch.yaml", "--format", "json"}, golden: "none.json"},
 		{name: "truncated", raw: `{"format_version":1,"serial":1,"lin`, args: []string{"-f", "$DIR/patwatch.yaml"}, code: 1, golden: "truncated.stderr"},
-		{name: "newer", raw: `{"format_version":2,"patwatch_version":"2.4.0"}`, args: []string{"-f", "$DIR/patwatch.yaml"}, code: 1, golden: "newer.stderr"},
+		{name: "newer", raw: `{"format_version":3,"patwatch_version":"3.4.0"}`, args: []string{"-f", "$DIR/patwatch.yaml"}, code: 1, golden: "newer.stderr"},
 		{name: "bad format", args: []string{"--format", "yaml"}, code: 1, golden: "badformat.stderr"},
 	}
 	for _, tt := range tests {
@@ -86,7 +88,7 @@ func TestShow(t *testing.T) {
 // terminal.
 func TestShowEscapesControlCharacters(t *testing.T) {
 	dir := t.TempDir()
-	raw := `{"format_version":1,"serial":1,"lineage":"l","searches":{"s":{"fingerprint":"f","baseline_at":"2026-01-01T00:00:00Z","hits":{"X1":{"first_seen":"2026-01-01T00:00:00Z","title":"evil\u001b]0;pwned\u0007\ttab\nline"}}}},"reports":{}}`
+	raw := `{"format_version":1,"serial":1,"lineage":"l","searches":{"s":{"fingerprint":"sha256:ffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff","baseline_at":"2026-01-01T00:00:00Z","hits":{"X1":{"first_seen":"2026-01-01T00:00:00Z","title":"evil\u001b]0;pwned\u0007\ttab\nline"}}}},"reports":{}}`
 	os.WriteFile(filepath.Join(dir, "patwatch.state.json"), []byte(raw), 0o600)
 	code, stdout, _ := runShowIn(t, dir, "--state", "$DIR/patwatch.state.json")
 	if code != 0 {
@@ -94,5 +96,44 @@ func TestShowEscapesControlCharacters(t *testing.T) {
 	}
 	if strings.ContainsAny(stdout, "\x1b\x07") || !strings.Contains(stdout, `evil\x1b]0;pwned\a\ttab\nline`) {
 		t.Errorf("control characters not escaped:\n%q", stdout)
+	}
+}
+
+// TestShowMarksASandboxState: a state --sandbox runs wrote says so.
+func TestShowMarksASandboxState(t *testing.T) {
+	dir := t.TempDir()
+	copyFixture(t, dir, "sample.state.json")
+	os.WriteFile(filepath.Join(dir, "patwatch.state.json.sandbox"), []byte("{}"), 0o600)
+	code, stdout, _ := runShowIn(t, dir, "--state", "$DIR/patwatch.state.json")
+	if code != 0 || !strings.Contains(stdout, "written by:  patwatch 1.2.3, with --sandbox: its hits and reports are simulated\n") {
+		t.Errorf("exit %d; the sandbox's state is not marked:\n%s", code, stdout)
+	}
+}
+
+// TestShowAlignsWideCharacters: columns line up on a terminal when titles
+// hold CJK characters, two cells each.
+func TestShowAlignsWideCharacters(t *testing.T) {
+	dir := t.TempDir()
+	copyFixture(t, dir, "sample.state.json")
+	_, stdout, _ := runShowIn(t, dir, "--state", "$DIR/patwatch.state.json")
+	var cols []int
+	for _, line := range strings.Split(stdout, "\n") {
+		if !strings.HasPrefix(line, "    ") {
+			continue
+		}
+		// The display column at which the ASSIGNEE column starts.
+		i := strings.LastIndex(line, "  ")
+		cols = append(cols, displayWidth(line[:i+2]))
+	}
+	if len(cols) != 3 || cols[0] != cols[1] || cols[1] != cols[2] {
+		t.Errorf("the last column starts at display columns %v, want one column:\n%s", cols, stdout)
+	}
+}
+
+func TestDisplayWidth(t *testing.T) {
+	for s, want := range map[string]int{"abc": 3, "手机": 4, "小米科技": 8, "ｆｕｌｌ": 8, "e\u0301": 1, "": 0, "한국": 4} {
+		if got := displayWidth(s); got != want {
+			t.Errorf("displayWidth(%q) = %d, want %d", s, got, want)
+		}
 	}
 }

@@ -92,3 +92,21 @@ func TestSignalInterruptsApplyAndKeepsWhatCompleted(t *testing.T) {
 	}
 	h.assertInterrupted()
 }
+
+// TestSignalHangupReloadsWatch: SIGHUP makes a running watch reload its
+// spec and run at once; it does not end the process.
+func TestSignalHangupReloadsWatch(t *testing.T) {
+	h := newHarness(t, fake.Options{})
+	h.api.SetResults(imgA, -1, fakeHits("A1")...)
+	h.writeSpec(watchSpec)
+	cmd, stderr := h.startProcess("watch", "--interval", "1h")
+	waitFor(t, "the first run", func() bool { return strings.Contains(stderr.String(), "run finished") })
+	cmd.Process.Signal(syscall.SIGHUP)
+	waitFor(t, "the reload's run", func() bool {
+		return strings.Contains(stderr.String(), `"trigger":"reload"`) && strings.Count(stderr.String(), "run finished") == 2
+	})
+	cmd.Process.Signal(syscall.SIGTERM)
+	if code := exitCode(t, cmd); code != exitOK {
+		t.Fatalf("exit %d, want 0\n%s", code, stderr.String())
+	}
+}

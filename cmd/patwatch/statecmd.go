@@ -18,32 +18,11 @@ import (
 	"github.com/patwatch/patwatch/state"
 )
 
-// runState is `state pull` and `state push`: they move a state between a
-// file and a database, or to a backup and back.
-func runState(ctx context.Context, e env, args []string) int {
-	const synopsis = "usage: patwatch state pull [--state STATE] [--serial N]\n       patwatch state push FILE [--state STATE] [--force] [--lock-timeout DURATION]"
-	if len(args) == 0 {
-		printError(e.stderr, errors.New("state needs a subcommand: pull or push"), "run 'patwatch state -h' for their flags")
-		return exitError
-	}
-	switch args[0] {
-	case "pull":
-		return runStatePull(ctx, e, args[1:])
-	case "push":
-		return runStatePush(ctx, e, args[1:])
-	case "-h", "-help", "--help", "help":
-		fmt.Fprintln(e.stdout, synopsis)
-		return exitOK
-	}
-	printError(e.stderr, fmt.Errorf("unknown state subcommand %q", args[0]), "use pull or push")
-	return exitError
-}
-
 func runStatePull(ctx context.Context, e env, args []string) int {
-	fs := flagSet(e, "state pull", "state pull [--state STATE] [--serial N] [-f SPEC]")
-	st := addStateFlags(fs)
+	fs := flagSet(e, "state pull")
+	st := addStateFlags(fs, "print")
 	var serial *uint64
-	fs.Func("serial", "print the state as saved at serial `N` (a database keeps every serial; a file, its backup's)", func(s string) error {
+	fs.Func("serial", "print the state as saved at serial `N` (a database keeps every serial; a state file, its backup's)", func(s string) error {
 		n, err := strconv.ParseUint(s, 10, 64)
 		if err != nil {
 			return errors.New("not a whole number")
@@ -83,44 +62,26 @@ func runStatePull(ctx context.Context, e env, args []string) int {
 }
 
 func runStatePush(ctx context.Context, e env, args []string) int {
-	fs := flagSet(e, "state push", "state push FILE [--state STATE] [--force] [--lock-timeout DURATION] [-f SPEC]")
-	st := addStateFlags(fs)
-	force := fs.Bool("force", false, "replace a state of another lineage, or with a higher serial")
-	lockTimeout := fs.Duration("lock-timeout", 0, "how long to wait for a run to release the state's lock")
-	file, code, ok := parseWithOnePositional(fs, args, "FILE")
+	fs := flagSet(e, "state push")
+	st := addStateFlags(fs, "replace")
+	force := fs.Bool("force", false, "replace a state of another lineage, or a newer one")
+	var lockTimeout time.Duration
+	durationVar(fs, &lockTimeout, "lock-timeout", 0, durationValue{allowZero: true, sample: "10m"},
+		"how long to wait for a run to release the state's lock")
+	pos, code, ok := parseArgs(fs, args)
 	if !ok {
 		return code
 	}
-	if err := statePush(ctx, e, st, file, *force, *lockTimeout); err != nil {
+	if len(pos) != 1 {
+		printError(e.stderr, withHint(fmt.Errorf("state push takes one FILE, not %d arguments", len(pos)),
+			"name the state file to push, or - for standard input: patwatch state push patwatch.state.json --state postgres://…"))
+		return exitError
+	}
+	if err := statePush(ctx, e, st, pos[0], *force, lockTimeout); err != nil {
 		printError(e.stderr, err)
 		return exitError
 	}
 	return exitOK
-}
-
-// parseWithOnePositional parses args where flags may come before and
-// after the one positional argument, as the other commands' flags may.
-func parseWithOnePositional(fs *flag.FlagSet, args []string, what string) (string, int, bool) {
-	var pos []string
-	for {
-		if err := fs.Parse(args); err != nil {
-			if errors.Is(err, flag.ErrHelp) {
-				return "", exitOK, false
-			}
-			return "", exitError, false
-		}
-		if fs.NArg() == 0 {
-			break
-		}
-		pos = append(pos, fs.Arg(0))
-		args = fs.Args()[1:]
-	}
-	if len(pos) != 1 {
-		fmt.Fprintf(fs.Output(), "patwatch: error: want one %s, got %d arguments\n", what, len(pos))
-		fs.Usage()
-		return "", exitError, false
-	}
-	return pos[0], exitOK, true
 }
 
 // stateFlags name the state of a pull or push.
@@ -128,10 +89,10 @@ type stateFlags struct {
 	state, spec string
 }
 
-func addStateFlags(fs *flag.FlagSet) *stateFlags {
+func addStateFlags(fs *flag.FlagSet, verb string) *stateFlags {
 	f := &stateFlags{}
-	fs.StringVar(&f.state, "state", "", "the state `file`, or a postgres:// URL (default: $PATWATCH_STATE, else patwatch.state.json beside the spec)")
-	fs.StringVar(&f.spec, "f", "patwatch.yaml", "the spec `file`; only its directory is used, for the default state file")
+	fs.StringVar(&f.state, "state", "", verb+" `STATE`: a state file, or a postgres:// URL (default: $PATWATCH_STATE, else patwatch.state.json beside the spec)")
+	fs.StringVar(&f.spec, "f", defaultSpec, "the `SPEC` the state belongs to; the state defaults to patwatch.state.json beside it")
 	return f
 }
 

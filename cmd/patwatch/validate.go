@@ -17,8 +17,8 @@ const defaultSpec = "patwatch.yaml"
 // runValidate implements 'patwatch validate': load the spec, print
 // "ok: N searches, M reports", or every problem with its hint and exit 1.
 func runValidate(_ context.Context, e env, args []string) int {
-	fs := flagSet(e, "validate", "validate [-f SPEC]")
-	file := fs.String("f", defaultSpec, "the spec file to check")
+	fs := flagSet(e, "validate")
+	file := fs.String("f", defaultSpec, "check the spec in `SPEC`; - reads it from standard input")
 	lf := addLogFlags(fs)
 	if code, ok := parseFlags(fs, args); !ok {
 		return code
@@ -28,7 +28,7 @@ func runValidate(_ context.Context, e env, args []string) int {
 		printError(e.stderr, err)
 		return exitError
 	}
-	s, err := spec.Load(*file)
+	s, err := loadSpec(e, *file)
 	if err != nil {
 		printSpecError(e.stderr, *file, err)
 		return exitError
@@ -39,6 +39,30 @@ func runValidate(_ context.Context, e env, args []string) int {
 	log.Debug().Str("spec", s.Path).Int("searches", len(s.Searches)).Int("reports", len(s.Reports)).Msg("spec is valid")
 	fmt.Fprintf(e.stdout, "ok: %s, %s\n", plural(len(s.Searches), "search", "searches"), plural(len(s.Reports), "report", "reports"))
 	return exitOK
+}
+
+// stdinName is how problems of a spec read from standard input name it.
+const stdinName = "<stdin>"
+
+// specName is how reports name the spec -f gave: as given, or <stdin>.
+func specName(path string) string {
+	if path == "-" {
+		return stdinName
+	}
+	return path
+}
+
+// loadSpec loads the spec at path; "-" reads it from standard input, and
+// its relative image paths are then looked up in the working directory.
+func loadSpec(e env, path string) (*spec.Spec, error) {
+	if path != "-" {
+		return spec.Load(path)
+	}
+	data, err := io.ReadAll(io.LimitReader(e.stdin, spec.MaxFileSize+1))
+	if err != nil {
+		return nil, fmt.Errorf("read spec from standard input: %w", err)
+	}
+	return spec.Parse(stdinName, data)
 }
 
 // printSpecError prints why the spec at file could not be loaded. An
@@ -55,6 +79,7 @@ func printSpecError(w io.Writer, file string, err error) {
 				fmt.Fprintf(w, "patwatch: hint: %s\n", p.Hint)
 			}
 		}
+		file = specName(file)
 		fmt.Fprintf(w, "patwatch: error: %s in %s\n", plural(len(se.Problems), "problem", "problems"), file)
 	case errors.Is(err, fs.ErrNotExist):
 		printError(w, err, "name the spec with -f FILE; it defaults to "+defaultSpec+" in the working directory")
@@ -72,7 +97,7 @@ func plural(n int, one, many string) string {
 
 // runSchema implements 'patwatch schema': print the spec's JSON Schema.
 func runSchema(_ context.Context, e env, args []string) int {
-	fs := flagSet(e, "schema", "schema")
+	fs := flagSet(e, "schema")
 	if code, ok := parseFlags(fs, args); !ok {
 		return code
 	}

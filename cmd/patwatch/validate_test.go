@@ -44,6 +44,8 @@ func TestValidateGolden(t *testing.T) {
 		{"positional-spec", []string{"validate", "testdata/validate/bad.yaml"}, 1},
 		{"bad-log-level", []string{"validate", "-f", "../../examples/quickstart.yaml", "--log-level", "loud"}, 1},
 		{"help", []string{"validate", "-h"}, 0},
+		{"interval-number", []string{"validate", "-f", "testdata/validate/interval-number.yaml"}, 1},
+		{"x-anchors", []string{"validate", "-f", "testdata/validate/x-anchors.yaml"}, 0},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

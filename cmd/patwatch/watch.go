@@ -3,9 +3,11 @@ package main
 import (
 	"context"
 	"errors"
+	"fmt"
 
 	"github.com/patwatch/patwatch/internal/report"
 	"github.com/patwatch/patwatch/internal/runner"
+	"github.com/patwatch/patwatch/spec"
 	"github.com/patwatch/patwatch/watch"
 )
 
@@ -15,7 +17,7 @@ const (
 )
 
 func runWatch(ctx context.Context, e env, args []string) int {
-	fs := flagSet(e, "watch", "watch [-f SPEC] [--state FILE] [--reports-dir DIR] [--interval DURATION] [--format text|json|markdown] [--sandbox]")
+	fs := flagSet(e, "watch")
 	f := addReconcileFlags(fs, "watch")
 	if code, ok := parseFlags(fs, args); !ok {
 		return code
@@ -24,7 +26,36 @@ func runWatch(ctx context.Context, e env, args []string) int {
 	if !ok {
 		return exitError
 	}
+	if f.spec == "-" {
+		printError(e.stderr, withHint(errors.New("-f -: watch follows a spec file, and standard input cannot be watched"),
+			"name the file: -f "+defaultSpec))
+		return exitError
+	}
 	log = log.With().Str("spec", f.spec).Str("command", "watch").Logger()
+	// The store is known once the spec is: take the watch's lifetime lock
+	// before the first run, so that a second watch is refused at once.
+	sp, err := spec.Load(f.spec)
+	if err != nil {
+		printSpecError(e.stderr, f.spec, err)
+		return exitError
+	}
+	st, err := f.openStore(sp)
+	if err != nil {
+		printError(e.stderr, err)
+		return exitError
+	}
+	defer st.Close()
+	unlock, err := st.LockWatch(ctx)
+	if err != nil {
+		printError(e.stderr, err)
+		return exitError
+	}
+	defer func() {
+		if err := unlock(); err != nil {
+			log.Warn().Err(err).Msg("releasing the watch lock")
+		}
+	}()
+
 	var clients clientPool // one live client across runs: its token and rate carry over
 	loop := &watch.Loop{
 		SpecPath:     f.spec,
@@ -33,19 +64,23 @@ func runWatch(ctx context.Context, e env, args []string) int {
 		RetryAfter:   f.retryAfter,
 		Log:          log,
 		Apply: func(ctx context.Context, r watch.Run) (*report.ChangeReport, error) {
-			st, err := f.openStore(r.Spec)
-			if err != nil {
-				return nil, err
-			}
-			defer st.Close()
 			rep, err := newRunner(e, f, log, st, "watch", &clients).Once(ctx, r.Spec, runner.Options{ReportsOnly: r.ReportsOnly})
 			if rep != nil {
+				rep.Trigger = r.Trigger
 				if rerr := report.Render(e.stdout, rep, f.format, true); rerr != nil {
 					log.Error().Err(rerr).Msg("writing the change report")
+				}
+				if f.format != report.FormatJSON {
+					fmt.Fprintln(e.stdout) // a blank line between runs; JSON is one object a line
 				}
 			}
 			return rep, err
 		},
+	}
+	if e.reload != nil {
+		reload, stop := e.reload()
+		defer stop()
+		loop.Reload = reload
 	}
 	if f.retryAfter == 0 {
 		loop.RetryAfter = -1 // --retry-after 0: retry on the schedule

@@ -6,6 +6,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"regexp"
 	"strconv"
 	"strings"
 	"sync"
@@ -334,5 +335,69 @@ func TestWatchRetriesSoonAfterAnOutage(t *testing.T) {
 	}
 	if !strings.Contains(w.stderr.String(), "retry_in") {
 		t.Error("the failed run's log does not say when it is retried")
+	}
+}
+
+// TestWatchRefusesASecondWatch: one watch per state; the second is refused
+// at once, names the first, and changes nothing.
+func TestWatchRefusesASecondWatch(t *testing.T) {
+	h := newHarness(t, fake.Options{})
+	h.api.SetResults(imgA, -1, fakeHits("A1")...)
+	h.writeSpec(watchSpec)
+	w := startWatch(t, h)
+	w.waitRuns(1)
+	h.api.ResetRequests()
+	code, stdout, stderr := h.run(context.Background(), "watch", "--interval", "1h")
+	if code != exitError || stdout != "" || !strings.Contains(stderr, "is watched by patwatch watch (pid ") || !strings.Contains(stderr, "one watch per state") {
+		t.Fatalf("second watch: exit %d, stdout %q, stderr:\n%s", code, stdout, stderr)
+	}
+	if n := len(h.api.Requests()); n != 0 {
+		t.Errorf("the refused watch made %d API calls", n)
+	}
+	if code := w.stop(); code != exitOK {
+		t.Fatalf("first watch: exit %d", code)
+	}
+	// Once the first has stopped, another may start.
+	w2 := startWatch(t, h)
+	w2.waitRuns(1)
+}
+
+// TestWatchReloadsOnSignal: the reload signal (SIGHUP in main) runs at once
+// with the spec read again, and the text report of each run starts with
+// its time and trigger.
+func TestWatchReloadsOnSignal(t *testing.T) {
+	h := newHarness(t, fake.Options{})
+	h.api.SetResults(imgA, -1, fakeHits("A1")...)
+	h.writeSpec(watchSpec)
+	reload := make(chan struct{}, 1)
+	stopped := make(chan struct{})
+	h.reload = func() (<-chan struct{}, func()) { return reload, func() { close(stopped) } }
+	ctx, cancel := context.WithCancel(context.Background())
+	var stdout, stderr syncBuffer
+	done := make(chan int)
+	go func() { done <- h.runTo(ctx, &stdout, &stderr, "watch", "--interval", "1h", "--log-format", "json") }()
+	waitFor(t, "the first run", func() bool { return strings.Contains(stdout.String(), "Apply: ") })
+	reload <- struct{}{}
+	waitFor(t, "the reload's run", func() bool { return strings.Count(stdout.String(), "Apply: ") == 2 })
+	cancel()
+	if code := <-done; code != exitOK {
+		t.Fatalf("exit %d\n%s", code, stderr.String())
+	}
+	<-stopped // the subscription is released
+	if !regexp.MustCompile(`"took":"[0-9.]+(µs|ms|s)"`).MatchString(stderr.String()) {
+		t.Errorf("a run's duration is logged without its unit:\n%s", stderr.String())
+	}
+	for _, want := range []string{", watch trigger: start\n", ", watch trigger: reload\n", `"trigger":"reload"`} {
+		if !strings.Contains(stdout.String()+stderr.String(), want) {
+			t.Errorf("output lacks %q:\n%s\n%s", want, stdout.String(), stderr.String())
+		}
+	}
+}
+
+func TestWatchRefusesStandardInput(t *testing.T) {
+	h := newHarness(t, fake.Options{})
+	code, _, stderr := h.run(context.Background(), "watch", "-f", "-")
+	if code != exitError || !strings.Contains(stderr, "standard input cannot be watched") {
+		t.Errorf("exit %d\n%s", code, stderr)
 	}
 }

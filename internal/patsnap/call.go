@@ -299,7 +299,7 @@ func (c *Client) logAttempt(endpoint string, attempt, status int, took time.Dura
 	if ev == nil {
 		return
 	}
-	ev = ev.Str("endpoint", endpoint).Int("attempt", attempt).Int("http_status", status).Dur("duration", took)
+	ev = ev.Str("endpoint", endpoint).Int("attempt", attempt).Int("http_status", status).Str("duration", took.Round(time.Millisecond).String())
 	var ae *APIError
 	if errors.As(err, &ae) {
 		ev = ev.Int("code", ae.Code).Str("class", ae.Class.String())

@@ -41,7 +41,7 @@ func TestDocumentedQueriesRun(t *testing.T) {
 	s := open(t, schema, "default")
 	st, _ := s.Load(ctx)
 	now := time.Now().UTC().Truncate(time.Second)
-	st.Searches["phones"] = &state.Search{Fingerprint: "f", BaselineAt: now.Add(-time.Hour), Hits: map[string]*state.Hit{
+	st.Searches["phones"] = &state.Search{Fingerprint: fp("f"), BaselineAt: now.Add(-time.Hour), Hits: map[string]*state.Hit{
 		"CN1S": {FirstSeen: now.Add(-time.Hour), CurrentAssignee: "HUAWEI TECHNOLOGIES CO., LTD.", Title: "Phone"},
 	}}
 	st.Reports["r"] = &state.Report{PatentNumber: "CN108977442B", Format: "pdf", Status: state.ReportPending, JobID: "7", SubmittedAt: now}

@@ -3,6 +3,8 @@ package pgstore
 import (
 	"bytes"
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"io/fs"
@@ -16,6 +18,12 @@ import (
 )
 
 var t0 = time.Date(2026, 3, 14, 9, 26, 53, 0, time.UTC)
+
+// fp is a query fingerprint, which the state requires in sha256: form.
+func fp(s string) string {
+	sum := sha256.Sum256([]byte(s))
+	return "sha256:" + hex.EncodeToString(sum[:])
+}
 
 // open opens the store of state name in schema, closed when the test ends.
 func open(t testing.TB, schema, name string) *Store {
@@ -35,7 +43,7 @@ func sampleState() *state.State {
 		FormatVersion: state.FormatVersion, Serial: 7, Lineage: "5f0c2d8e-8a51-4c8e-9f3b-1d2e3f4a5b6c", PatwatchVersion: "1.2.3",
 		Searches: map[string]*state.Search{
 			"phone-designs": {
-				Fingerprint: "sha256:7b1e", BaselineAt: t0,
+				Fingerprint: fp("7b1e"), BaselineAt: t0,
 				Hits: map[string]*state.Hit{
 					"EU0065350760001S": {
 						FirstSeen: t0, PatentID: "8f7e6d5c-0000-4000-8000-000000000001",
@@ -50,8 +58,8 @@ func sampleState() *state.State {
 					"ZERO":     {},
 				},
 			},
-			"empty.search": {Fingerprint: "sha256:00", BaselineAt: t0},
-			"old":          {Fingerprint: "fp", BaselineAt: time.Date(0, 1, 1, 0, 0, 0, 0, time.UTC), Hits: map[string]*state.Hit{"Y9999": {FirstSeen: time.Date(9999, 12, 31, 23, 59, 59, 0, time.UTC), Apdt: 2147483647}}},
+			"empty.search": {Fingerprint: fp("00"), BaselineAt: t0},
+			"old":          {Fingerprint: fp("fp"), BaselineAt: time.Date(0, 1, 1, 0, 0, 0, 0, time.UTC), Hits: map[string]*state.Hit{"Y9999": {FirstSeen: time.Date(9999, 12, 31, 23, 59, 59, 0, time.UTC), Apdt: 2147483647}}},
 		},
 		Reports: map[string]*state.Report{
 			"cn108977442b": {
@@ -204,7 +212,7 @@ func TestEverySerialReadsBack(t *testing.T) {
 	}
 	steps := []func(st *state.State){
 		func(st *state.State) {
-			st.Searches["a"] = &state.Search{Fingerprint: "fa", BaselineAt: t0, Hits: map[string]*state.Hit{"A1": {FirstSeen: t0}, "A2": {FirstSeen: t0}}}
+			st.Searches["a"] = &state.Search{Fingerprint: fp("fa"), BaselineAt: t0, Hits: map[string]*state.Hit{"A1": {FirstSeen: t0}, "A2": {FirstSeen: t0}}}
 		},
 		func(st *state.State) {
 			st.Searches["a"].Hits["A3"] = &state.Hit{FirstSeen: t0.Add(time.Hour), Title: "three"}
@@ -214,13 +222,13 @@ func TestEverySerialReadsBack(t *testing.T) {
 			st.Reports["r"] = &state.Report{Format: "pdf", Status: state.ReportPending, JobID: "9", SubmittedAt: t0}
 		},
 		func(st *state.State) {
-			st.Searches["a"].Fingerprint = "fa2" // a rebaseline
+			st.Searches["a"].Fingerprint = fp("fa2") // a rebaseline
 			st.Searches["a"].Hits = map[string]*state.Hit{"A9": {FirstSeen: t0.Add(2 * time.Hour)}}
 			st.Reports["r"].Status, st.Reports["r"].File = state.ReportDownloaded, "reports/r.pdf"
 		},
 		func(st *state.State) { delete(st.Searches, "a"); delete(st.Reports, "r") },
 		func(st *state.State) {
-			st.Searches["a"] = &state.Search{Fingerprint: "fa", BaselineAt: t0.Add(time.Hour)}
+			st.Searches["a"] = &state.Search{Fingerprint: fp("fa"), BaselineAt: t0.Add(time.Hour)}
 		},
 	}
 	want := map[uint64][]byte{}
@@ -259,8 +267,8 @@ func TestSaveNeverOverwritesAnotherRunsSerial(t *testing.T) {
 	// Both find no state; the first to save creates it.
 	sa, _ := a.Load(ctx)
 	sb, _ := b.Load(ctx)
-	sa.Searches["x"] = &state.Search{Fingerprint: "a", BaselineAt: t0}
-	sb.Searches["x"] = &state.Search{Fingerprint: "b", BaselineAt: t0}
+	sa.Searches["x"] = &state.Search{Fingerprint: fp("a"), BaselineAt: t0}
+	sb.Searches["x"] = &state.Search{Fingerprint: fp("b"), BaselineAt: t0}
 	if _, err := a.Save(ctx, sa); err != nil {
 		t.Fatal(err)
 	}
@@ -273,8 +281,8 @@ func TestSaveNeverOverwritesAnotherRunsSerial(t *testing.T) {
 	// Both load serial 1; the first saves 2; the second is refused.
 	sa, _ = a.Load(ctx)
 	sb, _ = b.Load(ctx)
-	sa.Searches["x"].Fingerprint = "a2"
-	sb.Searches["x"].Fingerprint = "b2"
+	sa.Searches["x"].Fingerprint = fp("a2")
+	sb.Searches["x"].Fingerprint = fp("b2")
 	if _, err := a.Save(ctx, sa); err != nil {
 		t.Fatal(err)
 	}
@@ -285,7 +293,7 @@ func TestSaveNeverOverwritesAnotherRunsSerial(t *testing.T) {
 		t.Error("the conflict has no hint")
 	}
 	got, _ := open(t, schema, "s").Load(ctx)
-	if got.Serial != 2 || got.Searches["x"].Fingerprint != "a2" {
+	if got.Serial != 2 || got.Searches["x"].Fingerprint != fp("a2") {
 		t.Errorf("after the refused save: serial %d fingerprint %s; want 2 and a2", got.Serial, got.Searches["x"].Fingerprint)
 	}
 

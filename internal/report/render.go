@@ -7,6 +7,7 @@ import (
 	"io"
 	"strconv"
 	"strings"
+	"time"
 	"unicode"
 )
 
@@ -105,8 +106,23 @@ func Summary(c *ChangeReport) string {
 	add(n.failed, plural(n.failed, "report failed", "reports failed"))
 	add(n.pending, plural(n.pending, "report pending", "reports pending"))
 	add(n.searchErr+n.reportErr, plural(n.searchErr+n.reportErr, "error", "errors"))
-	head := fmt.Sprintf("%d %s, %d %s", len(c.Searches), plural(len(c.Searches), "search", "searches"),
-		len(c.Reports), plural(len(c.Reports), "report", "reports"))
+	// The head counts the entries of the spec, as validate does; removed
+	// ones are no longer in it and are counted among the changes.
+	searches, reports := 0, 0
+	for _, s := range c.Searches {
+		if s.Status != StatusRemoved {
+			searches++
+		}
+	}
+	for _, r := range c.Reports {
+		if r.Status != ReportRemoved {
+			reports++
+		}
+	}
+	head := fmt.Sprintf("%s, %s", count(searches, "search", "searches"), count(reports, "report", "reports"))
+	if c.ReportsOnly {
+		head = "report poll, " + count(reports, "report", "reports")
+	}
 	if len(parts) == 0 {
 		return head + ": no changes"
 	}
@@ -120,64 +136,122 @@ func plural(n int, one, many string) string {
 	return many
 }
 
+// Header is the line that says which run made the report: command, spec,
+// time, version, and whether the API was simulated or what started a watch
+// run. It is empty for a report that carries none of these.
+func Header(c *ChangeReport) string {
+	var b strings.Builder
+	b.WriteString(c.Command)
+	if c.Spec != "" {
+		b.WriteString(" of " + Printable(c.Spec))
+	}
+	if !c.GeneratedAt.IsZero() {
+		b.WriteString(" at " + c.GeneratedAt.UTC().Format(time.RFC3339))
+	}
+	if c.PatwatchVersion != "" {
+		b.WriteString(" by patwatch " + Printable(c.PatwatchVersion))
+	}
+	if c.Simulated {
+		b.WriteString(", simulated (--sandbox)")
+	}
+	if c.Trigger != "" {
+		b.WriteString(", watch trigger: " + c.Trigger)
+	}
+	if b.Len() == len(c.Command) {
+		return ""
+	}
+	return b.String()
+}
+
 // renderText draws a Terraform-like listing: + added, - removed or dropped,
 // ~ changed, ! failed, a blank for what is unchanged.
 func renderText(w *bytes.Buffer, c *ChangeReport) {
+	if h := Header(c); h != "" {
+		fmt.Fprintf(w, "%s\n\n", capitalize(h))
+	}
 	plan := c.Command == "plan"
 	for _, s := range c.Searches {
-		if s.RenamedFrom != "" {
-			fmt.Fprintf(w, "~ search %s: renamed from %s, its hits carried over\n", s.Name, s.RenamedFrom)
+		renderTextSearch(w, c, plan, s)
+	}
+	for _, r := range c.Reports {
+		name, sym := r.Name, reportSymbol(r.Status)
+		text := reportText(r)
+		if r.RenamedFrom != "" {
+			if sym == " " {
+				sym = "~"
+			}
+			if r.Status == ReportReady || r.Status == ReportPending {
+				text += ", its job and file carried over"
+			}
+			fmt.Fprintf(w, "%s report %s (%s, renamed from %s): %s\n", sym, name, r.Patent, r.RenamedFrom, Printable(text))
+			continue
 		}
-		switch s.Status {
-		case StatusBaseline:
-			switch {
-			case c.Offline:
-				fmt.Fprintf(w, "+ search %s: new, apply records its baseline\n", s.Name)
-			case plan:
-				fmt.Fprintf(w, "+ search %s: new, apply records a baseline of %s%s\n", s.Name, count(s.Hits, "hit", "hits"), totalNote(s))
-			default:
-				fmt.Fprintf(w, "+ search %s: baseline, %s recorded%s\n", s.Name, count(s.Hits, "hit", "hits"), totalNote(s))
-			}
-		case StatusRebaseline:
-			switch {
-			case c.Offline:
-				fmt.Fprintf(w, "~ search %s: query changed, apply rebaselines it (%s recorded now)\n", s.Name, count(s.Hits, "hit", "hits"))
-			case plan:
-				fmt.Fprintf(w, "~ search %s: query changed, apply rebaselines it with %s%s\n", s.Name, count(s.Hits, "hit", "hits"), totalNote(s))
-			default:
-				fmt.Fprintf(w, "~ search %s: query changed, rebaselined with %s%s\n", s.Name, count(s.Hits, "hit", "hits"), totalNote(s))
-			}
-		case StatusError:
-			fmt.Fprintf(w, "! search %s: error: %s (recorded hits kept)\n", s.Name, Printable(s.Error))
-		case StatusRemoved:
-			if plan {
-				fmt.Fprintf(w, "- search %s: removed from the spec, apply forgets it\n", s.Name)
-			} else {
-				fmt.Fprintf(w, "- search %s: removed from the spec, forgotten\n", s.Name)
-			}
-		case StatusSuspended:
-			fmt.Fprintf(w, "  search %s: suspended\n", s.Name)
+		fmt.Fprintf(w, "%s report %s (%s): %s\n", sym, name, r.Patent, Printable(text))
+	}
+	fmt.Fprintf(w, "\n%s: %s\n", capitalize(c.Command), Summary(c))
+}
+
+// renderTextSearch writes a search's line, and its new and dropped hits. A
+// renamed search says so on the same line.
+func renderTextSearch(w *bytes.Buffer, c *ChangeReport, plan bool, s SearchChange) {
+	name := s.Name
+	if s.RenamedFrom != "" {
+		name += " (renamed from " + s.RenamedFrom + ")"
+	}
+	line := func(sym, format string, args ...any) {
+		fmt.Fprintf(w, "%s search %s: %s\n", sym, name, fmt.Sprintf(format, args...))
+	}
+	hits := count(s.Hits, "hit", "hits")
+	switch s.Status {
+	case StatusBaseline:
+		switch {
+		case c.Offline:
+			line("+", "new, apply records its baseline")
+		case plan:
+			line("+", "new, apply records a baseline of %s%s", hits, totalNote(s))
 		default:
-			if len(s.New) == 0 && len(s.Dropped) == 0 {
-				fmt.Fprintf(w, "  search %s: no change, %s%s%s\n", s.Name, count(s.Hits, "hit", "hits"), missingNote(s), totalNote(s))
-				continue
-			}
-			fmt.Fprintf(w, "~ search %s: %d new, %d dropped, %s%s%s\n", s.Name, len(s.New), len(s.Dropped), count(s.Hits, "hit", "hits"), missingNote(s), totalNote(s))
+			line("+", "baseline, %s recorded%s", hits, totalNote(s))
+		}
+	case StatusRebaseline:
+		switch {
+		case c.Offline:
+			line("~", "query changed, apply rebaselines it (%s recorded now)", hits)
+		case plan:
+			line("~", "query changed, apply rebaselines it with %s%s", hits, totalNote(s))
+		default:
+			line("~", "query changed, rebaselined with %s%s", hits, totalNote(s))
+		}
+	case StatusError:
+		line("!", "error: %s (recorded hits kept)", Printable(s.Error))
+	case StatusRemoved:
+		switch {
+		case s.Hits == 0:
+			line("-", "removed from the spec")
+		case plan:
+			line("-", "removed from the spec, apply retires its %s", count(s.Hits, "recorded hit", "recorded hits"))
+		default:
+			line("-", "removed from the spec, its %s retired", count(s.Hits, "recorded hit", "recorded hits"))
+		}
+	case StatusSuspended:
+		line(" ", "suspended")
+	case StatusSkipped:
+		line(" ", "skipped, not selected by --target or --exclude")
+	default:
+		switch {
+		case len(s.New) > 0 || len(s.Dropped) > 0:
+			line("~", "%d new, %d dropped, %s%s%s", len(s.New), len(s.Dropped), hits, missingNote(s), totalNote(s))
 			for _, h := range s.New {
 				writeTextHit(w, "+", h)
 			}
 			for _, h := range s.Dropped {
 				writeTextHit(w, "-", h)
 			}
+		case s.RenamedFrom != "":
+			line("~", "its %s carried over%s%s", hits, missingNote(s), totalNote(s))
+		default:
+			line(" ", "no change, %s%s%s", hits, missingNote(s), totalNote(s))
 		}
 	}
-	for _, r := range c.Reports {
-		if r.RenamedFrom != "" {
-			fmt.Fprintf(w, "~ report %s: renamed from %s, its job and file carried over\n", r.Name, r.RenamedFrom)
-		}
-		fmt.Fprintf(w, "%s report %s (%s): %s\n", reportSymbol(r.Status), r.Name, r.Patent, Printable(reportText(r)))
-	}
-	fmt.Fprintf(w, "\n%s: %s\n", capitalize(c.Command), Summary(c))
 }
 
 // count is n with the noun that fits it: "1 hit", "2 hits".
@@ -248,12 +322,15 @@ func reportText(r ReportChange) string {
 		return "job " + r.JobID + " failed: " + r.Error + " (the next apply submits it again)"
 	case ReportRemoved:
 		if r.File != "" {
-			return "removed from the spec, forgotten (file kept at " + r.File + ")"
+			return "removed from the spec, its job retired (the file stays at " + r.File + ")"
 		}
-		return "removed from the spec, forgotten"
+		return "removed from the spec, its job retired"
 	case ReportError:
 		return "error: " + r.Error
 	case ReportSubmit:
+		if r.Reason != "" {
+			return "a job would be submitted: " + r.Reason
+		}
 		return "a job would be submitted"
 	case ReportDownload:
 		return "job " + r.JobID + " finished; apply would download it"
@@ -288,7 +365,11 @@ func capitalize(s string) string {
 const collapseAfter = 10
 
 func renderMarkdown(w *bytes.Buffer, c *ChangeReport) {
-	fmt.Fprintf(w, "### patwatch %s\n\n**%s**\n\n", c.Command, mdEscape(Summary(c)))
+	fmt.Fprintf(w, "### patwatch %s\n\n", c.Command)
+	if h := Header(c); h != "" {
+		fmt.Fprintf(w, "<sub>%s</sub>\n\n", mdEscape(capitalize(h)))
+	}
+	fmt.Fprintf(w, "**%s**\n\n", mdEscape(Summary(c)))
 	if len(c.Searches) > 0 && c.Offline {
 		// Offline, nothing was asked of the API: no new, dropped or total.
 		fmt.Fprintf(w, "| search | status | recorded hits |\n|---|---|---:|\n")
@@ -341,6 +422,9 @@ func renderMarkdown(w *bytes.Buffer, c *ChangeReport) {
 			status := string(r.Status)
 			if r.Error != "" {
 				status += ": " + r.Error
+			}
+			if r.Reason != "" {
+				status += " (" + r.Reason + ")"
 			}
 			if r.RenamedFrom != "" {
 				status += " (renamed from " + r.RenamedFrom + ")"

@@ -8,6 +8,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 )
 
 var update = flag.Bool("update", false, "rewrite the golden files")
@@ -15,7 +16,10 @@ var update = flag.Bool("update", false, "rewrite the golden files")
 // sampleReport has every kind of search and report entry a run can produce.
 func sampleReport(command string) *ChangeReport {
 	rep := &ChangeReport{
-		Command: command,
+		Command:         command,
+		GeneratedAt:     time.Date(2026, 12, 1, 8, 0, 0, 0, time.UTC),
+		PatwatchVersion: "v1.2.3",
+		Spec:            "watch/patwatch.yaml",
 		Searches: []SearchChange{
 			{Name: "phone-designs", Status: StatusOK, Total: 1234, Hits: 57,
 				New: []HitChange{{PatentPN: "EU0065350760001S", Title: "Mobile phones", Score: 0.8884816,
@@ -28,7 +32,9 @@ func sampleReport(command string) *ChangeReport {
 			{Name: "lamps", Status: StatusOK, Total: 5, Hits: 5, RenamedFrom: "lights"},
 			{Name: "tables", Status: StatusError, Error: "P060 image search: rate-limit: 67200002 The current call rate is too fast", Hits: 9},
 			{Name: "sofas", Status: StatusSuspended, Hits: 3},
-			{Name: "old-search", Status: StatusRemoved},
+			{Name: "old-search", Status: StatusRemoved, Hits: 12},
+			{Name: "gone-empty", Status: StatusRemoved},
+			{Name: "desks", Status: StatusOK, Hits: 1, RenamedFrom: "tables-old"},
 		},
 		Reports: []ReportChange{
 			{Name: "cn108977442b", Patent: "CN108977442B", Status: ReportFinished, JobID: "1579434053399035905", File: "reports/cn108977442b.pdf"},
@@ -37,6 +43,7 @@ func sampleReport(command string) *ChangeReport {
 			{Name: "broken", Patent: "CN2", Status: ReportFailed, JobID: "1579434053399035908", Error: "由于服务器异常,正在修复中"},
 			{Name: "gone", Patent: "CN3", Status: ReportRemoved, JobID: "1", File: "reports/gone.pdf"},
 			{Name: "kept", Patent: "CN4", Status: ReportReady, JobID: "2", File: "reports/kept.docx"},
+			{Name: "moved", Patent: "CN5", Status: ReportReady, JobID: "3", File: "reports/moved.pdf", RenamedFrom: "was-here"},
 		},
 	}
 	rep.Finish()
@@ -165,6 +172,72 @@ func TestRenderEscapesControlCharacters(t *testing.T) {
 		}
 		if !strings.Contains(out, `\x1b`) {
 			t.Errorf("%s output does not show the escape escaped:\n%s", format, out)
+		}
+	}
+}
+
+// planReport is an offline plan's report: additions, a rename, removals and
+// a report whose format changed.
+func planReport() *ChangeReport {
+	rep := &ChangeReport{
+		Command: "plan", Offline: true, GeneratedAt: time.Date(2026, 12, 1, 8, 0, 0, 0, time.UTC), PatwatchVersion: "dev", Spec: "patwatch.yaml",
+		Searches: []SearchChange{
+			{Name: "new-one", Status: StatusBaseline},
+			{Name: "renamed", Status: StatusOK, Hits: 7, RenamedFrom: "old-name"},
+			{Name: "edited", Status: StatusRebaseline, Hits: 3},
+			{Name: "same", Status: StatusOK, Hits: 4},
+			{Name: "gone", Status: StatusRemoved, Hits: 12},
+		},
+		Reports: []ReportChange{
+			{Name: "to-word", Patent: "CN1", Status: ReportSubmit, JobID: "9", Reason: "its format changed from pdf to word"},
+			{Name: "fresh", Patent: "CN2", Status: ReportSubmit},
+			{Name: "old-report", Patent: "CN3", Status: ReportRemoved, File: "reports/old-report.pdf"},
+		},
+	}
+	rep.Finish()
+	return rep
+}
+
+func TestRenderPlanGolden(t *testing.T) {
+	for _, format := range []string{FormatText, FormatMarkdown} {
+		t.Run(format, func(t *testing.T) {
+			var buf bytes.Buffer
+			if err := Render(&buf, planReport(), format, false); err != nil {
+				t.Fatal(err)
+			}
+			golden(t, filepath.Join("testdata", "plan."+format+".golden"), buf.Bytes())
+		})
+	}
+}
+
+// TestSummaryCounts: the head counts the spec's entries, as validate does;
+// removals are listed among the changes, and a report poll does not claim
+// to have run searches.
+func TestSummaryCounts(t *testing.T) {
+	if got, want := Summary(planReport()), "4 searches, 2 reports: 1 baseline, 1 rebaseline, 1 renamed, 2 removed, 2 reports to submit"; got != want {
+		t.Errorf("Summary = %q, want %q", got, want)
+	}
+	poll := &ChangeReport{Command: "apply", ReportsOnly: true, Reports: []ReportChange{{Name: "r", Status: ReportPending}}}
+	poll.Finish()
+	if got, want := Summary(poll), "report poll, 1 report: 1 report pending"; got != want {
+		t.Errorf("Summary = %q, want %q", got, want)
+	}
+}
+
+func TestHeader(t *testing.T) {
+	rep := &ChangeReport{Command: "apply", GeneratedAt: time.Date(2026, 12, 1, 8, 0, 0, 0, time.UTC), PatwatchVersion: "dev",
+		Spec: "patwatch.yaml", Simulated: true, Trigger: "spec changed"}
+	if got, want := Header(rep), "apply of patwatch.yaml at 2026-12-01T08:00:00Z by patwatch dev, simulated (--sandbox), watch trigger: spec changed"; got != want {
+		t.Errorf("Header = %q, want %q", got, want)
+	}
+	if got := Header(&ChangeReport{Command: "apply"}); got != "" {
+		t.Errorf("Header of a report without run facts = %q, want none", got)
+	}
+	var buf bytes.Buffer
+	Render(&buf, rep, FormatJSON, true)
+	for _, want := range []string{`"generated_at":"2026-12-01T08:00:00Z"`, `"patwatch_version":"dev"`, `"spec":"patwatch.yaml"`, `"simulated":true`, `"trigger":"spec changed"`} {
+		if !strings.Contains(buf.String(), want) {
+			t.Errorf("JSON lacks %s: %s", want, buf.String())
 		}
 	}
 }

@@ -5,6 +5,8 @@
 // file here.
 package report
 
+import "time"
+
 // ReportFormatVersion is the version of the JSON change report's shape.
 const ReportFormatVersion = "1"
 
@@ -48,7 +50,21 @@ const (
 type ChangeReport struct {
 	FormatVersion string `json:"format_version"`
 	Command       string `json:"command"`
-	Changed       bool   `json:"changed"`
+	// GeneratedAt is when the run made the report, in UTC to the second.
+	GeneratedAt time.Time `json:"generated_at"`
+	// PatwatchVersion is the version of the patwatch that ran.
+	PatwatchVersion string `json:"patwatch_version"`
+	// Spec is the spec's path as the command line gave it.
+	Spec string `json:"spec"`
+	// Simulated marks a run against the sandbox's simulated API.
+	Simulated bool `json:"simulated"`
+	// Trigger, in watch mode, is what started the run: start, schedule,
+	// spec changed, reload or report poll.
+	Trigger string `json:"trigger,omitempty"`
+	// ReportsOnly marks a run that only polled report jobs (watch mode
+	// between full runs): it lists no searches.
+	ReportsOnly bool `json:"reports_only,omitempty"`
+	Changed     bool `json:"changed"`
 	// Offline marks a plan made from the spec and the state alone, without
 	// the API: it has no totals, no new or dropped hits.
 	Offline bool `json:"offline,omitempty"`
@@ -105,6 +121,10 @@ type ReportChange struct {
 	// RenamedFrom is the report's former name, when it was renamed in the
 	// spec with its request unchanged: its job and file carried over.
 	RenamedFrom string `json:"renamed_from,omitempty"`
+	// Reason says, in a plan, why a job would be submitted when one was
+	// submitted before: the report's format, patent or logo changed, or
+	// its last job failed.
+	Reason string `json:"reason,omitempty"`
 }
 
 // changed reports whether a search's part counts as a change.

@@ -61,11 +61,33 @@ type Runner struct {
 	// ReportsDir is where finished reports are downloaded. Both absolute.
 	FilesDir   string
 	ReportsDir string
-	Sandbox    bool // the API is the built-in simulation
+	Sandbox    bool // the API is the built-in simulation; reports say simulated
 	Connect    Connector
-	Version    string // patwatch's version, recorded in the state
-	Log        zerolog.Logger
-	Progress   func(reconciler.Progress)
+	Version    string // patwatch's version, recorded in the state and the report
+	// SpecPath is the spec's path as the command line gave it, for the
+	// change report.
+	SpecPath string
+	// Now is the clock of the run: the reconciler's and the change report's
+	// date. nil: time.Now.
+	Now      func() time.Time
+	Log      zerolog.Logger
+	Progress func(reconciler.Progress)
+}
+
+func (r *Runner) now() time.Time {
+	if r.Now != nil {
+		return r.Now()
+	}
+	return time.Now()
+}
+
+// stamp fills in the facts of the run that made rep.
+func (r *Runner) stamp(rep *report.ChangeReport, opts Options) {
+	rep.GeneratedAt = r.now().UTC().Truncate(time.Second)
+	rep.PatwatchVersion = r.Version
+	rep.Spec = r.SpecPath
+	rep.Simulated = r.Sandbox
+	rep.ReportsOnly = opts.ReportsOnly
 }
 
 // Options vary one run.
@@ -79,7 +101,7 @@ type Options struct {
 // with an error when part of the run completed (an interrupt): what it
 // completed was saved.
 func (r *Runner) Once(ctx context.Context, sp *spec.Spec, opts Options) (*report.ChangeReport, error) {
-	started := time.Now()
+	started := r.now()
 	if r.Apply {
 		unlock, err := r.Store.Lock(ctx, r.Command, r.LockTimeout)
 		if err != nil {
@@ -121,8 +143,10 @@ func (r *Runner) Once(ctx context.Context, sp *spec.Spec, opts Options) (*report
 		Log:         r.Log,
 		ReportsOnly: opts.ReportsOnly,
 		Progress:    r.Progress,
+		Now:         r.Now,
 	}
 	out := rec.Run(ctx, mode, sp, recorded)
+	r.stamp(out.Report, opts)
 	if !r.Apply {
 		return out.Report, nil
 	}
@@ -134,7 +158,7 @@ func (r *Runner) Once(ctx context.Context, sp *spec.Spec, opts Options) (*report
 	out.Report.StateChanged = written
 	r.Log.Debug().Bool("written", written).Uint64("serial", out.State.Serial).Msg("state saved")
 	if err := r.Store.RecordRun(context.WithoutCancel(ctx), state.RunRecord{
-		Started: started.UTC(), Finished: time.Now().UTC(), Command: r.Command, Serial: out.State.Serial,
+		Started: started.UTC(), Finished: r.now().UTC(), Command: r.Command, Serial: out.State.Serial,
 		Changed: out.Report.Changed, StateChanged: written, Summary: report.Summary(out.Report), Failed: out.Report.Failed(),
 	}); err != nil {
 		r.Log.Warn().Err(err).Msg("the run was not added to the store's history of runs")

@@ -1,0 +1,316 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"slices"
+	"strings"
+
+	"github.com/patwatch/patwatch/spec"
+)
+
+// command is one entry of the command table. Everything a user is told about
+// a command comes from here and from the flags its run function registers:
+// help, the synopsis and completion are generated from both, so a flag added
+// to a command shows up in all three without another edit.
+type command struct {
+	name    string
+	summary string // one line, for the command list
+	// args is the synopsis of the positional arguments ("FILE",
+	// "[NAME...]"); empty when the command takes none.
+	args     string
+	about    string   // what the command does, for its help
+	examples []string // command lines, each optionally followed by "  # why"
+	// exits overrides the exit codes help lists; nil: 0 and 1, and 2 when
+	// the command takes --detailed-exitcode.
+	exits []exitMeaning
+	// run parses the command's flags with flagSet and parseFlags (or
+	// parseArgs) before it does anything else: -h must print help and
+	// return, so that help and completion can ask any command for its flags.
+	run func(ctx context.Context, e env, args []string) int
+	// sub holds subcommands ("state pull"); a command with subcommands has
+	// no run of its own.
+	sub []command
+}
+
+type exitMeaning struct {
+	code    int
+	meaning string
+}
+
+// findCommand resolves args to a command of table and the arguments left
+// for it. The command returned carries its full path as name ("state push").
+func findCommand(table []command, args []string) (command, []string, error) {
+	var path []string
+	for {
+		name := args[0]
+		i := slices.IndexFunc(table, func(c command) bool { return c.name == name })
+		if i < 0 {
+			return command{}, nil, unknownCommand(path, name, table)
+		}
+		c := table[i]
+		path = append(path, c.name)
+		args = args[1:]
+		if len(c.sub) == 0 {
+			c.name = strings.Join(path, " ")
+			return c, args, nil
+		}
+		if len(args) == 0 || isHelpArg(args[0]) {
+			c.name = strings.Join(path, " ")
+			return c, args, nil // its run is nil: the caller prints the group's help
+		}
+		table = c.sub
+	}
+}
+
+func unknownCommand(path []string, name string, table []command) error {
+	var names []string
+	for _, c := range table {
+		names = append(names, c.name)
+	}
+	where := "patwatch"
+	if len(path) > 0 {
+		where = "patwatch " + strings.Join(path, " ")
+	}
+	var hints []string
+	if best := spec.Suggest(name, names); best != "" {
+		hints = append(hints, fmt.Sprintf("did you mean %s %s?", where, best))
+	}
+	if strings.HasSuffix(name, ".yaml") || strings.HasSuffix(name, ".yml") {
+		hints = append(hints, "name the spec after the command: patwatch apply -f "+name)
+	}
+	if len(path) > 0 {
+		hints = append(hints, fmt.Sprintf("run 'patwatch help %s' for its subcommands", strings.Join(path, " ")))
+	} else {
+		hints = append(hints, "run 'patwatch help' for the list of commands")
+	}
+	return withHint(fmt.Errorf("unknown command %q", strings.Join(append(slices.Clone(path), name), " ")), hints...)
+}
+
+// lookupCommand finds the command whose full path is name, or nil.
+func lookupCommand(name string) *command {
+	table := commands()
+	var found *command
+	for _, part := range strings.Fields(name) {
+		i := slices.IndexFunc(table, func(c command) bool { return c.name == part })
+		if i < 0 {
+			return nil
+		}
+		found = &table[i]
+		table = found.sub
+	}
+	return found
+}
+
+func isHelpArg(a string) bool {
+	switch a {
+	case "-h", "-help", "--help", "help":
+		return true
+	}
+	return false
+}
+
+// flagBeforeCommand explains a command line that starts with a flag:
+// patwatch's flags belong to its commands.
+func flagBeforeCommand(args []string) error {
+	for i, a := range args {
+		if lookupCommand(a) == nil || strings.HasPrefix(a, "-") {
+			continue
+		}
+		fixed := append(append([]string{a}, args[:i]...), args[i+1:]...)
+		return withHint(fmt.Errorf("%s comes before the command", strings.Join(args[:i], " ")),
+			"flags go after the command they belong to: patwatch "+strings.Join(fixed, " "))
+	}
+	return withHint(fmt.Errorf("unknown flag %s: a command comes first", args[0]),
+		"run 'patwatch help' for the list of commands")
+}
+
+// flagSet returns the FlagSet of the command named name (its full path,
+// such as "apply" or "state push"). Its -h prints the command's help on
+// stdout; parse errors are printed by parseFlags in patwatch's own form.
+func flagSet(e env, name string) *flag.FlagSet {
+	fs := flag.NewFlagSet(name, flag.ContinueOnError)
+	fs.SetOutput(e.stderr)
+	fs.Usage = func() { writeHelp(e.stdout, fs) }
+	if e.flagSink != nil {
+		e.flagSink(fs)
+	}
+	return fs
+}
+
+// parseFlags parses args, which must hold flags only. It returns (exit
+// code, false) when the command must stop: -h printed help (exit 0), or a
+// flag or argument was wrong and has been explained on stderr (exit 1).
+func parseFlags(fs *flag.FlagSet, args []string) (int, bool) {
+	pos, code, ok := parseArgs(fs, args)
+	if !ok {
+		return code, false
+	}
+	if len(pos) > 0 {
+		hints := []string{fmt.Sprintf("run 'patwatch %s -h' for its flags", fs.Name())}
+		if strings.HasSuffix(pos[0], ".yaml") || strings.HasSuffix(pos[0], ".yml") || pos[0] == "-" {
+			hints = []string{"name the spec with -f " + pos[0]}
+		}
+		printError(fs.Output(), withHint(fmt.Errorf("unexpected argument %q", pos[0]), hints...))
+		return exitError, false
+	}
+	return exitOK, true
+}
+
+// parseArgs parses args, flags and positional arguments in any order (a
+// "--" ends the flags), and returns the positional ones; fs.Args holds them
+// too. On (code, false) the command must stop, as with parseFlags.
+func parseArgs(fs *flag.FlagSet, args []string) ([]string, int, bool) {
+	pos, err := parseInto(fs, args)
+	switch {
+	case errors.Is(err, flag.ErrHelp):
+		fs.Usage()
+		return nil, exitOK, false
+	case err != nil:
+		printError(fs.Output(), err)
+		return nil, exitError, false
+	}
+	return pos, exitOK, true
+}
+
+// parseInto sets fs's flags from args. It parses itself rather than through
+// fs.Parse so that flags may follow positional arguments, and so that every
+// mistake gets an error that names the flag and says what would be right.
+func parseInto(fs *flag.FlagSet, args []string) ([]string, error) {
+	var pos []string
+	for i := 0; i < len(args); i++ {
+		a := args[i]
+		if a == "--" {
+			pos = append(pos, args[i+1:]...)
+			break
+		}
+		if len(a) < 2 || a[0] != '-' {
+			pos = append(pos, a) // "-" alone is an argument: standard input
+			continue
+		}
+		name := strings.TrimPrefix(a[1:], "-")
+		name, value, hasValue := strings.Cut(name, "=")
+		if name == "" || name[0] == '-' {
+			return nil, withHint(fmt.Errorf("bad flag syntax %s", a), fmt.Sprintf("flags are written -name or --name; run 'patwatch %s -h' for its flags", fs.Name()))
+		}
+		f := fs.Lookup(name)
+		if f == nil {
+			if name == "h" || name == "help" {
+				return nil, flag.ErrHelp
+			}
+			return nil, unknownFlag(fs, name)
+		}
+		if isBool(f) {
+			if !hasValue {
+				value = "true"
+			}
+		} else if !hasValue {
+			if i+1 >= len(args) {
+				return nil, withHint(fmt.Errorf("%s needs a value", flagName(f.Name)), "give it one: "+exampleUse(f))
+			}
+			i++
+			value = args[i]
+			if len(value) > 1 && value[0] == '-' && fs.Lookup(strings.TrimLeft(value, "-")) != nil {
+				return nil, withHint(fmt.Errorf("%s needs a value before %s", flagName(f.Name), value), "give it one: "+exampleUse(f))
+			}
+		}
+		if err := fs.Set(name, value); err != nil {
+			if isBool(f) {
+				err = withHint(fmt.Errorf("%q is not true or false", value), "write "+flagName(f.Name)+" alone to turn it on, or "+flagName(f.Name)+"=false")
+			}
+			return nil, fmt.Errorf("%s: %w", flagName(f.Name), err)
+		}
+	}
+	// Mark the set parsed, with the positional arguments as its Args.
+	if err := fs.Parse(append([]string{"--"}, pos...)); err != nil {
+		return nil, err
+	}
+	return pos, nil
+}
+
+func isBool(f *flag.Flag) bool {
+	b, ok := f.Value.(interface{ IsBoolFlag() bool })
+	return ok && b.IsBoolFlag()
+}
+
+// unknownFlag explains a flag fs does not take: the one probably meant, or
+// the commands that do take it.
+func unknownFlag(fs *flag.FlagSet, name string) error {
+	var names []string
+	fs.VisitAll(func(f *flag.Flag) { names = append(names, f.Name) })
+	var hints []string
+	if best := spec.Suggest(name, names); best != "" {
+		hints = append(hints, fmt.Sprintf("did you mean %s?", flagName(best)))
+	} else if others := commandsWithFlag(name); len(others) > 0 {
+		hints = append(hints, fmt.Sprintf("%s is a flag of %s", flagName(name), strings.Join(others, ", ")))
+	}
+	hints = append(hints, fmt.Sprintf("run 'patwatch %s -h' for its flags", fs.Name()))
+	return withHint(fmt.Errorf("%s has no flag %s", fs.Name(), flagName(name)), hints...)
+}
+
+// commandsWithFlag lists the commands that take the flag name.
+func commandsWithFlag(name string) []string {
+	var out []string
+	for _, c := range allCommands() {
+		if fs := describe(c); fs != nil && fs.Lookup(name) != nil {
+			out = append(out, c.name)
+		}
+	}
+	return out
+}
+
+// allCommands is the command table flattened: every runnable command with
+// its full path as name.
+func allCommands() []command {
+	var out []command
+	var walk func(prefix string, table []command)
+	walk = func(prefix string, table []command) {
+		for _, c := range table {
+			c.name = strings.TrimSpace(prefix + " " + c.name)
+			if len(c.sub) > 0 {
+				walk(c.name, c.sub)
+				continue
+			}
+			out = append(out, c)
+		}
+	}
+	walk("", commands())
+	return out
+}
+
+// describe returns the flags c registers, by running it with -h in an
+// environment that discards its output.
+func describe(c command) *flag.FlagSet {
+	if c.run == nil {
+		return nil
+	}
+	var got *flag.FlagSet
+	e := env{
+		getenv:   func(string) string { return "" },
+		stdin:    strings.NewReader(""),
+		stdout:   io.Discard,
+		stderr:   io.Discard,
+		flagSink: func(fs *flag.FlagSet) { got = fs },
+	}
+	c.run(context.Background(), e, []string{"-h"})
+	return got
+}
+
+// flagName is how help and messages write a flag: -f, --state.
+func flagName(name string) string {
+	if len(name) == 1 {
+		return "-" + name
+	}
+	return "--" + name
+}
+
+// exampleUse is a flag with a valid value, for hints.
+func exampleUse(f *flag.Flag) string {
+	if ex, ok := f.Value.(interface{ example() string }); ok {
+		return flagName(f.Name) + " " + ex.example()
+	}
+	return flagName(f.Name) + " " + placeholder(f)
+}
