@@ -47,6 +47,8 @@ func TestDocumentedQueriesRun(t *testing.T) {
 	st.Reports["r"] = &state.Report{PatentNumber: "CN108977442B", Format: "pdf", Status: state.ReportPending, JobID: "7", SubmittedAt: now}
 	mustSave(t, s, st)
 	st.Searches["phones"].Hits["CN2S"] = &state.Hit{FirstSeen: now, CurrentAssignee: "Huawei Device Co., Ltd.", Title: "Folding phone"}
+	st.Outbox = []*state.Message{{ID: "m-1", Channel: "ip-team", GeneratedAt: now, Spec: "patwatch.yaml",
+		Events: []state.Event{{Kind: "new", Search: "phones", PatentPN: "CN2S"}, {Kind: "dropped", Search: "phones", PatentPN: "CN0S"}}}}
 	mustSave(t, s, st)
 	delete(st.Searches["phones"].Hits, "CN1S")
 	mustSave(t, s, st)
@@ -80,8 +82,8 @@ func TestDocumentedQueriesRun(t *testing.T) {
 		}
 	}
 	// The new hit of this quarter (not the baseline's); three saves; the
-	// run; the pending report.
-	if want := []int{1, 3, 1, 1}; len(results) != len(want) || !slicesEqual(results, want) {
+	// run; the pending report; the new hit the waiting message announces.
+	if want := []int{1, 3, 1, 1, 1}; len(results) != len(want) || !slicesEqual(results, want) {
 		t.Errorf("the documented queries returned %v rows, want %v", results, want)
 	}
 }

@@ -15,23 +15,44 @@ import (
 	"github.com/patwatch/patwatch/state"
 )
 
+// entryKey names a search or report: live, or retired (a retired entry
+// may share its name with a live one).
+type entryKey struct {
+	name    string
+	retired bool
+}
+
+func (k entryKey) String() string {
+	if k.retired {
+		return "retired " + k.name
+	}
+	return k.name
+}
+
 // snapshot is what the store last read or wrote of the current state: the
-// rows of its fields, searches and reports, and a digest of each search's
-// hits (a million hits are not kept twice in memory). A save compares the
-// new state with it and writes only what differs, and only if the database
-// still holds this lineage and serial.
+// rows of its fields, searches, reports and outbox, its budget, and a
+// digest of each search's hits (a million hits are not kept twice in
+// memory). A save compares the new state with it and writes only what
+// differs, and only if the database still holds this lineage and serial.
 type snapshot struct {
 	exists   bool // the state has a row: false for a state never saved
 	lineage  string
 	serial   uint64
+	budget   *state.Budget
 	fields   map[string]fieldRow
-	searches map[string]*searchSnap
-	reports  map[string]reportRow
+	searches map[entryKey]*searchSnap
+	reports  map[entryKey]reportRow
+	outbox   map[string]messageRow // by message id
 }
 
 type searchSnap struct {
 	row  searchRow
 	hits hitSum
+}
+
+func emptySnapshot(lineage string) *snapshot {
+	return &snapshot{lineage: lineage, fields: map[string]fieldRow{}, searches: map[entryKey]*searchSnap{},
+		reports: map[entryKey]reportRow{}, outbox: map[string]messageRow{}}
 }
 
 // FormatError reports a state saved in a newer state format than this
@@ -113,6 +134,10 @@ func (s *Store) LoadSerial(ctx context.Context, n uint64) (*state.State, error) 
 // read reads the current state (current) or serial n, in one consistent
 // snapshot of the database; for the current state it also returns the
 // rows a save compares with.
+
+// read reads the current state (current) or serial n, in one consistent
+// snapshot of the database; for the current state it also returns the
+// rows a save compares with.
 func (s *Store) read(ctx context.Context, n uint64, current bool) (*state.State, *snapshot, error) {
 	conn, err := s.data(ctx)
 	if err != nil {
@@ -145,7 +170,7 @@ func (s *Store) readTx(ctx context.Context, tx pgx.Tx, n uint64, current bool) (
 			return nil, nil, &SerialError{Store: s.display, State: s.state, Serial: n}
 		}
 		st := state.New()
-		return st, &snapshot{lineage: st.Lineage, fields: map[string]fieldRow{}, searches: map[string]*searchSnap{}, reports: map[string]reportRow{}}, nil
+		return st, emptySnapshot(st.Lineage), nil
 	}
 	if err != nil {
 		return fail("states", err)
@@ -155,8 +180,10 @@ func (s *Store) readTx(ctx context.Context, tx pgx.Tx, n uint64, current bool) (
 	}
 	var fv int
 	var pv string
-	err = tx.QueryRow(ctx, "SELECT lineage, format_version, patwatch_version FROM "+s.t("serials")+" WHERE state = $1 AND serial = $2",
-		s.state, int64(n)).Scan(&lineage, &fv, &pv)
+	var budgetDay pgtype.Date
+	var budgetCalls pgtype.Int4
+	err = tx.QueryRow(ctx, "SELECT lineage, format_version, patwatch_version, budget_day, budget_calls FROM "+s.t("serials")+" WHERE state = $1 AND serial = $2",
+		s.state, int64(n)).Scan(&lineage, &fv, &pv, &budgetDay, &budgetCalls)
 	if errors.Is(err, pgx.ErrNoRows) {
 		e := &SerialError{Store: s.display, State: s.state, Serial: n}
 		rows, qerr := tx.Query(ctx, `(SELECT serial FROM `+s.t("serials")+` WHERE state = $1 AND serial < $2 ORDER BY serial DESC LIMIT 3)
@@ -178,6 +205,9 @@ func (s *Store) readTx(ctx context.Context, tx pgx.Tx, n uint64, current bool) (
 	st := &state.State{
 		FormatVersion: fv, Serial: n, Lineage: lineage, PatwatchVersion: pv,
 		Searches: map[string]*state.Search{}, Reports: map[string]*state.Report{},
+	}
+	if budgetDay.Valid {
+		st.Budget = &state.Budget{Day: budgetDay.Time.Format(time.DateOnly), Calls: int(budgetCalls.Int32)}
 	}
 
 	valid := "to_serial IS NULL AND $2::bigint IS NOT NULL"
@@ -210,18 +240,22 @@ func (s *Store) readTx(ctx context.Context, tx pgx.Tx, n uint64, current bool) (
 		return fail("state_fields", err)
 	}
 
-	rows, err = tx.Query(ctx, "SELECT search, fingerprint, baseline_at, extra, raw FROM "+s.t("searches")+" WHERE state = $1 AND "+valid, args...)
+	rows, err = tx.Query(ctx, "SELECT search, retired, fingerprint, baseline_at, refreshed_at, retired_at, extra, raw FROM "+s.t("searches")+
+		" WHERE state = $1 AND "+valid, args...)
 	if err != nil {
 		return fail("searches", err)
 	}
 	for rows.Next() {
 		var name string
+		var retired bool
 		var r searchRow
+		var refreshed, retiredAt pgtype.Timestamptz
 		var raw pgtype.Text
-		if err := rows.Scan(&name, &r.fingerprint, &r.baselineAt, &r.extra, &raw); err != nil {
+		if err := rows.Scan(&name, &retired, &r.fingerprint, &r.baselineAt, &refreshed, &retiredAt, &r.extra, &raw); err != nil {
 			return fail("searches", err)
 		}
 		r.baselineAt = r.baselineAt.UTC()
+		r.refreshedAt, r.retiredAt = timeOf(refreshed), timeOf(retiredAt)
 		if raw.Valid {
 			r.raw = []byte(raw.String)
 		}
@@ -229,7 +263,14 @@ func (s *Store) readTx(ctx context.Context, tx pgx.Tx, n uint64, current bool) (
 		if err != nil {
 			return fail("search "+name, err)
 		}
-		st.Searches[name] = sr
+		if retired {
+			if st.RetiredSearches == nil {
+				st.RetiredSearches = map[string]*state.Search{}
+			}
+			st.RetiredSearches[name] = sr
+		} else {
+			st.Searches[name] = sr
+		}
 	}
 	if err := rows.Err(); err != nil {
 		return fail("searches", err)
@@ -240,26 +281,25 @@ func (s *Store) readTx(ctx context.Context, tx pgx.Tx, n uint64, current bool) (
 		return fail("hits", err)
 	}
 
-	rows, err = tx.Query(ctx, `SELECT report, patent_number, patent_id, format, logo, job_id, status, submitted_at, link_expires_at,
-		file, sha256, last_error, extra, raw FROM `+s.t("reports")+" WHERE state = $1 AND "+valid, args...)
+	rows, err = tx.Query(ctx, `SELECT report, retired, patent_number, patent_id, format, logo, job_id, status, submitted_at, link_expires_at,
+		file, sha256, last_error, submissions, outcome_unknown_at, retired_at, extra, raw FROM `+s.t("reports")+" WHERE state = $1 AND "+valid, args...)
 	if err != nil {
 		return fail("reports", err)
 	}
 	for rows.Next() {
 		var name string
+		var retired bool
 		var rr reportRow
 		var number, id, job, file, sum, lastErr, rawText pgtype.Text
-		var expires pgtype.Timestamptz
-		if err := rows.Scan(&name, &number, &id, &rr.format, &rr.logo, &job, &rr.status, &rr.submittedAt, &expires,
-			&file, &sum, &lastErr, &rr.extra, &rawText); err != nil {
+		var expires, unknown, retiredAt pgtype.Timestamptz
+		if err := rows.Scan(&name, &retired, &number, &id, &rr.format, &rr.logo, &job, &rr.status, &rr.submittedAt, &expires,
+			&file, &sum, &lastErr, &rr.submissions, &unknown, &retiredAt, &rr.extra, &rawText); err != nil {
 			return fail("reports", err)
 		}
 		rr.patentNumber, rr.patentID, rr.jobID = number.String, id.String, job.String
 		rr.file, rr.sha256, rr.lastError = file.String, sum.String, lastErr.String
 		rr.submittedAt = rr.submittedAt.UTC()
-		if expires.Valid {
-			rr.linkExpiresAt = expires.Time.UTC()
-		}
+		rr.linkExpiresAt, rr.outcomeUnknownAt, rr.retiredAt = timeOf(expires), timeOf(unknown), timeOf(retiredAt)
 		if rawText.Valid {
 			rr.raw = []byte(rawText.String)
 		}
@@ -267,10 +307,44 @@ func (s *Store) readTx(ctx context.Context, tx pgx.Tx, n uint64, current bool) (
 		if err != nil {
 			return fail("report "+name, err)
 		}
-		st.Reports[name] = rp
+		if retired {
+			if st.RetiredReports == nil {
+				st.RetiredReports = map[string]*state.Report{}
+			}
+			st.RetiredReports[name] = rp
+		} else {
+			st.Reports[name] = rp
+		}
 	}
 	if err := rows.Err(); err != nil {
 		return fail("reports", err)
+	}
+
+	rows, err = tx.Query(ctx, `SELECT id, seq, channel, generated_at, spec, simulated, events, attempts, first_failed, last_error, extra, raw
+		FROM `+s.t("outbox")+" WHERE state = $1 AND "+valid+" ORDER BY seq", args...)
+	if err != nil {
+		return fail("outbox", err)
+	}
+	for rows.Next() {
+		var id string
+		var r messageRow
+		var failed pgtype.Timestamptz
+		var lastErr, raw pgtype.Text
+		if err := rows.Scan(&id, &r.seq, &r.channel, &r.generatedAt, &r.spec, &r.simulated, &r.events, &r.attempts, &failed, &lastErr, &r.extra, &raw); err != nil {
+			return fail("outbox", err)
+		}
+		r.generatedAt, r.firstFailed, r.lastError = r.generatedAt.UTC(), timeOf(failed), lastErr.String
+		if raw.Valid {
+			r.raw = []byte(raw.String)
+		}
+		m, err := r.message(id)
+		if err != nil {
+			return fail("outbox message "+id, err)
+		}
+		st.Outbox = append(st.Outbox, m)
+	}
+	if err := rows.Err(); err != nil {
+		return fail("outbox", err)
 	}
 
 	if !current {
@@ -284,37 +358,106 @@ func (s *Store) readTx(ctx context.Context, tx pgx.Tx, n uint64, current bool) (
 	return st, snap, nil
 }
 
+// timeOf is a nullable timestamp as the state holds it: NULL is the zero
+// time.
+func timeOf(t pgtype.Timestamptz) time.Time {
+	if !t.Valid {
+		return time.Time{}
+	}
+	return t.Time.UTC()
+}
+
 // snapshotOf returns the rows of st as a save compares them, with the
 // digests of its searches' hits.
-func snapshotOf(st *state.State, sums map[string]*hitSum) (*snapshot, error) {
-	snap := &snapshot{
-		lineage: st.Lineage, serial: st.Serial,
-		searches: make(map[string]*searchSnap, len(st.Searches)),
-		reports:  make(map[string]reportRow, len(st.Reports)),
+func snapshotOf(st *state.State, sums map[entryKey]*hitSum) (*snapshot, error) {
+	snap := emptySnapshot(st.Lineage)
+	snap.serial = st.Serial
+	if st.Budget != nil {
+		b := *st.Budget
+		snap.budget = &b
 	}
 	var err error
 	if snap.fields, err = fieldsOf(st); err != nil {
 		return nil, err
 	}
-	for name, sr := range st.Searches {
-		row, err := searchRowOf(sr)
-		if err != nil {
-			return nil, fmt.Errorf("search %s: %w", name, err)
+	for _, part := range []struct {
+		m       map[string]*state.Search
+		retired bool
+	}{{st.Searches, false}, {st.RetiredSearches, true}} {
+		for name, sr := range part.m {
+			k := entryKey{name, part.retired}
+			row, err := searchRowOf(sr, part.retired)
+			if err != nil {
+				return nil, fmt.Errorf("search %s: %w", k, err)
+			}
+			ss := &searchSnap{row: row}
+			if sum := sums[k]; sum != nil {
+				ss.hits = *sum
+			}
+			snap.searches[k] = ss
 		}
-		ss := &searchSnap{row: row}
-		if sum := sums[name]; sum != nil {
-			ss.hits = *sum
-		}
-		snap.searches[name] = ss
 	}
-	for name, rp := range st.Reports {
-		row, err := reportRowOf(rp)
-		if err != nil {
-			return nil, fmt.Errorf("report %s: %w", name, err)
+	for _, part := range []struct {
+		m       map[string]*state.Report
+		retired bool
+	}{{st.Reports, false}, {st.RetiredReports, true}} {
+		for name, rp := range part.m {
+			k := entryKey{name, part.retired}
+			row, err := reportRowOf(rp, part.retired)
+			if err != nil {
+				return nil, fmt.Errorf("report %s: %w", k, err)
+			}
+			snap.reports[k] = row
 		}
-		snap.reports[name] = row
+	}
+	seqs := outboxSeqs(nil, st.Outbox)
+	for i, m := range st.Outbox {
+		row, err := messageRowOf(m, seqs[i])
+		if err != nil {
+			return nil, fmt.Errorf("outbox message %s: %w", m.ID, err)
+		}
+		snap.outbox[m.ID] = row
 	}
 	return snap, nil
+}
+
+// outboxSeqs gives the messages of an outbox the seqs that order them,
+// oldest first: the messages the snapshot has keep theirs while they stay
+// in order, and the others take free seqs between their neighbours'; when
+// there is no room (a message put between two with consecutive seqs), all
+// are numbered afresh from 1. old may be nil.
+func outboxSeqs(old map[string]messageRow, outbox []*state.Message) []int64 {
+	seqs := make([]int64, len(outbox))
+	kept := make([]bool, len(outbox))
+	var prev int64
+	for i, m := range outbox {
+		if r, ok := old[m.ID]; ok && r.seq > prev {
+			seqs[i], kept[i], prev = r.seq, true, r.seq
+		}
+	}
+	prev = 0
+	for i := range outbox {
+		if kept[i] {
+			prev = seqs[i]
+			continue
+		}
+		next := int64(math.MaxInt64)
+		for j := i + 1; j < len(outbox); j++ {
+			if kept[j] {
+				next = seqs[j]
+				break
+			}
+		}
+		if prev+1 >= next {
+			for j := range seqs {
+				seqs[j] = int64(j) + 1
+			}
+			return seqs
+		}
+		prev++
+		seqs[i] = prev
+	}
+	return seqs
 }
 
 // Exists reports whether the state has ever been saved.
@@ -332,47 +475,57 @@ func (s *Store) Exists(ctx context.Context) (bool, error) {
 	return ok, nil
 }
 
-// hitSelect selects hit rows in the column order decodeHit reads.
-const hitSelect = "SELECT search, patent_pn, first_seen, missing, patent_id, title, current_assignee, apno, apdt, pbdt, extra, raw FROM "
+// hitSelect selects hit rows in the column order decodeHit reads, after
+// retired and search.
+const hitSelect = "SELECT retired, search, patent_pn, first_seen, missing, patent_id, title, current_assignee, apno, apdt, pbdt, extra, raw FROM "
 
 // readHits reads the hits valid in the snapshot the query's condition
 // names into their searches in st, and returns the digest of each
 // search's hits. It is the one query whose cost grows with the state (a
 // million rows), so it decodes the binary rows itself, allocating one
 // string for a row's text and its hits a thousand at a time.
-func (s *Store) readHits(ctx context.Context, tx pgx.Tx, valid string, args []any, st *state.State) (map[string]*hitSum, error) {
+func (s *Store) readHits(ctx context.Context, tx pgx.Tx, valid string, args []any, st *state.State) (map[entryKey]*hitSum, error) {
 	rows, err := tx.Query(ctx, hitSelect+s.t("hits")+" WHERE state = $1 AND "+valid, append([]any{pgx.QueryResultFormats{pgx.BinaryFormatCode}}, args...)...)
 	if err != nil {
 		return nil, err
 	}
 	defer rows.Close()
-	sums := make(map[string]*hitSum, len(st.Searches))
+	sums := make(map[entryKey]*hitSum, len(st.Searches))
 	var (
-		lastName string
-		into     *state.Search
-		sum      *hitSum
-		slab     []state.Hit
-		buf      []byte
+		last   entryKey
+		into   *state.Search
+		sum    *hitSum
+		slab   []state.Hit
+		buf    []byte
+		retire bool
 	)
 	for rows.Next() {
 		v := rows.RawValues()
-		if len(v) != 12 {
-			return nil, fmt.Errorf("%d columns, want 12", len(v))
+		if len(v) != 13 {
+			return nil, fmt.Errorf("%d columns, want 13", len(v))
 		}
-		if into == nil || string(v[0]) != lastName {
-			into = st.Searches[string(v[0])]
+		if len(v[0]) != 1 {
+			return nil, errors.New("retired: not a boolean")
+		}
+		retire = v[0][0] != 0
+		if into == nil || retire != last.retired || string(v[1]) != last.name {
+			m := st.Searches
+			if retire {
+				m = st.RetiredSearches
+			}
+			into = m[string(v[1])]
+			last = entryKey{string(v[1]), retire}
 			if into == nil {
-				return nil, fmt.Errorf("hit %s belongs to search %q, which the state does not hold", v[1], v[0])
+				return nil, fmt.Errorf("hit %s belongs to search %s, which the state does not hold", v[2], last)
 			}
-			lastName = string(v[0])
-			if sum = sums[lastName]; sum == nil {
+			if sum = sums[last]; sum == nil {
 				sum = &hitSum{}
-				sums[lastName] = sum
+				sums[last] = sum
 			}
 		}
-		pn, r, err := decodeHit(v[1:])
+		pn, r, err := decodeHit(v[2:])
 		if err != nil {
-			return nil, fmt.Errorf("hit %s of search %s: %w", v[1], lastName, err)
+			return nil, fmt.Errorf("hit %s of search %s: %w", v[2], last, err)
 		}
 		if len(slab) == 0 {
 			slab = make([]state.Hit, 1024)
@@ -380,11 +533,11 @@ func (s *Store) readHits(ctx context.Context, tx pgx.Tx, valid string, args []an
 		h := &slab[0]
 		slab = slab[1:]
 		if err := r.hitInto(h); err != nil {
-			return nil, fmt.Errorf("hit %s of search %s: %w", pn, lastName, err)
+			return nil, fmt.Errorf("hit %s of search %s: %w", pn, last, err)
 		}
 		into.Hits[pn] = h
 		if err := sum.add(pn, h, &buf); err != nil {
-			return nil, fmt.Errorf("hit %s of search %s: %w", pn, lastName, err)
+			return nil, fmt.Errorf("hit %s of search %s: %w", pn, last, err)
 		}
 	}
 	return sums, rows.Err()

@@ -15,79 +15,108 @@ import (
 	"github.com/patwatch/patwatch/state"
 )
 
-// A state is kept as rows: one per search, hit and report, plus one per
-// top-level field the tables do not model. The fields a table models are
-// columns users can query; anything else the state type holds (a field a
-// later patwatch adds) goes into the row's extra jsonb column, so no field
-// is ever lost and the state reads back exactly. PostgreSQL cannot store a
-// NUL character in text or jsonb: a row whose values hold one keeps its
-// whole JSON text, with the NUL escaped, in its raw column, and its columns
-// hold the values with each NUL replaced by U+FFFD, for queries only.
+// A state is kept as rows: one per search, hit, report (live or retired)
+// and outbox message, the budget in each serial's row, and a row per
+// top-level field no table models. The fields the tables model are columns
+// users can query. A field of the state's types that no column models (one
+// a later patwatch adds before a migration gives it a column) goes into
+// the row's extra jsonb column, under its Go name, so that no field is
+// lost and the state reads back exactly; TestEveryFieldIsModelled makes
+// such a field fail until it has a column. PostgreSQL cannot store a NUL
+// character in text or jsonb: a row whose values hold one keeps all its
+// fields as JSON text, with the NUL escaped, in its raw column, and its
+// columns hold the values with each NUL shown as U+FFFD, for queries only.
+//
+// The rows hold what a state file holds: a retired entry's refresh time
+// and report attempts, and a live entry's retirement time, are not kept
+// (the file has no place for them), so a state reads back from either
+// store the same.
 
-// modelled lists the JSON keys of each state type that are columns (or,
-// for a search's hits, a table of their own).
+// The Go fields of each state type that columns (or tables) model.
 var (
-	topModelled    = []string{"format_version", "serial", "lineage", "patwatch_version", "searches", "reports"}
-	searchModelled = []string{"fingerprint", "baseline_at", "hits"}
-	hitModelled    = []string{"first_seen", "missing", "patent_id", "title", "current_assignee", "apno", "apdt", "pbdt"}
-	reportModelled = []string{"patent_number", "patent_id", "format", "logo", "job_id", "status", "submitted_at", "link_expires_at", "file", "sha256", "last_error"}
+	topModelled     = []string{"FormatVersion", "Serial", "Lineage", "PatwatchVersion", "Searches", "Reports", "RetiredSearches", "RetiredReports", "Budget", "Outbox"}
+	searchModelled  = []string{"Fingerprint", "BaselineAt", "Hits", "RefreshedAt", "RetiredAt"}
+	hitModelled     = []string{"FirstSeen", "Missing", "PatentID", "Title", "CurrentAssignee", "Apno", "Apdt", "Pbdt"}
+	reportModelled  = []string{"PatentNumber", "PatentID", "Format", "Logo", "JobID", "Status", "SubmittedAt", "LinkExpiresAt", "File", "SHA256", "LastError", "Submissions", "OutcomeUnknownAt", "RetiredAt"}
+	messageModelled = []string{"ID", "Channel", "GeneratedAt", "Spec", "Simulated", "Events", "Attempts", "FirstFailed", "LastError"}
+	eventModelled   = []string{"Kind", "Search", "Report", "PatentPN", "Title", "Score", "CurrentAssignee", "Apdt", "Pbdt", "Link", "Patent", "File", "Error"}
 )
 
 // Whether a type has fields beyond its columns decides whether its rows
-// need the JSON encoding at all: the common case copies fields directly.
+// need the reflective encoding at all: the common case copies fields.
 var (
-	searchHasExtra = hasUnmodelled(reflect.TypeFor[state.Search](), searchModelled)
-	hitHasExtra    = hasUnmodelled(reflect.TypeFor[state.Hit](), hitModelled)
-	reportHasExtra = hasUnmodelled(reflect.TypeFor[state.Report](), reportModelled)
+	searchHasExtra  = hasUnmodelled(reflect.TypeFor[state.Search](), searchModelled)
+	hitHasExtra     = hasUnmodelled(reflect.TypeFor[state.Hit](), hitModelled)
+	reportHasExtra  = hasUnmodelled(reflect.TypeFor[state.Report](), reportModelled)
+	messageHasExtra = hasUnmodelled(reflect.TypeFor[state.Message](), messageModelled)
+	eventHasExtra   = hasUnmodelled(reflect.TypeFor[state.Event](), eventModelled)
 )
 
-// jsonKeys returns the JSON object keys of a struct type's fields.
-func jsonKeys(t reflect.Type) []string {
-	var keys []string
+// unmodelled returns the exported fields of struct type t not in modelled.
+func unmodelled(t reflect.Type, modelled []string) []string {
+	var out []string
 	for f := range t.Fields() {
-		if !f.IsExported() {
-			continue
+		if f.IsExported() && !slices.Contains(modelled, f.Name) {
+			out = append(out, f.Name)
 		}
-		tag := f.Tag.Get("json")
-		if tag == "-" {
-			continue
-		}
-		name, _, _ := strings.Cut(tag, ",")
-		if name == "" {
-			name = f.Name
-		}
-		keys = append(keys, name)
 	}
-	return keys
+	return out
 }
 
-func hasUnmodelled(t reflect.Type, modelled []string) bool {
-	for _, k := range jsonKeys(t) {
-		if !slices.Contains(modelled, k) {
-			return true
-		}
-	}
-	return false
-}
+func hasUnmodelled(t reflect.Type, modelled []string) bool { return len(unmodelled(t, modelled)) > 0 }
 
-// extraOf returns the JSON object of v's keys that are not modelled, or
-// nil when there are none.
-func extraOf(v any, modelled []string) ([]byte, error) {
-	b, err := json.Marshal(v)
-	if err != nil {
-		return nil, err
-	}
-	var m map[string]json.RawMessage
-	if err := json.Unmarshal(b, &m); err != nil {
-		return nil, err
-	}
-	for _, k := range modelled {
-		delete(m, k)
+// fieldsJSON returns the JSON object of the non-zero fields named of the
+// struct v points to, by Go name, or nil when all are zero.
+func fieldsJSON(v any, names []string) ([]byte, error) {
+	rv := reflect.ValueOf(v).Elem()
+	m := map[string]json.RawMessage{}
+	for _, name := range names {
+		f := rv.FieldByName(name)
+		if !f.IsValid() || f.IsZero() {
+			continue
+		}
+		b, err := json.Marshal(f.Interface())
+		if err != nil {
+			return nil, fmt.Errorf("%s: %w", name, err)
+		}
+		m[name] = b
 	}
 	if len(m) == 0 {
 		return nil, nil
 	}
 	return json.Marshal(m) // keys sorted: equal content, equal bytes
+}
+
+// setFieldsJSON sets the fields of the struct v points to from a JSON
+// object by Go name. A name the type does not have is an error: a newer
+// patwatch wrote it, and dropping it would lose data on the next save.
+func setFieldsJSON(v any, b []byte) error {
+	var m map[string]json.RawMessage
+	if err := json.Unmarshal(b, &m); err != nil {
+		return err
+	}
+	rv := reflect.ValueOf(v).Elem()
+	for name, raw := range m {
+		f := rv.FieldByName(name)
+		if !f.IsValid() || !f.CanSet() {
+			return fmt.Errorf("field %s, which this patwatch does not know: a newer one wrote it; upgrade patwatch", name)
+		}
+		if err := json.Unmarshal(raw, f.Addr().Interface()); err != nil {
+			return fmt.Errorf("%s: %w", name, err)
+		}
+	}
+	return nil
+}
+
+// allFields is every exported field of struct type t but those left out.
+func allFields(t reflect.Type, leaveOut ...string) []string {
+	var out []string
+	for f := range t.Fields() {
+		if f.IsExported() && !slices.Contains(leaveOut, f.Name) {
+			out = append(out, f.Name)
+		}
+	}
+	return out
 }
 
 // hasNUL reports whether JSON text holds an escaped NUL character.
@@ -174,8 +203,30 @@ func textOrNil(b []byte) any {
 	return string(b)
 }
 
-// normTime is a time as the state holds it: UTC, whole seconds.
-func normTime(t time.Time) time.Time { return t.UTC().Truncate(time.Second) }
+// normTime is a time as the state holds it: UTC, whole seconds; the zero
+// time stays zero.
+func normTime(t time.Time) time.Time {
+	if t.IsZero() {
+		return time.Time{}
+	}
+	return t.UTC().Truncate(time.Second)
+}
+
+// canonicalJSON rewrites JSON text in one form (object keys sorted, no
+// space, numbers as written), so that a column compares equal to itself
+// after a trip through jsonb, which reorders keys.
+func canonicalJSON(b []byte) ([]byte, error) {
+	if b == nil {
+		return nil, nil
+	}
+	dec := json.NewDecoder(bytes.NewReader(b))
+	dec.UseNumber()
+	var v any
+	if err := dec.Decode(&v); err != nil {
+		return nil, err
+	}
+	return json.Marshal(v)
+}
 
 // hitRow is a hit's row: its columns as written, which compare equal
 // exactly when the hit's content is equal.
@@ -193,6 +244,11 @@ func (a *hitRow) equal(b *hitRow) bool {
 		bytes.Equal(a.extra, b.extra) && bytes.Equal(a.raw, b.raw)
 }
 
+var (
+	hitExtraFields = unmodelled(reflect.TypeFor[state.Hit](), hitModelled)
+	hitAllFields   = allFields(reflect.TypeFor[state.Hit]())
+)
+
 func hitRowOf(h *state.Hit) (hitRow, error) {
 	r := hitRow{
 		firstSeen: normTime(h.FirstSeen), missing: h.Missing,
@@ -200,16 +256,16 @@ func hitRowOf(h *state.Hit) (hitRow, error) {
 		apdt: h.Apdt, pbdt: h.Pbdt,
 	}
 	if hitHasExtra {
-		extra, err := extraOf(h, hitModelled)
-		if err != nil {
-			return r, err
+		extra, err := fieldsJSON(h, hitExtraFields)
+		if err == nil {
+			r.extra, err = canonicalJSON(extra)
 		}
-		if r.extra, err = canonicalJSON(extra); err != nil {
+		if err != nil {
 			return r, err
 		}
 	}
 	if anyNUL(r.patentID, r.title, r.assignee, r.apno) || hasNUL(r.extra) {
-		raw, err := json.Marshal(h)
+		raw, err := fieldsJSON(h, hitAllFields)
 		if err != nil {
 			return r, err
 		}
@@ -219,21 +275,33 @@ func hitRowOf(h *state.Hit) (hitRow, error) {
 	return r, nil
 }
 
-// canonicalJSON rewrites JSON text in one form (object keys sorted, no
-// space, numbers as written), so that a hit's extra column compares equal
-// to itself after a trip through jsonb, which reorders keys.
-func canonicalJSON(b []byte) ([]byte, error) {
-	if b == nil {
-		return nil, nil
+// hitInto sets h, a zero hit, from the row.
+func (r *hitRow) hitInto(h *state.Hit) error {
+	if r.raw != nil {
+		if err := setFieldsJSON(h, r.raw); err != nil {
+			return fmt.Errorf("raw: %w", err)
+		}
+		return nil
 	}
-	dec := json.NewDecoder(bytes.NewReader(b))
-	dec.UseNumber()
-	var v any
-	if err := dec.Decode(&v); err != nil {
-		return nil, err
+	h.FirstSeen, h.Missing = r.firstSeen, r.missing
+	h.PatentID, h.Title, h.CurrentAssignee, h.Apno = r.patentID, r.title, r.assignee, r.apno
+	h.Apdt, h.Pbdt = r.apdt, r.pbdt
+	if r.extra != nil {
+		if err := setFieldsJSON(h, r.extra); err != nil {
+			return fmt.Errorf("extra: %w", err)
+		}
 	}
-	return json.Marshal(v)
+	return nil
 }
+
+// copyValues are the row's columns after state, retired, search,
+// patent_pn, from_serial, in hitColumns order.
+func (r *hitRow) copyValues() []any {
+	return []any{r.firstSeen, r.missing, nullable(r.patentID), nullable(r.title), nullable(r.assignee), nullable(r.apno),
+		nullableInt(r.apdt), nullableInt(r.pbdt), jsonbOrNil(r.extra), textOrNil(r.raw)}
+}
+
+var hitColumns = []string{"first_seen", "missing", "patent_id", "title", "current_assignee", "apno", "apdt", "pbdt", "extra", "raw"}
 
 // hitSum is an order-independent digest of a search's hits: how many, and
 // the sums of two 64-bit hashes (under seeds of this process) of each
@@ -257,8 +325,7 @@ func (s *hitSum) add(pn string, h *state.Hit, buf *[]byte) error {
 		b = append(b, v...)
 	}
 	str(pn)
-	t := normTime(h.FirstSeen)
-	b = binary.AppendVarint(b, t.Unix())
+	b = binary.AppendVarint(b, normTime(h.FirstSeen).Unix())
 	b = binary.AppendVarint(b, int64(h.Missing))
 	str(h.PatentID)
 	str(h.Title)
@@ -267,10 +334,7 @@ func (s *hitSum) add(pn string, h *state.Hit, buf *[]byte) error {
 	b = binary.AppendVarint(b, int64(h.Apdt))
 	b = binary.AppendVarint(b, int64(h.Pbdt))
 	if hitHasExtra {
-		extra, err := extraOf(h, hitModelled)
-		if err == nil {
-			extra, err = canonicalJSON(extra)
-		}
+		extra, err := fieldsJSON(h, hitExtraFields)
 		if err != nil {
 			return err
 		}
@@ -283,61 +347,49 @@ func (s *hitSum) add(pn string, h *state.Hit, buf *[]byte) error {
 	return nil
 }
 
-// hitInto sets h, a zero hit, from the row.
-func (r *hitRow) hitInto(h *state.Hit) error {
-	if r.raw != nil {
-		if err := json.Unmarshal(r.raw, h); err != nil {
-			return fmt.Errorf("raw: %w", err)
-		}
-		return nil
-	}
-	h.FirstSeen, h.Missing = r.firstSeen, r.missing
-	h.PatentID, h.Title, h.CurrentAssignee, h.Apno = r.patentID, r.title, r.assignee, r.apno
-	h.Apdt, h.Pbdt = r.apdt, r.pbdt
-	if r.extra != nil {
-		if err := json.Unmarshal(r.extra, h); err != nil {
-			return fmt.Errorf("extra: %w", err)
-		}
-	}
-	return nil
-}
-
-// copyValues are the row's columns after state, search, patent_pn,
-// from_serial, in hitColumns order.
-func (r *hitRow) copyValues() []any {
-	return []any{r.firstSeen, r.missing, nullable(r.patentID), nullable(r.title), nullable(r.assignee), nullable(r.apno),
-		nullableInt(r.apdt), nullableInt(r.pbdt), jsonbOrNil(r.extra), textOrNil(r.raw)}
-}
-
-var hitColumns = []string{"first_seen", "missing", "patent_id", "title", "current_assignee", "apno", "apdt", "pbdt", "extra", "raw"}
-
 // searchRow is a search's row, without its hits.
 type searchRow struct {
-	fingerprint string
-	baselineAt  time.Time
-	extra, raw  []byte
+	fingerprint                        string
+	baselineAt, refreshedAt, retiredAt time.Time
+	extra, raw                         []byte
 }
 
 func (a *searchRow) equal(b *searchRow) bool {
-	return a.fingerprint == b.fingerprint && a.baselineAt.Equal(b.baselineAt) && bytes.Equal(a.extra, b.extra) && bytes.Equal(a.raw, b.raw)
+	return a.fingerprint == b.fingerprint && a.baselineAt.Equal(b.baselineAt) && a.refreshedAt.Equal(b.refreshedAt) &&
+		a.retiredAt.Equal(b.retiredAt) && bytes.Equal(a.extra, b.extra) && bytes.Equal(a.raw, b.raw)
 }
 
-func searchRowOf(s *state.Search) (searchRow, error) {
+var (
+	searchExtraFields = unmodelled(reflect.TypeFor[state.Search](), searchModelled)
+	searchAllFields   = allFields(reflect.TypeFor[state.Search](), "Hits")
+)
+
+// searchRowOf is the row of a live or retired search: a state file keeps
+// a live search's refresh time and a retired one's retirement time.
+func searchRowOf(s *state.Search, retired bool) (searchRow, error) {
 	r := searchRow{fingerprint: s.Fingerprint, baselineAt: normTime(s.BaselineAt)}
+	if retired {
+		r.retiredAt = normTime(s.RetiredAt)
+	} else {
+		r.refreshedAt = normTime(s.RefreshedAt)
+	}
 	if !searchHasExtra && !anyNUL(r.fingerprint) {
 		return r, nil
 	}
 	bare := *s
 	bare.Hits = nil
+	bare.RefreshedAt, bare.RetiredAt = r.refreshedAt, r.retiredAt
 	if searchHasExtra {
-		extra, err := extraOf(&bare, searchModelled)
+		extra, err := fieldsJSON(&bare, searchExtraFields)
+		if err == nil {
+			r.extra, err = canonicalJSON(extra)
+		}
 		if err != nil {
 			return r, err
 		}
-		r.extra = extra
 	}
 	if anyNUL(r.fingerprint) || hasNUL(r.extra) {
-		raw, err := json.Marshal(&bare)
+		raw, err := fieldsJSON(&bare, searchAllFields)
 		if err != nil {
 			return r, err
 		}
@@ -350,13 +402,13 @@ func searchRowOf(s *state.Search) (searchRow, error) {
 func (r *searchRow) search() (*state.Search, error) {
 	s := &state.Search{}
 	if r.raw != nil {
-		if err := json.Unmarshal(r.raw, s); err != nil {
+		if err := setFieldsJSON(s, r.raw); err != nil {
 			return nil, fmt.Errorf("raw: %w", err)
 		}
 	} else {
-		s.Fingerprint, s.BaselineAt = r.fingerprint, r.baselineAt
+		s.Fingerprint, s.BaselineAt, s.RefreshedAt, s.RetiredAt = r.fingerprint, r.baselineAt, r.refreshedAt, r.retiredAt
 		if r.extra != nil {
-			if err := json.Unmarshal(r.extra, s); err != nil {
+			if err := setFieldsJSON(s, r.extra); err != nil {
 				return nil, fmt.Errorf("extra: %w", err)
 			}
 		}
@@ -366,10 +418,10 @@ func (r *searchRow) search() (*state.Search, error) {
 }
 
 func (r *searchRow) copyValues() []any {
-	return []any{r.fingerprint, r.baselineAt, jsonbOrNil(r.extra), textOrNil(r.raw)}
+	return []any{r.fingerprint, r.baselineAt, nullableTime(r.refreshedAt), nullableTime(r.retiredAt), jsonbOrNil(r.extra), textOrNil(r.raw)}
 }
 
-var searchColumns = []string{"fingerprint", "baseline_at", "extra", "raw"}
+var searchColumns = []string{"fingerprint", "baseline_at", "refreshed_at", "retired_at", "extra", "raw"}
 
 // reportRow is a report's row.
 type reportRow struct {
@@ -378,33 +430,53 @@ type reportRow struct {
 	jobID, status                  string
 	submittedAt, linkExpiresAt     time.Time
 	file, sha256, lastError        string
+	submissions                    int
+	outcomeUnknownAt, retiredAt    time.Time
 	extra, raw                     []byte
 }
 
 func (a *reportRow) equal(b *reportRow) bool {
 	return a.patentNumber == b.patentNumber && a.patentID == b.patentID && a.format == b.format && a.logo == b.logo &&
 		a.jobID == b.jobID && a.status == b.status && a.submittedAt.Equal(b.submittedAt) && a.linkExpiresAt.Equal(b.linkExpiresAt) &&
-		a.file == b.file && a.sha256 == b.sha256 && a.lastError == b.lastError && bytes.Equal(a.extra, b.extra) && bytes.Equal(a.raw, b.raw)
+		a.file == b.file && a.sha256 == b.sha256 && a.lastError == b.lastError && a.submissions == b.submissions &&
+		a.outcomeUnknownAt.Equal(b.outcomeUnknownAt) && a.retiredAt.Equal(b.retiredAt) &&
+		bytes.Equal(a.extra, b.extra) && bytes.Equal(a.raw, b.raw)
 }
 
-func reportRowOf(rp *state.Report) (reportRow, error) {
+var (
+	reportExtraFields = unmodelled(reflect.TypeFor[state.Report](), reportModelled)
+	reportAllFields   = allFields(reflect.TypeFor[state.Report]())
+)
+
+// reportRowOf is the row of a live or retired report: a state file keeps
+// a live report's attempts and a retired one's retirement time.
+func reportRowOf(rp *state.Report, retired bool) (reportRow, error) {
 	r := reportRow{
 		patentNumber: rp.PatentNumber, patentID: rp.PatentID, format: rp.Format, logo: rp.Logo,
-		jobID: rp.JobID, status: rp.Status, submittedAt: normTime(rp.SubmittedAt),
+		jobID: rp.JobID, status: rp.Status, submittedAt: normTime(rp.SubmittedAt), linkExpiresAt: normTime(rp.LinkExpiresAt),
 		file: rp.File, sha256: rp.SHA256, lastError: rp.LastError,
 	}
-	if !rp.LinkExpiresAt.IsZero() {
-		r.linkExpiresAt = normTime(rp.LinkExpiresAt)
+	if retired {
+		r.retiredAt = normTime(rp.RetiredAt)
+	} else {
+		r.submissions, r.outcomeUnknownAt = rp.Submissions, normTime(rp.OutcomeUnknownAt)
 	}
+	if !reportHasExtra && !anyNUL(r.patentNumber, r.patentID, r.format, r.jobID, r.status, r.file, r.sha256, r.lastError) {
+		return r, nil
+	}
+	bare := *rp
+	bare.Submissions, bare.OutcomeUnknownAt, bare.RetiredAt = r.submissions, r.outcomeUnknownAt, r.retiredAt
 	if reportHasExtra {
-		extra, err := extraOf(rp, reportModelled)
+		extra, err := fieldsJSON(&bare, reportExtraFields)
+		if err == nil {
+			r.extra, err = canonicalJSON(extra)
+		}
 		if err != nil {
 			return r, err
 		}
-		r.extra = extra
 	}
 	if anyNUL(r.patentNumber, r.patentID, r.format, r.jobID, r.status, r.file, r.sha256, r.lastError) || hasNUL(r.extra) {
-		raw, err := json.Marshal(rp)
+		raw, err := fieldsJSON(&bare, reportAllFields)
 		if err != nil {
 			return r, err
 		}
@@ -418,7 +490,7 @@ func reportRowOf(rp *state.Report) (reportRow, error) {
 func (r *reportRow) report() (*state.Report, error) {
 	rp := &state.Report{}
 	if r.raw != nil {
-		if err := json.Unmarshal(r.raw, rp); err != nil {
+		if err := setFieldsJSON(rp, r.raw); err != nil {
 			return nil, fmt.Errorf("raw: %w", err)
 		}
 		return rp, nil
@@ -426,8 +498,9 @@ func (r *reportRow) report() (*state.Report, error) {
 	rp.PatentNumber, rp.PatentID, rp.Format, rp.Logo = r.patentNumber, r.patentID, r.format, r.logo
 	rp.JobID, rp.Status, rp.SubmittedAt, rp.LinkExpiresAt = r.jobID, r.status, r.submittedAt, r.linkExpiresAt
 	rp.File, rp.SHA256, rp.LastError = r.file, r.sha256, r.lastError
+	rp.Submissions, rp.OutcomeUnknownAt, rp.RetiredAt = r.submissions, r.outcomeUnknownAt, r.retiredAt
 	if r.extra != nil {
-		if err := json.Unmarshal(r.extra, rp); err != nil {
+		if err := setFieldsJSON(rp, r.extra); err != nil {
 			return nil, fmt.Errorf("extra: %w", err)
 		}
 	}
@@ -436,11 +509,154 @@ func (r *reportRow) report() (*state.Report, error) {
 
 func (r *reportRow) copyValues() []any {
 	return []any{nullable(r.patentNumber), nullable(r.patentID), r.format, r.logo, nullable(r.jobID), r.status, r.submittedAt,
-		nullableTime(r.linkExpiresAt), nullable(r.file), nullable(r.sha256), nullable(r.lastError), jsonbOrNil(r.extra), textOrNil(r.raw)}
+		nullableTime(r.linkExpiresAt), nullable(r.file), nullable(r.sha256), nullable(r.lastError),
+		r.submissions, nullableTime(r.outcomeUnknownAt), nullableTime(r.retiredAt), jsonbOrNil(r.extra), textOrNil(r.raw)}
 }
 
 var reportColumns = []string{"patent_number", "patent_id", "format", "logo", "job_id", "status", "submitted_at", "link_expires_at",
-	"file", "sha256", "last_error", "extra", "raw"}
+	"file", "sha256", "last_error", "submissions", "outcome_unknown_at", "retired_at", "extra", "raw"}
+
+// messageRow is an outbox message's row. seq orders the outbox, oldest
+// first.
+type messageRow struct {
+	seq                      int64
+	channel, spec, lastError string
+	generatedAt, firstFailed time.Time
+	simulated                bool
+	attempts                 int
+	events                   []byte // the events as a JSON array, keys as in the state file
+	extra, raw               []byte
+}
+
+func (a *messageRow) equal(b *messageRow) bool {
+	return a.seq == b.seq && a.channel == b.channel && a.spec == b.spec && a.lastError == b.lastError &&
+		a.generatedAt.Equal(b.generatedAt) && a.firstFailed.Equal(b.firstFailed) && a.simulated == b.simulated &&
+		a.attempts == b.attempts && bytes.Equal(a.events, b.events) && bytes.Equal(a.extra, b.extra) && bytes.Equal(a.raw, b.raw)
+}
+
+// eventJSON is an event in the events column: the state file's keys, so
+// that a query reads events->>'patent_pn' as a user reads the file.
+type eventJSON struct {
+	Kind            string  `json:"kind"`
+	Search          string  `json:"search,omitempty"`
+	Report          string  `json:"report,omitempty"`
+	PatentPN        string  `json:"patent_pn,omitempty"`
+	Title           string  `json:"title,omitempty"`
+	Score           float64 `json:"score,omitempty"`
+	CurrentAssignee string  `json:"current_assignee,omitempty"`
+	Apdt            int     `json:"apdt,omitempty"`
+	Pbdt            int     `json:"pbdt,omitempty"`
+	Link            string  `json:"link,omitempty"`
+	Patent          string  `json:"patent,omitempty"`
+	File            string  `json:"file,omitempty"`
+	Error           string  `json:"error,omitempty"`
+	// X holds an event's fields this column does not model, by Go name.
+	X json.RawMessage `json:"x,omitempty"`
+}
+
+var (
+	eventExtraFields   = unmodelled(reflect.TypeFor[state.Event](), eventModelled)
+	messageExtraFields = unmodelled(reflect.TypeFor[state.Message](), messageModelled)
+	messageAllFields   = allFields(reflect.TypeFor[state.Message]())
+)
+
+func eventsJSON(evs []state.Event) ([]byte, error) {
+	out := make([]eventJSON, len(evs))
+	for i, e := range evs {
+		out[i] = eventJSON{Kind: e.Kind, Search: e.Search, Report: e.Report, PatentPN: e.PatentPN, Title: e.Title, Score: e.Score,
+			CurrentAssignee: e.CurrentAssignee, Apdt: e.Apdt, Pbdt: e.Pbdt, Link: e.Link, Patent: e.Patent, File: e.File, Error: e.Error}
+		if eventHasExtra {
+			x, err := fieldsJSON(&evs[i], eventExtraFields)
+			if err != nil {
+				return nil, err
+			}
+			out[i].X = x
+		}
+	}
+	return json.Marshal(out)
+}
+
+func eventsOf(b []byte) ([]state.Event, error) {
+	var in []eventJSON
+	if err := json.Unmarshal(b, &in); err != nil {
+		return nil, err
+	}
+	var out []state.Event
+	for _, e := range in {
+		ev := state.Event{Kind: e.Kind, Search: e.Search, Report: e.Report, PatentPN: e.PatentPN, Title: e.Title, Score: e.Score,
+			CurrentAssignee: e.CurrentAssignee, Apdt: e.Apdt, Pbdt: e.Pbdt, Link: e.Link, Patent: e.Patent, File: e.File, Error: e.Error}
+		if e.X != nil {
+			if err := setFieldsJSON(&ev, e.X); err != nil {
+				return nil, err
+			}
+		}
+		out = append(out, ev)
+	}
+	return out, nil
+}
+
+func messageRowOf(m *state.Message, seq int64) (messageRow, error) {
+	r := messageRow{seq: seq, channel: m.Channel, spec: m.Spec, lastError: m.LastError, generatedAt: normTime(m.GeneratedAt),
+		firstFailed: normTime(m.FirstFailed), simulated: m.Simulated, attempts: m.Attempts}
+	var err error
+	if r.events, err = eventsJSON(m.Events); err != nil {
+		return r, err
+	}
+	if r.events, err = canonicalJSON(r.events); err != nil {
+		return r, err
+	}
+	if messageHasExtra {
+		extra, err := fieldsJSON(m, messageExtraFields)
+		if err == nil {
+			r.extra, err = canonicalJSON(extra)
+		}
+		if err != nil {
+			return r, err
+		}
+	}
+	if anyNUL(m.ID, r.channel, r.spec, r.lastError) || hasNUL(r.events) || hasNUL(r.extra) {
+		bare := *m
+		bare.GeneratedAt, bare.FirstFailed = r.generatedAt, r.firstFailed
+		raw, err := fieldsJSON(&bare, messageAllFields)
+		if err != nil {
+			return r, err
+		}
+		r.raw, r.extra = raw, nil
+		r.channel, r.spec, r.lastError = noNUL(r.channel), noNUL(r.spec), noNUL(r.lastError)
+		r.events = []byte("[]")
+	}
+	return r, nil
+}
+
+func (r *messageRow) message(id string) (*state.Message, error) {
+	m := &state.Message{}
+	if r.raw != nil {
+		if err := setFieldsJSON(m, r.raw); err != nil {
+			return nil, fmt.Errorf("raw: %w", err)
+		}
+		return m, nil
+	}
+	m.ID, m.Channel, m.Spec, m.LastError = id, r.channel, r.spec, r.lastError
+	m.GeneratedAt, m.FirstFailed, m.Simulated, m.Attempts = r.generatedAt, r.firstFailed, r.simulated, r.attempts
+	var err error
+	if m.Events, err = eventsOf(r.events); err != nil {
+		return nil, fmt.Errorf("events: %w", err)
+	}
+	if r.extra != nil {
+		if err := setFieldsJSON(m, r.extra); err != nil {
+			return nil, fmt.Errorf("extra: %w", err)
+		}
+	}
+	return m, nil
+}
+
+// copyValues are the row's columns after state, id, from_serial.
+func (r *messageRow) copyValues() []any {
+	return []any{r.seq, r.channel, r.generatedAt, r.spec, r.simulated, r.events, r.attempts, nullableTime(r.firstFailed),
+		nullable(r.lastError), jsonbOrNil(r.extra), textOrNil(r.raw)}
+}
+
+var messageColumns = []string{"seq", "channel", "generated_at", "spec", "simulated", "events", "attempts", "first_failed", "last_error", "extra", "raw"}
 
 // fieldRow is a top-level field of the state that no table models: its
 // JSON value, in value (jsonb) or, holding a NUL, in raw (text).
@@ -452,38 +668,32 @@ func (a *fieldRow) equal(b *fieldRow) bool {
 	return bytes.Equal(a.value, b.value) && bytes.Equal(a.raw, b.raw)
 }
 
-func (r *fieldRow) json() []byte {
-	if r.raw != nil {
-		return r.raw
-	}
-	return r.value
-}
+var topExtraFields = unmodelled(reflect.TypeFor[state.State](), topModelled)
 
-// fieldsOf returns the state's top-level fields that are not modelled.
+// fieldsOf returns the state's top-level fields that no table models, by
+// Go name (none today).
 func fieldsOf(st *state.State) (map[string]fieldRow, error) {
-	bare := *st
-	bare.Searches, bare.Reports = nil, nil
-	b, err := json.Marshal(&bare)
-	if err != nil {
-		return nil, err
+	out := map[string]fieldRow{}
+	if len(topExtraFields) == 0 {
+		return out, nil
+	}
+	b, err := fieldsJSON(st, topExtraFields)
+	if err != nil || b == nil {
+		return out, err
 	}
 	var m map[string]json.RawMessage
 	if err := json.Unmarshal(b, &m); err != nil {
 		return nil, err
 	}
-	out := map[string]fieldRow{}
 	for k, v := range m {
-		if slices.Contains(topModelled, k) {
-			continue
-		}
-		var buf bytes.Buffer
-		if err := json.Compact(&buf, v); err != nil {
+		c, err := canonicalJSON(v)
+		if err != nil {
 			return nil, err
 		}
-		if hasNUL(buf.Bytes()) {
-			out[k] = fieldRow{raw: buf.Bytes()}
+		if hasNUL(c) {
+			out[k] = fieldRow{raw: v}
 		} else {
-			out[k] = fieldRow{value: buf.Bytes()}
+			out[k] = fieldRow{value: c}
 		}
 	}
 	return out, nil
@@ -496,11 +706,34 @@ func setFields(st *state.State, fields map[string]fieldRow) error {
 	}
 	m := make(map[string]json.RawMessage, len(fields))
 	for k, f := range fields {
-		m[k] = f.json()
+		if f.raw != nil {
+			m[k] = f.raw
+		} else {
+			m[k] = f.value
+		}
 	}
 	b, err := json.Marshal(m)
 	if err != nil {
 		return err
 	}
-	return json.Unmarshal(b, st)
+	return setFieldsJSON(st, b)
+}
+
+// formatOf is the state format a state file holding st is in: 2 when a
+// field of format 2 is in use, else 1, as the state package decides.
+func formatOf(st *state.State) int {
+	if len(st.RetiredSearches) > 0 || len(st.RetiredReports) > 0 || st.Budget != nil || len(st.Outbox) > 0 {
+		return 2
+	}
+	for _, s := range st.Searches {
+		if !s.RefreshedAt.IsZero() {
+			return 2
+		}
+	}
+	for _, r := range st.Reports {
+		if r.Submissions != 0 || !r.OutcomeUnknownAt.IsZero() {
+			return 2
+		}
+	}
+	return 1
 }

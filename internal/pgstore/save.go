@@ -5,6 +5,8 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"strings"
+	"time"
 	"unicode/utf8"
 
 	"github.com/jackc/pgx/v5"
@@ -100,31 +102,40 @@ type saveOptions struct {
 // changes are the rows a save writes: each changed or new row replaces
 // the current version of its key (closing it), and each removed key's
 // current version is closed. The hits of searches that existed are diffed
-// against the database inside the save's transaction (see write): dirty
-// holds their new rows.
+// against the database inside the save's transaction (see diffDirty):
+// dirty holds their new rows.
 type changes struct {
 	fields      map[string]fieldRow
 	fieldsGone  []string
-	searches    map[string]searchRow
-	searchGone  []string // removed searches: their hits are closed with them
+	searches    map[entryKey]searchRow
+	searchGone  []entryKey // removed searches: their hits are closed with them
 	hitInserts  []hitInsert
-	hitCloses   [2][]string // search, patent_pn of hits replaced or removed within kept searches
-	dirty       map[string]map[string]hitRow
-	sums        map[string]hitSum // the digest of every search's hits in the new state
-	reports     map[string]reportRow
-	reportsGone []string
+	hitCloses   []hitInsert // hits replaced or removed within kept searches (row unused)
+	dirty       map[entryKey]map[string]hitRow
+	sums        map[entryKey]hitSum // the digest of every search's hits in the new state
+	reports     map[entryKey]reportRow
+	reportsGone []entryKey
+	outbox      map[string]messageRow // by id
+	outboxGone  []string
+	budget      bool // the budget changed
+	newBudget   *state.Budget
 }
 
 type hitInsert struct {
-	search, pn string
-	row        hitRow
+	search entryKey
+	pn     string
+	row    hitRow
 }
 
 // count is the number of row changes known before the database diff of
 // the dirty searches.
 func (c *changes) count() int {
-	return len(c.fields) + len(c.fieldsGone) + len(c.searches) + len(c.searchGone) + len(c.hitInserts) + len(c.hitCloses[0]) +
-		len(c.dirty) + len(c.reports) + len(c.reportsGone)
+	n := len(c.fields) + len(c.fieldsGone) + len(c.searches) + len(c.searchGone) + len(c.hitInserts) + len(c.hitCloses) +
+		len(c.dirty) + len(c.reports) + len(c.reportsGone) + len(c.outbox) + len(c.outboxGone)
+	if c.budget {
+		n++
+	}
+	return n
 }
 
 func (s *Store) save(ctx context.Context, st *state.State, o saveOptions) (bool, error) {
@@ -133,11 +144,11 @@ func (s *Store) save(ctx context.Context, st *state.State, o saveOptions) (bool,
 	}
 	if s.snap == nil {
 		// Saved without a Load: compare with what the database holds now.
-		if _, snap, err := s.read(ctx, 0, true); err != nil {
+		_, snap, err := s.read(ctx, 0, true)
+		if err != nil {
 			return false, err
-		} else {
-			s.snap = snap
 		}
+		s.snap = snap
 	}
 	snap := s.snap
 	if snap.exists && snap.lineage != st.Lineage && !o.replace {
@@ -152,25 +163,26 @@ func (s *Store) save(ctx context.Context, st *state.State, o saveOptions) (bool,
 	if serial == 0 {
 		serial = max(snap.serial, st.Serial) + 1
 	}
+	format := formatOf(st)
 	if snap.exists && c.count() == 0 && !(o.replace && (serial != snap.serial || st.Lineage != snap.lineage)) {
-		st.Serial, st.FormatVersion = snap.serial, state.FormatVersion
+		st.Serial, st.FormatVersion = snap.serial, format
 		return false, nil
 	}
 	conn, err := s.data(ctx)
 	if err != nil {
 		return false, err
 	}
-	wrote, err := s.write(ctx, conn, st, snap, c, serial, o.by, o.replace)
+	wrote, err := s.write(ctx, conn, st, snap, c, serial, format, o.by, o.replace)
 	if err != nil {
 		return false, err
 	}
 	if !wrote { // the dirty searches' rows were all equal after all
-		st.Serial, st.FormatVersion = snap.serial, state.FormatVersion
+		st.Serial, st.FormatVersion = snap.serial, format
 		return false, nil
 	}
 	apply(snap, c)
 	snap.exists, snap.lineage, snap.serial = true, st.Lineage, serial
-	st.Serial, st.FormatVersion = serial, state.FormatVersion
+	st.Serial, st.FormatVersion = serial, format
 	return true, nil
 }
 
@@ -200,47 +212,70 @@ func check(st *state.State) error {
 		}
 		return nil
 	}
-	for n, sr := range st.Searches {
-		if err := name("search", n); err != nil {
-			return err
+	for _, m := range []map[string]*state.Search{st.Searches, st.RetiredSearches} {
+		for n, sr := range m {
+			if err := name("search", n); err != nil {
+				return err
+			}
+			if sr == nil {
+				return fmt.Errorf("search %q: null", n)
+			}
+			if sr.Hits == nil {
+				sr.Hits = map[string]*state.Hit{}
+			}
+			// Its hits are checked by checkHit as diff reads them.
 		}
-		if sr == nil {
-			return fmt.Errorf("search %q: null", n)
-		}
-		if sr.Hits == nil {
-			sr.Hits = map[string]*state.Hit{}
-		}
-		// Its hits are checked by checkHit as diff reads them.
 	}
-	for n, r := range st.Reports {
-		if err := name("report", n); err != nil {
+	for _, m := range []map[string]*state.Report{st.Reports, st.RetiredReports} {
+		for n, r := range m {
+			if err := name("report", n); err != nil {
+				return err
+			}
+			if r == nil {
+				return fmt.Errorf("report %q: null", n)
+			}
+		}
+	}
+	ids := map[string]bool{}
+	for i, m := range st.Outbox {
+		if m == nil {
+			return fmt.Errorf("outbox[%d]: null", i)
+		}
+		if err := name("outbox message", m.ID); err != nil {
 			return err
 		}
-		if r == nil {
-			return fmt.Errorf("report %q: null", n)
+		if ids[m.ID] {
+			return fmt.Errorf("outbox[%d]: id %q appears twice", i, m.ID)
+		}
+		ids[m.ID] = true
+	}
+	if b := st.Budget; b != nil {
+		if d, err := time.Parse(time.DateOnly, b.Day); err != nil || d.Format(time.DateOnly) != b.Day {
+			return fmt.Errorf("budget.day: %q is not a date such as 2026-12-01", b.Day)
 		}
 	}
 	return nil
 }
 
 // checkHit is check for one hit.
-func checkHit(search, pn string, h *state.Hit) error {
+func checkHit(search entryKey, pn string, h *state.Hit) error {
 	switch {
 	case pn == "":
-		return fmt.Errorf("search %q: hit: empty name", search)
+		return fmt.Errorf("search %s: hit: empty name", search)
 	case h == nil:
-		return fmt.Errorf("search %q: hit %q: null", search, pn)
+		return fmt.Errorf("search %s: hit %q: null", search, pn)
 	case !storable(pn):
-		return fmt.Errorf("search %q: hit %q: not valid UTF-8, or holds a NUL character, which PostgreSQL cannot store in a name", search, pn)
+		return fmt.Errorf("search %s: hit %q: not valid UTF-8, or holds a NUL character, which PostgreSQL cannot store in a name", search, pn)
 	}
 	return nil
 }
 
 // diff returns the rows that turn snap into st, except for the hits of
-// searches whose digest changed, which write diffs against the database.
+// searches whose digest changed, which diffDirty diffs against the
+// database.
 func diff(snap *snapshot, st *state.State) (*changes, error) {
-	c := &changes{fields: map[string]fieldRow{}, searches: map[string]searchRow{}, reports: map[string]reportRow{},
-		dirty: map[string]map[string]hitRow{}, sums: make(map[string]hitSum, len(st.Searches))}
+	c := &changes{fields: map[string]fieldRow{}, searches: map[entryKey]searchRow{}, reports: map[entryKey]reportRow{},
+		dirty: map[entryKey]map[string]hitRow{}, sums: make(map[entryKey]hitSum, len(st.Searches)), outbox: map[string]messageRow{}}
 	fields, err := fieldsOf(st)
 	if err != nil {
 		return nil, err
@@ -257,61 +292,103 @@ func diff(snap *snapshot, st *state.State) (*changes, error) {
 	}
 
 	var buf []byte
-	for name, sr := range st.Searches {
-		row, err := searchRowOf(sr)
-		if err != nil {
-			return nil, fmt.Errorf("search %s: %w", name, err)
-		}
-		old := snap.searches[name]
-		if old == nil || !old.row.equal(&row) {
-			c.searches[name] = row
-		}
-		var sum hitSum
-		for pn, h := range sr.Hits {
-			if err := checkHit(name, pn, h); err != nil {
-				return nil, err
+	seen := map[entryKey]bool{}
+	for _, part := range []struct {
+		m       map[string]*state.Search
+		retired bool
+	}{{st.Searches, false}, {st.RetiredSearches, true}} {
+		for name, sr := range part.m {
+			k := entryKey{name, part.retired}
+			seen[k] = true
+			row, err := searchRowOf(sr, part.retired)
+			if err != nil {
+				return nil, fmt.Errorf("search %s: %w", k, err)
 			}
-			if err := sum.add(pn, h, &buf); err != nil {
-				return nil, fmt.Errorf("search %s: hit %s: %w", name, pn, err)
+			old := snap.searches[k]
+			if old == nil || !old.row.equal(&row) {
+				c.searches[k] = row
 			}
-			if old == nil {
-				r, err := hitRowOf(h)
-				if err != nil {
-					return nil, fmt.Errorf("search %s: hit %s: %w", name, pn, err)
-				}
-				c.hitInserts = append(c.hitInserts, hitInsert{search: name, pn: pn, row: r})
-			}
-		}
-		c.sums[name] = sum
-		if old != nil && sum != old.hits {
-			rows := make(map[string]hitRow, len(sr.Hits))
+			var sum hitSum
 			for pn, h := range sr.Hits {
-				if rows[pn], err = hitRowOf(h); err != nil {
-					return nil, fmt.Errorf("search %s: hit %s: %w", name, pn, err)
+				if err := checkHit(k, pn, h); err != nil {
+					return nil, err
+				}
+				if err := sum.add(pn, h, &buf); err != nil {
+					return nil, fmt.Errorf("search %s: hit %s: %w", k, pn, err)
+				}
+				if old == nil {
+					r, err := hitRowOf(h)
+					if err != nil {
+						return nil, fmt.Errorf("search %s: hit %s: %w", k, pn, err)
+					}
+					c.hitInserts = append(c.hitInserts, hitInsert{search: k, pn: pn, row: r})
 				}
 			}
-			c.dirty[name] = rows
+			c.sums[k] = sum
+			if old != nil && sum != old.hits {
+				rows := make(map[string]hitRow, len(sr.Hits))
+				for pn, h := range sr.Hits {
+					if rows[pn], err = hitRowOf(h); err != nil {
+						return nil, fmt.Errorf("search %s: hit %s: %w", k, pn, err)
+					}
+				}
+				c.dirty[k] = rows
+			}
 		}
 	}
-	for name := range snap.searches {
-		if _, ok := st.Searches[name]; !ok {
-			c.searchGone = append(c.searchGone, name)
+	for k := range snap.searches {
+		if !seen[k] {
+			c.searchGone = append(c.searchGone, k)
 		}
 	}
 
-	for name, rp := range st.Reports {
-		row, err := reportRowOf(rp)
-		if err != nil {
-			return nil, fmt.Errorf("report %s: %w", name, err)
-		}
-		if old, ok := snap.reports[name]; !ok || !old.equal(&row) {
-			c.reports[name] = row
+	seen = map[entryKey]bool{}
+	for _, part := range []struct {
+		m       map[string]*state.Report
+		retired bool
+	}{{st.Reports, false}, {st.RetiredReports, true}} {
+		for name, rp := range part.m {
+			k := entryKey{name, part.retired}
+			seen[k] = true
+			row, err := reportRowOf(rp, part.retired)
+			if err != nil {
+				return nil, fmt.Errorf("report %s: %w", k, err)
+			}
+			if old, ok := snap.reports[k]; !ok || !old.equal(&row) {
+				c.reports[k] = row
+			}
 		}
 	}
-	for name := range snap.reports {
-		if _, ok := st.Reports[name]; !ok {
-			c.reportsGone = append(c.reportsGone, name)
+	for k := range snap.reports {
+		if !seen[k] {
+			c.reportsGone = append(c.reportsGone, k)
 		}
+	}
+
+	seqs := outboxSeqs(snap.outbox, st.Outbox)
+	ids := map[string]bool{}
+	for i, m := range st.Outbox {
+		ids[m.ID] = true
+		row, err := messageRowOf(m, seqs[i])
+		if err != nil {
+			return nil, fmt.Errorf("outbox message %s: %w", m.ID, err)
+		}
+		if old, ok := snap.outbox[m.ID]; !ok || !old.equal(&row) {
+			c.outbox[m.ID] = row
+		}
+	}
+	for id := range snap.outbox {
+		if !ids[id] {
+			c.outboxGone = append(c.outboxGone, id)
+		}
+	}
+
+	if (snap.budget == nil) != (st.Budget == nil) || (st.Budget != nil && *st.Budget != *snap.budget) {
+		c.budget = true
+	}
+	if st.Budget != nil {
+		b := *st.Budget
+		c.newBudget = &b
 	}
 	return c, nil
 }
@@ -324,25 +401,32 @@ func apply(snap *snapshot, c *changes) {
 	for _, k := range c.fieldsGone {
 		delete(snap.fields, k)
 	}
-	for name, row := range c.searches {
-		if ss := snap.searches[name]; ss != nil {
+	for k, row := range c.searches {
+		if ss := snap.searches[k]; ss != nil {
 			ss.row = row
 		} else {
-			snap.searches[name] = &searchSnap{row: row}
+			snap.searches[k] = &searchSnap{row: row}
 		}
 	}
-	for _, name := range c.searchGone {
-		delete(snap.searches, name)
+	for _, k := range c.searchGone {
+		delete(snap.searches, k)
 	}
-	for name, sum := range c.sums {
-		snap.searches[name].hits = sum
+	for k, sum := range c.sums {
+		snap.searches[k].hits = sum
 	}
-	for name, row := range c.reports {
-		snap.reports[name] = row
+	for k, row := range c.reports {
+		snap.reports[k] = row
 	}
-	for _, name := range c.reportsGone {
-		delete(snap.reports, name)
+	for _, k := range c.reportsGone {
+		delete(snap.reports, k)
 	}
+	for id, row := range c.outbox {
+		snap.outbox[id] = row
+	}
+	for _, id := range c.outboxGone {
+		delete(snap.outbox, id)
+	}
+	snap.budget = c.newBudget
 }
 
 // diffDirty diffs the new rows of the dirty searches against their current
@@ -351,41 +435,45 @@ func (s *Store) diffDirty(ctx context.Context, tx pgx.Tx, c *changes) error {
 	if len(c.dirty) == 0 {
 		return nil
 	}
-	rows, err := tx.Query(ctx, hitSelect+s.t("hits")+" WHERE state = $1 AND search = ANY($2) AND to_serial IS NULL",
-		pgx.QueryResultFormats{pgx.BinaryFormatCode}, s.state, keys(c.dirty))
+	var names []string
+	var retired []bool
+	for k := range c.dirty {
+		names, retired = append(names, k.name), append(retired, k.retired)
+	}
+	rows, err := tx.Query(ctx, hitSelect+s.t("hits")+` h WHERE state = $1 AND to_serial IS NULL
+		AND (h.search, h.retired) IN (SELECT * FROM unnest($2::text[], $3::boolean[]))`,
+		pgx.QueryResultFormats{pgx.BinaryFormatCode}, s.state, names, retired)
 	if err != nil {
 		return err
 	}
 	defer rows.Close()
 	for rows.Next() {
 		v := rows.RawValues()
-		if len(v) != 12 {
-			return fmt.Errorf("%d columns, want 12", len(v))
+		if len(v) != 13 || len(v[0]) != 1 {
+			return fmt.Errorf("%d columns, want 13", len(v))
 		}
-		name := string(v[0])
-		pn, cur, err := decodeHit(v[1:])
+		k := entryKey{string(v[1]), v[0][0] != 0}
+		pn, cur, err := decodeHit(v[2:])
 		if err != nil {
-			return fmt.Errorf("hit %s of search %s: %w", pn, name, err)
+			return fmt.Errorf("hit %s of search %s: %w", pn, k, err)
 		}
-		next := c.dirty[name]
+		next := c.dirty[k]
 		nr, ok := next[pn]
 		switch {
 		case !ok:
-			c.hitCloses[0] = append(c.hitCloses[0], name)
-			c.hitCloses[1] = append(c.hitCloses[1], pn)
+			c.hitCloses = append(c.hitCloses, hitInsert{search: k, pn: pn})
 		case !nr.equal(&cur):
-			c.hitCloses[0] = append(c.hitCloses[0], name)
-			c.hitCloses[1] = append(c.hitCloses[1], pn)
-			c.hitInserts = append(c.hitInserts, hitInsert{search: name, pn: pn, row: nr})
+			c.hitCloses = append(c.hitCloses, hitInsert{search: k, pn: pn})
+			c.hitInserts = append(c.hitInserts, hitInsert{search: k, pn: pn, row: nr})
 		}
 		delete(next, pn)
 	}
 	if err := rows.Err(); err != nil {
 		return err
 	}
-	for _, name := range keys(c.dirty) {
-		for pn, r := range c.dirty[name] {
-			c.hitInserts = append(c.hitInserts, hitInsert{search: name, pn: pn, row: r})
+	for k, next := range c.dirty {
+		for pn, r := range next {
+			c.hitInserts = append(c.hitInserts, hitInsert{search: k, pn: pn, row: r})
 		}
 	}
 	c.dirty = nil
@@ -398,13 +486,13 @@ var errNoChange = errors.New("no change")
 // write commits the changes as serial, after checking that the database
 // still holds what snap says. It reports false, writing nothing, when the
 // diff of the dirty searches finds nothing changed and always is false.
-func (s *Store) write(ctx context.Context, conn *pgx.Conn, st *state.State, snap *snapshot, c *changes, serial uint64, by string, always bool) (bool, error) {
+func (s *Store) write(ctx context.Context, conn *pgx.Conn, st *state.State, snap *snapshot, c *changes, serial uint64, format int, by string, always bool) (bool, error) {
 	tx, err := conn.Begin(ctx)
 	if err != nil {
 		return false, fmt.Errorf("save state %s to %s: %w", s.state, s.display, err)
 	}
 	defer tx.Rollback(context.WithoutCancel(ctx))
-	err = s.writeTx(ctx, conn, tx, st, snap, c, serial, by, always)
+	err = s.writeTx(ctx, conn, tx, st, snap, c, serial, format, by, always)
 	if err == nil {
 		err = tx.Commit(ctx)
 	}
@@ -420,7 +508,7 @@ func (s *Store) write(ctx context.Context, conn *pgx.Conn, st *state.State, snap
 	return true, nil
 }
 
-func (s *Store) writeTx(ctx context.Context, conn *pgx.Conn, tx pgx.Tx, st *state.State, snap *snapshot, c *changes, serial uint64, by string, always bool) error {
+func (s *Store) writeTx(ctx context.Context, conn *pgx.Conn, tx pgx.Tx, st *state.State, snap *snapshot, c *changes, serial uint64, format int, by string, always bool) error {
 	conflict := &ConflictError{Store: s.display, State: s.state, ReadSerial: snap.serial, ReadExists: snap.exists, SavingLineage: snap.lineage}
 	var lineage string
 	var cur int64
@@ -481,23 +569,45 @@ func (s *Store) writeTx(ctx context.Context, conn *pgx.Conn, tx pgx.Tx, st *stat
 		}
 		return nil
 	}
+	closeEntries := func(table, key string, keys []entryKey) error {
+		if len(keys) == 0 {
+			return nil
+		}
+		names, retired := make([]string, len(keys)), make([]bool, len(keys))
+		for i, k := range keys {
+			names[i], retired[i] = k.name, k.retired
+		}
+		_, err := tx.Exec(ctx, "UPDATE "+s.t(table)+" AS t SET to_serial = $2 FROM unnest($3::text[], $4::boolean[]) AS c(name, retired)"+
+			" WHERE t.state = $1 AND t."+ident(key)+" = c.name AND t.retired = c.retired AND t.to_serial IS NULL", s.state, ser, names, retired)
+		if err != nil {
+			return fmt.Errorf("%s: %w", table, err)
+		}
+		return nil
+	}
 	if err := closeBy("state_fields", "field", slices.Concat(c.fieldsGone, keys(c.fields))); err != nil {
 		return err
 	}
-	if err := closeBy("searches", "search", slices.Concat(c.searchGone, keys(c.searches))); err != nil {
+	if err := closeEntries("searches", "search", slices.Concat(c.searchGone, entryKeys(c.searches))); err != nil {
 		return err
 	}
-	if err := closeBy("hits", "search", c.searchGone); err != nil {
+	if err := closeEntries("hits", "search", c.searchGone); err != nil {
 		return err
 	}
-	if len(c.hitCloses[0]) > 0 {
-		if _, err := tx.Exec(ctx, "UPDATE "+s.t("hits")+` AS h SET to_serial = $2 FROM unnest($3::text[], $4::text[]) AS c(search, patent_pn)
-			WHERE h.state = $1 AND h.search = c.search AND h.patent_pn = c.patent_pn AND h.to_serial IS NULL`,
-			s.state, ser, c.hitCloses[0], c.hitCloses[1]); err != nil {
+	if len(c.hitCloses) > 0 {
+		names, retired, pns := make([]string, len(c.hitCloses)), make([]bool, len(c.hitCloses)), make([]string, len(c.hitCloses))
+		for i, h := range c.hitCloses {
+			names[i], retired[i], pns[i] = h.search.name, h.search.retired, h.pn
+		}
+		if _, err := tx.Exec(ctx, "UPDATE "+s.t("hits")+` AS h SET to_serial = $2 FROM unnest($3::text[], $4::boolean[], $5::text[]) AS c(search, retired, patent_pn)
+			WHERE h.state = $1 AND h.search = c.search AND h.retired = c.retired AND h.patent_pn = c.patent_pn AND h.to_serial IS NULL`,
+			s.state, ser, names, retired, pns); err != nil {
 			return fmt.Errorf("hits: %w", err)
 		}
 	}
-	if err := closeBy("reports", "report", slices.Concat(c.reportsGone, keys(c.reports))); err != nil {
+	if err := closeEntries("reports", "report", slices.Concat(c.reportsGone, entryKeys(c.reports))); err != nil {
+		return err
+	}
+	if err := closeBy("outbox", "id", slices.Concat(c.outboxGone, keys(c.outbox))); err != nil {
 		return err
 	}
 
@@ -513,43 +623,70 @@ func (s *Store) writeTx(ctx context.Context, conn *pgx.Conn, tx pgx.Tx, st *stat
 		}
 		return nil
 	}
-	head := func(key string, cols []string) []string {
-		return append([]string{"state", key, "from_serial"}, cols...)
-	}
 	fieldNames := keys(c.fields)
-	if err := copyRows("state_fields", head("field", []string{"value", "raw"}), len(fieldNames), func(i int) []any {
+	if err := copyRows("state_fields", []string{"state", "field", "from_serial", "value", "raw"}, len(fieldNames), func(i int) []any {
 		f := c.fields[fieldNames[i]]
 		return []any{s.state, fieldNames[i], ser, jsonbOrNil(f.value), textOrNil(f.raw)}
 	}); err != nil {
 		return err
 	}
-	searchNames := keys(c.searches)
-	if err := copyRows("searches", head("search", searchColumns), len(searchNames), func(i int) []any {
-		r := c.searches[searchNames[i]]
-		return append([]any{s.state, searchNames[i], ser}, r.copyValues()...)
+	searchKeys := entryKeys(c.searches)
+	if err := copyRows("searches", append([]string{"state", "search", "retired", "from_serial"}, searchColumns...), len(searchKeys), func(i int) []any {
+		r := c.searches[searchKeys[i]]
+		return append([]any{s.state, searchKeys[i].name, searchKeys[i].retired, ser}, r.copyValues()...)
 	}); err != nil {
 		return err
 	}
-	if err := copyRows("hits", append([]string{"state", "search", "patent_pn", "from_serial"}, hitColumns...), len(c.hitInserts), func(i int) []any {
+	if err := copyRows("hits", append([]string{"state", "search", "retired", "patent_pn", "from_serial"}, hitColumns...), len(c.hitInserts), func(i int) []any {
 		h := &c.hitInserts[i]
-		return append([]any{s.state, h.search, h.pn, ser}, h.row.copyValues()...)
+		return append([]any{s.state, h.search.name, h.search.retired, h.pn, ser}, h.row.copyValues()...)
 	}); err != nil {
 		return err
 	}
-	reportNames := keys(c.reports)
-	if err := copyRows("reports", head("report", reportColumns), len(reportNames), func(i int) []any {
-		r := c.reports[reportNames[i]]
-		return append([]any{s.state, reportNames[i], ser}, r.copyValues()...)
+	reportKeys := entryKeys(c.reports)
+	if err := copyRows("reports", append([]string{"state", "report", "retired", "from_serial"}, reportColumns...), len(reportKeys), func(i int) []any {
+		r := c.reports[reportKeys[i]]
+		return append([]any{s.state, reportKeys[i].name, reportKeys[i].retired, ser}, r.copyValues()...)
+	}); err != nil {
+		return err
+	}
+	ids := keys(c.outbox)
+	if err := copyRows("outbox", append([]string{"state", "id", "from_serial"}, messageColumns...), len(ids), func(i int) []any {
+		r := c.outbox[ids[i]]
+		return append([]any{s.state, ids[i], ser}, r.copyValues()...)
 	}); err != nil {
 		return err
 	}
 
-	written := len(c.fields) + len(c.searches) + len(c.hitInserts) + len(c.reports)
-	if _, err := tx.Exec(ctx, "INSERT INTO "+s.t("serials")+` (state, serial, lineage, format_version, patwatch_version, saved_at, saved_by, rows_written)
-		VALUES ($1, $2, $3, $4, $5, $6, $7, $8)`, s.state, ser, st.Lineage, state.FormatVersion, st.PatwatchVersion, now, by, written); err != nil {
+	var budgetDay, budgetCalls any
+	if b := st.Budget; b != nil {
+		d, _ := time.Parse(time.DateOnly, b.Day) // check made sure it parses
+		budgetDay, budgetCalls = d, b.Calls
+	}
+	written := len(c.fields) + len(c.searches) + len(c.hitInserts) + len(c.reports) + len(c.outbox)
+	if _, err := tx.Exec(ctx, "INSERT INTO "+s.t("serials")+` (state, serial, lineage, format_version, patwatch_version, saved_at, saved_by, rows_written, budget_day, budget_calls)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)`, s.state, ser, st.Lineage, format, st.PatwatchVersion, now, by, written, budgetDay, budgetCalls); err != nil {
 		return fmt.Errorf("serials: %w", err)
 	}
 	return nil
+}
+
+// entryKeys returns m's keys, live first, each in name order.
+func entryKeys[V any](m map[entryKey]V) []entryKey {
+	out := make([]entryKey, 0, len(m))
+	for k := range m {
+		out = append(out, k)
+	}
+	slices.SortFunc(out, func(a, b entryKey) int {
+		if a.retired != b.retired {
+			if a.retired {
+				return 1
+			}
+			return -1
+		}
+		return strings.Compare(a.name, b.name)
+	})
+	return out
 }
 
 func keys[V any](m map[string]V) []string {

@@ -35,6 +35,8 @@ CREATE TABLE %[1]s.serials (
 	saved_at         timestamptz NOT NULL,
 	saved_by         text NOT NULL,
 	rows_written     integer NOT NULL,
+	budget_day       date,
+	budget_calls     integer,
 	PRIMARY KEY (state, serial)
 );
 CREATE TABLE %[1]s.state_fields (
@@ -48,20 +50,24 @@ CREATE TABLE %[1]s.state_fields (
 );
 CREATE UNIQUE INDEX state_fields_current ON %[1]s.state_fields (state, field) WHERE to_serial IS NULL;
 CREATE TABLE %[1]s.searches (
-	state       text NOT NULL,
-	search      text NOT NULL,
-	from_serial bigint NOT NULL,
-	to_serial   bigint,
-	fingerprint text NOT NULL,
-	baseline_at timestamptz NOT NULL,
-	extra       jsonb,
-	raw         text,
-	PRIMARY KEY (state, search, from_serial)
+	state        text NOT NULL,
+	search       text NOT NULL,
+	retired      boolean NOT NULL,
+	from_serial  bigint NOT NULL,
+	to_serial    bigint,
+	fingerprint  text NOT NULL,
+	baseline_at  timestamptz NOT NULL,
+	refreshed_at timestamptz,
+	retired_at   timestamptz,
+	extra        jsonb,
+	raw          text,
+	PRIMARY KEY (state, retired, search, from_serial)
 );
-CREATE UNIQUE INDEX searches_current ON %[1]s.searches (state, search) WHERE to_serial IS NULL;
+CREATE UNIQUE INDEX searches_current ON %[1]s.searches (state, retired, search) WHERE to_serial IS NULL;
 CREATE TABLE %[1]s.hits (
 	state            text NOT NULL,
 	search           text NOT NULL,
+	retired          boolean NOT NULL,
 	patent_pn        text NOT NULL,
 	from_serial      bigint NOT NULL,
 	to_serial        bigint,
@@ -75,30 +81,53 @@ CREATE TABLE %[1]s.hits (
 	pbdt             integer,
 	extra            jsonb,
 	raw              text,
-	PRIMARY KEY (state, search, patent_pn, from_serial)
+	PRIMARY KEY (state, retired, search, patent_pn, from_serial)
 );
-CREATE UNIQUE INDEX hits_current ON %[1]s.hits (state, search, patent_pn) WHERE to_serial IS NULL;
+CREATE UNIQUE INDEX hits_current ON %[1]s.hits (state, retired, search, patent_pn) WHERE to_serial IS NULL;
 CREATE TABLE %[1]s.reports (
-	state           text NOT NULL,
-	report          text NOT NULL,
-	from_serial     bigint NOT NULL,
-	to_serial       bigint,
-	patent_number   text,
-	patent_id       text,
-	format          text NOT NULL,
-	logo            boolean NOT NULL,
-	job_id          text,
-	status          text NOT NULL,
-	submitted_at    timestamptz NOT NULL,
-	link_expires_at timestamptz,
-	file            text,
-	sha256          text,
-	last_error      text,
-	extra           jsonb,
-	raw             text,
-	PRIMARY KEY (state, report, from_serial)
+	state              text NOT NULL,
+	report             text NOT NULL,
+	retired            boolean NOT NULL,
+	from_serial        bigint NOT NULL,
+	to_serial          bigint,
+	patent_number      text,
+	patent_id          text,
+	format             text NOT NULL,
+	logo               boolean NOT NULL,
+	job_id             text,
+	status             text NOT NULL,
+	submitted_at       timestamptz NOT NULL,
+	link_expires_at    timestamptz,
+	file               text,
+	sha256             text,
+	last_error         text,
+	submissions        integer NOT NULL,
+	outcome_unknown_at timestamptz,
+	retired_at         timestamptz,
+	extra              jsonb,
+	raw                text,
+	PRIMARY KEY (state, retired, report, from_serial)
 );
-CREATE UNIQUE INDEX reports_current ON %[1]s.reports (state, report) WHERE to_serial IS NULL;
+CREATE UNIQUE INDEX reports_current ON %[1]s.reports (state, retired, report) WHERE to_serial IS NULL;
+CREATE TABLE %[1]s.outbox (
+	state        text NOT NULL,
+	id           text NOT NULL,
+	from_serial  bigint NOT NULL,
+	to_serial    bigint,
+	seq          bigint NOT NULL,
+	channel      text NOT NULL,
+	generated_at timestamptz NOT NULL,
+	spec         text NOT NULL,
+	simulated    boolean NOT NULL,
+	events       jsonb NOT NULL,
+	attempts     integer NOT NULL,
+	first_failed timestamptz,
+	last_error   text,
+	extra        jsonb,
+	raw          text,
+	PRIMARY KEY (state, id, from_serial)
+);
+CREATE UNIQUE INDEX outbox_current ON %[1]s.outbox (state, id) WHERE to_serial IS NULL;
 CREATE TABLE %[1]s.runs (
 	id               bigserial PRIMARY KEY,
 	state            text NOT NULL,
@@ -133,9 +162,10 @@ CREATE TABLE %[1]s.aux (
 	updated_at timestamptz NOT NULL,
 	PRIMARY KEY (state, name)
 );
-CREATE VIEW %[1]s.current_searches AS SELECT * FROM %[1]s.searches WHERE to_serial IS NULL;
-CREATE VIEW %[1]s.current_hits AS SELECT * FROM %[1]s.hits WHERE to_serial IS NULL;
-CREATE VIEW %[1]s.current_reports AS SELECT * FROM %[1]s.reports WHERE to_serial IS NULL;
+CREATE VIEW %[1]s.current_searches AS SELECT * FROM %[1]s.searches WHERE to_serial IS NULL AND NOT retired;
+CREATE VIEW %[1]s.current_hits AS SELECT * FROM %[1]s.hits WHERE to_serial IS NULL AND NOT retired;
+CREATE VIEW %[1]s.current_reports AS SELECT * FROM %[1]s.reports WHERE to_serial IS NULL AND NOT retired;
+CREATE VIEW %[1]s.current_outbox AS SELECT * FROM %[1]s.outbox WHERE to_serial IS NULL;
 `,
 }
 

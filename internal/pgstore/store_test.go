@@ -9,6 +9,8 @@ import (
 	"fmt"
 	"io/fs"
 	"net/url"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -595,5 +597,129 @@ func TestSessionSettings(t *testing.T) {
 			}
 		}
 		conn.Close(ctx)
+	}
+}
+
+// TestStateFilesRoundTrip pushes every state file of the state package's
+// test data (format 1 and 2: retired entries, the budget, an outbox with
+// a NUL in an event) and reads each back as the same bytes.
+func TestStateFilesRoundTrip(t *testing.T) {
+	ctx := context.Background()
+	schema := pgtest.Schema(t)
+	files, _ := filepath.Glob("../../state/testdata/*")
+	n := 0
+	for _, f := range files {
+		if fi, err := os.Stat(f); err != nil || fi.IsDir() {
+			continue
+		}
+		st, err := state.Load(f)
+		if err != nil || st.Serial == 0 {
+			continue // not a state file, or an empty one
+		}
+		want, err := os.ReadFile(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !bytes.Equal(marshal(t, st), want) {
+			continue // not in the canonical form
+		}
+		n++
+		t.Run(filepath.Base(f), func(t *testing.T) {
+			name := strings.ReplaceAll(filepath.Base(f), ".", "-")
+			s := open(t, schema, name)
+			if _, err := s.Load(ctx); err != nil {
+				t.Fatal(err)
+			}
+			if err := s.Replace(ctx, st, st.Serial); err != nil {
+				t.Fatal(err)
+			}
+			got, err := open(t, schema, name).Load(ctx)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if b := marshal(t, got); !bytes.Equal(b, want) {
+				t.Errorf("read back differs:\n%s\nwant:\n%s", b, want)
+			}
+			// Saving what was read writes nothing.
+			if written, err := s.Save(ctx, got); err != nil || written {
+				t.Errorf("saving it again: written=%v, %v", written, err)
+			}
+		})
+	}
+	if n < 2 {
+		t.Fatalf("found %d state files in ../../state/testdata, want at least 2", n)
+	}
+}
+
+// TestFormat2Evolves saves a format 2 state through the changes runs make
+// to it, and reads every serial back.
+func TestFormat2Evolves(t *testing.T) {
+	ctx := context.Background()
+	schema := pgtest.Schema(t)
+	s := open(t, schema, "f2")
+	st, _ := s.Load(ctx)
+	t1 := t0.Add(time.Hour)
+	msg := func(id string, evs ...state.Event) *state.Message {
+		return &state.Message{ID: id, Channel: "ip-team", GeneratedAt: t0, Spec: "patwatch.yaml", Events: evs}
+	}
+	steps := []func(st *state.State){
+		func(st *state.State) {
+			st.Searches["weekly"] = &state.Search{Fingerprint: fp("w"), BaselineAt: t0, RefreshedAt: t1, Hits: map[string]*state.Hit{"CN1S": {FirstSeen: t0}}}
+			st.Reports["r"] = &state.Report{PatentNumber: "CN1", Format: "pdf", Status: state.ReportPending, JobID: "1", SubmittedAt: t0, Submissions: 1}
+			st.Budget = &state.Budget{Day: "2026-03-14", Calls: 10}
+			st.Outbox = []*state.Message{msg("m-1", state.Event{Kind: "new", Search: "weekly", PatentPN: "CN1S", Score: 0.8884816})}
+		},
+		func(st *state.State) { // delivered, and a new one
+			st.Budget.Calls = 25
+			st.Outbox = []*state.Message{msg("m-2", state.Event{Kind: "error", Search: "weekly", Error: "boom\x00"}), msg("m-3")}
+			st.Outbox[0].Attempts, st.Outbox[0].FirstFailed, st.Outbox[0].LastError = 1, t1, "HTTP 500"
+		},
+		func(st *state.State) { // the search leaves the spec: retired under the same name as a new live one
+			old := st.Searches["weekly"]
+			old.RetiredAt, old.RefreshedAt = t1, time.Time{}
+			st.RetiredSearches = map[string]*state.Search{"weekly": old}
+			st.Searches["weekly"] = &state.Search{Fingerprint: fp("w2"), BaselineAt: t1, Hits: map[string]*state.Hit{"CN9S": {FirstSeen: t1}}}
+			rp := st.Reports["r"]
+			delete(st.Reports, "r")
+			rp.RetiredAt, rp.Submissions = t1, 0
+			st.RetiredReports = map[string]*state.Report{"r": rp}
+			st.Outbox = nil
+			st.Budget = nil
+		},
+		func(st *state.State) { // back from retirement
+			st.Searches["weekly"] = st.RetiredSearches["weekly"]
+			st.Searches["weekly"].RetiredAt = time.Time{}
+			st.RetiredSearches = nil
+		},
+	}
+	want := map[uint64][]byte{}
+	for i, step := range steps {
+		step(st)
+		if written, err := s.Save(ctx, st); err != nil || !written {
+			t.Fatalf("step %d: written=%v err=%v", i, written, err)
+		}
+		want[st.Serial] = marshal(t, st)
+	}
+	if w, c := rowsAt(t, schema, "outbox", 2); w != 2 || c != 1 {
+		t.Errorf("serial 2 wrote %d outbox rows and closed %d, want 2 and 1", w, c)
+	}
+	// Restoring moves the search's one hit from the retired rows to the
+	// live ones, closing the live search's own hit.
+	if w, c := rowsAt(t, schema, "hits", 4); w != 1 || c != 2 {
+		t.Errorf("restoring a retired search wrote %d hit rows and closed %d, want 1 and 2", w, c)
+	}
+	r := open(t, schema, "f2")
+	for serial, w := range want {
+		got, err := r.LoadSerial(ctx, serial)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if b := marshal(t, got); !bytes.Equal(b, w) {
+			t.Errorf("serial %d reads back as\n%s\nwant\n%s", serial, b, w)
+		}
+	}
+	var formats string
+	if err := pgtest.Conn(t).QueryRow(ctx, "SELECT string_agg(format_version::text, ' ' ORDER BY serial) FROM "+ident(schema)+".serials WHERE state = 'f2'").Scan(&formats); err != nil || formats != "2 2 2 2" {
+		t.Errorf("formats by serial: %q (%v)", formats, err)
 	}
 }
