@@ -487,3 +487,32 @@ func mustRead(t *testing.T, path string) []byte {
 	}
 	return b
 }
+
+// TestWatchOnEveryStore: a watch runs against either store for its
+// lifetime, a second watch on the same state is refused naming the first,
+// and once the first stops another may start.
+func TestWatchOnEveryStore(t *testing.T) {
+	for _, kind := range storeKinds {
+		t.Run(kind, func(t *testing.T) {
+			h := newHarness(t, fake.Options{})
+			h.useStore(kind)
+			h.api.SetResults(imgA, -1, fakeHits("A1")...)
+			h.writeSpec(watchSpec)
+			w := startWatch(t, h)
+			w.waitRuns(1)
+			code, _, stderr := h.run(context.Background(), "watch", "--interval", "1h")
+			if code != exitError || !strings.Contains(stderr, "is watched by patwatch watch (pid ") || !strings.Contains(stderr, "one watch per state") {
+				t.Fatalf("second watch: exit %d, stderr:\n%s", code, stderr)
+			}
+			h.checkNoPassword(stderr)
+			if code := w.stop(); code != exitOK {
+				t.Fatalf("first watch: exit %d", code)
+			}
+			if _, ok := h.pulledState().Searches["alpha"]; !ok {
+				t.Error("the watch's run was not saved")
+			}
+			w2 := startWatch(t, h)
+			w2.waitRuns(1)
+		})
+	}
+}
