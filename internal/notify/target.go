@@ -164,12 +164,8 @@ func secretsOf(raw string) []string {
 			pw, _ := u.User.Password()
 			parts = append(parts, u.User.String(), u.User.Username(), pw)
 		}
-		for _, seg := range strings.Split(u.Path, "/") {
-			parts = append(parts, seg)
-		}
-		for _, seg := range strings.Split(u.EscapedPath(), "/") {
-			parts = append(parts, seg)
-		}
+		parts = append(parts, strings.Split(u.Path, "/")...)
+		parts = append(parts, strings.Split(u.EscapedPath(), "/")...)
 		for _, vs := range u.Query() {
 			parts = append(parts, vs...)
 		}
