@@ -17,6 +17,7 @@ import (
 	"sync"
 	"syscall"
 	"testing"
+	"time"
 
 	"github.com/emersion/go-sasl"
 	"github.com/emersion/go-smtp"
@@ -377,12 +378,13 @@ func (g *genericReceiver) bodies() []string {
 // smtpServer is a real SMTP server in the test process (go-smtp) that
 // requires PLAIN authentication and records each mail.
 type smtpServer struct {
-	addr string
-	mu   sync.Mutex
-	mail []string
+	addr    string
+	latency time.Duration // waited before a mail is accepted
+	mu      sync.Mutex
+	mail    []string
 }
 
-func newSMTPServer(t *testing.T) *smtpServer {
+func newSMTPServer(t testing.TB) *smtpServer {
 	s := &smtpServer{}
 	srv := smtp.NewServer(smtp.BackendFunc(func(*smtp.Conn) (smtp.Session, error) { return &smtpSession{srv: s}, nil }))
 	srv.Domain = "localhost"
@@ -427,6 +429,7 @@ func (s *smtpSession) Mail(string, *smtp.MailOptions) error {
 func (s *smtpSession) Rcpt(string, *smtp.RcptOptions) error { return nil }
 func (s *smtpSession) Data(r io.Reader) error {
 	b, err := io.ReadAll(r)
+	time.Sleep(s.srv.latency)
 	s.srv.mu.Lock()
 	s.srv.mail = append(s.srv.mail, string(b))
 	s.srv.mu.Unlock()

@@ -40,7 +40,7 @@ func (e *UnsetError) Error() string {
 
 // Hint says what to do about it.
 func (e *UnsetError) Hint() string {
-	return fmt.Sprintf("set %s in the environment of the run; the channel's messages wait in the state until then", e.Variable)
+	return fmt.Sprintf("set %s in the environment patwatch runs in (a CI secret, say); until then apply keeps the channel's messages in the state", e.Variable)
 }
 
 // resolve finds ch's URL and key in the environment and checks the URL.

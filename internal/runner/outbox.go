@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"slices"
+	"time"
 
 	"github.com/patwatch/patwatch/internal/notify"
 	"github.com/patwatch/patwatch/internal/report"
@@ -50,7 +51,10 @@ func (r *Runner) deliverOutbox(ctx context.Context, sp *spec.Spec, out *reconcil
 	if r.Notify == nil || len(out.State.Outbox) == 0 || ctx.Err() != nil {
 		return nil
 	}
+	started := time.Now()
 	outcome := r.Notify.Deliver(ctx, sp.Notify, out.State.Outbox)
+	r.Log.Debug().Int("messages", len(out.State.Outbox)).Int("channels", len(outcome.Channels)).
+		Dur("took", time.Since(started)).Msg("outbox delivered")
 	out.State.Outbox = outcome.Outbox
 	if len(out.State.Outbox) == 0 {
 		out.State.Outbox = nil
