@@ -14,10 +14,10 @@ import (
 	"github.com/patwatch/patwatch/state"
 )
 
-// handed delivers m to a channel at rawURL and returns what patwatch
-// handed to shoutrrr, without sending it: Slack and Teams have fixed
-// hosts that a test cannot reach.
-func handed(t *testing.T, n *Notifier, rawURL string, m *state.Message) *prepared {
+// handed delivers m to a channel whose URL is n's $URL and returns what
+// patwatch handed to shoutrrr, without sending it: Slack and Teams have
+// fixed hosts that a test cannot reach.
+func handed(t *testing.T, n *Notifier, m *state.Message) *prepared {
 	t.Helper()
 	var got *prepared
 	n.sendService = func(_ context.Context, p *prepared) error { got = p; return nil }
@@ -35,7 +35,7 @@ func digestMessage() *state.Message {
 func TestSlackGetsTheDigest(t *testing.T) {
 	const hook = "slack://hook:WNA3PBYV6-F20DUQND3RQ-Webc4MAvoacrpPakR8phF0zi@webhook?botname=patwatch"
 	m := digestMessage()
-	p := handed(t, testNotifier(map[string]string{"URL": hook}, nil, nil), hook, m)
+	p := handed(t, testNotifier(map[string]string{"URL": hook}, nil, nil), m)
 	svc, ok := p.service.(*slack.Service)
 	if !ok {
 		t.Fatalf("service %T", p.service)
@@ -63,7 +63,7 @@ func TestSlackGetsTheDigest(t *testing.T) {
 
 	// A title in the URL is the user's: the digest keeps its first line.
 	withTitle := hook + "&title=Designs"
-	p = handed(t, testNotifier(map[string]string{"URL": withTitle}, nil, nil), withTitle, m)
+	p = handed(t, testNotifier(map[string]string{"URL": withTitle}, nil, nil), m)
 	if svc := p.service.(*slack.Service); svc.Config.Title != "Designs" || !strings.HasPrefix(p.text, subject+"\n") {
 		t.Errorf("title %q, text %q", svc.Config.Title, p.text[:40])
 	}
@@ -71,7 +71,7 @@ func TestSlackGetsTheDigest(t *testing.T) {
 
 func TestTeamsGetsTheDigest(t *testing.T) {
 	m := digestMessage()
-	p := handed(t, testNotifier(map[string]string{"URL": teamsURL}, nil, nil), teamsURL, m)
+	p := handed(t, testNotifier(map[string]string{"URL": teamsURL}, nil, nil), m)
 	svc, ok := p.service.(*teams.Service)
 	if !ok {
 		t.Fatalf("service %T", p.service)
@@ -95,7 +95,7 @@ func TestEmailSubjectAndHTMLPart(t *testing.T) {
 	const mail = "smtp://u:pw@mail.example.com:587/?from=patwatch@example.com&to=ip@example.com"
 	m := digestMessage()
 	n := testNotifier(map[string]string{"URL": mail}, nil, nil)
-	p := handed(t, n, mail, m)
+	p := handed(t, n, m)
 	svc := p.service.(*smtp.Service)
 	subject, digest := Digest(m, DigestLimit)
 	if svc.Config.Subject != subject || svc.Config.UseHTML || !strings.HasPrefix(p.text, digest) {
@@ -107,7 +107,7 @@ func TestEmailSubjectAndHTMLPart(t *testing.T) {
 
 	// The seam: once an HTML page exists, it is the HTML part, verbatim.
 	n.HTML = func(*state.Message) string { return "<p>{{not an action}}</p>" }
-	p = handed(t, n, mail, m)
+	p = handed(t, n, m)
 	svc = p.service.(*smtp.Service)
 	tpl, ok := svc.GetTemplate("HTML")
 	if !svc.Config.UseHTML || !ok {
@@ -122,7 +122,7 @@ func TestEmailSubjectAndHTMLPart(t *testing.T) {
 	n.HTML = nil
 	asks := mail + "&usehtml=yes"
 	m.Events[0].Title = "<script>x</script>"
-	p = handed(t, testNotifier(map[string]string{"URL": asks}, nil, nil), asks, m)
+	p = handed(t, testNotifier(map[string]string{"URL": asks}, nil, nil), m)
 	tpl, _ = p.service.(*smtp.Service).GetTemplate("HTML")
 	b.Reset()
 	if err := tpl.Execute(&b, map[string]string{"message": p.text}); err != nil || strings.Contains(b.String(), "<script>") {
@@ -131,7 +131,7 @@ func TestEmailSubjectAndHTMLPart(t *testing.T) {
 
 	// A subject in the URL is the user's.
 	own := mail + "&subject=Patents"
-	p = handed(t, testNotifier(map[string]string{"URL": own}, nil, nil), own, m)
+	p = handed(t, testNotifier(map[string]string{"URL": own}, nil, nil), m)
 	if got := p.service.(*smtp.Service).Config.Subject; got != "Patents" {
 		t.Errorf("subject %q", got)
 	}
