@@ -7,6 +7,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/patwatch/patwatch/internal/notify"
 	"github.com/patwatch/patwatch/internal/patsnap"
 )
 
@@ -27,6 +28,9 @@ type env struct {
 	// tuneClient, when set, adjusts the API client's configuration. Only
 	// tests set it (to inject the clock and sleep of retries); run never does.
 	tuneClient func(*patsnap.Config)
+	// tuneNotifier, when set, adjusts the notifier of a run (tests: the
+	// waits between delivery attempts).
+	tuneNotifier func(*notify.Notifier)
 	// flagSink, when set, is given every FlagSet a command creates: help
 	// and completion learn a command's flags by running it with -h.
 	flagSink func(*flag.FlagSet)
@@ -75,7 +79,9 @@ func commands() []command {
 		{name: "apply", summary: "reconcile once: refresh searches, handle report jobs, save the state", run: runApply,
 			about: "apply refreshes every search, submits missing report jobs, polls pending ones, downloads finished ones " +
 				"into --reports-dir, saves the state once and prints the change report. What succeeded is saved even " +
-				"when something else failed.",
+				"when something else failed. With a notify list in the spec, the run's notifications are saved with its " +
+				"changes and then delivered; one that is not delivered stays in the state, is sent again by the next run, " +
+				"and makes this one exit 1.",
 			examples: []string{
 				"patwatch apply --sandbox -f examples/quickstart.yaml   # no credentials, no network",
 				"patwatch apply --format markdown --out change.md --detailed-exitcode",
@@ -95,6 +101,20 @@ func commands() []command {
 			exits: []exitMeaning{
 				{exitOK, "stopped by SIGINT or SIGTERM; the state is saved"},
 				{exitError, "could not start: invalid spec or flags, the state unreadable, or another watch on the same state"},
+			}},
+		{name: "notify", summary: "work with the spec's notification channels",
+			about: "Each channel of the spec's notify list gets one message per apply or watch run that has events for it; " +
+				"notify's subcommands work with the channels directly.",
+			sub: []command{
+				{name: "test", summary: "send a test message to each channel (all when none is named)", args: "[NAME...]", run: runNotifyTest,
+					about: "notify test sends a message whose only event is {\"kind\": \"test\"} to each named channel of the spec, " +
+						"or to all of them, and prints one line per channel. It reads the channels' URLs and keys from the " +
+						"environment as apply does, and needs no state and no PatSnap credentials.",
+					examples: []string{
+						"patwatch notify test",
+						"patwatch notify test ip-team -f watch/designs.yaml",
+					},
+					exits: []exitMeaning{{exitOK, "every channel accepted its test message"}, {exitError, "a delivery failed (each is listed), the spec is invalid, or a name is not a channel"}}},
 			}},
 		{name: "show", summary: "print what the state holds", run: runShow,
 			about: "show prints the state: each search with its recorded hits, each report with its job and file. " +

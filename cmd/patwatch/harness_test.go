@@ -16,6 +16,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/patwatch/patwatch/internal/notify"
 	"github.com/patwatch/patwatch/internal/patsnap"
 	"github.com/patwatch/patwatch/internal/patsnap/fake"
 	"github.com/patwatch/patwatch/internal/report"
@@ -139,6 +140,10 @@ func (h *harness) runTo(ctx context.Context, stdout, stderr *syncBuffer, args ..
 			// Retries and the rate cap wait through Sleep: no real waiting.
 			c.Sleep = func(ctx context.Context, d time.Duration) error { return ctx.Err() }
 			c.MaxRetries = 2
+		},
+		tuneNotifier: func(n *notify.Notifier) {
+			// Waits between delivery attempts pass at once.
+			n.Sleep = func(ctx context.Context, d time.Duration) error { return ctx.Err() }
 		},
 	}
 	return runEnv(ctx, e, args)

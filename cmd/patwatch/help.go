@@ -126,9 +126,13 @@ func exitCodes(c *command, fs *flag.FlagSet) []exitMeaning {
 		return c.exits
 	}
 	if fs.Lookup("detailed-exitcode") != nil {
+		failed := "a search or report that failed"
+		if c.name != "plan" { // plan sends nothing
+			failed = "a search or report that failed, or a notification not delivered"
+		}
 		return []exitMeaning{
 			{exitOK, "success; with --detailed-exitcode: success and nothing changed"},
-			{exitError, "error: invalid spec or flags, state unreadable or locked, or a search or report that failed (what succeeded is still saved)"},
+			{exitError, "error: invalid spec or flags, state unreadable or locked, or " + failed + " (what succeeded is still saved)"},
 			{exitChanged, "only with --detailed-exitcode: success, and the change report is not empty"},
 		}
 	}

@@ -17,6 +17,7 @@ import (
 	"github.com/rs/zerolog"
 
 	"github.com/patwatch/patwatch/internal/atomicfile"
+	"github.com/patwatch/patwatch/internal/notify"
 	"github.com/patwatch/patwatch/internal/patsnap"
 	"github.com/patwatch/patwatch/internal/pgstore"
 	"github.com/patwatch/patwatch/internal/report"
@@ -352,7 +353,7 @@ func anySucceeded(rep *report.ChangeReport) bool {
 // the environment's credentials, or the sandbox. clients, in watch mode,
 // keeps one live client across runs.
 func newRunner(e env, f *reconcileFlags, log zerolog.Logger, st *stateStore, cmd string, clients *clientPool) *runner.Runner {
-	return &runner.Runner{
+	r := &runner.Runner{
 		Store:       st,
 		Command:     cmd,
 		Apply:       cmd != "plan",
@@ -368,6 +369,20 @@ func newRunner(e env, f *reconcileFlags, log zerolog.Logger, st *stateStore, cmd
 			return connect(ctx, e, f, log, st, cmd != "plan", clients, sp)
 		},
 	}
+	if cmd != "plan" { // plan never sends
+		r.Notify = newNotifier(e, log)
+	}
+	return r
+}
+
+// newNotifier builds the notifier of a run: channel URLs and keys come
+// from the environment.
+func newNotifier(e env, log zerolog.Logger) *notify.Notifier {
+	n := &notify.Notifier{Getenv: e.getenv, Now: e.now, Log: log, UserAgent: "patwatch/" + version}
+	if e.tuneNotifier != nil {
+		e.tuneNotifier(n)
+	}
+	return n
 }
 
 // connect builds the API client: the sandbox's, or the live API's from the

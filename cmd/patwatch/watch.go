@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 
+	"github.com/patwatch/patwatch/internal/notify"
 	"github.com/patwatch/patwatch/internal/report"
 	"github.com/patwatch/patwatch/internal/runner"
 	"github.com/patwatch/patwatch/spec"
@@ -65,6 +66,15 @@ func runWatch(ctx context.Context, e env, args []string) int {
 		Log:          log,
 		Apply: func(ctx context.Context, r watch.Run) (*report.ChangeReport, error) {
 			rep, err := newRunner(e, f, log, st, "watch", &clients).Once(ctx, r.Spec, runner.Options{ReportsOnly: r.ReportsOnly})
+			var de *notify.DeliveryError
+			if errors.As(err, &de) {
+				// The run itself succeeded and is saved; its undelivered
+				// messages wait in the state and go with the next run.
+				// Not a failed run: that would repeat the searches sooner
+				// only to retry a receiver that is down.
+				log.Error().Err(err).Msg("notification delivery failed; the messages wait in the state for the next run")
+				err = nil
+			}
 			if rep != nil {
 				rep.Trigger = r.Trigger
 				if rerr := report.Render(e.stdout, rep, f.format, true); rerr != nil {

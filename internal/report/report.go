@@ -75,6 +75,33 @@ type ChangeReport struct {
 	StateChanged bool           `json:"state_changed"`
 	Searches     []SearchChange `json:"searches"`
 	Reports      []ReportChange `json:"reports"`
+	// Notifications says what became of each notification channel's
+	// messages in an apply or watch run; absent when none had any.
+	Notifications []NotificationChange `json:"notifications,omitempty"`
+}
+
+// NotificationStatus is what became of a channel's messages in a run.
+type NotificationStatus string
+
+// Notification statuses in a change report.
+const (
+	NotificationDelivered NotificationStatus = "delivered" // the channel accepted every message
+	NotificationFailed    NotificationStatus = "failed"    // a delivery failed: see kept and dropped
+	NotificationPending   NotificationStatus = "pending"   // the run ended before they were sent
+	NotificationRemoved   NotificationStatus = "removed"   // the channel left the spec: its messages were dropped
+)
+
+// NotificationChange is one channel's part of a change report: the ids of
+// the messages it accepted, of those kept in the state for the next run,
+// and of those given up (undeliverable for 7 days, or of a channel no
+// longer in the spec).
+type NotificationChange struct {
+	Channel   string             `json:"channel"`
+	Status    NotificationStatus `json:"status"`
+	Delivered []string           `json:"delivered"`
+	Kept      []string           `json:"kept"`
+	Dropped   []string           `json:"dropped"`
+	Error     string             `json:"error"`
 }
 
 // SearchChange is one search's part of a change report.

@@ -72,6 +72,9 @@ type Runner struct {
 	Now      func() time.Time
 	Log      zerolog.Logger
 	Progress func(reconciler.Progress)
+	// Notify delivers the outbox after an apply's save; nil: messages are
+	// composed and kept in the state, and none is sent.
+	Notify Deliverer
 }
 
 func (r *Runner) now() time.Time {
@@ -151,12 +154,14 @@ func (r *Runner) Once(ctx context.Context, sp *spec.Spec, opts Options) (*report
 		return out.Report, nil
 	}
 	out.State.PatwatchVersion = r.Version
+	r.composeOutbox(sp, recorded, out)
 	written, err := r.Store.Save(ctx, out.State)
 	if err != nil {
 		return nil, fmt.Errorf("the run's changes were not saved: %w", err)
 	}
 	out.Report.StateChanged = written
 	r.Log.Debug().Bool("written", written).Uint64("serial", out.State.Serial).Msg("state saved")
+	notifyErr := r.deliverOutbox(ctx, sp, out)
 	if err := r.Store.RecordRun(context.WithoutCancel(ctx), state.RunRecord{
 		Started: started.UTC(), Finished: r.now().UTC(), Command: r.Command, Serial: out.State.Serial,
 		Changed: out.Report.Changed, StateChanged: written, Summary: report.Summary(out.Report), Failed: out.Report.Failed(),
@@ -166,7 +171,7 @@ func (r *Runner) Once(ctx context.Context, sp *spec.Spec, opts Options) (*report
 	if ctx.Err() != nil {
 		return out.Report, ErrInterrupted
 	}
-	return out.Report, nil
+	return out.Report, notifyErr
 }
 
 // ErrInterrupted is returned with the change report of a run whose context

@@ -1,0 +1,167 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"slices"
+	"strconv"
+	"sync"
+
+	"gopkg.in/yaml.v3"
+
+	"github.com/patwatch/patwatch/internal/notify"
+	"github.com/patwatch/patwatch/spec"
+)
+
+// runNotifyTest implements 'patwatch notify test [NAME...]': a test
+// message to each named channel (all when none is named), one line per
+// channel, exit 1 if any delivery failed.
+func runNotifyTest(ctx context.Context, e env, args []string) int {
+	fs := flagSet(e, "notify test")
+	file := fs.String("f", defaultSpec, "read the channels from the spec in `SPEC`; - reads it from standard input")
+	lf := addLogFlags(fs)
+	names, code, ok := parseArgs(fs, args)
+	if !ok {
+		return code
+	}
+	log, err := lf.logger(e)
+	if err != nil {
+		printError(e.stderr, err)
+		return exitError
+	}
+	sp, err := loadSpec(e, *file)
+	if err != nil {
+		printSpecError(e.stderr, *file, err)
+		return exitError
+	}
+	if len(sp.Notify) == 0 {
+		printError(e.stderr, withHint(fmt.Errorf("%s has no notification channels", specName(*file)),
+			"add a notify list to the spec; see 'patwatch schema' or the README's Notifications section"))
+		return exitError
+	}
+	var all []string
+	for _, ch := range sp.Notify {
+		all = append(all, ch.Name)
+	}
+	chosen := sp.Notify
+	if len(names) > 0 {
+		chosen = nil
+		for _, name := range names {
+			i := slices.IndexFunc(sp.Notify, func(c spec.Channel) bool { return c.Name == name })
+			if i < 0 {
+				hint := "the spec's channels are " + orList(all)
+				if best := spec.Suggest(name, all); best != "" {
+					hint = "did you mean " + best + "? " + hint
+				}
+				printError(e.stderr, withHint(fmt.Errorf("no notification channel is named %q", name), hint))
+				return exitError
+			}
+			chosen = append(chosen, sp.Notify[i])
+		}
+	}
+
+	n := newNotifier(e, log)
+	errs := make([]error, len(chosen))
+	var wg sync.WaitGroup
+	for i, ch := range chosen {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			errs[i] = n.Send(ctx, ch, notify.TestMessage(ch.Name, specName(*file), e.clock()))
+		}()
+	}
+	wg.Wait()
+	failed := 0
+	for i, ch := range chosen {
+		if errs[i] != nil {
+			failed++
+			printError(e.stderr, fmt.Errorf("%s: %w", ch.Name, errs[i]))
+			continue
+		}
+		fmt.Fprintf(e.stdout, "%s: test message delivered\n", ch.Name)
+	}
+	if failed > 0 {
+		fmt.Fprintf(e.stderr, "patwatch: error: %d of %s failed\n", failed, plural(len(chosen), "channel", "channels"))
+		return exitError
+	}
+	return exitOK
+}
+
+// checkChannels checks the URL of every channel validate can see: one
+// written in the spec, and one in a variable that is set. An unset
+// variable is only noted (pull-request checks run without secrets), as
+// is a key that would not be used or is missing. Problems are located at
+// the url or url_env field.
+func checkChannels(e env, sp *spec.Spec, file string, data []byte) (problems []spec.Problem, notes []string) {
+	var doc yaml.Node
+	_ = yaml.Unmarshal(data, &doc) // the spec loaded: it parses
+	for i, ch := range sp.Notify {
+		field, raw := "url", ch.URL
+		if ch.URLEnv != "" {
+			field, raw = "url_env", e.getenv(ch.URLEnv)
+		}
+		path := "notify[" + strconv.Itoa(i) + "]." + field
+		if raw == "" {
+			notes = append(notes, fmt.Sprintf("notify %s: %s is not set here, so its URL is not checked; apply keeps the channel's messages in the state until it is set", ch.Name, ch.URLEnv))
+			continue
+		}
+		webhook, err := notify.CheckURL(raw)
+		if err != nil {
+			line, col := locate(&doc, i, field, ch.Line)
+			what := "the URL "
+			if ch.URLEnv != "" {
+				what = "the URL in " + ch.URLEnv + " "
+			}
+			p := spec.Problem{File: specName(file), Line: line, Col: col, Path: path, Msg: what + err.Error()}
+			var ue *notify.URLError
+			if errors.As(err, &ue) {
+				p.Hint = ue.Hint()
+			}
+			problems = append(problems, p)
+			continue
+		}
+		if w := notify.WebhookWarning(raw); w != "" {
+			notes = append(notes, fmt.Sprintf("notify %s: %s", ch.Name, w))
+		}
+		switch {
+		case ch.SecretEnv != "" && !webhook:
+			notes = append(notes, fmt.Sprintf("notify %s: secret_env is only used by webhooks (https://); a service URL is not signed", ch.Name))
+		case ch.SecretEnv != "" && e.getenv(ch.SecretEnv) == "":
+			notes = append(notes, fmt.Sprintf("notify %s: %s is not set here; apply keeps the channel's messages until it is, rather than send them unsigned", ch.Name, ch.SecretEnv))
+		}
+	}
+	return problems, notes
+}
+
+// locate finds the line and column of notify[i].field in the spec's YAML,
+// or falls back to the channel's line.
+func locate(doc *yaml.Node, i int, field string, line int) (int, int) {
+	n := doc
+	if n.Kind == yaml.DocumentNode && len(n.Content) == 1 {
+		n = n.Content[0]
+	}
+	for _, key := range []string{"notify", strconv.Itoa(i), field} {
+		n = child(n, key)
+		if n == nil {
+			return line, 1
+		}
+	}
+	return n.Line, n.Column
+}
+
+func child(n *yaml.Node, key string) *yaml.Node {
+	switch n.Kind {
+	case yaml.MappingNode:
+		for j := 0; j+1 < len(n.Content); j += 2 {
+			if n.Content[j].Value == key {
+				return n.Content[j+1]
+			}
+		}
+	case yaml.SequenceNode:
+		if k, err := strconv.Atoi(key); err == nil && k >= 0 && k < len(n.Content) {
+			return n.Content[k]
+		}
+	}
+	return nil
+}

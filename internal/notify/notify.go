@@ -1,0 +1,151 @@
+// Package notify turns the outcome of a run into notification messages and
+// delivers them to the spec's channels: webhooks (https://, or http:// to a
+// loopback address), which receive the contract's JSON, and every other
+// scheme through shoutrrr, which receives a readable digest.
+//
+// Messages are values of the state's outbox (state.Message): the runner
+// writes them into the state in the same save as the changes they describe
+// and only then calls Deliver, which returns the outbox less what the
+// channels accepted. A message sent again is the same message, id and body:
+// delivery is at least once, and the id lets a receiver drop duplicates.
+package notify
+
+import (
+	"crypto/rand"
+	"crypto/sha256"
+	"encoding/hex"
+	"slices"
+	"strconv"
+	"time"
+
+	"github.com/patwatch/patwatch/internal/report"
+	"github.com/patwatch/patwatch/spec"
+	"github.com/patwatch/patwatch/state"
+)
+
+// Event kinds, as the contract spells them.
+const (
+	KindNew      = "new"
+	KindDropped  = "dropped"
+	KindFinished = "finished"
+	KindFailed   = "failed"
+	KindError    = "error"
+	KindTest     = "test" // the only event of 'patwatch notify test'
+)
+
+// FormatVersion is the version of the webhook message's shape.
+const FormatVersion = "1"
+
+// Events lists what a run's change report has to tell, in the report's
+// order: per search its new hits, dropped hits and error; per report its
+// finish, failure or error. Baselines, removals and skipped entries tell
+// nothing.
+func Events(rep *report.ChangeReport) []state.Event {
+	var out []state.Event
+	for _, s := range rep.Searches {
+		for _, h := range s.New {
+			out = append(out, state.Event{Kind: KindNew, Search: s.Name, PatentPN: h.PatentPN, Title: h.Title, Score: h.Score,
+				CurrentAssignee: h.CurrentAssignee, Apdt: h.Apdt, Pbdt: h.Pbdt, Link: h.Link})
+		}
+		for _, h := range s.Dropped {
+			out = append(out, state.Event{Kind: KindDropped, Search: s.Name, PatentPN: h.PatentPN, Title: h.Title,
+				CurrentAssignee: h.CurrentAssignee, Apdt: h.Apdt, Pbdt: h.Pbdt, Link: h.Link})
+		}
+		if s.Status == report.StatusError {
+			out = append(out, state.Event{Kind: KindError, Search: s.Name, Error: s.Error})
+		}
+	}
+	for _, r := range rep.Reports {
+		switch r.Status {
+		case report.ReportFinished:
+			out = append(out, state.Event{Kind: KindFinished, Report: r.Name, Patent: r.Patent, File: r.File})
+		case report.ReportFailed:
+			out = append(out, state.Event{Kind: KindFailed, Report: r.Name, Patent: r.Patent, Error: r.Error})
+		case report.ReportError:
+			out = append(out, state.Event{Kind: KindError, Report: r.Name, Error: r.Error})
+		}
+	}
+	return out
+}
+
+// Select returns the events ch asks for: of a kind in its on list, of an
+// entry in its searches list (when it has one), and, for new hits, scoring
+// at least its min_score.
+func Select(ch spec.Channel, events []state.Event) []state.Event {
+	var out []state.Event
+	for _, e := range events {
+		if !slices.Contains(ch.On, e.Kind) {
+			continue
+		}
+		if len(ch.Searches) > 0 && !slices.Contains(ch.Searches, e.Search) && !slices.Contains(ch.Searches, e.Report) {
+			continue
+		}
+		if e.Kind == KindNew && e.Score < ch.MinScore {
+			continue
+		}
+		out = append(out, e)
+	}
+	return out
+}
+
+// Run is what messages say about the run that made them.
+type Run struct {
+	// Lineage and Serial are the state's lineage and the serial of the save
+	// that writes the messages into the outbox.
+	Lineage     string
+	Serial      uint64
+	GeneratedAt time.Time
+	Spec        string // the spec's path as the command line gave it
+	Simulated   bool   // a --sandbox run
+}
+
+// Compose returns one message for each channel that has events among
+// events, in the spec's order of channels.
+func Compose(channels []spec.Channel, events []state.Event, run Run) []*state.Message {
+	var out []*state.Message
+	for _, ch := range channels {
+		evs := Select(ch, events)
+		if len(evs) == 0 {
+			continue
+		}
+		m := &state.Message{
+			Channel:     ch.Name,
+			GeneratedAt: run.GeneratedAt.UTC().Truncate(time.Second),
+			Spec:        run.Spec,
+			Simulated:   run.Simulated,
+			Events:      evs,
+		}
+		m.ID = messageID(run.Lineage, run.Serial, m)
+		out = append(out, m)
+	}
+	return out
+}
+
+// messageID is the id of m, written into the outbox with it: the state's
+// lineage, the serial of the save that first holds it, the channel, and a
+// digest of what it says. The id is kept with the message, so every retry
+// sends the same one. It is unique because no two saves of a lineage get
+// the same serial and a save holds one message per channel; the digest
+// keeps it unique should a serial come round twice (a state pushed back
+// over a newer one with --force): two messages share an id only if they
+// also say the same thing, which is what a receiver's de-duplication
+// assumes.
+func messageID(lineage string, serial uint64, m *state.Message) string {
+	sum := sha256.Sum256(body(m, ""))
+	return lineage + ":" + strconv.FormatUint(serial, 10) + ":" + m.Channel + ":" + hex.EncodeToString(sum[:6])
+}
+
+// TestMessage is the message of 'patwatch notify test' for channel: one
+// event of kind test. It is never kept in an outbox; its id is new on
+// each call.
+func TestMessage(channel, specPath string, now time.Time) *state.Message {
+	var b [8]byte
+	_, _ = rand.Read(b[:]) // never fails, per its documentation
+	return &state.Message{
+		ID:          "test:" + channel + ":" + hex.EncodeToString(b[:]),
+		Channel:     channel,
+		GeneratedAt: now.UTC().Truncate(time.Second),
+		Spec:        specPath,
+		Events:      []state.Event{{Kind: KindTest}},
+	}
+}

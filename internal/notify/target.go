@@ -1,0 +1,193 @@
+package notify
+
+import (
+	"cmp"
+	"fmt"
+	"net/url"
+	"slices"
+	"strings"
+
+	"github.com/nicholas-fedor/shoutrrr/pkg/router"
+
+	"github.com/patwatch/patwatch/spec"
+)
+
+// ShoutrrrDocs is where shoutrrr documents the URL format of each service.
+const ShoutrrrDocs = "https://shoutrrr.nickfedor.com/services/overview/"
+
+// target is where a channel's messages go, resolved from the spec and the
+// environment. Its URL is never printed: errors name the channel and the
+// variable, and whatever a library says is scrubbed of the URL's parts.
+type target struct {
+	channel string
+	url     string
+	webhook bool
+	secret  []byte // the webhook's HMAC key; nil: unsigned
+	secrets []string
+}
+
+// UnsetError is a channel whose URL (or webhook key) comes from an
+// environment variable that is not set: its messages stay in the outbox.
+type UnsetError struct {
+	Channel  string
+	Variable string
+	What     string // "URL" or "signing key"
+}
+
+func (e *UnsetError) Error() string {
+	return fmt.Sprintf("%s is not set: it holds the %s of channel %s", e.Variable, e.What, e.Channel)
+}
+
+// Hint says what to do about it.
+func (e *UnsetError) Hint() string {
+	return fmt.Sprintf("set %s in the environment patwatch runs in (a CI secret, say); until then apply keeps the channel's messages in the state", e.Variable)
+}
+
+// resolve finds ch's URL and key in the environment and checks the URL.
+func resolve(ch spec.Channel, getenv func(string) string) (*target, error) {
+	raw := ch.URL
+	if ch.URLEnv != "" {
+		raw = strings.TrimSpace(getenv(ch.URLEnv))
+		if raw == "" {
+			return nil, &UnsetError{Channel: ch.Name, Variable: ch.URLEnv, What: "URL"}
+		}
+	}
+	where := "its url"
+	if ch.URLEnv != "" {
+		where = "the URL in " + ch.URLEnv
+	}
+	t := &target{channel: ch.Name, url: raw, secrets: secretsOf(raw)}
+	webhook, err := CheckURL(raw)
+	if err != nil {
+		return nil, fmt.Errorf("channel %s: %s %w", ch.Name, where, err)
+	}
+	t.webhook = webhook
+	if webhook && ch.SecretEnv != "" {
+		key := getenv(ch.SecretEnv)
+		if key == "" {
+			return nil, &UnsetError{Channel: ch.Name, Variable: ch.SecretEnv, What: "signing key"}
+		}
+		t.secret = []byte(key)
+		t.secrets = append(t.secrets, key)
+	}
+	return t, nil
+}
+
+// URLError is a channel URL patwatch cannot send to. It never holds the URL
+// or a part of it; it reads after "the URL ".
+type URLError struct {
+	Reason string
+	hint   string
+}
+
+func (e *URLError) Error() string { return e.Reason }
+
+// Hint says what would be right.
+func (e *URLError) Hint() string { return e.hint }
+
+// CheckURL checks a channel URL without sending anything: an https:// URL,
+// or an http:// one to a loopback address, is a webhook; any other scheme
+// must be a shoutrrr service whose URL it can read. A failure is a
+// *URLError.
+func CheckURL(raw string) (webhook bool, err error) {
+	u, err := url.Parse(raw)
+	switch {
+	case err != nil:
+		return false, &URLError{Reason: "is not a URL", hint: "write an https:// webhook, or a service URL such as slack://… or smtp://… (" + ShoutrrrDocs + ")"}
+	case u.Scheme == "":
+		return false, &URLError{Reason: "has no scheme", hint: "write an https:// webhook, or a service URL such as slack://… or smtp://… (" + ShoutrrrDocs + ")"}
+	}
+	switch strings.ToLower(u.Scheme) {
+	case "https":
+		if u.Host == "" {
+			return false, &URLError{Reason: "has no host"}
+		}
+		return true, nil
+	case "http":
+		if !spec.IsLoopbackHost(u.Hostname()) {
+			return false, &URLError{Reason: "is plain http:// to a host that is not loopback: messages and their signature would cross the network unencrypted",
+				hint: "use https://; plain http:// is only for a receiver on this machine (127.0.0.1, ::1, localhost)"}
+		}
+		return true, nil
+	}
+	name := strings.ToLower(strings.SplitN(u.Scheme, "+", 2)[0])
+	var r router.ServiceRouter
+	if _, err := r.NewService(name); err != nil {
+		services := r.ListServices()
+		slices.Sort(services)
+		hint := "webhooks are https://; shoutrrr's services are " + strings.Join(services, ", ")
+		if best := spec.Suggest(name, services); best != "" {
+			hint = "did you mean " + best + "://? " + hint
+		}
+		return false, &URLError{Reason: fmt.Sprintf("has scheme %s://, which is neither a webhook nor a service patwatch can send to", name), hint: hint}
+	}
+	if _, err := r.Locate(raw); err != nil {
+		return false, &URLError{Reason: fmt.Sprintf("is not a %s URL shoutrrr can read (%s)", name, scrub(err.Error(), secretsOf(raw))),
+			hint: "see " + ShoutrrrDocs + " for the URL format of " + name}
+	}
+	return false, nil
+}
+
+// WebhookWarning says when an https:// URL is a chat service's own webhook:
+// such a URL receives patwatch's JSON, which the service refuses; written
+// in shoutrrr's form it gets the digest. It is "" otherwise.
+func WebhookWarning(raw string) string {
+	u, err := url.Parse(raw)
+	if err != nil || !strings.EqualFold(u.Scheme, "https") {
+		return ""
+	}
+	host := strings.ToLower(u.Hostname())
+	switch {
+	case host == "hooks.slack.com":
+		return "this is a Slack webhook: write it as slack://hook:TOKEN-A-TOKEN-B-TOKEN-C@webhook so that Slack gets a message it accepts"
+	case strings.HasSuffix(host, ".webhook.office.com"):
+		return "this is a Teams webhook: write it as teams://GROUP@TENANT/ALTID/GROUPOWNER/EXTRAID?host=" + host + " so that Teams gets a message it accepts"
+	case (host == "discord.com" || host == "discordapp.com") && strings.HasPrefix(u.Path, "/api/webhooks/"):
+		return "this is a Discord webhook: write it as discord://TOKEN@WEBHOOK-ID so that Discord gets a message it accepts"
+	}
+	return ""
+}
+
+// secretsOf lists the parts of a channel URL that may grant access: the
+// URL itself, its user and password, its path segments, query values and
+// fragment, as written and escaped. Errors of libraries (a failed request
+// quotes its URL) are scrubbed of each before they reach a log, the state
+// or the terminal.
+func secretsOf(raw string) []string {
+	parts := []string{raw}
+	if _, rest, ok := strings.Cut(raw, "://"); ok {
+		parts = append(parts, rest)
+	}
+	if u, err := url.Parse(raw); err == nil {
+		parts = append(parts, u.String(), u.Opaque, u.Fragment, u.RawQuery)
+		if u.User != nil {
+			pw, _ := u.User.Password()
+			parts = append(parts, u.User.String(), u.User.Username(), pw)
+		}
+		parts = append(parts, strings.Split(u.Path, "/")...)
+		parts = append(parts, strings.Split(u.EscapedPath(), "/")...)
+		for _, vs := range u.Query() {
+			parts = append(parts, vs...)
+		}
+	}
+	var out []string
+	for _, p := range parts {
+		for _, v := range []string{p, url.QueryEscape(p), url.PathEscape(p)} {
+			if len(v) >= 3 && !slices.Contains(out, v) {
+				out = append(out, v)
+			}
+		}
+	}
+	// Longest first, so that a part of a longer secret does not leave the
+	// rest of it behind.
+	slices.SortFunc(out, func(a, b string) int { return cmp.Compare(len(b), len(a)) })
+	return out
+}
+
+// scrub replaces every secret in s with ***.
+func scrub(s string, secrets []string) string {
+	for _, sec := range secrets {
+		s = strings.ReplaceAll(s, sec, "***")
+	}
+	return s
+}
