@@ -516,3 +516,56 @@ func TestWatchOnEveryStore(t *testing.T) {
 		})
 	}
 }
+
+// TestNotificationsOnEveryStore: a message its channel refused stays in
+// the state's outbox (a table, in the database) and the next run delivers
+// it with the same id, then its own; nothing is left behind.
+func TestNotificationsOnEveryStore(t *testing.T) {
+	for _, kind := range storeKinds {
+		t.Run(kind, func(t *testing.T) {
+			h := newHarness(t, fake.Options{PollsToFinish: -1})
+			h.useStore(kind)
+			rcv := newHookReceiver(t)
+			h.envs["PATWATCH_NOTIFY_HOOK"] = rcv.url()
+			h.envs["PATWATCH_NOTIFY_HOOK_KEY"] = hookKey
+			h.writeSpec(notifySpec)
+			h.api.SetResults(imgA, -1, fakeHits("A1", "A2", "A3")...)
+			if code, _, stderr := h.apply(); code != exitOK {
+				t.Fatalf("baseline: exit %d\n%s", code, stderr)
+			}
+			h.api.SetResults(imgA, -1, fakeHits("A1", "A4", "A2")...)
+			rcv.set(3, false) // the run's three attempts fail
+
+			if code, _, stderr := h.apply(); code != exitError || !strings.Contains(stderr, "notification to hook failed") {
+				t.Fatalf("exit %d, want 1 and the failure named\n%s", code, stderr)
+			}
+			st := h.pulledState()
+			if len(st.Outbox) != 1 || st.Outbox[0].Attempts != 1 || st.FormatVersion != 2 {
+				t.Fatalf("after the failed run: outbox %+v, format %d", st.Outbox, st.FormatVersion)
+			}
+			kept := st.Outbox[0].ID
+
+			h.api.SetResults(imgA, -1, fakeHits("A1", "A4", "A2", "A5")...)
+			if code, _, stderr := h.apply(); code != exitOK {
+				t.Fatalf("the next run: exit %d\n%s", code, stderr)
+			}
+			if got := rcv.accepted(); len(got) != 2 || got[0].msg.ID != kept {
+				t.Fatalf("accepted %d messages, want the kept one first and then the new one", len(got))
+			}
+			if st := h.pulledState(); len(st.Outbox) != 0 || st.FormatVersion != 1 {
+				t.Errorf("after delivery: outbox %+v, format %d", st.Outbox, st.FormatVersion)
+			}
+			if kind == "postgres" {
+				// The delivered message stays in the history.
+				var rows int
+				u, _ := url.Parse(h.envs["PATWATCH_STATE"])
+				err := pgtest.Conn(t).QueryRow(context.Background(), "SELECT count(*) FROM "+pgIdent(u.Query().Get("schema"))+".outbox WHERE id = $1 AND to_serial IS NOT NULL", kept).Scan(&rows)
+				if err != nil || rows == 0 {
+					t.Errorf("the delivered message has %d closed rows (%v), want its history kept", rows, err)
+				}
+			}
+		})
+	}
+}
+
+func pgIdent(s string) string { return `"` + strings.ReplaceAll(s, `"`, `""`) + `"` }
