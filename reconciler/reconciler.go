@@ -326,7 +326,8 @@ func priorRecords(desired *spec.Spec, recorded *state.State, rn renames, now tim
 	return p
 }
 
-// expired reports whether an entry retired at t is past its retention.
+// expired reports whether an entry retired at t is past its retention; with
+// a zero now (no clock) none is.
 func expired(t, now time.Time) bool {
 	return !now.Before(t.Add(state.RetentionPeriod))
 }
