@@ -463,8 +463,10 @@ func (r *Reconciler) refreshSearch(ctx context.Context, s spec.Search, rec *stat
 		case obs.Err == nil || ctx.Err() == nil || patsnap.IsAccountWide(obs.Err):
 		case accountStopOf(ctx) != nil:
 			obs.Err = errAccountStopped // cut by another search's account-wide error
-		default:
+		case errors.Is(context.Cause(ctx), context.Canceled):
 			obs.Err = fmt.Errorf("interrupted: %w", obs.Err)
+		default: // a deadline, which says which
+			obs.Err = fmt.Errorf("interrupted: %v: %w", context.Cause(ctx), obs.Err)
 		}
 	}
 	if obs.Err != nil && !errors.Is(obs.Err, errAccountStopped) {

@@ -169,12 +169,16 @@ func (l *Loop) Run(ctx context.Context) error {
 			}
 			trigger = "reload"
 		}
+		before := l.inForce
 		sp := l.specInForce(ctx)
-		if sp == nil {
+		switch {
+		case sp == nil:
 			// Held at start: nothing is in force. Look again soon.
 			l.failures++
 			resetTimer(full, l.retryDelay())
 			continue
+		case trigger == "spec changed" && sp == before:
+			continue // the change is held: there is nothing new to run
 		}
 		if first {
 			trigger = "start" // whatever came first, the first run is the start
