@@ -134,10 +134,10 @@ func nextReportStep(f reportFacts, now time.Time) reportDecision {
 		return d
 	}
 	return reportDecision{Step: stepError, Why: "resubmissions capped: " + d.Why, Err: fmt.Sprintf(
-		"not submitted again (%s): %d jobs were submitted for this report since a file of it was last downloaded, "+
-			"the most patwatch submits on its own; check the report's jobs on PatSnap, then "+
+		"not submitted again (%s): it was submitted again %d times since a file of it was last downloaded, "+
+			"the most patwatch does on its own; check the report's jobs on PatSnap, then "+
 			"'patwatch apply --resubmit %s' submits one more",
-		d.Why, f.Rec.Submissions+1, f.Desired.Name)}
+		d.Why, f.Rec.Submissions, f.Desired.Name)}
 }
 
 // decideStep is nextReportStep without the cap on resubmissions.

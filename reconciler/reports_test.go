@@ -113,15 +113,15 @@ func TestNextReportStep(t *testing.T) {
 		// The cap on resubmissions.
 		{name: "a resubmission under the cap submits", facts: reportFacts{Desired: desired, Rec: rec(func(r *state.Report) { r.Status, r.Submissions = state.ReportFailed, MaxResubmissions-1 })}, want: stepSubmit},
 		{name: "a resubmission at the cap is held", facts: reportFacts{Desired: desired, Rec: rec(func(r *state.Report) { r.Status, r.Submissions = state.ReportFailed, MaxResubmissions })}, want: stepError,
-			wantErr: "not submitted again (the last job failed): 4 jobs were submitted for this report since a file of it was last downloaded, the most patwatch submits on its own; check the report's jobs on PatSnap, then 'patwatch apply --resubmit r' submits one more"},
+			wantErr: "not submitted again (the last job failed): it was submitted again 3 times since a file of it was last downloaded, the most patwatch does on its own; check the report's jobs on PatSnap, then 'patwatch apply --resubmit r' submits one more"},
 		{name: "a resubmission at the cap after a refused link is held", facts: reportFacts{Desired: desired, Rec: rec(func(r *state.Report) { r.Submissions = MaxResubmissions }), Status: jobDone, Refused: refused, Fetch: answered[*patsnap.Download](nil, notFound(patsnap.EndpointDownload))}, want: stepError,
-			wantErr: "not submitted again (the download link was refused, and so was a fresh one): 4 jobs were submitted for this report since a file of it was last downloaded, the most patwatch submits on its own; check the report's jobs on PatSnap, then 'patwatch apply --resubmit r' submits one more"},
+			wantErr: "not submitted again (the download link was refused, and so was a fresh one): it was submitted again 3 times since a file of it was last downloaded, the most patwatch does on its own; check the report's jobs on PatSnap, then 'patwatch apply --resubmit r' submits one more"},
 		{name: "--resubmit lifts the cap", facts: reportFacts{Desired: desired, Resubmit: true, Rec: rec(func(r *state.Report) { r.Status, r.Submissions = state.ReportFailed, MaxResubmissions })}, want: stepSubmit},
 		{name: "a changed request is no resubmission", facts: reportFacts{Desired: desired, Rec: rec(func(r *state.Report) { r.Format, r.Submissions = "word", MaxResubmissions })}, want: stepSubmit},
 		{name: "a downloaded report is no resubmission", facts: reportFacts{Desired: desired, Rec: rec(func(r *state.Report) { doneLinkExpired(r); r.Submissions = MaxResubmissions }), File: fileMissing}, want: stepSubmit},
 		{name: "a creation of unknown outcome is submitted again", facts: reportFacts{Desired: desired, Rec: rec(func(r *state.Report) { r.JobID, r.OutcomeUnknownAt, r.Submissions = "", t0, 1 })}, want: stepSubmit},
 		{name: "creations of unknown outcome are capped", facts: reportFacts{Desired: desired, Rec: rec(func(r *state.Report) { r.JobID, r.OutcomeUnknownAt, r.Submissions = "", t0, MaxResubmissions })}, want: stepError,
-			wantErr: "not submitted again (the last job's creation went unanswered): 4 jobs were submitted for this report since a file of it was last downloaded, the most patwatch submits on its own; check the report's jobs on PatSnap, then 'patwatch apply --resubmit r' submits one more"},
+			wantErr: "not submitted again (the last job's creation went unanswered): it was submitted again 3 times since a file of it was last downloaded, the most patwatch does on its own; check the report's jobs on PatSnap, then 'patwatch apply --resubmit r' submits one more"},
 		{name: "a refused submission is an error", facts: reportFacts{Desired: desired, Submit: answered("", notFound(patsnap.EndpointReportCreate))}, want: stepError, wantErr: "patsnap R002-create: gone (not-found)"},
 	}
 	for _, tt := range tests {

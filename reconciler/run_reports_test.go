@@ -258,7 +258,7 @@ func TestRunReports(t *testing.T) {
 			files:  map[string]string{"reports/r.pdf": earlierPDF},
 			status: jobDone, download: linkGone,
 			want: report.ReportChange{Status: report.ReportError, JobID: "100", Error: "not submitted again (the download link was refused, and so was a fresh one): " +
-				"4 jobs were submitted for this report since a file of it was last downloaded, the most patwatch submits on its own; " +
+				"it was submitted again 3 times since a file of it was last downloaded, the most patwatch does on its own; " +
 				"check the report's jobs on PatSnap, then 'patwatch apply --resubmit r' submits one more"},
 			wantRec:   recordedReport(func(r *state.Report) { r.Submissions = MaxResubmissions }),
 			wantCalls: []string{downloadCall, downloadCall, callStatus, callStatus},
