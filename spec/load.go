@@ -318,9 +318,10 @@ func (l *loader) yamlError(err error, data []byte, root *yaml.Node) {
 	}
 }
 
-// offendingLineMax bounds the specs offendingLine searches: its parses of a
-// spec of 1 MiB take seconds, and a real watch list is a few kilobytes.
-const offendingLineMax = 256 << 10
+// offendingLineMax bounds the specs offendingLine searches: its parses take
+// some 15 times one parse (BENCHMARKS.md), seconds for a spec of 1 MiB; a
+// real watch list is a few kilobytes.
+const offendingLineMax = 64 << 10
 
 // offendingLine finds the line of the token the YAML parser failed at,
 // given the failure's message as yaml.v3 words it (without "yaml: "). The
