@@ -13,16 +13,17 @@ import (
 // PlanOffline compares the spec with the state alone, without calling the
 // API: searches and reports added (baseline, submit), removed, or whose
 // query or request changed (rebaseline, submit). It is what a pull request's
-// reviewer needs, and it runs with no credentials.
+// reviewer needs, and it runs with no credentials. An entry added back
+// under a retired entry's name, with its query or request, is planned from
+// the retired record (restored), as apply would take it back; with no clock,
+// the retention is not checked.
 func PlanOffline(desired *spec.Spec, recorded *state.State) *report.ChangeReport {
 	rep := &report.ChangeReport{Command: "plan", Offline: true}
 	rn := findRenames(desired, recorded)
-	for _, s := range desired.Searches {
-		rec := recorded.Searches[s.Name]
-		ch := report.SearchChange{Name: s.Name, Status: report.StatusOK, RenamedFrom: rn.searches[s.Name]}
-		if ch.RenamedFrom != "" {
-			rec = recorded.Searches[ch.RenamedFrom]
-		}
+	prior := priorRecords(desired, recorded, rn, time.Time{})
+	for i, s := range desired.Searches {
+		rec := prior.searches[i]
+		ch := report.SearchChange{Name: s.Name, Status: report.StatusOK, RenamedFrom: rn.searches[s.Name], Restored: prior.restoredSearch[i]}
 		switch {
 		case s.Suspend:
 			ch.Status = report.StatusSuspended
@@ -36,16 +37,17 @@ func PlanOffline(desired *spec.Spec, recorded *state.State) *report.ChangeReport
 		}
 		rep.Searches = append(rep.Searches, ch)
 	}
-	for _, d := range desired.Reports {
-		rec := recorded.Reports[d.Name]
-		ch := report.ReportChange{Name: d.Name, Patent: d.Patent(), RenamedFrom: rn.reports[d.Name]}
-		if ch.RenamedFrom != "" {
-			rec = recorded.Reports[ch.RenamedFrom]
-		}
+	for i, d := range desired.Reports {
+		rec := prior.reports[i]
+		ch := report.ReportChange{Name: d.Name, Patent: d.Patent(), RenamedFrom: rn.reports[d.Name], Restored: prior.restoredReport[i]}
 		if rec != nil {
 			ch.JobID, ch.File = rec.JobID, rec.File
 		}
-		ch.Status = offlineStatus(nextReportStep(reportFacts{Desired: d, Rec: rec, RenamedFrom: ch.RenamedFrom}, time.Time{}).Step)
+		step := nextReportStep(reportFacts{Desired: d, Rec: rec, RenamedFrom: ch.RenamedFrom}, time.Time{})
+		ch.Status = offlineStatus(step.Step)
+		if ch.Status == report.ReportError {
+			ch.Error = step.Err
+		}
 		if ch.Status == report.ReportSubmit {
 			ch.Reason = resubmitReason(d, rec)
 		}
@@ -106,6 +108,8 @@ func offlineStatus(step reportStep) report.ReportStatus {
 		return report.ReportSubmit
 	case stepCheckFile:
 		return report.ReportReady // a downloaded file
+	case stepError:
+		return report.ReportError // a submission held by the cap
 	}
 	return report.ReportPending // stepPoll: a pending job
 }

@@ -101,3 +101,22 @@ func TestPlanOfflineExplains(t *testing.T) {
 		t.Errorf("summary %q, want %q", got, want)
 	}
 }
+
+func TestPlanOfflineRestoresRetiredEntries(t *testing.T) {
+	st := state.New()
+	st.RetiredSearches = map[string]*state.Search{"back": {Fingerprint: "f", RetiredAt: t0, Hits: map[string]*state.Hit{"A": {}, "B": {}}}}
+	st.RetiredReports = map[string]*state.Report{"r": {PatentNumber: "CN1", Format: "pdf", Logo: true, JobID: "100", Status: state.ReportDownloaded, File: "reports/r.pdf", RetiredAt: t0}}
+	rep := PlanOffline(&spec.Spec{
+		Searches: []spec.Search{{Name: "back", Fingerprint: "f"}},
+		Reports:  []spec.Report{{Name: "r", PatentNumber: "CN1", Format: "pdf", Logo: true}},
+	}, st)
+	if s := rep.Searches[0]; s.Status != report.StatusOK || !s.Restored || s.Hits != 2 {
+		t.Errorf("search added back: %+v; want ok, restored with 2 hits", s)
+	}
+	if r := rep.Reports[0]; r.Status != report.ReportReady || !r.Restored || r.JobID != "100" {
+		t.Errorf("report added back: %+v; want ready, restored with job 100", r)
+	}
+	if got, want := report.Summary(rep), "1 search, 1 report: 2 restored"; got != want {
+		t.Errorf("summary %q, want %q", got, want)
+	}
+}

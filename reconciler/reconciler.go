@@ -12,6 +12,7 @@ package reconciler
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"maps"
 	"math"
@@ -64,7 +65,8 @@ func ConcurrencyFor(qps float64) int {
 }
 
 // Reconciler runs one reconciliation. Its zero value is not usable: API,
-// StateDir and ReportsDir are required.
+// StateDir and ReportsDir are required. Run must not be called on one
+// Reconciler from two goroutines at once.
 type Reconciler struct {
 	API         API
 	StateDir    string // absolute; recorded report files are relative to it
@@ -76,9 +78,23 @@ type Reconciler struct {
 	// untouched and the change report lists none. Watch mode polls pending
 	// report jobs this way between full runs.
 	ReportsOnly bool
+	// AllowMassDrop accepts, for every search, an answer that drops more
+	// than half of its recorded hits at once (--allow-mass-drop), as the
+	// spec's allow_mass_drop does for one.
+	AllowMassDrop bool
+	// Resubmit names the reports that may be submitted again past
+	// MaxResubmissions in this run (--resubmit).
+	Resubmit []string
+	// Credentials names the environment variables that hold the run's
+	// credentials, for the message of a run stopped because the API refused
+	// them ("PATSNAP_API_KEY"); empty when there are none (the sandbox).
+	Credentials string
 	// Progress, when set, is told how the run advances. It is called from
 	// the goroutine that runs Run, never concurrently.
 	Progress func(Progress)
+
+	// stop ends the run at its first account-wide error; set by Run.
+	stop context.CancelCauseFunc
 }
 
 // Progress is a snapshot of a run's advance, for a live progress line.
@@ -108,8 +124,19 @@ type Outcome struct {
 // Run reconciles desired with recorded. Failures of single searches and
 // reports are part of the outcome (status error), never a reason to drop
 // what succeeded. When ctx ends, the items not yet done are reported as
-// errors and left as they were.
+// errors and left as they were. An account-wide error (patsnap.IsAccountWide)
+// ends the run the same way at once: every further call would fail alike,
+// and the change report says once what to check.
+//
+// Entries removed from the spec are retired (state.RetentionPeriod) rather
+// than forgotten, and one added back with the same query or request takes
+// its retired record back.
 func (r *Reconciler) Run(ctx context.Context, mode Mode, desired *spec.Spec, recorded *state.State) *Outcome {
+	ctx, stop := context.WithCancelCause(ctx)
+	defer stop(nil)
+	r.stop = stop
+
+	now := r.now().UTC().Truncate(time.Second)
 	next := &state.State{
 		FormatVersion:   recorded.FormatVersion,
 		Serial:          recorded.Serial,
@@ -117,9 +144,12 @@ func (r *Reconciler) Run(ctx context.Context, mode Mode, desired *spec.Spec, rec
 		PatwatchVersion: recorded.PatwatchVersion,
 		Searches:        make(map[string]*state.Search, len(desired.Searches)),
 		Reports:         make(map[string]*state.Report, len(desired.Reports)),
+		Budget:          recorded.Budget,
+		Outbox:          recorded.Outbox,
 	}
 	rep := &report.ChangeReport{Command: commandName(mode)}
 	rn := findRenames(desired, recorded)
+	prior := priorRecords(desired, recorded, rn, now)
 	prog := Progress{SearchesTotal: len(desired.Searches), ReportsTotal: len(desired.Reports)}
 	r.tell(prog)
 
@@ -128,26 +158,26 @@ func (r *Reconciler) Run(ctx context.Context, mode Mode, desired *spec.Spec, rec
 		for name, rec := range recorded.Searches {
 			next.Searches[name] = rec
 		}
+		next.RetiredSearches = recorded.RetiredSearches
 	} else {
-		searches := r.runSearches(ctx, desired, recorded, rn, &prog)
+		searches := r.runSearches(ctx, desired, prior.searches, &prog)
 		for i, s := range desired.Searches {
 			if rec := searches[i].rec; rec != nil {
 				next.Searches[s.Name] = rec
 			}
 			ch := searches[i].change
 			ch.RenamedFrom = rn.searches[s.Name]
+			ch.Restored = prior.restoredSearch[i] && searches[i].rec != nil
 			rep.Searches = append(rep.Searches, ch)
 		}
+		next.RetiredSearches = keptRetired(recorded.RetiredSearches, desiredSearchNames(desired), now, func(s *state.Search) time.Time { return s.RetiredAt })
 	}
 
-	for _, d := range desired.Reports {
-		rec := recorded.Reports[d.Name]
-		if old, ok := rn.reports[d.Name]; ok {
-			rec = recorded.Reports[old]
-		}
+	for i, d := range desired.Reports {
+		rec := prior.reports[i]
 		var ch report.ReportChange
 		if ctx.Err() != nil {
-			ch = errorChange(report.ReportChange{Name: d.Name, Patent: d.Patent()}, errInterrupted)
+			ch = errorChange(report.ReportChange{Name: d.Name, Patent: d.Patent()}, notDone(ctx))
 			if rec != nil {
 				ch.JobID, ch.File = rec.JobID, rec.File
 			}
@@ -158,6 +188,7 @@ func (r *Reconciler) Run(ctx context.Context, mode Mode, desired *spec.Spec, rec
 			next.Reports[d.Name] = rec
 		}
 		ch.RenamedFrom = rn.reports[d.Name]
+		ch.Restored = prior.restoredReport[i] && rec != nil
 		rep.Reports = append(rep.Reports, ch)
 		prog.ReportsDone++
 		if ch.Status == report.ReportPending {
@@ -165,14 +196,187 @@ func (r *Reconciler) Run(ctx context.Context, mode Mode, desired *spec.Spec, rec
 		}
 		r.tell(prog)
 	}
+	next.RetiredReports = keptRetired(recorded.RetiredReports, desiredReportNames(desired), now, func(r *state.Report) time.Time { return r.RetiredAt })
+
 	gone, goneReports := removed(desired, recorded, rn)
 	if !r.ReportsOnly {
 		rep.Searches = append(rep.Searches, gone...)
+		for _, g := range gone {
+			next.RetiredSearches = retire(next.RetiredSearches, g.Name, recorded.Searches[g.Name], now, func(s *state.Search, t time.Time) { s.RetiredAt = t })
+		}
 	}
 	rep.Reports = append(rep.Reports, goneReports...)
+	for _, g := range goneReports {
+		next.RetiredReports = retire(next.RetiredReports, g.Name, recorded.Reports[g.Name], now, func(r *state.Report, t time.Time) { r.RetiredAt = t })
+	}
+	if as := accountStopOf(ctx); as != nil {
+		rep.Stopped = &report.Stop{Error: as.err.Error(), Check: accountAdvice(as.err, r.Credentials)}
+	}
 	addLinks(rep, desired.Links)
 	rep.Finish()
 	return &Outcome{Report: rep, State: next}
+}
+
+// checkAccount stops the run if err is an account-wide error.
+func (r *Reconciler) checkAccount(err error) {
+	if err != nil && patsnap.IsAccountWide(err) && r.stop != nil {
+		r.stop(&accountStop{err: err})
+	}
+}
+
+// accountStop is the cause of a run stopped at an account-wide error.
+type accountStop struct{ err error }
+
+func (s *accountStop) Error() string {
+	return "the run stopped at an account-wide error: " + s.err.Error()
+}
+func (s *accountStop) Unwrap() error { return s.err }
+
+func accountStopOf(ctx context.Context) *accountStop {
+	var as *accountStop
+	if errors.As(context.Cause(ctx), &as) {
+		return as
+	}
+	return nil
+}
+
+// errAccountStopped is the error of the items a run stopped at an
+// account-wide error left undone; the change report states the error once.
+var errAccountStopped = errors.New("not done: the run stopped at an account-wide error")
+
+// notDone is the error of an item left undone because ctx ended.
+func notDone(ctx context.Context) error {
+	cause := context.Cause(ctx)
+	switch {
+	case accountStopOf(ctx) != nil:
+		return errAccountStopped
+	case cause == nil || errors.Is(cause, context.Canceled):
+		return errInterrupted
+	}
+	return fmt.Errorf("not done: %w", cause)
+}
+
+// Account error codes that say what to check (api/NOTES.md).
+const (
+	codeBalance       = 67200005
+	codeClientExpired = 67200006
+	codeDailyLimit    = 67200007
+)
+
+// accountAdvice says what to check after the account-wide error err.
+// credentials names the variables that hold the credentials in use.
+func accountAdvice(err error, credentials string) string {
+	var ae *patsnap.APIError
+	code := 0
+	if errors.As(err, &ae) {
+		code = ae.Code
+	}
+	switch code {
+	case codeBalance:
+		return "the PatSnap account's balance is used up: top it up on PatSnap's open platform, then run again"
+	case codeClientExpired:
+		return "the PatSnap client has expired: renew it on PatSnap's open platform, or set the credentials of a current client"
+	case codeDailyLimit:
+		return "the account's daily call limit is reached: runs succeed again after PatSnap's daily reset; " +
+			"fewer searches, a lower max_results or api.max_calls_per_day keep a day's runs under it"
+	}
+	if credentials == "" {
+		return "check the account on PatSnap's open platform"
+	}
+	return "PatSnap refused the credentials: check " + credentials +
+		" (a key or secret that was rotated, revoked, or copied with a stray character)"
+}
+
+// priors are the records each spec entry starts its run from, in spec
+// order: its own, the one it was renamed from, or a retired one it takes
+// back.
+type priors struct {
+	searches       []*state.Search
+	restoredSearch []bool
+	reports        []*state.Report
+	restoredReport []bool
+}
+
+func priorRecords(desired *spec.Spec, recorded *state.State, rn renames, now time.Time) priors {
+	var p priors
+	for _, s := range desired.Searches {
+		rec, restored := recorded.Searches[s.Name], false
+		if old, ok := rn.searches[s.Name]; ok {
+			rec = recorded.Searches[old]
+		} else if ret := recorded.RetiredSearches[s.Name]; rec == nil && ret != nil && ret.Fingerprint == s.Fingerprint && !expired(ret.RetiredAt, now) {
+			back := *ret
+			back.RetiredAt = time.Time{}
+			rec, restored = &back, true
+		}
+		p.searches = append(p.searches, rec)
+		p.restoredSearch = append(p.restoredSearch, restored)
+	}
+	for _, d := range desired.Reports {
+		rec, restored := recorded.Reports[d.Name], false
+		if old, ok := rn.reports[d.Name]; ok {
+			rec = recorded.Reports[old]
+		} else if ret := recorded.RetiredReports[d.Name]; rec == nil && ret != nil && sameRequest(d, ret) && !expired(ret.RetiredAt, now) {
+			back := *ret
+			back.RetiredAt = time.Time{}
+			rec, restored = &back, true
+		}
+		p.reports = append(p.reports, rec)
+		p.restoredReport = append(p.restoredReport, restored)
+	}
+	return p
+}
+
+// expired reports whether an entry retired at t is past its retention; with
+// a zero now (no clock) none is.
+func expired(t, now time.Time) bool {
+	return !now.Before(t.Add(state.RetentionPeriod))
+}
+
+// keptRetired is the retired entries that stay retired: those within their
+// retention whose name is not in the spec again (an entry back in the spec
+// took its record back, or started afresh). It returns nil for none.
+func keptRetired[T any](retired map[string]*T, inSpec map[string]bool, now time.Time, at func(*T) time.Time) map[string]*T {
+	var kept map[string]*T
+	for name, e := range retired {
+		if inSpec[name] || expired(at(e), now) {
+			continue
+		}
+		if kept == nil {
+			kept = make(map[string]*T, len(retired))
+		}
+		kept[name] = e
+	}
+	return kept
+}
+
+// retire adds a copy of rec, retired at now, to retired under name.
+func retire[T any](retired map[string]*T, name string, rec *T, now time.Time, set func(*T, time.Time)) map[string]*T {
+	if rec == nil {
+		return retired
+	}
+	if retired == nil {
+		retired = map[string]*T{}
+	}
+	c := *rec
+	set(&c, now)
+	retired[name] = &c
+	return retired
+}
+
+func desiredSearchNames(desired *spec.Spec) map[string]bool {
+	names := make(map[string]bool, len(desired.Searches))
+	for _, s := range desired.Searches {
+		names[s.Name] = true
+	}
+	return names
+}
+
+func desiredReportNames(desired *spec.Spec) map[string]bool {
+	names := make(map[string]bool, len(desired.Reports))
+	for _, d := range desired.Reports {
+		names[d.Name] = true
+	}
+	return names
 }
 
 type searchOutcome struct {
@@ -180,9 +384,9 @@ type searchOutcome struct {
 	change report.SearchChange
 }
 
-// runSearches refreshes every search with at most Concurrency at once and
-// returns their outcomes in spec order.
-func (r *Reconciler) runSearches(ctx context.Context, desired *spec.Spec, recorded *state.State, rn renames, prog *Progress) []searchOutcome {
+// runSearches refreshes every search with at most Concurrency at once, each
+// from its prior record, and returns their outcomes in spec order.
+func (r *Reconciler) runSearches(ctx context.Context, desired *spec.Spec, prior []*state.Search, prog *Progress) []searchOutcome {
 	out := make([]searchOutcome, len(desired.Searches))
 	uploads := r.uploadImages(ctx, desired)
 
@@ -199,11 +403,7 @@ func (r *Reconciler) runSearches(ctx context.Context, desired *spec.Spec, record
 		go func() {
 			defer wg.Done()
 			for i := range jobs {
-				name := desired.Searches[i].Name
-				if old, ok := rn.searches[name]; ok {
-					name = old
-				}
-				out[i] = r.refreshSearch(ctx, desired.Searches[i], recorded.Searches[name], uploads)
+				out[i] = r.refreshSearch(ctx, desired.Searches[i], prior[i], uploads)
 				results <- done{i}
 			}
 		}()
@@ -234,13 +434,17 @@ func (r *Reconciler) refreshSearch(ctx context.Context, s spec.Search, rec *stat
 		}
 		return searchOutcome{rec: rec, change: ch}
 	}
+	if r.AllowMassDrop {
+		s.AllowMassDrop = true
+	}
 	var obs SearchObservation
 	if err := ctx.Err(); err != nil {
-		obs.Err = errInterrupted
+		obs.Err = notDone(ctx)
 	} else if req, reused, err := searchRequest(s, uploads); err != nil {
 		obs.Err = err
 	} else {
 		obs.Result, obs.Err = r.API.Search(ctx, req)
+		r.checkAccount(obs.Err)
 		if obs.Err != nil && patsnap.ClassOf(obs.Err) == patsnap.ClassInvalid && reused {
 			// An upload URL remembered from an earlier run can stop working
 			// before its stated expiry, or belong to another account: upload
@@ -252,13 +456,20 @@ func (r *Reconciler) refreshSearch(ctx context.Context, s spec.Search, rec *stat
 				obs.Err = err
 			} else {
 				obs.Result, obs.Err = r.API.Search(ctx, req)
+				r.checkAccount(obs.Err)
 			}
 		}
-		if obs.Err != nil && ctx.Err() != nil {
+		switch {
+		case obs.Err == nil || ctx.Err() == nil || patsnap.IsAccountWide(obs.Err):
+		case accountStopOf(ctx) != nil:
+			obs.Err = errAccountStopped // cut by another search's account-wide error
+		case errors.Is(context.Cause(ctx), context.Canceled):
 			obs.Err = fmt.Errorf("interrupted: %w", obs.Err)
+		default: // a deadline, which says which
+			obs.Err = fmt.Errorf("interrupted: %v: %w", context.Cause(ctx), obs.Err)
 		}
 	}
-	if obs.Err != nil {
+	if obs.Err != nil && !errors.Is(obs.Err, errAccountStopped) {
 		r.Log.Warn().Str("search", s.Name).Err(obs.Err).Msg("search failed; its recorded hits are kept")
 	}
 	next, ch := DiffSearch(s, rec, obs, r.now())
@@ -332,6 +543,7 @@ func (r *Reconciler) upload(ctx context.Context, path, digest string, send func(
 	}
 	u, err := send(ctx, path, data)
 	if err != nil {
+		r.checkAccount(err)
 		return uploaded{err: fmt.Errorf("upload %s: %w", path, err)}
 	}
 	return uploaded{url: u.URL, reused: u.Reused}

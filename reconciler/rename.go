@@ -115,3 +115,11 @@ func removed(desired *spec.Spec, recorded *state.State, rn renames) ([]report.Se
 	}
 	return searches, reports
 }
+
+// Removals counts the entries (searches and reports) recorded in the state
+// that desired would remove, renames aside, and the entries recorded. Watch
+// mode holds a spec change that would remove most of them.
+func Removals(desired *spec.Spec, recorded *state.State) (n, total int) {
+	gone, goneReports := removed(desired, recorded, findRenames(desired, recorded))
+	return len(gone) + len(goneReports), len(recorded.Searches) + len(recorded.Reports)
+}

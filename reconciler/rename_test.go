@@ -58,3 +58,14 @@ func TestFindReportRenames(t *testing.T) {
 		t.Errorf("renames = %v, want %v", got, want)
 	}
 }
+
+func TestRemovalsCountsNoRename(t *testing.T) {
+	st := state.New()
+	st.Searches["a"] = &state.Search{Fingerprint: "fa"}
+	st.Searches["b"] = &state.Search{Fingerprint: "fb"}
+	st.Reports["r"] = &state.Report{PatentNumber: "CN1", Format: "pdf"}
+	desired := &spec.Spec{Searches: []spec.Search{{Name: "b2", Fingerprint: "fb"}}} // b renamed; a and r removed
+	if n, total := Removals(desired, st); n != 2 || total != 3 {
+		t.Errorf("Removals = %d of %d, want 2 of 3", n, total)
+	}
+}

@@ -11,6 +11,7 @@ import (
 	"os"
 	"path"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -24,8 +25,17 @@ import (
 // LinkLifetime is how long a finished report's download link lives.
 const LinkLifetime = 7 * 24 * time.Hour
 
+// MaxResubmissions caps the jobs a report is submitted again for because
+// the last one could not be had: its download was refused even through a
+// fresh link, or its creation's answer was lost (the record's Submissions,
+// reset by a download). Each job may be charged, and a link refused for good
+// must not cost a job on every run. Once the cap is reached, no job is
+// submitted for the report, whatever the reason, until a report named in
+// Reconciler.Resubmit is given one more.
+const MaxResubmissions = 3
+
 // reportStep is the next step of a report's lifecycle in a run. The first
-// five read or change something; the executor does that and gives the answer
+// six read or change something; the executor does that and gives the answer
 // back to nextReportStep. The others settle the report for the run.
 type reportStep int
 
@@ -35,6 +45,7 @@ const (
 	stepDownload                    // fetch the finished job's file (changes the reports directory)
 	stepSubmit                      // create a new job (changes what the API holds)
 	stepMove                        // move a renamed report's file to its new name
+	stepRefresh                     // ask the job's status again, for a fresh link after a refused download
 
 	stepSuspended // suspend: true; nothing is called
 	stepReady     // the file is on disk as recorded: nothing is called
@@ -42,13 +53,15 @@ const (
 	stepFailed    // the job failed; recorded so, the next run submits again
 	stepFinished  // the file was downloaded
 	stepSubmitted // a new job was created
-	stepError     // a call failed; the record stays as it was
+	stepUnknown   // a job's creation may have reached the API unanswered; recorded so
+	stepError     // a call failed, or a submission was held; the record stays as it was
 )
 
 var stepNames = [...]string{
 	stepCheckFile: "check-file", stepPoll: "poll", stepDownload: "download", stepSubmit: "submit", stepMove: "move",
-	stepSuspended: "suspended", stepReady: "ready", stepPending: "pending", stepFailed: "record-failed",
-	stepFinished: "finished", stepSubmitted: "submitted", stepError: "error",
+	stepRefresh: "refresh-link", stepSuspended: "suspended", stepReady: "ready", stepPending: "pending",
+	stepFailed: "record-failed", stepFinished: "finished", stepSubmitted: "submitted", stepUnknown: "outcome-unknown",
+	stepError: "error",
 }
 
 func (s reportStep) String() string {
@@ -84,10 +97,18 @@ type reportFacts struct {
 	Rec         *state.Report // nil: never recorded
 	RenamedFrom string        // the name Rec was recorded under, when the spec renamed the report
 
+	// Resubmit lifts the cap of MaxResubmissions for this run: the user
+	// asked for one more job (--resubmit).
+	Resubmit bool
+
 	File   fileState
 	Status *answer[*patsnap.ReportStatus]
 	Fetch  *answer[*patsnap.Download]
-	Submit *answer[string] // the new job's id
+	// Refused is a download the link's host refused (401, 403, 404, 410)
+	// before the status was asked again for a fresh link; Status and Fetch
+	// then hold the second round's answers.
+	Refused *answer[*patsnap.Download]
+	Submit  *answer[string] // the new job's id
 	// Move is the file's new path (relative to the state's directory),
 	// empty when it was left where it is.
 	Move *answer[string]
@@ -104,18 +125,41 @@ type reportDecision struct {
 // does no I/O and reads no clock; a zero now is no clock at all, under which
 // no download link counts as expired. Each step that asks for I/O is
 // answered in a field that a later decision reads first, so feeding the
-// answers back settles a report within five steps.
+// answers back settles a report within seven steps.
+//
+// A submission that would go past MaxResubmissions is held as an error.
 func nextReportStep(f reportFacts, now time.Time) reportDecision {
+	d := decideStep(f, now)
+	if d.Step != stepSubmit || f.Resubmit || !resubmission(f.Desired, f.Rec) || f.Rec.Submissions < MaxResubmissions {
+		return d
+	}
+	return reportDecision{Step: stepError, Why: "resubmissions capped: " + d.Why, Err: fmt.Sprintf(
+		"not submitted again (%s): it was submitted again %d times since a file of it was last downloaded, "+
+			"the most patwatch does on its own; check the report's jobs on PatSnap, then "+
+			"'patwatch apply --resubmit %s' submits one more",
+		d.Why, f.Rec.Submissions, f.Desired.Name)}
+}
+
+// decideStep is nextReportStep without the cap on resubmissions.
+func decideStep(f reportFacts, now time.Time) reportDecision {
 	rec := f.Rec
 	switch {
 	case f.Move != nil:
 		return reportDecision{Step: stepReady, Why: "file intact"}
+	case f.Submit != nil && errors.Is(f.Submit.Err, patsnap.ErrOutcomeUnknown):
+		return reportDecision{Step: stepUnknown, Why: "the job's creation may have reached the API unanswered", Err: fmt.Sprintf(
+			"%v; the job may exist on the account. It was not sent again in this run; the next apply submits it again "+
+				"(PatSnap's list of jobs shows whether this one was created)", f.Submit.Err)}
 	case f.Submit != nil && f.Submit.Err != nil:
 		return reportDecision{Step: stepError, Why: "the API did not create the job", Err: f.Submit.Err.Error()}
 	case f.Submit != nil:
 		return reportDecision{Step: stepSubmitted, Why: "the API created the job"}
+	case f.Fetch != nil && patsnap.ClassOf(f.Fetch.Err) == patsnap.ClassNotFound && f.Refused == nil:
+		// The link may have been spoiled on its way (a proxy, a clock
+		// skew): a fresh one costs a status call, a new job may cost money.
+		return reportDecision{Step: stepRefresh, Why: "the download link was refused; asking the job's status again for a fresh one"}
 	case f.Fetch != nil && patsnap.ClassOf(f.Fetch.Err) == patsnap.ClassNotFound:
-		return reportDecision{Step: stepSubmit, Why: "the download link no longer works; submitting a new job"}
+		return reportDecision{Step: stepSubmit, Why: "the download link was refused, and so was a fresh one"}
 	case f.Fetch != nil && f.Fetch.Err != nil:
 		return reportDecision{Step: stepError, Why: "the download failed", Err: f.Fetch.Err.Error()}
 	case f.Fetch != nil:
@@ -142,8 +186,10 @@ func nextReportStep(f reportFacts, now time.Time) reportDecision {
 	switch {
 	case f.Desired.Suspend:
 		return reportDecision{Step: stepSuspended, Why: "suspended"}
-	case rec == nil || rec.JobID == "":
+	case rec == nil || rec.JobID == "" && rec.OutcomeUnknownAt.IsZero():
 		return reportDecision{Step: stepSubmit, Why: "no job yet"}
+	case rec.JobID == "":
+		return reportDecision{Step: stepSubmit, Why: "the last job's creation went unanswered"}
 	case !sameRequest(f.Desired, rec):
 		return reportDecision{Step: stepSubmit, Why: "the report's request changed"}
 	case rec.Status == state.ReportFailed:
@@ -171,6 +217,15 @@ func nextReportStep(f reportFacts, now time.Time) reportDecision {
 	return reportDecision{Step: stepPoll, Why: "job pending"}
 }
 
+// resubmission reports whether a job submitted now for desired would be
+// submitted again: rec asks for the same report, a job was submitted (or may
+// have been) for it, and no file of it was downloaded since. Only then does
+// the record's count of resubmissions carry over.
+func resubmission(desired spec.Report, rec *state.Report) bool {
+	return rec != nil && sameRequest(desired, rec) && rec.Status != state.ReportDownloaded &&
+		(rec.JobID != "" || !rec.OutcomeUnknownAt.IsZero())
+}
+
 // sameRequest reports whether rec was recorded for the report desired asks for.
 func sameRequest(desired spec.Report, rec *state.Report) bool {
 	return rec.PatentNumber == desired.PatentNumber && rec.PatentID == desired.PatentID &&
@@ -183,8 +238,10 @@ func linkExpired(rec *state.Report, now time.Time) bool {
 
 // submittedRecord is the record of the new job jobID for desired, created at
 // now. The file of an earlier job for the same report stays recorded until
-// the new one replaces it; a file for another patent or format does not.
-func submittedRecord(desired spec.Report, rec *state.Report, jobID string, now time.Time) *state.Report {
+// the new one replaces it; a file for another patent or format does not. The
+// count of resubmissions carries over, plus one when counted says this job
+// replaces one that could not be had.
+func submittedRecord(desired spec.Report, rec *state.Report, jobID string, now time.Time, counted bool) *state.Report {
 	next := &state.Report{
 		PatentNumber: desired.PatentNumber,
 		PatentID:     desired.PatentID,
@@ -197,6 +254,23 @@ func submittedRecord(desired spec.Report, rec *state.Report, jobID string, now t
 	if rec != nil && sameRequest(desired, rec) {
 		next.File, next.SHA256 = rec.File, rec.SHA256
 	}
+	if resubmission(desired, rec) {
+		next.Submissions = rec.Submissions
+		if counted {
+			next.Submissions++
+		}
+	}
+	return next
+}
+
+// unknownRecord is the record of a job creation for desired, sent at now,
+// whose answer was lost: no job id is known, the creation counts as a
+// submission, and the next run submits again. The file of an earlier job for
+// the same report stays recorded.
+func unknownRecord(desired spec.Report, rec *state.Report, now time.Time) *state.Report {
+	next := submittedRecord(desired, rec, "", now, false)
+	next.Submissions++
+	next.OutcomeUnknownAt = next.SubmittedAt
 	return next
 }
 
@@ -213,6 +287,8 @@ func downloadedRecord(rec *state.Report, link, file, sha256 string, now time.Tim
 	next.File = file
 	next.SHA256 = sha256
 	next.LastError = ""
+	next.Submissions = 0
+	next.OutcomeUnknownAt = time.Time{}
 	return &next
 }
 
@@ -256,7 +332,7 @@ func (r *Reconciler) reconcileReport(ctx context.Context, mode Mode, desired spe
 		ch.JobID, ch.File = rec.JobID, rec.File
 	}
 	now := r.now()
-	f := reportFacts{Desired: desired, Rec: rec, RenamedFrom: renamedFrom}
+	f := reportFacts{Desired: desired, Rec: rec, RenamedFrom: renamedFrom, Resubmit: slices.Contains(r.Resubmit, desired.Name)}
 	for {
 		d := nextReportStep(f, now)
 		ev := r.Log.Debug()
@@ -271,6 +347,12 @@ func (r *Reconciler) reconcileReport(ctx context.Context, mode Mode, desired spe
 			continue
 		case stepPoll:
 			f.Status = answered(r.API.ReportStatus(ctx, rec.JobID))
+			r.checkAccount(f.Status.Err)
+			continue
+		case stepRefresh:
+			f.Refused, f.Fetch = f.Fetch, nil
+			f.Status = answered(r.API.ReportStatus(ctx, rec.JobID))
+			r.checkAccount(f.Status.Err)
 			continue
 		}
 		if mode == ModeApply {
@@ -279,12 +361,17 @@ func (r *Reconciler) reconcileReport(ctx context.Context, mode Mode, desired spe
 				f.Fetch = answered(r.fetchReport(ctx, desired, f.Status.Value.DownloadURL))
 				continue
 			case stepSubmit:
+				if rec != nil && !rec.OutcomeUnknownAt.IsZero() {
+					r.Log.Warn().Str("report", desired.Name).Time("outcome_unknown_at", rec.OutcomeUnknownAt).
+						Msg("submitting again a report whose last creation may have reached the API unanswered; the account may hold a duplicate job")
+				}
 				f.Submit = answered(r.API.CreateReport(ctx, patsnap.ReportRequest{
 					PatentNumber: desired.PatentNumber,
 					PatentID:     desired.PatentID,
 					Format:       desired.Format,
 					Logo:         desired.Logo,
 				}))
+				r.checkAccount(f.Submit.Err)
 				continue
 			case stepMove:
 				f.Move = answered(r.moveReport(desired, rec))
@@ -331,20 +418,28 @@ func (r *Reconciler) settleReport(mode Mode, d reportDecision, f reportFacts, ch
 		dl := f.Fetch.Value
 		next := downloadedRecord(rec, f.Status.Value.DownloadURL, r.rel(dl.Path), dl.SHA256, now)
 		ch.Status = report.ReportFinished
-		if rec.Status == state.ReportDownloaded && rec.SHA256 == dl.SHA256 {
-			// A recorded file fetched again because it went missing (a
-			// fresh checkout, say) is the file already reported: no change.
+		if rec.Status == state.ReportDownloaded {
+			// A recorded file fetched again because it went missing or
+			// changed (a fresh checkout, say) is the job's file already
+			// reported, even if its bytes differ: no change.
 			ch.Status = report.ReportReady
 		}
 		ch.File = next.File
 		return next, ch
 	case stepSubmitted:
 		// Submitted when the API answered, not when the run began.
-		next := submittedRecord(f.Desired, rec, f.Submit.Value, r.now())
+		// A job replaces one whose download was refused: counted.
+		next := submittedRecord(f.Desired, rec, f.Submit.Value, r.now(), f.Refused != nil)
 		ch.Status = report.ReportSubmitted
 		ch.JobID = next.JobID
 		ch.File = next.File
 		ch.Error = ""
+		return next, ch
+	case stepUnknown:
+		ch.Status = report.ReportError
+		ch.Error = d.Err
+		next := unknownRecord(f.Desired, rec, r.now())
+		ch.JobID, ch.File = "", next.File
 		return next, ch
 	case stepError:
 		ch.Status = report.ReportError

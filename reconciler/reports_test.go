@@ -2,6 +2,7 @@ package reconciler
 
 import (
 	"errors"
+	"fmt"
 	"os"
 	"testing"
 	"time"
@@ -40,6 +41,8 @@ func TestNextReportStep(t *testing.T) {
 	notFound := func(endpoint string) error { return apiError(endpoint, patsnap.ClassNotFound, "gone") }
 	failure := func(endpoint string) error { return apiError(endpoint, patsnap.ClassRetryable, "HTTP 503") }
 	jobDone := status(&patsnap.ReportStatus{JobStatus: patsnap.JobDone, DownloadURL: "https://dl/x"}, nil)
+	refused := answered[*patsnap.Download](nil, notFound(patsnap.EndpointDownload))
+	unknown := fmt.Errorf("%w: %w", apiError(patsnap.EndpointReportCreate, patsnap.ClassRetryable, "answer cut"), patsnap.ErrOutcomeUnknown)
 	renamed := desired
 	renamed.Name = "new"
 
@@ -91,14 +94,34 @@ func TestNextReportStep(t *testing.T) {
 
 		// After the download.
 		{name: "downloaded is finished", facts: reportFacts{Desired: desired, Rec: rec(nil), Status: jobDone, Fetch: answered(&patsnap.Download{Path: "/x"}, nil)}, want: stepFinished},
-		{name: "a dead download link submits", facts: reportFacts{Desired: desired, Rec: rec(nil), Status: jobDone, Fetch: answered[*patsnap.Download](nil, notFound(patsnap.EndpointDownload))}, want: stepSubmit},
+		{name: "a dead download link asks for a fresh one", facts: reportFacts{Desired: desired, Rec: rec(nil), Status: jobDone, Fetch: answered[*patsnap.Download](nil, notFound(patsnap.EndpointDownload))}, want: stepRefresh},
+		{name: "a fresh link refused too submits", facts: reportFacts{Desired: desired, Rec: rec(nil), Status: jobDone, Refused: refused, Fetch: answered[*patsnap.Download](nil, notFound(patsnap.EndpointDownload))}, want: stepSubmit},
+		{name: "a fresh link is downloaded", facts: reportFacts{Desired: desired, Rec: rec(nil), Status: jobDone, Refused: refused}, want: stepDownload},
+		{name: "a fresh link that works is finished", facts: reportFacts{Desired: desired, Rec: rec(nil), Status: jobDone, Refused: refused, Fetch: answered(&patsnap.Download{Path: "/x"}, nil)}, want: stepFinished},
+		{name: "a job forgotten after a refused link submits", facts: reportFacts{Desired: desired, Rec: rec(nil), Status: status(nil, notFound(patsnap.EndpointReportStatus)), Refused: refused}, want: stepSubmit},
+		{name: "a failed second download is an error", facts: reportFacts{Desired: desired, Rec: rec(nil), Status: jobDone, Refused: refused, Fetch: answered[*patsnap.Download](nil, failure(patsnap.EndpointDownload))}, want: stepError, wantErr: "patsnap download: HTTP 503 (retryable)"},
 		{name: "a failed download is an error", facts: reportFacts{Desired: desired, Rec: rec(nil), Status: jobDone, Fetch: answered[*patsnap.Download](nil, failure(patsnap.EndpointDownload))}, want: stepError, wantErr: "patsnap download: HTTP 503 (retryable)"},
 		{name: "a local failure to download is an error", facts: reportFacts{Desired: desired, Rec: rec(nil), Status: jobDone, Fetch: answered[*patsnap.Download](nil, errors.New("reports directory: not a directory"))}, want: stepError, wantErr: "reports directory: not a directory"},
 
 		// After the submission.
 		{name: "created is submitted", facts: reportFacts{Desired: desired, Submit: answered("200", nil)}, want: stepSubmitted},
 		{name: "created after a forgotten job is submitted", facts: reportFacts{Desired: desired, Rec: rec(nil), Status: status(nil, notFound(patsnap.EndpointReportStatus)), Submit: answered("200", nil)}, want: stepSubmitted},
-		{name: "created after a dead link is submitted", facts: reportFacts{Desired: desired, Rec: rec(nil), Status: jobDone, Fetch: answered[*patsnap.Download](nil, notFound(patsnap.EndpointDownload)), Submit: answered("200", nil)}, want: stepSubmitted},
+		{name: "created after a dead link is submitted", facts: reportFacts{Desired: desired, Rec: rec(nil), Status: jobDone, Refused: refused, Fetch: answered[*patsnap.Download](nil, notFound(patsnap.EndpointDownload)), Submit: answered("200", nil)}, want: stepSubmitted},
+		{name: "a creation of unknown outcome is recorded so", facts: reportFacts{Desired: desired, Submit: answered("", unknown)}, want: stepUnknown,
+			wantErr: "patsnap R002-create: answer cut (retryable): the request may have reached the server; its outcome is unknown; the job may exist on the account. It was not sent again in this run; the next apply submits it again (PatSnap's list of jobs shows whether this one was created)"},
+
+		// The cap on resubmissions.
+		{name: "a resubmission under the cap submits", facts: reportFacts{Desired: desired, Rec: rec(func(r *state.Report) { r.Status, r.Submissions = state.ReportFailed, MaxResubmissions-1 })}, want: stepSubmit},
+		{name: "a resubmission at the cap is held", facts: reportFacts{Desired: desired, Rec: rec(func(r *state.Report) { r.Status, r.Submissions = state.ReportFailed, MaxResubmissions })}, want: stepError,
+			wantErr: "not submitted again (the last job failed): it was submitted again 3 times since a file of it was last downloaded, the most patwatch does on its own; check the report's jobs on PatSnap, then 'patwatch apply --resubmit r' submits one more"},
+		{name: "a resubmission at the cap after a refused link is held", facts: reportFacts{Desired: desired, Rec: rec(func(r *state.Report) { r.Submissions = MaxResubmissions }), Status: jobDone, Refused: refused, Fetch: answered[*patsnap.Download](nil, notFound(patsnap.EndpointDownload))}, want: stepError,
+			wantErr: "not submitted again (the download link was refused, and so was a fresh one): it was submitted again 3 times since a file of it was last downloaded, the most patwatch does on its own; check the report's jobs on PatSnap, then 'patwatch apply --resubmit r' submits one more"},
+		{name: "--resubmit lifts the cap", facts: reportFacts{Desired: desired, Resubmit: true, Rec: rec(func(r *state.Report) { r.Status, r.Submissions = state.ReportFailed, MaxResubmissions })}, want: stepSubmit},
+		{name: "a changed request is no resubmission", facts: reportFacts{Desired: desired, Rec: rec(func(r *state.Report) { r.Format, r.Submissions = "word", MaxResubmissions })}, want: stepSubmit},
+		{name: "a downloaded report is no resubmission", facts: reportFacts{Desired: desired, Rec: rec(func(r *state.Report) { doneLinkExpired(r); r.Submissions = MaxResubmissions }), File: fileMissing}, want: stepSubmit},
+		{name: "a creation of unknown outcome is submitted again", facts: reportFacts{Desired: desired, Rec: rec(func(r *state.Report) { r.JobID, r.OutcomeUnknownAt, r.Submissions = "", t0, 1 })}, want: stepSubmit},
+		{name: "creations of unknown outcome are capped", facts: reportFacts{Desired: desired, Rec: rec(func(r *state.Report) { r.JobID, r.OutcomeUnknownAt, r.Submissions = "", t0, MaxResubmissions })}, want: stepError,
+			wantErr: "not submitted again (the last job's creation went unanswered): it was submitted again 3 times since a file of it was last downloaded, the most patwatch does on its own; check the report's jobs on PatSnap, then 'patwatch apply --resubmit r' submits one more"},
 		{name: "a refused submission is an error", facts: reportFacts{Desired: desired, Submit: answered("", notFound(patsnap.EndpointReportCreate))}, want: stepError, wantErr: "patsnap R002-create: gone (not-found)"},
 	}
 	for _, tt := range tests {
@@ -120,7 +143,7 @@ func TestNextReportStep(t *testing.T) {
 
 // TestNextReportStepSettles follows every path the executor can take, each
 // answer given back as the executor would, and checks that each settles
-// within five steps: the loop in reconcileReport cannot run on.
+// within seven steps: the loop in reconcileReport cannot run on.
 func TestNextReportStepSettles(t *testing.T) {
 	desired := spec.Report{Name: "new", PatentNumber: "CN1", Format: "pdf", Logo: true}
 	records := []*state.Report{
@@ -142,13 +165,13 @@ func TestNextReportStepSettles(t *testing.T) {
 		answered[*patsnap.Download](nil, apiError("d", patsnap.ClassNotFound, "")),
 		answered[*patsnap.Download](nil, errors.New("disk full")),
 	}
-	submits := []*answer[string]{answered("2", nil), answered("", errors.New("refused"))}
+	submits := []*answer[string]{answered("2", nil), answered("", errors.New("refused")), answered("", patsnap.ErrOutcomeUnknown)}
 	moves := []*answer[string]{answered("new.pdf", nil), answered("", errors.New("busy"))}
 
 	settled := 0
 	var walk func(f reportFacts, path []reportStep)
 	walk = func(f reportFacts, path []reportStep) {
-		if len(path) > 5 {
+		if len(path) > 7 {
 			t.Fatalf("no settling after %v", path)
 		}
 		d := nextReportStep(f, t0.Add(time.Hour))
@@ -170,6 +193,12 @@ func TestNextReportStepSettles(t *testing.T) {
 			for _, a := range fetches {
 				g := f
 				g.Fetch = a
+				walk(g, path)
+			}
+		case stepRefresh:
+			for _, a := range statuses {
+				g := f
+				g.Refused, g.Fetch, g.Status = g.Fetch, nil, a
 				walk(g, path)
 			}
 		case stepSubmit:

@@ -3,11 +3,13 @@ package reconciler
 import (
 	"context"
 	"errors"
+	"fmt"
 	"os"
 	"path/filepath"
 	"reflect"
 	"strconv"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -63,6 +65,36 @@ var (
 		return nil, apiError(patsnap.EndpointDownload, patsnap.ClassNotFound, "download link expired or invalid")
 	}
 )
+
+// refusedOnce refuses the first download, as an expired link, and serves
+// the fresh pdf after that.
+func refusedOnce() func(string) ([]byte, error) {
+	var mu sync.Mutex
+	n := 0
+	return func(url string) ([]byte, error) {
+		mu.Lock()
+		defer mu.Unlock()
+		n++
+		if n == 1 {
+			return linkGone(url)
+		}
+		return serveFresh(url)
+	}
+}
+
+// sequence answers status calls with each of answers in turn, the last one
+// from then on.
+func sequence(answers ...func(string) (*patsnap.ReportStatus, error)) func(string) (*patsnap.ReportStatus, error) {
+	var mu sync.Mutex
+	n := 0
+	return func(job string) (*patsnap.ReportStatus, error) {
+		mu.Lock()
+		defer mu.Unlock()
+		a := answers[min(n, len(answers)-1)]
+		n++
+		return a(job)
+	}
+}
 
 const (
 	callStatus = "status 100"
@@ -185,7 +217,7 @@ func TestRunReports(t *testing.T) {
 			wantRec: recordedReport(nil), wantCalls: []string{callStatus},
 		},
 		{
-			name: "an expired link submits again and keeps the earlier job's file",
+			name: "a link refused, and refused again when fresh, submits again and keeps the earlier job's file",
 			rec: recordedReport(func(r *state.Report) {
 				r.File, r.SHA256 = "reports/r.pdf", sha256Hex([]byte(earlierPDF))
 			}),
@@ -194,9 +226,93 @@ func TestRunReports(t *testing.T) {
 			want: report.ReportChange{Status: report.ReportSubmitted, JobID: "200", File: "reports/r.pdf"},
 			wantRec: submittedReport(func(r *state.Report) {
 				r.File, r.SHA256 = "reports/r.pdf", sha256Hex([]byte(earlierPDF))
+				r.Submissions = 1
 			}),
-			wantCalls: []string{callCreate, downloadCall, callStatus},
+			wantCalls: []string{callCreate, downloadCall, downloadCall, callStatus, callStatus},
 			wantFiles: map[string]string{"reports/r.pdf": earlierPDF},
+		},
+		{
+			name: "a refused link is fetched again through a fresh one, with no new job", rec: recordedReport(nil),
+			status: jobDone, download: refusedOnce(),
+			want:      report.ReportChange{Status: report.ReportFinished, JobID: "100", File: "reports/r.pdf"},
+			wantRec:   recordedReport(downloaded("reports/r.pdf", freshPDF, linkEnd)),
+			wantCalls: []string{downloadCall, downloadCall, callStatus, callStatus},
+			wantFiles: map[string]string{"reports/r.pdf": freshPDF},
+		},
+		{
+			name: "a job forgotten after a refused link is submitted again, counted", rec: recordedReport(nil),
+			status: sequence(jobDone, jobForgot), download: linkGone, create: createJob,
+			want:      report.ReportChange{Status: report.ReportSubmitted, JobID: "200"},
+			wantRec:   submittedReport(func(r *state.Report) { r.Submissions = 1 }),
+			wantCalls: []string{callCreate, downloadCall, callStatus, callStatus},
+		},
+		{
+			name: "resubmissions count on", rec: recordedReport(func(r *state.Report) { r.Submissions = 2 }),
+			status: jobDone, download: linkGone, create: createJob,
+			want:      report.ReportChange{Status: report.ReportSubmitted, JobID: "200"},
+			wantRec:   submittedReport(func(r *state.Report) { r.Submissions = 3 }),
+			wantCalls: []string{callCreate, downloadCall, downloadCall, callStatus, callStatus},
+		},
+		{
+			name: "at the cap of resubmissions no job is submitted", rec: recordedReport(func(r *state.Report) { r.Submissions = MaxResubmissions }),
+			files:  map[string]string{"reports/r.pdf": earlierPDF},
+			status: jobDone, download: linkGone,
+			want: report.ReportChange{Status: report.ReportError, JobID: "100", Error: "not submitted again (the download link was refused, and so was a fresh one): " +
+				"it was submitted again 3 times since a file of it was last downloaded, the most patwatch does on its own; " +
+				"check the report's jobs on PatSnap, then 'patwatch apply --resubmit r' submits one more"},
+			wantRec:   recordedReport(func(r *state.Report) { r.Submissions = MaxResubmissions }),
+			wantCalls: []string{downloadCall, downloadCall, callStatus, callStatus},
+			wantFiles: map[string]string{"reports/r.pdf": earlierPDF},
+		},
+		{
+			name: "--resubmit goes past the cap", rec: recordedReport(func(r *state.Report) { r.Status, r.Submissions = state.ReportFailed, MaxResubmissions }),
+			setup:   func(t *testing.T, r *Reconciler) { r.Resubmit = []string{"r"} },
+			create:  createJob,
+			want:    report.ReportChange{Status: report.ReportSubmitted, JobID: "200"},
+			wantRec: submittedReport(func(r *state.Report) { r.Submissions = MaxResubmissions }), wantCalls: []string{callCreate},
+		},
+		{
+			name: "a download resets the count of resubmissions", rec: recordedReport(func(r *state.Report) { r.Submissions = 2 }),
+			status: jobDone, download: serveFresh,
+			want:      report.ReportChange{Status: report.ReportFinished, JobID: "100", File: "reports/r.pdf"},
+			wantRec:   recordedReport(downloaded("reports/r.pdf", freshPDF, linkEnd)),
+			wantCalls: []string{downloadCall, callStatus},
+		},
+		{
+			name: "a creation of unknown outcome is recorded and not sent again",
+			create: func(patsnap.ReportRequest) (string, error) {
+				return "", fmt.Errorf("%w: %w", apiError(patsnap.EndpointReportCreate, patsnap.ClassRetryable, "answer cut"), patsnap.ErrOutcomeUnknown)
+			},
+			want: report.ReportChange{Status: report.ReportError, Error: "patsnap R002-create: answer cut (retryable): the request may have reached the server; its outcome is unknown; " +
+				"the job may exist on the account. It was not sent again in this run; the next apply submits it again (PatSnap's list of jobs shows whether this one was created)"},
+			wantRec: submittedReport(func(r *state.Report) {
+				r.JobID, r.Submissions, r.OutcomeUnknownAt = "", 1, runNow.Truncate(time.Second)
+			}),
+			wantCalls: []string{callCreate},
+		},
+		{
+			name: "a creation of unknown outcome after a failed job keeps the earlier file",
+			rec: recordedReport(func(r *state.Report) {
+				r.Status, r.File, r.SHA256 = state.ReportFailed, "reports/r.pdf", sha256Hex([]byte(earlierPDF))
+			}),
+			create: func(patsnap.ReportRequest) (string, error) { return "", patsnap.ErrOutcomeUnknown },
+			want: report.ReportChange{Status: report.ReportError, File: "reports/r.pdf", Error: "the request may have reached the server; its outcome is unknown; " +
+				"the job may exist on the account. It was not sent again in this run; the next apply submits it again (PatSnap's list of jobs shows whether this one was created)"},
+			wantRec: submittedReport(func(r *state.Report) {
+				r.JobID, r.Submissions, r.OutcomeUnknownAt = "", 1, runNow.Truncate(time.Second)
+				r.File, r.SHA256 = "reports/r.pdf", sha256Hex([]byte(earlierPDF))
+			}),
+			wantCalls: []string{callCreate},
+		},
+		{
+			name: "after a creation of unknown outcome the next run submits, and the count stays",
+			rec: submittedReport(func(r *state.Report) {
+				r.JobID, r.Submissions, r.OutcomeUnknownAt = "", 1, t0
+			}),
+			create:    createJob,
+			want:      report.ReportChange{Status: report.ReportSubmitted, JobID: "200"},
+			wantRec:   submittedReport(func(r *state.Report) { r.Submissions = 1 }),
+			wantCalls: []string{callCreate},
 		},
 		{
 			name: "a failed download is an error and changes nothing", rec: recordedReport(nil), status: jobDone,
@@ -228,9 +344,11 @@ func TestRunReports(t *testing.T) {
 			wantFiles: map[string]string{"reports/r.pdf": earlierPDF},
 		},
 		{
+			// The contract: a file already recorded that is fetched again is
+			// ready, not finished, whatever its bytes.
 			name: "a deleted file is fetched again while the link lives", rec: recordedReport(downloaded("reports/r.pdf", earlierPDF, runNow.Add(time.Hour))),
 			status: jobDone, download: serveFresh,
-			want:      report.ReportChange{Status: report.ReportFinished, JobID: "100", File: "reports/r.pdf"},
+			want:      report.ReportChange{Status: report.ReportReady, JobID: "100", File: "reports/r.pdf"},
 			wantRec:   recordedReport(downloaded("reports/r.pdf", freshPDF, linkEnd)),
 			wantCalls: []string{downloadCall, callStatus},
 			wantFiles: map[string]string{"reports/r.pdf": freshPDF},

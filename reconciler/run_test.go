@@ -3,6 +3,7 @@ package reconciler
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"maps"
 	"os"
 	"path/filepath"
@@ -472,5 +473,232 @@ func TestRunGivesNewAndDroppedHitsTheirDurableLink(t *testing.T) {
 	}
 	if len(ch.Dropped) != 1 || ch.Dropped[0].Link != "https://example.test/p?q=pn%3DA" {
 		t.Errorf("dropped hits %+v; want A linked", ch.Dropped)
+	}
+}
+
+func accountError(code int) error {
+	return &patsnap.APIError{Endpoint: patsnap.EndpointSearchSingle, HTTPStatus: 200, Code: code, Msg: "account problem", Class: patsnap.ClassAccount}
+}
+
+// TestRunStopsAtAnAccountWideError checks that the first account-wide error
+// ends the run: what is not done yet is left as it was, reported as an
+// error, and the change report says once what to check.
+func TestRunStopsAtAnAccountWideError(t *testing.T) {
+	tests := []struct {
+		name        string
+		code        int
+		credentials string
+		wantCheck   string
+	}{
+		{"balance", 67200005, "PATSNAP_API_KEY", "balance is used up"},
+		{"expired client", 67200006, "PATSNAP_CLIENT_ID and PATSNAP_CLIENT_SECRET", "client has expired"},
+		{"daily limit", 67200007, "PATSNAP_API_KEY", "daily call limit"},
+		{"credentials refused with a key", 67200003, "PATSNAP_API_KEY", "refused the credentials: check PATSNAP_API_KEY"},
+		{"credentials refused in mode A", 0, "PATSNAP_CLIENT_ID and PATSNAP_CLIENT_SECRET", "check PATSNAP_CLIENT_ID and PATSNAP_CLIENT_SECRET"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			api := &fakeAPI{search: func(_ context.Context, req patsnap.SearchRequest) (*patsnap.SearchResult, error) {
+				if req.URLs[0] == "http://img/b" {
+					return nil, accountError(tt.code)
+				}
+				return &patsnap.SearchResult{Hits: hits("A"), Total: 1}, nil
+			}}
+			r := newTestReconciler(t, api)
+			r.Concurrency = 1 // in spec order
+			r.Credentials = tt.credentials
+			keptC := recorded("fp-c", map[string]int{"C": 0})
+			pending := recordedReport(nil)
+			recordedState := newState(map[string]*state.Search{"c": keptC}, map[string]*state.Report{"r": pending})
+			desired := &spec.Spec{Searches: []spec.Search{urlSearch("a"), urlSearch("b"), urlSearch("c"), urlSearch("d")}, Reports: []spec.Report{wantedReport}}
+
+			out := run(t, context.Background(), r, ModeApply, desired, recordedState)
+			if got := api.Calls(); !reflect.DeepEqual(got, []string{"search [http://img/a]", "search [http://img/b]"}) {
+				t.Errorf("calls %q; want a's and b's searches only", got)
+			}
+			stop := out.Report.Stopped
+			if stop == nil || !strings.Contains(stop.Error, "account problem") || !strings.Contains(stop.Check, tt.wantCheck) {
+				t.Fatalf("stopped: %+v; want the error and a check saying %q", stop, tt.wantCheck)
+			}
+			if a := searchByName(t, out.Report, "a"); a.Status != report.StatusBaseline {
+				t.Errorf("a, done before the error: %+v", a)
+			}
+			if b := searchByName(t, out.Report, "b"); b.Status != report.StatusError || !strings.Contains(b.Error, "account problem") {
+				t.Errorf("b: %+v; want its own error", b)
+			}
+			for _, name := range []string{"c", "d"} {
+				if ch := searchByName(t, out.Report, name); ch.Status != report.StatusError || ch.Error != errAccountStopped.Error() {
+					t.Errorf("%s: %+v; want error %q", name, ch, errAccountStopped)
+				}
+			}
+			if r := out.Report.Reports[0]; r.Status != report.ReportError || r.Error != errAccountStopped.Error() || r.JobID != "100" {
+				t.Errorf("report: %+v; want error %q with its job", r, errAccountStopped)
+			}
+			if out.State.Searches["c"] != keptC || out.State.Reports["r"] != pending {
+				t.Error("the entries left undone did not keep their records")
+			}
+			if _, ok := out.State.Searches["d"]; ok {
+				t.Error("a search never run was recorded")
+			}
+		})
+	}
+}
+
+func TestRunStopsAtAnAccountWideErrorOfAReport(t *testing.T) {
+	api := &fakeAPI{create: func(req patsnap.ReportRequest) (string, error) {
+		return "", &patsnap.APIError{Endpoint: patsnap.EndpointReportCreate, Code: 67200005, Class: patsnap.ClassAccount}
+	}}
+	r := newTestReconciler(t, api)
+	second := spec.Report{Name: "second", PatentNumber: "CN2", Format: "pdf", Logo: true}
+	out := run(t, context.Background(), r, ModeApply, &spec.Spec{Reports: []spec.Report{wantedReport, second}}, state.New())
+	if got := api.Calls(); !reflect.DeepEqual(got, []string{callCreate}) {
+		t.Errorf("calls %q; want the first create only", got)
+	}
+	if out.Report.Stopped == nil || out.Report.Reports[1].Error != errAccountStopped.Error() {
+		t.Errorf("stopped %+v, second report %+v", out.Report.Stopped, out.Report.Reports[1])
+	}
+}
+
+func TestRunAllowMassDrop(t *testing.T) {
+	many := map[string]int{}
+	for i := range 12 {
+		many[fmt.Sprintf("P%02d", i)] = 0
+	}
+	for _, allow := range []bool{false, true} {
+		api := &fakeAPI{search: answers(map[string][]string{"s": {"P00"}})}
+		r := newTestReconciler(t, api)
+		r.AllowMassDrop = allow
+		out := run(t, context.Background(), r, ModeApply, &spec.Spec{Searches: []spec.Search{urlSearch("s")}},
+			newState(map[string]*state.Search{"s": recorded("fp-s", many)}, nil))
+		ch := searchByName(t, out.Report, "s")
+		if allow && (ch.Status != report.StatusOK || len(ch.Dropped) != 11) {
+			t.Errorf("allowed: %+v; want 11 dropped", ch)
+		}
+		if !allow && (ch.Status != report.StatusError || len(out.State.Searches["s"].Hits) != 12) {
+			t.Errorf("not allowed: %+v; want an error and the 12 hits kept", ch)
+		}
+	}
+}
+
+// TestRunRetiresAndRestores checks the life of a removed entry: retired,
+// reported removed once, given back to an entry added back under its name
+// with the same query or request, and dropped after the retention period.
+func TestRunRetiresAndRestores(t *testing.T) {
+	api := &fakeAPI{search: answers(map[string][]string{"kept": {"K"}, "gone": {"A", "B"}})}
+	r := newTestReconciler(t, api)
+	gone := &state.Search{Fingerprint: "fp-gone", BaselineAt: t0, Hits: map[string]*state.Hit{"A": {FirstSeen: t0}}}
+	goneReport := recordedReport(downloaded("reports/r.pdf", earlierPDF, linkEnd))
+	if err := os.MkdirAll(filepath.Join(r.StateDir, "reports"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(r.StateDir, "reports/r.pdf"), []byte(earlierPDF), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	recordedState := newState(map[string]*state.Search{"kept": recorded("fp-kept", map[string]int{"K": 0}), "gone": gone},
+		map[string]*state.Report{"r": goneReport})
+	keptOnly := &spec.Spec{Searches: []spec.Search{urlSearch("kept")}}
+	retiredAt := runNow.Truncate(time.Second)
+
+	// Removed: reported once, retired with the time.
+	first := run(t, context.Background(), r, ModeApply, keptOnly, recordedState)
+	if ch := searchByName(t, first.Report, "gone"); ch.Status != report.StatusRemoved || ch.Hits != 1 {
+		t.Errorf("removed search: %+v", ch)
+	}
+	if rs := first.Report.Reports; len(rs) != 1 || rs[0].Status != report.ReportRemoved {
+		t.Errorf("removed report: %+v", rs)
+	}
+	ret := first.State.RetiredSearches["gone"]
+	if ret == nil || !ret.RetiredAt.Equal(retiredAt) || len(ret.Hits) != 1 || first.State.Searches["gone"] != nil {
+		t.Fatalf("retired search: %+v; live: %+v", ret, first.State.Searches["gone"])
+	}
+	if rr := first.State.RetiredReports["r"]; rr == nil || !rr.RetiredAt.Equal(retiredAt) || rr.JobID != "100" {
+		t.Fatalf("retired report: %+v", rr)
+	}
+	if gone.RetiredAt != (time.Time{}) {
+		t.Error("retiring modified the recorded search")
+	}
+
+	// The next run does not report it again, and keeps it retired.
+	second := run(t, context.Background(), r, ModeApply, keptOnly, first.State)
+	if len(second.Report.Searches) != 1 || len(second.Report.Reports) != 0 || second.State.RetiredSearches["gone"] != ret {
+		t.Errorf("second run: %+v %+v; retired %+v", second.Report.Searches, second.Report.Reports, second.State.RetiredSearches)
+	}
+
+	// Added back with the same query and request: the records come back.
+	back := &spec.Spec{Searches: []spec.Search{urlSearch("kept"), urlSearch("gone")}, Reports: []spec.Report{wantedReport}}
+	third := run(t, context.Background(), r, ModeApply, back, second.State)
+	ch := searchByName(t, third.Report, "gone")
+	if ch.Status != report.StatusOK || !ch.Restored || !reflect.DeepEqual(pnsOf(ch.New), []string{"B"}) {
+		t.Errorf("restored search: %+v; want ok, restored, B new", ch)
+	}
+	if got := third.State.Searches["gone"]; got == nil || !got.BaselineAt.Equal(t0) || !got.Hits["A"].FirstSeen.Equal(t0) || !got.RetiredAt.IsZero() {
+		t.Errorf("restored record: %+v", got)
+	}
+	if rc := third.Report.Reports[0]; rc.Status != report.ReportReady || !rc.Restored || rc.JobID != "100" {
+		t.Errorf("restored report: %+v; want ready from job 100", rc)
+	}
+	if third.State.RetiredSearches != nil || third.State.RetiredReports != nil {
+		t.Errorf("still retired: %+v %+v", third.State.RetiredSearches, third.State.RetiredReports)
+	}
+	if !third.Report.Changed {
+		t.Error("a restoration is not reported as a change")
+	}
+	for _, c := range api.Calls() {
+		if strings.HasPrefix(c, "create") {
+			t.Errorf("a restored report submitted a job: %v", api.Calls())
+		}
+	}
+}
+
+func TestRunRetiredEntriesAddedBackOtherwiseOrLateStartAfresh(t *testing.T) {
+	retired := func(at time.Time) *state.State {
+		st := newState(nil, nil)
+		s := recorded("fp-gone", map[string]int{"A": 0})
+		s.RetiredAt = at
+		st.RetiredSearches = map[string]*state.Search{"gone": s}
+		rep := recordedReport(nil)
+		rep.RetiredAt = at
+		st.RetiredReports = map[string]*state.Report{"r": rep}
+		return st
+	}
+	otherQuery := urlSearch("gone")
+	otherQuery.Fingerprint = "fp-other"
+	otherFormat := wantedReport
+	otherFormat.Format = "word"
+	tests := []struct {
+		name    string
+		desired *spec.Spec
+		at      time.Time
+		want    report.SearchStatus
+	}{
+		{"another query", &spec.Spec{Searches: []spec.Search{otherQuery}, Reports: []spec.Report{otherFormat}}, runNow.Add(-time.Hour), report.StatusBaseline},
+		{"past the retention", &spec.Spec{Searches: []spec.Search{urlSearch("gone")}, Reports: []spec.Report{wantedReport}}, runNow.Add(-state.RetentionPeriod - time.Second), report.StatusBaseline},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			api := &fakeAPI{search: answers(map[string][]string{"gone": {"A", "B"}}), create: createJob}
+			r := newTestReconciler(t, api)
+			out := run(t, context.Background(), r, ModeApply, tt.desired, retired(tt.at))
+			if ch := searchByName(t, out.Report, "gone"); ch.Status != tt.want || ch.Restored {
+				t.Errorf("search: %+v; want %s, not restored", ch, tt.want)
+			}
+			if rc := out.Report.Reports[0]; rc.Status != report.ReportSubmitted || rc.Restored {
+				t.Errorf("report: %+v; want a new job", rc)
+			}
+			if out.State.RetiredSearches != nil || out.State.RetiredReports != nil {
+				t.Errorf("the retired records stayed: %+v %+v", out.State.RetiredSearches, out.State.RetiredReports)
+			}
+		})
+	}
+
+	// Past the retention, a retired entry is dropped even if not added back.
+	r := newTestReconciler(t, &fakeAPI{})
+	out := run(t, context.Background(), r, ModeApply, &spec.Spec{}, retired(runNow.Add(-state.RetentionPeriod-time.Second)))
+	if out.State.RetiredSearches != nil || out.State.RetiredReports != nil {
+		t.Errorf("expired retired entries kept: %+v %+v", out.State.RetiredSearches, out.State.RetiredReports)
+	}
+	out = run(t, context.Background(), r, ModeApply, &spec.Spec{}, retired(runNow.Add(-state.RetentionPeriod+time.Minute)))
+	if out.State.RetiredSearches == nil || out.State.RetiredReports == nil {
+		t.Error("retired entries within the retention were dropped")
 	}
 }

@@ -1,6 +1,7 @@
 package reconciler
 
 import (
+	"fmt"
 	"maps"
 	"slices"
 	"time"
@@ -10,6 +11,10 @@ import (
 	"github.com/patwatch/patwatch/spec"
 	"github.com/patwatch/patwatch/state"
 )
+
+// MassDropMin is the fewest hits whose loss at once holds a search's
+// answer as an error (see DiffSearch).
+const MassDropMin = 10
 
 // SearchObservation is what the API answered for one search in this run.
 // Exactly one of Result and Err is set.
@@ -28,6 +33,13 @@ type SearchObservation struct {
 // observed hits are taken as the API client chose them (patsnap.Search):
 // each identified by a distinct patent_pn, none below min_score, at most
 // max_results.
+//
+// An answer that would lose more than half of the recorded hits at once
+// (hits present last run and absent now, at least MassDropMin) is held as an
+// error too, unless the query changed (a rebaseline) or desired allows it
+// (allow_mass_drop, --allow-mass-drop): an index or account that answers
+// "nothing" with success must not be read as every patent gone, nor make the
+// next run report them all new again.
 func DiffSearch(desired spec.Search, recorded *state.Search, observed SearchObservation, now time.Time) (*state.Search, report.SearchChange) {
 	ch := report.SearchChange{Name: desired.Name}
 	if observed.Err != nil {
@@ -62,10 +74,20 @@ func DiffSearch(desired spec.Search, recorded *state.Search, observed SearchObse
 		ch.Hits = len(recorded.Hits)
 		return recorded, ch
 	}
-	next := &state.Search{Fingerprint: recorded.Fingerprint, BaselineAt: recorded.BaselineAt, Hits: make(map[string]*state.Hit, len(hits))}
 	seen := make(map[string]bool, len(hits))
 	for _, h := range hits {
 		seen[h.PatentPN] = true
+	}
+	if lost := lostHits(recorded, seen); !desired.AllowMassDrop && lost >= MassDropMin && 2*lost > len(recorded.Hits) {
+		ch.Status = report.StatusError
+		ch.Error = fmt.Sprintf("held: this answer would drop %d of the %d recorded hits at once (it has %d hits, %d matches in all); "+
+			"nothing was changed. If the results really changed, run again with --allow-mass-drop, or set allow_mass_drop: true on the search",
+			lost, len(recorded.Hits), len(hits), observed.Result.Total)
+		ch.Hits = len(recorded.Hits)
+		return recorded, ch
+	}
+	next := &state.Search{Fingerprint: recorded.Fingerprint, BaselineAt: recorded.BaselineAt, Hits: make(map[string]*state.Hit, len(hits))}
+	for _, h := range hits {
 		old, ok := recorded.Hits[h.PatentPN]
 		if !ok {
 			ch.New = append(ch.New, newHit(h))
@@ -91,6 +113,18 @@ func DiffSearch(desired spec.Search, recorded *state.Search, observed SearchObse
 	}
 	ch.Hits = len(next.Hits)
 	return next, ch
+}
+
+// lostHits counts the recorded hits that were present in the last run and
+// are not among seen.
+func lostHits(recorded *state.Search, seen map[string]bool) int {
+	n := 0
+	for pn, h := range recorded.Hits {
+		if h.Missing == 0 && !seen[pn] {
+			n++
+		}
+	}
+	return n
 }
 
 // unchanged reports whether hits would leave recorded exactly as it is: the

@@ -2,8 +2,10 @@ package reconciler
 
 import (
 	"errors"
+	"fmt"
 	"reflect"
 	"sort"
+	"strings"
 	"testing"
 	"time"
 
@@ -290,5 +292,69 @@ func TestDiffSearchSharesAnUnchangedRecord(t *testing.T) {
 	rec.Hits["A"].Missing = 1 // seen again after a miss: the count resets, so a new value
 	if next, _ := DiffSearch(s, rec, SearchObservation{Result: &patsnap.SearchResult{Hits: same}}, time.Now()); next == rec || next.Hits["A"].Missing != 0 || rec.Hits["A"].Missing != 1 {
 		t.Error("a hit seen again after a miss must reset its count in a new value, leaving the recorded one as it was")
+	}
+}
+
+// TestDiffSearchHoldsAMassDrop checks the guard against a collapse: an
+// answer that would lose more than half of the recorded hits at once, at
+// least MassDropMin of them, is an error that changes nothing, unless the
+// query changed or the spec or flag allows it.
+func TestDiffSearchHoldsAMassDrop(t *testing.T) {
+	pns := func(prefix string, n int) []string {
+		var out []string
+		for i := range n {
+			out = append(out, fmt.Sprintf("%s%02d", prefix, i))
+		}
+		return out
+	}
+	rec := func(present, missing int) *state.Search {
+		m := map[string]int{}
+		for _, pn := range pns("P", present) {
+			m[pn] = 0
+		}
+		for _, pn := range pns("M", missing) {
+			m[pn] = 1
+		}
+		return recorded("fp1", m)
+	}
+	search := spec.Search{Name: "s", Fingerprint: "fp1", MaxResults: 100, DropAfter: 3}
+	allowed := search
+	allowed.AllowMassDrop = true
+	requery := search
+	requery.Fingerprint = "fp2"
+	tests := []struct {
+		name    string
+		desired spec.Search
+		rec     *state.Search
+		answer  []string
+		want    report.SearchStatus
+	}{
+		{"every hit gone at once", search, rec(20, 0), nil, report.StatusError},
+		{"more than half gone", search, rec(20, 0), pns("P", 9), report.StatusError},
+		{"exactly half gone", search, rec(20, 0), pns("P", 10), report.StatusOK},
+		{"more than half, but fewer than ten", search, rec(12, 0), pns("P", 3), report.StatusOK},
+		{"hits missing already do not count", search, rec(10, 30), nil, report.StatusOK},
+		{"the spec allows it", allowed, rec(20, 0), nil, report.StatusOK},
+		{"a changed query rebaselines", requery, rec(20, 0), nil, report.StatusRebaseline},
+		{"new hits do not hide the loss", search, rec(20, 0), pns("N", 30), report.StatusError},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			next, ch := DiffSearch(tt.desired, tt.rec, SearchObservation{Result: &patsnap.SearchResult{Total: len(tt.answer), Hits: hits(tt.answer...)}}, t1)
+			if ch.Status != tt.want {
+				t.Fatalf("status %q (%s), want %q", ch.Status, ch.Error, tt.want)
+			}
+			if ch.Status != report.StatusError {
+				return
+			}
+			if next != tt.rec || len(ch.New) != 0 || len(ch.Dropped) != 0 || ch.Hits != len(tt.rec.Hits) {
+				t.Errorf("a held answer changed something: next %p (recorded %p), %d new, %d dropped, hits %d", next, tt.rec, len(ch.New), len(ch.Dropped), ch.Hits)
+			}
+			for _, want := range []string{"would drop", "--allow-mass-drop", "allow_mass_drop: true"} {
+				if !strings.Contains(ch.Error, want) {
+					t.Errorf("error %q does not say %q", ch.Error, want)
+				}
+			}
+		})
 	}
 }

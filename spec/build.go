@@ -14,6 +14,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"syscall"
 	"time"
 
 	"github.com/patwatch/patwatch/internal/patsnap"
@@ -336,6 +337,9 @@ func (l *loader) image(ptr []string, s string) (Image, bool) {
 	case err != nil:
 		l.add(ptr, fmt.Sprintf("image file %s cannot be read: %v", quoteShort(s), unwrapPath(err)), "")
 		return Image{}, false
+	case !fi.Mode().IsRegular() && fileKind(fi) != "":
+		l.add(ptr, fmt.Sprintf("image %s is %s, not an image file", quoteShort(s), fileKind(fi)), "")
+		return Image{}, false
 	case !fi.Mode().IsRegular():
 		l.add(ptr, fmt.Sprintf("image %s is not a regular file", quoteShort(s)), "")
 		return Image{}, false
@@ -343,12 +347,18 @@ func (l *loader) image(ptr []string, s string) (Image, bool) {
 		l.add(ptr, fmt.Sprintf("image file is %.1f MB; PatSnap accepts at most 4 MB", float64(fi.Size())/(1<<20)), "scale it down or recompress it")
 		return Image{}, false
 	}
-	f, err := os.Open(p)
+	// Without blocking: a named pipe swapped in since the Stat is refused
+	// below instead of waiting for a writer.
+	f, err := os.OpenFile(p, os.O_RDONLY|syscall.O_NONBLOCK, 0)
 	if err != nil {
 		l.add(ptr, fmt.Sprintf("image file %s cannot be read: %v", quoteShort(s), unwrapPath(err)), "")
 		return Image{}, false
 	}
 	defer f.Close()
+	if fi, err := f.Stat(); err != nil || !fi.Mode().IsRegular() {
+		l.add(ptr, fmt.Sprintf("image %s is not a regular file", quoteShort(s)), "")
+		return Image{}, false
+	}
 	data, err := io.ReadAll(io.LimitReader(f, MaxImageSize+1))
 	if err != nil {
 		l.add(ptr, fmt.Sprintf("image file %s cannot be read: %v", quoteShort(s), unwrapPath(err)), "")

@@ -10,6 +10,7 @@ import (
 	"regexp"
 	"strconv"
 	"strings"
+	"syscall"
 	"unicode/utf8"
 
 	"gopkg.in/yaml.v3"
@@ -21,15 +22,28 @@ const MaxFileSize = 1 << 20
 
 // Load reads the spec file at path and parses it with Parse. A file that
 // cannot be read is an ordinary error wrapping the *fs.PathError; a file
-// that is not a valid spec is an *Error.
+// that is not a valid spec is an *Error. A path that is not a regular file
+// (a directory, a named pipe, a device) is refused at once: reading a pipe
+// would wait for a writer forever.
 func Load(path string) (*Spec, error) {
-	f, err := os.Open(path)
+	f, err := os.OpenFile(path, os.O_RDONLY|syscall.O_NONBLOCK, 0)
 	if err != nil {
 		return nil, fmt.Errorf("read spec: %w", err)
 	}
 	defer f.Close()
-	if fi, err := f.Stat(); err == nil && fi.IsDir() {
+	fi, err := f.Stat()
+	switch {
+	case err != nil:
+		return nil, fmt.Errorf("read spec: %w", err)
+	case fi.IsDir():
 		return nil, fmt.Errorf("read spec: %s is a directory, not a YAML file", path)
+	case !fi.Mode().IsRegular():
+		kind := fileKind(fi)
+		if kind == "" {
+			kind = "not a regular file"
+		}
+		return nil, withHint(fmt.Errorf("read spec: %s is %s, not a YAML file", path, kind),
+			"to read the spec from a pipe, give it on standard input: -f -")
 	}
 	data, err := io.ReadAll(io.LimitReader(f, MaxFileSize+1))
 	if err != nil {
@@ -37,6 +51,34 @@ func Load(path string) (*Spec, error) {
 	}
 	return Parse(path, data)
 }
+
+// fileKind names what a special file is: a named pipe, a socket, a device;
+// "" for anything else.
+func fileKind(fi os.FileInfo) string {
+	switch m := fi.Mode(); {
+	case m&os.ModeNamedPipe != 0:
+		return "a named pipe (FIFO)"
+	case m&os.ModeSocket != 0:
+		return "a socket"
+	case m&os.ModeDevice != 0:
+		return "a device"
+	}
+	return ""
+}
+
+// hintedError is an error with a line that says what to do.
+type hintedError struct {
+	err  error
+	hint string
+}
+
+func withHint(err error, hint string) error { return &hintedError{err: err, hint: hint} }
+
+func (e *hintedError) Error() string { return e.err.Error() }
+func (e *hintedError) Unwrap() error { return e.err }
+
+// Hint says what to do.
+func (e *hintedError) Hint() string { return e.hint }
 
 // Parse parses and validates the spec in data. path names the spec in
 // problems exactly as given, and its directory (made absolute) is where
@@ -233,6 +275,7 @@ func (l *loader) yamlError(err error, data []byte, root *yaml.Node) {
 	}
 	for _, m := range msgs {
 		m = strings.TrimSpace(m)
+		whole := m
 		line := 0
 		if sub := yamlLineRE.FindStringSubmatch(m); sub != nil {
 			line, _ = strconv.Atoi(sub[1])
@@ -264,7 +307,77 @@ func (l *loader) yamlError(err error, data []byte, root *yaml.Node) {
 		case strings.Contains(m, "already defined"):
 			hint = "each field may appear once per mapping"
 		}
+		if data != nil && line > 0 && len(data) <= offendingLineMax {
+			// yaml.v3 names the line where the enclosing block starts; say
+			// where the token it could not fit is, when that can be shown.
+			if k, ok := offendingLine(data, whole); ok && k != line {
+				m += fmt.Sprintf(" (the offending token is on line %d)", k)
+			}
+		}
 		l.addAt(line, 1, "", "invalid YAML: "+m, hint)
+	}
+}
+
+// offendingLineMax bounds the specs offendingLine searches: its parses take
+// some 15 times one parse (BENCHMARKS.md), seconds for a spec of 1 MiB; a
+// real watch list is a few kilobytes.
+const offendingLineMax = 64 << 10
+
+// offendingLine finds the line of the token the YAML parser failed at,
+// given the failure's message as yaml.v3 words it (without "yaml: "). The
+// parser reports the mark of the enclosing construct, not the problem mark
+// of the token (yaml.v3 decode.go, (*parser).fail), but it reads and parses
+// as it goes: if the document's first k lines fail with the very same
+// message and its first k-1 lines do not, the token it failed at is on line
+// k. The search halves the lines (about 20 parses); ok is false unless the
+// final pair of parses proves the line.
+func offendingLine(data []byte, msg string) (line int, ok bool) {
+	var ends []int // ends[i] is the end of line i+1, its newline included
+	for i, c := range data {
+		if c == '\n' {
+			ends = append(ends, i+1)
+		}
+	}
+	if len(ends) == 0 || ends[len(ends)-1] != len(data) {
+		ends = append(ends, len(data))
+	}
+	fails := func(k int) bool { return k > 0 && parseMessage(data[:ends[k-1]]) == msg }
+	lo, hi := 1, len(ends) // the answer is in [lo, hi] if fails is monotone
+	if !fails(hi) {
+		return 0, false
+	}
+	for lo < hi {
+		mid := (lo + hi) / 2
+		if fails(mid) {
+			hi = mid
+		} else {
+			lo = mid + 1
+		}
+	}
+	if !fails(lo) || fails(lo-1) {
+		return 0, false
+	}
+	return lo, true
+}
+
+// parseMessage parses every document of data and returns the first
+// failure's message as yamlError sees it, "" when there is none.
+func parseMessage(data []byte) (msg string) {
+	defer func() {
+		if r := recover(); r != nil {
+			msg = fmt.Sprint("panic: ", r)
+		}
+	}()
+	dec := yaml.NewDecoder(bytes.NewReader(data))
+	for {
+		var n yaml.Node
+		err := dec.Decode(&n)
+		if errors.Is(err, io.EOF) {
+			return ""
+		}
+		if err != nil {
+			return strings.TrimSpace(strings.TrimPrefix(err.Error(), "yaml: "))
+		}
 	}
 }
 

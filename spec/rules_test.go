@@ -305,3 +305,37 @@ func manyFields(n int) string {
 	}
 	return strings.Join(fields, ", ")
 }
+
+// TestYAMLErrorsNameTheOffendingLine: yaml.v3 reports the line where the
+// enclosing block starts; the problem also names the line of the token the
+// parser could not fit, proven by parsing the lines before it.
+func TestYAMLErrorsNameTheOffendingLine(t *testing.T) {
+	tests := []struct {
+		name, src string
+		want      string // the whole problem
+	}{
+		{"a key indented less than its siblings",
+			"version: 1\nsearches:\n  - name: a\n    image: https://x.com/a.png\n    patent_type: D\n   model: 1\n",
+			"3:1 : invalid YAML: did not find expected '-' indicator (the offending token is on line 6)"},
+		{"a key indented less, further down",
+			"version: 1\nsearches:\n  - name: a\n    image: https://x.com/a.png\n    patent_type: D\n    model: 1\n    filters:\n      country: [US]\n\n   max_results: 5\n",
+			"3:1 : invalid YAML: did not find expected '-' indicator (the offending token is on line 10)"},
+		{"a list item's key out of line",
+			"version: 1\nsearches:\n  - name: a\n  b: c\n",
+			"3:1 : invalid YAML: did not find expected '-' indicator (the offending token is on line 4)"},
+		{"an unclosed flow list",
+			"version: 1\nsearches:\n  - name: phones\n    image: [https://example.com/a.png\n    patent_type: D\n",
+			"4:1 : invalid YAML: did not find expected ',' or ']'"},
+		{"a key indented more: the scanner names its line itself",
+			"version: 1\napi:\n  qps: 5\n  base_url: x\n   bad: 1\n",
+			"5:1 : invalid YAML: mapping values are not allowed in this context"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			got := problems(t, tt.src, nil)
+			if len(got) != 1 || got[0] != tt.want {
+				t.Errorf("problems %q, want %q", got, tt.want)
+			}
+		})
+	}
+}

@@ -11,7 +11,9 @@ import (
 	"path/filepath"
 	"reflect"
 	"strings"
+	"syscall"
 	"testing"
+	"time"
 
 	"github.com/patwatch/patwatch/internal/patsnap"
 )
@@ -293,4 +295,44 @@ func TestDesignNumbers(t *testing.T) {
 func sha(b []byte) string {
 	sum := sha256.Sum256(b)
 	return hex.EncodeToString(sum[:])
+}
+
+// TestLoadRefusesPipesAndDevices: a spec or image path that is a named pipe
+// or a device is refused at once, never read (a read would block until a
+// writer came).
+func TestLoadRefusesPipesAndDevices(t *testing.T) {
+	dir := t.TempDir()
+	fifo := filepath.Join(dir, "spec.yaml")
+	if err := syscall.Mkfifo(fifo, 0o600); err != nil {
+		t.Skipf("no named pipes here: %v", err)
+	}
+	imgFifo := filepath.Join(dir, "img.png")
+	if err := syscall.Mkfifo(imgFifo, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	good := filepath.Join(dir, "good.yaml")
+	src := "version: 1\nsearches:\n  - name: s\n    image: img.png\n    patent_type: D\n    model: 1\n"
+	if err := os.WriteFile(good, []byte(src), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	tests := []struct{ path, want string }{
+		{fifo, "is a named pipe (FIFO), not a YAML file"},
+		{os.DevNull, "is a device, not a YAML file"},
+		{good, `image "img.png" is a named pipe (FIFO), not an image file`},
+	}
+	for _, tt := range tests {
+		done := make(chan error, 1)
+		go func() {
+			_, err := Load(tt.path)
+			done <- err
+		}()
+		select {
+		case err := <-done:
+			if err == nil || !strings.Contains(err.Error(), tt.want) {
+				t.Errorf("%s: %v; want %q", tt.path, err, tt.want)
+			}
+		case <-time.After(10 * time.Second):
+			t.Fatalf("%s: still blocked after 10s", tt.path)
+		}
+	}
 }

@@ -13,6 +13,7 @@ import (
 	"path/filepath"
 	"strings"
 	"sync/atomic"
+	"syscall"
 
 	"github.com/patwatch/patwatch/internal/atomicfile"
 )
@@ -96,28 +97,126 @@ func (e *LineageError) Error() string {
 	return fmt.Sprintf("state file %s has lineage %s, not %s: it is another state; not writing over it", e.Path, e.FileLineage, e.Lineage)
 }
 
+// ReplacedError reports a save refused because the state file is not the
+// one the run loaded: it was replaced, removed or created meanwhile, as a
+// git pull or checkout during the run does. Writing would lose what the
+// other version holds.
+type ReplacedError struct {
+	Path   string
+	What   string // replaced, removed or created
+	Loaded string // what the run loaded: "serial 5 of lineage …", or "no file"
+	Found  string // what is there now, in the same words
+}
+
+func (e *ReplacedError) Error() string {
+	return fmt.Sprintf("state file %s was %s while this run held its lock (the run loaded %s; the file now holds %s): not writing over it",
+		e.Path, e.What, e.Loaded, e.Found)
+}
+
+// Hint says what to do.
+func (e *ReplacedError) Hint() string {
+	return "this run's changes were not saved (its change report shows what they were); " +
+		"run 'patwatch apply' again to reconcile the state now in place, and let no git pull or checkout touch the state while patwatch runs"
+}
+
+// loaded is what a Load saw of the state file, for a save to check that the
+// file is still the one it read.
+type loaded struct {
+	info    fs.FileInfo // nil: there was no file
+	lineage string
+	serial  uint64
+}
+
+func (l *loaded) String() string {
+	if l.info == nil {
+		return "no file"
+	}
+	return fmt.Sprintf("serial %d of lineage %s", l.serial, l.lineage)
+}
+
+// sameFile reports whether fi is the file l saw, unchanged: the same file
+// (device and inode), size and modification time.
+func (l *loaded) sameFile(fi fs.FileInfo) bool {
+	return l.info != nil && os.SameFile(l.info, fi) && l.info.Size() == fi.Size() && l.info.ModTime().Equal(fi.ModTime())
+}
+
 // Load reads the state file at path. A missing file is an empty state with
 // a new lineage. A file that is empty, truncated or not a valid state is a
 // *CorruptError, and one in a newer format a *VersionError: never an empty
-// state, which would report every hit as new.
+// state, which would report every hit as new. A path that is not a regular
+// file (a named pipe, a device) is refused at once, never read.
 func Load(path string) (*State, error) {
-	f, err := os.Open(path)
+	st, _, err := load(path)
+	return st, err
+}
+
+// load is Load, and what it saw of the file.
+func load(path string) (*State, *loaded, error) {
+	f, fi, err := openRegular(path)
 	if errors.Is(err, fs.ErrNotExist) {
-		return New(), nil
+		return New(), &loaded{}, nil
 	}
 	if err != nil {
-		return nil, fmt.Errorf("read state file: %w", err)
+		return nil, nil, fmt.Errorf("read state file: %w", err)
 	}
 	defer f.Close()
-	fi, err := f.Stat()
-	if err != nil {
-		return nil, fmt.Errorf("read state file: %w", err)
-	}
 	st, _, err := decodeState(fileInput(f, fi.Size()), true)
 	if err != nil {
-		return nil, loadError(path, err, false)
+		return nil, nil, loadError(path, err, false)
 	}
-	return st, nil
+	return st, &loaded{info: fi, lineage: st.Lineage, serial: st.Serial}, nil
+}
+
+// openRegular opens the regular file at path for reading. It opens without
+// blocking, so that a named pipe put in the file's place is refused instead
+// of waiting for a writer forever (with the state's lock held).
+func openRegular(path string) (*os.File, fs.FileInfo, error) {
+	f, err := os.OpenFile(path, os.O_RDONLY|syscall.O_NONBLOCK, 0)
+	if err != nil {
+		return nil, nil, err
+	}
+	fi, err := f.Stat()
+	if err != nil {
+		f.Close()
+		return nil, nil, err
+	}
+	if !fi.Mode().IsRegular() {
+		f.Close()
+		return nil, nil, notRegular(path, fi)
+	}
+	return f, fi, nil
+}
+
+// notRegular is the error for a path that is there but is no regular file.
+func notRegular(path string, fi fs.FileInfo) error {
+	what := "not a regular file"
+	switch m := fi.Mode(); {
+	case m.IsDir():
+		what = "a directory"
+	case m&fs.ModeNamedPipe != 0:
+		what = "a named pipe (FIFO)"
+	case m&fs.ModeSocket != 0:
+		what = "a socket"
+	case m&fs.ModeDevice != 0:
+		what = "a device"
+	}
+	return &fs.PathError{Op: "open", Path: path, Err: fmt.Errorf("is %s, not a state file", what)}
+}
+
+// CheckPath refuses at once a state path that exists but is not a regular
+// file (after following symlinks): reading a named pipe or a device would
+// block or never end.
+func CheckPath(path string) error {
+	fi, err := os.Stat(path)
+	switch {
+	case errors.Is(err, fs.ErrNotExist):
+		return nil
+	case err != nil:
+		return fmt.Errorf("state file: %w", err)
+	case !fi.Mode().IsRegular():
+		return fmt.Errorf("state file: %w", notRegular(path, fi))
+	}
+	return nil
 }
 
 // fileInput reads the first size bytes of f.
@@ -166,6 +265,12 @@ func BackupPath(path string) string { return path + ".backup" }
 // Save refuses to write what Load would refuse, over a file that Load
 // would reject, or over one of another lineage.
 func Save(path string, st *State) (written bool, err error) {
+	return save(path, st, nil)
+}
+
+// save is Save; with seen set, it also refuses (with a *ReplacedError) a
+// file that is not the one seen by the Load the state came from.
+func save(path string, st *State, seen *loaded) (written bool, err error) {
 	if err := validate(st); err != nil {
 		return false, fmt.Errorf("save state %s: %w", path, err)
 	}
@@ -176,18 +281,17 @@ func Save(path string, st *State) (written bool, err error) {
 			return false, fmt.Errorf("save state: %w", err)
 		}
 	}
-	old, err := os.Open(target)
+	old, oldInfo, err := openRegular(target)
 	if errors.Is(err, fs.ErrNotExist) {
+		if seen != nil && seen.info != nil {
+			return false, &ReplacedError{Path: path, What: "removed", Loaded: seen.String(), Found: "no file"}
+		}
 		return true, saveNew(target, st)
 	}
 	if err != nil {
 		return false, fmt.Errorf("save state: %w", err)
 	}
 	defer old.Close()
-	oldInfo, err := old.Stat()
-	if err != nil {
-		return false, fmt.Errorf("save state: %w", err)
-	}
 
 	// Save refuses to write over a file Load would reject, so the old file
 	// is checked in full before it is replaced. When its header is in
@@ -199,6 +303,17 @@ func Save(path string, st *State) (written bool, err error) {
 	check := &oldCheck{f: old, size: oldInfo.Size(), path: path, enc: &enc}
 	defer check.cancel()
 	h, err := sniff(fileInput(old, oldInfo.Size()), true)
+	if seen != nil && !seen.sameFile(oldInfo) {
+		found := "content patwatch cannot read"
+		if err == nil && h.sawVersion && h.lineage != "" {
+			found = (&loaded{info: oldInfo, lineage: h.lineage, serial: h.serial}).String()
+		}
+		what := "replaced"
+		if seen.info == nil {
+			what = "created"
+		}
+		return false, &ReplacedError{Path: path, What: what, Loaded: seen.String(), Found: found}
+	}
 	if _, readable := formats[h.formatVersion]; err != nil || !h.sawVersion || !readable || h.lineage == "" {
 		if h, err = check.now(); err != nil {
 			return false, err

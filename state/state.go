@@ -128,8 +128,10 @@ type Report struct {
 	SHA256        string    `json:"sha256,omitempty"`
 	LastError     string    `json:"last_error,omitempty"`
 
-	// Submissions counts the jobs submitted for this request since its
-	// file was last downloaded (format 2): resubmissions are capped.
+	// Submissions counts the jobs submitted again for this request, since
+	// a file of it was last downloaded, because the one before could not
+	// be had: its download was refused even through a fresh link, or its
+	// creation went unanswered (format 2). The reconciler caps them.
 	Submissions int `json:"-"`
 	// OutcomeUnknownAt is when a job's creation may have reached the API
 	// without an answer (format 2): the job may exist on the account.

@@ -3,8 +3,10 @@ package state
 import (
 	"context"
 	"errors"
+	"fmt"
 	"os"
 	"path/filepath"
+	"sync"
 	"time"
 
 	"github.com/patwatch/patwatch/internal/atomicfile"
@@ -13,8 +15,16 @@ import (
 // FileStore is a state kept in a file, with what patwatch keeps beside it:
 // the backup, the lock and named side files (<path>.<name>). It is the
 // default store; a database store offers the same methods.
+//
+// A FileStore remembers what its last Load saw of the file (lineage,
+// serial, and the file's identity: device and inode, size, modification
+// time), and its Save refuses with a *ReplacedError to write over a file
+// that is no longer that one.
 type FileStore struct {
 	Path string // absolute path of the state file
+
+	mu   sync.Mutex
+	seen *loaded // by the last Load or Save; nil before one
 }
 
 // NewFileStore returns the store of the state file at path.
@@ -36,6 +46,11 @@ func (s *FileStore) Dir() string { return filepath.Dir(s.Path) }
 // Lock takes the state file's lock for command, waiting up to timeout; it
 // returns the function that releases it.
 func (s *FileStore) Lock(ctx context.Context, command string, timeout time.Duration) (unlock func() error, err error) {
+	// A named pipe or device at the path would hang the Load that
+	// follows, with the lock held: refuse it before taking the lock.
+	if err := CheckPath(s.Path); err != nil {
+		return nil, err
+	}
 	held, err := Lock(ctx, s.Path, command, timeout)
 	if err != nil {
 		return nil, err
@@ -63,10 +78,39 @@ func (s *FileStore) LockWatch(ctx context.Context) (unlock func() error, err err
 func (s *FileStore) RecordRun(context.Context, RunRecord) error { return nil }
 
 // Load reads the state; a missing file is an empty state.
-func (s *FileStore) Load(context.Context) (*State, error) { return Load(s.Path) }
+func (s *FileStore) Load(context.Context) (*State, error) {
+	st, seen, err := load(s.Path)
+	if err != nil {
+		return nil, err
+	}
+	s.mu.Lock()
+	s.seen = seen
+	s.mu.Unlock()
+	return st, nil
+}
 
-// Save writes st if its content changed, and reports whether it wrote.
-func (s *FileStore) Save(_ context.Context, st *State) (bool, error) { return Save(s.Path, st) }
+// Save writes st if its content changed, and reports whether it wrote. It
+// refuses, with a *ReplacedError, when the file is not the one the last
+// Load saw (or the last Save wrote).
+func (s *FileStore) Save(_ context.Context, st *State) (bool, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	written, err := save(s.Path, st, s.seen)
+	if err != nil {
+		return false, err
+	}
+	if s.seen != nil {
+		if written || s.seen.info == nil {
+			fi, err := os.Stat(s.Path)
+			if err != nil {
+				return written, fmt.Errorf("save state: %w", err)
+			}
+			s.seen = &loaded{info: fi}
+		}
+		s.seen.lineage, s.seen.serial = st.Lineage, st.Serial
+	}
+	return written, nil
+}
 
 // ReadAux reads the side file name; a missing one is an error matching
 // fs.ErrNotExist.

@@ -29,6 +29,14 @@ const (
 // leads to exactly one more run after it. An invalid edit keeps the last
 // good spec. A failed run is retried after RetryAfter, doubling up to the
 // interval. Nothing but a bad start ends it before its context does.
+//
+// A spec change that would remove more than half of the searches and
+// reports the state records (at least MassRemovalMin) is held: it may be a
+// file saved half-way or the checkout of another branch, and applying it
+// would retire every watch at once. The spec last in force stays in force
+// (at start there is none, and nothing runs) until an apply of the new spec
+// (by 'patwatch apply') leaves the state without those entries, the spec
+// changes again, or AllowMassRemoval.
 type Loop struct {
 	SpecPath string
 	// Load reads and validates the spec; nil: spec.Load.
@@ -45,6 +53,12 @@ type Loop struct {
 	// spec is reported and the run uses the last good one.
 	Reload <-chan struct{}
 	Log    zerolog.Logger
+	// Removal, when set, says how many of the entries the state records a
+	// spec would remove (renames are no removal) and how many it records;
+	// nil holds no change.
+	Removal func(ctx context.Context, sp *spec.Spec) (removed, recorded int, err error)
+	// AllowMassRemoval applies every change at once (--allow-mass-removal).
+	AllowMassRemoval bool
 
 	// signals replaces the file Trigger in tests.
 	signals signaller
@@ -52,6 +66,8 @@ type Loop struct {
 	jitter func() float64
 
 	spec     *spec.Spec // the last good spec
+	inForce  *spec.Spec // the spec runs use: the last good one unless it is held
+	held     *spec.Spec // the last good spec while held, for its log line to be written once
 	digest   string     // of the files the last load read, good or not
 	pending  bool       // a report job was pending after the last run
 	failures int        // consecutive failed runs
@@ -153,12 +169,23 @@ func (l *Loop) Run(ctx context.Context) error {
 			}
 			trigger = "reload"
 		}
+		before := l.inForce
+		sp := l.specInForce(ctx)
+		switch {
+		case sp == nil:
+			// Held at start: nothing is in force. Look again soon.
+			l.failures++
+			resetTimer(full, l.retryDelay())
+			continue
+		case trigger == "spec changed" && sp == before:
+			continue // the change is held: there is nothing new to run
+		}
 		if first {
 			trigger = "start" // whatever came first, the first run is the start
 		}
 		first = false
 
-		l.apply(ctx, Run{Spec: l.spec, ReportsOnly: reportsOnly, Trigger: trigger})
+		l.apply(ctx, Run{Spec: sp, ReportsOnly: reportsOnly, Trigger: trigger})
 		if ctx.Err() != nil {
 			return nil
 		}
@@ -175,6 +202,45 @@ func (l *Loop) Run(ctx context.Context) error {
 			poll.Stop()
 		}
 	}
+}
+
+// MassRemovalMin is the fewest entries whose removal at once holds a spec
+// change in watch mode.
+const MassRemovalMin = 2
+
+// specInForce is the spec the next run uses: the last good one, unless it
+// would remove too much of what the state records, when the one in force
+// stays (nil at start).
+func (l *Loop) specInForce(ctx context.Context) *spec.Spec {
+	if l.spec == l.inForce || l.AllowMassRemoval || l.Removal == nil {
+		l.inForce, l.held = l.spec, nil
+		return l.inForce
+	}
+	removed, recorded, err := l.Removal(ctx, l.spec)
+	if err != nil {
+		// The run reads the state too, and reports why it cannot.
+		l.Log.Debug().Err(err).Msg("could not count what the spec change removes")
+		removed = 0
+	}
+	if removed < MassRemovalMin || 2*removed <= recorded {
+		if l.held != nil {
+			l.Log.Info().Msg("the held spec change no longer removes most of what the state records; it is in force now")
+		}
+		l.inForce, l.held = l.spec, nil
+		return l.inForce
+	}
+	if l.held != l.spec {
+		l.held = l.spec
+		ev := l.Log.Error().Int("removed", removed).Int("recorded", recorded)
+		if l.inForce == nil {
+			ev.Msg("the spec would remove most of the searches and reports the state records: nothing runs until " +
+				"'patwatch apply' applies it once or watch is started with --allow-mass-removal (a spec saved half-way, or another branch checked out?)")
+		} else {
+			ev.Msg("the spec change would remove most of the searches and reports the state records: it is held, and the spec before it stays in force, until " +
+				"'patwatch apply' applies it once or watch runs with --allow-mass-removal (a spec saved half-way, or another branch checked out?)")
+		}
+	}
+	return l.inForce
 }
 
 // reload reads the spec and its local images and, if their content changed

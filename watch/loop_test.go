@@ -12,6 +12,8 @@ import (
 	"testing/synctest"
 	"time"
 
+	"github.com/rs/zerolog"
+
 	"github.com/patwatch/patwatch/internal/report"
 	"github.com/patwatch/patwatch/spec"
 )
@@ -298,4 +300,165 @@ func TestLoopFirstRunIsTheStart(t *testing.T) {
 			h.stop()
 		})
 	}
+}
+
+// holdHarness is a loop over a spec of the form "entries: a,b,c" against a
+// state that records the names in recorded.
+type holdHarness struct {
+	*loopHarness
+	recorded []string
+	logs     *syncLog
+}
+
+type syncLog struct {
+	mu sync.Mutex
+	b  strings.Builder
+}
+
+func (s *syncLog) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncLog) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
+}
+
+func newHoldHarness(t *testing.T, content string, recorded ...string) *holdHarness {
+	h := &holdHarness{loopHarness: newLoopHarness(t, content), recorded: recorded, logs: &syncLog{}}
+	h.loop.Log = zerolog.New(h.logs)
+	h.loop.Load = func(path string) (*spec.Spec, error) {
+		b, err := os.ReadFile(path)
+		if err != nil {
+			return nil, err
+		}
+		sp := &spec.Spec{Path: path, Interval: time.Hour}
+		list := strings.TrimSpace(strings.TrimPrefix(string(b), "entries:"))
+		for _, name := range strings.Split(list, ",") {
+			if name != "" {
+				sp.Searches = append(sp.Searches, spec.Search{Name: name})
+			}
+		}
+		return sp, nil
+	}
+	h.loop.Removal = func(_ context.Context, sp *spec.Spec) (int, int, error) {
+		h.mu.Lock()
+		defer h.mu.Unlock()
+		n := 0
+		for _, name := range h.recorded {
+			if !slices.ContainsFunc(sp.Searches, func(s spec.Search) bool { return s.Name == name }) {
+				n++
+			}
+		}
+		return n, len(h.recorded), nil
+	}
+	return h
+}
+
+func (h *holdHarness) record(names ...string) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	h.recorded = names
+}
+
+// entries lists the names of the spec each run used.
+func (h *holdHarness) entries() []string {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	var out []string
+	for _, r := range h.runs {
+		var names []string
+		for _, s := range r.Spec.Searches {
+			names = append(names, s.Name)
+		}
+		out = append(out, strings.Join(names, "+"))
+	}
+	return out
+}
+
+func (h *holdHarness) wantEntries(want ...string) {
+	h.t.Helper()
+	if got := h.entries(); strings.Join(got, ",") != strings.Join(want, ",") {
+		h.t.Fatalf("runs used specs %q, want %q", got, want)
+	}
+}
+
+// TestLoopHoldsAMassRemoval: a change that would remove most of what the
+// state records is held, with the spec before it in force, until an apply
+// of it leaves the state without those entries.
+func TestLoopHoldsAMassRemoval(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		h := newHoldHarness(t, "entries: a,b,c", "a", "b", "c")
+		h.start()
+		h.wantEntries("a+b+c")
+
+		h.write("entries: a") // removes b and c: two of three
+		h.sig.c <- struct{}{}
+		synctest.Wait()
+		h.wantEntries("a+b+c") // no run for a held change
+		if !strings.Contains(h.logs.String(), "is held") || !strings.Contains(h.logs.String(), `"removed":2`) {
+			t.Errorf("the hold is not logged with its numbers:\n%s", h.logs)
+		}
+		h.sleep(time.Hour)
+		h.wantEntries("a+b+c", "a+b+c") // the schedule keeps the spec in force
+
+		h.record("a") // patwatch apply applied the change
+		h.sleep(time.Hour)
+		h.wantEntries("a+b+c", "a+b+c", "a")
+		if !strings.Contains(h.logs.String(), "in force now") {
+			t.Errorf("the end of the hold is not logged:\n%s", h.logs)
+		}
+		if strings.Count(h.logs.String(), "is held") != 1 {
+			t.Errorf("the hold is logged more than once:\n%s", h.logs)
+		}
+		h.stop()
+	})
+}
+
+func TestLoopAppliesASmallRemovalAtOnce(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		h := newHoldHarness(t, "entries: a,b,c", "a", "b", "c")
+		h.start()
+		h.write("entries: a,b") // one of three
+		h.sig.c <- struct{}{}
+		synctest.Wait()
+		h.wantEntries("a+b+c", "a+b")
+		h.stop()
+	})
+}
+
+func TestLoopAllowsAMassRemoval(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		h := newHoldHarness(t, "entries: a,b,c", "a", "b", "c")
+		h.loop.AllowMassRemoval = true
+		h.start()
+		h.write("entries:")
+		h.sig.c <- struct{}{}
+		synctest.Wait()
+		h.wantEntries("a+b+c", "")
+		h.stop()
+	})
+}
+
+// TestLoopHoldsAMassRemovalAtStart: started on a spec that would remove
+// most of the state, watch runs nothing, and starts once an apply made the
+// state agree.
+func TestLoopHoldsAMassRemovalAtStart(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		h := newHoldHarness(t, "entries:", "a", "b")
+		h.start()
+		h.wantEntries()
+		if !strings.Contains(h.logs.String(), "nothing runs until") {
+			t.Errorf("the hold at start is not logged:\n%s", h.logs)
+		}
+		h.sleep(time.Minute)
+		h.wantEntries()
+		h.record()
+		h.sleep(5 * time.Minute)
+		h.want("start")
+		h.stop()
+	})
 }

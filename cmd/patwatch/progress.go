@@ -4,26 +4,74 @@ import (
 	"fmt"
 	"io"
 	"strings"
+	"sync"
+	"time"
+
+	"github.com/rs/zerolog"
 
 	"github.com/patwatch/patwatch/reconciler"
 )
 
-// progressLine draws a live progress line on a terminal's stderr, redrawn in
-// place; on anything else it draws nothing.
+// progressLogEvery is how often a run whose stderr is no terminal (a CI
+// job, a service's journal) logs how far it is: often enough that a slow
+// run is not taken for a hung one.
+const progressLogEvery = 30 * time.Second
+
+// progressLine shows how a run advances: on a terminal's stderr as a live
+// line redrawn in place, anywhere else as a log line every
+// progressLogEvery, until done.
 type progressLine struct {
-	w     io.Writer // nil when not a terminal
+	w     io.Writer // the terminal; nil when logging instead
 	drawn bool
+
+	log     zerolog.Logger
+	started time.Time
+	mu      sync.Mutex
+	last    reconciler.Progress
+	stop    chan struct{} // closed by done
+	stopped chan struct{} // closed when the logging goroutine has ended
 }
 
-func newProgressLine(stderr io.Writer) *progressLine {
-	if !isTerminal(stderr) {
-		return &progressLine{}
+// newProgress starts the progress of a run. draw allows the live line on a
+// terminal; without it (watch mode, whose logs share the terminal) or off a
+// terminal, progress is logged.
+func newProgress(stderr io.Writer, log zerolog.Logger, draw bool) *progressLine {
+	if draw && isTerminal(stderr) {
+		return &progressLine{w: stderr}
 	}
-	return &progressLine{w: stderr}
+	p := &progressLine{log: log, started: time.Now(), stop: make(chan struct{}), stopped: make(chan struct{})}
+	go p.logEvery(progressLogEvery)
+	return p
+}
+
+// logEvery logs the latest progress every d until done.
+func (p *progressLine) logEvery(d time.Duration) {
+	defer close(p.stopped)
+	t := time.NewTicker(d)
+	defer t.Stop()
+	for {
+		select {
+		case <-p.stop:
+			return
+		case <-t.C:
+			p.mu.Lock()
+			pr := p.last
+			p.mu.Unlock()
+			ev := p.log.Info().Int("searches_done", pr.SearchesDone).Int("searches", pr.SearchesTotal).
+				Int("reports_done", pr.ReportsDone).Int("reports", pr.ReportsTotal)
+			if len(pr.Queue) > 0 {
+				ev = ev.Ints("queue", pr.Queue)
+			}
+			ev.Str("elapsed", time.Since(p.started).Round(time.Second).String()).Msg("run in progress")
+		}
+	}
 }
 
 func (p *progressLine) update(pr reconciler.Progress) {
 	if p.w == nil {
+		p.mu.Lock()
+		p.last = pr
+		p.mu.Unlock()
 		return
 	}
 	line := fmt.Sprintf("patwatch: searches %d/%d", pr.SearchesDone, pr.SearchesTotal)
@@ -41,9 +89,14 @@ func (p *progressLine) update(pr reconciler.Progress) {
 	p.drawn = true
 }
 
-// done clears the line so that the change report starts on a clean one.
+// done clears the line so that the change report starts on a clean one, or
+// stops the logging and waits for it to end.
 func (p *progressLine) done() {
 	if p.w != nil && p.drawn {
 		fmt.Fprint(p.w, "\r\033[K")
+	}
+	if p.stop != nil {
+		close(p.stop)
+		<-p.stopped
 	}
 }

@@ -11,6 +11,7 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"time"
 
@@ -40,8 +41,17 @@ type reconcileFlags struct {
 	lockTimeout             time.Duration
 	interval, pollInterval  time.Duration
 	retryAfter              time.Duration
+	timeout                 time.Duration
+	allowMassDrop           bool
+	allowMassRemoval        bool
+	resubmit                []string
 	logs                    *logFlags
 }
+
+// defaultTimeout is a run's deadline unless --timeout says otherwise: far
+// beyond what a run of a large watch list at a low rate cap takes, short
+// enough that a run hung on a dead connection ends the same morning.
+const defaultTimeout = 30 * time.Minute
 
 // reportFormats are the change report formats plan, apply and watch print.
 var reportFormats = []string{report.FormatText, report.FormatJSON, report.FormatMarkdown}
@@ -66,12 +76,18 @@ func addReconcileFlags(fs *flag.FlagSet, cmd string) *reconcileFlags {
 	if cmd != "plan" {
 		fs.StringVar(&f.reportsDir, "reports-dir", "", "download finished reports into `DIR` (default: reports/ beside the spec)")
 	}
+	durationVar(fs, &f.timeout, "timeout", defaultTimeout, durationValue{allowZero: true, sample: "2h"},
+		"the deadline of a run, after which what completed is saved and the rest reported not done (0: none)")
+	fs.BoolVar(&f.allowMassDrop, "allow-mass-drop", false,
+		"accept answers that drop more than half of a search's recorded hits at once (held as an error otherwise)")
 	switch cmd {
 	case "plan":
 		fs.BoolVar(&f.offline, "offline", false, "compare the spec with the state only, calling no API")
 	case "apply":
 		durationVar(fs, &f.lockTimeout, "lock-timeout", 0, durationValue{allowZero: true, sample: "10m"},
 			"how long to wait for another run to release the state lock")
+		fs.Var((*namesValue)(&f.resubmit), "resubmit",
+			"submit one more job for the report `NAME` past the cap on resubmissions (repeatable)")
 	case "watch":
 		durationVar(fs, &f.interval, "interval", 0, durationValue{min: spec.MinInterval, sample: "6h"},
 			"time between runs, at least 1m (default: the spec's interval, else 1h)")
@@ -81,6 +97,8 @@ func addReconcileFlags(fs *flag.FlagSet, cmd string) *reconcileFlags {
 			"first wait before retrying a failed run; doubles on each failure, up to --interval (0: wait for the next scheduled run)")
 		durationVar(fs, &f.lockTimeout, "lock-timeout", time.Minute, durationValue{allowZero: true, sample: "5m"},
 			"how long each run waits for another run to release the state lock")
+		fs.BoolVar(&f.allowMassRemoval, "allow-mass-removal", false,
+			"apply spec changes that remove more than half of the recorded searches and reports (held until an apply otherwise)")
 	}
 	f.logs = addLogFlags(fs)
 	return f
@@ -95,6 +113,13 @@ func (f *reconcileFlags) setup(e env) (zerolog.Logger, bool) {
 	if err := f.check(); err != nil {
 		printError(e.stderr, err)
 		return zerolog.Nop(), false
+	}
+	if !f.sandbox && !f.offline {
+		// Before anything else: the token exchange is the first call.
+		if err := checkBaseURL(e.getenv("PATSNAP_BASE_URL")); err != nil {
+			printError(e.stderr, err)
+			return zerolog.Nop(), false
+		}
 	}
 	log, err := f.logs.logger(e)
 	if err != nil {
@@ -119,6 +144,114 @@ func (f *reconcileFlags) check() error {
 		}
 	}
 	return nil
+}
+
+// checkBaseURL refuses a PATSNAP_BASE_URL that is plain http to anything but
+// a loopback address: the token exchange, the key and every answer would
+// cross the network in clear. The spec's api.base_url is checked by
+// validate the same way.
+func checkBaseURL(raw string) error {
+	if raw == "" {
+		return nil
+	}
+	u, err := url.Parse(raw)
+	if err != nil || u.Scheme != "http" || spec.IsLoopbackHost(u.Hostname()) {
+		return nil // the client refuses what is not a URL at all
+	}
+	return withHint(fmt.Errorf("PATSNAP_BASE_URL is plain http to %s: credentials and results would cross the network unencrypted", u.Host),
+		"use an https:// URL; plain http is accepted only to a loopback address (127.0.0.1, ::1, localhost), such as a local proxy")
+}
+
+// checkOut refuses an --out that names a file the run reads or keeps: the
+// spec, one of its local images, the state or a file beside it (backup,
+// lock, side files). The change report written there would destroy it.
+func checkOut(out string, sp *spec.Spec, st *stateStore) error {
+	if out == "" {
+		return nil
+	}
+	what := ""
+	if sp.Path != "" && samePath(out, sp.Path) {
+		what = "the spec"
+	}
+	for _, s := range sp.Searches {
+		for _, img := range s.Images {
+			if what == "" && img.Local() && samePath(out, img.Path) {
+				what = "an image of search " + s.Name
+			}
+		}
+	}
+	if r, ok := st.Store.(interface{ Reserved(string, ...string) bool }); what == "" && ok && r.Reserved(out, runner.SandboxAux, "watch") {
+		what = "the state file or a file patwatch keeps beside it"
+	}
+	if what == "" {
+		return nil
+	}
+	return withHint(fmt.Errorf("--out %s is %s: writing the change report there would destroy it; nothing was run", out, what),
+		"name another file for the change report, such as --out change.md")
+}
+
+// samePath reports whether a and b name the same file: the same absolute
+// path, or (when both exist) the same file through links.
+func samePath(a, b string) bool {
+	aa, err1 := filepath.Abs(a)
+	ab, err2 := filepath.Abs(b)
+	if err1 == nil && err2 == nil && aa == ab {
+		return true
+	}
+	fa, err1 := os.Stat(a)
+	fb, err2 := os.Stat(b)
+	return err1 == nil && err2 == nil && os.SameFile(fa, fb)
+}
+
+// checkResubmit refuses a --resubmit name that is no report of the spec.
+func checkResubmit(names []string, sp *spec.Spec) error {
+	var reports []string
+	for _, r := range sp.Reports {
+		reports = append(reports, r.Name)
+	}
+	for _, n := range names {
+		if !slices.Contains(reports, n) {
+			hint := "name a report of the spec"
+			if best := spec.Suggest(n, reports); best != "" {
+				hint = "did you mean --resubmit " + best + "?"
+			}
+			return withHint(fmt.Errorf("--resubmit %s: the spec has no report of that name", n), hint)
+		}
+	}
+	return nil
+}
+
+// namesValue is a repeatable flag of names.
+type namesValue []string
+
+func (n *namesValue) String() string {
+	if n == nil {
+		return ""
+	}
+	return strings.Join(*n, ",")
+}
+
+func (n *namesValue) Set(s string) error {
+	if s == "" {
+		return errors.New("empty name")
+	}
+	*n = append(*n, s)
+	return nil
+}
+
+func (n *namesValue) example() string { return "cn108977442b" }
+
+// credentialVars names the environment variables that hold the run's
+// credentials, for the message of a run stopped because PatSnap refused
+// them.
+func credentialVars(e env, f *reconcileFlags) string {
+	switch {
+	case f.sandbox:
+		return ""
+	case e.getenv("PATSNAP_API_KEY") != "":
+		return "PATSNAP_API_KEY"
+	}
+	return "PATSNAP_CLIENT_ID and PATSNAP_CLIENT_SECRET"
 }
 
 // paths resolves the state file and reports directory against the spec's
@@ -244,6 +377,14 @@ func reconcileOnce(ctx context.Context, e env, f *reconcileFlags, cmd string) in
 		return exitError
 	}
 	defer st.Close()
+	if err := checkOut(f.out, sp, st); err != nil {
+		printError(e.stderr, err)
+		return exitError
+	}
+	if err := checkResubmit(f.resubmit, sp); err != nil {
+		printError(e.stderr, err)
+		return exitError
+	}
 	log = log.With().Str("spec", f.spec).Str("command", cmd).Logger()
 
 	var rep *report.ChangeReport
@@ -257,13 +398,18 @@ func reconcileOnce(ctx context.Context, e env, f *reconcileFlags, cmd string) in
 		rep.GeneratedAt = e.clock().UTC().Truncate(time.Second)
 		rep.PatwatchVersion, rep.Spec = version, specName(f.spec)
 	} else {
-		prog := newProgressLine(e.stderr)
+		prog := newProgress(e.stderr, log, true)
 		r := newRunner(e, f, log, st, cmd, nil)
 		r.Progress = prog.update
 		rep, err = r.Once(ctx, sp, runner.Options{})
 		prog.done()
 		if err != nil {
-			if rep != nil {
+			switch {
+			case rep != nil && errors.Is(err, runner.ErrNotSaved):
+				// What the run found, none of which was kept: the error
+				// below says so, not the report's failure line.
+				printReport(e, f, rep)
+			case rep != nil:
 				finishReport(e, f, rep) // what completed before the interrupt
 			}
 			printError(e.stderr, err)
@@ -273,23 +419,32 @@ func reconcileOnce(ctx context.Context, e env, f *reconcileFlags, cmd string) in
 	return finishReport(e, f, rep)
 }
 
-// finishReport prints the change report, writes --out, and turns the report
-// into the exit code the contract fixes.
-func finishReport(e env, f *reconcileFlags, rep *report.ChangeReport) int {
+// printReport prints the change report and writes --out.
+func printReport(e env, f *reconcileFlags, rep *report.ChangeReport) error {
 	var buf bytes.Buffer
 	if err := report.Render(&buf, rep, f.format, false); err != nil {
-		printError(e.stderr, err)
-		return exitError
+		return err
 	}
 	if _, err := e.stdout.Write(buf.Bytes()); err != nil {
-		printError(e.stderr, err)
-		return exitError
+		return err
 	}
 	if f.out != "" {
 		if err := atomicfile.WriteFile(f.out, buf.Bytes(), 0o644); err != nil {
-			printError(e.stderr, fmt.Errorf("--out: %w", err))
-			return exitError
+			return fmt.Errorf("--out: %w", err)
 		}
+	}
+	return nil
+}
+
+// finishReport prints the change report, writes --out, and turns the report
+// into the exit code the contract fixes.
+func finishReport(e env, f *reconcileFlags, rep *report.ChangeReport) int {
+	if err := printReport(e, f, rep); err != nil {
+		printError(e.stderr, err)
+		return exitError
+	}
+	if rep.Stopped != nil {
+		printError(e.stderr, withHint(errors.New("the run stopped at an account-wide error: "+rep.Stopped.Error), rep.Stopped.Check))
 	}
 	switch {
 	case rep.Failed():
@@ -354,17 +509,21 @@ func anySucceeded(rep *report.ChangeReport) bool {
 // keeps one live client across runs.
 func newRunner(e env, f *reconcileFlags, log zerolog.Logger, st *stateStore, cmd string, clients *clientPool) *runner.Runner {
 	r := &runner.Runner{
-		Store:       st,
-		Command:     cmd,
-		Apply:       cmd != "plan",
-		LockTimeout: f.lockTimeout,
-		FilesDir:    st.filesDir,
-		ReportsDir:  st.reportsDir,
-		Sandbox:     f.sandbox,
-		Version:     version,
-		SpecPath:    specName(f.spec),
-		Now:         e.now,
-		Log:         log,
+		Store:         st,
+		Command:       cmd,
+		Apply:         cmd != "plan",
+		LockTimeout:   f.lockTimeout,
+		FilesDir:      st.filesDir,
+		ReportsDir:    st.reportsDir,
+		Sandbox:       f.sandbox,
+		Version:       version,
+		SpecPath:      specName(f.spec),
+		Now:           e.now,
+		Log:           log,
+		Timeout:       f.timeout,
+		AllowMassDrop: f.allowMassDrop,
+		Resubmit:      f.resubmit,
+		Credentials:   credentialVars(e, f),
 		Connect: func(ctx context.Context, sp *spec.Spec) (reconciler.API, func(), error) {
 			return connect(ctx, e, f, log, st, cmd != "plan", clients, sp)
 		},
@@ -414,8 +573,8 @@ func connect(ctx context.Context, e env, f *reconcileFlags, log zerolog.Logger, 
 		if cfg.APIKey != "" {
 			cfg.ClientID, cfg.ClientSecret = "", ""
 		}
-		if u, err := url.Parse(cfg.BaseURL); err == nil && u.Scheme == "http" && !spec.IsLoopbackHost(u.Hostname()) {
-			log.Warn().Str("host", u.Host).Msg("the API root is plain http: credentials and results cross the network unencrypted")
+		if err := checkBaseURL(cfg.BaseURL); err != nil {
+			return nil, nil, err
 		}
 		// The sandbox's address changes every run: its uploads stay in memory.
 		cfg.Uploads = newUploadCache(e, log, cfg.BaseURL, cfg.APIKey+cfg.ClientID)

@@ -8,6 +8,7 @@ import (
 	"github.com/patwatch/patwatch/internal/notify"
 	"github.com/patwatch/patwatch/internal/report"
 	"github.com/patwatch/patwatch/internal/runner"
+	"github.com/patwatch/patwatch/reconciler"
 	"github.com/patwatch/patwatch/spec"
 	"github.com/patwatch/patwatch/watch"
 )
@@ -59,13 +60,27 @@ func runWatch(ctx context.Context, e env, args []string) int {
 
 	var clients clientPool // one live client across runs: its token and rate carry over
 	loop := &watch.Loop{
-		SpecPath:     f.spec,
-		Interval:     f.interval,
-		PollInterval: f.pollInterval,
-		RetryAfter:   f.retryAfter,
-		Log:          log,
+		SpecPath:         f.spec,
+		Interval:         f.interval,
+		PollInterval:     f.pollInterval,
+		RetryAfter:       f.retryAfter,
+		Log:              log,
+		AllowMassRemoval: f.allowMassRemoval,
+		Removal: func(ctx context.Context, sp *spec.Spec) (int, int, error) {
+			// A read without the lock, as plan's: the run reads again.
+			recorded, err := st.Load(ctx)
+			if err != nil {
+				return 0, 0, err
+			}
+			n, total := reconciler.Removals(sp, recorded)
+			return n, total, nil
+		},
 		Apply: func(ctx context.Context, r watch.Run) (*report.ChangeReport, error) {
-			rep, err := newRunner(e, f, log, st, "watch", &clients).Once(ctx, r.Spec, runner.Options{ReportsOnly: r.ReportsOnly})
+			rn := newRunner(e, f, log, st, "watch", &clients)
+			prog := newProgress(e.stderr, log, false)
+			rn.Progress = prog.update
+			rep, err := rn.Once(ctx, r.Spec, runner.Options{ReportsOnly: r.ReportsOnly})
+			prog.done()
 			var de *notify.DeliveryError
 			if errors.As(err, &de) {
 				// The run itself succeeded and is saved; its undelivered

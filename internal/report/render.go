@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"net/url"
 	"strconv"
 	"strings"
 	"time"
@@ -46,10 +47,15 @@ func Render(w io.Writer, c *ChangeReport, format string, compact bool) error {
 
 // Summary is the one-line tally of a change report.
 func Summary(c *ChangeReport) string {
-	var n struct{ newHits, dropped, baseline, rebaseline, renamed, removed, searchErr, submitted, finished, failed, pending, reportErr int }
+	var n struct {
+		newHits, dropped, baseline, rebaseline, renamed, restored, removed, searchErr, submitted, finished, failed, pending, reportErr int
+	}
 	for _, s := range c.Searches {
 		if s.RenamedFrom != "" {
 			n.renamed++
+		}
+		if s.Restored {
+			n.restored++
 		}
 		n.newHits += len(s.New)
 		n.dropped += len(s.Dropped)
@@ -67,6 +73,9 @@ func Summary(c *ChangeReport) string {
 	for _, r := range c.Reports {
 		if r.RenamedFrom != "" {
 			n.renamed++
+		}
+		if r.Restored {
+			n.restored++
 		}
 		switch r.Status {
 		case ReportSubmitted, ReportSubmit:
@@ -95,6 +104,7 @@ func Summary(c *ChangeReport) string {
 	add(n.baseline, plural(n.baseline, "baseline", "baselines"))
 	add(n.rebaseline, plural(n.rebaseline, "rebaseline", "rebaselines"))
 	add(n.renamed, "renamed")
+	add(n.restored, "restored")
 	add(n.removed, "removed")
 	if plan {
 		add(n.submitted, plural(n.submitted, "report to submit", "reports to submit"))
@@ -176,6 +186,16 @@ func renderText(w *bytes.Buffer, c *ChangeReport) {
 	for _, r := range c.Reports {
 		name, sym := r.Name, reportSymbol(r.Status)
 		text := reportText(r)
+		if r.Restored {
+			if sym == " " {
+				sym = "~"
+			}
+			if r.Status == ReportReady || r.Status == ReportPending {
+				text += ", its retired job and file restored"
+			}
+			fmt.Fprintf(w, "%s report %s (%s, back in the spec): %s\n", sym, name, r.Patent, Printable(text))
+			continue
+		}
 		if r.RenamedFrom != "" {
 			if sym == " " {
 				sym = "~"
@@ -188,6 +208,9 @@ func renderText(w *bytes.Buffer, c *ChangeReport) {
 		}
 		fmt.Fprintf(w, "%s report %s (%s): %s\n", sym, name, r.Patent, Printable(text))
 	}
+	if c.Stopped != nil {
+		fmt.Fprintf(w, "\n! the run stopped at an account-wide error: %s\n  check: %s\n", Printable(c.Stopped.Error), Printable(c.Stopped.Check))
+	}
 	fmt.Fprintf(w, "\n%s: %s\n", capitalize(c.Command), Summary(c))
 }
 
@@ -197,6 +220,9 @@ func renderTextSearch(w *bytes.Buffer, c *ChangeReport, plan bool, s SearchChang
 	name := s.Name
 	if s.RenamedFrom != "" {
 		name += " (renamed from " + s.RenamedFrom + ")"
+	}
+	if s.Restored {
+		name += " (back in the spec)"
 	}
 	line := func(sym, format string, args ...any) {
 		fmt.Fprintf(w, "%s search %s: %s\n", sym, name, fmt.Sprintf(format, args...))
@@ -248,6 +274,8 @@ func renderTextSearch(w *bytes.Buffer, c *ChangeReport, plan bool, s SearchChang
 			}
 		case s.RenamedFrom != "":
 			line("~", "its %s carried over%s%s", hits, missingNote(s), totalNote(s))
+		case s.Restored:
+			line("~", "its retired %s restored%s%s", hits, missingNote(s), totalNote(s))
 		default:
 			line(" ", "no change, %s%s%s", hits, missingNote(s), totalNote(s))
 		}
@@ -370,6 +398,9 @@ func renderMarkdown(w *bytes.Buffer, c *ChangeReport) {
 		fmt.Fprintf(w, "<sub>%s</sub>\n\n", mdEscape(capitalize(h)))
 	}
 	fmt.Fprintf(w, "**%s**\n\n", mdEscape(Summary(c)))
+	if c.Stopped != nil {
+		fmt.Fprintf(w, "> **The run stopped at an account-wide error:** %s  \n> check: %s\n\n", mdEscape(c.Stopped.Error), mdEscape(c.Stopped.Check))
+	}
 	if len(c.Searches) > 0 && c.Offline {
 		// Offline, nothing was asked of the API: no new, dropped or total.
 		fmt.Fprintf(w, "| search | status | recorded hits |\n|---|---|---:|\n")
@@ -377,6 +408,9 @@ func renderMarkdown(w *bytes.Buffer, c *ChangeReport) {
 			status := string(s.Status)
 			if s.RenamedFrom != "" {
 				status += " (renamed from " + s.RenamedFrom + ")"
+			}
+			if s.Restored {
+				status += " (restored)"
 			}
 			fmt.Fprintf(w, "| %s | %s | %d |\n", mdEscape(s.Name), mdEscape(status), s.Hits)
 		}
@@ -390,6 +424,9 @@ func renderMarkdown(w *bytes.Buffer, c *ChangeReport) {
 			}
 			if s.RenamedFrom != "" {
 				status += " (renamed from " + s.RenamedFrom + ")"
+			}
+			if s.Restored {
+				status += " (restored)"
 			}
 			fmt.Fprintf(w, "| %s | %s | %d | %d | %d | %d |\n", mdEscape(s.Name), mdEscape(status), len(s.New), len(s.Dropped), s.Hits, s.Total)
 		}
@@ -429,16 +466,31 @@ func renderMarkdown(w *bytes.Buffer, c *ChangeReport) {
 			if r.RenamedFrom != "" {
 				status += " (renamed from " + r.RenamedFrom + ")"
 			}
+			if r.Restored {
+				status += " (restored)"
+			}
 			fmt.Fprintf(w, "| %s | %s | %s | %s | %s |\n", mdEscape(r.Name), mdEscape(r.Patent), mdEscape(status), r.JobID, mdEscape(r.File))
 		}
 		w.WriteString("\n")
 	}
 }
 
+// writeMarkdownHit writes a hit's row. Its patent number links to the
+// durable link (links.patent); the drawing is linked only when its URL
+// holds no query: a presigned link expires within days, and its signature
+// must not be committed with a change report. Without a durable link, an
+// unsigned drawing link is the patent number's link.
 func writeMarkdownHit(w *bytes.Buffer, kind string, h HitChange) {
 	pn := mdEscape(h.PatentPN)
-	if h.ImageURL != "" {
-		pn = fmt.Sprintf("[%s](%s)", pn, strings.ReplaceAll(h.ImageURL, ")", "%29"))
+	drawing, unsigned := markdownURL(h.ImageURL)
+	unsigned = unsigned && !strings.Contains(h.ImageURL, "?")
+	if link, ok := markdownURL(h.Link); ok {
+		pn = fmt.Sprintf("[%s](%s)", pn, link)
+		if unsigned {
+			pn += fmt.Sprintf(" ([drawing](%s))", drawing)
+		}
+	} else if unsigned {
+		pn = fmt.Sprintf("[%s](%s)", pn, drawing)
 	}
 	score := ""
 	if h.Score != 0 {
@@ -472,8 +524,46 @@ func Printable(s string) string {
 	return b.String()
 }
 
+// isControl reports whether r must be shown escaped: a control character, a
+// line or paragraph separator, or a bidirectional control (U+202A–U+202E,
+// U+2066–U+2069 and the marks U+061C, U+200E, U+200F), which can make text
+// read otherwise than it is ("Trojan Source").
 func isControl(r rune) bool {
-	return unicode.IsControl(r) || r == '\u2028' || r == '\u2029'
+	return unicode.IsControl(r) || r == '\u2028' || r == '\u2029' || unicode.Is(unicode.Bidi_Control, r)
+}
+
+// markdownURL returns raw as a markdown link destination, if it is an
+// absolute http or https URL with a host and no user name: every byte
+// that could end the link, break a table or start markup is
+// percent-encoded. Anything else (javascript:, data:, a relative path) is
+// not linked at all.
+func markdownURL(raw string) (string, bool) {
+	u, err := url.Parse(raw)
+	if err != nil || u.Host == "" || u.User != nil {
+		return "", false
+	}
+	if sc := strings.ToLower(u.Scheme); sc != "http" && sc != "https" {
+		return "", false
+	}
+	u.Scheme = strings.ToLower(u.Scheme)
+	s := u.String()
+	var b strings.Builder
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		switch {
+		case c == '%' && i+2 < len(s) && isHex(s[i+1]) && isHex(s[i+2]):
+			b.WriteByte(c)
+		case c < 0x80 && (c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || strings.IndexByte("-._~:/?#@!$&'+,;=", c) >= 0):
+			b.WriteByte(c)
+		default:
+			fmt.Fprintf(&b, "%%%02X", c)
+		}
+	}
+	return b.String(), true
+}
+
+func isHex(c byte) bool {
+	return c >= '0' && c <= '9' || c >= 'a' && c <= 'f' || c >= 'A' && c <= 'F'
 }
 
 // mdEscape keeps text from breaking a table or being read as markup.

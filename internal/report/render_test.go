@@ -241,3 +241,125 @@ func TestHeader(t *testing.T) {
 		}
 	}
 }
+
+// TestRenderEscapesBidiControls: bidirectional controls (Trojan Source)
+// are shown escaped in text and markdown, as control characters are; JSON
+// carries the text as it is.
+func TestRenderEscapesBidiControls(t *testing.T) {
+	evil := "Lamp \u202eexe.fdp\u202c \u2066x\u2069 \u200f"
+	c := &ChangeReport{Command: "apply", Searches: []SearchChange{{Name: "s", Status: StatusOK,
+		New: []HitChange{{PatentPN: "CN1\u202e", Title: evil, CurrentAssignee: "ACME\u2067"}}}},
+		Reports: []ReportChange{{Name: "r", Patent: "CN2", Status: ReportError, Error: "boom \u202d"}}}
+	c.Finish()
+	for _, format := range []string{FormatText, FormatMarkdown} {
+		var buf bytes.Buffer
+		if err := Render(&buf, c, format, false); err != nil {
+			t.Fatal(err)
+		}
+		out := buf.String()
+		for _, r := range []rune{'\u202a', '\u202b', '\u202c', '\u202d', '\u202e', '\u2066', '\u2067', '\u2068', '\u2069', '\u200e', '\u200f', '\u061c'} {
+			if strings.ContainsRune(out, r) {
+				t.Errorf("%s output carries %U raw:\n%q", format, r, out)
+			}
+		}
+		if !strings.Contains(out, `\u202e`) {
+			t.Errorf("%s output does not show the override escaped:\n%s", format, out)
+		}
+	}
+	var buf bytes.Buffer
+	if err := Render(&buf, c, FormatJSON, false); err != nil {
+		t.Fatal(err)
+	}
+	var back ChangeReport
+	if err := json.Unmarshal(buf.Bytes(), &back); err != nil || back.Searches[0].New[0].Title != evil {
+		t.Errorf("JSON does not keep the title as it is: %v %q", err, back.Searches[0].New[0].Title)
+	}
+}
+
+// TestRenderMarkdownLinks: a markdown link takes only an http(s) URL, with
+// every byte that could end it or break the table percent-encoded; a
+// presigned drawing link is not shown, the durable link is; JSON keeps
+// image_url as the API sent it.
+func TestRenderMarkdownLinks(t *testing.T) {
+	tests := []struct {
+		name       string
+		hit        HitChange
+		want       string // the patent cell
+		wantAbsent []string
+	}{
+		{"durable link", HitChange{PatentPN: "CN1", Link: "https://worldwide.espacenet.com/patent/search?q=pn%3DCN1"},
+			"[CN1](https://worldwide.espacenet.com/patent/search?q=pn%3DCN1)", nil},
+		{"presigned drawing is not shown", HitChange{PatentPN: "CN1", ImageURL: "https://img.test/a.png?X-Amz-Signature=secret&X-Amz-Expires=604800"},
+			"CN1", []string{"secret", "img.test"}},
+		{"durable link and presigned drawing", HitChange{PatentPN: "CN1", Link: "https://p.test/CN1", ImageURL: "https://img.test/a.png?sign=secret"},
+			"[CN1](https://p.test/CN1)", []string{"secret"}},
+		{"durable link and unsigned drawing", HitChange{PatentPN: "CN1", Link: "https://p.test/CN1", ImageURL: "https://img.test/a.png"},
+			"[CN1](https://p.test/CN1) ([drawing](https://img.test/a.png))", nil},
+		{"unsigned drawing alone", HitChange{PatentPN: "CN1", ImageURL: "http://img.test/a.png"}, "[CN1](http://img.test/a.png)", nil},
+		{"javascript is not linked", HitChange{PatentPN: "CN1", Link: "javascript:alert(1)", ImageURL: "javascript:alert(2)"}, "CN1", []string{"javascript", "alert"}},
+		{"data is not linked", HitChange{PatentPN: "CN1", ImageURL: "data:text/html,<script>x</script>"}, "CN1", []string{"data:", "script"}},
+		{"a relative path is not linked", HitChange{PatentPN: "CN1", ImageURL: "/etc/passwd"}, "CN1", []string{"passwd"}},
+		{"a user name is not linked", HitChange{PatentPN: "CN1", Link: "https://bank.test@evil.test/"}, "CN1", []string{"evil"}},
+		{"a parenthesis cannot end the link early", HitChange{PatentPN: "CN1", ImageURL: "https://img.test/a) [x](javascript:alert(1)"},
+			"[CN1](https://img.test/a%29%20%5Bx%5D%28javascript:alert%281%29)", nil},
+		{"a pipe cannot break the table", HitChange{PatentPN: "CN1", Link: "https://p.test/a|b<c>\"d`e"},
+			"[CN1](https://p.test/a%7Cb%3Cc%3E%22d%60e)", nil},
+		{"an upper-case scheme", HitChange{PatentPN: "CN1", Link: "HTTPS://p.test/x"}, "[CN1](https://p.test/x)", nil},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			c := &ChangeReport{Command: "apply", Searches: []SearchChange{{Name: "s", Status: StatusOK, New: []HitChange{tt.hit}}}}
+			c.Finish()
+			var buf bytes.Buffer
+			if err := Render(&buf, c, FormatMarkdown, false); err != nil {
+				t.Fatal(err)
+			}
+			out := buf.String()
+			if !strings.Contains(out, "| new | "+tt.want+" |") {
+				t.Errorf("want the patent cell %q in:\n%s", tt.want, out)
+			}
+			for _, s := range tt.wantAbsent {
+				if strings.Contains(out, s) {
+					t.Errorf("output holds %q:\n%s", s, out)
+				}
+			}
+			buf.Reset()
+			if err := Render(&buf, c, FormatJSON, false); err != nil {
+				t.Fatal(err)
+			}
+			var back ChangeReport
+			if err := json.Unmarshal(buf.Bytes(), &back); err != nil || back.Searches[0].New[0].ImageURL != tt.hit.ImageURL {
+				t.Errorf("JSON image_url: %v %q, want %q", err, back.Searches[0].New[0].ImageURL, tt.hit.ImageURL)
+			}
+		})
+	}
+}
+
+// TestRenderStoppedAndRestoredGolden: a run stopped at an account-wide error
+// says so once, and entries added back from retirement say so.
+func TestRenderStoppedAndRestoredGolden(t *testing.T) {
+	rep := &ChangeReport{
+		Command: "apply", GeneratedAt: time.Date(2026, 12, 1, 8, 0, 0, 0, time.UTC), PatwatchVersion: "dev", Spec: "patwatch.yaml",
+		Stopped: &Stop{Error: "patsnap P060-single: HTTP 200, code 67200005: balance is insufficient (account)",
+			Check: "the PatSnap account's balance is used up: top it up on PatSnap's open platform, then run again"},
+		Searches: []SearchChange{
+			{Name: "back", Status: StatusOK, Hits: 7, Total: 9, Restored: true},
+			{Name: "hit", Status: StatusError, Hits: 3, Error: "patsnap P060-single: HTTP 200, code 67200005: balance is insufficient (account)"},
+			{Name: "later", Status: StatusError, Hits: 4, Error: "not done: the run stopped at an account-wide error"},
+		},
+		Reports: []ReportChange{
+			{Name: "kept", Patent: "CN4", Status: ReportReady, JobID: "2", File: "reports/kept.pdf", Restored: true},
+			{Name: "r", Patent: "CN5", Status: ReportError, Error: "not done: the run stopped at an account-wide error"},
+		},
+	}
+	rep.Finish()
+	for _, format := range []string{FormatText, FormatMarkdown, FormatJSON} {
+		t.Run(format, func(t *testing.T) {
+			var buf bytes.Buffer
+			if err := Render(&buf, rep, format, false); err != nil {
+				t.Fatal(err)
+			}
+			golden(t, filepath.Join("testdata", "stopped."+format+".golden"), buf.Bytes())
+		})
+	}
+}

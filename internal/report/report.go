@@ -20,7 +20,7 @@ const (
 	StatusBaseline   SearchStatus = "baseline"   // first run of the search: hits recorded, none reported new
 	StatusRebaseline SearchStatus = "rebaseline" // the query changed: hits recorded afresh
 	StatusError      SearchStatus = "error"      // the search or report call failed; nothing changed
-	StatusRemoved    SearchStatus = "removed"    // no longer in the spec; forgotten from the state
+	StatusRemoved    SearchStatus = "removed"    // no longer in the spec; its record retired in the state
 	StatusSuspended  SearchStatus = "suspended"  // suspend: true; not called
 	StatusSkipped    SearchStatus = "skipped"    // outside the run's --target/--exclude selection; untouched
 )
@@ -72,12 +72,22 @@ type ChangeReport struct {
 	// Changed is not: a hit missing for fewer than drop_after runs is
 	// counted in the state but not reported. Schedulers that commit the
 	// state should go by this (or by the file), not by Changed.
-	StateChanged bool           `json:"state_changed"`
-	Searches     []SearchChange `json:"searches"`
-	Reports      []ReportChange `json:"reports"`
+	StateChanged bool `json:"state_changed"`
+	// Stopped, when set, says why the run stopped before it was done: an
+	// account-wide API error, after which every further call would have
+	// failed alike. The entries it left undone say so in their error.
+	Stopped  *Stop          `json:"stopped,omitempty"`
+	Searches []SearchChange `json:"searches"`
+	Reports  []ReportChange `json:"reports"`
 	// Notifications says what became of each notification channel's
 	// messages in an apply or watch run; absent when none had any.
 	Notifications []NotificationChange `json:"notifications,omitempty"`
+}
+
+// Stop is why a run stopped early, and what to check.
+type Stop struct {
+	Error string `json:"error"`
+	Check string `json:"check"`
 }
 
 // NotificationStatus is what became of a channel's messages in a run.
@@ -118,6 +128,10 @@ type SearchChange struct {
 	// RenamedFrom is the search's former name, when it was renamed in the
 	// spec with its query unchanged: its recorded hits carried over.
 	RenamedFrom string `json:"renamed_from,omitempty"`
+	// Restored marks a search added back to the spec with the query it had
+	// when it was removed: its retired record came back, with no new
+	// baseline.
+	Restored bool `json:"restored,omitempty"`
 }
 
 // HitChange is one new or dropped hit. Dropped hits carry no score or image:
@@ -152,6 +166,9 @@ type ReportChange struct {
 	// submitted before: the report's format, patent or logo changed, or
 	// its last job failed.
 	Reason string `json:"reason,omitempty"`
+	// Restored marks a report added back to the spec with the request it
+	// had when it was removed: its retired job and file came back.
+	Restored bool `json:"restored,omitempty"`
 }
 
 // changed reports whether a search's part counts as a change.
@@ -160,7 +177,7 @@ func (s SearchChange) changed() bool {
 	case StatusBaseline, StatusRebaseline, StatusRemoved:
 		return true
 	}
-	return len(s.New) > 0 || len(s.Dropped) > 0 || s.RenamedFrom != ""
+	return len(s.New) > 0 || len(s.Dropped) > 0 || s.RenamedFrom != "" || s.Restored
 }
 
 // changed reports whether a report's part counts as a change.
@@ -169,7 +186,7 @@ func (r ReportChange) changed() bool {
 	case ReportSubmitted, ReportFinished, ReportFailed, ReportRemoved, ReportSubmit, ReportDownload:
 		return true
 	}
-	return r.RenamedFrom != ""
+	return r.RenamedFrom != "" || r.Restored
 }
 
 // Failed reports whether any search or report failed in the run: a call

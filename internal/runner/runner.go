@@ -75,6 +75,15 @@ type Runner struct {
 	// Notify delivers the outbox after an apply's save; nil: messages are
 	// composed and kept in the state, and none is sent.
 	Notify Deliverer
+	// Timeout is the run's overall deadline (--timeout), counted from the
+	// start of Once; zero: none. At the deadline the run ends as at an
+	// interrupt: what completed is saved, the rest is reported not done.
+	Timeout time.Duration
+	// AllowMassDrop, Resubmit and Credentials are passed to the
+	// reconciler (see reconciler.Reconciler).
+	AllowMassDrop bool
+	Resubmit      []string
+	Credentials   string
 }
 
 func (r *Runner) now() time.Time {
@@ -103,8 +112,17 @@ type Options struct {
 // Once runs one plan or apply of sp. The change report is returned even
 // with an error when part of the run completed (an interrupt): what it
 // completed was saved.
+//
+// A save that fails, or that the store refuses (the state file was replaced
+// during the run), returns the change report with an error matching
+// ErrNotSaved: the report says what the run found, none of which was kept.
 func (r *Runner) Once(ctx context.Context, sp *spec.Spec, opts Options) (*report.ChangeReport, error) {
 	started := r.now()
+	if r.Timeout > 0 {
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithTimeoutCause(ctx, r.Timeout, &deadlineError{timeout: r.Timeout})
+		defer cancel()
+	}
 	if r.Apply {
 		unlock, err := r.Store.Lock(ctx, r.Command, r.LockTimeout)
 		if err != nil {
@@ -139,25 +157,29 @@ func (r *Runner) Once(ctx context.Context, sp *spec.Spec, opts Options) (*report
 		mode = reconciler.ModeApply
 	}
 	rec := &reconciler.Reconciler{
-		API:         api,
-		Concurrency: reconciler.ConcurrencyFor(sp.API.QPS),
-		StateDir:    r.FilesDir,
-		ReportsDir:  r.ReportsDir,
-		Log:         r.Log,
-		ReportsOnly: opts.ReportsOnly,
-		Progress:    r.Progress,
-		Now:         r.Now,
+		API:           api,
+		Concurrency:   reconciler.ConcurrencyFor(sp.API.QPS),
+		StateDir:      r.FilesDir,
+		ReportsDir:    r.ReportsDir,
+		Log:           r.Log,
+		ReportsOnly:   opts.ReportsOnly,
+		Progress:      r.Progress,
+		Now:           r.Now,
+		AllowMassDrop: r.AllowMassDrop,
+		Resubmit:      r.Resubmit,
+		Credentials:   r.Credentials,
 	}
 	out := rec.Run(ctx, mode, sp, recorded)
 	r.stamp(out.Report, opts)
 	if !r.Apply {
-		return out.Report, nil
+		return out.Report, r.ended(ctx, false)
 	}
 	out.State.PatwatchVersion = r.Version
 	r.composeOutbox(sp, recorded, out)
-	written, err := r.Store.Save(ctx, out.State)
+	// Saved even when ctx ended: what completed is kept.
+	written, err := r.Store.Save(context.WithoutCancel(ctx), out.State)
 	if err != nil {
-		return nil, fmt.Errorf("the run's changes were not saved: %w", err)
+		return out.Report, &notSaved{err: err}
 	}
 	out.Report.StateChanged = written
 	r.Log.Debug().Bool("written", written).Uint64("serial", out.State.Serial).Msg("state saved")
@@ -168,10 +190,41 @@ func (r *Runner) Once(ctx context.Context, sp *spec.Spec, opts Options) (*report
 	}); err != nil {
 		r.Log.Warn().Err(err).Msg("the run was not added to the store's history of runs")
 	}
-	if ctx.Err() != nil {
-		return out.Report, ErrInterrupted
+	if err := r.ended(ctx, true); err != nil {
+		return out.Report, err
 	}
 	return out.Report, notifyErr
+}
+
+// ended is the error of a run whose context ended before it was done, nil
+// for one that finished.
+func (r *Runner) ended(ctx context.Context, saved bool) error {
+	if ctx.Err() == nil {
+		return nil
+	}
+	var de *deadlineError
+	switch {
+	case !errors.As(context.Cause(ctx), &de) && !saved:
+		return nil // an interrupted plan's report says what it did not do
+	case de == nil:
+		return ErrInterrupted
+	}
+	what := "the work completed before it was saved"
+	if !saved {
+		what = "the plan is incomplete"
+	}
+	return &hinted{
+		err: fmt.Errorf("%w; %s", de, what),
+		hint: fmt.Sprintf("give the run more time with --timeout (now %s), or see which calls are slow with --log-level debug",
+			spec.FormatDuration(de.timeout)),
+	}
+}
+
+// deadlineError is the cause of a run that passed its deadline.
+type deadlineError struct{ timeout time.Duration }
+
+func (e *deadlineError) Error() string {
+	return fmt.Sprintf("the run's deadline of %s passed (--timeout)", spec.FormatDuration(e.timeout))
 }
 
 // ErrInterrupted is returned with the change report of a run whose context
@@ -180,6 +233,15 @@ var ErrInterrupted error = &hinted{
 	err:  errors.New("interrupted; the work completed before the interrupt was saved"),
 	hint: "run apply again to finish",
 }
+
+// ErrNotSaved is matched by errors.Is for a run whose changes were not
+// saved; its change report is returned with it.
+var ErrNotSaved = errors.New("the run's changes were not saved")
+
+type notSaved struct{ err error }
+
+func (e *notSaved) Error() string   { return ErrNotSaved.Error() + ": " + e.err.Error() }
+func (e *notSaved) Unwrap() []error { return []error{ErrNotSaved, e.err} }
 
 // checkSandbox refuses to mix the sandbox's simulated hits with a real watch
 // list's memory, in either direction. A state the sandbox wrote has the

@@ -1,0 +1,122 @@
+package runner
+
+import (
+	"context"
+	"errors"
+	"io/fs"
+	"strings"
+	"testing"
+	"testing/synctest"
+	"time"
+
+	"github.com/rs/zerolog"
+
+	"github.com/patwatch/patwatch/internal/patsnap"
+	"github.com/patwatch/patwatch/internal/report"
+	"github.com/patwatch/patwatch/reconciler"
+	"github.com/patwatch/patwatch/spec"
+	"github.com/patwatch/patwatch/state"
+)
+
+// memStore is a Store in memory; saveErr, when set, refuses every save.
+type memStore struct {
+	st      *state.State
+	saved   *state.State
+	saveErr error
+}
+
+func (m *memStore) Lock(context.Context, string, time.Duration) (func() error, error) {
+	return func() error { return nil }, nil
+}
+func (m *memStore) Load(context.Context) (*state.State, error) { return m.st, nil }
+func (m *memStore) Save(ctx context.Context, st *state.State) (bool, error) {
+	if ctx.Err() != nil {
+		return false, ctx.Err() // a database store would fail so
+	}
+	if m.saveErr != nil {
+		return false, m.saveErr
+	}
+	m.saved = st
+	return true, nil
+}
+func (m *memStore) LockWatch(context.Context) (func() error, error) {
+	return func() error { return nil }, nil
+}
+func (m *memStore) RecordRun(context.Context, state.RunRecord) error { return nil }
+func (m *memStore) ReadAux(context.Context, string) ([]byte, error)  { return nil, fs.ErrNotExist }
+func (m *memStore) WriteAux(context.Context, string, []byte) error   { return nil }
+func (m *memStore) String() string                                   { return "memory" }
+
+// slowAPI answers the search of "fast" at once and blocks every other one
+// until its context ends.
+type slowAPI struct{ reconciler.API }
+
+func (slowAPI) Search(ctx context.Context, req patsnap.SearchRequest) (*patsnap.SearchResult, error) {
+	if req.URLs[0] == "http://img/fast" {
+		return &patsnap.SearchResult{Total: 1, Hits: []patsnap.Hit{{PatentPN: "A"}}}, nil
+	}
+	<-ctx.Done()
+	return nil, ctx.Err()
+}
+
+func search(name string) spec.Search {
+	return spec.Search{Name: name, Images: []spec.Image{{URL: "http://img/" + name}}, PatentType: "D", Model: 1,
+		MaxResults: 10, DropAfter: 1, Fingerprint: "fp-" + name}
+}
+
+func newRunner(st Store, api reconciler.API) *Runner {
+	return &Runner{
+		Store: st, Command: "apply", Apply: true, FilesDir: "/nowhere", ReportsDir: "/nowhere/reports",
+		Log: zerolog.Nop(),
+		Connect: func(context.Context, *spec.Spec) (reconciler.API, func(), error) {
+			return api, func() {}, nil
+		},
+	}
+}
+
+// TestOnceEndsAtItsDeadline: at --timeout the run ends as at an interrupt:
+// what completed is saved, the rest is reported not done, and the error
+// says which deadline passed.
+func TestOnceEndsAtItsDeadline(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		st := &memStore{st: state.New()}
+		r := newRunner(st, slowAPI{})
+		r.Timeout = 30 * time.Minute
+		started := time.Now()
+		rep, err := r.Once(context.Background(), &spec.Spec{Searches: []spec.Search{search("fast"), search("hung")}}, Options{})
+		if took := time.Since(started); took != 30*time.Minute {
+			t.Errorf("the run took %v, want its deadline of 30m", took)
+		}
+		if err == nil || !strings.Contains(err.Error(), "deadline of 30m passed") || errors.Is(err, ErrNotSaved) {
+			t.Fatalf("error %v; want the deadline's", err)
+		}
+		var h interface{ Hint() string }
+		if !errors.As(err, &h) || !strings.Contains(h.Hint(), "--timeout") {
+			t.Errorf("no hint naming --timeout: %v", err)
+		}
+		if rep == nil {
+			t.Fatal("no change report")
+		}
+		if s := rep.Searches[1]; s.Status != report.StatusError || !strings.Contains(s.Error, "deadline of 30m passed") {
+			t.Errorf("the hung search: %+v", s)
+		}
+		if st.saved == nil || st.saved.Searches["fast"] == nil || st.saved.Searches["hung"] != nil {
+			t.Errorf("saved %+v; want the completed search only", st.saved)
+		}
+	})
+}
+
+// TestOnceReturnsTheReportOfARunNotSaved: a refused save still returns the
+// change report, with an error matching ErrNotSaved and the store's.
+func TestOnceReturnsTheReportOfARunNotSaved(t *testing.T) {
+	refused := &state.ReplacedError{Path: "s.json", What: "replaced", Loaded: "serial 1 of lineage x", Found: "serial 2 of lineage x"}
+	st := &memStore{st: state.New(), saveErr: refused}
+	rep, err := newRunner(st, slowAPI{}).Once(context.Background(), &spec.Spec{Searches: []spec.Search{search("fast")}}, Options{})
+	var re *state.ReplacedError
+	if !errors.Is(err, ErrNotSaved) || !errors.As(err, &re) {
+		t.Fatalf("error %v; want ErrNotSaved and the store's error", err)
+	}
+	if rep == nil || len(rep.Searches) != 1 || rep.Searches[0].Status != report.StatusBaseline || rep.StateChanged {
+		t.Fatalf("report %+v; want the baseline found, not saved", rep)
+	}
+}
