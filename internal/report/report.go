@@ -78,6 +78,18 @@ type ChangeReport struct {
 	// Notifications says what became of each notification channel's
 	// messages in an apply or watch run; absent when none had any.
 	Notifications []NotificationChange `json:"notifications,omitempty"`
+	// Calls counts the run's API calls: the worst case it was allowed to
+	// make, and what it made.
+	Calls Calls `json:"calls"`
+}
+
+// Calls is what a run spends of the API: Estimated is the most calls it
+// could make (the worst case api.max_calls is checked against), Made the
+// calls the API client sent. An offline plan calls nothing and has no Made:
+// its estimate is that of the apply it previews.
+type Calls struct {
+	Estimated int  `json:"estimated"`
+	Made      *int `json:"made,omitempty"`
 }
 
 // NotificationStatus is what became of a channel's messages in a run.
@@ -118,6 +130,10 @@ type SearchChange struct {
 	// RenamedFrom is the search's former name, when it was renamed in the
 	// spec with its query unchanged: its recorded hits carried over.
 	RenamedFrom string `json:"renamed_from,omitempty"`
+	// Reason says why a skipped search was left out of the run: not
+	// selected by --target or --exclude, untouched by a spec change, or
+	// not due on its own interval.
+	Reason string `json:"reason,omitempty"`
 }
 
 // HitChange is one new or dropped hit. Dropped hits carry no score or image:
@@ -150,7 +166,7 @@ type ReportChange struct {
 	RenamedFrom string `json:"renamed_from,omitempty"`
 	// Reason says, in a plan, why a job would be submitted when one was
 	// submitted before: the report's format, patent or logo changed, or
-	// its last job failed.
+	// its last job failed; for a skipped report, why it was left out.
 	Reason string `json:"reason,omitempty"`
 }
 
