@@ -4,10 +4,12 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"time"
 
 	"github.com/patwatch/patwatch/internal/notify"
 	"github.com/patwatch/patwatch/internal/report"
 	"github.com/patwatch/patwatch/internal/runner"
+	"github.com/patwatch/patwatch/reconciler"
 	"github.com/patwatch/patwatch/spec"
 	"github.com/patwatch/patwatch/watch"
 )
@@ -64,7 +66,8 @@ func runWatch(ctx context.Context, e env, args []string) int {
 		RetryAfter:   f.retryAfter,
 		Log:          log,
 		Apply: func(ctx context.Context, r watch.Run) (*report.ChangeReport, error) {
-			rep, err := newRunner(e, f, log, st, "watch", &clients).Once(ctx, r.Spec, runner.Options{ReportsOnly: r.ReportsOnly})
+			rep, err := newRunner(e, f, log, st, "watch", &clients).Once(ctx, r.Spec, runner.Options{ReportsOnly: r.ReportsOnly,
+				Select: reconciler.Selection{Targeted: r.Targeted, Target: r.Targets, Exclude: r.Exclude, DueOnly: r.DueOnly, Reason: r.Reason}})
 			var de *notify.DeliveryError
 			if errors.As(err, &de) {
 				// The run itself succeeded and is saved; its undelivered
@@ -86,6 +89,9 @@ func runWatch(ctx context.Context, e env, args []string) int {
 			return rep, err
 		},
 	}
+	loop.Refreshed = func(ctx context.Context) (map[string]time.Time, error) {
+		return lastRefreshes(ctx, st)
+	}
 	if e.reload != nil {
 		reload, stop := e.reload()
 		defer stop()
@@ -104,4 +110,20 @@ func runWatch(ctx context.Context, e env, args []string) int {
 		return exitError
 	}
 	return exitOK
+}
+
+// lastRefreshes reads from the state when each search with its own
+// interval was last refreshed, for watch's schedule of them.
+func lastRefreshes(ctx context.Context, st runner.Store) (map[string]time.Time, error) {
+	recorded, err := st.Load(ctx)
+	if err != nil {
+		return nil, err
+	}
+	out := map[string]time.Time{}
+	for name, s := range recorded.Searches {
+		if !s.RefreshedAt.IsZero() {
+			out[name] = s.RefreshedAt
+		}
+	}
+	return out, nil
 }
