@@ -86,7 +86,8 @@ type Search struct {
 	Hits        map[string]*Hit `json:"hits"`        // by patent_pn
 
 	// RefreshedAt is the last successful refresh of a search with its own
-	// interval (format 2); zero for the others.
+	// interval, or of any search under a daily budget (format 2); zero for
+	// the others.
 	RefreshedAt time.Time `json:"-"`
 	// RetiredAt is when a retired search left the spec (format 2).
 	RetiredAt time.Time `json:"-"`

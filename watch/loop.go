@@ -59,6 +59,11 @@ type Loop struct {
 	Removal func(ctx context.Context, sp *spec.Spec) (removed, recorded int, err error)
 	// AllowMassRemoval applies every change at once (--allow-mass-removal).
 	AllowMassRemoval bool
+	// Refreshed, when set, reads from the state when each search with its
+	// own interval was last refreshed, so that the loop refreshes it on
+	// its own schedule (reconciler.NextRefresh). nil: such searches are
+	// refreshed by the scheduled runs once due.
+	Refreshed func(ctx context.Context) (map[string]time.Time, error)
 
 	// signals replaces the file Trigger in tests.
 	signals signaller
@@ -71,13 +76,30 @@ type Loop struct {
 	digest   string     // of the files the last load read, good or not
 	pending  bool       // a report job was pending after the last run
 	failures int        // consecutive failed runs
+
+	applied   *spec.Spec           // the spec of the last run: what a change is compared with
+	refreshed map[string]time.Time // last refresh of each search with its own interval
+	retry     map[string]time.Time // entries a targeted run failed for, and when to try them again
 }
 
 // Run is one run the loop asks for.
 type Run struct {
 	Spec        *spec.Spec
 	ReportsOnly bool   // only poll report jobs
-	Trigger     string // start, schedule, spec changed, report poll
+	Trigger     string // start, schedule, spec changed, reload, search due, report poll
+	// Targeted runs reconcile only the entries named in Targets (those a
+	// spec change touched, or the searches whose own interval is due);
+	// every other entry is left as it is.
+	Targeted bool
+	Targets  []string
+	// DueOnly refreshes a search with its own interval only when it is
+	// due (the start, scheduled and reload runs).
+	DueOnly bool
+	// Exclude names the searches the run leaves to their own schedule.
+	Exclude []string
+	// Reason says why a targeted run leaves the other entries out, for
+	// its change report.
+	Reason string
 }
 
 // signaller is what the loop needs of a Trigger.
@@ -136,6 +158,9 @@ func (l *Loop) Run(ctx context.Context) error {
 	poll := time.NewTimer(time.Hour)
 	poll.Stop()
 	defer poll.Stop()
+	own := time.NewTimer(time.Hour) // the next search due on its own interval
+	own.Stop()
+	defer own.Stop()
 
 	first := true
 	for {
@@ -162,6 +187,8 @@ func (l *Loop) Run(ctx context.Context) error {
 			}
 		case <-poll.C:
 			reportsOnly, trigger = true, "report poll"
+		case <-own.C:
+			trigger = triggerDue
 		case <-l.Reload:
 			l.digest = "" // read it again even if no change was seen
 			if _, err := l.reload(sig); err != nil {
@@ -185,11 +212,20 @@ func (l *Loop) Run(ctx context.Context) error {
 		}
 		first = false
 
-		l.apply(ctx, Run{Spec: sp, ReportsOnly: reportsOnly, Trigger: trigger})
+		run := l.runFor(Run{Spec: sp, ReportsOnly: reportsOnly, Trigger: trigger})
+		if run.Trigger == triggerDue && len(run.Targets) == 0 {
+			l.resetOwn(own) // refreshed meanwhile (a scheduled run, an apply)
+			continue
+		}
+		rep := l.apply(ctx, run)
 		if ctx.Err() != nil {
 			return nil
 		}
+		l.schedule(ctx, run, rep, own)
 		switch {
+		case run.Targeted:
+			// The full runs keep their schedule: the entries a targeted
+			// run left are theirs. Its own failures are retried by l.schedule.
 		case l.failures > 0:
 			// An outage, a held lock: try again sooner than the schedule.
 			resetTimer(full, l.retryDelay())
@@ -291,9 +327,13 @@ func (l *Loop) watchedFiles() []string {
 
 // apply runs once and logs the outcome. Failures are counted for the retry
 // delay; the next trigger or tick tries again.
-func (l *Loop) apply(ctx context.Context, r Run) {
+func (l *Loop) apply(ctx context.Context, r Run) *report.ChangeReport {
 	started := time.Now()
-	l.Log.Info().Str("trigger", r.Trigger).Msg("run started")
+	start := l.Log.Info().Str("trigger", r.Trigger)
+	if r.Targeted {
+		start = start.Strs("targets", r.Targets)
+	}
+	start.Msg("run started")
 	rep, err := l.Apply(ctx, r)
 	if rep != nil {
 		l.pending = hasPending(rep)
@@ -314,6 +354,7 @@ func (l *Loop) apply(ctx context.Context, r Run) {
 		ev = ev.Str("summary", report.Summary(rep))
 	}
 	ev.Bool("reports_only", r.ReportsOnly).Str("took", roundDuration(time.Since(started))).Msg("run finished")
+	return rep
 }
 
 // roundDuration writes d with its unit, to a precision a person reads:

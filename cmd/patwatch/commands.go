@@ -75,6 +75,7 @@ func commands() []command {
 				"patwatch plan",
 				"patwatch plan --offline --format markdown --out plan.md --detailed-exitcode",
 				"patwatch plan --sandbox -f examples/quickstart.yaml",
+				"patwatch plan --offline --format json | jq .calls   # the worst case of the next apply",
 			}},
 		{name: "apply", summary: "reconcile once: refresh searches, handle report jobs, save the state", run: runApply,
 			about: "apply refreshes every search, submits missing report jobs, polls pending ones, downloads finished ones " +
@@ -86,6 +87,8 @@ func commands() []command {
 				"patwatch apply --sandbox -f examples/quickstart.yaml   # no credentials, no network",
 				"patwatch apply --format markdown --out change.md --detailed-exitcode",
 				"patwatch apply --lock-timeout 10m",
+				"patwatch apply --target phone-designs   # that search only; every other entry stays as it is",
+				"patwatch apply --due-only               # from cron: searches with their own interval once it has passed",
 			}},
 		{name: "watch", summary: "apply now, on a schedule, and whenever the spec changes", run: runWatch,
 			about: "watch applies at once, again every --interval (else the spec's interval, else 1h), within about a second " +

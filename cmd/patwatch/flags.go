@@ -111,6 +111,27 @@ func isDigits(s string) bool {
 	return s != "" && strings.Trim(s, "0123456789") == ""
 }
 
+// entryNamesValue is a repeatable flag of entry names (--target,
+// --exclude): each use adds one.
+type entryNamesValue []string
+
+func (n *entryNamesValue) String() string {
+	if n == nil {
+		return ""
+	}
+	return strings.Join(*n, ",")
+}
+
+func (n *entryNamesValue) Set(s string) error {
+	if s == "" {
+		return withHint(fmt.Errorf("empty name"), "name a search or report of the spec, for example phone-designs")
+	}
+	*n = append(*n, s)
+	return nil
+}
+
+func (n *entryNamesValue) example() string { return "phone-designs" }
+
 // logLevels are the levels --log-level takes, most verbose first.
 var logLevels = []string{"trace", "debug", "info", "warn", "error"}
 

@@ -45,6 +45,8 @@ type reconcileFlags struct {
 	allowMassDrop           bool
 	allowMassRemoval        bool
 	resubmit                []string
+	target, exclude         []string
+	dueOnly                 bool
 	logs                    *logFlags
 }
 
@@ -80,6 +82,14 @@ func addReconcileFlags(fs *flag.FlagSet, cmd string) *reconcileFlags {
 		"the deadline of a run, after which what completed is saved and the rest reported not done (0: none)")
 	fs.BoolVar(&f.allowMassDrop, "allow-mass-drop", false,
 		"accept answers that drop more than half of a search's recorded hits at once (held as an error otherwise)")
+	if cmd != "watch" {
+		fs.Var((*entryNamesValue)(&f.target), "target",
+			"reconcile only the search or report `NAME` (repeatable); every other entry is skipped and kept as it is")
+		fs.Var((*entryNamesValue)(&f.exclude), "exclude",
+			"leave the search or report `NAME` out of the run (repeatable); it is skipped and kept as it is")
+		fs.BoolVar(&f.dueOnly, "due-only", false,
+			"refresh a search with its own interval only once that interval has passed since its last refresh")
+	}
 	switch cmd {
 	case "plan":
 		fs.BoolVar(&f.offline, "offline", false, "compare the spec with the state only, calling no API")
@@ -394,14 +404,23 @@ func reconcileOnce(ctx context.Context, e env, f *reconcileFlags, cmd string) in
 			printError(e.stderr, err)
 			return exitError
 		}
-		rep = reconciler.PlanOffline(sp, recorded)
+		sel := f.selection()
+		if err := sel.Check(sp, recorded); err != nil {
+			printError(e.stderr, err)
+			return exitError
+		}
+		rep = (&reconciler.Reconciler{StateDir: st.filesDir, Now: e.now}).PlanOfflineSelected(sp, recorded, sel)
+		if limit := sp.API.MaxCalls; limit > 0 && rep.Calls.Estimated > limit {
+			log.Warn().Int("estimated", rep.Calls.Estimated).Int("max_calls", limit).
+				Msg("the apply this plan previews could make more calls than api.max_calls allows, and would be refused; narrow it with --target or raise api.max_calls")
+		}
 		rep.GeneratedAt = e.clock().UTC().Truncate(time.Second)
 		rep.PatwatchVersion, rep.Spec = version, specName(f.spec)
 	} else {
 		prog := newProgress(e.stderr, log, true)
 		r := newRunner(e, f, log, st, cmd, nil)
 		r.Progress = prog.update
-		rep, err = r.Once(ctx, sp, runner.Options{})
+		rep, err = r.Once(ctx, sp, runner.Options{Select: f.selection(), CheckNames: true})
 		prog.done()
 		if err != nil {
 			switch {
@@ -417,6 +436,11 @@ func reconcileOnce(ctx context.Context, e env, f *reconcileFlags, cmd string) in
 		}
 	}
 	return finishReport(e, f, rep)
+}
+
+// selection is the entries --target, --exclude and --due-only choose.
+func (f *reconcileFlags) selection() reconciler.Selection {
+	return reconciler.Selection{Target: f.target, Exclude: f.exclude, DueOnly: f.dueOnly}
 }
 
 // printReport prints the change report and writes --out.

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"time"
 
 	"github.com/patwatch/patwatch/internal/notify"
 	"github.com/patwatch/patwatch/internal/report"
@@ -79,7 +80,8 @@ func runWatch(ctx context.Context, e env, args []string) int {
 			rn := newRunner(e, f, log, st, "watch", &clients)
 			prog := newProgress(e.stderr, log, false)
 			rn.Progress = prog.update
-			rep, err := rn.Once(ctx, r.Spec, runner.Options{ReportsOnly: r.ReportsOnly})
+			rep, err := rn.Once(ctx, r.Spec, runner.Options{ReportsOnly: r.ReportsOnly,
+				Select: reconciler.Selection{Targeted: r.Targeted, Target: r.Targets, Exclude: r.Exclude, DueOnly: r.DueOnly, Reason: r.Reason}})
 			prog.done()
 			var de *notify.DeliveryError
 			if errors.As(err, &de) {
@@ -102,6 +104,9 @@ func runWatch(ctx context.Context, e env, args []string) int {
 			return rep, err
 		},
 	}
+	loop.Refreshed = func(ctx context.Context) (map[string]time.Time, error) {
+		return lastRefreshes(ctx, st)
+	}
 	if e.reload != nil {
 		reload, stop := e.reload()
 		defer stop()
@@ -120,4 +125,20 @@ func runWatch(ctx context.Context, e env, args []string) int {
 		return exitError
 	}
 	return exitOK
+}
+
+// lastRefreshes reads from the state when each search with its own
+// interval was last refreshed, for watch's schedule of them.
+func lastRefreshes(ctx context.Context, st runner.Store) (map[string]time.Time, error) {
+	recorded, err := st.Load(ctx)
+	if err != nil {
+		return nil, err
+	}
+	out := map[string]time.Time{}
+	for name, s := range recorded.Searches {
+		if !s.RefreshedAt.IsZero() {
+			out[name] = s.RefreshedAt
+		}
+	}
+	return out, nil
 }

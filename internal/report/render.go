@@ -133,10 +133,55 @@ func Summary(c *ChangeReport) string {
 	if c.ReportsOnly {
 		head = "report poll, " + count(reports, "report", "reports")
 	}
-	if len(parts) == 0 {
-		return head + ": no changes"
+	changes := "no changes"
+	if len(parts) > 0 {
+		changes = strings.Join(parts, ", ")
 	}
-	return head + ": " + strings.Join(parts, ", ")
+	if n := skipped(c); n > 0 {
+		changes += fmt.Sprintf(", %d skipped", n)
+	}
+	return head + ": " + changes
+}
+
+// skipped counts the searches and reports a run left out.
+func skipped(c *ChangeReport) int {
+	n := 0
+	for _, s := range c.Searches {
+		if s.Status == StatusSkipped {
+			n++
+		}
+	}
+	for _, r := range c.Reports {
+		if r.Status == ReportSkipped {
+			n++
+		}
+	}
+	return n
+}
+
+// CallsLine says what the run spent of the API: the calls made and the
+// worst case, or for an offline plan the worst case of the next apply. It
+// is empty for a report whose calls were not counted.
+func CallsLine(c *ChangeReport) string {
+	switch {
+	case c.Calls.Made == nil && c.Offline:
+		return fmt.Sprintf("API calls: none (offline); worst case of the apply: %d", c.Calls.Estimated)
+	case c.Calls.Made == nil:
+		return ""
+	case *c.Calls.Made == 0 && c.Calls.Estimated == 0:
+		return "API calls: none"
+	}
+	return fmt.Sprintf("API calls: %d made, worst case %d", *c.Calls.Made, c.Calls.Estimated)
+}
+
+// defaultSkipReason is why an entry is skipped when the report says no more.
+const defaultSkipReason = "not selected by --target or --exclude"
+
+func skipReason(reason string) string {
+	if reason == "" {
+		return defaultSkipReason
+	}
+	return reason
 }
 
 func plural(n int, one, many string) string {
@@ -212,6 +257,9 @@ func renderText(w *bytes.Buffer, c *ChangeReport) {
 		fmt.Fprintf(w, "\n! the run stopped at an account-wide error: %s\n  check: %s\n", Printable(c.Stopped.Error), Printable(c.Stopped.Check))
 	}
 	fmt.Fprintf(w, "\n%s: %s\n", capitalize(c.Command), Summary(c))
+	if l := CallsLine(c); l != "" {
+		fmt.Fprintf(w, "%s\n", l)
+	}
 }
 
 // renderTextSearch writes a search's line, and its new and dropped hits. A
@@ -261,7 +309,7 @@ func renderTextSearch(w *bytes.Buffer, c *ChangeReport, plan bool, s SearchChang
 	case StatusSuspended:
 		line(" ", "suspended")
 	case StatusSkipped:
-		line(" ", "skipped, not selected by --target or --exclude")
+		line(" ", "skipped, %s", Printable(skipReason(s.Reason)))
 	default:
 		switch {
 		case len(s.New) > 0 || len(s.Dropped) > 0:
@@ -362,6 +410,8 @@ func reportText(r ReportChange) string {
 		return "a job would be submitted"
 	case ReportDownload:
 		return "job " + r.JobID + " finished; apply would download it"
+	case ReportSkipped:
+		return "skipped, " + skipReason(r.Reason)
 	}
 	return string(r.Status)
 }
@@ -401,11 +451,17 @@ func renderMarkdown(w *bytes.Buffer, c *ChangeReport) {
 	if c.Stopped != nil {
 		fmt.Fprintf(w, "> **The run stopped at an account-wide error:** %s  \n> check: %s\n\n", mdEscape(c.Stopped.Error), mdEscape(c.Stopped.Check))
 	}
+	if l := CallsLine(c); l != "" {
+		fmt.Fprintf(w, "%s\n\n", mdEscape(l))
+	}
 	if len(c.Searches) > 0 && c.Offline {
 		// Offline, nothing was asked of the API: no new, dropped or total.
 		fmt.Fprintf(w, "| search | status | recorded hits |\n|---|---|---:|\n")
 		for _, s := range c.Searches {
 			status := string(s.Status)
+			if s.Status == StatusSkipped {
+				status += " (" + skipReason(s.Reason) + ")"
+			}
 			if s.RenamedFrom != "" {
 				status += " (renamed from " + s.RenamedFrom + ")"
 			}
@@ -419,8 +475,11 @@ func renderMarkdown(w *bytes.Buffer, c *ChangeReport) {
 		fmt.Fprintf(w, "| search | status | new | dropped | hits | total |\n|---|---|---:|---:|---:|---:|\n")
 		for _, s := range c.Searches {
 			status := string(s.Status)
-			if s.Status == StatusError {
+			switch s.Status {
+			case StatusError:
 				status = "error: " + s.Error
+			case StatusSkipped:
+				status += " (" + skipReason(s.Reason) + ")"
 			}
 			if s.RenamedFrom != "" {
 				status += " (renamed from " + s.RenamedFrom + ")"

@@ -82,6 +82,18 @@ type ChangeReport struct {
 	// Notifications says what became of each notification channel's
 	// messages in an apply or watch run; absent when none had any.
 	Notifications []NotificationChange `json:"notifications,omitempty"`
+	// Calls counts the run's API calls: the worst case it was allowed to
+	// make, and what it made.
+	Calls Calls `json:"calls"`
+}
+
+// Calls is what a run spends of the API: Estimated is the most calls it
+// could make (the worst case api.max_calls is checked against), Made the
+// calls the API client sent. An offline plan calls nothing and has no Made:
+// its estimate is that of the apply it previews.
+type Calls struct {
+	Estimated int  `json:"estimated"`
+	Made      *int `json:"made,omitempty"`
 }
 
 // Stop is why a run stopped early, and what to check.
@@ -132,6 +144,10 @@ type SearchChange struct {
 	// when it was removed: its retired record came back, with no new
 	// baseline.
 	Restored bool `json:"restored,omitempty"`
+	// Reason says why a skipped search was left out of the run: not
+	// selected by --target or --exclude, untouched by a spec change, or
+	// not due on its own interval.
+	Reason string `json:"reason,omitempty"`
 }
 
 // HitChange is one new or dropped hit. Dropped hits carry no score or image:
@@ -164,7 +180,7 @@ type ReportChange struct {
 	RenamedFrom string `json:"renamed_from,omitempty"`
 	// Reason says, in a plan, why a job would be submitted when one was
 	// submitted before: the report's format, patent or logo changed, or
-	// its last job failed.
+	// its last job failed; for a skipped report, why it was left out.
 	Reason string `json:"reason,omitempty"`
 	// Restored marks a report added back to the spec with the request it
 	// had when it was removed: its retired job and file came back.

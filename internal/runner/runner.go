@@ -107,6 +107,12 @@ type Options struct {
 	// ReportsOnly skips the searches; watch mode polls pending report jobs
 	// this way between full runs.
 	ReportsOnly bool
+	// Select chooses the entries the run reconciles (--target, --exclude,
+	// --due-only; watch mode's targeted runs); the zero value selects all.
+	Select reconciler.Selection
+	// CheckNames refuses a Select name that is no entry of the spec and
+	// no record of the state (names given on the command line).
+	CheckNames bool
 }
 
 // Once runs one plan or apply of sp. The change report is returned even
@@ -146,6 +152,13 @@ func (r *Runner) Once(ctx context.Context, sp *spec.Spec, opts Options) (*report
 	if err := r.checkSandbox(ctx, recorded); err != nil {
 		return nil, err
 	}
+	sel, err := r.selection(sp, recorded, opts, started)
+	if err != nil {
+		return nil, err
+	}
+	if err := r.checkMaxCalls(sp, recorded, sel, opts); err != nil {
+		return nil, err
+	}
 	api, release, err := r.Connect(ctx, sp)
 	if err != nil {
 		return nil, err
@@ -169,7 +182,9 @@ func (r *Runner) Once(ctx context.Context, sp *spec.Spec, opts Options) (*report
 		Resubmit:      r.Resubmit,
 		Credentials:   r.Credentials,
 	}
-	out := rec.Run(ctx, mode, sp, recorded)
+	sent := callsSent(api)
+	out := rec.RunSelected(ctx, mode, sp, recorded, sel)
+	r.countCalls(sp, recorded, out, api, sent, started)
 	r.stamp(out.Report, opts)
 	if !r.Apply {
 		return out.Report, r.ended(ctx, false)
@@ -187,6 +202,7 @@ func (r *Runner) Once(ctx context.Context, sp *spec.Spec, opts Options) (*report
 	if err := r.Store.RecordRun(context.WithoutCancel(ctx), state.RunRecord{
 		Started: started.UTC(), Finished: r.now().UTC(), Command: r.Command, Serial: out.State.Serial,
 		Changed: out.Report.Changed, StateChanged: written, Summary: report.Summary(out.Report), Failed: out.Report.Failed(),
+		CallsMade: *out.Report.Calls.Made,
 	}); err != nil {
 		r.Log.Warn().Err(err).Msg("the run was not added to the store's history of runs")
 	}
