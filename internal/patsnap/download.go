@@ -50,7 +50,7 @@ func (c *Client) Download(ctx context.Context, rawURL, target string) (*Download
 			return nil, err
 		}
 		c.stats.retry()
-		if err := c.sleep(ctx, c.backoff(retries+1, ae)); err != nil {
+		if err := c.sleep(ctx, c.backoff(retries+1)); err != nil {
 			return nil, fmt.Errorf("patsnap %s: %w (after %v)", EndpointDownload, err, ae)
 		}
 	}

@@ -67,7 +67,7 @@ func newFakeEnv(t *testing.T, o fake.Options, edit func(*patsnap.Config)) *fakeE
 	cfg := patsnap.Config{
 		BaseURL: ts.URL, HTTPClient: ts.Client(),
 		ClientID: fakeID, ClientSecret: fakeSecret,
-		QPS: 50, MaxRetries: 3,
+		QPS: 50, RateJitter: -1, MaxRetries: 3,
 		Now: clk.Now, Sleep: clk.Sleep, Rand: func() float64 { return 0 },
 	}
 	if edit != nil {
@@ -196,9 +196,11 @@ func TestFakeFaults(t *testing.T) {
 		{"truncated once", fake.Fault{Truncate: true, Times: 1}, true, 0, 2},
 		{"malformed once", fake.Fault{Malformed: true, Times: 1}, true, 0, 2},
 		{"service error always", fake.Fault{Code: 68300008}, false, patsnap.ClassRetryable, 4},
-		{"qps always", fake.Fault{Code: 67200002}, false, patsnap.ClassRateLimit, 4},
+		// Rate limits are retried beyond MaxRetries: without a deadline, 30 times.
+		{"qps always", fake.Fault{Code: 67200002}, false, patsnap.ClassRateLimit, 30},
+		{"429 with error_code 429 once", fake.Fault{HTTPStatus: 429, Times: 1}, true, 0, 2},
 		{"invalid parameter", fake.Fault{Code: 68300004}, false, patsnap.ClassInvalid, 1},
-		{"daily limit", fake.Fault{Code: 67200007}, false, patsnap.ClassRateLimit, 1},
+		{"daily limit", fake.Fault{Code: 67200007}, false, patsnap.ClassAccount, 1},
 		{"no permission", fake.Fault{Code: 67200004}, false, patsnap.ClassAuth, 1},
 	}
 	for _, tt := range tests {

@@ -141,6 +141,7 @@ func (s *stubAPI) client(edit func(*Config)) (*Client, *fakeClock) {
 		ClientID:     testClientID,
 		ClientSecret: testSecret,
 		QPS:          1000,
+		RateJitter:   -1, // turns exactly 1/QPS apart, for schedules the tests can count
 		MaxRetries:   3,
 		Now:          clk.Now,
 		Sleep:        clk.Sleep,
