@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
+	"errors"
 	"fmt"
 	"net/http/httptest"
 	"os"
@@ -346,5 +347,20 @@ func TestFakeReuploadReplacesTheCachedURL(t *testing.T) {
 	}
 	if n := e.client.Stats().Requests[patsnap.EndpointUpload]; n != 2 {
 		t.Errorf("%d uploads, want 2", n)
+	}
+}
+
+// TestFakeCutCreateMakesOneJob: the fake creates the job, then cuts its
+// answer. The client does not send the create again: the account holds one
+// job, and the error says its outcome is unknown.
+func TestFakeCutCreateMakesOneJob(t *testing.T) {
+	e := newFakeEnv(t, fake.Options{}, func(c *patsnap.Config) { c.APIKey = fakeKey })
+	e.srv.AddFault(fake.Fault{Endpoint: fake.EndpointReportCreate, Truncate: true})
+	_, err := e.client.CreateReport(context.Background(), patsnap.ReportRequest{PatentNumber: "CN108977442B", Format: "pdf", Logo: true})
+	if !errors.Is(err, patsnap.ErrOutcomeUnknown) {
+		t.Fatalf("err = %v, want ErrOutcomeUnknown", err)
+	}
+	if n := e.srv.JobsCreated(); n != 1 {
+		t.Errorf("%d jobs created on the account, want 1", n)
 	}
 }
