@@ -131,7 +131,7 @@ func TestFakeEndToEnd(t *testing.T) {
 				t.Fatalf("status %+v", st)
 			}
 			target := filepath.Join(t.TempDir(), "report.pdf")
-			d, err := e.client.Download(ctx, st.DownloadURL, target)
+			d, err := e.client.Download(ctx, st.DownloadURL, target, "pdf")
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -318,7 +318,7 @@ func TestFakeDownloadTruncated(t *testing.T) {
 	}
 	e.srv.AddFault(fake.Fault{Endpoint: fake.EndpointDownload, Truncate: true})
 	dir := t.TempDir()
-	_, err = e.client.Download(ctx, st.DownloadURL, filepath.Join(dir, "r.pdf"))
+	_, err = e.client.Download(ctx, st.DownloadURL, filepath.Join(dir, "r.pdf"), "pdf")
 	if patsnap.ClassOf(err) != patsnap.ClassRetryable {
 		t.Fatalf("err = %v", err)
 	}
@@ -362,5 +362,49 @@ func TestFakeCutCreateMakesOneJob(t *testing.T) {
 	}
 	if n := e.srv.JobsCreated(); n != 1 {
 		t.Errorf("%d jobs created on the account, want 1", n)
+	}
+}
+
+// TestFakeDownloadWrongBodies: the bodies storage hosts answer with status
+// 200 where the report belongs are refused and leave no file; the fake's
+// real PDF and DOCX reports pass.
+func TestFakeDownloadWrongBodies(t *testing.T) {
+	e := newFakeEnv(t, fake.Options{Seed: 5, PollsToFinish: -1}, func(c *patsnap.Config) { c.APIKey = fakeKey })
+	ctx := context.Background()
+	link := func(format string) string {
+		id, err := e.client.CreateReport(ctx, patsnap.ReportRequest{PatentNumber: "CN108977442B", Format: format, Logo: true})
+		if err != nil {
+			t.Fatal(err)
+		}
+		st, err := e.client.ReportStatus(ctx, id)
+		if err != nil || st.JobStatus != patsnap.JobDone {
+			t.Fatalf("status %+v %v", st, err)
+		}
+		return st.DownloadURL
+	}
+	pdf, word := link("pdf"), link("word")
+	dir := t.TempDir()
+	for name, f := range map[string]fake.Fault{
+		"maintenance page": {Body: fake.MaintenancePage, ContentType: "text/html"},
+		"error envelope":   {Body: fake.ErrorEnvelope},
+		"null":             {Body: fake.NullBody},
+		"half a file":      {HalfBody: true},
+	} {
+		for format, u := range map[string]string{"pdf": pdf, "word": word} {
+			f.Endpoint, f.Times = fake.EndpointDownload, 1
+			e.srv.AddFault(f)
+			_, err := e.client.Download(ctx, u, filepath.Join(dir, "r"), format)
+			if !errors.Is(err, patsnap.ErrNotReport) {
+				t.Errorf("%s as %s: err = %v, want ErrNotReport", name, format, err)
+			}
+		}
+	}
+	if entries, _ := os.ReadDir(dir); len(entries) != 0 {
+		t.Errorf("left %v", entries)
+	}
+	for format, u := range map[string]string{"pdf": pdf, "word": word} {
+		if _, err := e.client.Download(ctx, u, filepath.Join(dir, format), format); err != nil {
+			t.Errorf("the fake's %s report: %v", format, err)
+		}
 	}
 }

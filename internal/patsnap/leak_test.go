@@ -109,7 +109,7 @@ func TestNoSecretInErrorsOrLogs(t *testing.T) {
 		},
 	} {
 		s.handle(downloadPath, h)
-		_, err = c.Download(ctx, s.srv.URL+downloadPath+presigned, filepath.Join(dir, "r.pdf"))
+		_, err = c.Download(ctx, s.srv.URL+downloadPath+presigned, filepath.Join(dir, "r.pdf"), "pdf")
 		run("download "+name, err)
 	}
 
@@ -123,7 +123,7 @@ func TestNoSecretInErrorsOrLogs(t *testing.T) {
 	})
 	_, err = cb.ReportStatus(ctx, "1")
 	run("timeout", err)
-	_, err = cb.Download(ctx, slow.srv.URL+downloadPath+presigned, filepath.Join(dir, "r.pdf"))
+	_, err = cb.Download(ctx, slow.srv.URL+downloadPath+presigned, filepath.Join(dir, "r.pdf"), "pdf")
 	run("download timeout", err)
 	cctx, cancel := context.WithCancel(ctx)
 	slow.handle(statusPath, func(w http.ResponseWriter, r *http.Request) {
@@ -140,7 +140,7 @@ func TestNoSecretInErrorsOrLogs(t *testing.T) {
 	closed.srv.Close()
 	_, err = cc.Search(ctx, limited(simpleSearch, 10))
 	run("refused", err)
-	_, err = cc.Download(ctx, closedURL+downloadPath+presigned, filepath.Join(dir, "r.pdf"))
+	_, err = cc.Download(ctx, closedURL+downloadPath+presigned, filepath.Join(dir, "r.pdf"), "pdf")
 	run("download refused", err)
 	s.handle(statusPath, func(w http.ResponseWriter, r *http.Request) { echo(w, r, 200, 67200003) })
 	cb2, _ := s.client(func(cfg *Config) { cfg.APIKey, cfg.Logger = testAPIKey, logger })
