@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"net/url"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -241,7 +242,9 @@ func rankedHits(n int) []Hit {
 	return hits
 }
 
-// searchCalls returns the (offset, limit) of each recorded search request.
+// searchCalls returns the (offset, limit) of each recorded search request,
+// in offset order (pages after the first are asked for at once, in no set
+// order).
 func searchCalls(t testing.TB, reqs []stubReq) [][2]int {
 	t.Helper()
 	var out [][2]int
@@ -252,6 +255,7 @@ func searchCalls(t testing.TB, reqs []stubReq) [][2]int {
 		}
 		out = append(out, [2]int{b.Offset, b.Limit})
 	}
+	slices.SortStableFunc(out, func(a, b [2]int) int { return a[0] - b[0] })
 	return out
 }
 
