@@ -57,11 +57,13 @@ type searchBody struct {
 // for. With req.MinScore > 0, hits scoring below it are left out.
 //
 // An answer that contradicts itself is ClassInconsistent, retried like a
-// retryable failure: a page holding fewer hits than its own total says
-// exist at its offset (none at all, or short of the limit), or a total that
-// falls below half the first page's. On any failure Search returns no
-// partial result: a failed search must never look like one whose hits are
-// gone.
+// retryable failure: a page with no hits while its total says results exist
+// at its offset; a page after the first (one the first page's total said
+// is needed) holding fewer hits than its total says exist there; a total
+// below half the first page's. A first page short of its limit but not
+// empty is the end of the results, whatever its total. On any failure
+// Search returns no partial result: a failed search must never look like
+// one whose hits are gone.
 func (c *Client) Search(ctx context.Context, req SearchRequest) (*SearchResult, error) {
 	body, endpoint, path, err := searchRequestBody(req)
 	if err != nil {
@@ -268,7 +270,9 @@ func (sr *searchRun) page(ctx context.Context, offset, limit int) ([]Hit, int, b
 // checkPage returns the ClassInconsistent error of a page of n hits at
 // offset, asked with limit, whose answer says total (when hasTotal), when
 // the two contradict each other or the first page's total (firstTotal, 0
-// for the first page itself); nil otherwise.
+// for the first page itself); nil otherwise. A short first page that holds
+// hits ends the results: its total is no promise that more exist (the
+// documentation's own example answers one hit of a total of 100).
 func checkPage(endpoint string, offset, limit, n, total int, hasTotal bool, firstTotal int) error {
 	if !hasTotal {
 		return nil
@@ -277,10 +281,13 @@ func checkPage(endpoint string, offset, limit, n, total int, hasTotal bool, firs
 		return &APIError{Endpoint: endpoint, HTTPStatus: http.StatusOK, Class: ClassInconsistent,
 			Msg: "inconsistent answer", Err: fmt.Errorf(format, args...)}
 	}
-	if firstTotal > 0 && total < firstTotal/2 {
+	expect := min(limit, total-offset)
+	switch {
+	case firstTotal > 0 && total < firstTotal/2:
 		return inconsistent("total_search_result_count fell from %d to %d between pages", firstTotal, total)
-	}
-	if expect := min(limit, total-offset); n < expect {
+	case n == 0 && expect > 0:
+		return inconsistent("no hits at offset %d, where total_search_result_count %d says %d exist", offset, total, expect)
+	case offset > 0 && n < expect:
 		return inconsistent("%d hits at offset %d, where total_search_result_count %d says %d exist", n, offset, total, expect)
 	}
 	return nil
