@@ -106,7 +106,7 @@ func (c *Client) run(ctx context.Context, cl *call, check func(status int, body 
 			}
 		}
 		start := c.now()
-		res := c.attempt(ctx, cl, cred)
+		res := c.attempt(ctx, cl, cred, func() { c.gov.sent(turn, c.now()) })
 		err = res.err
 		if err == nil {
 			err = check(res.status, res.body)
@@ -271,7 +271,8 @@ type attemptResult struct {
 
 // attempt sends cl once with its own deadline and reads the answer. Its
 // errors are *APIError values for transport failures, redacted.
-func (c *Client) attempt(ctx context.Context, cl *call, cred string) attemptResult {
+// wrote is called when the request has been written out.
+func (c *Client) attempt(ctx context.Context, cl *call, cred string, wrote func()) attemptResult {
 	actx, cancel := context.WithTimeout(ctx, c.attemptTTL)
 	defer cancel()
 	q := url.Values{}
@@ -289,9 +290,14 @@ func (c *Client) attempt(ctx context.Context, cl *call, cred string) attemptResu
 	if cl.body != nil {
 		body = bytes.NewReader(cl.body)
 	}
-	var wrote atomic.Bool
+	var written atomic.Bool
 	actx = httptrace.WithClientTrace(actx, &httptrace.ClientTrace{
-		WroteRequest: func(i httptrace.WroteRequestInfo) { wrote.Store(i.Err == nil) },
+		WroteRequest: func(i httptrace.WroteRequestInfo) {
+			if i.Err == nil {
+				written.Store(true)
+				wrote()
+			}
+		},
 	})
 	req, err := http.NewRequestWithContext(actx, cl.method, c.endpointURL(cl.path, q), body)
 	if err != nil {
@@ -309,7 +315,7 @@ func (c *Client) attempt(ctx context.Context, cl *call, cred string) attemptResu
 	c.stats.request(cl.endpoint)
 	resp, err := c.hc.Do(req)
 	if err != nil {
-		return attemptResult{wrote: wrote.Load(), err: c.transportError(ctx, actx, cl.endpoint, 0, err)}
+		return attemptResult{wrote: written.Load(), err: c.transportError(ctx, actx, cl.endpoint, 0, err)}
 	}
 	defer resp.Body.Close()
 	data, err := readCapped(resp.Body, maxJSONBody)

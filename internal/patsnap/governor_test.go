@@ -22,11 +22,11 @@ func TestGovernorSpacesTurnsForJitter(t *testing.T) {
 	g := newGovernor(4, 40*time.Millisecond, clk.Now, clk.Sleep)
 	var turns []time.Time
 	for range 9 {
-		turn, err := g.wait(context.Background(), false)
+		tr, err := g.wait(context.Background(), false)
 		if err != nil {
 			t.Fatal(err)
 		}
-		turns = append(turns, turn)
+		turns = append(turns, tr.at)
 	}
 	for i := 4; i < len(turns); i++ {
 		if span := turns[i].Sub(turns[i-4]); span != 1040*time.Millisecond {
@@ -43,44 +43,99 @@ func TestGovernorSpacesTurnsForJitter(t *testing.T) {
 func TestGovernorAIMD(t *testing.T) {
 	clk := newFakeClock()
 	g := newGovernor(10, 0, clk.Now, clk.Sleep)
-	before := clk.Now()
+	at := func(t time.Time) *turn { return &turn{at: t, sent: t} }
+	before := at(clk.Now())
 	clk.Advance(time.Second)
-	if cut, r := g.slowDown(clk.Now()); !cut || r != 7 {
-		t.Fatalf("first cut: %v, rate %v; want 7", cut, r)
+	if cut, r := g.slowDown(at(clk.Now())); !cut || r != 8 {
+		t.Fatalf("first cut: %v, rate %v; want 8", cut, r)
 	}
 	if cut, _ := g.slowDown(before); cut {
 		t.Error("an answer to a request sent before the cut cut again")
 	}
 	g.speedUp(before)
-	if r := g.current(); r != 7 {
+	if r := g.current(); r != 8 {
 		t.Errorf("a success sent before the cut moved the rate to %v", r)
 	}
 	clk.Advance(time.Second)
-	if cut, r := g.slowDown(clk.Now()); !cut || math.Abs(r-4.9) > 1e-9 {
-		t.Fatalf("second cut: %v, rate %v; want 4.9", cut, r)
+	if cut, r := g.slowDown(at(clk.Now())); !cut || math.Abs(r-6.4) > 1e-9 {
+		t.Fatalf("second cut: %v, rate %v; want 6.4", cut, r)
 	}
-	// Back towards the ceiling of 7: 1/8 of the gap per success.
+	// Back towards the ceiling of 8: 1/8 of the gap per success.
 	n := 0
-	for g.current() < 7*nearCeiling {
+	for g.current() < 8*nearCeiling {
 		clk.Advance(100 * time.Millisecond)
-		g.speedUp(clk.Now())
+		g.speedUp(at(clk.Now()))
 		n++
 	}
-	if n < 15 || n > 30 {
+	if n < 10 || n > 30 {
 		t.Errorf("%d successes to come back near the ceiling", n)
 	}
 	for range 1000 {
-		g.speedUp(clk.Now())
+		g.speedUp(at(clk.Now()))
 	}
 	if r := g.current(); r != 10 {
 		t.Errorf("after many successes the rate is %v, want the configured 10", r)
 	}
 	for range 100 {
 		clk.Advance(time.Second)
-		g.slowDown(clk.Now())
+		g.slowDown(at(clk.Now()))
 	}
 	if r := g.current(); r != 10*minRateShare {
 		t.Errorf("after many cuts the rate is %v, want the floor %v", r, 10*minRateShare)
+	}
+}
+
+// TestGovernorDrainsTheWindowAfterACut: a refusal after the client's own
+// turns filled the window sets the ceiling to what the window held, and the
+// next turn waits until the window holds fewer than the new rate allows: a
+// gateway that counts refused requests stays full while they keep coming.
+func TestGovernorDrainsTheWindowAfterACut(t *testing.T) {
+	clk := newFakeClock()
+	g := newGovernor(20, 0, clk.Now, clk.Sleep)
+	start := clk.Now()
+	var turns []*turn
+	for range 11 {
+		tr, err := g.wait(context.Background(), false)
+		if err != nil {
+			t.Fatal(err)
+		}
+		turns = append(turns, tr)
+	}
+	// 11 turns 50 ms apart; the 11th is refused: 10 came in the second before.
+	if cut, r := g.slowDown(turns[10]); !cut || r != 8 {
+		t.Fatalf("cut %v to %v, want 8 (0.8 of the 10 the server let through)", cut, r)
+	}
+	next, err := g.wait(context.Background(), false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// At 8 a second the window may hold 7 requests before the next: it
+	// waits for the one of turns[3] to leave it.
+	if got, want := next.at.Sub(start), turns[3].at.Sub(start)+time.Second; got != want {
+		t.Errorf("next turn at %v, want %v", got, want)
+	}
+
+	// The same, with the request of turns[3] gone out 120 ms after its
+	// turn (after that of turns[4]): the window is counted by when the
+	// requests left, and the next turn waits for turns[4]'s to leave it.
+	clk = newFakeClock()
+	g = newGovernor(20, 0, clk.Now, clk.Sleep)
+	start = clk.Now()
+	turns = turns[:0]
+	for range 11 {
+		tr, err := g.wait(context.Background(), false)
+		if err != nil {
+			t.Fatal(err)
+		}
+		turns = append(turns, tr)
+	}
+	g.sent(turns[3], turns[3].at.Add(120*time.Millisecond))
+	g.slowDown(turns[10])
+	if next, err = g.wait(context.Background(), false); err != nil {
+		t.Fatal(err)
+	}
+	if got, want := next.at.Sub(start), turns[4].at.Sub(start)+time.Second; got != want {
+		t.Errorf("with a late request, next turn at %v, want %v", got, want)
 	}
 }
 
@@ -169,10 +224,10 @@ func TestRateLimitSlowsTheSharedRate(t *testing.T) {
 	if _, err := c.Search(context.Background(), limited(simpleSearch, 5)); err != nil {
 		t.Fatalf("a search failed for rate limiting, with MaxRetries 1: %v", err)
 	}
-	// The token's turn comes at once; then 1/10 s, then 1/7 s at 7 QPS,
-	// then 1/4.9 s.
+	// The token's turn comes at once; then 1/10 s, then 1/8 s at 8 QPS,
+	// then 1/6.4 s.
 	sec := float64(time.Second)
-	want := []time.Duration{100 * time.Millisecond, time.Duration(sec / 7), time.Duration(sec / 4.9)}
+	want := []time.Duration{100 * time.Millisecond, time.Duration(sec / 8), time.Duration(sec / 6.4)}
 	got := clk.Sleeps()
 	if len(got) != len(want) {
 		t.Fatalf("sleeps %v, want %v", got, want)
@@ -183,7 +238,7 @@ func TestRateLimitSlowsTheSharedRate(t *testing.T) {
 		}
 	}
 	st := c.Stats()
-	if st.RateLimited != 2 || st.Retries != 2 || math.Abs(st.Rate-(4.9+(7-4.9)/8)) > 1e-9 {
+	if st.RateLimited != 2 || st.Retries != 2 || math.Abs(st.Rate-(6.4+(8-6.4)/8)) > 1e-9 {
 		t.Errorf("stats %+v", st)
 	}
 }
