@@ -95,7 +95,9 @@ func (c *Client) run(ctx context.Context, cl *call, check func(status int, body 
 				cred = tok
 			case stale < staleTurnsMax:
 				// The token went stale while this call waited: fetch a
-				// new one and take the next urgent turn.
+				// new one and take the next urgent turn. This one sent
+				// nothing.
+				c.gov.unrecord(turn)
 				stale++
 				urgent = true
 				continue
