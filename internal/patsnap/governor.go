@@ -21,8 +21,9 @@ const DefaultRateJitter = 30 * time.Millisecond
 // the server evidently allows (the current rate, or fewer: the requests sent
 // in the window before the refused one) and cuts the rate to slowDown of
 // it; each success below the ceiling closes 1/recoverShare of the gap, and
-// beyond nearCeiling of it adds probeStep of the rate, up to the configured
-// QPS. The rate never falls below minRateShare of it.
+// beyond nearCeiling of it a window of successes adds probeStep of the
+// rate, up to the configured QPS. The rate never falls below minRateShare
+// of it.
 const (
 	slowDown     = 0.8
 	recoverShare = 8
@@ -79,9 +80,13 @@ type turn struct {
 	sent time.Time // when the request was written out; the turn until known
 }
 
-// windowCap is how many turns a window may hold at the current rate.
+// windowCap is how many requests a window may hold: as many as the current
+// rate makes, or as the server let through when it last refused one (after
+// a cut, the rate is below that, and the window need only drain to it).
+// g.mu is held.
 func (g *governor) windowCap() int {
-	return max(1, int(math.Ceil(g.rate-1e-9)))
+	c := max(int(math.Ceil(g.rate-1e-9)), int(math.Floor(g.ceiling+1e-9)))
+	return max(1, min(c, int(math.Ceil(g.max-1e-9))))
 }
 
 // windowFree returns the earliest time from t on at which the window
@@ -270,7 +275,7 @@ func (g *governor) speedUp(tr *turn) {
 	if g.rate < g.ceiling*nearCeiling {
 		g.rate += (g.ceiling - g.rate) / recoverShare
 	} else {
-		g.rate += g.rate * probeStep
+		g.rate += g.rate * probeStep / float64(g.windowCap())
 	}
 	g.rate = min(g.rate, g.max)
 	g.lim.SetLimitAt(g.now(), rate.Limit(g.rate/g.window))

@@ -87,7 +87,7 @@ func TestGovernorAIMD(t *testing.T) {
 
 // TestGovernorDrainsTheWindowAfterACut: a refusal after the client's own
 // turns filled the window sets the ceiling to what the window held, and the
-// next turn waits until the window holds fewer than the new rate allows: a
+// next turn waits until the window holds fewer than the server let through: a
 // gateway that counts refused requests stays full while they keep coming.
 func TestGovernorDrainsTheWindowAfterACut(t *testing.T) {
 	clk := newFakeClock()
@@ -109,15 +109,15 @@ func TestGovernorDrainsTheWindowAfterACut(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	// At 8 a second the window may hold 7 requests before the next: it
-	// waits for the one of turns[3] to leave it.
-	if got, want := next.at.Sub(start), turns[3].at.Sub(start)+time.Second; got != want {
+	// The server let 10 through: the window may hold 9 before the next
+	// request, which waits for the one of turns[1] to leave it.
+	if got, want := next.at.Sub(start), turns[1].at.Sub(start)+time.Second; got != want {
 		t.Errorf("next turn at %v, want %v", got, want)
 	}
 
-	// The same, with the request of turns[3] gone out 120 ms after its
-	// turn (after that of turns[4]): the window is counted by when the
-	// requests left, and the next turn waits for turns[4]'s to leave it.
+	// The same, with the request of turns[1] gone out 120 ms after its
+	// turn (after those of turns[2] and [3]): the window is counted by when
+	// the requests left, and the next turn waits for turns[2]'s to leave it.
 	clk = newFakeClock()
 	g = newGovernor(20, 0, clk.Now, clk.Sleep)
 	start = clk.Now()
@@ -129,12 +129,12 @@ func TestGovernorDrainsTheWindowAfterACut(t *testing.T) {
 		}
 		turns = append(turns, tr)
 	}
-	g.sent(turns[3], turns[3].at.Add(120*time.Millisecond))
+	g.sent(turns[1], turns[1].at.Add(120*time.Millisecond))
 	g.slowDown(turns[10])
 	if next, err = g.wait(context.Background(), false); err != nil {
 		t.Fatal(err)
 	}
-	if got, want := next.at.Sub(start), turns[4].at.Sub(start)+time.Second; got != want {
+	if got, want := next.at.Sub(start), turns[2].at.Sub(start)+time.Second; got != want {
 		t.Errorf("with a late request, next turn at %v, want %v", got, want)
 	}
 }
