@@ -61,7 +61,7 @@ func idealWall(c strictRun) time.Duration {
 		events = slices.Insert(events, i, e)
 	}
 	spacing := time.Duration(float64(time.Second) / c.limit)
-	last := -spacing // the latest start
+	last := -spacing                      // the latest start
 	left := make([]int, c.searches)       // answers a search waits for
 	firstDone := make([]bool, c.searches) // its page 1 has answered
 	next := 0                             // the next search to begin
