@@ -94,7 +94,7 @@ func (f *fakeAPI) ReportStatus(ctx context.Context, jobID string) (*patsnap.Repo
 	return f.status(jobID)
 }
 
-func (f *fakeAPI) Download(ctx context.Context, url, target string) (*patsnap.Download, error) {
+func (f *fakeAPI) Download(ctx context.Context, url, target, format string) (*patsnap.Download, error) {
 	f.log("download " + url)
 	if f.download == nil {
 		return nil, f.unexpected("download " + url)

@@ -37,7 +37,7 @@ type API interface {
 	ReuploadImage(ctx context.Context, name string, data []byte) (patsnap.Upload, error)
 	CreateReport(ctx context.Context, req patsnap.ReportRequest) (string, error)
 	ReportStatus(ctx context.Context, jobID string) (*patsnap.ReportStatus, error)
-	Download(ctx context.Context, url, target string) (*patsnap.Download, error)
+	Download(ctx context.Context, url, target, format string) (*patsnap.Download, error)
 }
 
 // Mode says how much a run may do.

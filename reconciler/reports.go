@@ -469,7 +469,7 @@ func (r *Reconciler) fetchReport(ctx context.Context, desired spec.Report, link 
 	if err := os.MkdirAll(r.ReportsDir, 0o755); err != nil {
 		return nil, fmt.Errorf("reports directory: %w", err)
 	}
-	return r.API.Download(ctx, link, filepath.Join(r.ReportsDir, desired.Name+desired.Ext()))
+	return r.API.Download(ctx, link, filepath.Join(r.ReportsDir, desired.Name+desired.Ext()), desired.Format)
 }
 
 func errorChange(ch report.ReportChange, err error) report.ReportChange {

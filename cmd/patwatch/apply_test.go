@@ -147,7 +147,9 @@ func TestApplySearchFailureKeepsItsHits(t *testing.T) {
 		{"rate limited", fake.Fault{Code: 67200002, Msg: "The current call rate is too fast"}},
 		{"invalid request", fake.Fault{Code: 68300004, Msg: "Invalid parameter!"}},
 		{"no permission", fake.Fault{Code: 67200004, Msg: "The requested api does not have permission"}},
-		{"quota", fake.Fault{Code: 67200007, Msg: "The current call exceeds the configured usage limit of the day!"}},
+		// A search-specific refusal; the daily limit (67200007) is
+		// account-wide and stops the run (TestRunStopsAtAnAccountWideError).
+		{"invalid request", fake.Fault{Code: 67200012, Msg: "The request parameter is invalid"}},
 		{"malformed body", fake.Fault{Malformed: true}},
 		{"cut connection", fake.Fault{Truncate: true}},
 	}

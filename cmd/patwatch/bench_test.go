@@ -3,8 +3,6 @@ package main
 import (
 	"context"
 	"fmt"
-	"io"
-	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"slices"
@@ -14,72 +12,6 @@ import (
 
 	"github.com/patwatch/patwatch/internal/patsnap/fake"
 )
-
-// BenchmarkApply applies specs of many searches against the fake API with a
-// latency per answer and a QPS cap, with the client capped at the same QPS,
-// and reports the API calls made against the minimum (one page per search)
-// and the wall time against its lower bound, calls ÷ QPS. The first case is
-// issue 5's measure; the second has a slow API, where the searches kept in
-// flight, not the rate cap, could set the pace.
-//
-//	go test -run '^$' -bench Apply -benchtime 1x ./cmd/patwatch
-func BenchmarkApply(b *testing.B) {
-	cases := []struct {
-		name     string
-		searches int
-		qps      int
-		latency  time.Duration
-	}{
-		{"200-searches-10qps-200ms", 200, 10, 200 * time.Millisecond},
-		{"100-searches-5qps-3s", 100, 5, 3 * time.Second},
-	}
-	for _, c := range cases {
-		b.Run(c.name, func(b *testing.B) { benchApply(b, c.searches, c.qps, c.latency) })
-	}
-}
-
-func benchApply(b *testing.B, searches, qps int, latency time.Duration) {
-	dir := b.TempDir()
-	var spec strings.Builder
-	fmt.Fprintf(&spec, "version: 1\napi:\n  qps: %d\nsearches:\n", qps)
-	for i := range searches {
-		fmt.Fprintf(&spec, "  - name: s%03d\n    image: https://images.test/%03d.png\n    patent_type: D\n    model: 1\n    max_results: 100\n", i, i)
-	}
-	specPath := filepath.Join(dir, "patwatch.yaml")
-	if err := os.WriteFile(specPath, []byte(spec.String()), 0o644); err != nil {
-		b.Fatal(err)
-	}
-
-	for b.Loop() {
-		api := fake.New(fake.Options{APIKeys: []string{testAPIKey}, Latency: latency, QPS: float64(qps)})
-		srv := httptest.NewServer(api)
-		statePath := filepath.Join(b.TempDir(), "state.json")
-		envs := map[string]string{"PATSNAP_BASE_URL": srv.URL, "PATSNAP_API_KEY": testAPIKey, "PATWATCH_CACHE_DIR": b.TempDir()}
-		e := env{getenv: func(k string) string { return envs[k] }, stdin: strings.NewReader(""), stdout: io.Discard, stderr: io.Discard}
-
-		start := time.Now()
-		code := runEnv(context.Background(), e, []string{"apply", "-f", specPath, "--state", statePath})
-		wall := time.Since(start)
-		srv.Close()
-		if code != exitOK {
-			b.Fatalf("apply exited %d", code)
-		}
-		calls, limited := 0, 0
-		for _, r := range api.Requests() {
-			calls++
-			if r.Code == 67200002 {
-				limited++
-			}
-		}
-		bound := time.Duration(float64(calls) / float64(qps) * float64(time.Second))
-		b.ReportMetric(float64(calls), "calls")
-		b.ReportMetric(float64(searches), "min-calls")
-		b.ReportMetric(float64(limited), "rate-limited")
-		b.ReportMetric(wall.Seconds(), "wall-s")
-		b.ReportMetric(bound.Seconds(), "bound-s")
-		b.ReportMetric(wall.Seconds()/bound.Seconds(), "wall/bound")
-	}
-}
 
 // BenchmarkWatchSaveToRun measures, for 20 saves of the spec (alternately in
 // place and renamed over it), the time from the save to the start of the run

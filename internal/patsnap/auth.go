@@ -93,6 +93,24 @@ func (t *tokenSource) get(ctx context.Context, c *Client) (string, error) {
 	}
 }
 
+// fresh reports whether a token valid for at least the refresh margin is
+// cached.
+func (t *tokenSource) fresh(now time.Time) bool {
+	_, ok := t.current(now)
+	return ok
+}
+
+// current returns the cached token if it is valid for at least the refresh
+// margin; it never fetches.
+func (t *tokenSource) current(now time.Time) (string, bool) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if t.token != "" && now.Before(t.refreshAt) {
+		return t.token, true
+	}
+	return "", false
+}
+
 // invalidate drops tok if it is still the cached token, so that the next
 // get fetches a new one. Callers holding an older token change nothing.
 func (t *tokenSource) invalidate(tok string) {
@@ -163,8 +181,8 @@ type tokenFields struct {
 // the documented {"token", "expires_in", "status": "approved"}, the
 // enveloped {"data": {"token", …}, "status": true, "error_code": 0}, and
 // {"access_token", …}; expires_in as a number or a string. A rejection
-// without a code this client knows is an auth error: the credentials are
-// what the token endpoint judges.
+// without a code this client knows, or with an auth code, is an
+// account-wide error: the credentials are what the token endpoint judges.
 func decodeToken(status int, body []byte) (string, time.Duration, *APIError) {
 	env, envErr := decodeEnvelope(body)
 	rejected := status < 200 || status > 299
@@ -182,6 +200,10 @@ func decodeToken(status int, body []byte) (string, time.Duration, *APIError) {
 			ae.Class = httpClass(status)
 		} else {
 			ae.Class = ClassAuth
+		}
+		if ae.Class == ClassAuth {
+			// The token endpoint judges the credentials themselves.
+			ae.Class = ClassAccount
 		}
 		if ae.Msg == "" {
 			ae.Msg = "token request rejected"

@@ -212,13 +212,14 @@ func TestRefreshOnceOnAuthAnswer(t *testing.T) {
 		wantErr    bool
 		wantTokens int
 		wantCalls  int
+		class      Class // of the error; refused with a fresh token: account-wide
 	}{
-		{"67200009 once", 1, func(w http.ResponseWriter) { apiErr(w, 200, 67200009, "apikey and token do not match") }, false, 2, 2},
-		{"67200003 once", 1, func(w http.ResponseWriter) { apiErr(w, 200, 67200003, "token expired") }, false, 2, 2},
-		{"HTTP 401 once", 1, func(w http.ResponseWriter) { w.WriteHeader(http.StatusUnauthorized) }, false, 2, 2},
-		{"67200009 persists", 1000, func(w http.ResponseWriter) { apiErr(w, 200, 67200009, "apikey and token do not match") }, true, 2, 2},
-		{"HTTP 401 persists", 1000, func(w http.ResponseWriter) { apiErr(w, 401, 67200009, "unauthorized") }, true, 2, 2},
-		{"67200004 is not refreshed", 1000, func(w http.ResponseWriter) { apiErr(w, 200, 67200004, "no permission") }, true, 1, 1},
+		{"67200009 once", 1, func(w http.ResponseWriter) { apiErr(w, 200, 67200009, "apikey and token do not match") }, false, 2, 2, 0},
+		{"67200003 once", 1, func(w http.ResponseWriter) { apiErr(w, 200, 67200003, "token expired") }, false, 2, 2, 0},
+		{"HTTP 401 once", 1, func(w http.ResponseWriter) { w.WriteHeader(http.StatusUnauthorized) }, false, 2, 2, 0},
+		{"67200009 persists", 1000, func(w http.ResponseWriter) { apiErr(w, 200, 67200009, "apikey and token do not match") }, true, 2, 2, ClassAccount},
+		{"HTTP 401 persists", 1000, func(w http.ResponseWriter) { apiErr(w, 401, 67200009, "unauthorized") }, true, 2, 2, ClassAccount},
+		{"67200004 is not refreshed", 1000, func(w http.ResponseWriter) { apiErr(w, 200, 67200004, "no permission") }, true, 1, 1, ClassAuth},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -242,7 +243,7 @@ func TestRefreshOnceOnAuthAnswer(t *testing.T) {
 				t.Fatalf("err = %v, want error %v", err, tt.wantErr)
 			}
 			if err != nil {
-				mustClass(t, err, ClassAuth)
+				mustClass(t, err, tt.class)
 			}
 			if n := s.count(tokenPath); n != tt.wantTokens {
 				t.Errorf("%d token requests, want %d", n, tt.wantTokens)
@@ -261,13 +262,15 @@ func TestTokenRejected(t *testing.T) {
 		class Class
 		calls int
 	}{
-		{"67200003 in 200", func(w http.ResponseWriter) { apiErr(w, 200, 67200003, "bad key or secret") }, ClassAuth, 1},
-		{"HTTP 401 bare", func(w http.ResponseWriter) { w.WriteHeader(401) }, ClassAuth, 1},
+		// The token exchange refusing the credentials is account-wide.
+		{"67200003 in 200", func(w http.ResponseWriter) { apiErr(w, 200, 67200003, "bad key or secret") }, ClassAccount, 1},
+		{"HTTP 401 bare", func(w http.ResponseWriter) { w.WriteHeader(401) }, ClassAccount, 1},
 		{"HTTP 400 oauth style", func(w http.ResponseWriter) {
 			w.WriteHeader(400)
 			fmt.Fprint(w, `{"error":"invalid_client"}`)
-		}, ClassAuth, 1},
-		{"status false", func(w http.ResponseWriter) { fmt.Fprint(w, `{"status":false}`) }, ClassAuth, 1},
+		}, ClassAccount, 1},
+		{"status false", func(w http.ResponseWriter) { fmt.Fprint(w, `{"status":false}`) }, ClassAccount, 1},
+		{"67200006 expired client", func(w http.ResponseWriter) { apiErr(w, 200, 67200006, "expired") }, ClassAccount, 1},
 		{"HTTP 503", func(w http.ResponseWriter) { w.WriteHeader(503) }, ClassRetryable, 4},
 		{"no token", func(w http.ResponseWriter) { fmt.Fprint(w, `{"status":"approved","expires_in":1799}`) }, ClassPermanent, 1},
 		{"token with newline", func(w http.ResponseWriter) { fmt.Fprint(w, `{"token":"a\nb"}`) }, ClassPermanent, 1},

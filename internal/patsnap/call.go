@@ -8,8 +8,10 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"net/http/httptrace"
 	"net/url"
 	"strings"
+	"sync/atomic"
 	"time"
 )
 
@@ -17,14 +19,25 @@ import (
 // answer (100 search hits with presigned image URLs) is well under 1 MiB.
 const maxJSONBody = 8 << 20
 
-// Backoff between retries: base·2^(n-1), at most maxBackoff, of which the
-// upper half is jittered. 67200002 ("calling too fast" or quota) and HTTP 429
-// start from the longer rateBackoff.
+// Backoff between retries of failures other than rate limits:
+// base·2^(n-1), at most maxBackoff, of which the upper half is jittered.
+// Rate-limit answers (67200002, HTTP 429 in any form) are not backed off
+// per request: they slow the shared governor down, and the retry waits for
+// its turn there.
 const (
 	baseBackoff = 500 * time.Millisecond
-	rateBackoff = 2 * time.Second
 	maxBackoff  = 30 * time.Second
 )
+
+// maxRateLimited bounds the rate-limited answers one call accepts when its
+// context has no deadline; with a deadline, the deadline bounds them.
+const maxRateLimited = 30
+
+// staleTurnsMax bounds how often a call gives up its turn because its token
+// went stale while it waited; past it, the call goes with a fresh token
+// fetched for it (a token that lives shorter than one turn would otherwise
+// never be sent).
+const staleTurnsMax = 2
 
 // call describes one logical API request, which may take several attempts.
 type call struct {
@@ -37,50 +50,110 @@ type call struct {
 	// token marks the token exchange: Basic auth, no apikey, no refresh.
 	token bool
 	// unsafe marks a call that must not be repeated once the request may
-	// have reached the server without an answer (report creation: a repeat
-	// would create a second job). Such calls retry only on errors the API
-	// answered with, or when no connection was made at all.
+	// have reached the server without an answer saying it failed (report
+	// creation: a repeat would create a second job). Such a failure is
+	// returned at once, matching ErrOutcomeUnknown.
 	unsafe bool
 }
 
 // do runs cl until it succeeds, fails for good, or ctx ends, and hands the
 // successful answer to check. check returns nil, or the *APIError the answer
-// amounts to. do shares the limiter, retries retryable failures with
-// backoff, and in mode A replaces the token once after an auth failure.
+// amounts to. Every attempt waits for its turn in the shared governor, and
+// only then takes the token, so that no token expires in the queue; in mode
+// A a token the API refuses is replaced once. Rate-limit answers slow the
+// governor down and are retried for as long as ctx allows; other retryable
+// failures are retried up to MaxRetries times with backoff. The error
+// returned is redacted.
 func (c *Client) do(ctx context.Context, cl *call, check func(status int, body []byte) error) error {
+	return c.redactErr(c.run(ctx, cl, check))
+}
+
+func (c *Client) run(ctx context.Context, cl *call, check func(status int, body []byte) error) error {
 	refreshed := false
-	retries := 0
-	for attempt := 1; ; attempt++ {
-		var cred string
-		if !cl.token {
-			var err error
-			if cred, err = c.credential(ctx); err != nil {
+	retries, limited, stale := 0, 0, 0
+	urgent := cl.token
+	for attempt := 1; ; {
+		modeA := !cl.token && c.apiKey == ""
+		if modeA && !c.tokens.fresh(c.now()) {
+			// Fetch before queueing, so that no turn waits on an exchange.
+			if _, err := c.tokens.get(ctx, c); err != nil {
 				return err
 			}
 		}
-		if err := c.wait(ctx); err != nil {
+		turn, err := c.gov.wait(ctx, urgent)
+		if errors.Is(err, errNoTurn) {
+			return &APIError{Endpoint: cl.endpoint, Class: ClassRateLimit, Msg: err.Error()}
+		}
+		if err != nil {
 			return fmt.Errorf("patsnap %s: %w", cl.endpoint, err)
 		}
-		start := c.now()
-		status, body, err := c.attempt(ctx, cl, cred)
-		if err == nil {
-			err = check(status, body)
+		cred := c.apiKey
+		if modeA {
+			tok, ok := c.tokens.current(c.now())
+			switch {
+			case ok:
+				cred = tok
+			case stale < staleTurnsMax:
+				// The token went stale while this call waited: fetch a
+				// new one and take the next urgent turn. This one sent
+				// nothing.
+				c.gov.unrecord(turn)
+				stale++
+				urgent = true
+				continue
+			default:
+				if cred, err = c.tokens.get(ctx, c); err != nil {
+					return err
+				}
+			}
 		}
-		c.logAttempt(cl.endpoint, attempt, status, c.now().Sub(start), err)
+		start := c.now()
+		res := c.attempt(ctx, cl, cred, func() { c.gov.sent(turn, c.now()) })
+		err = res.err
 		if err == nil {
+			err = check(res.status, res.body)
+		}
+		c.logAttempt(cl.endpoint, attempt, res.status, c.now().Sub(start), err)
+		var ae *APIError
+		errors.As(err, &ae)
+		if err == nil {
+			c.gov.speedUp(turn)
 			return nil
 		}
 		if ctx.Err() != nil {
 			return fmt.Errorf("patsnap %s: %w", cl.endpoint, ctx.Err())
 		}
-		var ae *APIError
-		if !errors.As(err, &ae) {
+		if ae == nil {
 			return err
 		}
-		if !cl.token && c.apiKey == "" && !refreshed && refreshable(ae) {
+		attempt++
+		if cl.unsafe && res.wrote && !outcomeKnown(ae) {
+			return outcomeUnknown(ae)
+		}
+		if !cl.token && refreshable(ae) {
+			switch {
+			case c.apiKey != "":
+				return accountWide(ae, "the API key was refused")
+			case refreshed:
+				return accountWide(ae, "the credentials were refused with a fresh token")
+			}
 			refreshed = true
 			c.stats.refresh()
 			c.tokens.invalidate(cred)
+			urgent = true
+			continue
+		}
+		if rateLimited(ae) {
+			limited++
+			c.stats.rateLimit()
+			if cut, r := c.gov.slowDown(turn); cut {
+				c.logSlowDown(cl.endpoint, r)
+			}
+			if _, ok := ctx.Deadline(); c.maxRetries == 0 || (!ok && limited >= maxRateLimited) {
+				return err
+			}
+			c.stats.retry()
+			urgent = true
 			continue
 		}
 		if retries >= c.maxRetries || !retryable(ae, cl) {
@@ -88,7 +161,8 @@ func (c *Client) do(ctx context.Context, cl *call, check func(status int, body [
 		}
 		retries++
 		c.stats.retry()
-		if err := c.sleep(ctx, c.backoff(retries, ae)); err != nil {
+		urgent = true
+		if err := c.sleep(ctx, c.backoff(retries)); err != nil {
 			return fmt.Errorf("patsnap %s: %w (after %v)", cl.endpoint, err, ae)
 		}
 	}
@@ -99,65 +173,85 @@ func refreshable(ae *APIError) bool {
 	return ae.Code == 67200003 || ae.Code == 67200009 || ae.HTTPStatus == http.StatusUnauthorized
 }
 
-// retryable reports whether cl should be attempted again after ae.
+// accountWide turns the refusal of credentials into the account-wide error
+// it is: every further call would be refused the same way.
+func accountWide(ae *APIError, why string) *APIError {
+	out := *ae
+	out.Class = ClassAccount
+	out.Msg = why + ": " + ae.Msg
+	return &out
+}
+
+// retryable reports whether cl should be attempted again after ae, a
+// failure other than a rate limit.
 func retryable(ae *APIError, cl *call) bool {
-	if !(ae.Class == ClassRetryable || rateLimited(ae)) {
+	if ae.Class != ClassRetryable && ae.Class != ClassInconsistent {
 		return false
 	}
 	if cl.unsafe && ae.HTTPStatus == 0 {
-		// No answer: the server may have acted on the request. Only a
-		// connection that was never made is safe to repeat.
+		// No answer and, as do checked, the request was never written
+		// completely; still, only a connection never made is sure.
 		var op *net.OpError
 		return errors.As(ae.Err, &op) && op.Op == "dial"
 	}
 	return true
 }
 
-// rateLimited reports whether ae asks the client to slow down and try again.
+// rateLimited reports whether ae asks the client to slow down and try
+// again: 67200002, or HTTP 429 in any form (an envelope with or without a
+// code, error_code 429, an HTML page).
 func rateLimited(ae *APIError) bool {
-	return ae.Code == 67200002 || (ae.Code == 0 && ae.HTTPStatus == http.StatusTooManyRequests)
+	return ae.Code == 67200002 || ae.Code == http.StatusTooManyRequests || ae.HTTPStatus == http.StatusTooManyRequests
 }
 
-// backoff returns the wait before retry n (1-based).
-func (c *Client) backoff(n int, ae *APIError) time.Duration {
-	d := baseBackoff
-	if rateLimited(ae) {
-		d = rateBackoff
+// outcomeKnown reports whether a failed answer to an unsafe call says the
+// request was not carried out: an answer from the API itself (an envelope
+// with an error code, a 4xx refusal) or a gateway that did not pass it on
+// (429, 502, 503). A cut or unreadable answer, a timeout, a 504 or another
+// 5xx without a code leave the outcome unknown.
+func outcomeKnown(ae *APIError) bool {
+	switch s := ae.HTTPStatus; {
+	case ae.Code != 0 && !ae.unread:
+		return true
+	case ae.unread || s == 0:
+		return false
+	case s >= 400 && s < 500, s == http.StatusBadGateway, s == http.StatusServiceUnavailable:
+		return true
 	}
+	return false
+}
+
+// outcomeUnknownError marks a failure after which the request may have been
+// carried out.
+type outcomeUnknownError struct{ cause error }
+
+func (e *outcomeUnknownError) Error() string {
+	msg := "the request may have reached the server, so it is not sent again in this run: the report job may exist on the account"
+	if e.cause != nil {
+		return e.cause.Error() + "; " + msg
+	}
+	return msg
+}
+
+func (e *outcomeUnknownError) Unwrap() []error { return []error{ErrOutcomeUnknown, e.cause} }
+
+// outcomeUnknown is ae, marked as matching ErrOutcomeUnknown.
+func outcomeUnknown(ae *APIError) *APIError {
+	out := *ae
+	out.Err = &outcomeUnknownError{cause: ae.Err}
+	return &out
+}
+
+// backoff returns the wait before retry n (1-based) of a failure other than
+// a rate limit.
+func (c *Client) backoff(n int) time.Duration {
+	d := baseBackoff
 	for i := 1; i < n && d < maxBackoff; i++ {
 		d *= 2
 	}
 	d = min(d, maxBackoff)
 	half := d / 2
 	return half + time.Duration(c.rand()*float64(d-half))
-}
-
-// wait blocks until the shared limiter grants one request. Time comes from
-// the injected clock and waiting from the injected Sleep, so tests can
-// count the schedule without sleeping.
-func (c *Client) wait(ctx context.Context) error {
-	now := c.now()
-	r := c.limiter.ReserveN(now, 1)
-	if !r.OK() {
-		return errors.New("rate limiter cannot grant a request")
-	}
-	d := r.DelayFrom(now)
-	if d <= 0 {
-		return ctx.Err()
-	}
-	if err := c.sleep(ctx, d); err != nil {
-		r.CancelAt(c.now())
-		return err
-	}
-	return nil
-}
-
-// credential returns the bearer credential of a business call.
-func (c *Client) credential(ctx context.Context) (string, error) {
-	if c.apiKey != "" {
-		return c.apiKey, nil
-	}
-	return c.tokens.get(ctx, c)
 }
 
 // endpointURL is the URL of an API path with its query.
@@ -167,9 +261,20 @@ func (c *Client) endpointURL(path string, q url.Values) string {
 	return u.String()
 }
 
+// attemptResult is what one attempt got.
+type attemptResult struct {
+	status int
+	body   []byte
+	// wrote says the request was written out completely: from then on the
+	// server may act on it whatever becomes of the answer.
+	wrote bool
+	err   error
+}
+
 // attempt sends cl once with its own deadline and reads the answer. Its
 // errors are *APIError values for transport failures, redacted.
-func (c *Client) attempt(ctx context.Context, cl *call, cred string) (int, []byte, error) {
+// wrote is called when the request has been written out.
+func (c *Client) attempt(ctx context.Context, cl *call, cred string, wrote func()) attemptResult {
 	actx, cancel := context.WithTimeout(ctx, c.attemptTTL)
 	defer cancel()
 	q := url.Values{}
@@ -187,9 +292,18 @@ func (c *Client) attempt(ctx context.Context, cl *call, cred string) (int, []byt
 	if cl.body != nil {
 		body = bytes.NewReader(cl.body)
 	}
+	var written atomic.Bool
+	actx = httptrace.WithClientTrace(actx, &httptrace.ClientTrace{
+		WroteRequest: func(i httptrace.WroteRequestInfo) {
+			if i.Err == nil {
+				written.Store(true)
+				wrote()
+			}
+		},
+	})
 	req, err := http.NewRequestWithContext(actx, cl.method, c.endpointURL(cl.path, q), body)
 	if err != nil {
-		return 0, nil, &APIError{Endpoint: cl.endpoint, Class: ClassPermanent, Msg: "cannot build request", Err: redactURLError(err)}
+		return attemptResult{err: &APIError{Endpoint: cl.endpoint, Class: ClassPermanent, Msg: "cannot build request", Err: redactURLError(err)}}
 	}
 	if cl.contentType != "" {
 		req.Header.Set("Content-Type", cl.contentType)
@@ -203,24 +317,26 @@ func (c *Client) attempt(ctx context.Context, cl *call, cred string) (int, []byt
 	c.stats.request(cl.endpoint)
 	resp, err := c.hc.Do(req)
 	if err != nil {
-		return 0, nil, c.transportError(ctx, actx, cl.endpoint, 0, err)
+		return attemptResult{wrote: written.Load(), err: c.transportError(ctx, actx, cl.endpoint, 0, err)}
 	}
 	defer resp.Body.Close()
 	data, err := readCapped(resp.Body, maxJSONBody)
 	if err != nil {
 		if errors.Is(err, errTooLarge) {
-			return resp.StatusCode, nil, &APIError{Endpoint: cl.endpoint, HTTPStatus: resp.StatusCode, Class: ClassPermanent,
-				Msg: fmt.Sprintf("answer larger than %d bytes", maxJSONBody)}
+			return attemptResult{status: resp.StatusCode, wrote: true, err: &APIError{Endpoint: cl.endpoint, HTTPStatus: resp.StatusCode,
+				Class: ClassPermanent, Msg: fmt.Sprintf("answer larger than %d bytes", maxJSONBody), unread: true}}
 		}
-		return resp.StatusCode, nil, c.transportError(ctx, actx, cl.endpoint, resp.StatusCode, err)
+		ae := c.transportError(ctx, actx, cl.endpoint, resp.StatusCode, err)
+		ae.unread = true
+		return attemptResult{status: resp.StatusCode, wrote: true, err: ae}
 	}
-	return resp.StatusCode, data, nil
+	return attemptResult{status: resp.StatusCode, body: data, wrote: true}
 }
 
 // transportError turns a failure to send or to read into an *APIError.
 // A deadline of the attempt alone is retryable; the caller's own context
 // ending is reported by do.
-func (c *Client) transportError(ctx, actx context.Context, endpoint string, status int, err error) error {
+func (c *Client) transportError(ctx, actx context.Context, endpoint string, status int, err error) *APIError {
 	err = redactURLError(err)
 	if ctx.Err() == nil && actx.Err() != nil {
 		return &APIError{Endpoint: endpoint, HTTPStatus: status, Class: ClassRetryable,
@@ -275,23 +391,6 @@ func stripQuery(raw string) string {
 	return u.String()
 }
 
-// redact removes the client's secrets from text that came from elsewhere
-// (an error message the server wrote may echo what it was sent).
-func (c *Client) redact(s string) string {
-	for _, secret := range c.secrets() {
-		if len(secret) >= 4 {
-			s = strings.ReplaceAll(s, secret, "[REDACTED]")
-		}
-	}
-	return s
-}
-
-// secrets lists the values that must never be shown. The client id is
-// half of a credential and is treated like the rest.
-func (c *Client) secrets() []string {
-	return append([]string{c.secret, c.apiKey, c.clientID}, c.tokens.seen()...)
-}
-
 // logAttempt writes one debug line per attempt. It carries no URL, header
 // or body, so no secret can reach the log.
 func (c *Client) logAttempt(endpoint string, attempt, status int, took time.Duration, err error) {
@@ -308,4 +407,18 @@ func (c *Client) logAttempt(endpoint string, attempt, status int, took time.Dura
 		ev = ev.Str("error", c.redact(err.Error()))
 	}
 	ev.Msg("patsnap request")
+}
+
+// logSlowDown says that a rate-limit answer slowed the client down: the
+// first time as a warning (api.qps may be above what the account allows),
+// then at debug level.
+func (c *Client) logSlowDown(endpoint string, rate float64) {
+	first := false
+	c.rateLog.Do(func() { first = true })
+	ev := c.log.Debug()
+	if first {
+		ev = c.log.Warn()
+	}
+	ev.Str("endpoint", endpoint).Float64("rate", rate).Float64("qps", c.gov.max).
+		Msg("the API answered that requests come too fast; slowing down")
 }

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"net/http"
 	"slices"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -32,20 +33,29 @@ func TestErrorClasses(t *testing.T) {
 			fmt.Fprint(w, "<html>bad gateway</html>")
 		}, ClassRetryable, 0, 1 + retries, nil},
 		{"HTTP 503 with envelope", errAnswer(503, 67200100), ClassRetryable, 67200100, 1 + retries, nil},
-		{"67200002 too fast", errAnswer(200, 67200002), ClassRateLimit, 67200002, 1 + retries,
-			[]time.Duration{1500 * time.Millisecond, 3 * time.Second, 6 * time.Second}},
-		{"HTTP 429", func(w http.ResponseWriter, r *http.Request) { w.WriteHeader(429) }, ClassRateLimit, 0, 1 + retries, nil},
+		// Rate limits are retried beyond MaxRetries, without a backoff of
+		// their own (TestRateLimitSlowsTheSharedRate): with no deadline,
+		// maxRateLimited times.
+		{"67200002 too fast", errAnswer(200, 67200002), ClassRateLimit, 67200002, maxRateLimited, nil},
+		{"HTTP 429", func(w http.ResponseWriter, r *http.Request) { w.WriteHeader(429) }, ClassRateLimit, 0, maxRateLimited, nil},
+		{"HTTP 429 with error_code 429", errAnswer(429, 429), ClassRateLimit, 429, maxRateLimited, nil},
+		{"HTTP 429 html", func(w http.ResponseWriter, r *http.Request) {
+			w.WriteHeader(429)
+			fmt.Fprint(w, "<html><title>429 Too Many Requests</title></html>")
+		}, ClassRateLimit, 0, maxRateLimited, nil},
+		{"error_code 429 in 200", errAnswer(200, 429), ClassRateLimit, 429, maxRateLimited, nil},
 		{"cut connection", func(w http.ResponseWriter, r *http.Request) { cutConnection(w) }, ClassRetryable, 0, 1 + retries, nil},
 		{"truncated body", func(w http.ResponseWriter, r *http.Request) {
 			w.Header().Set("Content-Length", "200")
 			fmt.Fprint(w, `{"data":{"patent_messages":[`)
 		}, ClassRetryable, 0, 1 + retries, nil},
 		{"malformed JSON", func(w http.ResponseWriter, r *http.Request) { fmt.Fprint(w, `{"data":{"patent_messages":[}`) }, ClassRetryable, 0, 1 + retries, nil},
-		{"67200001 platform limit", errAnswer(200, 67200001), ClassRateLimit, 67200001, 1, nil},
-		{"67200005 balance", errAnswer(200, 67200005), ClassRateLimit, 67200005, 1, nil},
-		{"67200007 daily limit", errAnswer(200, 67200007), ClassRateLimit, 67200007, 1, nil},
+		{"67200000 platform limit", errAnswer(200, 67200000), ClassAccount, 67200000, 1, nil},
+		{"67200001 platform limit", errAnswer(200, 67200001), ClassAccount, 67200001, 1, nil},
+		{"67200005 balance", errAnswer(200, 67200005), ClassAccount, 67200005, 1, nil},
+		{"67200007 daily limit", errAnswer(200, 67200007), ClassAccount, 67200007, 1, nil},
 		{"67200004 permission", errAnswer(200, 67200004), ClassAuth, 67200004, 1, nil},
-		{"67200006 client expired", errAnswer(200, 67200006), ClassAuth, 67200006, 1, nil},
+		{"67200006 client expired", errAnswer(200, 67200006), ClassAccount, 67200006, 1, nil},
 		{"67200008 apikey missing", errAnswer(200, 67200008), ClassAuth, 67200008, 1, nil},
 		{"HTTP 403", func(w http.ResponseWriter, r *http.Request) { w.WriteHeader(403) }, ClassAuth, 0, 1, nil},
 		{"68300004 invalid parameter", errAnswer(200, 68300004), ClassInvalid, 68300004, 1, nil},
@@ -273,5 +283,60 @@ func TestRateCapShared(t *testing.T) {
 	}
 	if got := c.Stats(); got.Requests[EndpointReportStatus] != 13 || got.Requests[EndpointToken] != 1 {
 		t.Errorf("stats %+v", got)
+	}
+}
+
+// TestAccountWideErrors: errors about the account rather than the call are
+// ClassAccount, IsAccountWide, not retried, and carry a hint that says what
+// to check; per-call refusals are not account-wide.
+func TestAccountWideErrors(t *testing.T) {
+	tests := []struct {
+		name    string
+		apiKey  bool
+		write   http.HandlerFunc
+		account bool
+		hint    string // a word the hint must hold
+	}{
+		{"67200005 balance", false, errAnswer(200, 67200005), true, "balance"},
+		{"67200006 expired client", false, errAnswer(200, 67200006), true, "validity"},
+		{"67200007 daily limit", false, errAnswer(200, 67200007), true, "daily"},
+		{"67200001 total limit", false, errAnswer(200, 67200001), true, "total"},
+		{"refused after a fresh token", false, errAnswer(200, 67200009), true, "credentials"},
+		{"HTTP 401 after a fresh token", false, func(w http.ResponseWriter, r *http.Request) { w.WriteHeader(401) }, true, "credentials"},
+		{"API key refused", true, errAnswer(200, 67200003), true, "API key"},
+		{"67200004 no permission for this API", false, errAnswer(200, 67200004), false, ""},
+		{"68300004 invalid parameter", false, errAnswer(200, 68300004), false, ""},
+		{"67200002 too fast", false, errAnswer(200, 67200002), false, ""},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			s := newStubAPI(t)
+			s.handle(statusPath, tt.write)
+			c, _ := s.client(func(cfg *Config) {
+				if tt.apiKey {
+					cfg.ClientID, cfg.ClientSecret, cfg.APIKey = "", "", testAPIKey
+				}
+			})
+			_, err := c.ReportStatus(context.Background(), "1")
+			if err == nil {
+				t.Fatal("no error")
+			}
+			if got := IsAccountWide(err); got != tt.account {
+				t.Fatalf("IsAccountWide(%v) = %v", err, got)
+			}
+			hint := Hint(fmt.Errorf("report r: %w", err))
+			if !tt.account {
+				if hint != "" {
+					t.Errorf("hint %q for a per-call error", hint)
+				}
+				return
+			}
+			if !strings.Contains(hint, tt.hint) {
+				t.Errorf("hint %q lacks %q", hint, tt.hint)
+			}
+			if n := s.count(statusPath); n > 2 {
+				t.Errorf("%d attempts of an account-wide error", n)
+			}
+		})
 	}
 }

@@ -20,7 +20,6 @@ import (
 	"time"
 
 	"github.com/rs/zerolog"
-	"golang.org/x/time/rate"
 )
 
 // Config configures a Client. BaseURL and one credential mode are required.
@@ -34,8 +33,19 @@ type Config struct {
 	// Mode B: an sk- key sent directly. Used when set.
 	APIKey string
 
-	QPS            float64       // shared cap on requests per second; <= 0: DefaultQPS
-	MaxRetries     int           // retries after the first attempt; 0: DefaultMaxRetries; <0: none
+	// QPS caps the requests started in any sliding second, for all calls
+	// of the client together; <= 0: DefaultQPS. Rate-limit answers slow the
+	// client down below it, and it creeps back up while answers succeed.
+	QPS float64
+	// RateJitter is how much later than its turn a request may reach the
+	// server; turns are spaced so that QPS holds even then. 0:
+	// DefaultRateJitter; < 0: none.
+	RateJitter time.Duration
+	// MaxRetries bounds the retries of a call after failures other than
+	// rate limits; 0: DefaultMaxRetries; < 0: none, and no retry after a
+	// rate limit either. A rate-limited call is retried for as long as its
+	// context's deadline allows (at most 30 times without a deadline).
+	MaxRetries     int
 	AttemptTimeout time.Duration // deadline of each attempt; 0: DefaultAttemptTimeout
 	// DownloadTimeout bounds each attempt of Download, which may move a
 	// larger body than an API answer; 0: DefaultDownloadTimeout.
@@ -98,7 +108,7 @@ const (
 )
 
 // Client calls the PatSnap Open API. It is safe for concurrent use; all its
-// calls share one rate limiter and one cached token.
+// calls share one rate governor and one cached token.
 type Client struct {
 	base       *url.URL
 	hc         *http.Client
@@ -114,7 +124,8 @@ type Client struct {
 	uploads    UploadCache
 	log        zerolog.Logger
 
-	limiter *rate.Limiter
+	gov     *governor
+	rateLog sync.Once // the first slow-down is logged as a warning
 	tokens  tokenSource
 	stats   statsCounter
 }
@@ -208,7 +219,14 @@ func New(cfg Config) (*Client, error) {
 	if qps <= 0 {
 		qps = DefaultQPS
 	}
-	c.limiter = rate.NewLimiter(rate.Limit(qps), 1)
+	jitter := cfg.RateJitter
+	switch {
+	case jitter == 0:
+		jitter = DefaultRateJitter
+	case jitter < 0:
+		jitter = 0
+	}
+	c.gov = newGovernor(qps, jitter, c.now, c.sleep)
 	return c, nil
 }
 
@@ -243,21 +261,34 @@ func sleepCtx(ctx context.Context, d time.Duration) error {
 
 // Stats counts what a Client has done since New.
 type Stats struct {
-	Requests  map[string]int // HTTP requests sent, by Endpoint… name
-	Retries   int            // attempts repeated after a retryable failure
-	Refreshes int            // tokens dropped after an auth answer, to fetch a new one
+	Requests    map[string]int // HTTP requests sent, by Endpoint… name
+	Retries     int            // attempts repeated after a retryable failure or a rate limit
+	Refreshes   int            // tokens dropped after an auth answer, to fetch a new one
+	RateLimited int            // rate-limit answers (67200002, HTTP 429)
+	// Rate is the governor's current rate in requests per second: the
+	// configured QPS, or less after rate-limit answers.
+	Rate float64
 }
 
 // Stats returns a snapshot of the client's counters.
 func (c *Client) Stats() Stats {
-	return c.stats.snapshot()
+	st := c.stats.snapshot()
+	st.Rate = c.gov.current()
+	return st
 }
 
 type statsCounter struct {
-	mu        sync.Mutex
-	requests  map[string]int
-	retries   int
-	refreshes int
+	mu          sync.Mutex
+	requests    map[string]int
+	retries     int
+	refreshes   int
+	rateLimited int
+}
+
+func (s *statsCounter) rateLimit() {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.rateLimited++
 }
 
 func (s *statsCounter) request(endpoint string) {
@@ -284,7 +315,7 @@ func (s *statsCounter) refresh() {
 func (s *statsCounter) snapshot() Stats {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	st := Stats{Requests: make(map[string]int, len(s.requests)), Retries: s.retries, Refreshes: s.refreshes}
+	st := Stats{Requests: make(map[string]int, len(s.requests)), Retries: s.retries, Refreshes: s.refreshes, RateLimited: s.rateLimited}
 	for k, v := range s.requests {
 		st.Requests[k] = v
 	}

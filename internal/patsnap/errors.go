@@ -19,18 +19,21 @@ type Class int
 const (
 	ClassPermanent Class = iota // anything not listed below: do not retry
 	ClassRetryable              // network error, timeout, HTTP 5xx, 68300008, 67200100
-	ClassRateLimit              // 67200000, 67200001, 67200002, 67200005, 67200007, HTTP 429: rate or quota
-	ClassAuth                   // 67200003, 67200006, 67200008, 67200009, HTTP 401/403, 67200004
+	ClassRateLimit              // 67200002, HTTP 429 in any form: too fast; retried through the governor while the deadline allows
+	ClassAuth                   // 67200003, 67200008, 67200009, HTTP 401/403, 67200004 (no permission for this API: the others may work)
 	ClassInvalid                // 68300004, 68300007, 68300010, 67200012, 67200101, other HTTP 4xx: the request is wrong
 	ClassNotFound               // 68300013 (report does not exist), HTTP 404; a download link answering 403/404/410
 	// ClassInconsistent is an answer that contradicts itself: an empty or
 	// short page while the total says more results exist, a total that
-	// collapses between pages. It is never read as "no hits".
+	// collapses between pages. It is never read as "no hits". It is
+	// retried MaxRetries times, like a retryable failure.
 	ClassInconsistent
 	// ClassAccount is an error about the account rather than the call
-	// (balance, expired client, daily limit, credentials refused after a
-	// fresh token): every further call would fail the same way, so the run
-	// stops at the first one.
+	// (67200000 and 67200001 total limit, 67200005 balance, 67200006 expired
+	// client, 67200007 daily limit, credentials refused at the token
+	// exchange, after a fresh token, or as an API key): every further call
+	// would fail the same way, so the run stops at the first one. Hint says
+	// what to check.
 	ClassAccount
 )
 
@@ -73,6 +76,8 @@ type APIError struct {
 	Msg        string // the envelope's error_msg or the client's own description
 	Class      Class
 	Err        error // the underlying cause, already redacted; may be nil
+
+	unread bool // an answer arrived but could not be read to its end
 }
 
 func (e *APIError) Error() string {
@@ -154,9 +159,11 @@ func codeClass(code int) (c Class, ok bool) {
 	switch code {
 	case 68300008, 67200100:
 		return ClassRetryable, true
-	case 67200000, 67200001, 67200002, 67200005, 67200007:
+	case 67200002, http.StatusTooManyRequests:
 		return ClassRateLimit, true
-	case 67200003, 67200004, 67200006, 67200008, 67200009:
+	case 67200000, 67200001, 67200005, 67200006, 67200007:
+		return ClassAccount, true
+	case 67200003, 67200004, 67200008, 67200009:
 		return ClassAuth, true
 	case 68300004, 68300007, 68300010, 67200012, 67200101:
 		return ClassInvalid, true
@@ -195,4 +202,33 @@ func classify(status, code int) Class {
 		return c
 	}
 	return httpClass(status)
+}
+
+// Hint says what to check after an account-wide error (ClassAccount) found
+// in err's chain, in words for the person running patwatch; "" for any
+// other error.
+func Hint(err error) string {
+	var ae *APIError
+	if !errors.As(err, &ae) {
+		return ""
+	}
+	return ae.Hint()
+}
+
+// Hint says what to check after an account-wide error; "" for any other.
+func (e *APIError) Hint() string {
+	if e.Class != ClassAccount {
+		return ""
+	}
+	switch e.Code {
+	case 67200000, 67200001:
+		return "the account has used up the total number of API calls the platform allows it: check its usage on the PatSnap Open Platform, or contact PatSnap"
+	case 67200005:
+		return "the account's balance or number of calls is used up: check it on the PatSnap Open Platform and top it up"
+	case 67200006:
+		return "the API client's validity period has ended: renew it on the PatSnap Open Platform, or use the credentials of a client that is still valid"
+	case 67200007:
+		return "the account has reached its configured daily limit of calls: the run can continue tomorrow; raise the limit on the PatSnap Open Platform if it is too low"
+	}
+	return "the API refused the credentials: check the client id and secret (or the API key) given to patwatch, that the client is enabled, and that it belongs to this API root"
 }

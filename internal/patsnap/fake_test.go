@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
+	"errors"
 	"fmt"
 	"net/http/httptest"
 	"os"
@@ -67,7 +68,7 @@ func newFakeEnv(t *testing.T, o fake.Options, edit func(*patsnap.Config)) *fakeE
 	cfg := patsnap.Config{
 		BaseURL: ts.URL, HTTPClient: ts.Client(),
 		ClientID: fakeID, ClientSecret: fakeSecret,
-		QPS: 50, MaxRetries: 3,
+		QPS: 50, RateJitter: -1, MaxRetries: 3,
 		Now: clk.Now, Sleep: clk.Sleep, Rand: func() float64 { return 0 },
 	}
 	if edit != nil {
@@ -130,7 +131,7 @@ func TestFakeEndToEnd(t *testing.T) {
 				t.Fatalf("status %+v", st)
 			}
 			target := filepath.Join(t.TempDir(), "report.pdf")
-			d, err := e.client.Download(ctx, st.DownloadURL, target)
+			d, err := e.client.Download(ctx, st.DownloadURL, target, "pdf")
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -196,9 +197,11 @@ func TestFakeFaults(t *testing.T) {
 		{"truncated once", fake.Fault{Truncate: true, Times: 1}, true, 0, 2},
 		{"malformed once", fake.Fault{Malformed: true, Times: 1}, true, 0, 2},
 		{"service error always", fake.Fault{Code: 68300008}, false, patsnap.ClassRetryable, 4},
-		{"qps always", fake.Fault{Code: 67200002}, false, patsnap.ClassRateLimit, 4},
+		// Rate limits are retried beyond MaxRetries: without a deadline, 30 times.
+		{"qps always", fake.Fault{Code: 67200002}, false, patsnap.ClassRateLimit, 30},
+		{"429 with error_code 429 once", fake.Fault{HTTPStatus: 429, Times: 1}, true, 0, 2},
 		{"invalid parameter", fake.Fault{Code: 68300004}, false, patsnap.ClassInvalid, 1},
-		{"daily limit", fake.Fault{Code: 67200007}, false, patsnap.ClassRateLimit, 1},
+		{"daily limit", fake.Fault{Code: 67200007}, false, patsnap.ClassAccount, 1},
 		{"no permission", fake.Fault{Code: 67200004}, false, patsnap.ClassAuth, 1},
 	}
 	for _, tt := range tests {
@@ -315,7 +318,7 @@ func TestFakeDownloadTruncated(t *testing.T) {
 	}
 	e.srv.AddFault(fake.Fault{Endpoint: fake.EndpointDownload, Truncate: true})
 	dir := t.TempDir()
-	_, err = e.client.Download(ctx, st.DownloadURL, filepath.Join(dir, "r.pdf"))
+	_, err = e.client.Download(ctx, st.DownloadURL, filepath.Join(dir, "r.pdf"), "pdf")
 	if patsnap.ClassOf(err) != patsnap.ClassRetryable {
 		t.Fatalf("err = %v", err)
 	}
@@ -344,5 +347,64 @@ func TestFakeReuploadReplacesTheCachedURL(t *testing.T) {
 	}
 	if n := e.client.Stats().Requests[patsnap.EndpointUpload]; n != 2 {
 		t.Errorf("%d uploads, want 2", n)
+	}
+}
+
+// TestFakeCutCreateMakesOneJob: the fake creates the job, then cuts its
+// answer. The client does not send the create again: the account holds one
+// job, and the error says its outcome is unknown.
+func TestFakeCutCreateMakesOneJob(t *testing.T) {
+	e := newFakeEnv(t, fake.Options{}, func(c *patsnap.Config) { c.APIKey = fakeKey })
+	e.srv.AddFault(fake.Fault{Endpoint: fake.EndpointReportCreate, Truncate: true})
+	_, err := e.client.CreateReport(context.Background(), patsnap.ReportRequest{PatentNumber: "CN108977442B", Format: "pdf", Logo: true})
+	if !errors.Is(err, patsnap.ErrOutcomeUnknown) {
+		t.Fatalf("err = %v, want ErrOutcomeUnknown", err)
+	}
+	if n := e.srv.JobsCreated(); n != 1 {
+		t.Errorf("%d jobs created on the account, want 1", n)
+	}
+}
+
+// TestFakeDownloadWrongBodies: the bodies storage hosts answer with status
+// 200 where the report belongs are refused and leave no file; the fake's
+// real PDF and DOCX reports pass.
+func TestFakeDownloadWrongBodies(t *testing.T) {
+	e := newFakeEnv(t, fake.Options{Seed: 5, PollsToFinish: -1}, func(c *patsnap.Config) { c.APIKey = fakeKey })
+	ctx := context.Background()
+	link := func(format string) string {
+		id, err := e.client.CreateReport(ctx, patsnap.ReportRequest{PatentNumber: "CN108977442B", Format: format, Logo: true})
+		if err != nil {
+			t.Fatal(err)
+		}
+		st, err := e.client.ReportStatus(ctx, id)
+		if err != nil || st.JobStatus != patsnap.JobDone {
+			t.Fatalf("status %+v %v", st, err)
+		}
+		return st.DownloadURL
+	}
+	pdf, word := link("pdf"), link("word")
+	dir := t.TempDir()
+	for name, f := range map[string]fake.Fault{
+		"maintenance page": {Body: fake.MaintenancePage, ContentType: "text/html"},
+		"error envelope":   {Body: fake.ErrorEnvelope},
+		"null":             {Body: fake.NullBody},
+		"half a file":      {HalfBody: true},
+	} {
+		for format, u := range map[string]string{"pdf": pdf, "word": word} {
+			f.Endpoint, f.Times = fake.EndpointDownload, 1
+			e.srv.AddFault(f)
+			_, err := e.client.Download(ctx, u, filepath.Join(dir, "r"), format)
+			if !errors.Is(err, patsnap.ErrNotReport) {
+				t.Errorf("%s as %s: err = %v, want ErrNotReport", name, format, err)
+			}
+		}
+	}
+	if entries, _ := os.ReadDir(dir); len(entries) != 0 {
+		t.Errorf("left %v", entries)
+	}
+	for format, u := range map[string]string{"pdf": pdf, "word": word} {
+		if _, err := e.client.Download(ctx, u, filepath.Join(dir, format), format); err != nil {
+			t.Errorf("the fake's %s report: %v", format, err)
+		}
 	}
 }

@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"net/url"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -141,6 +142,7 @@ func (s *stubAPI) client(edit func(*Config)) (*Client, *fakeClock) {
 		ClientID:     testClientID,
 		ClientSecret: testSecret,
 		QPS:          1000,
+		RateJitter:   -1, // turns exactly 1/QPS apart, for schedules the tests can count
 		MaxRetries:   3,
 		Now:          clk.Now,
 		Sleep:        clk.Sleep,
@@ -240,7 +242,9 @@ func rankedHits(n int) []Hit {
 	return hits
 }
 
-// searchCalls returns the (offset, limit) of each recorded search request.
+// searchCalls returns the (offset, limit) of each recorded search request,
+// in offset order (pages after the first are asked for at once, in no set
+// order).
 func searchCalls(t testing.TB, reqs []stubReq) [][2]int {
 	t.Helper()
 	var out [][2]int
@@ -251,6 +255,7 @@ func searchCalls(t testing.TB, reqs []stubReq) [][2]int {
 		}
 		out = append(out, [2]int{b.Offset, b.Limit})
 	}
+	slices.SortStableFunc(out, func(a, b [2]int) int { return a[0] - b[0] })
 	return out
 }
 

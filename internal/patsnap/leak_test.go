@@ -3,6 +3,7 @@ package patsnap
 import (
 	"bytes"
 	"context"
+	"encoding/base64"
 	"fmt"
 	"io"
 	"net/http"
@@ -108,7 +109,7 @@ func TestNoSecretInErrorsOrLogs(t *testing.T) {
 		},
 	} {
 		s.handle(downloadPath, h)
-		_, err = c.Download(ctx, s.srv.URL+downloadPath+presigned, filepath.Join(dir, "r.pdf"))
+		_, err = c.Download(ctx, s.srv.URL+downloadPath+presigned, filepath.Join(dir, "r.pdf"), "pdf")
 		run("download "+name, err)
 	}
 
@@ -122,7 +123,7 @@ func TestNoSecretInErrorsOrLogs(t *testing.T) {
 	})
 	_, err = cb.ReportStatus(ctx, "1")
 	run("timeout", err)
-	_, err = cb.Download(ctx, slow.srv.URL+downloadPath+presigned, filepath.Join(dir, "r.pdf"))
+	_, err = cb.Download(ctx, slow.srv.URL+downloadPath+presigned, filepath.Join(dir, "r.pdf"), "pdf")
 	run("download timeout", err)
 	cctx, cancel := context.WithCancel(ctx)
 	slow.handle(statusPath, func(w http.ResponseWriter, r *http.Request) {
@@ -139,7 +140,7 @@ func TestNoSecretInErrorsOrLogs(t *testing.T) {
 	closed.srv.Close()
 	_, err = cc.Search(ctx, limited(simpleSearch, 10))
 	run("refused", err)
-	_, err = cc.Download(ctx, closedURL+downloadPath+presigned, filepath.Join(dir, "r.pdf"))
+	_, err = cc.Download(ctx, closedURL+downloadPath+presigned, filepath.Join(dir, "r.pdf"), "pdf")
 	run("download refused", err)
 	s.handle(statusPath, func(w http.ResponseWriter, r *http.Request) { echo(w, r, 200, 67200003) })
 	cb2, _ := s.client(func(cfg *Config) { cfg.APIKey, cfg.Logger = testAPIKey, logger })
@@ -163,5 +164,63 @@ func TestNoSecretInErrorsOrLogs(t *testing.T) {
 	}
 	if len(errs) < 20 {
 		t.Errorf("only %d failure paths exercised", len(errs))
+	}
+}
+
+// TestRedactsEveryCredentialForm: credentials are removed from any text in
+// any form they travel in: the Base64 of "id:secret" a Basic header holds
+// (any alphabet, with or without padding), bearer values of tokens the
+// client never saw, and sk- keys.
+func TestRedactsEveryCredentialForm(t *testing.T) {
+	s := newStubAPI(t)
+	c, _ := s.client(nil)
+	basic := []byte(testClientID + ":" + testSecret)
+	tests := []struct{ in, leak string }{
+		{"rejected Authorization: Basic " + base64.StdEncoding.EncodeToString(basic), base64.StdEncoding.EncodeToString(basic)},
+		{"header was " + base64.RawStdEncoding.EncodeToString(basic) + " (no padding)", base64.RawStdEncoding.EncodeToString(basic)},
+		{"url-safe " + base64.URLEncoding.EncodeToString(basic), base64.URLEncoding.EncodeToString(basic)},
+		{"got Bearer 3f9a8b7c6d5e4f3a2b1c instead", "3f9a8b7c6d5e4f3a2b1c"},
+		{"got bearer%203f9a8b7c6d5e4f3a2b1c instead", "3f9a8b7c6d5e4f3a2b1c"},
+		{"Authorization: Basic Zm9vOmJhcg== was refused", "Zm9vOmJhcg=="},
+		{"key sk-live-0a1b2c3d4e5f is not valid", "0a1b2c3d4e5f"},
+		{"Bearer " + testAPIKey, testAPIKey},
+	}
+	for _, tt := range tests {
+		got := c.redact(tt.in)
+		if strings.Contains(got, tt.leak) {
+			t.Errorf("redact(%q) = %q: %q shows", tt.in, got, tt.leak)
+		}
+		if !strings.Contains(got, "[REDACTED]") {
+			t.Errorf("redact(%q) = %q: nothing marked", tt.in, got)
+		}
+	}
+	if got := c.redact("the basic rules: no bearer here"); got != "the basic rules: no bearer here" {
+		t.Errorf("plain words changed to %q", got)
+	}
+
+	// End to end: a token endpoint and a business call echoing credentials
+	// in every form.
+	s.handle(tokenPath, func(w http.ResponseWriter, r *http.Request) {
+		apiErr(w, 200, 67200003, "refused "+r.Header.Get("Authorization")+" and Bearer other-token-0123456789")
+	})
+	_, err := c.ReportStatus(context.Background(), "1")
+	if err == nil {
+		t.Fatal("no error")
+	}
+	b64 := base64.StdEncoding.EncodeToString(basic)
+	if leak, ok := containsAny(err.Error(), b64, base64.RawStdEncoding.EncodeToString(basic), "other-token-0123456789"); ok {
+		t.Errorf("error %q shows %q", err, leak)
+	}
+	b := newStubAPI(t)
+	cb, _ := b.client(func(cfg *Config) { cfg.ClientID, cfg.ClientSecret, cfg.APIKey = "", "", testAPIKey })
+	b.handle(singlePath, func(w http.ResponseWriter, r *http.Request) {
+		okData(w, `{"patent_messages":[{"patent_pn":"P1","score":"`+r.Header.Get("Authorization")+`"}],"total_search_result_count":1}`)
+	})
+	_, err = cb.Search(context.Background(), limited(simpleSearch, 10))
+	if err == nil {
+		t.Fatal("a score holding the key decoded")
+	}
+	if strings.Contains(err.Error(), testAPIKey) || strings.Contains(err.Error(), testAPIKey[3:]) {
+		t.Errorf("error %q shows the key", err)
 	}
 }

@@ -13,9 +13,13 @@ import (
 )
 
 // CreateReport submits an R002 patent value report job and returns its id
-// as the exact decimal text the API sent. The job is not repeated after a
-// failure that may have reached the server unanswered (a repeat would
-// create a second job); it is repeated after a retryable answer.
+// as the exact decimal text the API sent. It is repeated only after an
+// answer that says no job was made (an API error code, a 4xx, a rate limit,
+// a gateway's 502 or 503) or when the request never went out. Once the
+// request was written, any other failure (an answer cut or unreadable, a
+// reset connection, no answer in time, a 504) is returned at once: the job
+// may exist on the account, a repeat would make a second paid one, and the
+// error matches ErrOutcomeUnknown so that the caller can record that.
 func (c *Client) CreateReport(ctx context.Context, req ReportRequest) (string, error) {
 	endpoint, path := EndpointReportCreate, pathReportCreate
 	if !req.Logo {

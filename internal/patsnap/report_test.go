@@ -3,6 +3,7 @@ package patsnap
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"net/http"
 	"os"
@@ -10,6 +11,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 )
 
 // TestJobIDRoundTrip: an id above 2^53, sent as a bare JSON number, comes
@@ -249,5 +251,60 @@ func TestJobIDsTheStateCannotHoldAreRefused(t *testing.T) {
 	}
 	if n := s.count(""); n != 0 {
 		t.Errorf("%d requests for invalid job ids", n)
+	}
+}
+
+// TestCreateReportOutcomeUnknown: once the request was written, a failure
+// without an answer that says the job was not created is returned at once,
+// matching ErrOutcomeUnknown, with a message that the job may exist (issue
+// 10.4: a create answer cut mid-body made five jobs in one apply).
+func TestCreateReportOutcomeUnknown(t *testing.T) {
+	tests := []struct {
+		name  string
+		first http.HandlerFunc
+	}{
+		{"answer cut mid-body", func(w http.ResponseWriter, r *http.Request) {
+			w.Header().Set("Content-Length", "64")
+			fmt.Fprint(w, `{"data":{"job_id":15794340`)
+			w.(http.Flusher).Flush()
+			cutConnection(w)
+		}},
+		{"connection reset after the request", func(w http.ResponseWriter, r *http.Request) { cutConnection(w) }},
+		{"no answer within the attempt's deadline", func(w http.ResponseWriter, r *http.Request) { <-r.Context().Done() }},
+		{"unreadable answer", func(w http.ResponseWriter, r *http.Request) { fmt.Fprint(w, `{"data":{"job_id":1579434053399035905`) }},
+		{"gateway timeout", func(w http.ResponseWriter, r *http.Request) { w.WriteHeader(http.StatusGatewayTimeout) }},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			s := newStubAPI(t)
+			var mu sync.Mutex
+			n := 0
+			s.handle(createPath, func(w http.ResponseWriter, r *http.Request) {
+				mu.Lock()
+				n++
+				k := n
+				mu.Unlock()
+				if k == 1 {
+					tt.first(w, r)
+					return
+				}
+				okData(w, `{"job_id":99}`)
+			})
+			c, _ := s.client(func(cfg *Config) { cfg.AttemptTimeout = 100 * time.Millisecond })
+			_, err := c.CreateReport(context.Background(), ReportRequest{PatentNumber: "CN1", Format: "pdf", Logo: true})
+			if !errors.Is(err, ErrOutcomeUnknown) {
+				t.Fatalf("err = %v, want ErrOutcomeUnknown", err)
+			}
+			var ae *APIError
+			if !errors.As(err, &ae) || ae.Endpoint != EndpointReportCreate {
+				t.Errorf("err %v is not the create's *APIError", err)
+			}
+			if !strings.Contains(err.Error(), "may exist on the account") {
+				t.Errorf("message %q does not say the job may exist", err)
+			}
+			if got := s.count(createPath); got != 1 {
+				t.Errorf("%d attempts, want 1", got)
+			}
+		})
 	}
 }

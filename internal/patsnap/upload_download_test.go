@@ -1,9 +1,12 @@
 package patsnap
 
 import (
+	"archive/zip"
+	"bytes"
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
+	"errors"
 	"fmt"
 	"io"
 	"net/http"
@@ -142,7 +145,7 @@ func dirNames(t *testing.T, dir string) []string {
 }
 
 func TestDownload(t *testing.T) {
-	content := strings.Repeat("%PDF-1.7 report body\n", 1000)
+	content := strings.Repeat("%PDF-1.7 report body\n", 1000) + "%%EOF\n"
 	s, link := downloadStub(t, func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Content-Length", fmt.Sprint(len(content)))
 		io.WriteString(w, content)
@@ -157,7 +160,7 @@ func TestDownload(t *testing.T) {
 	}
 	dir := t.TempDir()
 	target := filepath.Join(dir, "cn1.pdf")
-	d, err := c.Download(context.Background(), st.DownloadURL, target)
+	d, err := c.Download(context.Background(), st.DownloadURL, target, "pdf")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -219,7 +222,7 @@ func TestDownloadLeavesNothingOnFailure(t *testing.T) {
 						t.Fatal(err)
 					}
 				}
-				d, err := c.Download(context.Background(), link, target)
+				d, err := c.Download(context.Background(), link, target, "pdf")
 				if d != nil {
 					t.Fatalf("download %+v", d)
 				}
@@ -246,7 +249,91 @@ func TestDownloadRejectsBadLinks(t *testing.T) {
 	s := newStubAPI(t)
 	c, _ := s.client(nil)
 	for _, link := range []string{"", "ftp://x/y", "/relative?sign=x", "http://%zz"} {
-		_, err := c.Download(context.Background(), link, filepath.Join(t.TempDir(), "x"))
+		_, err := c.Download(context.Background(), link, filepath.Join(t.TempDir(), "x"), "pdf")
 		mustClass(t, err, ClassInvalid)
 	}
+}
+
+// docx builds a ZIP holding the named parts.
+func docx(t *testing.T, names ...string) []byte {
+	t.Helper()
+	var b bytes.Buffer
+	zw := zip.NewWriter(&b)
+	for _, n := range names {
+		w, err := zw.Create(n)
+		if err != nil {
+			t.Fatal(err)
+		}
+		io.WriteString(w, "<x/>")
+	}
+	if err := zw.Close(); err != nil {
+		t.Fatal(err)
+	}
+	return b.Bytes()
+}
+
+// TestDownloadChecksTheReport: a body that is not a report of the asked
+// format is refused, once, and leaves the earlier file as it was (issue
+// 10.1: an HTML page answering 200 was saved as the report).
+func TestDownloadChecksTheReport(t *testing.T) {
+	pdf := []byte("%PDF-1.4\n" + strings.Repeat("1 0 obj\n<< >>\nendobj\n", 200) + "trailer\n<< >>\nstartxref\n9\n%%EOF\n")
+	word := docx(t, "[Content_Types].xml", "_rels/.rels", "word/document.xml")
+	tests := []struct {
+		name   string
+		format string
+		body   []byte
+		ok     bool
+	}{
+		{"pdf", "pdf", pdf, true},
+		{"docx", "word", word, true},
+		{"pdf with a final CRLF", "pdf", append(bytes.TrimSuffix(pdf, []byte("\n")), "\r\n"...), true},
+		{"html maintenance page", "pdf", []byte("<!DOCTYPE html><html><body>Service maintenance</body></html>"), false},
+		{"json envelope", "pdf", []byte(`{"data":null,"status":false,"error_code":68300008,"error_msg":"Service error"}`), false},
+		{"null", "pdf", []byte("null"), false},
+		{"half a pdf", "pdf", pdf[:len(pdf)/2], false},
+		{"pdf for a word report", "word", pdf, false},
+		{"docx for a pdf report", "pdf", word, false},
+		{"half a docx", "word", word[:len(word)/2], false},
+		{"a zip that is no document", "word", docx(t, "readme.txt"), false},
+		{"html for a word report", "word", []byte("<html></html>"), false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			s, link := downloadStub(t, func(w http.ResponseWriter, r *http.Request) {
+				w.Header().Set("Content-Length", fmt.Sprint(len(tt.body)))
+				w.Write(tt.body)
+			})
+			c, _ := s.client(nil)
+			dir := t.TempDir()
+			target := filepath.Join(dir, "r.report")
+			if err := os.WriteFile(target, []byte("old"), 0o644); err != nil {
+				t.Fatal(err)
+			}
+			d, err := c.Download(context.Background(), link, target, tt.format)
+			got, _ := os.ReadFile(target)
+			if tt.ok {
+				if err != nil || d.Size != int64(len(tt.body)) || !bytes.Equal(got, tt.body) {
+					t.Fatalf("download %+v, err %v", d, err)
+				}
+				return
+			}
+			if !errors.Is(err, ErrNotReport) || d != nil {
+				t.Fatalf("download %+v, err %v; want ErrNotReport", d, err)
+			}
+			mustClass(t, err, ClassPermanent)
+			if string(got) != "old" {
+				t.Errorf("the earlier file became %q", got)
+			}
+			if names := dirNames(t, dir); !slices.Equal(names, []string{"r.report"}) {
+				t.Errorf("directory holds %v", names)
+			}
+			if n := s.count(downloadPath); n != 1 {
+				t.Errorf("%d attempts, want 1", n)
+			}
+		})
+	}
+	s := newStubAPI(t)
+	c, _ := s.client(nil)
+	_, err := c.Download(context.Background(), s.srv.URL+downloadPath, filepath.Join(t.TempDir(), "x"), "docx")
+	mustClass(t, err, ClassInvalid)
 }

@@ -12,7 +12,10 @@
 //
 // Every test, benchmark and the --sandbox mode run against it. Tests steer it
 // with SetResults, Advance, AddFault, FailJob and ForgetJobs, and assert on
-// the calls made with Requests. Snapshot and Restore carry its memory across
+// the calls made with Requests and the jobs created with JobsCreated. Faults
+// produce what real gateways and storage hosts do wrong: error answers, cut
+// and half bodies, wrong bodies under HTTP 200, inconsistent search pages;
+// Options.Limiter makes the QPS cap as strict as a sliding-window gateway. Snapshot and Restore carry its memory across
 // processes. All time comes from Options.Now.
 //
 // Choices where the documentation is silent (each documented where it is made):
@@ -21,7 +24,8 @@
 //   - an unknown token answers HTTP 200 with 67200003, an expired one HTTP 200 with 67200009;
 //   - mode B (sk- key) does not require the apikey query parameter, but rejects
 //     one that differs from the key with 67200009;
-//   - the QPS cap counts answered gateway calls (not downloads, not rejected calls).
+//   - the QPS cap counts answered gateway calls (not downloads, not rejected calls)
+//     per calendar second, unless Options.Limiter asks for the strict sliding window.
 package fake
 
 import (
@@ -153,10 +157,12 @@ type Options struct {
 	TokenShape TokenShape
 	// Now is the clock of token expiry, the QPS window and link expiry; nil: time.Now.
 	Now func() time.Time
-	// QPS > 0 caps answered gateway calls at ceil(QPS) per 1 s window of Now
-	// (the window is Now truncated to the second); calls over the cap answer
-	// HTTP 200 with status false and error_code 67200002.
+	// QPS > 0 caps gateway calls (every route but downloads) at ceil(QPS)
+	// per second, counted as Limiter says; calls over the cap answer HTTP
+	// 200 with status false and error_code 67200002.
 	QPS float64
+	// Limiter is how the QPS cap counts; the zero value is LimitCalendar.
+	Limiter Limiter
 	// Latency is waited before every answer; the wait ends early, without an
 	// answer, when the request's context ends.
 	Latency time.Duration
@@ -167,6 +173,23 @@ type Options struct {
 	// Seed seeds the generated corpus, the tokens and the download link key.
 	Seed int64
 }
+
+// Limiter selects how Options.QPS is enforced.
+type Limiter int
+
+const (
+	// LimitCalendar counts answered calls per calendar second of Now (Now
+	// truncated to the second), checked after Latency. Rejected calls do not
+	// count. It is lenient: two calls 10 ms apart on either side of a second
+	// boundary fall in different windows.
+	LimitCalendar Limiter = iota
+	// LimitSliding counts calls on arrival, before Latency, in a sliding
+	// one-second window of Now, and counts the calls it rejects too, as
+	// strict gateways do: a call is admitted when fewer than ceil(QPS) calls
+	// (admitted or not) arrived in the second before it. A rejection is
+	// answered at once, without Latency.
+	LimitSliding
+)
 
 // Server is the fake API; it implements http.Handler and is safe for
 // concurrent use.
@@ -191,8 +214,9 @@ type Server struct {
 	jobs     map[string]*job
 	nextJob  uint64
 	uploads  map[string]upload
-	window   int64 // unix second of the QPS window
+	window   int64 // unix second of the QPS window (LimitCalendar)
 	inWindow int
+	arrivals []time.Time // arrivals of the last second, oldest first (LimitSliding)
 	reqs     []*Request
 }
 
@@ -293,13 +317,47 @@ type Fault struct {
 	// HTTPStatus of the answer; 0: 200. 502, 503 and 504 answer an HTML
 	// gateway page instead of an envelope.
 	HTTPStatus int
+	// FromOffset selects only searches at this offset or deeper; 0: any.
+	FromOffset int
 	Times      int  // number of matching requests it applies to; 0: until cleared
 	Truncate   bool // the request is served normally, but half of the answer is written under the full Content-Length and the connection is cut
 	Malformed  bool // the request is refused with an answer (HTTP 200 unless HTTPStatus) whose body is not JSON
+	// HalfBody serves the request normally but sends only the first half of
+	// the answer's body, under a Content-Length that matches the half: an
+	// answer that looks complete on the wire (half a report file).
+	HalfBody bool
+	// Body, when not nil, answers with exactly these bytes (HTTP 200 unless
+	// HTTPStatus) under ContentType (default application/json): an HTML
+	// maintenance page, a JSON envelope or "null" where a file belongs, a
+	// 429 page. The request is not served.
+	Body        []byte
+	ContentType string
+	// EmptyPage, MaxHits and Total rewrite a successful search answer (the
+	// request is served: its total is computed as usual). EmptyPage removes
+	// every hit, MaxHits > 0 keeps at most that many, Total > 0 replaces
+	// total_search_result_count.
+	EmptyPage bool
+	MaxHits   int
+	Total     int
 }
 
-// A Fault with selectors but no effect (no Code, HTTPStatus, Truncate or
-// Malformed) lets matching requests through and only uses up its Times.
+// A Fault with selectors but no effect (none of the fields from Code on)
+// lets matching requests through and only uses up its Times.
+
+// Bodies for Fault.Body that real storage hosts and gateways answer with
+// status 200 where a file or an answer belongs.
+var (
+	// MaintenancePage is an HTML page a CDN serves during maintenance.
+	MaintenancePage = []byte("<!DOCTYPE html>\n<html><head><title>Service maintenance</title></head>" +
+		"<body><h1>We'll be back soon</h1><p>The service is under maintenance.</p></body></html>\n")
+	// ErrorEnvelope is a PatSnap error envelope where a report file belongs.
+	ErrorEnvelope = []byte(`{"data":null,"status":false,"error_code":68300008,"error_msg":"Service error, please try again later!"}`)
+	// NullBody is the JSON literal null.
+	NullBody = []byte("null")
+	// TooManyRequestsPage is the HTML page of a gateway's HTTP 429.
+	TooManyRequestsPage = []byte("<html>\r\n<head><title>429 Too Many Requests</title></head>\r\n<body>\r\n" +
+		"<center><h1>429 Too Many Requests</h1></center>\r\n<hr><center>nginx</center>\r\n</body>\r\n</html>\r\n")
+)
 
 type faultState struct {
 	f    Fault
@@ -326,6 +384,7 @@ type subject struct {
 	image    string // search: first image URL without query
 	patents  []string
 	job      string
+	offset   int // search: the page's offset
 }
 
 // takeFault returns the first fault matching sub and consumes one of its uses.
@@ -344,6 +403,9 @@ func (s *Server) takeFault(sub subject) (Fault, bool) {
 			continue
 		}
 		if f.JobID != "" && f.JobID != sub.job {
+			continue
+		}
+		if f.FromOffset > 0 && sub.offset < f.FromOffset {
 			continue
 		}
 		if f.Times > 0 {
@@ -462,6 +524,10 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	s.reqs = append(s.reqs, rec)
 	s.mu.Unlock()
 
+	if ep != EndpointDownload && ep != EndpointUnknown && !s.admitOnArrival() {
+		s.write(w, rec, errAnswer(http.StatusOK, CodeQPS, ""))
+		return
+	}
 	if s.opts.Latency > 0 {
 		t := time.NewTimer(s.opts.Latency)
 		select {
@@ -473,14 +539,23 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 
 	a, truncate := s.handle(r, ep, body, readErr)
+	if truncate {
+		s.mu.Lock()
+		rec.Code = a.code
+		rec.HTTPStatus = a.status
+		s.mu.Unlock()
+		writeTruncated(w, r, a)
+		return
+	}
+	s.write(w, rec, a)
+}
+
+// write logs a's outcome in rec and sends a.
+func (s *Server) write(w http.ResponseWriter, rec *Request, a *answer) {
 	s.mu.Lock()
 	rec.Code = a.code
 	rec.HTTPStatus = a.status
 	s.mu.Unlock()
-	if truncate {
-		writeTruncated(w, r, a)
-		return
-	}
 	for k, vs := range a.header {
 		w.Header()[k] = vs
 	}
@@ -580,14 +655,66 @@ func (s *Server) handle(r *http.Request, ep Endpoint, body []byte, readErr error
 		return errAnswer(http.StatusRequestEntityTooLarge, CodeBadRequest, ""), false
 	}
 	if f, ok := s.takeFault(s.subjectOf(r, ep, body)); ok {
-		if f.Truncate {
+		switch {
+		case f.Truncate:
 			return s.serve(r, ep, body), true
-		}
-		if f.Malformed || f.Code != 0 || f.HTTPStatus != 0 {
+		case f.Body != nil:
+			return bodyAnswer(f), false
+		case f.HalfBody:
+			a := s.serve(r, ep, body)
+			a.body = a.body[:len(a.body)/2]
+			return a, false
+		case f.EmptyPage || f.MaxHits > 0 || f.Total > 0:
+			return rewriteSearch(s.serve(r, ep, body), f), false
+		case f.Malformed || f.Code != 0 || f.HTTPStatus != 0:
 			return faultAnswer(f), false
 		}
 	}
 	return s.serve(r, ep, body), false
+}
+
+// bodyAnswer is the fixed answer of a Fault with a Body.
+func bodyAnswer(f Fault) *answer {
+	status := f.HTTPStatus
+	if status == 0 {
+		status = http.StatusOK
+	}
+	ct := f.ContentType
+	if ct == "" {
+		ct = "application/json;charset=UTF-8"
+	}
+	a := &answer{status: status, body: slices.Clone(f.Body)}
+	var env struct {
+		ErrorCode int `json:"error_code"`
+	}
+	if json.Unmarshal(a.body, &env) == nil {
+		a.code = env.ErrorCode
+	}
+	a.setHeader("Content-Type", ct)
+	return a
+}
+
+// rewriteSearch applies a Fault's EmptyPage, MaxHits and Total to a
+// successful search answer; other answers pass unchanged.
+func rewriteSearch(a *answer, f Fault) *answer {
+	var env struct {
+		Data   *searchData `json:"data"`
+		Status bool        `json:"status"`
+	}
+	if a.status != http.StatusOK || json.Unmarshal(a.body, &env) != nil || !env.Status || env.Data == nil {
+		return a
+	}
+	d := env.Data
+	switch {
+	case f.EmptyPage:
+		d.PatentMessages = []wireHit{}
+	case f.MaxHits > 0 && len(d.PatentMessages) > f.MaxHits:
+		d.PatentMessages = d.PatentMessages[:f.MaxHits]
+	}
+	if f.Total > 0 {
+		d.Total = f.Total
+	}
+	return okAnswer(*d)
 }
 
 // serve authenticates and answers an endpoint.
@@ -621,10 +748,12 @@ func (s *Server) subjectOf(r *http.Request, ep Endpoint, body []byte) subject {
 	switch ep {
 	case EndpointSearchSingle, EndpointSearchMultiple:
 		var b struct {
-			URL  string   `json:"url"`
-			URLs []string `json:"urls"`
+			URL    string   `json:"url"`
+			URLs   []string `json:"urls"`
+			Offset int      `json:"offset"`
 		}
 		if json.Unmarshal(body, &b) == nil {
+			sub.offset = b.Offset
 			if ep == EndpointSearchSingle {
 				sub.image = stripQuery(b.URL)
 			} else if len(b.URLs) > 0 {
@@ -648,9 +777,32 @@ func (s *Server) subjectOf(r *http.Request, ep Endpoint, body []byte) subject {
 	return sub
 }
 
-// admit counts a gateway call against the QPS cap of the current window.
+// admitOnArrival counts a gateway call that just arrived against the QPS
+// cap of LimitSliding: it is admitted when fewer than ceil(QPS) calls arrived
+// in the second before it; it counts either way.
+func (s *Server) admitOnArrival() bool {
+	if s.opts.QPS <= 0 || s.opts.Limiter != LimitSliding {
+		return true
+	}
+	limit := int(math.Ceil(s.opts.QPS))
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	now := s.now() // under the lock: arrivals stay in order
+	from := now.Add(-time.Second)
+	i := 0
+	for i < len(s.arrivals) && !s.arrivals[i].After(from) {
+		i++
+	}
+	s.arrivals = append(s.arrivals[:0], s.arrivals[i:]...)
+	ok := len(s.arrivals) < limit
+	s.arrivals = append(s.arrivals, now)
+	return ok
+}
+
+// admit counts a gateway call against the QPS cap of the current calendar
+// second (LimitCalendar).
 func (s *Server) admit() bool {
-	if s.opts.QPS <= 0 {
+	if s.opts.QPS <= 0 || s.opts.Limiter != LimitCalendar {
 		return true
 	}
 	limit := int(math.Ceil(s.opts.QPS))

@@ -63,6 +63,15 @@ func (s *Server) FailJob(patent, cause string) {
 	s.failNext[patent] = cause
 }
 
+// JobsCreated returns how many report jobs the server has created since New
+// (across Restore: the count is part of the memory), whatever became of
+// them: the jobs a real account would be billed for.
+func (s *Server) JobsCreated() int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return int((s.nextJob - firstJobID) / jobIDStep)
+}
+
 // ForgetJobs drops every existing job: their status calls answer 68300013
 // "Report does not exist". Links already handed out keep working.
 func (s *Server) ForgetJobs() {
