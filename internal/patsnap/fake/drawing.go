@@ -1,0 +1,124 @@
+package fake
+
+import (
+	"bytes"
+	"image"
+	"image/color"
+	"image/png"
+	"math"
+	"net/http"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// The fake serves pictures under PathImagePrefix, as PatSnap's image CDN
+// serves the presigned drawing links of search hits: GET of any path there
+// answers a PNG line drawing generated from the path, the same one every
+// time, with no API key (the link is the credential). A link whose
+// presigned lifetime (X-Amz-Date + X-Amz-Expires) has passed answers 403
+// as an object store does. Generated hits link to
+// patsnap-imagefulltext240.cdn.zhihuiya.com; a client that routes that host
+// to the fake (the sandbox does) gets the drawings from here.
+
+// image answers GET PathImagePrefix….
+func (s *Server) image(r *http.Request) *answer {
+	q := r.URL.Query()
+	if q.Has("X-Amz-Date") {
+		at, err1 := time.Parse("20060102T150405Z", q.Get("X-Amz-Date"))
+		secs, err2 := strconv.Atoi(q.Get("X-Amz-Expires"))
+		if err1 != nil || err2 != nil || !s.now().Before(at.Add(time.Duration(secs)*time.Second)) {
+			a := &answer{status: http.StatusForbidden, body: []byte(`<?xml version="1.0" encoding="UTF-8"?>` + "\n" +
+				`<Error><Code>AccessDenied</Code><Message>Request has expired</Message></Error>`)}
+			a.setHeader("Content-Type", "application/xml")
+			return a
+		}
+	}
+	a := &answer{status: http.StatusOK, body: Drawing(strings.TrimPrefix(r.URL.Path, PathImagePrefix))}
+	a.setHeader("Content-Type", "image/png")
+	return a
+}
+
+// Drawing returns the PNG line drawing the fake serves for key: a product
+// outline (a rounded body or a disc) with a panel, lenses or buttons and the
+// parallel shading strokes of a design patent's views, all chosen by the
+// key's hash.
+func Drawing(key string) []byte {
+	h := hashString(0, key)
+	next := func(n int) int {
+		h = mix64(h + 0x9e3779b97f4a7c15)
+		return int(h % uint64(n))
+	}
+	w, ht := 480, 360
+	if next(2) == 0 {
+		w, ht = 360, 480
+	}
+	img := image.NewPaletted(image.Rect(0, 0, w, ht), color.Palette{color.White, color.Black})
+	cx, cy := float64(w)/2, float64(ht)/2
+	var shapes []func(x, y float64) float64
+	if next(4) == 0 { // a disc: a lamp, a lens, a knob
+		r := float64(min(w, ht))*0.36 + float64(next(20))
+		shapes = append(shapes, ring(cx, cy, r), ring(cx, cy, r*(0.45+float64(next(30))/100)))
+		for i := range 3 + next(4) {
+			a := float64(i) * 2 * math.Pi / 7
+			shapes = append(shapes, ring(cx+r*0.7*math.Cos(a), cy+r*0.7*math.Sin(a), 6+float64(next(6))))
+		}
+	} else { // a rounded body: a phone, a case, a speaker
+		bw := float64(w) * (0.45 + float64(next(30))/100) / 2
+		bh := float64(ht) * (0.55 + float64(next(30))/100) / 2
+		rad := 10 + float64(next(40))
+		shapes = append(shapes, roundRect(cx, cy, bw, bh, rad))
+		if next(3) > 0 {
+			m := 14 + float64(next(14))
+			shapes = append(shapes, roundRect(cx, cy+float64(next(20)), bw-m, bh-m*2, max(rad-m, 4)))
+		}
+		for i := range 1 + next(3) {
+			shapes = append(shapes, ring(cx-bw*0.55+float64(i)*26, cy-bh*0.72, 8+float64(next(8))))
+		}
+		if next(2) == 0 {
+			shapes = append(shapes, roundRect(cx+bw+4, cy-bh*0.3, 4, 20+float64(next(20)), 3))
+		}
+	}
+	slope, gap := 0.6+float64(next(60))/100, 14+next(10)
+	body := shapes[0]
+	for y := range ht {
+		for x := range w {
+			fx, fy := float64(x)+0.5, float64(y)+0.5
+			on := false
+			for _, d := range shapes {
+				if math.Abs(d(fx, fy)) < 1.6 {
+					on = true
+					break
+				}
+			}
+			// Shading strokes along one edge, inside the body only.
+			if !on && body(fx, fy) < 0 && fx < cx-float64(w)/8 && (int(fx+fy*slope)%gap) < 2 && (int(fx)+int(fy))%3 != 0 {
+				on = true
+			}
+			if on {
+				img.Pix[y*img.Stride+x] = 1
+			}
+		}
+	}
+	var buf bytes.Buffer
+	if err := (&png.Encoder{CompressionLevel: png.BestSpeed}).Encode(&buf, img); err != nil {
+		return nil // a Paletted image in memory always encodes
+	}
+	return buf.Bytes()
+}
+
+// ring is the signed distance to a circle's outline.
+func ring(cx, cy, r float64) func(x, y float64) float64 {
+	return func(x, y float64) float64 { return math.Hypot(x-cx, y-cy) - r }
+}
+
+// roundRect is the signed distance to a rounded rectangle of half sizes
+// hw, hh and corner radius rad, centred at cx, cy.
+func roundRect(cx, cy, hw, hh, rad float64) func(x, y float64) float64 {
+	rad = min(rad, hw, hh)
+	return func(x, y float64) float64 {
+		qx := math.Abs(x-cx) - hw + rad
+		qy := math.Abs(y-cy) - hh + rad
+		return math.Hypot(max(qx, 0), max(qy, 0)) + min(max(qx, qy), 0) - rad
+	}
+}
