@@ -72,6 +72,9 @@ type Runner struct {
 	Now      func() time.Time
 	Log      zerolog.Logger
 	Progress func(reconciler.Progress)
+	// Drawings, when set, keeps the drawings of hits for HTML reports
+	// after an apply's save (drawings.go); nil: no drawing is fetched.
+	Drawings *Drawings
 }
 
 func (r *Runner) now() time.Time {
@@ -148,6 +151,7 @@ func (r *Runner) Once(ctx context.Context, sp *spec.Spec, opts Options) (*report
 	out := rec.Run(ctx, mode, sp, recorded)
 	r.stamp(out.Report, opts)
 	if !r.Apply {
+		r.PlanPictures(ctx, sp, out.Report)
 		return out.Report, nil
 	}
 	out.State.PatwatchVersion = r.Version
@@ -162,6 +166,9 @@ func (r *Runner) Once(ctx context.Context, sp *spec.Spec, opts Options) (*report
 		Changed: out.Report.Changed, StateChanged: written, Summary: report.Summary(out.Report), Failed: out.Report.Failed(),
 	}); err != nil {
 		r.Log.Warn().Err(err).Msg("the run was not added to the store's history of runs")
+	}
+	if r.Drawings != nil {
+		r.keepDrawings(ctx, sp, out, opts)
 	}
 	if ctx.Err() != nil {
 		return out.Report, ErrInterrupted
