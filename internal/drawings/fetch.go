@@ -28,9 +28,29 @@ type Fetcher struct {
 // hold the URL: image links are presigned, and whoever holds one can use
 // it until it expires.
 func (f *Fetcher) Fetch(ctx context.Context, rawURL string) (Thumb, error) {
+	body, host, err := f.Download(ctx, rawURL)
+	if err != nil {
+		return Thumb{}, err
+	}
+	return MakeFrom(host, body)
+}
+
+// MakeFrom is Make of a body downloaded from host, with an error that
+// names the host.
+func MakeFrom(host string, body []byte) (Thumb, error) {
+	t, err := Make(body)
+	if err != nil {
+		return Thumb{}, fmt.Errorf("the answer from %s: %w", host, err)
+	}
+	return t, nil
+}
+
+// Download gets the body at rawURL (at most 16 MB, within Timeout) and
+// the host that answered, for messages; its errors never hold the URL.
+func (f *Fetcher) Download(ctx context.Context, rawURL string) (body []byte, host string, err error) {
 	u, err := url.Parse(rawURL)
 	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
-		return Thumb{}, errors.New("not an http or https link")
+		return nil, "", errors.New("not an http or https link")
 	}
 	timeout := f.Timeout
 	if timeout <= 0 {
@@ -41,7 +61,7 @@ func (f *Fetcher) Fetch(ctx context.Context, rawURL string) (Thumb, error) {
 	defer cancel()
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, rawURL, nil)
 	if err != nil {
-		return Thumb{}, errors.New("not an http or https link")
+		return nil, "", errors.New("not an http or https link")
 	}
 	req.Header.Set("Accept", "image/png, image/jpeg, image/gif;q=0.8, */*;q=0.1")
 	client := f.Client
@@ -50,25 +70,21 @@ func (f *Fetcher) Fetch(ctx context.Context, rawURL string) (Thumb, error) {
 	}
 	resp, err := client.Do(req)
 	if err != nil {
-		return Thumb{}, fetchError(parent, ctx, timeout, err)
+		return nil, u.Host, fetchError(parent, ctx, timeout, err)
 	}
 	defer resp.Body.Close()
 	if resp.StatusCode != http.StatusOK {
 		_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, 4<<10))
-		return Thumb{}, fmt.Errorf("HTTP %d %s from %s", resp.StatusCode, http.StatusText(resp.StatusCode), u.Host)
+		return nil, u.Host, fmt.Errorf("HTTP %d %s from %s", resp.StatusCode, http.StatusText(resp.StatusCode), u.Host)
 	}
-	body, err := io.ReadAll(io.LimitReader(resp.Body, maxBody+1))
+	body, err = io.ReadAll(io.LimitReader(resp.Body, maxBody+1))
 	if err != nil {
-		return Thumb{}, fetchError(parent, ctx, timeout, err)
+		return nil, u.Host, fetchError(parent, ctx, timeout, err)
 	}
 	if len(body) > maxBody {
-		return Thumb{}, fmt.Errorf("the image from %s is larger than %d MB", u.Host, maxBody>>20)
+		return nil, u.Host, fmt.Errorf("the image from %s is larger than %d MB", u.Host, maxBody>>20)
 	}
-	t, err := Make(body)
-	if err != nil {
-		return Thumb{}, fmt.Errorf("the answer from %s: %w", u.Host, err)
-	}
-	return t, nil
+	return body, u.Host, nil
 }
 
 // fetchError describes a failed request without the URL that *url.Error

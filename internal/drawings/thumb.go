@@ -100,7 +100,7 @@ func Make(src []byte) (Thumb, error) {
 	out, opaque := flatten(small)
 
 	var buf bytes.Buffer
-	enc := png.Encoder{CompressionLevel: png.BestCompression}
+	enc := png.Encoder{CompressionLevel: png.DefaultCompression}
 	if err := enc.Encode(&buf, out); err != nil {
 		return Thumb{}, fmt.Errorf("encode thumbnail: %w", err)
 	}
@@ -119,8 +119,10 @@ func Make(src []byte) (Thumb, error) {
 }
 
 // scale returns img at most MaxSide on its long side, keeping its aspect
-// ratio, as an RGBA image. Catmull-Rom widens its kernel when it shrinks, so
-// the thin lines of a patent drawing stay visible instead of being skipped.
+// ratio, as an RGBA image. The bilinear kernel of x/image/draw widens with
+// the reduction, so every source pixel counts and the thin lines of a
+// patent drawing turn grey rather than vanish; unlike Catmull-Rom it adds no
+// light halo beside a line, and it is twice as fast.
 func scale(img image.Image) *image.RGBA {
 	b := img.Bounds()
 	w, h := b.Dx(), b.Dy()
@@ -133,8 +135,53 @@ func scale(img image.Image) *image.RGBA {
 		draw.Draw(dst, dst.Bounds(), img, b.Min, draw.Src)
 		return dst
 	}
-	draw.CatmullRom.Scale(dst, dst.Bounds(), img, b, draw.Src, nil)
+	switch src := img.(type) {
+	case *image.RGBA, *image.NRGBA, *image.Gray, *image.YCbCr:
+		// The scaler has fast paths for these.
+	case *image.Paletted:
+		img = unpalette(src)
+	default: // 16-bit PNGs, CMYK JPEGs: one pass to RGBA first
+		rgba := image.NewRGBA(b)
+		draw.Draw(rgba, b, img, b.Min, draw.Src)
+		img = rgba
+	}
+	draw.BiLinear.Scale(dst, dst.Bounds(), img, b, draw.Src, nil)
 	return dst
+}
+
+// unpalette converts a paletted image (most PNG line drawings are one) to
+// grey when its palette is opaque greys, else to RGBA, by table lookup.
+func unpalette(p *image.Paletted) image.Image {
+	grey := true
+	lut := make([][4]uint8, len(p.Palette))
+	for i, c := range p.Palette {
+		r, g, b, a := c.RGBA()
+		lut[i] = [4]uint8{uint8(r >> 8), uint8(g >> 8), uint8(b >> 8), uint8(a >> 8)}
+		grey = grey && r == g && g == b && a == 0xffff
+	}
+	b := p.Bounds()
+	if grey {
+		out := image.NewGray(b)
+		for y := 0; y < b.Dy(); y++ {
+			src, dst := p.Pix[y*p.Stride:y*p.Stride+b.Dx()], out.Pix[y*out.Stride:y*out.Stride+b.Dx()]
+			for x, i := range src {
+				if int(i) < len(lut) {
+					dst[x] = lut[i][0]
+				}
+			}
+		}
+		return out
+	}
+	out := image.NewRGBA(b)
+	for y := 0; y < b.Dy(); y++ {
+		src, dst := p.Pix[y*p.Stride:y*p.Stride+b.Dx()], out.Pix[y*out.Stride:y*out.Stride+4*b.Dx()]
+		for x, i := range src {
+			if int(i) < len(lut) {
+				copy(dst[4*x:4*x+4], lut[i][:])
+			}
+		}
+	}
+	return out
 }
 
 // flatten returns img as a grey image when every pixel is an opaque grey,

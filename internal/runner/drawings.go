@@ -10,6 +10,7 @@ import (
 	"os"
 	"path/filepath"
 	"reflect"
+	"runtime"
 	"strconv"
 	"strings"
 	"sync"
@@ -135,9 +136,11 @@ func (r *Runner) keepDrawings(ctx context.Context, sp *spec.Spec, out *reconcile
 			})
 		}
 	}
+	start := time.Now()
 	fetched, failed := r.runFetches(ctx, d, &jobs, func(t drawings.Thumb) error { return d.Cache.Put(sctx, t) })
 	if fetched+failed > 0 {
-		r.Log.Info().Int("fetched", fetched).Int("failed", failed).Msg("drawings of hits and query images fetched; a failed one is fetched again by a later run")
+		r.Log.Info().Int("fetched", fetched).Int("failed", failed).Str("took", time.Since(start).Round(time.Millisecond).String()).
+			Msg("drawings of hits and query images fetched; a failed one is fetched again by a later run")
 	}
 
 	idx.Retain(out.State, now)
@@ -465,10 +468,12 @@ func objectKey(rawURL string) string {
 	return u.String()
 }
 
-// runFetches fetches every job, Concurrency at once, within Budget, gives
-// each thumbnail to put (when set: an apply keeps them), and calls each
-// job's callbacks one at a time. It returns how many links were fetched
-// and how many failed.
+// runFetches downloads every job, Concurrency at once, within Budget, and
+// hands each body to as many thumbnail makers as there are CPUs, so that a
+// download's slot is free again while its picture is decoded and scaled.
+// Each thumbnail goes to put (when set: an apply keeps them), then to the
+// job's callbacks, one callback at a time. It returns how many links were
+// fetched and how many failed.
 func (r *Runner) runFetches(ctx context.Context, d *Drawings, jobs *fetchJobs, put func(drawings.Thumb) error) (fetched, failed int) {
 	if len(jobs.order) == 0 {
 		return 0, 0
@@ -484,25 +489,49 @@ func (r *Runner) runFetches(ctx context.Context, d *Drawings, jobs *fetchJobs, p
 	ctx, cancel := context.WithTimeout(ctx, budget)
 	defer cancel()
 	f := &drawings.Fetcher{Client: d.Client, Timeout: d.Timeout}
+	outOfTime := func(err error) error {
+		if err != nil && ctx.Err() != nil {
+			return fmt.Errorf("the run's %s for drawings ran out or it was interrupted", budget)
+		}
+		return err
+	}
 
-	var mu sync.Mutex // serialises the callbacks, which update the index
+	type body struct {
+		job  *fetchJob
+		data []byte
+		host string
+		err  error
+	}
 	next := make(chan *fetchJob)
-	var wg sync.WaitGroup
+	bodies := make(chan body)
+	var downloads, makers sync.WaitGroup
 	for range min(workers, len(jobs.order)) {
-		wg.Go(func() {
+		downloads.Go(func() {
 			for job := range next {
-				var t drawings.Thumb
-				err := ctx.Err()
-				if err == nil {
-					t, err = f.Fetch(ctx, job.url)
+				b := body{job: job, err: ctx.Err()}
+				if b.err == nil {
+					b.data, b.host, b.err = f.Download(ctx, job.url)
 				}
-				if err != nil && ctx.Err() != nil {
-					err = fmt.Errorf("the run's %s for drawings ran out or it was interrupted", budget)
+				bodies <- b
+			}
+		})
+	}
+	var mu sync.Mutex // serialises the callbacks, which update the index
+	for range min(runtime.NumCPU(), len(jobs.order)) {
+		makers.Go(func() {
+			for b := range bodies {
+				var t drawings.Thumb
+				err := outOfTime(b.err)
+				if err == nil {
+					t, err = drawings.MakeFrom(b.host, b.data)
 				}
 				if err == nil && put != nil {
 					if perr := put(t); perr != nil {
 						err = fmt.Errorf("not stored: %w", perr)
 					}
+				}
+				if err != nil {
+					r.Log.Debug().Err(err).Msg("a drawing was not fetched")
 				}
 				mu.Lock()
 				if err != nil {
@@ -510,13 +539,10 @@ func (r *Runner) runFetches(ctx context.Context, d *Drawings, jobs *fetchJobs, p
 				} else {
 					fetched++
 				}
-				for _, done := range job.done {
+				for _, done := range b.job.done {
 					done(t, err)
 				}
 				mu.Unlock()
-				if err != nil {
-					r.Log.Debug().Err(err).Msg("a drawing was not fetched")
-				}
 			}
 		})
 	}
@@ -524,6 +550,8 @@ func (r *Runner) runFetches(ctx context.Context, d *Drawings, jobs *fetchJobs, p
 		next <- jobs.byKey[key]
 	}
 	close(next)
-	wg.Wait()
+	downloads.Wait()
+	close(bodies)
+	makers.Wait()
 	return fetched, failed
 }

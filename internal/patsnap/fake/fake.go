@@ -195,7 +195,8 @@ type Server struct {
 	jobs     map[string]*job
 	nextJob  uint64
 	uploads  map[string]upload
-	window   int64 // unix second of the QPS window
+	drawn    map[string][]byte // image path → its drawing (see drawing)
+	window   int64             // unix second of the QPS window
 	inWindow int
 	reqs     []*Request
 }
@@ -220,6 +221,7 @@ func New(o Options) *Server {
 		jobs:     map[string]*job{},
 		nextJob:  firstJobID,
 		uploads:  map[string]upload{},
+		drawn:    map[string][]byte{},
 	}
 	if s.now == nil {
 		s.now = time.Now
