@@ -2,17 +2,21 @@ package main
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"io"
+	"net/http"
 	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"slices"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
 	"github.com/patwatch/patwatch/internal/patsnap/fake"
+	"github.com/patwatch/patwatch/internal/runner"
 )
 
 // BenchmarkApply applies specs of many searches against the fake API with a
@@ -55,12 +59,18 @@ func benchApply(b *testing.B, searches, qps int, latency time.Duration) {
 		srv := httptest.NewServer(api)
 		statePath := filepath.Join(b.TempDir(), "state.json")
 		envs := map[string]string{"PATSNAP_BASE_URL": srv.URL, "PATSNAP_API_KEY": testAPIKey, "PATWATCH_CACHE_DIR": b.TempDir()}
-		e := env{getenv: func(k string) string { return envs[k] }, stdin: strings.NewReader(""), stdout: io.Discard, stderr: io.Discard}
+		images := httptest.NewServer(fake.New(fake.Options{}))
+		e := env{getenv: func(k string) string { return envs[k] }, stdin: strings.NewReader(""), stdout: io.Discard, stderr: io.Discard,
+			// The query images come from a local server; no baseline
+			// drawing is fetched: this measures the API's pace
+			// (BenchmarkDrawingsFetch measures the drawings).
+			tuneDrawings: func(d *runner.Drawings) { d.Client.Transport.(*imageRoute).next = offline{images: images.URL} }}
 
 		start := time.Now()
-		code := runEnv(context.Background(), e, []string{"apply", "-f", specPath, "--state", statePath})
+		code := runEnv(context.Background(), e, []string{"apply", "-f", specPath, "--state", statePath, "--baseline-drawings", "0"})
 		wall := time.Since(start)
 		srv.Close()
+		images.Close()
 		if code != exitOK {
 			b.Fatalf("apply exited %d", code)
 		}
@@ -126,5 +136,60 @@ func BenchmarkWatchSaveToRun(b *testing.B) {
 		slices.Sort(lat)
 		b.ReportMetric(float64(lat[len(lat)/2].Microseconds())/1000, "median-ms")
 		b.ReportMetric(float64(lat[len(lat)-1].Microseconds())/1000, "max-ms")
+	}
+}
+
+// BenchmarkDrawingsFetch measures the drawings step of an apply that finds
+// 100 new hits, their drawings served by the fake with 100 ms latency, and
+// reports its time against the bound hits ÷ fetch concurrency × latency.
+//
+//	go test -run '^$' -bench DrawingsFetch -benchtime 1x ./cmd/patwatch
+func BenchmarkDrawingsFetch(b *testing.B) {
+	const hits, latency = 100, 100 * time.Millisecond
+	for b.Loop() {
+		h := newHarness(b, fake.Options{})
+		images := fake.New(fake.Options{Latency: latency})
+		srv := httptest.NewServer(images)
+		h.imagesURL = srv.URL
+		h.writeSpec("version: 1\nsearches:\n  - name: alpha\n    image: " + imgA + "\n    patent_type: D\n    model: 1\n")
+		h.api.SetResults(imgA, -1)
+		if code, _, stderr := h.run(context.Background(), "apply"); code != exitOK { // the baseline: the query image only
+			b.Fatalf("baseline: exit %d\n%s", code, stderr)
+		}
+		pns := make([]string, hits)
+		for i := range pns {
+			pns[i] = fmt.Sprintf("CN3%08dS", i)
+		}
+		h.api.SetResults(imgA, -1, fakeHits(pns...)...)
+		var warm sync.WaitGroup
+		for _, pn := range pns { // drawn ahead: the fake's drawing is not the client's work
+			warm.Go(func() {
+				images.ServeHTTP(httptest.NewRecorder(), httptest.NewRequest(http.MethodGet, fake.PathImagePrefix+"remote/img.test/"+pn+".png", nil))
+			})
+		}
+		warm.Wait()
+		images.ResetRequests()
+		code, _, stderr := h.run(context.Background(), "apply", "--log-format", "json")
+		srv.Close()
+		if code != exitOK {
+			b.Fatalf("exit %d\n%s", code, stderr)
+		}
+		var took time.Duration
+		for _, line := range strings.Split(stderr, "\n") {
+			var ev struct {
+				Fetched int    `json:"fetched"`
+				Took    string `json:"took"`
+			}
+			if json.Unmarshal([]byte(line), &ev) == nil && ev.Fetched == hits {
+				took, _ = time.ParseDuration(ev.Took)
+			}
+		}
+		if took == 0 || len(images.Requests()) != hits {
+			b.Fatalf("%d drawings fetched, no log line of %d:\n%s", len(images.Requests()), hits, stderr)
+		}
+		bound := time.Duration(float64(hits) / runner.DefaultDrawingConcurrency * float64(latency))
+		b.ReportMetric(took.Seconds(), "fetch-s")
+		b.ReportMetric(bound.Seconds(), "bound-s")
+		b.ReportMetric(took.Seconds()/bound.Seconds(), "fetch/bound")
 	}
 }

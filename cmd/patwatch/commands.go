@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/patwatch/patwatch/internal/patsnap"
+	"github.com/patwatch/patwatch/internal/runner"
 )
 
 // env is the process environment as the commands see it: the streams, the
@@ -30,6 +31,9 @@ type env struct {
 	// flagSink, when set, is given every FlagSet a command creates: help
 	// and completion learn a command's flags by running it with -h.
 	flagSink func(*flag.FlagSet)
+	// tuneDrawings, when set, adjusts the drawings step of a run (its
+	// timeouts, where image links go). Only tests set it.
+	tuneDrawings func(*runner.Drawings)
 }
 
 // clock returns the time now.
@@ -79,6 +83,7 @@ func commands() []command {
 			examples: []string{
 				"patwatch apply --sandbox -f examples/quickstart.yaml   # no credentials, no network",
 				"patwatch apply --format markdown --out change.md --detailed-exitcode",
+				"patwatch apply --format html --out changes.html   # the query images beside the new hits' drawings",
 				"patwatch apply --lock-timeout 10m",
 			}},
 		{name: "watch", summary: "apply now, on a schedule, and whenever the spec changes", run: runWatch,
@@ -89,6 +94,7 @@ func commands() []command {
 			examples: []string{
 				"patwatch watch",
 				"patwatch watch --format json >> changes.jsonl",
+				"patwatch watch --format html --out latest.html   # rewritten after every run",
 				"patwatch watch --interval 6h --sandbox -f examples/quickstart.yaml",
 				"kill -HUP $(pgrep -f 'patwatch watch')   # reload the spec and run now",
 			},
@@ -97,11 +103,13 @@ func commands() []command {
 				{exitError, "could not start: invalid spec or flags, the state unreadable, or another watch on the same state"},
 			}},
 		{name: "show", summary: "print what the state holds", run: runShow,
-			about: "show prints the state: each search with its recorded hits, each report with its job and file. " +
-				"It needs no spec; -f only locates the state beside it.",
+			about: "show prints the state: each search with its recorded hits, each report with its job and file; " +
+				"--format html draws a gallery of every hit each search holds, best score first, with the drawings " +
+				"patwatch kept. It needs no spec; -f only locates the state beside it (and gives the gallery its links).",
 			examples: []string{
 				"patwatch show",
 				"patwatch show --format json | jq '.searches | keys'",
+				"patwatch show --format html --out gallery.html",
 			}},
 		{name: "schema", summary: "print the spec's JSON Schema", run: runSchema,
 			about: "schema prints the JSON Schema (draft 2020-12) that editors check a spec against as it is typed; " +

@@ -19,6 +19,8 @@ import (
 	"github.com/patwatch/patwatch/internal/patsnap"
 	"github.com/patwatch/patwatch/internal/patsnap/fake"
 	"github.com/patwatch/patwatch/internal/report"
+	"github.com/patwatch/patwatch/internal/runner"
+	"github.com/patwatch/patwatch/spec"
 	"github.com/patwatch/patwatch/state"
 )
 
@@ -67,6 +69,15 @@ type harness struct {
 
 	stdin  string                           // the command's standard input
 	reload func() (<-chan struct{}, func()) // watch's reload signal; nil: none
+
+	// images serves the drawings behind every image link that is not on
+	// loopback (the corpus's CDN links, fakeHits' img.test), so that no
+	// test fetches from the network; its requests are apart from the API's.
+	images    *fake.Server
+	imagesURL string
+	// tuneDrawings, when set, adjusts the drawings step after the
+	// harness's routing is in place.
+	tuneDrawings func(*runner.Drawings)
 }
 
 // setGate makes gate see every request before the fake does (to hold one).
@@ -92,6 +103,10 @@ func newHarness(t testing.TB, opts fake.Options) *harness {
 		h.api.ServeHTTP(w, r)
 	}))
 	t.Cleanup(h.srv.Close)
+	h.images = fake.New(fake.Options{Now: h.clock.Now})
+	imgSrv := httptest.NewServer(h.images)
+	t.Cleanup(imgSrv.Close)
+	h.imagesURL = imgSrv.URL
 	h.envs = map[string]string{
 		"PATSNAP_BASE_URL":   h.srv.URL,
 		"PATSNAP_API_KEY":    testAPIKey,
@@ -137,8 +152,30 @@ func (h *harness) runTo(ctx context.Context, stdout, stderr *syncBuffer, args ..
 			c.Sleep = func(ctx context.Context, d time.Duration) error { return ctx.Err() }
 			c.MaxRetries = 2
 		},
+		tuneDrawings: func(d *runner.Drawings) {
+			route := d.Client.Transport.(*imageRoute)
+			route.next = offline{images: h.imagesURL}
+			if h.tuneDrawings != nil {
+				h.tuneDrawings(d)
+			}
+		},
 	}
 	return runEnv(ctx, e, args)
+}
+
+// offline is the harness's transport of image links: loopback ones (the
+// sandbox's, a test's own server) go as they are, any other is served by
+// the harness's image server.
+type offline struct{ images string }
+
+func (o offline) RoundTrip(req *http.Request) (*http.Response, error) {
+	host := req.URL.Hostname()
+	if spec.IsLoopbackHost(host) {
+		return http.DefaultTransport.RoundTrip(req)
+	}
+	route := &imageRoute{}
+	route.sandboxAt(o.images)
+	return route.RoundTrip(req)
 }
 
 // takesSpec reports whether the harness gives the command its spec with -f.

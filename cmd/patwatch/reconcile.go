@@ -6,6 +6,7 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"io"
 	"io/fs"
 	"net/url"
 	"os"
@@ -16,6 +17,7 @@ import (
 	"github.com/rs/zerolog"
 
 	"github.com/patwatch/patwatch/internal/atomicfile"
+	"github.com/patwatch/patwatch/internal/drawings"
 	"github.com/patwatch/patwatch/internal/patsnap"
 	"github.com/patwatch/patwatch/internal/report"
 	"github.com/patwatch/patwatch/internal/runner"
@@ -37,31 +39,38 @@ type reconcileFlags struct {
 	lockTimeout             time.Duration
 	interval, pollInterval  time.Duration
 	retryAfter              time.Duration
+	baselineDrawings        int
+	cmd                     string
 	logs                    *logFlags
 }
 
 // reportFormats are the change report formats plan, apply and watch print.
-var reportFormats = []string{report.FormatText, report.FormatJSON, report.FormatMarkdown}
+var reportFormats = []string{report.FormatText, report.FormatJSON, report.FormatMarkdown, report.FormatHTML}
 
 // addReconcileFlags registers the flags a command takes; which ones is the
 // command's synopsis in the contract. Help and completion list whatever is
 // registered here.
 func addReconcileFlags(fs *flag.FlagSet, cmd string) *reconcileFlags {
-	f := &reconcileFlags{}
+	f := &reconcileFlags{cmd: cmd}
 	specUsage := "read the spec from `SPEC`; - reads it from standard input"
 	if cmd == "watch" {
 		specUsage = "watch the spec in `SPEC`"
 	}
 	fs.StringVar(&f.spec, "f", defaultSpec, specUsage)
 	fs.StringVar(&f.state, "state", "", "the state `FILE` (default: patwatch.state.json beside the spec)")
-	choiceVar(fs, &f.format, "format", report.FormatText, "format", reportFormats, "change report format")
+	choiceVar(fs, &f.format, "format", report.FormatText, "format", reportFormats,
+		"change report format (html: one self-contained page with the drawings)")
 	fs.BoolVar(&f.sandbox, "sandbox", false, "serve the PatSnap API from the built-in simulation: no credentials, no network")
 	if cmd != "watch" {
 		fs.StringVar(&f.out, "out", "", "also write the change report to `FILE`")
 		fs.BoolVar(&f.detailed, "detailed-exitcode", false, "exit 2 when the change report is not empty (0: nothing changed, 1: error)")
+	} else {
+		fs.StringVar(&f.out, "out", "", "write each run's change report to `FILE`, replacing the last run's (needed with --format html)")
 	}
 	if cmd != "plan" {
 		fs.StringVar(&f.reportsDir, "reports-dir", "", "download finished reports into `DIR` (default: reports/ beside the spec)")
+		fs.IntVar(&f.baselineDrawings, "baseline-drawings", runner.DefaultBaselineDrawings,
+			"keep the drawings of the `N` best-ranked hits of each search's baseline (new hits' drawings are always kept)")
 	}
 	switch cmd {
 	case "plan":
@@ -101,6 +110,13 @@ func (f *reconcileFlags) setup(e env) (zerolog.Logger, bool) {
 func (f *reconcileFlags) check() error {
 	if f.offline && f.sandbox {
 		return errors.New("--offline and --sandbox exclude each other: an offline plan calls no API")
+	}
+	if f.baselineDrawings < 0 {
+		return withHint(fmt.Errorf("--baseline-drawings must not be negative, not %d", f.baselineDrawings), "0 keeps no baseline drawing; new hits' drawings are kept all the same")
+	}
+	if f.cmd == "watch" && f.format == report.FormatHTML && f.out == "" {
+		return withHint(errors.New("watch --format html needs --out FILE: each run rewrites that page"),
+			"for example: patwatch watch --format html --out changes.html")
 	}
 	if f.out != "" {
 		// Checked before the run, so that a bad --out does not surface only
@@ -168,7 +184,7 @@ func (f *reconcileFlags) openStore(sp *spec.Spec) (*stateStore, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &stateStore{Store: fs, filesDir: fs.Dir(), reportsDir: reportsDir}, nil
+	return &stateStore{Store: fs, filesDir: fs.Dir(), reportsDir: reportsDir, drawings: drawings.ForStateFile(fs.Path)}, nil
 }
 
 // stateStore is an opened store with the directories a run uses with it.
@@ -176,6 +192,7 @@ type stateStore struct {
 	runner.Store
 	filesDir   string // recorded report files are relative to it
 	reportsDir string
+	drawings   runner.DrawingCache // the thumbnails of HTML reports
 }
 
 func runPlan(ctx context.Context, e env, args []string) int {
@@ -215,6 +232,11 @@ func reconcileOnce(ctx context.Context, e env, f *reconcileFlags, cmd string) in
 	log = log.With().Str("spec", f.spec).Str("command", cmd).Logger()
 
 	var rep *report.ChangeReport
+	var page *report.Page // the pictures of an HTML report
+	r := newRunner(e, f, log, st, cmd, nil)
+	if f.format == report.FormatHTML {
+		r.Drawings.Page = func(p *report.Page) { page = p }
+	}
 	if cmd == "plan" && f.offline {
 		recorded, err := st.Load(ctx)
 		if err != nil {
@@ -224,28 +246,37 @@ func reconcileOnce(ctx context.Context, e env, f *reconcileFlags, cmd string) in
 		rep = reconciler.PlanOffline(sp, recorded)
 		rep.GeneratedAt = e.clock().UTC().Truncate(time.Second)
 		rep.PatwatchVersion, rep.Spec = version, specName(f.spec)
+		r.PlanPictures(ctx, sp, rep)
 	} else {
 		prog := newProgressLine(e.stderr)
-		r := newRunner(e, f, log, st, cmd, nil)
 		r.Progress = prog.update
 		rep, err = r.Once(ctx, sp, runner.Options{})
 		prog.done()
 		if err != nil {
 			if rep != nil {
-				finishReport(e, f, rep) // what completed before the interrupt
+				finishReport(e, f, rep, page, st.filesDir) // what completed before the interrupt
 			}
 			printError(e.stderr, err)
 			return exitError
 		}
 	}
-	return finishReport(e, f, rep)
+	return finishReport(e, f, rep, page, st.filesDir)
+}
+
+// renderReport renders rep in f's format; an HTML page gets page's
+// pictures and links to report files relative to pagePath.
+func renderReport(w io.Writer, f *reconcileFlags, rep *report.ChangeReport, page *report.Page, pagePath, filesDir string, compact bool) error {
+	if f.format == report.FormatHTML {
+		return renderPage(w, rep, page, pagePath, filesDir)
+	}
+	return report.Render(w, rep, f.format, compact)
 }
 
 // finishReport prints the change report, writes --out, and turns the report
 // into the exit code the contract fixes.
-func finishReport(e env, f *reconcileFlags, rep *report.ChangeReport) int {
+func finishReport(e env, f *reconcileFlags, rep *report.ChangeReport, page *report.Page, filesDir string) int {
 	var buf bytes.Buffer
-	if err := report.Render(&buf, rep, f.format, false); err != nil {
+	if err := renderReport(&buf, f, rep, page, f.out, filesDir, false); err != nil {
 		printError(e.stderr, err)
 		return exitError
 	}
@@ -321,6 +352,7 @@ func anySucceeded(rep *report.ChangeReport) bool {
 // the environment's credentials, or the sandbox. clients, in watch mode,
 // keeps one live client across runs.
 func newRunner(e env, f *reconcileFlags, log zerolog.Logger, st *stateStore, cmd string, clients *clientPool) *runner.Runner {
+	route := &imageRoute{}
 	return &runner.Runner{
 		Store:       st,
 		Command:     cmd,
@@ -334,15 +366,16 @@ func newRunner(e env, f *reconcileFlags, log zerolog.Logger, st *stateStore, cmd
 		Now:         e.now,
 		Log:         log,
 		Connect: func(ctx context.Context, sp *spec.Spec) (reconciler.API, func(), error) {
-			return connect(ctx, e, f, log, st, cmd != "plan", clients, sp)
+			return connect(ctx, e, f, log, st, cmd != "plan", clients, sp, route)
 		},
+		Drawings: newDrawings(e, f, st, route),
 	}
 }
 
 // connect builds the API client: the sandbox's, or the live API's from the
 // environment's credentials, reused from clients when watch mode has one
 // with the same settings. The returned function releases what it started.
-func connect(ctx context.Context, e env, f *reconcileFlags, log zerolog.Logger, st runner.Store, persist bool, clients *clientPool, sp *spec.Spec) (reconciler.API, func(), error) {
+func connect(ctx context.Context, e env, f *reconcileFlags, log zerolog.Logger, st runner.Store, persist bool, clients *clientPool, sp *spec.Spec, images *imageRoute) (reconciler.API, func(), error) {
 	cfg := patsnap.Config{QPS: sp.API.QPS, Logger: log}
 	closeFn := func() {}
 	if f.sandbox {
@@ -352,6 +385,7 @@ func connect(ctx context.Context, e env, f *reconcileFlags, log zerolog.Logger, 
 		}
 		cfg.BaseURL, cfg.APIKey = sb.baseURL, sandboxAPIKey
 		closeFn = sb.close
+		images.sandboxAt(sb.baseURL) // its drawings come from the simulation too
 	} else {
 		cfg.BaseURL = firstNonEmpty(e.getenv("PATSNAP_BASE_URL"), sp.API.BaseURL, DefaultBaseURL)
 		cfg.APIKey = e.getenv("PATSNAP_API_KEY")

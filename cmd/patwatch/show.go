@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -17,19 +18,24 @@ import (
 
 	"golang.org/x/text/width"
 
+	"github.com/patwatch/patwatch/internal/atomicfile"
+	"github.com/patwatch/patwatch/internal/drawings"
 	"github.com/patwatch/patwatch/internal/report"
 	"github.com/patwatch/patwatch/internal/runner"
+	"github.com/patwatch/patwatch/spec"
 	"github.com/patwatch/patwatch/state"
 )
 
 // runShow prints what the state file holds. It needs no spec: -f only
 // locates the default state file beside it.
-func runShow(_ context.Context, e env, args []string) int {
+func runShow(ctx context.Context, e env, args []string) int {
 	flags := flagSet(e, "show")
 	specPath := flags.String("f", defaultSpec, "the `SPEC` the state belongs to; the state defaults to patwatch.state.json beside it")
 	statePath := flags.String("state", "", "the state `FILE` (default: patwatch.state.json beside the spec)")
 	format := new(string)
-	choiceVar(flags, format, "format", "text", "format", []string{"text", "json"}, "output format")
+	choiceVar(flags, format, "format", "text", "format", []string{"text", "json", "html"},
+		"output format; html is a gallery of every hit with its drawing, in one self-contained page")
+	out := flags.String("out", "", "also write the output to `FILE`")
 	if code, ok := parseFlags(flags, args); !ok {
 		return code
 	}
@@ -37,14 +43,43 @@ func runShow(_ context.Context, e env, args []string) int {
 	if path == "" {
 		path = filepath.Join(filepath.Dir(*specPath), "patwatch.state.json")
 	}
+	if *out != "" {
+		if err := checkParentDir("--out", *out); err != nil {
+			printError(e.stderr, err)
+			return exitError
+		}
+	}
+	var buf bytes.Buffer
+	code := show(ctx, e, &buf, *specPath, path, *format)
+	if _, err := e.stdout.Write(buf.Bytes()); err != nil {
+		printError(e.stderr, err)
+		return exitError
+	}
+	if code == exitOK && *out != "" {
+		if err := atomicfile.WriteFile(*out, buf.Bytes(), 0o644); err != nil {
+			printError(e.stderr, fmt.Errorf("--out: %w", err))
+			return exitError
+		}
+	}
+	return code
+}
 
+// show writes what the state at path holds to w in format.
+func show(ctx context.Context, e env, w io.Writer, specPath, path, format string) int {
 	if _, err := os.Stat(path); errors.Is(err, fs.ErrNotExist) {
-		if *format == "json" {
-			// Always JSON, for the scripts that read it: the empty state.
-			e.stdout.Write([]byte(emptyStateJSON))
+		if format == "html" {
+			if err := report.RenderGallery(w, gallery(ctx, path, &state.State{}, drawings.ForStateFile(path), nil, false, e.clock())); err != nil {
+				printError(e.stderr, err)
+				return exitError
+			}
 			return exitOK
 		}
-		fmt.Fprintf(e.stdout, "No state yet: %s does not exist. 'patwatch apply' creates it.\n", path)
+		if format == "json" {
+			// Always JSON, for the scripts that read it: the empty state.
+			io.WriteString(w, emptyStateJSON)
+			return exitOK
+		}
+		fmt.Fprintf(w, "No state yet: %s does not exist. 'patwatch apply' creates it.\n", path)
 		return exitOK
 	}
 	st, err := state.Load(path)
@@ -52,18 +87,29 @@ func runShow(_ context.Context, e env, args []string) int {
 		printError(e.stderr, err)
 		return exitError
 	}
-	if *format == "json" {
+	if format == "json" {
 		b, err := state.Marshal(st)
 		if err != nil {
 			printError(e.stderr, err)
 			return exitError
 		}
-		e.stdout.Write(b)
+		w.Write(b)
 		return exitOK
 	}
 	_, err = os.Stat(state.AuxPath(path, runner.SandboxAux))
 	sandbox := err == nil
-	if err := showText(e.stdout, path, st, sandbox); err != nil {
+	if format == "html" {
+		var links *spec.Links
+		if sp, err := spec.Load(specPath); err == nil { // for the durable links; show needs no spec
+			links = &sp.Links
+		}
+		if err := report.RenderGallery(w, gallery(ctx, path, st, drawings.ForStateFile(path), links, sandbox, e.clock())); err != nil {
+			printError(e.stderr, err)
+			return exitError
+		}
+		return exitOK
+	}
+	if err := showText(w, path, st, sandbox); err != nil {
 		printError(e.stderr, err)
 		return exitError
 	}

@@ -249,8 +249,7 @@ type queryImageShown struct {
 
 type hitShown struct {
 	PatentPN, Title, Assignee string
-	Score                     float64
-	ScoreText                 string
+	ScoreText                 string // three decimals, as the text report shows it
 	Dates, Seen               string
 	Link                      template.URL // "" unless an https link
 	Picture                   pictureShown
@@ -264,7 +263,7 @@ type reportView struct {
 // pictureShown is a picture as the template draws it: an image that decoded
 // (Src set), or the reason it is missing.
 type pictureShown struct {
-	Src           template.URL
+	Src           template.HTMLAttr // src="data:…"
 	Width, Height int
 	Alt, Missing  string
 	Class         string
@@ -281,8 +280,7 @@ func queryView(q Query) queryShown {
 func hitView(h HitChange, pic Picture, kind string) hitShown {
 	v := hitShown{PatentPN: h.PatentPN, Title: h.Title, Assignee: h.CurrentAssignee, Link: httpsLink(h.Link)}
 	if h.Score > 0 {
-		v.Score = min(h.Score, 1)
-		v.ScoreText = strconv.FormatFloat(h.Score, 'f', 3, 64)
+		v.ScoreText = strconv.FormatFloat(min(h.Score, 1), 'f', 3, 64)
 	}
 	var dates []string
 	if h.Apdt != 0 {
@@ -303,7 +301,9 @@ func picture(p Picture, alt, class string) pictureShown {
 	if p.Image != nil {
 		w, h, err := decodes(*p.Image)
 		if err == nil {
-			out.Src = template.URL("data:" + p.Image.MediaType + ";base64," + base64.StdEncoding.EncodeToString(p.Image.Data))
+			// An attribute written whole: base64 needs no escaping, and
+			// html/template would write each '+' as "&#43;".
+			out.Src = template.HTMLAttr(`src="data:` + p.Image.MediaType + `;base64,` + base64.StdEncoding.EncodeToString(p.Image.Data) + `"`)
 			out.Width, out.Height = w, h
 			return out
 		}

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"crypto/sha256"
 	"encoding/base64"
+	"fmt"
 	"image"
 	"image/color"
 	"image/png"
@@ -12,6 +13,9 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/patwatch/patwatch/internal/drawings"
+	"github.com/patwatch/patwatch/internal/patsnap/fake"
 )
 
 // tinyPNG is a w×h PNG of one colour.
@@ -241,8 +245,11 @@ func TestRenderHTMLLinks(t *testing.T) {
 	}
 }
 
-// TestRenderHTMLSize renders 50 searches of 20 new hits each, with a
-// thumbnail-sized drawing for every hit, and reports the page's size.
+// BenchmarkRenderHTML renders the page of 50 searches with 20 new hits
+// each, every hit with a drawing's thumbnail of its own (made as a run
+// makes them, from the fake's drawings), and reports the page's size.
+//
+//	go test -run '^$' -bench RenderHTML -benchmem ./internal/report
 func BenchmarkRenderHTML(b *testing.B) {
 	rep, page := bigPage(b, 50, 20)
 	var buf bytes.Buffer
@@ -254,23 +261,25 @@ func BenchmarkRenderHTML(b *testing.B) {
 		}
 	}
 	b.ReportMetric(float64(buf.Len())/(1<<20), "MiB/page")
+	b.ReportMetric(float64(buf.Len())/float64(50*20), "bytes/hit")
 }
 
 // bigPage is a change report of searches × hits new hits, each with a
-// 320×240 line drawing of its own.
+// thumbnail of its own.
 func bigPage(tb testing.TB, searches, hits int) (*ChangeReport, *Page) {
 	rep := &ChangeReport{Command: "apply", Spec: "patwatch.yaml", GeneratedAt: time.Date(2026, 12, 1, 8, 0, 0, 0, time.UTC)}
 	page := &Page{Drawings: map[string]map[string]Picture{}, Queries: map[string]Query{}}
 	for i := range searches {
-		name := "search-" + string(rune('a'+i%26)) + string(rune('a'+i/26))
+		name := fmt.Sprintf("search-%02d", i)
 		s := SearchChange{Name: name, Status: StatusOK, Hits: 100, Total: 1000}
 		page.Drawings[name] = map[string]Picture{}
-		page.Queries[name] = Query{Line: "design (D), model 1", Images: []QueryImage{{Name: "q.png", Picture: Picture{Image: lineDrawing(tb, i*1000)}}}}
+		page.Queries[name] = Query{Line: "design (D), model 1 · country US, EU, CN · max_results 100",
+			Images: []QueryImage{{Name: "q.png", Picture: Picture{Image: thumbnail(tb, "query/"+name)}}}}
 		for j := range hits {
-			pn := "CN30" + string(rune('0'+j/10)) + string(rune('0'+j%10)) + name + "S"
+			pn := fmt.Sprintf("CN30%02d%04dS", i, j)
 			s.New = append(s.New, HitChange{PatentPN: pn, Title: "Mobile phone with a camera lens", CurrentAssignee: "HUAWEI TECHNOLOGIES CO., LTD.",
 				Score: 0.9 - float64(j)/100, Apdt: 20240101, Pbdt: 20250101, Link: "https://worldwide.espacenet.com/patent/search?q=pn%3D" + pn})
-			page.Drawings[name][pn] = Picture{Image: lineDrawing(tb, i*1000+j)}
+			page.Drawings[name][pn] = Picture{Image: thumbnail(tb, "CN/S/"+pn+".png")}
 		}
 		rep.Searches = append(rep.Searches, s)
 	}
@@ -278,27 +287,11 @@ func bigPage(tb testing.TB, searches, hits int) (*ChangeReport, *Page) {
 	return rep, page
 }
 
-// lineDrawing is a 320×240 grey PNG of a few outlines, as a drawing's
-// thumbnail is.
-func lineDrawing(tb testing.TB, seed int) *Image {
-	img := image.NewGray(image.Rect(0, 0, 320, 240))
-	for i := range img.Pix {
-		img.Pix[i] = 0xff
-	}
-	for k := range 6 {
-		x0, y0 := 20+(seed*7+k*37)%120, 20+(seed*11+k*23)%80
-		for x := x0; x < x0+150; x++ {
-			img.Pix[y0*img.Stride+x] = 0
-			img.Pix[(y0+100)*img.Stride+x] = 0
-		}
-		for y := y0; y < y0+100; y++ {
-			img.Pix[y*img.Stride+x0] = 0
-			img.Pix[y*img.Stride+x0+150] = 0
-		}
-	}
-	var buf bytes.Buffer
-	if err := (&png.Encoder{CompressionLevel: png.BestCompression}).Encode(&buf, img); err != nil {
+// thumbnail is the thumbnail of the fake's drawing for key.
+func thumbnail(tb testing.TB, key string) *Image {
+	t, err := drawings.Make(fake.Drawing(key))
+	if err != nil {
 		tb.Fatal(err)
 	}
-	return &Image{MediaType: "image/png", Data: buf.Bytes()}
+	return &Image{MediaType: t.MediaType(), Data: t.Data}
 }
