@@ -165,8 +165,11 @@ func gallery(ctx context.Context, statePath string, st *state.State, cache runne
 			if entry != nil {
 				if e := entry.Hits[pn]; e != nil {
 					gh.Score, ref = e.Score, e.Drawing
-					if e.Error != "" {
+					switch {
+					case e.Error != "":
 						missing = "drawing not fetched: " + e.Error
+					case !e.Want:
+						missing = "no drawing kept: ranked below --baseline-drawings at its baseline"
 					}
 				}
 			}

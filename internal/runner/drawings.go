@@ -46,7 +46,7 @@ type DrawingCache interface {
 const (
 	DefaultDrawingConcurrency = 8
 	DefaultDrawingBudget      = 2 * time.Minute
-	DefaultBaselineDrawings   = 20
+	DefaultBaselineDrawings   = 100
 )
 
 // Drawings configures the step of a run that fetches the drawings of hits
@@ -205,6 +205,9 @@ func (r *Runner) PlanPictures(ctx context.Context, sp *spec.Spec, rep *report.Ch
 	d.Page(r.page(ctx, d, sp, rep, idx, fresh))
 }
 
+// notKept is why a hit that was never new has no drawing.
+const notKept = "no drawing kept: ranked below --baseline-drawings at its baseline"
+
 // fetched is a thumbnail a plan made in memory, or why it could not.
 type fetched struct {
 	thumb drawings.Thumb
@@ -276,7 +279,7 @@ func (r *Runner) page(ctx context.Context, d *Drawings, sp *spec.Spec, rep *repo
 				case e.Error != "":
 					pics[h.PatentPN] = report.Picture{Missing: "drawing not fetched: " + e.Error}
 				default:
-					pics[h.PatentPN] = report.Picture{Missing: "no drawing kept"}
+					pics[h.PatentPN] = report.Picture{Missing: notKept}
 				}
 			}
 		}
