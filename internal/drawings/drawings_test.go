@@ -227,7 +227,7 @@ func TestFileStore(t *testing.T) {
 	if err := s.Put(ctx, th); err != nil {
 		t.Fatal(err)
 	}
-	want := filepath.Join(dir, ".patwatch", "drawings", th.SHA256+".png")
+	want := filepath.Join(dir, ".patwatch", "drawings", "patwatch.state.json", th.SHA256+".png")
 	if _, err := os.Stat(want); err != nil {
 		t.Fatalf("the thumbnail is not at %s: %v", want, err)
 	}
@@ -326,9 +326,12 @@ func TestSweep(t *testing.T) {
 	ctx := context.Background()
 	dir := t.TempDir()
 	a := ForStateFile(filepath.Join(dir, "patwatch.state.json"))
-	b := ForStateFile(filepath.Join(dir, "sandbox.state.json")) // shares the directory
+	b := ForStateFile(filepath.Join(dir, "sandbox.state.json")) // beside it, apart from it
+	if a.Dir() == b.Dir() {
+		t.Fatalf("two state files share %s", a.Dir())
+	}
 	var thumbs []Thumb
-	for i := range 4 {
+	for i := range 3 {
 		th, err := Make(encode(t, lines(100+i, 100), PNG))
 		if err != nil {
 			t.Fatal(err)
@@ -338,38 +341,32 @@ func TestSweep(t *testing.T) {
 		}
 		thumbs = append(thumbs, th)
 	}
-	xb := NewIndex()
-	xb.Search("s").Hit("X").Drawing = thumbs[1].Ref
-	if err := b.SaveIndex(ctx, xb); err != nil {
+	if err := b.Put(ctx, thumbs[2]); err != nil {
 		t.Fatal(err)
 	}
-	temp := filepath.Join(a.Dir(), "."+thumbs[0].SHA256+".png.tmp-0123456789abcdef")
-	os.WriteFile(temp, []byte("half"), 0o644)
+	fresh := filepath.Join(a.Dir(), "."+thumbs[0].SHA256+".png.tmp-0123456789abcdef")
+	stale := filepath.Join(a.Dir(), "."+thumbs[1].SHA256+".png.tmp-fedcba9876543210")
+	os.WriteFile(fresh, []byte("half"), 0o644)
+	os.WriteFile(stale, []byte("half"), 0o644)
+	old := time.Now().Add(-2 * tempGrace)
+	os.Chtimes(stale, old, old)
 
-	// Fresh files are left alone: another state's apply may be writing.
-	if n, err := a.Sweep(ctx, map[string]bool{thumbs[0].SHA256: true}); n != 0 || err != nil {
-		t.Fatalf("Sweep of fresh files = %d, %v", n, err)
-	}
-	old := time.Now().Add(-2 * sweepGrace)
-	entries, _ := os.ReadDir(a.Dir())
-	for _, e := range entries {
-		os.Chtimes(filepath.Join(a.Dir(), e.Name()), old, old)
-	}
 	n, err := a.Sweep(ctx, map[string]bool{thumbs[0].SHA256: true})
 	if n != 2 || err != nil {
-		t.Fatalf("Sweep = %d, %v; want the 2 thumbnails no index names", n, err)
+		t.Fatalf("Sweep = %d, %v; want the 2 thumbnails the index does not name", n, err)
 	}
-	for i, want := range []bool{true, true, false, false} {
+	for i, want := range []bool{true, false, false} {
 		if ok, _ := a.Has(ctx, thumbs[i].Ref); ok != want {
 			t.Errorf("thumbnail %d kept: %v, want %v", i, ok, want)
 		}
 	}
-	if _, err := os.Stat(temp); !errors.Is(err, fs.ErrNotExist) {
+	if ok, _ := b.Has(ctx, thumbs[2].Ref); !ok {
+		t.Error("sweeping one state's drawings removed another's")
+	}
+	if _, err := os.Stat(stale); !errors.Is(err, fs.ErrNotExist) {
 		t.Error("an old temporary file was left")
 	}
-	// An index that cannot be read stops the sweep.
-	os.WriteFile(b.index, []byte("{"), 0o644)
-	if _, err := a.Sweep(ctx, nil); err == nil {
-		t.Error("Sweep went on past an unreadable index")
+	if _, err := os.Stat(fresh); err != nil {
+		t.Error("a fresh temporary file, maybe of a write under way, was removed")
 	}
 }

@@ -15,22 +15,17 @@ import (
 	"github.com/patwatch/patwatch/internal/atomicfile"
 )
 
-// DirName is where, relative to the state file's directory, FileStore keeps
-// thumbnails and indexes.
+// DirName is where, relative to the state file's directory, FileStores
+// keep their directories: one for each state file, named after it.
 const DirName = ".patwatch/drawings"
 
-// indexSuffix ends the name of an index file: <state file name>.index.json.
-const indexSuffix = ".index.json"
-
-// sweepGrace is how old an unreferenced thumbnail must be before Sweep
-// removes it. States in the same directory share the thumbnails (equal
-// pictures, one file), and another state's apply may have just written one
-// that its index does not name yet.
-const sweepGrace = time.Hour
+// tempGrace is how old a temporary file must be before Sweep removes it:
+// a plan, which takes no lock, may be reading beside a running apply.
+const tempGrace = time.Hour
 
 // FileStore keeps thumbnails as files named by their digest
-// (<sha256>.png or .jpg) in one directory, with one index per state file
-// beside them. Callers serialise writers of one index (the state lock does).
+// (<sha256>.png or .jpg) and the index of one state file (index.json) in
+// one directory. Callers serialise its writers (the state lock does).
 type FileStore struct {
 	dir   string
 	index string // the index file's path
@@ -38,10 +33,12 @@ type FileStore struct {
 }
 
 // ForStateFile returns the store of the state file at statePath:
-// DirName beside it, with the index named after it.
+// DirName/<state file name> beside it. Each state file has its own, so
+// that the sandbox's state (sandbox.state.json beside the real one, as
+// patwatch init suggests) keeps its simulated drawings apart.
 func ForStateFile(statePath string) *FileStore {
-	dir := filepath.Join(filepath.Dir(statePath), filepath.FromSlash(DirName))
-	return &FileStore{dir: dir, index: filepath.Join(dir, filepath.Base(statePath)+indexSuffix), now: time.Now}
+	dir := filepath.Join(filepath.Dir(statePath), filepath.FromSlash(DirName), filepath.Base(statePath))
+	return &FileStore{dir: dir, index: filepath.Join(dir, "index.json"), now: time.Now}
 }
 
 // Dir is the store's directory.
@@ -117,8 +114,6 @@ func (s *FileStore) Put(_ context.Context, t Thumb) error {
 		return err
 	}
 	if st, err := os.Stat(p); err == nil && st.Size() == int64(len(t.Data)) {
-		now := s.now()
-		_ = os.Chtimes(p, now, now) // fresh for Sweep's grace period
 		return nil
 	}
 	if err := os.MkdirAll(s.dir, 0o755); err != nil {
@@ -161,11 +156,9 @@ func (s *FileStore) Get(_ context.Context, r Ref) (Thumb, error) {
 	return Thumb{Ref: r, Width: w, Height: h, Data: b}, nil
 }
 
-// Sweep removes the thumbnails that neither keep nor any index in the
-// directory names (other states may share it), once they are older than an
-// hour, and the temporary files of killed writes. It returns how many
-// thumbnails it removed. An index it cannot read stops it: a thumbnail that
-// index names must not go.
+// Sweep removes the thumbnails keep does not name, and the temporary files
+// that killed writes left (once they are an hour old). It returns how many
+// thumbnails it removed.
 func (s *FileStore) Sweep(_ context.Context, keep map[string]bool) (int, error) {
 	entries, err := os.ReadDir(s.dir)
 	if errors.Is(err, fs.ErrNotExist) {
@@ -174,47 +167,24 @@ func (s *FileStore) Sweep(_ context.Context, keep map[string]bool) (int, error) 
 	if err != nil {
 		return 0, err
 	}
-	refs := map[string]bool{}
-	for k := range keep {
-		refs[k] = true
-	}
-	for _, e := range entries {
-		name := e.Name()
-		if !strings.HasSuffix(name, indexSuffix) || filepath.Join(s.dir, name) == s.index {
-			continue
-		}
-		b, err := os.ReadFile(filepath.Join(s.dir, name))
-		if err != nil {
-			return 0, err
-		}
-		x, err := decodeIndex(b)
-		if err != nil {
-			return 0, fmt.Errorf("drawings index %s: %w", filepath.Join(s.dir, name), err)
-		}
-		for k := range x.Refs() {
-			refs[k] = true
-		}
-	}
-	cutoff := s.now().Add(-sweepGrace)
+	cutoff := s.now().Add(-tempGrace)
 	n := 0
 	for _, e := range entries {
 		name := e.Name()
 		if !e.Type().IsRegular() {
 			continue
 		}
+		if atomicfile.IsTemp(name) {
+			if info, err := e.Info(); err == nil && info.ModTime().Before(cutoff) {
+				os.Remove(filepath.Join(s.dir, name))
+			}
+			continue
+		}
 		sha, ext, _ := strings.Cut(name, ".")
-		isThumb := (ext == "png" || ext == "jpg") && (Ref{SHA256: sha, Format: PNG}).valid()
-		if !isThumb && !atomicfile.IsTemp(name) {
+		if (ext != "png" && ext != "jpg") || !(Ref{SHA256: sha, Format: PNG}).valid() || keep[sha] {
 			continue
 		}
-		if isThumb && refs[sha] {
-			continue
-		}
-		info, err := e.Info()
-		if err != nil || info.ModTime().After(cutoff) {
-			continue
-		}
-		if err := os.Remove(filepath.Join(s.dir, name)); err == nil && isThumb {
+		if err := os.Remove(filepath.Join(s.dir, name)); err == nil {
 			n++
 		}
 	}

@@ -24,9 +24,9 @@ import (
 )
 
 // DrawingCache is where runs keep the pictures of HTML reports: thumbnails
-// by digest, and the index of which hit and query image has which.
-// drawings.FileStore keeps them in a directory beside a state file; a
-// database store can keep both in tables.
+// by digest, and the index of which hit and query image has which, for one
+// state. drawings.FileStore keeps them in a directory beside a state file;
+// a database store can keep both in tables.
 type DrawingCache interface {
 	// LoadIndex returns the index, empty when there is none yet.
 	LoadIndex(ctx context.Context) (*drawings.Index, error)
@@ -37,8 +37,7 @@ type DrawingCache interface {
 	// Get returns a stored thumbnail, checked against its digest; an
 	// error matching fs.ErrNotExist when it is not stored.
 	Get(ctx context.Context, r drawings.Ref) (drawings.Thumb, error)
-	// Sweep removes the thumbnails keep does not name (nor, for a store
-	// shared by several states, any other state's index).
+	// Sweep removes the thumbnails keep does not name.
 	Sweep(ctx context.Context, keep map[string]bool) (removed int, err error)
 }
 
