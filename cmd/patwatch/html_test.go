@@ -423,3 +423,40 @@ func TestHTMLWatchRewritesOnePage(t *testing.T) {
 		}
 	}
 }
+
+// TestHTMLDrawingsDiffCleanly checks that a run that finds nothing new
+// leaves the drawings directory byte for byte as it was (scores jitter
+// between calls; the index keeps the score of first sight), so that it can
+// be committed beside the state.
+func TestHTMLDrawingsDiffCleanly(t *testing.T) {
+	h := newHarness(t, fake.Options{Seed: 1})
+	h.writeSpec(twoSearches) // the generated corpus: its scores jitter
+	h.apply()
+	dir := h.path(".patwatch/drawings")
+	snapshot := func() map[string]string {
+		out := map[string]string{}
+		filepath.WalkDir(dir, func(p string, d os.DirEntry, err error) error {
+			if err == nil && !d.IsDir() {
+				b, _ := os.ReadFile(p)
+				out[strings.TrimPrefix(p, dir)] = string(b)
+			}
+			return err
+		})
+		return out
+	}
+	before := snapshot()
+	if len(before) < 10 {
+		t.Fatalf("the baseline kept %d files", len(before))
+	}
+	h.clock.Advance(time.Hour)
+	h.apply()
+	after := snapshot()
+	if len(after) != len(before) {
+		t.Errorf("%d files before, %d after", len(before), len(after))
+	}
+	for k, v := range before {
+		if after[k] != v {
+			t.Errorf("%s changed in a run that found nothing new", k)
+		}
+	}
+}

@@ -62,8 +62,9 @@ type Hit struct {
 	// Error says why the last fetch failed, while Drawing is zero.
 	Error     string    `json:"error,omitempty"`
 	FetchedAt time.Time `json:"fetched_at,omitzero"`
-	// Score is the hit's score when last seen (the state keeps none), so
-	// that a gallery can show the best first.
+	// Score is the hit's score when first seen (the state keeps none), so
+	// that a gallery can show the best first. It is not updated: the index
+	// changes only when hits and drawings do, and so diffs cleanly in git.
 	Score float64 `json:"score,omitempty"`
 	// GoneSince is when the hit's search stopped holding it (it was
 	// dropped); zero while held.

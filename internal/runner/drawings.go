@@ -121,7 +121,9 @@ func (r *Runner) keepDrawings(ctx context.Context, sp *spec.Spec, out *reconcile
 		}
 		for _, h := range hits {
 			e := entry.Hit(h.PatentPN)
-			e.Score = math.Round(h.Score*1000) / 1000
+			if e.Score == 0 { // the score when first seen: the index changes only when hits do
+				e.Score = math.Round(h.Score*1000) / 1000
+			}
 			e.Want = e.Want || want[h.PatentPN]
 			if !e.Want || (!e.Drawing.IsZero() && r.has(sctx, d, e.Drawing)) {
 				continue
