@@ -59,15 +59,19 @@ func benchApply(b *testing.B, searches, qps int, latency time.Duration) {
 		srv := httptest.NewServer(api)
 		statePath := filepath.Join(b.TempDir(), "state.json")
 		envs := map[string]string{"PATSNAP_BASE_URL": srv.URL, "PATSNAP_API_KEY": testAPIKey, "PATWATCH_CACHE_DIR": b.TempDir()}
-		images := httptest.NewServer(fake.New(fake.Options{}))
-		e := env{getenv: func(k string) string { return envs[k] }, stdin: strings.NewReader(""), stdout: io.Discard, stderr: io.Discard,
-			// The query images come from a local server; no baseline
-			// drawing is fetched: this measures the API's pace
-			// (BenchmarkDrawingsFetch measures the drawings).
+		// The query images come from a local server, drawn ahead (the
+		// image host's work is not the client's); no baseline drawing is
+		// fetched: this measures the API's pace, and reports the drawings
+		// step apart (BenchmarkDrawingsFetch measures the drawings).
+		imageServer := fake.New(fake.Options{})
+		images := httptest.NewServer(imageServer)
+		warmDrawings(imageServer, searches, func(i int) string { return fmt.Sprintf("remote/images.test/%03d.png", i) })
+		var logs syncBuffer
+		e := env{getenv: func(k string) string { return envs[k] }, stdin: strings.NewReader(""), stdout: io.Discard, stderr: &logs,
 			tuneDrawings: func(d *runner.Drawings) { d.Client.Transport.(*imageRoute).next = offline{images: images.URL} }}
 
 		start := time.Now()
-		code := runEnv(context.Background(), e, []string{"apply", "-f", specPath, "--state", statePath, "--baseline-drawings", "0"})
+		code := runEnv(context.Background(), e, []string{"apply", "-f", specPath, "--state", statePath, "--baseline-drawings", "0", "--log-format", "json"})
 		wall := time.Since(start)
 		srv.Close()
 		images.Close()
@@ -88,7 +92,35 @@ func benchApply(b *testing.B, searches, qps int, latency time.Duration) {
 		b.ReportMetric(wall.Seconds(), "wall-s")
 		b.ReportMetric(bound.Seconds(), "bound-s")
 		b.ReportMetric(wall.Seconds()/bound.Seconds(), "wall/bound")
+		b.ReportMetric(drawingsTook(logs.String()).Seconds(), "drawings-s")
 	}
+}
+
+// warmDrawings has srv draw the pictures of n image paths before a
+// measure, in parallel.
+func warmDrawings(srv *fake.Server, n int, path func(int) string) {
+	var wg sync.WaitGroup
+	for i := range n {
+		wg.Go(func() {
+			srv.ServeHTTP(httptest.NewRecorder(), httptest.NewRequest(http.MethodGet, fake.PathImagePrefix+path(i), nil))
+		})
+	}
+	wg.Wait()
+}
+
+// drawingsTook is the time of the drawings step an apply logged, in JSON.
+func drawingsTook(logs string) time.Duration {
+	for _, line := range strings.Split(logs, "\n") {
+		var ev struct {
+			Fetched *int   `json:"fetched"`
+			Took    string `json:"took"`
+		}
+		if json.Unmarshal([]byte(line), &ev) == nil && ev.Fetched != nil {
+			d, _ := time.ParseDuration(ev.Took)
+			return d
+		}
+	}
+	return 0
 }
 
 // BenchmarkWatchSaveToRun measures, for 20 saves of the spec (alternately in
@@ -174,16 +206,7 @@ func BenchmarkDrawingsFetch(b *testing.B) {
 		if code != exitOK {
 			b.Fatalf("exit %d\n%s", code, stderr)
 		}
-		var took time.Duration
-		for _, line := range strings.Split(stderr, "\n") {
-			var ev struct {
-				Fetched int    `json:"fetched"`
-				Took    string `json:"took"`
-			}
-			if json.Unmarshal([]byte(line), &ev) == nil && ev.Fetched == hits {
-				took, _ = time.ParseDuration(ev.Took)
-			}
-		}
+		took := drawingsTook(stderr)
 		if took == 0 || len(images.Requests()) != hits {
 			b.Fatalf("%d drawings fetched, no log line of %d:\n%s", len(images.Requests()), hits, stderr)
 		}
