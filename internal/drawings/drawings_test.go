@@ -6,6 +6,7 @@ import (
 	"errors"
 	"image"
 	"image/color"
+	"image/gif"
 	"image/jpeg"
 	"image/png"
 	"io/fs"
@@ -20,6 +21,8 @@ import (
 
 	"github.com/patwatch/patwatch/state"
 )
+
+func gifEncode(w *bytes.Buffer, img image.Image) error { return gif.Encode(w, img, nil) }
 
 // encode returns img as PNG or JPEG bytes.
 func encode(t testing.TB, img image.Image, format string) []byte {
@@ -74,6 +77,7 @@ func TestMake(t *testing.T) {
 		{"a large drawing is scaled to 320 on its long side", encode(t, lines(1200, 900), PNG), 320, 240, PNG},
 		{"a tall one too", encode(t, lines(300, 1200), PNG), 80, 320, PNG},
 		{"a small one keeps its size", encode(t, lines(200, 100), PNG), 200, 100, PNG},
+		{"a big small one is made smaller", encode(t, noise(300, 300), PNG), 300, 300, JPEG},
 		{"a JPEG drawing in grey becomes the PNG of its pixels", encode(t, lines(640, 480), JPEG), 320, 240, ""},
 		{"a photo-like picture becomes a JPEG", encode(t, noise(640, 480), PNG), 320, 240, JPEG},
 	}
@@ -98,6 +102,22 @@ func TestMake(t *testing.T) {
 			}
 		})
 	}
+	t.Run("a PNG or JPEG of thumbnail size is kept as it came", func(t *testing.T) {
+		for _, format := range []string{PNG, JPEG} {
+			src := encode(t, lines(320, 200), format)
+			th, err := Make(src)
+			if err != nil || !bytes.Equal(th.Data, src) || th.Format != format {
+				t.Errorf("%s: kept %v, format %s, %v", format, bytes.Equal(th.Data, src), th.Format, err)
+			}
+		}
+		var gif bytes.Buffer
+		if err := gifEncode(&gif, lines(100, 80)); err != nil {
+			t.Fatal(err)
+		}
+		if th, err := Make(gif.Bytes()); err != nil || th.Format != PNG {
+			t.Errorf("a GIF: format %s, %v; want a PNG thumbnail", th.Format, err)
+		}
+	})
 	t.Run("grey drawings are stored in grey", func(t *testing.T) {
 		th, err := Make(encode(t, lines(640, 480), PNG))
 		if err != nil {

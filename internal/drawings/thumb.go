@@ -30,6 +30,11 @@ const MaxSide = 320
 // drawing has (a decompression bomb would make decoding allocate gigabytes).
 const maxPixels = 40_000_000
 
+// keepUnder is the size below which a PNG or JPEG that is already no
+// larger than a thumbnail is kept as it came, once it has decoded: scaling
+// and encoding it again would only cost time.
+const keepUnder = 96 << 10
+
 // jpegWhenPNGOver is the PNG size above which a thumbnail is also encoded as
 // JPEG and the smaller kept: line drawings are far smaller as PNG, photos
 // and shaded renderings as JPEG.
@@ -82,8 +87,9 @@ var ErrNotImage = errors.New("not an image")
 // Make decodes src (PNG, JPEG or GIF), scales it down to at most MaxSide
 // pixels on its long side and encodes the result: PNG, or JPEG when that
 // is smaller for an opaque picture whose PNG is large. A drawing whose
-// pixels are all grey is kept in grey, a quarter of the size. Equal input
-// gives equal bytes.
+// pixels are all grey is kept in grey, a quarter of the size. A PNG or JPEG
+// of thumbnail size (and under 96 KB) is kept as it is, once it decoded in
+// full. Equal input gives equal bytes.
 func Make(src []byte) (Thumb, error) {
 	cfg, format, err := image.DecodeConfig(bytes.NewReader(src))
 	if err != nil {
@@ -95,6 +101,9 @@ func Make(src []byte) (Thumb, error) {
 	img, _, err := image.Decode(bytes.NewReader(src))
 	if err != nil {
 		return Thumb{}, fmt.Errorf("%w: %s: %v", ErrNotImage, format, err)
+	}
+	if b := img.Bounds(); max(b.Dx(), b.Dy()) <= MaxSide && (format == PNG || format == JPEG) && len(src) < keepUnder {
+		return Thumb{Ref: Ref{SHA256: digest(src), Format: format}, Width: b.Dx(), Height: b.Dy(), Data: src}, nil
 	}
 	small := scale(img)
 	out, opaque := flatten(small)

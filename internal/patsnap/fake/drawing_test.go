@@ -29,8 +29,8 @@ func TestDrawings(t *testing.T) {
 			t.Fatalf("GET of a drawing: HTTP %d %s, equal twice: %v", a.status, a.header.Get("Content-Type"), bytes.Equal(a.body, b.body))
 		}
 		img, err := png.Decode(bytes.NewReader(a.body))
-		if err != nil || img.Bounds().Dx() < 320 {
-			t.Fatalf("the drawing does not decode as a PNG larger than a thumbnail: %v", err)
+		if err != nil || max(img.Bounds().Dx(), img.Bounds().Dy()) != 320 {
+			t.Fatalf("the drawing does not decode as a PNG 320 pixels on its long side: %v", err)
 		}
 		seen[string(a.body)] = true
 	}
