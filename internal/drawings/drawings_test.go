@@ -74,12 +74,12 @@ func TestMake(t *testing.T) {
 		w, h   int
 		format string
 	}{
-		{"a large drawing is scaled to 320 on its long side", encode(t, lines(1200, 900), PNG), 320, 240, PNG},
-		{"a tall one too", encode(t, lines(300, 1200), PNG), 80, 320, PNG},
+		{"a large drawing is scaled to 320 on its long side", encode(t, lines(800, 600), PNG), 320, 240, PNG},
+		{"a tall one too", encode(t, lines(160, 640), PNG), 80, 320, PNG},
 		{"a small one keeps its size", encode(t, lines(200, 100), PNG), 200, 100, PNG},
 		{"a big small one is made smaller", encode(t, noise(300, 300), PNG), 300, 300, JPEG},
-		{"a JPEG drawing in grey becomes the PNG of its pixels", encode(t, lines(640, 480), JPEG), 320, 240, ""},
-		{"a photo-like picture becomes a JPEG", encode(t, noise(640, 480), PNG), 320, 240, JPEG},
+		{"a JPEG drawing in grey becomes the PNG of its pixels", encode(t, lines(480, 360), JPEG), 320, 240, ""},
+		{"a photo-like picture becomes a JPEG", encode(t, noise(480, 360), PNG), 320, 240, JPEG},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
@@ -119,7 +119,7 @@ func TestMake(t *testing.T) {
 		}
 	})
 	t.Run("grey drawings are stored in grey", func(t *testing.T) {
-		th, err := Make(encode(t, lines(640, 480), PNG))
+		th, err := Make(encode(t, lines(480, 360), PNG))
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -132,7 +132,7 @@ func TestMake(t *testing.T) {
 		}
 	})
 	t.Run("thin lines survive the scaling", func(t *testing.T) {
-		th, err := Make(encode(t, lines(1280, 960), PNG))
+		th, err := Make(encode(t, lines(960, 720), PNG))
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -142,7 +142,7 @@ func TestMake(t *testing.T) {
 			darkest = min(darkest, color.GrayModel.Convert(img.At(x, th.Height/2)).(color.Gray).Y)
 		}
 		if darkest > 0xd0 {
-			t.Errorf("the 1-pixel lines of a 1280-pixel drawing vanished (darkest grey %#x)", darkest)
+			t.Errorf("the 1-pixel lines of a 960-pixel drawing vanished (darkest grey %#x)", darkest)
 		}
 	})
 }
