@@ -119,6 +119,10 @@ type Outcome struct {
 	// applied and every failed item as it was. It shares unchanged entries
 	// with the recorded state, which is never modified.
 	State *state.State
+	// Observed holds, by search name, the hits the API answered for each
+	// search refreshed successfully in this run, in rank order, with their
+	// presigned image links (which the state does not keep).
+	Observed map[string][]patsnap.Hit
 }
 
 // Run reconciles desired with recorded. Failures of single searches and
@@ -148,6 +152,7 @@ func (r *Reconciler) Run(ctx context.Context, mode Mode, desired *spec.Spec, rec
 		Outbox:          recorded.Outbox,
 	}
 	rep := &report.ChangeReport{Command: commandName(mode)}
+	observed := map[string][]patsnap.Hit{}
 	rn := findRenames(desired, recorded)
 	prior := priorRecords(desired, recorded, rn, now)
 	prog := Progress{SearchesTotal: len(desired.Searches), ReportsTotal: len(desired.Reports)}
@@ -164,6 +169,9 @@ func (r *Reconciler) Run(ctx context.Context, mode Mode, desired *spec.Spec, rec
 		for i, s := range desired.Searches {
 			if rec := searches[i].rec; rec != nil {
 				next.Searches[s.Name] = rec
+			}
+			if searches[i].observed != nil {
+				observed[s.Name] = searches[i].observed
 			}
 			ch := searches[i].change
 			ch.RenamedFrom = rn.searches[s.Name]
@@ -214,7 +222,7 @@ func (r *Reconciler) Run(ctx context.Context, mode Mode, desired *spec.Spec, rec
 	}
 	addLinks(rep, desired.Links)
 	rep.Finish()
-	return &Outcome{Report: rep, State: next}
+	return &Outcome{Report: rep, State: next, Observed: observed}
 }
 
 // checkAccount stops the run if err is an account-wide error.
@@ -380,8 +388,9 @@ func desiredReportNames(desired *spec.Spec) map[string]bool {
 }
 
 type searchOutcome struct {
-	rec    *state.Search
-	change report.SearchChange
+	rec      *state.Search
+	change   report.SearchChange
+	observed []patsnap.Hit // the API's answer, when the search succeeded
 }
 
 // runSearches refreshes every search with at most Concurrency at once, each
@@ -473,10 +482,14 @@ func (r *Reconciler) refreshSearch(ctx context.Context, s spec.Search, rec *stat
 		r.Log.Warn().Str("search", s.Name).Err(obs.Err).Msg("search failed; its recorded hits are kept")
 	}
 	next, ch := DiffSearch(s, rec, obs, r.now())
+	out := searchOutcome{rec: next, change: ch}
 	if obs.Err == nil {
 		r.Log.Debug().Str("search", s.Name).Str("status", string(ch.Status)).Int("hits", ch.Hits).Int("calls", obs.Result.Calls).Msg("search refreshed")
+		if ch.Status != report.StatusError {
+			out.observed = obs.Result.Hits
+		}
 	}
-	return searchOutcome{rec: next, change: ch}
+	return out
 }
 
 type uploaded struct {

@@ -9,6 +9,7 @@ import (
 
 	"github.com/patwatch/patwatch/internal/notify"
 	"github.com/patwatch/patwatch/internal/patsnap"
+	"github.com/patwatch/patwatch/internal/runner"
 )
 
 // env is the process environment as the commands see it: the streams, the
@@ -34,6 +35,9 @@ type env struct {
 	// flagSink, when set, is given every FlagSet a command creates: help
 	// and completion learn a command's flags by running it with -h.
 	flagSink func(*flag.FlagSet)
+	// tuneDrawings, when set, adjusts the drawings step of a run (its
+	// timeouts, where image links go). Only tests set it.
+	tuneDrawings func(*runner.Drawings)
 }
 
 // clock returns the time now.
@@ -86,6 +90,7 @@ func commands() []command {
 			examples: []string{
 				"patwatch apply --sandbox -f examples/quickstart.yaml   # no credentials, no network",
 				"patwatch apply --format markdown --out change.md --detailed-exitcode",
+				"patwatch apply --format html --out changes.html   # the query images beside the new hits' drawings",
 				"patwatch apply --lock-timeout 10m",
 				"patwatch apply --target phone-designs   # that search only; every other entry stays as it is",
 				"patwatch apply --due-only               # from cron: searches with their own interval once it has passed",
@@ -98,6 +103,7 @@ func commands() []command {
 			examples: []string{
 				"patwatch watch",
 				"patwatch watch --format json >> changes.jsonl",
+				"patwatch watch --format html --out latest.html   # rewritten after every run",
 				"patwatch watch --interval 6h --sandbox -f examples/quickstart.yaml",
 				"kill -HUP $(pgrep -f 'patwatch watch')   # reload the spec and run now",
 			},
@@ -120,11 +126,13 @@ func commands() []command {
 					exits: []exitMeaning{{exitOK, "every channel accepted its test message"}, {exitError, "a delivery failed (each is listed), the spec is invalid, or a name is not a channel"}}},
 			}},
 		{name: "show", summary: "print what the state holds", run: runShow,
-			about: "show prints the state: each search with its recorded hits, each report with its job and file. " +
-				"It needs no spec; -f only locates the state beside it.",
+			about: "show prints the state: each search with its recorded hits, each report with its job and file; " +
+				"--format html draws a gallery of every hit each search holds, best score first, with the drawings " +
+				"patwatch kept. It needs no spec; -f only locates the state beside it (and gives the gallery its links).",
 			examples: []string{
 				"patwatch show",
 				"patwatch show --format json | jq '.searches | keys'",
+				"patwatch show --format html --out gallery.html",
 			}},
 		{name: "state", summary: "pull or push the state: move it between state files and databases",
 			about: "state pull prints a state as the state file's JSON; state push replaces a state with a state file. " +

@@ -20,6 +20,8 @@ import (
 	"github.com/patwatch/patwatch/internal/patsnap"
 	"github.com/patwatch/patwatch/internal/patsnap/fake"
 	"github.com/patwatch/patwatch/internal/report"
+	"github.com/patwatch/patwatch/internal/runner"
+	"github.com/patwatch/patwatch/spec"
 	"github.com/patwatch/patwatch/state"
 )
 
@@ -68,7 +70,25 @@ type harness struct {
 
 	stdin  string                           // the command's standard input
 	reload func() (<-chan struct{}, func()) // watch's reload signal; nil: none
+
+	// images serves the drawings behind every image link that is not on
+	// loopback (the corpus's CDN links, fakeHits' img.test), so that no
+	// test fetches from the network; its requests are apart from the API's.
+	images    *fake.Server
+	imagesURL string
+	// tuneDrawings, when set, adjusts the drawings step after the
+	// harness's routing is in place.
+	tuneDrawings func(*runner.Drawings)
+	// allDrawings keeps the default --baseline-drawings. Without it, a
+	// command that does not name the flag keeps testBaselineDrawings:
+	// thumbnails are slow to make under the race detector, and most
+	// tests are not about them.
+	allDrawings bool
 }
+
+// testBaselineDrawings is the --baseline-drawings of tests that do not set
+// it or allDrawings.
+const testBaselineDrawings = 3
 
 // setGate makes gate see every request before the fake does (to hold one).
 func (h *harness) setGate(gate func(r *http.Request)) {
@@ -93,6 +113,10 @@ func newHarness(t testing.TB, opts fake.Options) *harness {
 		h.api.ServeHTTP(w, r)
 	}))
 	t.Cleanup(h.srv.Close)
+	h.images = fake.New(fake.Options{Now: h.clock.Now})
+	imgSrv := httptest.NewServer(h.images)
+	t.Cleanup(imgSrv.Close)
+	h.imagesURL = imgSrv.URL
 	h.envs = map[string]string{
 		"PATSNAP_BASE_URL":   h.srv.URL,
 		"PATSNAP_API_KEY":    testAPIKey,
@@ -129,6 +153,7 @@ func (h *harness) runTo(ctx context.Context, stdout, stderr *syncBuffer, args ..
 		// after the subcommand: state pull -f SPEC
 		args = append(args[:2:2], append([]string{"-f", h.path("patwatch.yaml")}, args[2:]...)...)
 	}
+	capDrawings := !h.allDrawings && !contains(args, "--baseline-drawings")
 	e := env{
 		getenv: func(k string) string { return h.envs[k] },
 		stdin:  strings.NewReader(h.stdin),
@@ -145,8 +170,33 @@ func (h *harness) runTo(ctx context.Context, stdout, stderr *syncBuffer, args ..
 			// Waits between delivery attempts pass at once.
 			n.Sleep = func(ctx context.Context, d time.Duration) error { return ctx.Err() }
 		},
+		tuneDrawings: func(d *runner.Drawings) {
+			route := d.Client.Transport.(*imageRoute)
+			route.next = offline{images: h.imagesURL}
+			if capDrawings {
+				d.Baseline = min(d.Baseline, testBaselineDrawings)
+			}
+			if h.tuneDrawings != nil {
+				h.tuneDrawings(d)
+			}
+		},
 	}
 	return runEnv(ctx, e, args)
+}
+
+// offline is the harness's transport of image links: loopback ones (the
+// sandbox's, a test's own server) go as they are, any other is served by
+// the harness's image server.
+type offline struct{ images string }
+
+func (o offline) RoundTrip(req *http.Request) (*http.Response, error) {
+	host := req.URL.Hostname()
+	if spec.IsLoopbackHost(host) {
+		return http.DefaultTransport.RoundTrip(req)
+	}
+	route := &imageRoute{}
+	route.sandboxAt(o.images)
+	return route.RoundTrip(req)
 }
 
 // takesSpec reports whether the harness gives the command its spec with -f.

@@ -122,7 +122,8 @@ func applyStrict(tb testing.TB, c strictRun) strictResult {
 	envs := map[string]string{"PATSNAP_BASE_URL": srv.URL, "PATSNAP_API_KEY": testAPIKey, "PATWATCH_CACHE_DIR": tb.TempDir()}
 	var stdout bytes.Buffer
 	var stderr io.Writer = io.Discard
-	args := []string{"apply", "-f", specPath, "--state", filepath.Join(dir, "state.json"), "--format", "json"}
+	args := []string{"apply", "-f", specPath, "--state", filepath.Join(dir, "state.json"), "--format", "json",
+		"--baseline-drawings", "0"} // the API's pace, not the image host's
 	if p := os.Getenv("PATWATCH_BENCH_LOG"); p != "" {
 		// Keep the run's debug log (a line per request) for a closer look.
 		f, err := os.OpenFile(p, os.O_WRONLY|os.O_CREATE|os.O_APPEND, 0o644)

@@ -55,6 +55,9 @@ plan | apply | watch)
 	*) set -- --sandbox "$@" ;;
 	esac ;;
 esac
+case "$cmd" in
+apply | watch) set -- --baseline-drawings 3 "$@" ;; # thumbnails are slow under the race detector
+esac
 PATWATCH_TEST_BE_MAIN=1 exec ` + shQuote(self) + ` "$cmd" "$@"
 `
 	writeFileAll(t, filepath.Join(dir, "patwatch"), []byte(script), 0o755)

@@ -18,6 +18,7 @@ import (
 	"github.com/rs/zerolog"
 
 	"github.com/patwatch/patwatch/internal/atomicfile"
+	"github.com/patwatch/patwatch/internal/drawings"
 	"github.com/patwatch/patwatch/internal/notify"
 	"github.com/patwatch/patwatch/internal/patsnap"
 	"github.com/patwatch/patwatch/internal/pgstore"
@@ -47,6 +48,8 @@ type reconcileFlags struct {
 	resubmit                []string
 	target, exclude         []string
 	dueOnly                 bool
+	baselineDrawings        int
+	cmd                     string
 	logs                    *logFlags
 }
 
@@ -56,27 +59,32 @@ type reconcileFlags struct {
 const defaultTimeout = 30 * time.Minute
 
 // reportFormats are the change report formats plan, apply and watch print.
-var reportFormats = []string{report.FormatText, report.FormatJSON, report.FormatMarkdown}
+var reportFormats = []string{report.FormatText, report.FormatJSON, report.FormatMarkdown, report.FormatHTML}
 
 // addReconcileFlags registers the flags a command takes; which ones is the
 // command's synopsis in the contract. Help and completion list whatever is
 // registered here.
 func addReconcileFlags(fs *flag.FlagSet, cmd string) *reconcileFlags {
-	f := &reconcileFlags{}
+	f := &reconcileFlags{cmd: cmd}
 	specUsage := "read the spec from `SPEC`; - reads it from standard input"
 	if cmd == "watch" {
 		specUsage = "watch the spec in `SPEC`"
 	}
 	fs.StringVar(&f.spec, "f", defaultSpec, specUsage)
 	fs.StringVar(&f.state, "state", "", "the state `FILE`, or a postgres:// URL (default: $PATWATCH_STATE, else patwatch.state.json beside the spec)")
-	choiceVar(fs, &f.format, "format", report.FormatText, "format", reportFormats, "change report format")
+	choiceVar(fs, &f.format, "format", report.FormatText, "format", reportFormats,
+		"change report format (html: one self-contained page with the drawings)")
 	fs.BoolVar(&f.sandbox, "sandbox", false, "serve the PatSnap API from the built-in simulation: no credentials, no network")
 	if cmd != "watch" {
 		fs.StringVar(&f.out, "out", "", "also write the change report to `FILE`")
 		fs.BoolVar(&f.detailed, "detailed-exitcode", false, "exit 2 when the change report is not empty (0: nothing changed, 1: error)")
+	} else {
+		fs.StringVar(&f.out, "out", "", "write each run's change report to `FILE`, replacing the last run's (needed with --format html)")
 	}
 	if cmd != "plan" {
 		fs.StringVar(&f.reportsDir, "reports-dir", "", "download finished reports into `DIR` (default: reports/ beside the spec)")
+		fs.IntVar(&f.baselineDrawings, "baseline-drawings", runner.DefaultBaselineDrawings,
+			"keep the drawings of the `N` best-ranked hits of each search's baseline (new hits' drawings are always kept)")
 	}
 	durationVar(fs, &f.timeout, "timeout", defaultTimeout, durationValue{allowZero: true, sample: "2h"},
 		"the deadline of a run, after which what completed is saved and the rest reported not done (0: none)")
@@ -142,6 +150,13 @@ func (f *reconcileFlags) setup(e env) (zerolog.Logger, bool) {
 func (f *reconcileFlags) check() error {
 	if f.offline && f.sandbox {
 		return errors.New("--offline and --sandbox exclude each other: an offline plan calls no API")
+	}
+	if f.baselineDrawings < 0 {
+		return withHint(fmt.Errorf("--baseline-drawings must not be negative, not %d", f.baselineDrawings), "0 keeps no baseline drawing; new hits' drawings are kept all the same")
+	}
+	if f.cmd == "watch" && f.format == report.FormatHTML && f.out == "" {
+		return withHint(errors.New("watch --format html needs --out FILE: each run rewrites that page"),
+			"for example: patwatch watch --format html --out changes.html")
 	}
 	if f.out != "" {
 		// Checked before the run, so that a bad --out does not surface only
@@ -324,7 +339,8 @@ func (f *reconcileFlags) openStore(sp *spec.Spec) (*stateStore, error) {
 		// to the directory holding it, so that they read reports/NAME.pdf
 		// on every runner that keeps the default name (as a state file
 		// beside its spec records them, and a pushed one keeps them).
-		return &stateStore{Store: pg, filesDir: filepath.Dir(reportsDir), reportsDir: reportsDir}, nil
+		filesDir := filepath.Dir(reportsDir)
+		return &stateStore{Store: pg, filesDir: filesDir, reportsDir: reportsDir, drawings: pgDrawings(filesDir, pg.StateName())}, nil
 	}
 	statePath, reportsDir, err := f.paths(sp)
 	if err != nil {
@@ -334,7 +350,15 @@ func (f *reconcileFlags) openStore(sp *spec.Spec) (*stateStore, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &stateStore{Store: fs, filesDir: fs.Dir(), reportsDir: reportsDir}, nil
+	return &stateStore{Store: fs, filesDir: fs.Dir(), reportsDir: reportsDir, drawings: drawings.ForStateFile(fs.Path)}, nil
+}
+
+// pgDrawings keeps the drawings of the database state named stateName on
+// this runner, in dir (the directory its report files are relative to: the
+// spec's, by default) as a state file's are beside it. They are a cache:
+// a runner without them fetches the drawings of the hits it reports.
+func pgDrawings(dir, stateName string) *drawings.FileStore {
+	return drawings.ForStateFile(filepath.Join(dir, "postgres-"+stateName))
 }
 
 // stateStore is an opened store with the directories a run uses with it.
@@ -342,6 +366,7 @@ type stateStore struct {
 	runner.Store
 	filesDir   string // recorded report files are relative to it
 	reportsDir string
+	drawings   runner.DrawingCache // the thumbnails of HTML reports
 }
 
 // Close releases the store's connections, if it has any.
@@ -398,6 +423,11 @@ func reconcileOnce(ctx context.Context, e env, f *reconcileFlags, cmd string) in
 	log = log.With().Str("spec", f.spec).Str("command", cmd).Logger()
 
 	var rep *report.ChangeReport
+	var page *report.Page // the pictures of an HTML report
+	r := newRunner(e, f, log, st, cmd, nil)
+	if f.format == report.FormatHTML {
+		r.Drawings.Page = func(p *report.Page) { page = p }
+	}
 	if cmd == "plan" && f.offline {
 		recorded, err := st.Load(ctx)
 		if err != nil {
@@ -416,9 +446,9 @@ func reconcileOnce(ctx context.Context, e env, f *reconcileFlags, cmd string) in
 		}
 		rep.GeneratedAt = e.clock().UTC().Truncate(time.Second)
 		rep.PatwatchVersion, rep.Spec = version, specName(f.spec)
+		r.PlanPictures(ctx, sp, rep)
 	} else {
 		prog := newProgress(e.stderr, log, true)
-		r := newRunner(e, f, log, st, cmd, nil)
 		r.Progress = prog.update
 		rep, err = r.Once(ctx, sp, runner.Options{Select: f.selection(), CheckNames: true})
 		prog.done()
@@ -427,15 +457,24 @@ func reconcileOnce(ctx context.Context, e env, f *reconcileFlags, cmd string) in
 			case rep != nil && errors.Is(err, runner.ErrNotSaved):
 				// What the run found, none of which was kept: the error
 				// below says so, not the report's failure line.
-				printReport(e, f, rep)
+				printReport(e, f, rep, page, st.filesDir)
 			case rep != nil:
-				finishReport(e, f, rep) // what completed before the interrupt
+				finishReport(e, f, rep, page, st.filesDir) // what completed before the interrupt
 			}
 			printError(e.stderr, err)
 			return exitError
 		}
 	}
-	return finishReport(e, f, rep)
+	return finishReport(e, f, rep, page, st.filesDir)
+}
+
+// renderReport renders rep in f's format; an HTML page gets page's
+// pictures and links to report files relative to pagePath.
+func renderReport(w io.Writer, f *reconcileFlags, rep *report.ChangeReport, page *report.Page, pagePath, filesDir string, compact bool) error {
+	if f.format == report.FormatHTML {
+		return renderPage(w, rep, page, pagePath, filesDir)
+	}
+	return report.Render(w, rep, f.format, compact)
 }
 
 // selection is the entries --target, --exclude and --due-only choose.
@@ -444,9 +483,9 @@ func (f *reconcileFlags) selection() reconciler.Selection {
 }
 
 // printReport prints the change report and writes --out.
-func printReport(e env, f *reconcileFlags, rep *report.ChangeReport) error {
+func printReport(e env, f *reconcileFlags, rep *report.ChangeReport, page *report.Page, filesDir string) error {
 	var buf bytes.Buffer
-	if err := report.Render(&buf, rep, f.format, false); err != nil {
+	if err := renderReport(&buf, f, rep, page, f.out, filesDir, false); err != nil {
 		return err
 	}
 	if _, err := e.stdout.Write(buf.Bytes()); err != nil {
@@ -462,8 +501,8 @@ func printReport(e env, f *reconcileFlags, rep *report.ChangeReport) error {
 
 // finishReport prints the change report, writes --out, and turns the report
 // into the exit code the contract fixes.
-func finishReport(e env, f *reconcileFlags, rep *report.ChangeReport) int {
-	if err := printReport(e, f, rep); err != nil {
+func finishReport(e env, f *reconcileFlags, rep *report.ChangeReport, page *report.Page, filesDir string) int {
+	if err := printReport(e, f, rep, page, filesDir); err != nil {
 		printError(e.stderr, err)
 		return exitError
 	}
@@ -532,6 +571,7 @@ func anySucceeded(rep *report.ChangeReport) bool {
 // the environment's credentials, or the sandbox. clients, in watch mode,
 // keeps one live client across runs.
 func newRunner(e env, f *reconcileFlags, log zerolog.Logger, st *stateStore, cmd string, clients *clientPool) *runner.Runner {
+	route := &imageRoute{}
 	r := &runner.Runner{
 		Store:         st,
 		Command:       cmd,
@@ -549,8 +589,9 @@ func newRunner(e env, f *reconcileFlags, log zerolog.Logger, st *stateStore, cmd
 		Resubmit:      f.resubmit,
 		Credentials:   credentialVars(e, f),
 		Connect: func(ctx context.Context, sp *spec.Spec) (reconciler.API, func(), error) {
-			return connect(ctx, e, f, log, st, cmd != "plan", clients, sp)
+			return connect(ctx, e, f, log, st, cmd != "plan", clients, sp, route)
 		},
+		Drawings: newDrawings(e, f, st, route),
 	}
 	if cmd != "plan" { // plan never sends
 		r.Notify = newNotifier(e, log)
@@ -571,7 +612,7 @@ func newNotifier(e env, log zerolog.Logger) *notify.Notifier {
 // connect builds the API client: the sandbox's, or the live API's from the
 // environment's credentials, reused from clients when watch mode has one
 // with the same settings. The returned function releases what it started.
-func connect(ctx context.Context, e env, f *reconcileFlags, log zerolog.Logger, st runner.Store, persist bool, clients *clientPool, sp *spec.Spec) (reconciler.API, func(), error) {
+func connect(ctx context.Context, e env, f *reconcileFlags, log zerolog.Logger, st runner.Store, persist bool, clients *clientPool, sp *spec.Spec, images *imageRoute) (reconciler.API, func(), error) {
 	cfg := patsnap.Config{QPS: sp.API.QPS, Logger: log}
 	closeFn := func() {}
 	if f.sandbox {
@@ -581,6 +622,7 @@ func connect(ctx context.Context, e env, f *reconcileFlags, log zerolog.Logger, 
 		}
 		cfg.BaseURL, cfg.APIKey = sb.baseURL, sandboxAPIKey
 		closeFn = sb.close
+		images.sandboxAt(sb.baseURL) // its drawings come from the simulation too
 	} else {
 		cfg.BaseURL = firstNonEmpty(e.getenv("PATSNAP_BASE_URL"), sp.API.BaseURL, DefaultBaseURL)
 		cfg.APIKey = e.getenv("PATSNAP_API_KEY")

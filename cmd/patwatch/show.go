@@ -2,6 +2,7 @@ package main
 
 import (
 	"bufio"
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -18,9 +19,12 @@ import (
 
 	"golang.org/x/text/width"
 
+	"github.com/patwatch/patwatch/internal/atomicfile"
+	"github.com/patwatch/patwatch/internal/drawings"
 	"github.com/patwatch/patwatch/internal/pgstore"
 	"github.com/patwatch/patwatch/internal/report"
 	"github.com/patwatch/patwatch/internal/runner"
+	"github.com/patwatch/patwatch/spec"
 	"github.com/patwatch/patwatch/state"
 )
 
@@ -31,7 +35,9 @@ func runShow(ctx context.Context, e env, args []string) int {
 	specPath := flags.String("f", defaultSpec, "the `SPEC` the state belongs to; the state defaults to patwatch.state.json beside it")
 	statePath := flags.String("state", "", "the state `FILE`, or a postgres:// URL (default: $PATWATCH_STATE, else patwatch.state.json beside the spec)")
 	format := new(string)
-	choiceVar(flags, format, "format", "text", "format", []string{"text", "json"}, "output format")
+	choiceVar(flags, format, "format", "text", "format", []string{"text", "json", "html"},
+		"output format; html is a gallery of every hit with its drawing, in one self-contained page")
+	out := flags.String("out", "", "also write the output to `FILE`")
 	if code, ok := parseFlags(flags, args); !ok {
 		return code
 	}
@@ -42,17 +48,60 @@ func runShow(ctx context.Context, e env, args []string) int {
 	if path == "" {
 		path = filepath.Join(filepath.Dir(*specPath), "patwatch.state.json")
 	}
+	if *out != "" {
+		if err := checkParentDir("--out", *out); err != nil {
+			printError(e.stderr, err)
+			return exitError
+		}
+	}
+	if *out == "" {
+		// One write per 64 KiB rather than one per cell: on a state of a
+		// million hits the unbuffered writes were half the time (issue 11.4).
+		bw := bufio.NewWriterSize(e.stdout, 64<<10)
+		code := show(ctx, e, bw, *specPath, path, *format)
+		if err := bw.Flush(); err != nil {
+			printError(e.stderr, err)
+			return exitError
+		}
+		return code
+	}
+	var buf bytes.Buffer
+	code := show(ctx, e, &buf, *specPath, path, *format)
+	if _, err := e.stdout.Write(buf.Bytes()); err != nil {
+		printError(e.stderr, err)
+		return exitError
+	}
+	if code == exitOK {
+		if err := atomicfile.WriteFile(*out, buf.Bytes(), 0o644); err != nil {
+			printError(e.stderr, fmt.Errorf("--out: %w", err))
+			return exitError
+		}
+	}
+	return code
+}
 
+// show writes what the state at path (a file, or a postgres:// URL) holds
+// to w in format. specPath locates a database state's drawings and the
+// spec's durable links.
+func show(ctx context.Context, e env, w io.Writer, specPath, path, format string) int {
 	label := "state file:"
 	var st *state.State
 	var sandbox bool
+	cache := drawings.ForStateFile(path)
 	noState := func(what string) int {
-		if *format == "json" {
+		switch format {
+		case "html":
+			if err := report.RenderGallery(w, gallery(ctx, path, &state.State{}, cache, nil, false, e.clock())); err != nil {
+				printError(e.stderr, err)
+				return exitError
+			}
+			return exitOK
+		case "json":
 			// Always JSON, for the scripts that read it: the empty state.
-			e.stdout.Write([]byte(emptyStateJSON))
+			io.WriteString(w, emptyStateJSON)
 			return exitOK
 		}
-		fmt.Fprintf(e.stdout, "No state yet: %s. 'patwatch apply' creates it.\n", what)
+		fmt.Fprintf(w, "No state yet: %s. 'patwatch apply' creates it.\n", what)
 		return exitOK
 	}
 	if pgstore.IsURL(path) {
@@ -78,6 +127,7 @@ func runShow(ctx context.Context, e env, args []string) int {
 		_, err = pg.ReadAux(ctx, runner.SandboxAux)
 		sandbox = err == nil
 		path = pg.String()
+		cache = pgDrawings(filepath.Dir(specPath), pg.StateName())
 	} else {
 		if _, err := os.Stat(path); errors.Is(err, fs.ErrNotExist) {
 			return noState(path + " does not exist")
@@ -90,23 +140,27 @@ func runShow(ctx context.Context, e env, args []string) int {
 		_, err = os.Stat(state.AuxPath(path, runner.SandboxAux))
 		sandbox = err == nil
 	}
-	if *format == "json" {
+	if format == "json" {
 		b, err := state.Marshal(st)
 		if err != nil {
 			printError(e.stderr, err)
 			return exitError
 		}
-		e.stdout.Write(b)
+		w.Write(b)
 		return exitOK
 	}
-	// One write per 64 KiB rather than one per cell: on a state of a
-	// million hits the unbuffered writes were half the time (issue 11.4).
-	out := bufio.NewWriterSize(e.stdout, 64<<10)
-	err := showText(out, label, path, st, sandbox)
-	if ferr := out.Flush(); err == nil {
-		err = ferr
+	if format == "html" {
+		var links *spec.Links
+		if sp, err := spec.Load(specPath); err == nil { // for the durable links; show needs no spec
+			links = &sp.Links
+		}
+		if err := report.RenderGallery(w, gallery(ctx, path, st, cache, links, sandbox, e.clock())); err != nil {
+			printError(e.stderr, err)
+			return exitError
+		}
+		return exitOK
 	}
-	if err != nil {
+	if err := showText(w, label, path, st, sandbox); err != nil {
 		printError(e.stderr, err)
 		return exitError
 	}

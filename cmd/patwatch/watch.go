@@ -1,11 +1,14 @@
 package main
 
 import (
+	"bytes"
 	"context"
 	"errors"
-	"fmt"
 	"time"
 
+	"github.com/rs/zerolog"
+
+	"github.com/patwatch/patwatch/internal/atomicfile"
 	"github.com/patwatch/patwatch/internal/notify"
 	"github.com/patwatch/patwatch/internal/report"
 	"github.com/patwatch/patwatch/internal/runner"
@@ -78,6 +81,10 @@ func runWatch(ctx context.Context, e env, args []string) int {
 		},
 		Apply: func(ctx context.Context, r watch.Run) (*report.ChangeReport, error) {
 			rn := newRunner(e, f, log, st, "watch", &clients)
+			var page *report.Page
+			if f.format == report.FormatHTML {
+				rn.Drawings.Page = func(p *report.Page) { page = p }
+			}
 			prog := newProgress(e.stderr, log, false)
 			rn.Progress = prog.update
 			rep, err := rn.Once(ctx, r.Spec, runner.Options{ReportsOnly: r.ReportsOnly,
@@ -94,12 +101,7 @@ func runWatch(ctx context.Context, e env, args []string) int {
 			}
 			if rep != nil {
 				rep.Trigger = r.Trigger
-				if rerr := report.Render(e.stdout, rep, f.format, true); rerr != nil {
-					log.Error().Err(rerr).Msg("writing the change report")
-				}
-				if f.format != report.FormatJSON {
-					fmt.Fprintln(e.stdout) // a blank line between runs; JSON is one object a line
-				}
+				writeWatchReport(e, f, log, rep, page, st.filesDir)
 			}
 			return rep, err
 		},
@@ -141,4 +143,36 @@ func lastRefreshes(ctx context.Context, st runner.Store) (map[string]time.Time, 
 		}
 	}
 	return out, nil
+}
+
+// writeWatchReport prints a run's change report (one JSON object a line;
+// text and markdown with a blank line after each) and replaces --out with
+// it. An HTML page only goes to --out: one page is the latest run's, and a
+// report poll that changed nothing leaves the last full run's report there.
+func writeWatchReport(e env, f *reconcileFlags, log zerolog.Logger, rep *report.ChangeReport, page *report.Page, filesDir string) {
+	if f.format != report.FormatHTML {
+		var buf bytes.Buffer
+		if err := report.Render(&buf, rep, f.format, true); err != nil {
+			log.Error().Err(err).Msg("writing the change report")
+		}
+		if f.format != report.FormatJSON {
+			buf.WriteString("\n") // a blank line between runs; JSON is one object a line
+		}
+		if _, err := e.stdout.Write(buf.Bytes()); err != nil {
+			log.Error().Err(err).Msg("writing the change report")
+		}
+	}
+	if f.out == "" || (rep.ReportsOnly && !rep.Changed) {
+		return
+	}
+	var buf bytes.Buffer
+	if err := renderReport(&buf, f, rep, page, f.out, filesDir, false); err != nil {
+		log.Error().Err(err).Msg("rendering the change report for --out")
+		return
+	}
+	if err := atomicfile.WriteFile(f.out, buf.Bytes(), 0o644); err != nil {
+		log.Error().Err(err).Msg("writing --out")
+		return
+	}
+	log.Info().Str("out", f.out).Str("format", f.format).Msg("change report written")
 }

@@ -84,6 +84,9 @@ type Runner struct {
 	AllowMassDrop bool
 	Resubmit      []string
 	Credentials   string
+	// Drawings, when set, keeps the drawings of hits for HTML reports
+	// after an apply's save (drawings.go); nil: no drawing is fetched.
+	Drawings *Drawings
 }
 
 func (r *Runner) now() time.Time {
@@ -187,6 +190,7 @@ func (r *Runner) Once(ctx context.Context, sp *spec.Spec, opts Options) (*report
 	r.countCalls(sp, recorded, out, api, sent, started)
 	r.stamp(out.Report, opts)
 	if !r.Apply {
+		r.PlanPictures(ctx, sp, out.Report)
 		return out.Report, r.ended(ctx, false)
 	}
 	out.State.PatwatchVersion = r.Version
@@ -205,6 +209,9 @@ func (r *Runner) Once(ctx context.Context, sp *spec.Spec, opts Options) (*report
 		CallsMade: *out.Report.Calls.Made,
 	}); err != nil {
 		r.Log.Warn().Err(err).Msg("the run was not added to the store's history of runs")
+	}
+	if r.Drawings != nil {
+		r.keepDrawings(ctx, sp, out, opts)
 	}
 	if err := r.ended(ctx, true); err != nil {
 		return out.Report, err

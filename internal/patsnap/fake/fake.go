@@ -1,7 +1,8 @@
 // Package fake is an in-process simulation of the PatSnap Open API endpoints
 // patwatch uses: token exchange, image search (P060, P061), image upload
 // (P010), the asynchronous patent value report (R002 create and status) and
-// the presigned download of a finished report.
+// the presigned download of a finished report, and the drawings behind the
+// presigned image links of hits.
 //
 // It speaks the documented wire format (the official P060 and R002 pages and
 // the project's API notes) to the letter, quirks included: errors inside HTTP 200 answers, bare-number job ids above 2^53
@@ -24,8 +25,10 @@
 //   - an unknown token answers HTTP 200 with 67200003, an expired one HTTP 200 with 67200009;
 //   - mode B (sk- key) does not require the apikey query parameter, but rejects
 //     one that differs from the key with 67200009;
-//   - the QPS cap counts answered gateway calls (not downloads, not rejected calls)
-//     per calendar second, unless Options.Limiter asks for the strict sliding window.
+//   - the QPS cap counts answered gateway calls (not downloads, not images, not rejected calls)
+//     per calendar second, unless Options.Limiter asks for the strict sliding window;
+//   - GET under /fake-images/ answers a generated PNG drawing (see Drawing),
+//     as the image CDN answers the presigned links of hits.
 package fake
 
 import (
@@ -76,6 +79,7 @@ const (
 	EndpointReportCreateNoLogo Endpoint = "report-create-no-logo" // POST …/task/create-no-logo (R002)
 	EndpointReportStatus       Endpoint = "report-status"         // GET …/job_id/status (R002)
 	EndpointDownload           Endpoint = "download"              // GET /fake-download/<job>/<file>
+	EndpointImage              Endpoint = "image"                 // GET /fake-images/<path>: a drawing (see Drawing)
 	EndpointUnknown            Endpoint = "unknown"               // any other path: 67200101, HTTP 404
 )
 
@@ -214,7 +218,8 @@ type Server struct {
 	jobs     map[string]*job
 	nextJob  uint64
 	uploads  map[string]upload
-	window   int64 // unix second of the QPS window (LimitCalendar)
+	drawn    map[string][]byte // image path → its drawing (see drawing)
+	window   int64             // unix second of the QPS window (LimitCalendar)
 	inWindow int
 	arrivals []time.Time // arrivals of the last second, oldest first (LimitSliding)
 	reqs     []*Request
@@ -240,6 +245,7 @@ func New(o Options) *Server {
 		jobs:     map[string]*job{},
 		nextJob:  firstJobID,
 		uploads:  map[string]upload{},
+		drawn:    map[string][]byte{},
 	}
 	if s.now == nil {
 		s.now = time.Now
@@ -632,6 +638,8 @@ func route(method, path string) Endpoint {
 		return EndpointReportStatus
 	case method == http.MethodGet && strings.HasPrefix(path, PathDownloadPrefix):
 		return EndpointDownload
+	case method == http.MethodGet && strings.HasPrefix(path, PathImagePrefix):
+		return EndpointImage
 	}
 	return EndpointUnknown
 }
@@ -642,7 +650,7 @@ func (s *Server) handle(r *http.Request, ep Endpoint, body []byte, readErr error
 	if ep == EndpointUnknown {
 		return errAnswer(http.StatusNotFound, CodeUnknownPath, ""), false
 	}
-	if ep != EndpointDownload && !s.admit() {
+	if ep != EndpointDownload && ep != EndpointImage && !s.admit() {
 		return errAnswer(http.StatusOK, CodeQPS, ""), false
 	}
 	if readErr != nil {
@@ -724,6 +732,8 @@ func (s *Server) serve(r *http.Request, ep Endpoint, body []byte) *answer {
 		return s.token(r, body)
 	case EndpointDownload:
 		return s.download(r)
+	case EndpointImage:
+		return s.image(r)
 	}
 	if a := s.authorize(r); a != nil {
 		return a

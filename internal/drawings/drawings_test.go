@@ -1,0 +1,392 @@
+package drawings
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"image"
+	"image/color"
+	"image/gif"
+	"image/jpeg"
+	"image/png"
+	"io/fs"
+	"math/rand/v2"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/patwatch/patwatch/state"
+)
+
+func gifEncode(w *bytes.Buffer, img image.Image) error { return gif.Encode(w, img, nil) }
+
+// encode returns img as PNG or JPEG bytes.
+func encode(t testing.TB, img image.Image, format string) []byte {
+	t.Helper()
+	var buf bytes.Buffer
+	var err error
+	if format == JPEG {
+		err = jpeg.Encode(&buf, img, &jpeg.Options{Quality: 90})
+	} else {
+		err = png.Encode(&buf, img)
+	}
+	if err != nil {
+		t.Fatal(err)
+	}
+	return buf.Bytes()
+}
+
+// lines is a w×h white picture with thin black lines, as a patent
+// drawing is.
+func lines(w, h int) *image.RGBA {
+	img := image.NewRGBA(image.Rect(0, 0, w, h))
+	for i := range img.Pix {
+		img.Pix[i] = 0xff
+	}
+	for y := h / 4; y < h*3/4; y++ {
+		img.Set(w/3, y, color.Black)
+		img.Set(w*2/3, y, color.Black)
+	}
+	return img
+}
+
+// noise is a w×h opaque picture of random colours: a photo's worst case.
+func noise(w, h int) *image.RGBA {
+	r := rand.New(rand.NewPCG(1, 2))
+	img := image.NewRGBA(image.Rect(0, 0, w, h))
+	for i := range img.Pix {
+		img.Pix[i] = byte(r.IntN(256))
+		if i%4 == 3 {
+			img.Pix[i] = 0xff
+		}
+	}
+	return img
+}
+
+func TestMake(t *testing.T) {
+	cases := []struct {
+		name   string
+		src    []byte
+		w, h   int
+		format string
+	}{
+		{"a large drawing is scaled to 320 on its long side", encode(t, lines(800, 600), PNG), 320, 240, PNG},
+		{"a tall one too", encode(t, lines(160, 640), PNG), 80, 320, PNG},
+		{"a small one keeps its size", encode(t, lines(200, 100), PNG), 200, 100, PNG},
+		{"a big small one is made smaller", encode(t, noise(300, 300), PNG), 300, 300, JPEG},
+		{"a JPEG drawing in grey becomes the PNG of its pixels", encode(t, lines(480, 360), JPEG), 320, 240, ""},
+		{"a photo-like picture becomes a JPEG", encode(t, noise(480, 360), PNG), 320, 240, JPEG},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			th, err := Make(tc.src)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if th.Width != tc.w || th.Height != tc.h {
+				t.Errorf("size %d×%d, want %d×%d", th.Width, th.Height, tc.w, tc.h)
+			}
+			if tc.format != "" && th.Format != tc.format {
+				t.Errorf("format %s, want %s", th.Format, tc.format)
+			}
+			if w, h, err := Verify(th.Ref, th.Data); err != nil || w != th.Width || h != th.Height {
+				t.Errorf("Verify = %d×%d, %v", w, h, err)
+			}
+			again, _ := Make(tc.src)
+			if again.SHA256 != th.SHA256 {
+				t.Error("the same input gave another thumbnail")
+			}
+		})
+	}
+	t.Run("a PNG or JPEG of thumbnail size is kept as it came", func(t *testing.T) {
+		for _, format := range []string{PNG, JPEG} {
+			src := encode(t, lines(320, 200), format)
+			th, err := Make(src)
+			if err != nil || !bytes.Equal(th.Data, src) || th.Format != format {
+				t.Errorf("%s: kept %v, format %s, %v", format, bytes.Equal(th.Data, src), th.Format, err)
+			}
+		}
+		var gif bytes.Buffer
+		if err := gifEncode(&gif, lines(100, 80)); err != nil {
+			t.Fatal(err)
+		}
+		if th, err := Make(gif.Bytes()); err != nil || th.Format != PNG {
+			t.Errorf("a GIF: format %s, %v; want a PNG thumbnail", th.Format, err)
+		}
+	})
+	t.Run("grey drawings are stored in grey", func(t *testing.T) {
+		th, err := Make(encode(t, lines(480, 360), PNG))
+		if err != nil {
+			t.Fatal(err)
+		}
+		img, err := png.Decode(bytes.NewReader(th.Data))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, ok := img.(*image.Gray); !ok {
+			t.Errorf("a black-and-white drawing is a %T", img)
+		}
+	})
+	t.Run("thin lines survive the scaling", func(t *testing.T) {
+		th, err := Make(encode(t, lines(960, 720), PNG))
+		if err != nil {
+			t.Fatal(err)
+		}
+		img, _ := png.Decode(bytes.NewReader(th.Data))
+		darkest := uint8(255)
+		for x := 0; x < th.Width; x++ {
+			darkest = min(darkest, color.GrayModel.Convert(img.At(x, th.Height/2)).(color.Gray).Y)
+		}
+		if darkest > 0xd0 {
+			t.Errorf("the 1-pixel lines of a 960-pixel drawing vanished (darkest grey %#x)", darkest)
+		}
+	})
+}
+
+func TestMakeRefusesWhatIsNotAnImage(t *testing.T) {
+	good := encode(t, lines(100, 100), PNG)
+	bomb := encode(t, image.NewGray(image.Rect(0, 0, 1, 1)), PNG)
+	// Claim 100000×100000 pixels in the header (IHDR width and height).
+	bomb = append([]byte(nil), bomb...)
+	copy(bomb[16:24], []byte{0, 1, 0x86, 0xa0, 0, 1, 0x86, 0xa0})
+	for name, src := range map[string][]byte{
+		"html":            []byte("<html><body>Access denied</body></html>"),
+		"json":            []byte(`{"status":false,"error_code":403}`),
+		"empty":           nil,
+		"truncated png":   good[:len(good)/2],
+		"a pixel bomb":    bomb,
+		"svg with script": []byte(`<svg xmlns="http://www.w3.org/2000/svg" onload="alert(1)"/>`),
+	} {
+		if _, err := Make(src); !errors.Is(err, ErrNotImage) {
+			t.Errorf("%s: err = %v, want ErrNotImage", name, err)
+		}
+	}
+}
+
+func TestFetch(t *testing.T) {
+	drawing := encode(t, lines(640, 480), PNG)
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		switch r.URL.Path {
+		case "/ok.png":
+			w.Write(drawing)
+		case "/html.png":
+			w.Header().Set("Content-Type", "image/png") // says PNG, is not
+			w.Write([]byte("<html><script>alert(1)</script></html>"))
+		case "/slow.png":
+			select {
+			case <-r.Context().Done():
+			case <-time.After(10 * time.Second):
+			}
+		case "/huge.png":
+			w.Write(bytes.Repeat([]byte{0}, maxBody+10))
+		default:
+			http.NotFound(w, r)
+		}
+	}))
+	defer srv.Close()
+	f := &Fetcher{Client: srv.Client(), Timeout: 200 * time.Millisecond}
+	const sig = "?X-Amz-Signature=secret-signature"
+
+	th, err := f.Fetch(t.Context(), srv.URL+"/ok.png"+sig)
+	if err != nil || th.Width != 320 {
+		t.Fatalf("Fetch = %d×%d, %v", th.Width, th.Height, err)
+	}
+	for path, want := range map[string]string{
+		"/gone.png":  "HTTP 404",
+		"/html.png":  "not an image",
+		"/slow.png":  "no answer within 200ms",
+		"/huge.png":  "larger than 16 MB",
+		"ftp://x/a":  "not an http or https link",
+		"javascript": "not an http or https link",
+	} {
+		u := srv.URL + path + sig
+		if !strings.HasPrefix(path, "/") {
+			u = path
+		}
+		ff := f
+		if path == "/huge.png" {
+			ff = &Fetcher{Client: srv.Client(), Timeout: time.Minute}
+		}
+		_, err := ff.Fetch(t.Context(), u)
+		if err == nil || !strings.Contains(err.Error(), want) {
+			t.Errorf("%s: err = %v, want it to say %q", path, err, want)
+		}
+		if err != nil && (strings.Contains(err.Error(), "secret-signature") || strings.Contains(err.Error(), path+"?")) {
+			t.Errorf("%s: the error shows the presigned link: %v", path, err)
+		}
+	}
+	// A refused connection names no link either.
+	dead := httptest.NewServer(http.NotFoundHandler())
+	dead.Close()
+	if _, err := f.Fetch(t.Context(), dead.URL+"/a.png"+sig); err == nil || strings.Contains(err.Error(), "secret-signature") {
+		t.Errorf("refused connection: %v", err)
+	}
+}
+
+func TestFileStore(t *testing.T) {
+	ctx := context.Background()
+	dir := t.TempDir()
+	s := ForStateFile(filepath.Join(dir, "patwatch.state.json"))
+	th, err := Make(encode(t, lines(640, 480), PNG))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if ok, err := s.Has(ctx, th.Ref); ok || err != nil {
+		t.Fatalf("Has before Put = %v, %v", ok, err)
+	}
+	if _, err := s.Get(ctx, th.Ref); !errors.Is(err, fs.ErrNotExist) {
+		t.Fatalf("Get before Put: %v, want ErrNotExist", err)
+	}
+	if err := s.Put(ctx, th); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Put(ctx, th); err != nil {
+		t.Fatal(err)
+	}
+	want := filepath.Join(dir, ".patwatch", "drawings", "patwatch.state.json", th.SHA256+".png")
+	if _, err := os.Stat(want); err != nil {
+		t.Fatalf("the thumbnail is not at %s: %v", want, err)
+	}
+	got, err := s.Get(ctx, th.Ref)
+	if err != nil || !bytes.Equal(got.Data, th.Data) || got.Width != 320 {
+		t.Fatalf("Get = %d×%d, %v", got.Width, got.Height, err)
+	}
+
+	// A file whose bytes changed is refused, never embedded.
+	if err := os.WriteFile(want, []byte("<script>alert(1)</script>"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.Get(ctx, th.Ref); err == nil {
+		t.Error("Get returned a thumbnail whose bytes do not match its digest")
+	}
+	// A Ref that is not a digest never becomes a path.
+	for _, bad := range []Ref{{SHA256: "../../etc/passwd", Format: PNG}, {SHA256: strings.Repeat("a", 64), Format: "svg"}} {
+		if _, err := s.Get(ctx, bad); err == nil || errors.Is(err, fs.ErrNotExist) {
+			t.Errorf("Get(%v) = %v, want a refusal", bad, err)
+		}
+	}
+	if err := s.Put(ctx, Thumb{Ref: Ref{SHA256: strings.Repeat("0", 64), Format: PNG}, Data: th.Data}); err == nil {
+		t.Error("Put stored bytes under another digest")
+	}
+}
+
+func TestIndexSaveLoad(t *testing.T) {
+	ctx := context.Background()
+	s := ForStateFile(filepath.Join(t.TempDir(), "patwatch.state.json"))
+	x, err := s.LoadIndex(ctx)
+	if err != nil || len(x.Searches) != 0 {
+		t.Fatalf("LoadIndex with none = %+v, %v", x, err)
+	}
+	h := x.Search("phones").Hit("CN1S")
+	h.Want, h.Score, h.Drawing = true, 0.9, Ref{SHA256: strings.Repeat("a", 64), Format: PNG}
+	if err := s.SaveIndex(ctx, x); err != nil {
+		t.Fatal(err)
+	}
+	info1, _ := os.Stat(s.index)
+	back, err := s.LoadIndex(ctx)
+	if err != nil || back.Searches["phones"].Hits["CN1S"].Drawing != h.Drawing {
+		t.Fatalf("LoadIndex = %+v, %v", back, err)
+	}
+	// Saving equal content writes nothing.
+	old := time.Now().Add(-time.Hour)
+	os.Chtimes(s.index, old, old)
+	if err := s.SaveIndex(ctx, back); err != nil {
+		t.Fatal(err)
+	}
+	if info2, _ := os.Stat(s.index); !info2.ModTime().Equal(old) || info2.Size() != info1.Size() {
+		t.Error("an unchanged index was written again")
+	}
+	os.WriteFile(s.index, []byte(`{"format_version": 9}`), 0o644)
+	if _, err := s.LoadIndex(ctx); err == nil || !strings.Contains(err.Error(), s.index) {
+		t.Errorf("an index of another format: %v", err)
+	}
+}
+
+func TestRetain(t *testing.T) {
+	t0 := time.Date(2026, 12, 1, 8, 0, 0, 0, time.UTC)
+	x := NewIndex()
+	x.Search("kept").Hit("A")
+	x.Search("kept").Hit("B")
+	x.Search("gone").Hit("C")
+	st := &state.State{Searches: map[string]*state.Search{"kept": {Hits: map[string]*state.Hit{"A": {}}}}}
+
+	x.Retain(st, t0)
+	if x.Searches["kept"].Hits["B"].GoneSince != t0 || x.Searches["gone"].GoneSince != t0 || !x.Searches["kept"].Hits["A"].GoneSince.IsZero() {
+		t.Fatalf("after the first run: %+v", x)
+	}
+	x.Retain(st, t0.Add(Retention-time.Second))
+	if x.Searches["kept"].Hits["B"] == nil || x.Searches["gone"] == nil {
+		t.Fatal("entries went before their retention ended")
+	}
+	// A search added back within the retention finds its entry again.
+	st.Searches["gone"] = &state.Search{Hits: map[string]*state.Hit{"C": {}}}
+	x.Retain(st, t0.Add(Retention-time.Second))
+	if !x.Searches["gone"].GoneSince.IsZero() || !x.Searches["gone"].Hits["C"].GoneSince.IsZero() {
+		t.Error("an entry held again is still marked gone")
+	}
+	delete(st.Searches, "gone")
+	x.Retain(st, t0.Add(Retention))
+	if x.Searches["kept"].Hits["B"] != nil {
+		t.Error("a hit no search has held for the retention is still kept")
+	}
+	if x.Searches["gone"] == nil {
+		t.Error("the search gone again went at once; its retention starts anew")
+	}
+	x.Retain(st, t0.Add(2*Retention))
+	if x.Searches["gone"] != nil || x.Searches["kept"].Hits["A"] == nil {
+		t.Errorf("after the retention: %+v", x.Searches)
+	}
+}
+
+func TestSweep(t *testing.T) {
+	ctx := context.Background()
+	dir := t.TempDir()
+	a := ForStateFile(filepath.Join(dir, "patwatch.state.json"))
+	b := ForStateFile(filepath.Join(dir, "sandbox.state.json")) // beside it, apart from it
+	if a.Dir() == b.Dir() {
+		t.Fatalf("two state files share %s", a.Dir())
+	}
+	var thumbs []Thumb
+	for i := range 3 {
+		th, err := Make(encode(t, lines(100+i, 100), PNG))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := a.Put(ctx, th); err != nil {
+			t.Fatal(err)
+		}
+		thumbs = append(thumbs, th)
+	}
+	if err := b.Put(ctx, thumbs[2]); err != nil {
+		t.Fatal(err)
+	}
+	fresh := filepath.Join(a.Dir(), "."+thumbs[0].SHA256+".png.tmp-0123456789abcdef")
+	stale := filepath.Join(a.Dir(), "."+thumbs[1].SHA256+".png.tmp-fedcba9876543210")
+	os.WriteFile(fresh, []byte("half"), 0o644)
+	os.WriteFile(stale, []byte("half"), 0o644)
+	old := time.Now().Add(-2 * tempGrace)
+	os.Chtimes(stale, old, old)
+
+	n, err := a.Sweep(ctx, map[string]bool{thumbs[0].SHA256: true})
+	if n != 2 || err != nil {
+		t.Fatalf("Sweep = %d, %v; want the 2 thumbnails the index does not name", n, err)
+	}
+	for i, want := range []bool{true, false, false} {
+		if ok, _ := a.Has(ctx, thumbs[i].Ref); ok != want {
+			t.Errorf("thumbnail %d kept: %v, want %v", i, ok, want)
+		}
+	}
+	if ok, _ := b.Has(ctx, thumbs[2].Ref); !ok {
+		t.Error("sweeping one state's drawings removed another's")
+	}
+	if _, err := os.Stat(stale); !errors.Is(err, fs.ErrNotExist) {
+		t.Error("an old temporary file was left")
+	}
+	if _, err := os.Stat(fresh); err != nil {
+		t.Error("a fresh temporary file, maybe of a write under way, was removed")
+	}
+}
