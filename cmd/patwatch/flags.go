@@ -1,6 +1,7 @@
 package main
 
 import (
+	"errors"
 	"flag"
 	"fmt"
 	"slices"
@@ -111,26 +112,35 @@ func isDigits(s string) bool {
 	return s != "" && strings.Trim(s, "0123456789") == ""
 }
 
-// entryNamesValue is a repeatable flag of entry names (--target,
-// --exclude): each use adds one.
-type entryNamesValue []string
-
-func (n *entryNamesValue) String() string {
-	if n == nil {
-		return ""
-	}
-	return strings.Join(*n, ",")
+// namesValue is a repeatable flag of entry names (--target, --exclude,
+// --resubmit): each use adds one. sample is the name its help and
+// completion examples show.
+type namesValue struct {
+	names  *[]string
+	sample string
 }
 
-func (n *entryNamesValue) Set(s string) error {
-	if s == "" {
-		return withHint(fmt.Errorf("empty name"), "name a search or report of the spec, for example phone-designs")
+// namesVar defines the repeatable flag name, adding each use to *p.
+func namesVar(fs *flag.FlagSet, p *[]string, name, sample, usage string) {
+	fs.Var(&namesValue{names: p, sample: sample}, name, usage)
+}
+
+func (n *namesValue) String() string {
+	if n == nil || n.names == nil {
+		return ""
 	}
-	*n = append(*n, s)
+	return strings.Join(*n.names, ",")
+}
+
+func (n *namesValue) Set(s string) error {
+	if s == "" {
+		return withHint(errors.New("empty name"), "name a search or report of the spec, for example "+n.sample)
+	}
+	*n.names = append(*n.names, s)
 	return nil
 }
 
-func (n *entryNamesValue) example() string { return "phone-designs" }
+func (n *namesValue) example() string { return n.sample }
 
 // logLevels are the levels --log-level takes, most verbose first.
 var logLevels = []string{"trace", "debug", "info", "warn", "error"}

@@ -91,9 +91,9 @@ func addReconcileFlags(fs *flag.FlagSet, cmd string) *reconcileFlags {
 	fs.BoolVar(&f.allowMassDrop, "allow-mass-drop", false,
 		"accept answers that drop more than half of a search's recorded hits at once (held as an error otherwise)")
 	if cmd != "watch" {
-		fs.Var((*entryNamesValue)(&f.target), "target",
+		namesVar(fs, &f.target, "target", "phone-designs",
 			"reconcile only the search or report `NAME` (repeatable); every other entry is skipped and kept as it is")
-		fs.Var((*entryNamesValue)(&f.exclude), "exclude",
+		namesVar(fs, &f.exclude, "exclude", "phone-designs",
 			"leave the search or report `NAME` out of the run (repeatable); it is skipped and kept as it is")
 		fs.BoolVar(&f.dueOnly, "due-only", false,
 			"refresh a search with its own interval only once that interval has passed since its last refresh")
@@ -104,7 +104,7 @@ func addReconcileFlags(fs *flag.FlagSet, cmd string) *reconcileFlags {
 	case "apply":
 		durationVar(fs, &f.lockTimeout, "lock-timeout", 0, durationValue{allowZero: true, sample: "10m"},
 			"how long to wait for another run to release the state lock")
-		fs.Var((*namesValue)(&f.resubmit), "resubmit",
+		namesVar(fs, &f.resubmit, "resubmit", "cn108977442b",
 			"submit one more job for the report `NAME` past the cap on resubmissions (repeatable)")
 	case "watch":
 		durationVar(fs, &f.interval, "interval", 0, durationValue{min: spec.MinInterval, sample: "6h"},
@@ -245,26 +245,6 @@ func checkResubmit(names []string, sp *spec.Spec) error {
 	}
 	return nil
 }
-
-// namesValue is a repeatable flag of names.
-type namesValue []string
-
-func (n *namesValue) String() string {
-	if n == nil {
-		return ""
-	}
-	return strings.Join(*n, ",")
-}
-
-func (n *namesValue) Set(s string) error {
-	if s == "" {
-		return errors.New("empty name")
-	}
-	*n = append(*n, s)
-	return nil
-}
-
-func (n *namesValue) example() string { return "cn108977442b" }
 
 // credentialVars names the environment variables that hold the run's
 // credentials, for the message of a run stopped because PatSnap refused
