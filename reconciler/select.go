@@ -273,7 +273,7 @@ func (r *Reconciler) scope(mode Mode, desired *spec.Spec, recorded *state.State,
 			s := desired.Searches[i]
 			ch := report.SearchChange{Name: s.Name, Status: report.StatusSkipped, Reason: why}
 			if errText != "" {
-				ch.Status, ch.Reason, ch.Error = report.StatusError, "", errText
+				ch.Status, ch.Reason, ch.Error, ch.Deferred = report.StatusError, "", errText, true
 			}
 			if rec := recorded.Searches[s.Name]; rec != nil {
 				ch.Hits = len(rec.Hits)
@@ -295,7 +295,7 @@ func (r *Reconciler) scope(mode Mode, desired *spec.Spec, recorded *state.State,
 			d := desired.Reports[i]
 			ch := report.ReportChange{Name: d.Name, Patent: d.Patent(), Status: report.ReportSkipped, Reason: why}
 			if errText != "" {
-				ch.Status, ch.Reason, ch.Error = report.ReportError, "", errText
+				ch.Status, ch.Reason, ch.Error, ch.Deferred = report.ReportError, "", errText, true
 			}
 			if rec := recorded.Reports[d.Name]; rec != nil {
 				ch.JobID, ch.File = rec.JobID, rec.File

@@ -224,7 +224,7 @@ func TestDailyBudgetAcrossThreeRuns(t *testing.T) {
 		t.Errorf("run 1: exit %d, want 1 (a search was left out)", code)
 	}
 	s01 := searchByName(t, rep, "s01")
-	if searchByName(t, rep, "s00").Status != report.StatusBaseline || s01.Status != report.StatusError || !strings.Contains(s01.Error, "daily budget reached") {
+	if searchByName(t, rep, "s00").Status != report.StatusBaseline || s01.Status != report.StatusError || !strings.Contains(s01.Error, "daily budget reached") || !s01.Deferred {
 		t.Errorf("run 1: %+v", rep.Searches)
 	}
 	if calls := h.apiCalls(); len(calls) != 2 {
@@ -243,8 +243,8 @@ func TestDailyBudgetAcrossThreeRuns(t *testing.T) {
 		t.Errorf("run 2: exit %d, state changed %v; want 1 and no write", code, rep.StateChanged)
 	}
 	for _, s := range rep.Searches {
-		if s.Status != report.StatusError || !strings.Contains(s.Error, "daily budget reached") {
-			t.Errorf("run 2: %+v; want every search left out by the budget", s)
+		if s.Status != report.StatusError || !strings.Contains(s.Error, "daily budget reached") || !s.Deferred {
+			t.Errorf("run 2: %+v; want every search deferred by the budget", s)
 		}
 	}
 	if calls := h.apiCalls(); len(calls) != 0 {

@@ -38,8 +38,8 @@ const FormatVersion = "1"
 
 // Events lists what a run's change report has to tell, in the report's
 // order: per search its new hits, dropped hits and error; per report its
-// finish, failure or error. Baselines, removals and skipped entries tell
-// nothing.
+// finish, failure or error. Baselines, removals, skipped entries and
+// entries the daily budget deferred tell nothing.
 func Events(rep *report.ChangeReport) []state.Event {
 	var out []state.Event
 	for _, s := range rep.Searches {
@@ -51,7 +51,7 @@ func Events(rep *report.ChangeReport) []state.Event {
 			out = append(out, state.Event{Kind: KindDropped, Search: s.Name, PatentPN: h.PatentPN, Title: h.Title,
 				CurrentAssignee: h.CurrentAssignee, Apdt: h.Apdt, Pbdt: h.Pbdt, Link: h.Link})
 		}
-		if s.Status == report.StatusError {
+		if s.Status == report.StatusError && !s.Deferred {
 			out = append(out, state.Event{Kind: KindError, Search: s.Name, Error: s.Error})
 		}
 	}
@@ -62,6 +62,9 @@ func Events(rep *report.ChangeReport) []state.Event {
 		case report.ReportFailed:
 			out = append(out, state.Event{Kind: KindFailed, Report: r.Name, Patent: r.Patent, Error: r.Error})
 		case report.ReportError:
+			if r.Deferred {
+				continue
+			}
 			out = append(out, state.Event{Kind: KindError, Report: r.Name, Error: r.Error})
 		}
 	}

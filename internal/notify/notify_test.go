@@ -54,11 +54,15 @@ func sampleReport() *report.ChangeReport {
 			{Name: "tables", Status: report.StatusError, Error: "P060 image search: rate-limit"},
 			{Name: "old", Status: report.StatusRemoved},
 			{Name: "sofas", Status: report.StatusSkipped},
+			// Held by the daily budget: an error every run until the next
+			// UTC day, which no channel is told about.
+			{Name: "lamps", Status: report.StatusError, Error: "daily budget reached: …", Deferred: true},
 		},
 		Reports: []report.ReportChange{
 			{Name: "cn108977442b", Patent: "CN108977442B", Status: report.ReportFinished, File: "reports/cn108977442b.pdf"},
 			{Name: "broken", Patent: "CN2", Status: report.ReportFailed, Error: "由于服务器异常"},
 			{Name: "flaky", Patent: "CN3", Status: report.ReportError, Error: "R002: timeout"},
+			{Name: "later", Patent: "CN4", Status: report.ReportError, Error: "daily budget reached: …", Deferred: true},
 			{Name: "pending", Patent: "CN4", Status: report.ReportPending},
 			{Name: "ready", Patent: "CN5", Status: report.ReportReady},
 		},

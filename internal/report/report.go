@@ -148,6 +148,11 @@ type SearchChange struct {
 	// selected by --target or --exclude, untouched by a spec change, or
 	// not due on its own interval.
 	Reason string `json:"reason,omitempty"`
+	// Deferred marks an error that is the daily budget
+	// (api.max_calls_per_day) holding the search for the next UTC day: no
+	// call was made, and notifications leave it out, since it would
+	// repeat with every run until then.
+	Deferred bool `json:"deferred,omitempty"`
 }
 
 // HitChange is one new or dropped hit. Dropped hits carry no score or image:
@@ -185,6 +190,9 @@ type ReportChange struct {
 	// Restored marks a report added back to the spec with the request it
 	// had when it was removed: its retired job and file came back.
 	Restored bool `json:"restored,omitempty"`
+	// Deferred marks an error that is the daily budget holding the report
+	// for the next UTC day (see SearchChange.Deferred).
+	Deferred bool `json:"deferred,omitempty"`
 }
 
 // changed reports whether a search's part counts as a change.
