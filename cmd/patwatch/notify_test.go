@@ -8,6 +8,8 @@ import (
 	"encoding/json"
 	"errors"
 	"io"
+	"mime"
+	"mime/multipart"
 	"net"
 	"net/http"
 	"net/http/httptest"
@@ -453,7 +455,7 @@ func TestNotifyServicesEndToEnd(t *testing.T) {
     on: [new]
   - name: mail
     url_env: PATWATCH_NOTIFY_MAIL
-    on: [finished]
+    on: [new, finished]
   - name: high-scores
     url_env: PATWATCH_NOTIFY_CHAT
     on: [new, dropped]
@@ -503,13 +505,41 @@ func TestNotifyServicesEndToEnd(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	body, _ := io.ReadAll(msg.Body)
-	if got := msg.Header.Get("Subject"); got != "patwatch: 1 report finished" {
+	if got := msg.Header.Get("Subject"); got != "patwatch: 1 new hit, 1 report finished" {
 		t.Errorf("subject %q", got)
 	}
-	if msg.Header.Get("To") != "ip@example.com" || !strings.HasPrefix(msg.Header.Get("Content-Type"), "text/plain") ||
-		!strings.Contains(string(body), "+ report cn108977442b (CN108977442B) finished: reports/cn108977442b.pdf") {
-		t.Errorf("mail:\n%s", mails[0])
+	// The digest as text, and the HTML report's page of the same events
+	// as the HTML part, with the new hit's drawing inline.
+	mediaType, params, err := mime.ParseMediaType(msg.Header.Get("Content-Type"))
+	if err != nil || mediaType != "multipart/alternative" || msg.Header.Get("To") != "ip@example.com" {
+		t.Fatalf("mail is %q (%v), want multipart/alternative:\n%s", mediaType, err, mails[0])
+	}
+	parts := map[string]string{}
+	mr := multipart.NewReader(msg.Body, params["boundary"])
+	for {
+		part, err := mr.NextPart()
+		if err != nil {
+			break
+		}
+		b, _ := io.ReadAll(part)
+		ct, _, _ := mime.ParseMediaType(part.Header.Get("Content-Type"))
+		parts[ct] = string(b)
+	}
+	if text := parts["text/plain"]; !strings.Contains(text, "+ report cn108977442b (CN108977442B) finished: reports/cn108977442b.pdf") ||
+		!strings.Contains(text, "+ A4  Design A4") {
+		t.Errorf("the mail's text part:\n%s", text)
+	}
+	page := parts["text/html"]
+	for _, want := range []string{"patwatch: what a run found", "A4", "Design A4", `src="data:image/`,
+		"https://worldwide.espacenet.com/patent/search?q=pn%3DA4", "cn108977442b", "1 new, 0 dropped."} {
+		if !strings.Contains(page, want) {
+			t.Errorf("the mail's HTML part lacks %q:\n%.3000s", want, page)
+		}
+	}
+	for _, never := range []string{"A3", "<script", "https://images.test", "https://img.test", " hits", "in all"} {
+		if strings.Contains(page, never) {
+			t.Errorf("the mail's HTML part holds %q, which the message does not tell:\n%s", never, page)
+		}
 	}
 	assertNoSecrets(t, h, stderr)
 }

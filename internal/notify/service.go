@@ -51,6 +51,7 @@ func (n *Notifier) prepare(t *target, m *state.Message) (*prepared, error) {
 		if err := n.prepareEmail(svc, m); err != nil {
 			return nil, &attemptError{err: err, retry: false}
 		}
+		p.text = wrapLines(p.text, MaxLine)
 	case *slack.Service:
 		if !query["title"] {
 			svc.Config.Title, p.text = subject, body
@@ -83,7 +84,7 @@ func (n *Notifier) prepareEmail(mail *smtp.Service, m *state.Message) error {
 	if render == nil {
 		render = EmailHTML
 	}
-	page := render(m)
+	page := wrapLines(render(m), MaxLine)
 	switch {
 	case page != "":
 		mail.Config.UseHTML = true

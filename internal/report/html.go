@@ -80,6 +80,10 @@ type Page struct {
 	// Files holds the link of each finished report's file, relative to
 	// where the page is written, by report name.
 	Files map[string]string
+	// Notification marks the page of a notification message: the report
+	// holds the message's events only, so a search's line counts its new
+	// and dropped hits and claims no total.
+	Notification bool
 }
 
 // RenderHTML writes c as one self-contained HTML page: every image is
@@ -96,12 +100,18 @@ func RenderHTML(w io.Writer, c *ChangeReport, p *Page) error {
 		Meta:    pageMeta(c),
 		Tally:   Summary(c),
 	}
+	if p.Notification {
+		v.Heading = "patwatch: what a run found"
+	}
 	v.Title = titleOf(v.Heading, c.Spec, c.GeneratedAt)
 	plan := c.Command == "plan"
 	for _, s := range c.Searches {
 		sv := searchView{ID: anchor(s.Name), Name: s.Name, Query: queryView(p.Queries[s.Name])}
 		sv.Class, sv.Badge = searchBadge(c, plan, s)
 		sv.Query.Facts = searchFacts(c, plan, s)
+		if p.Notification && s.Status == StatusOK {
+			sv.Query.Facts = []string{fmt.Sprintf("%d new, %d dropped.", len(s.New), len(s.Dropped))}
+		}
 		drawings := p.Drawings[s.Name]
 		for _, h := range s.New {
 			sv.New = append(sv.New, hitView(h, drawings[h.PatentPN], "new"))

@@ -51,8 +51,17 @@ func (r *Runner) deliverOutbox(ctx context.Context, sp *spec.Spec, out *reconcil
 	if r.Notify == nil || len(out.State.Outbox) == 0 || ctx.Err() != nil {
 		return nil
 	}
+	notifier := r.Notify
+	if n, ok := notifier.(*notify.Notifier); ok && n.HTML == nil && r.Drawings != nil {
+		// E-mails get the HTML report's page of their events, with the
+		// drawings the step before kept: a copy, so that the caller's
+		// notifier is left as it was given.
+		withPages := *n
+		withPages.HTML = r.emailPages(ctx, sp)
+		notifier = &withPages
+	}
 	started := time.Now()
-	outcome := r.Notify.Deliver(ctx, sp.Notify, out.State.Outbox)
+	outcome := notifier.Deliver(ctx, sp.Notify, out.State.Outbox)
 	r.Log.Debug().Int("messages", len(out.State.Outbox)).Int("channels", len(outcome.Channels)).
 		Dur("took", time.Since(started)).Msg("outbox delivered")
 	out.State.Outbox = outcome.Outbox

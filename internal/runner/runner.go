@@ -202,7 +202,6 @@ func (r *Runner) Once(ctx context.Context, sp *spec.Spec, opts Options) (*report
 	}
 	out.Report.StateChanged = written
 	r.Log.Debug().Bool("written", written).Uint64("serial", out.State.Serial).Msg("state saved")
-	notifyErr := r.deliverOutbox(ctx, sp, out)
 	if err := r.Store.RecordRun(context.WithoutCancel(ctx), state.RunRecord{
 		Started: started.UTC(), Finished: r.now().UTC(), Command: r.Command, Serial: out.State.Serial,
 		Changed: out.Report.Changed, StateChanged: written, Summary: report.Summary(out.Report), Failed: out.Report.Failed(),
@@ -213,6 +212,9 @@ func (r *Runner) Once(ctx context.Context, sp *spec.Spec, opts Options) (*report
 	if r.Drawings != nil {
 		r.keepDrawings(ctx, sp, out, opts)
 	}
+	// After the drawings step, so that an e-mail's page shows the new
+	// hits' drawings; the state already holds the messages.
+	notifyErr := r.deliverOutbox(ctx, sp, out)
 	if err := r.ended(ctx, true); err != nil {
 		return out.Report, err
 	}

@@ -1,0 +1,92 @@
+package runner
+
+import (
+	"context"
+	"strings"
+
+	"github.com/patwatch/patwatch/internal/drawings"
+	"github.com/patwatch/patwatch/internal/notify"
+	"github.com/patwatch/patwatch/internal/report"
+	"github.com/patwatch/patwatch/spec"
+	"github.com/patwatch/patwatch/state"
+)
+
+// MaxEmailPage is the largest HTML part an e-mail gets: past it (a
+// baseline-sized wave of hits, each with its drawing) the message goes as
+// plain text only, which every mail server takes.
+const MaxEmailPage = 8 << 20
+
+// emailPages renders the HTML part of each e-mail the outbox sends: the
+// HTML report's page of the message's own events, with the query images
+// and the hits' drawings kept beside the state. The page comes from the
+// message, not from this run's change report, since a message is resent
+// from the state by a later run; its pictures are those kept when it is
+// sent. "" sends plain text only.
+func (r *Runner) emailPages(ctx context.Context, sp *spec.Spec) func(*state.Message) string {
+	d := r.Drawings
+	var idx *drawings.Index
+	return func(m *state.Message) string {
+		if idx == nil {
+			var err error
+			if idx, err = d.Cache.LoadIndex(ctx); err != nil {
+				r.Log.Debug().Err(err).Msg("the drawings index is unreadable; e-mails go without pictures")
+				idx = drawings.NewIndex()
+			}
+		}
+		rep := messageReport(m, r.Version)
+		var b strings.Builder
+		page := r.page(ctx, d, sp, rep, idx, nil)
+		page.Notification = true
+		if err := report.RenderHTML(&b, rep, page); err != nil {
+			r.Log.Warn().Err(err).Str("channel", m.Channel).Msg("the e-mail's HTML part was not made; it goes as plain text")
+			return ""
+		}
+		if b.Len() > MaxEmailPage {
+			r.Log.Warn().Str("channel", m.Channel).Int("bytes", b.Len()).
+				Msg("the e-mail's HTML part is too large for a mail server; it goes as plain text")
+			return ""
+		}
+		return b.String()
+	}
+}
+
+// messageReport is the change report a message's events tell: its
+// searches with their new and dropped hits or their error, its reports
+// finished, failed or in error, in the order of the events.
+func messageReport(m *state.Message, version string) *report.ChangeReport {
+	rep := &report.ChangeReport{FormatVersion: report.ReportFormatVersion, Command: "apply", GeneratedAt: m.GeneratedAt,
+		PatwatchVersion: version, Spec: m.Spec, Simulated: m.Simulated, Changed: true,
+		Searches: []report.SearchChange{}, Reports: []report.ReportChange{}}
+	searches := map[string]int{}
+	search := func(name string) *report.SearchChange {
+		i, ok := searches[name]
+		if !ok {
+			i = len(rep.Searches)
+			searches[name] = i
+			rep.Searches = append(rep.Searches, report.SearchChange{Name: name, Status: report.StatusOK})
+		}
+		return &rep.Searches[i]
+	}
+	for _, e := range m.Events {
+		hit := report.HitChange{PatentPN: e.PatentPN, Title: e.Title, Score: e.Score, CurrentAssignee: e.CurrentAssignee,
+			Apdt: e.Apdt, Pbdt: e.Pbdt, Link: e.Link}
+		switch {
+		case e.Kind == notify.KindNew:
+			s := search(e.Search)
+			s.New = append(s.New, hit)
+		case e.Kind == notify.KindDropped:
+			s := search(e.Search)
+			s.Dropped = append(s.Dropped, hit)
+		case e.Kind == notify.KindError && e.Search != "":
+			s := search(e.Search)
+			s.Status, s.Error = report.StatusError, e.Error
+		case e.Kind == notify.KindFinished:
+			rep.Reports = append(rep.Reports, report.ReportChange{Name: e.Report, Patent: e.Patent, Status: report.ReportFinished, File: e.File})
+		case e.Kind == notify.KindFailed:
+			rep.Reports = append(rep.Reports, report.ReportChange{Name: e.Report, Patent: e.Patent, Status: report.ReportFailed, Error: e.Error})
+		case e.Kind == notify.KindError:
+			rep.Reports = append(rep.Reports, report.ReportChange{Name: e.Report, Status: report.ReportError, Error: e.Error})
+		}
+	}
+	return rep
+}
