@@ -37,7 +37,7 @@ func encode(w io.Writer, st *State, serial uint64, version string, e *encoding) 
 	if e == nil {
 		e = new(encoding)
 	}
-	return encodeIn(formatOf(st), w, st, serial, version, e)
+	return encodeIn(FormatOf(st), w, st, serial, version, e)
 }
 
 // encodeIn writes st in the given format.
@@ -67,7 +67,7 @@ type member struct {
 func encodeHeader(st *State, serial uint64, version string) ([]byte, error) {
 	var buf bytes.Buffer
 	var e encoding
-	if err := encodeIn(formatOf(st), &buf, &State{Lineage: st.Lineage}, serial, version, &e); err != nil {
+	if err := encodeIn(FormatOf(st), &buf, &State{Lineage: st.Lineage}, serial, version, &e); err != nil {
 		return nil, err
 	}
 	return buf.Bytes()[:e.header], nil

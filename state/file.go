@@ -346,7 +346,7 @@ func save(path string, st *State, seen *loaded) (written bool, err error) {
 	}
 	if err == nil && dw.tmp == nil {
 		st.Serial = h.serial
-		st.FormatVersion = formatOf(st)
+		st.FormatVersion = FormatOf(st)
 		return false, nil
 	}
 	if err == nil {
@@ -356,7 +356,7 @@ func save(path string, st *State, seen *loaded) (written bool, err error) {
 		return false, fmt.Errorf("save state %s: %w", path, err)
 	}
 	st.Serial = serial
-	st.FormatVersion = formatOf(st)
+	st.FormatVersion = FormatOf(st)
 	return true, nil
 }
 
@@ -490,7 +490,7 @@ func saveNew(target string, st *State) error {
 		return fmt.Errorf("save state %s: %w", target, err)
 	}
 	st.Serial = serial
-	st.FormatVersion = formatOf(st)
+	st.FormatVersion = FormatOf(st)
 	return nil
 }
 

@@ -89,8 +89,11 @@ type eventV2 struct {
 	Error           string  `json:"error,omitzero"`
 }
 
-// formatOf is the oldest format that holds st.
-func formatOf(st *State) int {
+// FormatOf is the oldest format that holds st: 2 when a field of format 2
+// is in use, else 1. A state is written in it (oldest-format writing), so
+// that an older patwatch still reads a state that needs nothing newer; a
+// database store records the same version.
+func FormatOf(st *State) int {
 	if len(st.RetiredSearches) > 0 || len(st.RetiredReports) > 0 || st.Budget != nil || len(st.Outbox) > 0 {
 		return 2
 	}

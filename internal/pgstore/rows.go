@@ -718,22 +718,3 @@ func setFields(st *state.State, fields map[string]fieldRow) error {
 	}
 	return setFieldsJSON(st, b)
 }
-
-// formatOf is the state format a state file holding st is in: 2 when a
-// field of format 2 is in use, else 1, as the state package decides.
-func formatOf(st *state.State) int {
-	if len(st.RetiredSearches) > 0 || len(st.RetiredReports) > 0 || st.Budget != nil || len(st.Outbox) > 0 {
-		return 2
-	}
-	for _, s := range st.Searches {
-		if !s.RefreshedAt.IsZero() {
-			return 2
-		}
-	}
-	for _, r := range st.Reports {
-		if r.Submissions != 0 || !r.OutcomeUnknownAt.IsZero() {
-			return 2
-		}
-	}
-	return 1
-}

@@ -163,7 +163,7 @@ func (s *Store) save(ctx context.Context, st *state.State, o saveOptions) (bool,
 	if serial == 0 {
 		serial = max(snap.serial, st.Serial) + 1
 	}
-	format := formatOf(st)
+	format := state.FormatOf(st)
 	if snap.exists && c.count() == 0 && !(o.replace && (serial != snap.serial || st.Lineage != snap.lineage)) {
 		st.Serial, st.FormatVersion = snap.serial, format
 		return false, nil
