@@ -3,6 +3,8 @@ package main
 import (
 	"bytes"
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"errors"
 	"flag"
 	"fmt"
@@ -208,11 +210,43 @@ func checkOut(out string, sp *spec.Spec, st *stateStore) error {
 	if r, ok := st.Store.(interface{ Reserved(string, ...string) bool }); what == "" && ok && r.Reserved(out, runner.SandboxAux, "watch") {
 		what = "the state file or a file patwatch keeps beside it"
 	}
+	for _, r := range sp.Reports {
+		if what == "" && st.reportsDir != "" && samePath(out, filepath.Join(st.reportsDir, r.Name+r.Ext())) {
+			what = "the downloaded file of report " + r.Name
+		}
+	}
+	if d, ok := st.drawings.(interface{ Dir() string }); what == "" && ok && insideDir(out, d.Dir()) {
+		what = "in " + d.Dir() + ", where patwatch keeps the drawings of the HTML report"
+	}
 	if what == "" {
 		return nil
 	}
 	return withHint(fmt.Errorf("--out %s is %s: writing the change report there would destroy it; nothing was run", out, what),
 		"name another file for the change report, such as --out change.md")
+}
+
+// insideDir reports whether the file p is inside dir (or dir itself),
+// links in either resolved where they exist.
+func insideDir(p, dir string) bool {
+	resolve := func(p string) string {
+		abs, err := filepath.Abs(p)
+		if err != nil {
+			return p
+		}
+		// The deepest existing ancestor's links resolved, the rest kept.
+		rest := ""
+		for cur := abs; ; cur = filepath.Dir(cur) {
+			if real, err := filepath.EvalSymlinks(cur); err == nil {
+				return filepath.Join(real, rest)
+			}
+			if filepath.Dir(cur) == cur {
+				return abs
+			}
+			rest = filepath.Join(filepath.Base(cur), rest)
+		}
+	}
+	rel, err := filepath.Rel(resolve(dir), resolve(p))
+	return err == nil && rel != ".." && !strings.HasPrefix(rel, ".."+string(filepath.Separator))
 }
 
 // samePath reports whether a and b name the same file: the same absolute
@@ -319,8 +353,7 @@ func (f *reconcileFlags) openStore(sp *spec.Spec) (*stateStore, error) {
 		// to the directory holding it, so that they read reports/NAME.pdf
 		// on every runner that keeps the default name (as a state file
 		// beside its spec records them, and a pushed one keeps them).
-		filesDir := filepath.Dir(reportsDir)
-		return &stateStore{Store: pg, filesDir: filesDir, reportsDir: reportsDir, drawings: pgDrawings(filesDir, pg.StateName())}, nil
+		return &stateStore{Store: pg, filesDir: filepath.Dir(reportsDir), reportsDir: reportsDir, drawings: pgDrawings(f.spec, pg)}, nil
 	}
 	statePath, reportsDir, err := f.paths(sp)
 	if err != nil {
@@ -333,12 +366,23 @@ func (f *reconcileFlags) openStore(sp *spec.Spec) (*stateStore, error) {
 	return &stateStore{Store: fs, filesDir: fs.Dir(), reportsDir: reportsDir, drawings: drawings.ForStateFile(fs.Path)}, nil
 }
 
-// pgDrawings keeps the drawings of the database state named stateName on
-// this runner, in dir (the directory its report files are relative to: the
-// spec's, by default) as a state file's are beside it. They are a cache:
-// a runner without them fetches the drawings of the hits it reports.
-func pgDrawings(dir, stateName string) *drawings.FileStore {
-	return drawings.ForStateFile(filepath.Join(dir, "postgres-"+stateName))
+// pgDrawings keeps the drawings of the database state pg on this runner,
+// beside the spec at specPath (the directory show finds them in, whatever
+// --reports-dir says), as a state file's are beside it: in
+// .patwatch/drawings/postgres-NAME-DIGEST, where DIGEST tells apart states
+// of one name in other databases or schemas. They are a cache: a runner
+// without them fetches the drawings of the hits it reports from then on.
+func pgDrawings(specPath string, pg *pgstore.Store) *drawings.FileStore {
+	dir := "."
+	if specPath != "-" {
+		dir = filepath.Dir(specPath)
+	}
+	where := pg.String() // the URL without its secrets
+	if u, err := url.Parse(where); err == nil {
+		where = u.Host + u.Path // the server and database, not the connection's options
+	}
+	sum := sha256.Sum256([]byte(where + "\x00" + pg.Schema() + "\x00" + pg.StateName()))
+	return drawings.ForStateFile(filepath.Join(dir, "postgres-"+pg.StateName()+"-"+hex.EncodeToString(sum[:4])))
 }
 
 // stateStore is an opened store with the directories a run uses with it.

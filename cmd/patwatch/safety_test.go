@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"net/http"
 	"os"
+	"path/filepath"
 	"strings"
 	"sync"
 	"syscall"
@@ -370,6 +371,51 @@ func TestE2EOutNamingAKeptFileIsRefused(t *testing.T) {
 		if code, _, _ := h.run(context.Background(), "plan", "--out", h.path("link.json")); code != exitError {
 			t.Error("--out through a symlink to the state was not refused")
 		}
+	}
+}
+
+// Item 7: show's --out, and --out into the drawings or onto a report's
+// file, are refused as well: each would destroy what patwatch keeps.
+func TestE2EOutNeverReplacesWhatIsKept(t *testing.T) {
+	h := newHarness(t, fake.Options{PollsToFinish: -1})
+	h.writeSpec(twoSearches + `reports:
+  - name: cn108977442b
+    patent_number: CN108977442B
+    format: pdf
+`)
+	h.applyUntil("cn108977442b", report.ReportFinished, 3)
+	if _, err := os.Stat(h.path(filepath.Join("reports", "cn108977442b.pdf"))); err != nil {
+		t.Fatalf("the report was not downloaded: %v", err)
+	}
+	index := filepath.Join(".patwatch", "drawings", "patwatch.state.json", "index.json")
+	if _, err := os.Stat(h.path(index)); err != nil {
+		t.Fatalf("no drawings index after an apply: %v", err)
+	}
+	before := h.files()
+	for _, tc := range []struct{ cmd, out string }{
+		{"show", "patwatch.yaml"},
+		{"show", "patwatch.state.json"},
+		{"show", "patwatch.state.json.backup"},
+		{"show", "patwatch.state.json.lock"},
+		{"show", index},
+		{"plan", index},
+		{"apply", filepath.Join(".patwatch", "drawings", "patwatch.state.json", "new.html")},
+		{"apply", filepath.Join("reports", "cn108977442b.pdf")},
+	} {
+		code, _, stderr := h.run(context.Background(), tc.cmd, "--format", "html", "--out", h.path(tc.out))
+		if code != exitError || !strings.Contains(stderr, "would destroy it") {
+			t.Errorf("%s --out %s: exit %d\n%s", tc.cmd, tc.out, code, stderr)
+		}
+	}
+	after := h.files()
+	for name, content := range before {
+		if after[name] != content {
+			t.Errorf("%s changed", name)
+		}
+	}
+	// A page beside the state is fine.
+	if code, _, stderr := h.run(context.Background(), "show", "--format", "html", "--out", h.path("gallery.html")); code != exitOK {
+		t.Errorf("show --out gallery.html: exit %d\n%s", code, stderr)
 	}
 }
 

@@ -53,6 +53,10 @@ func runShow(ctx context.Context, e env, args []string) int {
 			printError(e.stderr, err)
 			return exitError
 		}
+		if err := checkShowOut(*out, *specPath, path); err != nil {
+			printError(e.stderr, err)
+			return exitError
+		}
 	}
 	if *out == "" {
 		// One write per 64 KiB rather than one per cell: on a state of a
@@ -78,6 +82,27 @@ func runShow(ctx context.Context, e env, args []string) int {
 		}
 	}
 	return code
+}
+
+// checkShowOut refuses a --out of show that names the spec, the state file
+// or a file kept beside it, or the drawings (as plan and apply refuse).
+func checkShowOut(out, specPath, statePath string) error {
+	st := &stateStore{}
+	if pgstore.IsURL(statePath) {
+		pg, err := pgstore.Open(statePath, pgstore.Options{Version: version})
+		if err != nil {
+			return fmt.Errorf("--state: %w", err)
+		}
+		defer pg.Close()
+		st.drawings = pgDrawings(specPath, pg)
+	} else {
+		fs, err := state.NewFileStore(statePath)
+		if err != nil {
+			return err
+		}
+		st.Store, st.drawings = fs, drawings.ForStateFile(fs.Path)
+	}
+	return checkOut(out, &spec.Spec{Path: specPath}, st)
 }
 
 // show writes what the state at path (a file, or a postgres:// URL) holds
@@ -127,7 +152,7 @@ func show(ctx context.Context, e env, w io.Writer, specPath, path, format string
 		_, err = pg.ReadAux(ctx, runner.SandboxAux)
 		sandbox = err == nil
 		path = pg.String()
-		cache = pgDrawings(filepath.Dir(specPath), pg.StateName())
+		cache = pgDrawings(specPath, pg)
 	} else {
 		if _, err := os.Stat(path); errors.Is(err, fs.ErrNotExist) {
 			return noState(path + " does not exist")

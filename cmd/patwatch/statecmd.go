@@ -15,6 +15,7 @@ import (
 
 	"github.com/patwatch/patwatch/internal/atomicfile"
 	"github.com/patwatch/patwatch/internal/pgstore"
+	"github.com/patwatch/patwatch/internal/runner"
 	"github.com/patwatch/patwatch/state"
 )
 
@@ -53,6 +54,12 @@ func runStatePull(ctx context.Context, e env, args []string) int {
 	if err != nil {
 		printError(e.stderr, err)
 		return exitError
+	}
+	if memory, err := t.sandboxMemory(ctx); err == nil && memory != nil {
+		// The JSON cannot say so, and the state it is pushed into would
+		// take the simulated hits for real ones.
+		fmt.Fprintf(e.stderr, "patwatch: warning: %s was written by --sandbox runs: its hits are simulated, and the JSON does not say so\n", t)
+		fmt.Fprintln(e.stderr, "patwatch: hint: push it only into another sandbox state; 'patwatch state push FILE' of a state file carries its sandbox memory along")
 	}
 	if _, err := e.stdout.Write(b); err != nil {
 		printError(e.stderr, err)
@@ -195,6 +202,29 @@ func (t *stateTarget) loadSerial(ctx context.Context, n uint64) (*state.State, e
 		"a state file keeps only its current serial and the previous one; git keeps the rest, and a database state keeps every serial")
 }
 
+// sandboxMemory is the memory of the --sandbox runs that wrote the state,
+// nil for a state of real runs.
+func (t *stateTarget) sandboxMemory(ctx context.Context) ([]byte, error) {
+	var b []byte
+	var err error
+	if t.pg != nil {
+		b, err = t.pg.ReadAux(ctx, runner.SandboxAux)
+	} else {
+		b, err = os.ReadFile(state.AuxPath(t.path, runner.SandboxAux))
+	}
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil, nil
+	}
+	return b, err
+}
+
+func (t *stateTarget) writeSandboxMemory(ctx context.Context, b []byte) error {
+	if t.pg != nil {
+		return t.pg.WriteAux(ctx, runner.SandboxAux, b)
+	}
+	return atomicfile.WriteFile(state.AuxPath(t.path, runner.SandboxAux), b, 0o600)
+}
+
 func (t *stateTarget) lock(ctx context.Context, timeout time.Duration) (func() error, error) {
 	if t.pg != nil {
 		return t.pg.Lock(ctx, "state push", timeout)
@@ -230,6 +260,26 @@ func statePush(ctx context.Context, e env, f *stateFlags, file string, force boo
 	exists, err := t.exists(ctx)
 	if err != nil {
 		return err
+	}
+	// A state that --sandbox runs wrote goes with their memory, and never
+	// over a real one: simulated hits would pass for real ones.
+	var memory []byte
+	if file != "-" {
+		if memory, err = (&stateTarget{path: file}).sandboxMemory(ctx); err != nil {
+			return err
+		}
+	}
+	targetMemory, err := t.sandboxMemory(ctx)
+	if err != nil {
+		return err
+	}
+	switch {
+	case memory != nil && exists && targetMemory == nil && !force:
+		return withHint(fmt.Errorf("%s was written by --sandbox runs and %s holds a real watch list's state: its hits are simulated; not replacing it", file, t),
+			"push it into a state of its own; --force replaces the real state anyway")
+	case memory == nil && targetMemory != nil && !force:
+		return withHint(fmt.Errorf("%s was written by --sandbox runs, and %s is not known to be: not replacing it", t, file),
+			"--force replaces it, and the state stays marked as written by --sandbox runs")
 	}
 	serial := pushed.Serial
 	var cur *state.State
@@ -267,6 +317,11 @@ func statePush(ctx context.Context, e env, f *stateFlags, file string, force boo
 		}
 		if err := atomicfile.WriteFile(t.path, b, 0o600); err != nil {
 			return err
+		}
+	}
+	if memory != nil {
+		if err := t.writeSandboxMemory(ctx, memory); err != nil {
+			return fmt.Errorf("pushed %s to %s as serial %d, but not the memory of its --sandbox runs: %w", file, t, serial, err)
 		}
 	}
 	fmt.Fprintf(e.stdout, "Pushed %s to %s as serial %d.\n", file, t, serial)

@@ -569,3 +569,49 @@ func TestNotificationsOnEveryStore(t *testing.T) {
 }
 
 func pgIdent(s string) string { return `"` + strings.ReplaceAll(s, `"`, `""`) + `"` }
+
+// TestStatePushCarriesTheSandbox: a state that --sandbox runs wrote moves
+// with their memory, so that the sandbox goes on in the database and a live
+// run there is refused; it is never pushed over a real state, nor a real
+// one over it, without --force; a pull of it says that its JSON does not
+// tell.
+func TestStatePushCarriesTheSandbox(t *testing.T) {
+	h := newHarness(t, fake.Options{})
+	h.envs["PATWATCH_CACHE_DIR"] = t.TempDir()
+	h.writeSpec(twoSearches)
+	if code, _, stderr := h.apply("--sandbox"); code != exitOK {
+		t.Fatalf("sandbox apply: exit %d\n%s", code, stderr)
+	}
+	file := h.path("patwatch.state.json")
+	schema := pgtest.Schema(t)
+	db := pgtest.StateURL(t, schema, "sandbox")
+	if code, _, stderr := h.run(context.Background(), "state", "push", file, "--state", db); code != exitOK {
+		t.Fatalf("push: exit %d\n%s", code, stderr)
+	}
+	if code, _, stderr := h.apply("--sandbox", "--state", db); code != exitOK {
+		t.Errorf("the sandbox on the pushed state: exit %d\n%s", code, stderr)
+	}
+	if code, _, stderr := h.run(context.Background(), "apply", "--state", db); code != exitError || !strings.Contains(stderr, "written by --sandbox runs") {
+		t.Errorf("a live run on the pushed sandbox state: exit %d, want it refused\n%s", code, stderr)
+	}
+	code, _, stderr := h.run(context.Background(), "state", "pull", "--state", db)
+	if code != exitOK || !strings.Contains(stderr, "written by --sandbox runs") {
+		t.Errorf("pull of a sandbox state: exit %d, no warning\n%s", code, stderr)
+	}
+
+	// A real state and a sandbox one are not pushed over each other.
+	real := pgtest.StateURL(t, schema, "real")
+	h.api.SetResults(imgA, -1, fakeHits("A1")...)
+	h.api.SetResults(imgB, -1, fakeHits("B1")...)
+	if code, _, stderr := h.apply("--state", real); code != exitOK {
+		t.Fatalf("live apply: exit %d\n%s", code, stderr)
+	}
+	if code, _, stderr := h.run(context.Background(), "state", "push", file, "--state", real); code != exitError || !strings.Contains(stderr, "simulated") {
+		t.Errorf("a sandbox state pushed over a real one: exit %d\n%s", code, stderr)
+	}
+	pulledReal := filepath.Join(t.TempDir(), "real.json")
+	must(t, os.WriteFile(pulledReal, h.pulled("--state", real), 0o600))
+	if code, _, stderr := h.run(context.Background(), "state", "push", pulledReal, "--state", db); code != exitError || !strings.Contains(stderr, "written by --sandbox runs") {
+		t.Errorf("a real state pushed over a sandbox one: exit %d\n%s", code, stderr)
+	}
+}
