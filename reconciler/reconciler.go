@@ -250,7 +250,7 @@ func accountStopOf(ctx context.Context) *accountStop {
 
 // errAccountStopped is the error of the items a run stopped at an
 // account-wide error left undone; the change report states the error once.
-var errAccountStopped = errors.New("not done: the run stopped at an account-wide error")
+var errAccountStopped = errors.New(report.NotDoneStopped)
 
 // notDone is the error of an item left undone because ctx ended.
 func notDone(ctx context.Context) error {

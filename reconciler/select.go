@@ -407,8 +407,8 @@ func (r *Reconciler) scope(mode Mode, desired *spec.Spec, recorded *state.State,
 			// Once one entry does not fit, none after it runs: the
 			// budget is spent in order, not on whatever still fits.
 			budgetDone = true
-			msg := fmt.Sprintf("daily budget reached: api.max_calls_per_day allows %d calls a day (UTC), %d were made today and this run may make %d more; "+
-				"this needs up to %d, so it waits for the next day", b.Limit, b.Used, sc.estimate, calls)
+			msg := fmt.Sprintf("daily budget reached: api.max_calls_per_day allows %d calls a day (UTC), %d were made today and the entries before this one "+
+				"in the run's order may make %d; this needs up to %d more, so it and every entry after it wait for the next day", b.Limit, b.Used, sc.estimate, calls)
 			if c.search {
 				holdSearches(c.g, "", msg)
 			} else {

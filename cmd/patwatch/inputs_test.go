@@ -81,6 +81,10 @@ func TestFailureLineSaysWhatWasSaved(t *testing.T) {
 	if got, want := failureLine(all), "2 of 2 searches failed; nothing was saved"; got != want {
 		t.Errorf("all failed: %q, want %q", got, want)
 	}
+	all.StateChanged = true // the outbox of messages telling of it
+	if got, want := failureLine(all), "2 of 2 searches failed; no entry changed in the state"; got != want {
+		t.Errorf("all failed, messages saved: %q, want %q", got, want)
+	}
 	some := &report.ChangeReport{Command: "apply", Searches: []report.SearchChange{{Name: "a", Status: report.StatusError}, {Name: "b", Status: report.StatusOK}}}
 	if got, want := failureLine(some), "1 of 2 searches failed; what succeeded was saved"; got != want {
 		t.Errorf("one failed: %q, want %q", got, want)

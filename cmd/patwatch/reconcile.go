@@ -567,6 +567,9 @@ func failureLine(rep *report.ChangeReport) string {
 	switch {
 	case rep.Command == "plan":
 		what = "plan changed nothing"
+	case !anySucceeded(rep) && rep.StateChanged:
+		// Saved: the messages that tell of the failure, in the outbox.
+		what = "no entry changed in the state"
 	case !anySucceeded(rep):
 		what = "nothing was saved"
 	}

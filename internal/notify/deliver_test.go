@@ -278,6 +278,16 @@ func TestScrub(t *testing.T) {
 	if strings.Contains(got, "AAA-BBB-CCC") {
 		t.Errorf("scrub left the token: %s", got)
 	}
+	raw = "slack://hook:T00000000-B00000000-XXXXXXXXXXXXXXXXXXXXXXXX@webhook"
+	got = scrub(`Post "https://hooks.slack.com/services/T00000000/B00000000/XXXXXXXXXXXXXXXXXXXXXXXX": 404`, secretsOf(raw))
+	if strings.Contains(got, "XXXXXXXX") || strings.Contains(got, "T00000000") {
+		t.Errorf("scrub left the token's parts: %s", got)
+	}
+	// A short path is a word, not a token: messages keep reading.
+	raw = "http://127.0.0.1:8080/hook"
+	if got := scrub("the webhook answered HTTP 500", secretsOf(raw)); got != "the webhook answered HTTP 500" {
+		t.Errorf("scrub over-redacted: %s", got)
+	}
 	raw = "smtp://user:p%40ss@mail.example.com:587/?from=a@example.com&to=b@example.com"
 	got = scrub("535 auth failed for user with p@ss and p%40ss", secretsOf(raw))
 	if strings.Contains(got, "p@ss") || strings.Contains(got, "p%40ss") {

@@ -119,6 +119,10 @@ func Digest(m *state.Message, limit int) (subject, text string) {
 		case KindFailed:
 			fmt.Fprintf(&b, "! report %s (%s) failed: %s\n", clean(e.Report), clean(e.Patent), clean(e.Error))
 		default:
+			if e.Report == "" { // the run's own error, of no entry
+				fmt.Fprintf(&b, "! %s\n", clean(e.Error))
+				continue
+			}
 			fmt.Fprintf(&b, "! report %s: %s\n", clean(e.Report), clean(e.Error))
 		}
 	}

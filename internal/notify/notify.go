@@ -42,6 +42,31 @@ const FormatVersion = "1"
 // entries the daily budget deferred tell nothing.
 func Events(rep *report.ChangeReport) []state.Event {
 	var out []state.Event
+	// A run stopped at an account-wide error tells it once, with what to
+	// check, not once for every entry it left undone (nor again for each
+	// entry whose call was in flight when the first answer came).
+	stopTold := false
+	accountError := func(e state.Event) bool {
+		switch {
+		case rep.Stopped == nil:
+			return false
+		case e.Error == report.NotDoneStopped:
+			return true
+		case e.Error == rep.Stopped.Error && stopTold:
+			return true
+		}
+		return false
+	}
+	add := func(e state.Event) {
+		if e.Kind == KindError && accountError(e) {
+			return
+		}
+		if e.Kind == KindError && rep.Stopped != nil && e.Error == rep.Stopped.Error {
+			stopTold = true
+			e.Error += "; the run stopped here, as every other call would fail the same way: " + rep.Stopped.Check
+		}
+		out = append(out, e)
+	}
 	for _, s := range rep.Searches {
 		for _, h := range s.New {
 			out = append(out, state.Event{Kind: KindNew, Search: s.Name, PatentPN: h.PatentPN, Title: h.Title, Score: h.Score,
@@ -52,7 +77,7 @@ func Events(rep *report.ChangeReport) []state.Event {
 				CurrentAssignee: h.CurrentAssignee, Apdt: h.Apdt, Pbdt: h.Pbdt, Link: h.Link})
 		}
 		if s.Status == report.StatusError && !s.Deferred {
-			out = append(out, state.Event{Kind: KindError, Search: s.Name, Error: s.Error})
+			add(state.Event{Kind: KindError, Search: s.Name, Error: s.Error})
 		}
 	}
 	for _, r := range rep.Reports {
@@ -65,8 +90,11 @@ func Events(rep *report.ChangeReport) []state.Event {
 			if r.Deferred {
 				continue
 			}
-			out = append(out, state.Event{Kind: KindError, Report: r.Name, Error: r.Error})
+			add(state.Event{Kind: KindError, Report: r.Name, Error: r.Error})
 		}
+	}
+	if rep.Stopped != nil && !stopTold { // no entry's own call met it (the token exchange did)
+		out = append(out, state.Event{Kind: KindError, Error: "the run stopped at an account-wide error: " + rep.Stopped.Error + "; " + rep.Stopped.Check})
 	}
 	return out
 }

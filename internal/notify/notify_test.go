@@ -236,3 +236,40 @@ func TestDigestGolden(t *testing.T) {
 		t.Errorf("test digest:\n%s", text)
 	}
 }
+
+// TestEventsOfAStoppedRun: a run stopped at an account-wide error tells it
+// once, with what to check, and not for every entry it left undone.
+func TestEventsOfAStoppedRun(t *testing.T) {
+	const balance = "patsnap P060: HTTP 200, code 67200005: Insufficient account balance"
+	stop := &report.Stop{Error: balance, Check: "top it up on PatSnap's open platform"}
+	tests := []struct {
+		name string
+		rep  *report.ChangeReport
+		want []string
+	}{
+		{"searches in flight met it", &report.ChangeReport{Stopped: stop,
+			Searches: []report.SearchChange{
+				{Name: "alpha", Status: report.StatusError, Error: balance},
+				{Name: "beta", Status: report.StatusError, Error: report.NotDoneStopped},
+				{Name: "gamma", Status: report.StatusError, Error: balance},
+				{Name: "tables", Status: report.StatusError, Error: "P060 image search: invalid request"},
+			},
+			Reports: []report.ReportChange{{Name: "r", Status: report.ReportError, Error: report.NotDoneStopped}}},
+			[]string{"error alpha: " + balance + "; the run stopped here, as every other call would fail the same way: top it up on PatSnap's open platform",
+				"error tables: P060 image search: invalid request"}},
+		{"no entry's own call met it", &report.ChangeReport{Stopped: stop,
+			Searches: []report.SearchChange{{Name: "alpha", Status: report.StatusError, Error: report.NotDoneStopped}}},
+			[]string{"error : the run stopped at an account-wide error: " + balance + "; top it up on PatSnap's open platform"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			var got []string
+			for _, e := range Events(tt.rep) {
+				got = append(got, e.Kind+" "+e.Search+e.Report+": "+e.Error)
+			}
+			if !reflect.DeepEqual(got, tt.want) {
+				t.Errorf("events:\n got %q\nwant %q", got, tt.want)
+			}
+		})
+	}
+}

@@ -154,7 +154,12 @@ func WebhookWarning(raw string) string {
 // quotes its URL) are scrubbed of each before they reach a log, the state
 // or the terminal.
 func secretsOf(raw string) []string {
+	// Whole parts (the URL, its user information, password, query and
+	// fragment) are secrets from 3 bytes on; a single path segment, query
+	// value or user name only from 8, the length of a token: a path such
+	// as /hook is a word that messages also use ("webhook").
 	parts := []string{raw}
+	var pieces []string
 	if _, rest, ok := strings.Cut(raw, "://"); ok {
 		parts = append(parts, rest)
 	}
@@ -162,21 +167,31 @@ func secretsOf(raw string) []string {
 		parts = append(parts, u.String(), u.Opaque, u.Fragment, u.RawQuery)
 		if u.User != nil {
 			pw, _ := u.User.Password()
-			parts = append(parts, u.User.String(), u.User.Username(), pw)
+			parts = append(parts, u.User.String(), pw)
+			pieces = append(pieces, u.User.Username())
+			// A service's token written as one (slack://hook:T-B-X@webhook)
+			// comes back in its errors as a path (/services/T/B/X).
+			pieces = append(pieces, strings.FieldsFunc(pw, func(r rune) bool { return r == '-' || r == '/' || r == ':' })...)
 		}
-		parts = append(parts, strings.Split(u.Path, "/")...)
-		parts = append(parts, strings.Split(u.EscapedPath(), "/")...)
+		pieces = append(pieces, strings.Split(u.Path, "/")...)
+		pieces = append(pieces, strings.Split(u.EscapedPath(), "/")...)
 		for _, vs := range u.Query() {
-			parts = append(parts, vs...)
+			pieces = append(pieces, vs...)
 		}
 	}
 	var out []string
-	for _, p := range parts {
+	add := func(p string, least int) {
 		for _, v := range []string{p, url.QueryEscape(p), url.PathEscape(p)} {
-			if len(v) >= 3 && !slices.Contains(out, v) {
+			if len(v) >= least && !slices.Contains(out, v) {
 				out = append(out, v)
 			}
 		}
+	}
+	for _, p := range parts {
+		add(p, 3)
+	}
+	for _, p := range pieces {
+		add(p, 8)
 	}
 	// Longest first, so that a part of a longer secret does not leave the
 	// rest of it behind.

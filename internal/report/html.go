@@ -99,6 +99,7 @@ func RenderHTML(w io.Writer, c *ChangeReport, p *Page) error {
 		Heading: "patwatch " + c.Command,
 		Meta:    pageMeta(c),
 		Tally:   Summary(c),
+		Stopped: c.Stopped,
 	}
 	if p.Notification {
 		v.Heading = "patwatch: what a run found"
@@ -234,6 +235,7 @@ func newShell(simulated bool, version string) shell {
 type pageView struct {
 	shell
 	Title, Heading, Meta, Tally string
+	Stopped                     *Stop
 	Searches                    []searchView
 	Reports                     []reportView
 }

@@ -97,6 +97,10 @@ type Calls struct {
 }
 
 // Stop is why a run stopped early, and what to check.
+// NotDoneStopped is the error of an entry left undone because the run
+// stopped at an account-wide error (Stop).
+const NotDoneStopped = "not done: the run stopped at an account-wide error"
+
 type Stop struct {
 	Error string `json:"error"`
 	Check string `json:"check"`

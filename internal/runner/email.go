@@ -84,6 +84,8 @@ func messageReport(m *state.Message, version string) *report.ChangeReport {
 			rep.Reports = append(rep.Reports, report.ReportChange{Name: e.Report, Patent: e.Patent, Status: report.ReportFinished, File: e.File})
 		case e.Kind == notify.KindFailed:
 			rep.Reports = append(rep.Reports, report.ReportChange{Name: e.Report, Patent: e.Patent, Status: report.ReportFailed, Error: e.Error})
+		case e.Kind == notify.KindError && e.Report == "": // the run's own
+			rep.Stopped = &report.Stop{Error: e.Error}
 		case e.Kind == notify.KindError:
 			rep.Reports = append(rep.Reports, report.ReportChange{Name: e.Report, Status: report.ReportError, Error: e.Error})
 		}
