@@ -204,6 +204,8 @@ func TestBashCompletes(t *testing.T) {
 		{"patwatch apply --log-level d", []string{"debug"}, nil},
 		{"patwatch completion ", []string{"bash", "zsh", "fish"}, nil},
 		{"patwatch help wa", []string{"watch"}, nil},
+		{"patwatch help state ", []string{"pull", "push"}, []string{"apply"}},
+		{"patwatch help notify t", []string{"test"}, nil},
 	}
 	for _, tt := range tests {
 		words := strings.Split(tt.line, " ")

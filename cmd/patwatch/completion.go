@@ -145,7 +145,17 @@ _patwatch() {
 `)
 	fmt.Fprintf(w, "        _patwatch_reply -W %s -- \"$cur\"\n        return\n    fi\n", shQuote(topNames(m)))
 	fmt.Fprint(w, "    case $cmd in\n")
-	fmt.Fprintf(w, "    help)\n        _patwatch_reply -W %s -- \"$cur\"\n        return ;;\n", shQuote(topNames(m)))
+	// help takes a command, and a group's subcommand after it.
+	fmt.Fprintf(w, "    help)\n        if [[ $COMP_CWORD -eq 2 ]]; then\n            _patwatch_reply -W %s -- \"$cur\"\n", shQuote(topNames(m)))
+	fmt.Fprint(w, "        elif [[ $COMP_CWORD -eq 3 ]]; then\n            case ${COMP_WORDS[2]} in\n")
+	for _, g := range m.groups {
+		var subs []string
+		for _, s := range g.subs {
+			subs = append(subs, s.path[1])
+		}
+		fmt.Fprintf(w, "            %s) _patwatch_reply -W %s -- \"$cur\" ;;\n", g.name, shQuote(strings.Join(subs, " ")))
+	}
+	fmt.Fprint(w, "            esac\n        fi\n        return ;;\n")
 	for _, g := range m.groups {
 		var subs []string
 		for _, s := range g.subs {
