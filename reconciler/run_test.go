@@ -702,3 +702,42 @@ func TestRunRetiredEntriesAddedBackOtherwiseOrLateStartAfresh(t *testing.T) {
 		t.Error("retired entries within the retention were dropped")
 	}
 }
+
+// TestObservedKeepsOnlyTheLinksAsked: the run keeps of each answer only a
+// hit's number, score and, where KeepImage asks, its image link; KeepImage
+// sees each hit's rank and whether it is new.
+func TestObservedKeepsOnlyTheLinksAsked(t *testing.T) {
+	api := &fakeAPI{search: answers(map[string][]string{"a": {"A1", "A2", "A3"}, "b": {"B1", "B2"}})}
+	r := newTestReconciler(t, api)
+	var mu sync.Mutex
+	var asked []string
+	r.KeepImage = func(ch *report.SearchChange, rank int, pn string, isNew bool) bool {
+		mu.Lock()
+		defer mu.Unlock()
+		asked = append(asked, fmt.Sprintf("%s %s %d %s %v", ch.Name, ch.Status, rank, pn, isNew))
+		return isNew || (ch.Status == report.StatusBaseline && rank == 0)
+	}
+	recordedState := newState(map[string]*state.Search{"a": recorded("fp-a", map[string]int{"A1": 0, "A2": 0})}, nil)
+	out := run(t, context.Background(), r, ModeApply, &spec.Spec{Searches: []spec.Search{urlSearch("a"), urlSearch("b")}}, recordedState)
+
+	slices.Sort(asked)
+	want := []string{"a ok 0 A1 false", "a ok 1 A2 false", "a ok 2 A3 true", "b baseline 0 B1 false", "b baseline 1 B2 false"}
+	if !reflect.DeepEqual(asked, want) {
+		t.Errorf("KeepImage asked\n%q\nwant\n%q", asked, want)
+	}
+	links := func(name string) (got []string) {
+		for _, h := range out.Observed[name] {
+			if h.Score == 0 {
+				t.Errorf("%s: %s has no score", name, h.PatentPN)
+			}
+			got = append(got, fmt.Sprintf("%s %q %v", h.PatentPN, h.URL, h.LinkLeft))
+		}
+		return got
+	}
+	if got, want := links("a"), []string{`A1 "" true`, `A2 "" true`, `A3 "http://img/A3?X-Amz-Signature=s" false`}; !reflect.DeepEqual(got, want) {
+		t.Errorf("a: %q, want %q", got, want)
+	}
+	if got, want := links("b"), []string{`B1 "http://img/B1?X-Amz-Signature=s" false`, `B2 "" true`}; !reflect.DeepEqual(got, want) {
+		t.Errorf("b: %q, want %q", got, want)
+	}
+}

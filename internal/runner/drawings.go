@@ -71,6 +71,38 @@ type Drawings struct {
 	Page func(*report.Page)
 }
 
+// keepImage is the reconciler's KeepImage for an apply that keeps
+// drawings: a hit keeps its image link to the drawings step only when that
+// step may fetch it (new, in a baseline's best ranked, or wanted by the
+// index and not kept yet), so that a run holds a link for the few hits
+// whose drawing it fetches, not for the million it saw.
+func (r *Runner) keepImage(ctx context.Context) func(*report.SearchChange, int, string, bool) bool {
+	d := r.Drawings
+	idx, err := d.Cache.LoadIndex(ctx)
+	if err != nil {
+		return nil // keepDrawings starts a new index, which wants every link
+	}
+	return func(ch *report.SearchChange, rank int, pn string, isNew bool) bool {
+		switch {
+		case isNew:
+			return true
+		case ch.Status == report.StatusBaseline || ch.Status == report.StatusRebaseline:
+			if rank < d.Baseline {
+				return true
+			}
+		}
+		s := idx.Searches[ch.Name]
+		if s == nil && ch.RenamedFrom != "" {
+			s = idx.Searches[ch.RenamedFrom] // keepDrawings renames it
+		}
+		if s == nil {
+			return false
+		}
+		e := s.Hits[pn]
+		return e != nil && e.Want && (e.Drawing.IsZero() || !r.has(ctx, d, e.Drawing))
+	}
+}
+
 // keepDrawings is the drawings step of an apply: the new hits' drawings
 // (and a baseline's best ranked) are fetched, thumbnailed and stored; the
 // index follows the state; thumbnails no index names are removed. Failures
@@ -125,7 +157,7 @@ func (r *Runner) keepDrawings(ctx context.Context, sp *spec.Spec, out *reconcile
 				e.Score = math.Round(h.Score*1000) / 1000
 			}
 			e.Want = e.Want || want[h.PatentPN]
-			if !e.Want || (!e.Drawing.IsZero() && r.has(sctx, d, e.Drawing)) {
+			if !e.Want || (!e.Drawing.IsZero() && r.has(sctx, d, e.Drawing)) || h.LinkLeft {
 				continue
 			}
 			jobs.add(h.URL, func(t drawings.Thumb, err error) {

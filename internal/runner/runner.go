@@ -185,6 +185,9 @@ func (r *Runner) Once(ctx context.Context, sp *spec.Spec, opts Options) (*report
 		Resubmit:      r.Resubmit,
 		Credentials:   r.Credentials,
 	}
+	if r.Apply && r.Drawings != nil && !opts.ReportsOnly {
+		rec.KeepImage = r.keepImage(ctx)
+	}
 	sent := callsSent(api)
 	out := rec.RunSelected(ctx, mode, sp, recorded, sel)
 	r.countCalls(sp, recorded, out, api, sent, started)
