@@ -71,15 +71,27 @@ type Drawings struct {
 	Page func(*report.Page)
 }
 
+// loadIndex reads the drawings index once for the run: the reconciler's
+// KeepImage asks it which links to keep, and keepDrawings then updates it.
+// nil when it is unreadable, which is logged: keepDrawings starts afresh.
+func (r *Runner) loadIndex(ctx context.Context) *drawings.Index {
+	idx, err := r.Drawings.Cache.LoadIndex(ctx)
+	if err != nil {
+		r.Log.Warn().Err(err).Msg("the drawings index is unreadable; starting a new one")
+		return nil
+	}
+	return idx
+}
+
 // keepImage is the reconciler's KeepImage for an apply that keeps
 // drawings: a hit keeps its image link to the drawings step only when that
 // step may fetch it (new, in a baseline's best ranked, or wanted by the
 // index and not kept yet), so that a run holds a link for the few hits
 // whose drawing it fetches, not for the million it saw.
-func (r *Runner) keepImage(ctx context.Context) func(*report.SearchChange, int, string, bool) bool {
+// idx is the index as the run starts; nil (unreadable) keeps every link.
+func (r *Runner) keepImage(ctx context.Context, idx *drawings.Index) func(*report.SearchChange, int, string, bool) bool {
 	d := r.Drawings
-	idx, err := d.Cache.LoadIndex(ctx)
-	if err != nil {
+	if idx == nil {
 		return nil // keepDrawings starts a new index, which wants every link
 	}
 	return func(ch *report.SearchChange, rank int, pn string, isNew bool) bool {
@@ -107,7 +119,8 @@ func (r *Runner) keepImage(ctx context.Context) func(*report.SearchChange, int, 
 // (and a baseline's best ranked) are fetched, thumbnailed and stored; the
 // index follows the state; thumbnails no index names are removed. Failures
 // are logged, never returned.
-func (r *Runner) keepDrawings(ctx context.Context, sp *spec.Spec, out *reconciler.Outcome, opts Options) {
+// idx is the index as the run began (loadIndex); nil when unreadable.
+func (r *Runner) keepDrawings(ctx context.Context, sp *spec.Spec, out *reconciler.Outcome, opts Options, idx *drawings.Index) {
 	d := r.Drawings
 	if opts.ReportsOnly {
 		if d.Page != nil {
@@ -116,9 +129,7 @@ func (r *Runner) keepDrawings(ctx context.Context, sp *spec.Spec, out *reconcile
 		return
 	}
 	sctx := context.WithoutCancel(ctx) // what was fetched is recorded even after an interrupt
-	idx, err := d.Cache.LoadIndex(sctx)
-	if err != nil {
-		r.Log.Warn().Err(err).Msg("the drawings index is unreadable; starting a new one")
+	if idx == nil {
 		idx = drawings.NewIndex()
 	}
 	now := r.now().UTC().Truncate(time.Second)

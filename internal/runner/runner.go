@@ -15,6 +15,7 @@ import (
 	"github.com/rs/zerolog"
 
 	"github.com/patwatch/patwatch/internal/atomicfile"
+	"github.com/patwatch/patwatch/internal/drawings"
 	"github.com/patwatch/patwatch/internal/report"
 	"github.com/patwatch/patwatch/reconciler"
 	"github.com/patwatch/patwatch/spec"
@@ -185,8 +186,10 @@ func (r *Runner) Once(ctx context.Context, sp *spec.Spec, opts Options) (*report
 		Resubmit:      r.Resubmit,
 		Credentials:   r.Credentials,
 	}
+	var idx *drawings.Index // the drawings index, read once for the run
 	if r.Apply && r.Drawings != nil && !opts.ReportsOnly {
-		rec.KeepImage = r.keepImage(ctx)
+		idx = r.loadIndex(ctx)
+		rec.KeepImage = r.keepImage(ctx, idx)
 	}
 	sent := callsSent(api)
 	out := rec.RunSelected(ctx, mode, sp, recorded, sel)
@@ -213,7 +216,7 @@ func (r *Runner) Once(ctx context.Context, sp *spec.Spec, opts Options) (*report
 		r.Log.Warn().Err(err).Msg("the run was not added to the store's history of runs")
 	}
 	if r.Drawings != nil {
-		r.keepDrawings(ctx, sp, out, opts)
+		r.keepDrawings(ctx, sp, out, opts, idx)
 	}
 	// After the drawings step, so that an e-mail's page shows the new
 	// hits' drawings; the state already holds the messages.
