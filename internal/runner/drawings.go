@@ -71,28 +71,31 @@ type Drawings struct {
 	Page func(*report.Page)
 }
 
-// loadIndex reads the drawings index once for the run: the reconciler's
-// KeepImage asks it which links to keep, and keepDrawings then updates it.
-// nil when it is unreadable, which is logged: keepDrawings starts afresh.
-func (r *Runner) loadIndex(ctx context.Context) *drawings.Index {
-	idx, err := r.Drawings.Cache.LoadIndex(ctx)
-	if err != nil {
-		r.Log.Warn().Err(err).Msg("the drawings index is unreadable; starting a new one")
-		return nil
-	}
-	return idx
-}
-
 // keepImage is the reconciler's KeepImage for an apply that keeps
 // drawings: a hit keeps its image link to the drawings step only when that
 // step may fetch it (new, in a baseline's best ranked, or wanted by the
 // index and not kept yet), so that a run holds a link for the few hits
-// whose drawing it fetches, not for the million it saw.
-// idx is the index as the run starts; nil (unreadable) keeps every link.
-func (r *Runner) keepImage(ctx context.Context, idx *drawings.Index) func(*report.SearchChange, int, string, bool) bool {
+// whose drawing it fetches, not for the million it saw. Of the index it
+// keeps only the hits it still wants, not the index itself: that is read
+// again by keepDrawings, once the answers are gone (a million hits' index
+// is as large again as the state). nil, when the index is unreadable,
+// keeps every link.
+func (r *Runner) keepImage(ctx context.Context) func(*report.SearchChange, int, string, bool) bool {
 	d := r.Drawings
-	if idx == nil {
+	idx, err := d.Cache.LoadIndex(ctx)
+	if err != nil {
 		return nil // keepDrawings starts a new index, which wants every link
+	}
+	missing := map[string]map[string]bool{} // search → hits wanted and not kept
+	for name, s := range idx.Searches {
+		for pn, e := range s.Hits {
+			if e.Want && (e.Drawing.IsZero() || !r.has(ctx, d, e.Drawing)) {
+				if missing[name] == nil {
+					missing[name] = map[string]bool{}
+				}
+				missing[name][pn] = true
+			}
+		}
 	}
 	return func(ch *report.SearchChange, rank int, pn string, isNew bool) bool {
 		switch {
@@ -103,15 +106,10 @@ func (r *Runner) keepImage(ctx context.Context, idx *drawings.Index) func(*repor
 				return true
 			}
 		}
-		s := idx.Searches[ch.Name]
-		if s == nil && ch.RenamedFrom != "" {
-			s = idx.Searches[ch.RenamedFrom] // keepDrawings renames it
+		if m := missing[ch.Name]; m != nil {
+			return m[pn]
 		}
-		if s == nil {
-			return false
-		}
-		e := s.Hits[pn]
-		return e != nil && e.Want && (e.Drawing.IsZero() || !r.has(ctx, d, e.Drawing))
+		return missing[ch.RenamedFrom][pn] // keepDrawings renames it
 	}
 }
 
@@ -119,8 +117,7 @@ func (r *Runner) keepImage(ctx context.Context, idx *drawings.Index) func(*repor
 // (and a baseline's best ranked) are fetched, thumbnailed and stored; the
 // index follows the state; thumbnails no index names are removed. Failures
 // are logged, never returned.
-// idx is the index as the run began (loadIndex); nil when unreadable.
-func (r *Runner) keepDrawings(ctx context.Context, sp *spec.Spec, out *reconciler.Outcome, opts Options, idx *drawings.Index) {
+func (r *Runner) keepDrawings(ctx context.Context, sp *spec.Spec, out *reconciler.Outcome, opts Options) {
 	d := r.Drawings
 	if opts.ReportsOnly {
 		if d.Page != nil {
@@ -129,7 +126,9 @@ func (r *Runner) keepDrawings(ctx context.Context, sp *spec.Spec, out *reconcile
 		return
 	}
 	sctx := context.WithoutCancel(ctx) // what was fetched is recorded even after an interrupt
-	if idx == nil {
+	idx, err := d.Cache.LoadIndex(sctx)
+	if err != nil {
+		r.Log.Warn().Err(err).Msg("the drawings index is unreadable; starting a new one")
 		idx = drawings.NewIndex()
 	}
 	now := r.now().UTC().Truncate(time.Second)

@@ -15,7 +15,6 @@ import (
 	"github.com/rs/zerolog"
 
 	"github.com/patwatch/patwatch/internal/atomicfile"
-	"github.com/patwatch/patwatch/internal/drawings"
 	"github.com/patwatch/patwatch/internal/report"
 	"github.com/patwatch/patwatch/reconciler"
 	"github.com/patwatch/patwatch/spec"
@@ -186,10 +185,8 @@ func (r *Runner) Once(ctx context.Context, sp *spec.Spec, opts Options) (*report
 		Resubmit:      r.Resubmit,
 		Credentials:   r.Credentials,
 	}
-	var idx *drawings.Index // the drawings index, read once for the run
 	if r.Apply && r.Drawings != nil && !opts.ReportsOnly {
-		idx = r.loadIndex(ctx)
-		rec.KeepImage = r.keepImage(ctx, idx)
+		rec.KeepImage = r.keepImage(ctx)
 	}
 	sent := callsSent(api)
 	out := rec.RunSelected(ctx, mode, sp, recorded, sel)
@@ -216,7 +213,7 @@ func (r *Runner) Once(ctx context.Context, sp *spec.Spec, opts Options) (*report
 		r.Log.Warn().Err(err).Msg("the run was not added to the store's history of runs")
 	}
 	if r.Drawings != nil {
-		r.keepDrawings(ctx, sp, out, opts, idx)
+		r.keepDrawings(ctx, sp, out, opts)
 	}
 	// After the drawings step, so that an e-mail's page shows the new
 	// hits' drawings; the state already holds the messages.
