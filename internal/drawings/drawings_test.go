@@ -3,6 +3,7 @@ package drawings
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"errors"
 	"image"
 	"image/color"
@@ -388,5 +389,69 @@ func TestSweep(t *testing.T) {
 	}
 	if _, err := os.Stat(fresh); err != nil {
 		t.Error("a fresh temporary file, maybe of a write under way, was removed")
+	}
+}
+
+// TestEncodeIndexIsMarshalIndent: the index, encoded a search at a time,
+// is byte for byte what the library writes for it whole, so that files
+// written before compare equal and diffs stay clean; SaveIndex writes only
+// when that differs from the file.
+func TestEncodeIndexIsMarshalIndent(t *testing.T) {
+	at := time.Date(2026, 12, 1, 8, 0, 0, 0, time.UTC)
+	full := NewIndex()
+	for _, name := range []string{"tables", "<phone> & \"designs\"", "a"} {
+		s := full.Search(name)
+		s.Query.Line = "design (D), model 1"
+		s.Query.Images = []QueryImage{{Key: "https://img.test/" + name, Name: name, Error: "HTTP 404"}}
+		for i, pn := range []string{"CN1S", "US2S", "EU3S"} {
+			e := s.Hit(pn)
+			e.Score, e.Want = 0.9-float64(i)/10, i == 0
+			if i == 1 {
+				e.Error, e.FetchedAt = "not an image", at
+			}
+		}
+	}
+	full.Search("gone").GoneSince = at
+	cases := map[string]*Index{"full": full, "empty": NewIndex(), "nil searches": {FormatVersion: IndexVersion}}
+	for name, x := range cases {
+		t.Run(name, func(t *testing.T) {
+			want, err := json.MarshalIndent(x, "", " ")
+			if err != nil {
+				t.Fatal(err)
+			}
+			want = append(want, '\n')
+			var got bytes.Buffer
+			if err := encodeIndex(&got, x); err != nil {
+				t.Fatal(err)
+			}
+			if !bytes.Equal(got.Bytes(), want) {
+				t.Fatalf("encodeIndex:\n%s\nwant\n%s", got.Bytes(), want)
+			}
+			st := &FileStore{dir: t.TempDir()}
+			st.index = filepath.Join(st.dir, "index.json")
+			if err := st.SaveIndex(context.Background(), x); err != nil {
+				t.Fatal(err)
+			}
+			if b, _ := os.ReadFile(st.index); !bytes.Equal(b, want) {
+				t.Fatalf("saved:\n%s", b)
+			}
+			before, _ := os.Stat(st.index)
+			if err := st.SaveIndex(context.Background(), x); err != nil {
+				t.Fatal(err)
+			}
+			if after, _ := os.Stat(st.index); !os.SameFile(before, after) {
+				t.Error("an unchanged index was written again")
+			}
+			// A file that holds more, or differs in its last byte, is rewritten.
+			for _, damaged := range [][]byte{append(append([]byte{}, want...), ' '), append(append([]byte{}, want[:len(want)-2]...), ']', '\n')} {
+				os.WriteFile(st.index, damaged, 0o644)
+				if err := st.SaveIndex(context.Background(), x); err != nil {
+					t.Fatal(err)
+				}
+				if b, _ := os.ReadFile(st.index); !bytes.Equal(b, want) {
+					t.Errorf("a differing file was not rewritten:\n%s", b)
+				}
+			}
+		})
 	}
 }

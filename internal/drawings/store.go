@@ -1,14 +1,18 @@
 package drawings
 
 import (
+	"bufio"
 	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"io/fs"
+	"maps"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"time"
 
@@ -76,20 +80,116 @@ func decodeIndex(b []byte) (*Index, error) {
 	return &x, nil
 }
 
-// SaveIndex writes x atomically, and only when its content changed.
+// SaveIndex writes x atomically, and only when its content changed. The
+// index of a million hits is tens of megabytes: it is encoded a search at
+// a time, compared with the file as it goes, and written the same way only
+// when it differs, so that saving it holds one search's bytes, not the
+// whole file three times over (its encoding, its indented copy and the old
+// file) at the end of every run.
 func (s *FileStore) SaveIndex(_ context.Context, x *Index) error {
-	b, err := json.MarshalIndent(x, "", " ")
+	same, err := s.indexUnchanged(x)
 	if err != nil {
 		return err
 	}
-	b = append(b, '\n')
-	if old, err := os.ReadFile(s.index); err == nil && bytes.Equal(old, b) {
+	if same {
 		return nil
 	}
 	if err := os.MkdirAll(s.dir, 0o755); err != nil {
 		return err
 	}
-	return atomicfile.WriteFile(s.index, b, 0o644)
+	f, err := atomicfile.Create(s.index, 0o644)
+	if err != nil {
+		return err
+	}
+	defer f.Abort()
+	w := bufio.NewWriterSize(f, 64<<10)
+	if err := encodeIndex(w, x); err != nil {
+		return err
+	}
+	if err := w.Flush(); err != nil {
+		return err
+	}
+	return f.Commit()
+}
+
+// indexUnchanged reports whether the index file holds x's encoding.
+func (s *FileStore) indexUnchanged(x *Index) (bool, error) {
+	old, err := os.Open(s.index)
+	if err != nil {
+		return false, nil // absent or unreadable: written afresh
+	}
+	defer old.Close()
+	c := &compareWriter{old: bufio.NewReaderSize(old, 64<<10)}
+	if err := encodeIndex(c, x); err != nil && !errors.Is(err, errDiffers) {
+		return false, err
+	}
+	if c.differs {
+		return false, nil
+	}
+	_, err = c.old.ReadByte() // anything more in the file is a difference
+	return errors.Is(err, io.EOF), nil
+}
+
+// errDiffers stops an encoding whose output already differs from the file.
+var errDiffers = errors.New("drawings: the index differs")
+
+// compareWriter compares what is written to it with old.
+type compareWriter struct {
+	old     *bufio.Reader
+	buf     []byte
+	differs bool
+}
+
+func (c *compareWriter) Write(p []byte) (int, error) {
+	if cap(c.buf) < len(p) {
+		c.buf = make([]byte, len(p))
+	}
+	b := c.buf[:len(p)]
+	if _, err := io.ReadFull(c.old, b); err != nil || !bytes.Equal(b, p) {
+		c.differs = true
+		return 0, errDiffers
+	}
+	return len(p), nil
+}
+
+// encodeIndex writes x as json.MarshalIndent(x, "", " ") and a newline
+// would, a search at a time.
+func encodeIndex(w io.Writer, x *Index) error {
+	var b bytes.Buffer
+	fmt.Fprintf(&b, "{\n \"format_version\": %d,\n \"searches\": ", x.FormatVersion)
+	switch {
+	case x.Searches == nil:
+		b.WriteString("null")
+	case len(x.Searches) == 0:
+		b.WriteString("{}")
+	default:
+		b.WriteString("{")
+		for i, name := range slices.Sorted(maps.Keys(x.Searches)) {
+			key, err := json.Marshal(name)
+			if err != nil {
+				return err
+			}
+			value, err := json.MarshalIndent(x.Searches[name], "  ", " ")
+			if err != nil {
+				return err
+			}
+			if i > 0 {
+				b.WriteString(",")
+			}
+			b.WriteString("\n  ")
+			b.Write(key)
+			b.WriteString(": ")
+			b.Write(value)
+			if _, err := w.Write(b.Bytes()); err != nil {
+				return err
+			}
+			b.Reset()
+		}
+		b.WriteString("\n }")
+	}
+	b.WriteString("\n}\n")
+	_, err := w.Write(b.Bytes())
+	return err
 }
 
 func (s *FileStore) path(r Ref) (string, error) {
