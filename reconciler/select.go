@@ -268,6 +268,9 @@ func (r *Reconciler) scope(mode Mode, desired *spec.Spec, recorded *state.State,
 		images []string
 	}
 	var run []candidate
+	// holdSearches and holdReports leave g's entries as recorded: skipped
+	// for why, or, with errText (only the daily budget gives one), an
+	// error deferred to the next day.
 	holdSearches := func(g *group, why, errText string) {
 		for _, i := range g.desired {
 			s := desired.Searches[i]

@@ -46,24 +46,17 @@ func Events(rep *report.ChangeReport) []state.Event {
 	// check, not once for every entry it left undone (nor again for each
 	// entry whose call was in flight when the first answer came).
 	stopTold := false
-	accountError := func(e state.Event) bool {
-		switch {
-		case rep.Stopped == nil:
-			return false
-		case e.Error == report.NotDoneStopped:
-			return true
-		case e.Error == rep.Stopped.Error && stopTold:
-			return true
-		}
-		return false
-	}
 	add := func(e state.Event) {
-		if e.Kind == KindError && accountError(e) {
-			return
-		}
-		if e.Kind == KindError && rep.Stopped != nil && e.Error == rep.Stopped.Error {
-			stopTold = true
-			e.Error += "; the run stopped here, as every other call would fail the same way: " + rep.Stopped.Check
+		if e.Kind == KindError && rep.Stopped != nil {
+			switch {
+			case e.Error == report.NotDoneStopped:
+				return
+			case e.Error == rep.Stopped.Error && stopTold:
+				return
+			case e.Error == rep.Stopped.Error:
+				stopTold = true
+				e.Error += "; the run stopped here, as every other call would fail the same way: " + rep.Stopped.Check
+			}
 		}
 		out = append(out, e)
 	}

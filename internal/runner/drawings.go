@@ -167,7 +167,9 @@ func (r *Runner) keepDrawings(ctx context.Context, sp *spec.Spec, out *reconcile
 				e.Score = math.Round(h.Score*1000) / 1000
 			}
 			e.Want = e.Want || want[h.PatentPN]
-			if !e.Want || (!e.Drawing.IsZero() && r.has(sctx, d, e.Drawing)) || h.LinkLeft {
+			// A link left out is of a hit whose drawing keepImage found kept:
+			// no second look at the cache for it.
+			if h.LinkLeft || !e.Want || (!e.Drawing.IsZero() && r.has(sctx, d, e.Drawing)) {
 				continue
 			}
 			jobs.add(h.URL, func(t drawings.Thumb, err error) {
@@ -282,7 +284,16 @@ func (r *Runner) page(ctx context.Context, d *Drawings, sp *spec.Spec, rep *repo
 		}
 		return report.Picture{Image: &report.Image{MediaType: f.thumb.MediaType(), Data: f.thumb.Data}}, true
 	}
+	// The queries of the searches rep shows, not the spec's whole list:
+	// an e-mail's page shows the few searches its events name.
+	inRep := make(map[string]bool, len(rep.Searches))
+	for _, s := range rep.Searches {
+		inRep[s.Name] = true
+	}
 	for _, s := range sp.Searches {
+		if !inRep[s.Name] {
+			continue
+		}
 		q := report.Query{Line: queryLine(s)}
 		entry := idx.Searches[s.Name]
 		for _, img := range s.Images {
