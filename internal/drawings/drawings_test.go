@@ -11,11 +11,15 @@ import (
 	"image/jpeg"
 	"image/png"
 	"io/fs"
+	"math"
 	"math/rand/v2"
 	"net/http"
 	"net/http/httptest"
 	"os"
 	"path/filepath"
+	"reflect"
+	"slices"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -453,5 +457,147 @@ func TestEncodeIndexIsMarshalIndent(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// TestEachSearch: the index read a search at a time is the index saved,
+// in the file's order, decoded as the library decodes it whole; what is not
+// an index of this format is an error naming the file, and an error of the
+// caller's stops the reading and comes back as it was.
+func TestEachSearch(t *testing.T) {
+	ctx := context.Background()
+	at := time.Date(2026, 12, 1, 8, 0, 0, 0, time.UTC)
+	x := NewIndex()
+	for i, name := range []string{"tables", "chairs", "<lamps> & \"more\""} {
+		s := x.Search(name)
+		s.Query = Query{Line: "design (D), model 1", Images: []QueryImage{{Key: "https://img.test/" + name, Name: name, Error: "HTTP 404"}}}
+		e := s.Hit("CN" + name)
+		e.Want, e.Score, e.FetchedAt = true, 0.5+float64(i)/10, at
+		e.Drawing = Ref{SHA256: strings.Repeat("ab", 32), Format: JPEG}
+		s.Hit("US1S").GoneSince = at
+	}
+	x.Search("gone").GoneSince = at
+	s := ForStateFile(filepath.Join(t.TempDir(), "patwatch.state.json"))
+
+	if err := s.EachSearch(ctx, func(string, *Search) error { t.Error("an index not there yet gave a search"); return nil }); err != nil {
+		t.Fatalf("no index yet: %v", err)
+	}
+	if err := s.SaveIndex(ctx, x); err != nil {
+		t.Fatal(err)
+	}
+	var order []string
+	got := NewIndex()
+	if err := s.EachSearch(ctx, func(name string, e *Search) error {
+		order = append(order, name)
+		got.Searches[name] = e
+		return nil
+	}); err != nil {
+		t.Fatal(err)
+	}
+	if want := []string{"<lamps> & \"more\"", "chairs", "gone", "tables"}; !slices.Equal(order, want) {
+		t.Errorf("searches in the order %q, want the file's %q", order, want)
+	}
+	raw, _ := os.ReadFile(s.index)
+	whole := NewIndex()
+	if err := json.Unmarshal(raw, whole); err != nil {
+		t.Fatal(err)
+	}
+	if !reflect.DeepEqual(got, whole) || !reflect.DeepEqual(got, x) {
+		t.Errorf("read a search at a time:\n%+v\nwhole:\n%+v\nsaved:\n%+v", got, whole, x)
+	}
+	loaded, err := s.LoadIndex(ctx)
+	if err != nil || !reflect.DeepEqual(loaded, x) {
+		t.Errorf("LoadIndex = %+v, %v", loaded, err)
+	}
+
+	stop := errors.New("enough")
+	calls := 0
+	if err := s.EachSearch(ctx, func(string, *Search) error { calls++; return stop }); err != stop || calls != 1 {
+		t.Errorf("an error of fn's: %v after %d calls, want it as it was after 1", err, calls)
+	}
+
+	for _, c := range []struct{ name, file, want string }{
+		{"another format", `{"format_version": 2, "searches": {}}`, "format_version 2; this patwatch reads 1"},
+		{"no format", `{"searches": {}}`, "searches before format_version"},
+		{"no format at all", `{}`, "no format_version"},
+		{"not an object", `[1]`, "not a JSON object"},
+		{"searches not an object", `{"format_version": 1, "searches": []}`, "searches: want an object"},
+		{"a bad entry", `{"format_version": 1, "searches": {"a": {"hits": {"X": {"want": "yes"}}}}}`, "want"},
+		{"cut short", `{"format_version": 1, "searches": {"a": {`, "unexpected EOF"},
+		{"trailing data", `{"format_version": 1, "searches": null} {}`, "data after"},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			if err := os.WriteFile(s.index, []byte(c.file), 0o644); err != nil {
+				t.Fatal(err)
+			}
+			err := s.EachSearch(ctx, func(string, *Search) error { return nil })
+			if err == nil || !strings.Contains(err.Error(), s.index) || !strings.Contains(err.Error(), c.want) {
+				t.Errorf("EachSearch = %v, want an error naming %s and saying %q", err, s.index, c.want)
+			}
+			if _, err := s.LoadIndex(ctx); err == nil {
+				t.Error("LoadIndex read it")
+			}
+		})
+	}
+	t.Run("null searches", func(t *testing.T) {
+		os.WriteFile(s.index, []byte(`{"format_version": 1, "searches": null}`), 0o644)
+		if got, err := s.LoadIndex(ctx); err != nil || got.Searches == nil || len(got.Searches) != 0 {
+			t.Errorf("LoadIndex = %+v, %v; want an empty index", got, err)
+		}
+	})
+}
+
+// TestEncodeIndexAnyContent: encodeIndex, which encodes hits by hand, is
+// the library's MarshalIndent on indexes of random content, with the
+// strings, numbers and times the hand encoding leaves to the library among
+// them.
+func TestEncodeIndexAnyContent(t *testing.T) {
+	rnd := rand.New(rand.NewPCG(11, 4))
+	strs := []string{"", "CN1234567S", "a\"b", `back\slash`, "<b>&amp;</b>", "a<b", "x>y", "tab\there", "é", "\u2028", "\xff\xfe", "日本", "\x00", strings.Repeat("z", 70)}
+	floats := []float64{0, 0.912, 1, -0.5, 1e-7, 3e-6, 1e21, 123456789.125, math.Copysign(0, -1), 0.1 + 0.2}
+	times := []time.Time{{}, time.Date(2026, 12, 1, 8, 0, 0, 0, time.UTC), time.Date(2026, 1, 2, 3, 4, 5, 678900, time.UTC),
+		time.Date(2025, 6, 30, 23, 59, 59, 0, time.FixedZone("", 5*3600+1800))}
+	pick := func(s []string) string { return s[rnd.IntN(len(s))] }
+	for round := range 200 {
+		x := NewIndex()
+		for range rnd.IntN(4) {
+			s := x.Search(pick(strs) + strconv.Itoa(rnd.IntN(3)))
+			if rnd.IntN(4) == 0 {
+				s.Hits = nil
+			}
+			s.GoneSince = times[rnd.IntN(len(times))]
+			s.Query.Line = pick(strs)
+			for range rnd.IntN(3) {
+				s.Query.Images = append(s.Query.Images, QueryImage{Key: pick(strs), Name: pick(strs), Error: pick(strs)})
+			}
+			for range rnd.IntN(6) {
+				if s.Hits == nil {
+					break
+				}
+				pn := pick(strs) + strconv.Itoa(rnd.IntN(5))
+				if rnd.IntN(8) == 0 {
+					s.Hits[pn] = nil
+					continue
+				}
+				s.Hits[pn] = &Hit{Want: rnd.IntN(2) == 0, Error: pick(strs), Score: floats[rnd.IntN(len(floats))],
+					FetchedAt: times[rnd.IntN(len(times))], GoneSince: times[rnd.IntN(len(times))],
+					Drawing: []Ref{{}, {Format: PNG}, {SHA256: pick(strs)}, {SHA256: strings.Repeat("0f", 32), Format: JPEG}}[rnd.IntN(4)]}
+			}
+		}
+		if rnd.IntN(10) == 0 {
+			x.Searches["nil entry"] = nil
+		}
+		want, err := json.MarshalIndent(x, "", " ")
+		if err != nil {
+			t.Fatal(err)
+		}
+		want = append(want, '\n')
+		var got bytes.Buffer
+		if err := encodeIndex(&got, x); err != nil {
+			t.Fatal(err)
+		}
+		if !bytes.Equal(got.Bytes(), want) {
+			t.Fatalf("round %d: encodeIndex:\n%s\nwant MarshalIndent's\n%s", round, got.Bytes(), want)
+		}
 	}
 }

@@ -3,6 +3,7 @@ package drawings
 import (
 	"bufio"
 	"bytes"
+	"cmp"
 	"context"
 	"encoding/json"
 	"errors"
@@ -10,11 +11,16 @@ import (
 	"io"
 	"io/fs"
 	"maps"
+	"math"
 	"os"
 	"path/filepath"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
+
+	jsonv2 "github.com/go-json-experiment/json"
+	"github.com/go-json-experiment/json/jsontext"
 
 	"github.com/patwatch/patwatch/internal/atomicfile"
 )
@@ -51,33 +57,125 @@ func (s *FileStore) Dir() string { return s.dir }
 // LoadIndex returns the index; an empty one when there is none yet. An
 // index that does not parse is an error that names the file: the caller
 // decides whether pictures are worth failing for.
-func (s *FileStore) LoadIndex(context.Context) (*Index, error) {
-	b, err := os.ReadFile(s.index)
-	if errors.Is(err, fs.ErrNotExist) {
-		return NewIndex(), nil
-	}
+func (s *FileStore) LoadIndex(ctx context.Context) (*Index, error) {
+	x := NewIndex()
+	err := s.EachSearch(ctx, func(name string, e *Search) error {
+		x.Searches[name] = e
+		return nil
+	})
 	if err != nil {
 		return nil, err
-	}
-	x, err := decodeIndex(b)
-	if err != nil {
-		return nil, fmt.Errorf("drawings index %s: %w", s.index, err)
 	}
 	return x, nil
 }
 
-func decodeIndex(b []byte) (*Index, error) {
-	var x Index
-	if err := json.Unmarshal(b, &x); err != nil {
-		return nil, err
+// EachSearch calls fn with the entry of each search the index holds, in the
+// file's order, decoding the file as it goes: a caller that needs only a
+// little of each search (the hits still wanted, say) never holds the whole
+// index, which for a million hits is as large in memory as the state. An
+// index not there yet holds none. The entry is fn's to keep; an error of
+// fn's ends the reading and is returned as it is.
+func (s *FileStore) EachSearch(_ context.Context, fn func(name string, e *Search) error) error {
+	f, err := os.Open(s.index)
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil
 	}
-	if x.FormatVersion != IndexVersion {
-		return nil, fmt.Errorf("format_version %d; this patwatch reads %d (delete the file to start the drawings afresh)", x.FormatVersion, IndexVersion)
+	if err != nil {
+		return err
 	}
-	if x.Searches == nil {
-		x.Searches = map[string]*Search{}
+	defer f.Close()
+	if err := eachSearch(bufio.NewReaderSize(f, 64<<10), fn); err != nil {
+		var fnErr *callerError
+		if errors.As(err, &fnErr) {
+			return fnErr.err
+		}
+		return fmt.Errorf("drawings index %s: %w", s.index, err)
 	}
-	return &x, nil
+	return nil
+}
+
+// callerError carries an error of EachSearch's fn through the decoding.
+type callerError struct{ err error }
+
+func (e *callerError) Error() string { return e.err.Error() }
+
+// eachSearch decodes an index from r a search at a time. The format
+// version comes first, as encodeIndex writes it: searches of a format this
+// build does not know are not decoded in the guess that they are alike.
+func eachSearch(r io.Reader, fn func(name string, e *Search) error) error {
+	dec := jsontext.NewDecoder(r)
+	if tok, err := dec.ReadToken(); err != nil || tok.Kind() != '{' {
+		return cmp.Or(err, errors.New("not a JSON object"))
+	}
+	version := 0
+	for dec.PeekKind() == '"' {
+		tok, err := dec.ReadToken()
+		if err != nil {
+			return err
+		}
+		switch name := tok.String(); name {
+		case "format_version":
+			if err := jsonv2.UnmarshalDecode(dec, &version); err != nil {
+				return err
+			}
+			if version != IndexVersion {
+				return fmt.Errorf("format_version %d; this patwatch reads %d (delete the file to start the drawings afresh)", version, IndexVersion)
+			}
+		case "searches":
+			if version == 0 {
+				return errors.New("searches before format_version: not an index this patwatch wrote")
+			}
+			if err := eachEntry(dec, fn); err != nil {
+				return err
+			}
+		default:
+			if err := dec.SkipValue(); err != nil {
+				return err
+			}
+		}
+	}
+	if _, err := dec.ReadToken(); err != nil {
+		return err
+	}
+	if version == 0 {
+		return errors.New("no format_version")
+	}
+	if _, err := dec.ReadToken(); err != io.EOF {
+		return cmp.Or(err, errors.New("data after the index's object"))
+	}
+	return nil
+}
+
+// eachEntry reads the searches object (or null) a member at a time.
+func eachEntry(dec *jsontext.Decoder, fn func(name string, e *Search) error) error {
+	tok, err := dec.ReadToken()
+	switch {
+	case err != nil:
+		return err
+	case tok.Kind() == 'n':
+		return nil
+	case tok.Kind() != '{':
+		return fmt.Errorf("searches: want an object, found %s", tok.Kind())
+	}
+	for dec.PeekKind() == '"' {
+		tok, err := dec.ReadToken()
+		if err != nil {
+			return err
+		}
+		name := tok.String()
+		e := &Search{}
+		if err := jsonv2.UnmarshalDecode(dec, e); err != nil {
+			return err
+		}
+		if e.Hits == nil {
+			e.Hits = map[string]*Hit{}
+		}
+		if err := fn(name, e); err != nil {
+			return &callerError{err}
+		}
+	}
+	_, err = dec.ReadToken()
+	return err
 }
 
 // SaveIndex writes x atomically, and only when its content changed. The
@@ -153,7 +251,10 @@ func (c *compareWriter) Write(p []byte) (int, error) {
 }
 
 // encodeIndex writes x as json.MarshalIndent(x, "", " ") and a newline
-// would, a search at a time.
+// would, a search at a time, through buffers it reuses: an index of a
+// million hits is encoded at least once by every apply (to compare it with
+// the file), and the library's encoding of it whole left as much garbage
+// as the index itself at the run's peak.
 func encodeIndex(w io.Writer, x *Index) error {
 	var b bytes.Buffer
 	fmt.Fprintf(&b, "{\n \"format_version\": %d,\n \"searches\": ", x.FormatVersion)
@@ -164,21 +265,18 @@ func encodeIndex(w io.Writer, x *Index) error {
 		b.WriteString("{}")
 	default:
 		b.WriteString("{")
+		var e searchEncoder
 		for i, name := range slices.Sorted(maps.Keys(x.Searches)) {
-			key, err := json.Marshal(name)
-			if err != nil {
-				return err
-			}
-			value, err := json.MarshalIndent(x.Searches[name], "  ", " ")
-			if err != nil {
-				return err
-			}
 			if i > 0 {
 				b.WriteString(",")
 			}
 			b.WriteString("\n  ")
-			b.Write(key)
+			b.Write(appendString(nil, name))
 			b.WriteString(": ")
+			value, err := e.encode(x.Searches[name])
+			if err != nil {
+				return err
+			}
 			b.Write(value)
 			if _, err := w.Write(b.Bytes()); err != nil {
 				return err
@@ -190,6 +288,145 @@ func encodeIndex(w io.Writer, x *Index) error {
 	b.WriteString("\n}\n")
 	_, err := w.Write(b.Bytes())
 	return err
+}
+
+// searchEncoder encodes one search's entry as json.MarshalIndent(s, "  ",
+// " ") does: compact, then indented as the library indents. The hits, which
+// are nearly all of it, are encoded here without reflection; the rest by
+// the library.
+type searchEncoder struct {
+	compact  []byte
+	indented bytes.Buffer
+	keys     []string
+}
+
+func (e *searchEncoder) encode(s *Search) ([]byte, error) {
+	if s == nil {
+		return []byte("null"), nil
+	}
+	query, err := json.Marshal(s.Query)
+	if err != nil {
+		return nil, err
+	}
+	b := append(e.compact[:0], `{"query":`...)
+	b = append(b, query...)
+	if !s.GoneSince.IsZero() {
+		if b, err = appendTime(append(b, `,"gone_since":`...), s.GoneSince); err != nil {
+			return nil, err
+		}
+	}
+	b = append(b, `,"hits":`...)
+	if s.Hits == nil {
+		b = append(b, "null"...)
+	} else {
+		e.keys = e.keys[:0]
+		for pn := range s.Hits {
+			e.keys = append(e.keys, pn)
+		}
+		slices.Sort(e.keys)
+		b = append(b, '{')
+		for i, pn := range e.keys {
+			if i > 0 {
+				b = append(b, ',')
+			}
+			b = append(appendString(b, pn), ':')
+			if b, err = appendHit(b, s.Hits[pn]); err != nil {
+				return nil, err
+			}
+		}
+		b = append(b, '}')
+	}
+	b = append(b, '}')
+	e.compact = b
+	e.indented.Reset()
+	if err := json.Indent(&e.indented, b, "  ", " "); err != nil {
+		return nil, err
+	}
+	return e.indented.Bytes(), nil
+}
+
+// appendHit appends h as json.Marshal encodes it, its fields in order and
+// each left out as its tag says.
+func appendHit(b []byte, h *Hit) ([]byte, error) {
+	if h == nil {
+		return append(b, "null"...), nil
+	}
+	b = append(b, '{')
+	start := len(b)
+	member := func(name string) {
+		if len(b) > start {
+			b = append(b, ',')
+		}
+		b = append(b, name...)
+	}
+	var err error
+	if h.Want {
+		member(`"want":true`)
+	}
+	if !h.Drawing.IsZero() {
+		member(`"drawing":{"sha256":`)
+		b = append(appendString(b, h.Drawing.SHA256), `,"format":`...)
+		b = append(appendString(b, h.Drawing.Format), '}')
+	}
+	if h.Error != "" {
+		member(`"error":`)
+		b = appendString(b, h.Error)
+	}
+	if !h.FetchedAt.IsZero() {
+		member(`"fetched_at":`)
+		if b, err = appendTime(b, h.FetchedAt); err != nil {
+			return nil, err
+		}
+	}
+	if h.Score != 0 {
+		member(`"score":`)
+		if b, err = appendFloat(b, h.Score); err != nil {
+			return nil, err
+		}
+	}
+	if !h.GoneSince.IsZero() {
+		member(`"gone_since":`)
+		if b, err = appendTime(b, h.GoneSince); err != nil {
+			return nil, err
+		}
+	}
+	return append(b, '}'), nil
+}
+
+// appendString appends s quoted. Strings of plain ASCII, which patent
+// numbers and digests are, are quoted here; any other is left to the
+// library, with its escapes of HTML's characters and invalid UTF-8.
+func appendString(b []byte, s string) []byte {
+	for i := 0; i < len(s); i++ {
+		if c := s[i]; c < 0x20 || c >= 0x7f || c == '"' || c == '\\' || c == '<' || c == '>' || c == '&' {
+			q, _ := json.Marshal(s) // a string always encodes
+			return append(b, q...)
+		}
+	}
+	b = append(b, '"')
+	b = append(b, s...)
+	return append(b, '"')
+}
+
+// appendFloat appends f as the library does in the range where it writes
+// no exponent; it writes the others.
+func appendFloat(b []byte, f float64) ([]byte, error) {
+	if a := math.Abs(f); a < 1e-6 || a >= 1e21 || math.IsNaN(f) {
+		q, err := json.Marshal(f)
+		return append(b, q...), err
+	}
+	return strconv.AppendFloat(b, f, 'f', -1, 64), nil
+}
+
+// appendTime appends t as its MarshalJSON does.
+func appendTime(b []byte, t time.Time) ([]byte, error) {
+	if y := t.Year(); y < 0 || y > 9999 {
+		q, err := t.MarshalJSON()
+		return append(b, q...), err
+	}
+	b = append(b, '"')
+	b = t.AppendFormat(b, time.RFC3339Nano)
+	return append(b, '"'), nil
 }
 
 func (s *FileStore) path(r Ref) (string, error) {
