@@ -92,12 +92,11 @@ type Reconciler struct {
 	// Progress, when set, is told how the run advances. It is called from
 	// the goroutine that runs Run, never concurrently.
 	Progress func(Progress)
-	// KeepImage, when set, says which hits of a refreshed search keep
-	// their image link in Outcome.Observed: ch is the search's change,
-	// rank the hit's place in the answer and isNew whether ch reports it
-	// new. nil keeps every link. Called from the searches' goroutines at
-	// once.
-	KeepImage func(ch *report.SearchChange, rank int, patentPN string, isNew bool) bool
+	// Observe, when set, says what Outcome.Observed keeps of each hit of a
+	// refreshed search: ch is the search's change, rank the hit's place in
+	// the answer and isNew whether ch reports it new. nil keeps every hit
+	// with its link. Called from the searches' goroutines at once.
+	Observe func(ch *report.SearchChange, rank int, patentPN string, isNew bool) Keep
 
 	// stop ends the run at its first account-wide error; set by Run.
 	stop context.CancelCauseFunc
@@ -127,9 +126,19 @@ type Outcome struct {
 	State *state.State
 	// Observed holds, by search name, the hits the API answered for each
 	// search refreshed successfully in this run, in rank order, with their
-	// presigned image links (which the state does not keep).
+	// presigned image links (which the state does not keep): those that
+	// Reconciler.Observe asked for.
 	Observed map[string][]ObservedHit
 }
+
+// Keep is what Outcome.Observed keeps of a hit.
+type Keep uint8
+
+const (
+	KeepLink    Keep = iota // the hit with its image link
+	KeepHit                 // its number, rank and score, not its link
+	KeepNothing             // nothing: the steps after the save need nothing of it
+)
 
 // ObservedHit is what a run keeps of each hit an answer held, for the
 // steps after the save (the drawings): the rest of the answer goes as soon
@@ -137,9 +146,10 @@ type Outcome struct {
 // 0.8 KB a hit: on a million hits, more than twice the state's size.
 type ObservedHit struct {
 	PatentPN string
+	Rank     int // its place in the answer, 0 first
 	Score    float64
 	URL      string // presigned; expires
-	// LinkLeft marks a hit whose link KeepImage left out (URL is "").
+	// LinkLeft marks a hit whose link Observe left out (URL is "").
 	LinkLeft bool
 }
 
@@ -508,13 +518,22 @@ func (r *Reconciler) refreshSearch(ctx context.Context, s spec.Search, rec *stat
 			for _, h := range ch.New {
 				isNew[h.PatentPN] = true
 			}
-			out.observed = make([]ObservedHit, len(obs.Result.Hits))
+			keeps := make([]Keep, len(obs.Result.Hits)) // KeepLink, unless Observe says less
+			kept := len(keeps)
 			for i, h := range obs.Result.Hits {
-				out.observed[i] = ObservedHit{PatentPN: h.PatentPN, Score: h.Score}
-				if r.KeepImage == nil || r.KeepImage(&ch, i, h.PatentPN, isNew[h.PatentPN]) {
-					out.observed[i].URL = h.URL
-				} else {
-					out.observed[i].LinkLeft = true
+				if r.Observe != nil {
+					if keeps[i] = r.Observe(&ch, i, h.PatentPN, isNew[h.PatentPN]); keeps[i] == KeepNothing {
+						kept--
+					}
+				}
+			}
+			out.observed = make([]ObservedHit, 0, kept) // what a run holds to its end: no spare room
+			for i, h := range obs.Result.Hits {
+				switch keeps[i] {
+				case KeepLink:
+					out.observed = append(out.observed, ObservedHit{PatentPN: h.PatentPN, Rank: i, Score: h.Score, URL: h.URL})
+				case KeepHit:
+					out.observed = append(out.observed, ObservedHit{PatentPN: h.PatentPN, Rank: i, Score: h.Score, LinkLeft: true})
 				}
 			}
 		}

@@ -703,41 +703,52 @@ func TestRunRetiredEntriesAddedBackOtherwiseOrLateStartAfresh(t *testing.T) {
 	}
 }
 
-// TestObservedKeepsOnlyTheLinksAsked: the run keeps of each answer only a
-// hit's number, score and, where KeepImage asks, its image link; KeepImage
-// sees each hit's rank and whether it is new.
-func TestObservedKeepsOnlyTheLinksAsked(t *testing.T) {
-	api := &fakeAPI{search: answers(map[string][]string{"a": {"A1", "A2", "A3"}, "b": {"B1", "B2"}})}
+// TestObservedKeepsOnlyWhatIsAsked: the run keeps of each answer what
+// Observe asks for each hit: its number, rank, score and image link, the
+// same without the link, or nothing; Observe sees each hit's rank and
+// whether it is new. A refreshed search of which nothing is kept is still
+// in Observed (it was refreshed), without hits.
+func TestObservedKeepsOnlyWhatIsAsked(t *testing.T) {
+	api := &fakeAPI{search: answers(map[string][]string{"a": {"A1", "A2", "A3"}, "b": {"B1", "B2"}, "c": {"C1"}})}
 	r := newTestReconciler(t, api)
 	var mu sync.Mutex
 	var asked []string
-	r.KeepImage = func(ch *report.SearchChange, rank int, pn string, isNew bool) bool {
+	r.Observe = func(ch *report.SearchChange, rank int, pn string, isNew bool) Keep {
 		mu.Lock()
 		defer mu.Unlock()
 		asked = append(asked, fmt.Sprintf("%s %s %d %s %v", ch.Name, ch.Status, rank, pn, isNew))
-		return isNew || (ch.Status == report.StatusBaseline && rank == 0)
+		switch {
+		case isNew || (ch.Status == report.StatusBaseline && rank == 0):
+			return KeepLink
+		case pn == "A1" || ch.Name == "c":
+			return KeepNothing
+		}
+		return KeepHit
 	}
-	recordedState := newState(map[string]*state.Search{"a": recorded("fp-a", map[string]int{"A1": 0, "A2": 0})}, nil)
-	out := run(t, context.Background(), r, ModeApply, &spec.Spec{Searches: []spec.Search{urlSearch("a"), urlSearch("b")}}, recordedState)
+	recordedState := newState(map[string]*state.Search{"a": recorded("fp-a", map[string]int{"A1": 0, "A2": 0}), "c": recorded("fp-c", map[string]int{"C1": 0})}, nil)
+	out := run(t, context.Background(), r, ModeApply, &spec.Spec{Searches: []spec.Search{urlSearch("a"), urlSearch("b"), urlSearch("c")}}, recordedState)
 
 	slices.Sort(asked)
-	want := []string{"a ok 0 A1 false", "a ok 1 A2 false", "a ok 2 A3 true", "b baseline 0 B1 false", "b baseline 1 B2 false"}
+	want := []string{"a ok 0 A1 false", "a ok 1 A2 false", "a ok 2 A3 true", "b baseline 0 B1 false", "b baseline 1 B2 false", "c ok 0 C1 false"}
 	if !reflect.DeepEqual(asked, want) {
-		t.Errorf("KeepImage asked\n%q\nwant\n%q", asked, want)
+		t.Errorf("Observe asked\n%q\nwant\n%q", asked, want)
 	}
-	links := func(name string) (got []string) {
+	kept := func(name string) (got []string) {
 		for _, h := range out.Observed[name] {
 			if h.Score == 0 {
 				t.Errorf("%s: %s has no score", name, h.PatentPN)
 			}
-			got = append(got, fmt.Sprintf("%s %q %v", h.PatentPN, h.URL, h.LinkLeft))
+			got = append(got, fmt.Sprintf("%s %d %q %v", h.PatentPN, h.Rank, h.URL, h.LinkLeft))
 		}
 		return got
 	}
-	if got, want := links("a"), []string{`A1 "" true`, `A2 "" true`, `A3 "http://img/A3?X-Amz-Signature=s" false`}; !reflect.DeepEqual(got, want) {
+	if got, want := kept("a"), []string{`A2 1 "" true`, `A3 2 "http://img/A3?X-Amz-Signature=s" false`}; !reflect.DeepEqual(got, want) {
 		t.Errorf("a: %q, want %q", got, want)
 	}
-	if got, want := links("b"), []string{`B1 "http://img/B1?X-Amz-Signature=s" false`, `B2 "" true`}; !reflect.DeepEqual(got, want) {
+	if got, want := kept("b"), []string{`B1 0 "http://img/B1?X-Amz-Signature=s" false`, `B2 1 "" true`}; !reflect.DeepEqual(got, want) {
 		t.Errorf("b: %q, want %q", got, want)
+	}
+	if hits, ok := out.Observed["c"]; !ok || hits == nil || len(hits) != 0 {
+		t.Errorf("c: %v (in Observed: %v), want refreshed with no hit kept", hits, ok)
 	}
 }

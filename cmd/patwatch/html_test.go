@@ -1,11 +1,13 @@
 package main
 
 import (
+	"bytes"
 	"context"
 	"crypto/sha256"
 	"encoding/base64"
 	"encoding/hex"
 	"encoding/json"
+	"maps"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -458,5 +460,72 @@ func TestHTMLDrawingsDiffCleanly(t *testing.T) {
 		if after[k] != v {
 			t.Errorf("%s changed in a run that found nothing new", k)
 		}
+	}
+}
+
+// TestHTMLIndexRefilled checks what an apply keeps of the hits it sees
+// again: nothing for a hit the drawings index already scores (a run that
+// finds nothing new leaves the index as it was), and the score of first
+// sight for one it does not, so that a lost or partial index is filled in
+// again by the next run, without fetching the drawings of hits that were
+// never new.
+func TestHTMLIndexRefilled(t *testing.T) {
+	h := newHarness(t, fake.Options{})
+	h.writeSpec(twoSearches)
+	h.api.SetResults(imgA, -1, fakeHits("A1", "A2", "A3")...)
+	h.api.SetResults(imgB, -1, fakeHits("B1")...)
+	if code, _, stderr := h.run(t.Context(), "apply", "--baseline-drawings", "1"); code != exitOK {
+		t.Fatalf("baseline: exit %d\n%s", code, stderr)
+	}
+	indexPath := h.path(".patwatch/drawings/patwatch.state.json/index.json")
+	full, err := os.ReadFile(indexPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	scores := map[string]float64{}
+	for pn, e := range h.drawingsIndex().Searches["alpha"].Hits {
+		scores[pn] = e.Score
+	}
+	if want := map[string]float64{"A1": 0.95, "A2": 0.94, "A3": 0.93}; !maps.Equal(scores, want) {
+		t.Fatalf("the baseline's index scores alpha's hits %v, want %v", scores, want)
+	}
+
+	// One hit's entry lost, another's score: the next run fills both in
+	// again, and only them.
+	idx := h.drawingsIndex()
+	delete(idx.Searches["alpha"].Hits, "A2")
+	idx.Searches["alpha"].Hits["A3"].Score = 0
+	partial, _ := json.MarshalIndent(idx, "", " ")
+	if err := os.WriteFile(indexPath, append(partial, '\n'), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	images := len(h.images.Requests())
+	if code, _, stderr := h.run(t.Context(), "apply"); code != exitOK {
+		t.Fatalf("apply: exit %d\n%s", code, stderr)
+	}
+	if got, _ := os.ReadFile(indexPath); !bytes.Equal(got, full) {
+		t.Errorf("the index was not filled in as it was:\n%s\nwant\n%s", got, full)
+	}
+	if n := len(h.images.Requests()) - images; n != 0 {
+		t.Errorf("filling the index in fetched %d images", n)
+	}
+	if e := h.drawingsIndex().Searches["alpha"].Hits["A2"]; e == nil || e.Want || !e.Drawing.IsZero() {
+		t.Errorf("A2, never new and ranked below --baseline-drawings: %+v", e)
+	}
+
+	// The whole index lost: every score comes back. (The drawings that
+	// only the index named go with it: an index is a cache of pictures.)
+	if err := os.Remove(indexPath); err != nil {
+		t.Fatal(err)
+	}
+	if code, _, stderr := h.run(t.Context(), "apply"); code != exitOK {
+		t.Fatalf("apply: exit %d\n%s", code, stderr)
+	}
+	scores = map[string]float64{}
+	for pn, e := range h.drawingsIndex().Searches["alpha"].Hits {
+		scores[pn] = e.Score
+	}
+	if want := map[string]float64{"A1": 0.95, "A2": 0.94, "A3": 0.93}; !maps.Equal(scores, want) {
+		t.Errorf("after the index was lost, alpha's hits are scored %v, want %v", scores, want)
 	}
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"hash/maphash"
 	"math"
 	"net/http"
 	"net/url"
@@ -11,6 +12,7 @@ import (
 	"path/filepath"
 	"reflect"
 	"runtime"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -30,6 +32,10 @@ import (
 type DrawingCache interface {
 	// LoadIndex returns the index, empty when there is none yet.
 	LoadIndex(ctx context.Context) (*drawings.Index, error)
+	// EachSearch gives fn the index's entry of each search in turn, so that
+	// what a run needs of a large index is read without holding it whole;
+	// an error of fn's ends it and is returned.
+	EachSearch(ctx context.Context, fn func(name string, e *drawings.Search) error) error
 	SaveIndex(ctx context.Context, x *drawings.Index) error
 	// Put stores a thumbnail under its digest (again: no change).
 	Put(ctx context.Context, t drawings.Thumb) error
@@ -71,24 +77,34 @@ type Drawings struct {
 	Page func(*report.Page)
 }
 
-// keepImage is the reconciler's KeepImage for an apply that keeps
-// drawings: a hit keeps its image link to the drawings step only when that
-// step may fetch it (new, in a baseline's best ranked, or wanted by the
-// index and not kept yet), so that a run holds a link for the few hits
-// whose drawing it fetches, not for the million it saw. Of the index it
-// keeps only the hits it still wants, not the index itself: that is read
-// again by keepDrawings, once the answers are gone (a million hits' index
-// is as large again as the state). nil, when the index is unreadable,
-// keeps every link.
-func (r *Runner) keepImage(ctx context.Context) func(*report.SearchChange, int, string, bool) bool {
+// observe is the reconciler's Observe for an apply that keeps drawings:
+// it keeps to the drawings step only what that step may use of each hit,
+// so that a run holds a little for the few hits whose index entry changes,
+// not for the million it saw. A hit keeps its image link when the step may
+// fetch its drawing (new, in a baseline's best ranked, or wanted by the
+// index and not kept yet); its number and score when the index has no
+// entry with a score for it yet; nothing otherwise. The index is read a
+// search at a time, keeping only the hits it still wants and a hash of
+// each hit it holds: the whole index of a million hits is as large again
+// as the state, and read here, before the run, it would also set the
+// garbage collector's goal for all of the run's calls. keepDrawings reads
+// it again once the answers are gone. nil, when the index is unreadable,
+// keeps every hit with its link.
+//
+// Two patent numbers of a search whose hashes collide (about one search in
+// 10^13 among a thousand hits each) would leave the later one's index
+// entry without its score: a gallery then shows it after those with one.
+func (r *Runner) observe(ctx context.Context) func(*report.SearchChange, int, string, bool) reconciler.Keep {
 	d := r.Drawings
-	idx, err := d.Cache.LoadIndex(ctx)
-	if err != nil {
-		return nil // keepDrawings starts a new index, which wants every link
-	}
 	missing := map[string]map[string]bool{} // search → hits wanted and not kept
-	for name, s := range idx.Searches {
+	scored := map[string][]uint64{}         // search → sorted hashes of the hits the index has a score for
+	seed := maphash.MakeSeed()
+	err := d.Cache.EachSearch(ctx, func(name string, s *drawings.Search) error {
+		hashes := make([]uint64, 0, len(s.Hits))
 		for pn, e := range s.Hits {
+			if e.Score != 0 {
+				hashes = append(hashes, maphash.String(seed, pn))
+			}
 			if e.Want && (e.Drawing.IsZero() || !r.has(ctx, d, e.Drawing)) {
 				if missing[name] == nil {
 					missing[name] = map[string]bool{}
@@ -96,20 +112,27 @@ func (r *Runner) keepImage(ctx context.Context) func(*report.SearchChange, int, 
 				missing[name][pn] = true
 			}
 		}
+		slices.Sort(hashes)
+		scored[name] = hashes
+		return nil
+	})
+	if err != nil {
+		return nil // keepDrawings starts a new index, which wants every link
 	}
-	return func(ch *report.SearchChange, rank int, pn string, isNew bool) bool {
+	return func(ch *report.SearchChange, rank int, pn string, isNew bool) reconciler.Keep {
+		name := ch.Name
+		if _, ok := scored[name]; !ok && ch.RenamedFrom != "" {
+			name = ch.RenamedFrom // keepDrawings renames its entry
+		}
 		switch {
-		case isNew:
-			return true
-		case ch.Status == report.StatusBaseline || ch.Status == report.StatusRebaseline:
-			if rank < d.Baseline {
-				return true
-			}
+		case isNew, missing[name][pn],
+			(ch.Status == report.StatusBaseline || ch.Status == report.StatusRebaseline) && rank < d.Baseline:
+			return reconciler.KeepLink
 		}
-		if m := missing[ch.Name]; m != nil {
-			return m[pn]
+		if _, found := slices.BinarySearch(scored[name], maphash.String(seed, pn)); found {
+			return reconciler.KeepNothing
 		}
-		return missing[ch.RenamedFrom][pn] // keepDrawings renames it
+		return reconciler.KeepHit
 	}
 }
 
@@ -153,8 +176,10 @@ func (r *Runner) keepDrawings(ctx context.Context, sp *spec.Spec, out *reconcile
 		want := map[string]bool{}
 		switch ch := changes[s.Name]; ch.Status {
 		case report.StatusBaseline, report.StatusRebaseline:
-			for _, h := range hits[:min(len(hits), max(d.Baseline, 0))] {
-				want[h.PatentPN] = true
+			for _, h := range hits {
+				if h.Rank < d.Baseline {
+					want[h.PatentPN] = true
+				}
 			}
 		default:
 			for _, h := range ch.New {
@@ -167,7 +192,7 @@ func (r *Runner) keepDrawings(ctx context.Context, sp *spec.Spec, out *reconcile
 				e.Score = math.Round(h.Score*1000) / 1000
 			}
 			e.Want = e.Want || want[h.PatentPN]
-			// A link left out is of a hit whose drawing keepImage found kept:
+			// A link left out is of a hit whose drawing observe found kept:
 			// no second look at the cache for it.
 			if h.LinkLeft || !e.Want || (!e.Drawing.IsZero() && r.has(sctx, d, e.Drawing)) {
 				continue

@@ -186,7 +186,7 @@ func (r *Runner) Once(ctx context.Context, sp *spec.Spec, opts Options) (*report
 		Credentials:   r.Credentials,
 	}
 	if r.Apply && r.Drawings != nil && !opts.ReportsOnly {
-		rec.KeepImage = r.keepImage(ctx)
+		rec.Observe = r.observe(ctx)
 	}
 	sent := callsSent(api)
 	out := rec.RunSelected(ctx, mode, sp, recorded, sel)
