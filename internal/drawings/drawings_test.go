@@ -419,18 +419,7 @@ func TestEncodeIndexIsMarshalIndent(t *testing.T) {
 	cases := map[string]*Index{"full": full, "empty": NewIndex(), "nil searches": {FormatVersion: IndexVersion}}
 	for name, x := range cases {
 		t.Run(name, func(t *testing.T) {
-			want, err := json.MarshalIndent(x, "", " ")
-			if err != nil {
-				t.Fatal(err)
-			}
-			want = append(want, '\n')
-			var got bytes.Buffer
-			if err := encodeIndex(&got, x); err != nil {
-				t.Fatal(err)
-			}
-			if !bytes.Equal(got.Bytes(), want) {
-				t.Fatalf("encodeIndex:\n%s\nwant\n%s", got.Bytes(), want)
-			}
+			want := encodesAsLibrary(t, x)
 			st := &FileStore{dir: t.TempDir()}
 			st.index = filepath.Join(st.dir, "index.json")
 			if err := st.SaveIndex(context.Background(), x); err != nil {
@@ -558,7 +547,7 @@ func TestEncodeIndexAnyContent(t *testing.T) {
 	times := []time.Time{{}, time.Date(2026, 12, 1, 8, 0, 0, 0, time.UTC), time.Date(2026, 1, 2, 3, 4, 5, 678900, time.UTC),
 		time.Date(2025, 6, 30, 23, 59, 59, 0, time.FixedZone("", 5*3600+1800))}
 	pick := func(s []string) string { return s[rnd.IntN(len(s))] }
-	for round := range 200 {
+	for range 200 {
 		x := NewIndex()
 		for range rnd.IntN(4) {
 			s := x.Search(pick(strs) + strconv.Itoa(rnd.IntN(3)))
@@ -587,17 +576,25 @@ func TestEncodeIndexAnyContent(t *testing.T) {
 		if rnd.IntN(10) == 0 {
 			x.Searches["nil entry"] = nil
 		}
-		want, err := json.MarshalIndent(x, "", " ")
-		if err != nil {
-			t.Fatal(err)
-		}
-		want = append(want, '\n')
-		var got bytes.Buffer
-		if err := encodeIndex(&got, x); err != nil {
-			t.Fatal(err)
-		}
-		if !bytes.Equal(got.Bytes(), want) {
-			t.Fatalf("round %d: encodeIndex:\n%s\nwant MarshalIndent's\n%s", round, got.Bytes(), want)
-		}
+		encodesAsLibrary(t, x)
 	}
+}
+
+// encodesAsLibrary checks that encodeIndex writes x as MarshalIndent and a
+// newline do, and returns those bytes.
+func encodesAsLibrary(t *testing.T, x *Index) []byte {
+	t.Helper()
+	want, err := json.MarshalIndent(x, "", " ")
+	if err != nil {
+		t.Fatal(err)
+	}
+	want = append(want, '\n')
+	var got bytes.Buffer
+	if err := encodeIndex(&got, x); err != nil {
+		t.Fatal(err)
+	}
+	if !bytes.Equal(got.Bytes(), want) {
+		t.Fatalf("encodeIndex:\n%s\nwant MarshalIndent's\n%s", got.Bytes(), want)
+	}
+	return want
 }
