@@ -325,6 +325,7 @@ func (s *Store) readTx(ctx context.Context, tx pgx.Tx, n uint64, current bool) (
 	if err != nil {
 		return fail("outbox", err)
 	}
+	seqs := map[string]int64{} // by message id: the rows' own, which later saves compare with
 	for rows.Next() {
 		var id string
 		var r messageRow
@@ -342,6 +343,7 @@ func (s *Store) readTx(ctx context.Context, tx pgx.Tx, n uint64, current bool) (
 			return fail("outbox message "+id, err)
 		}
 		st.Outbox = append(st.Outbox, m)
+		seqs[id] = r.seq
 	}
 	if err := rows.Err(); err != nil {
 		return fail("outbox", err)
@@ -350,7 +352,7 @@ func (s *Store) readTx(ctx context.Context, tx pgx.Tx, n uint64, current bool) (
 	if !current {
 		return st, nil, nil
 	}
-	snap, err := snapshotOf(st, sums)
+	snap, err := snapshotOf(st, sums, seqs)
 	if err != nil {
 		return fail("snapshot", err)
 	}
@@ -368,8 +370,9 @@ func timeOf(t pgtype.Timestamptz) time.Time {
 }
 
 // snapshotOf returns the rows of st as a save compares them, with the
-// digests of its searches' hits.
-func snapshotOf(st *state.State, sums map[entryKey]*hitSum) (*snapshot, error) {
+// digests of its searches' hits and the seqs of its outbox's rows (by
+// message id; delivered messages leave gaps, so they are not derived).
+func snapshotOf(st *state.State, sums map[entryKey]*hitSum, seqs map[string]int64) (*snapshot, error) {
 	snap := emptySnapshot(st.Lineage)
 	snap.serial = st.Serial
 	if st.Budget != nil {
@@ -410,9 +413,8 @@ func snapshotOf(st *state.State, sums map[entryKey]*hitSum) (*snapshot, error) {
 			snap.reports[k] = row
 		}
 	}
-	seqs := outboxSeqs(nil, st.Outbox)
-	for i, m := range st.Outbox {
-		row, err := messageRowOf(m, seqs[i])
+	for _, m := range st.Outbox {
+		row, err := messageRowOf(m, seqs[m.ID])
 		if err != nil {
 			return nil, fmt.Errorf("outbox message %s: %w", m.ID, err)
 		}

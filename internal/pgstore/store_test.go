@@ -723,3 +723,51 @@ func TestFormat2Evolves(t *testing.T) {
 		t.Errorf("formats by serial: %q (%v)", formats, err)
 	}
 }
+
+// TestOutboxKeepsItsOrderAcrossLoads: a store that loads an outbox whose
+// delivered messages left gaps in its rows' order keeps the rows' own
+// order numbers, so that a message it adds goes after the others, never
+// beside one of them.
+func TestOutboxKeepsItsOrderAcrossLoads(t *testing.T) {
+	ctx := context.Background()
+	schema := pgtest.Schema(t)
+	msg := func(id string) *state.Message {
+		return &state.Message{ID: id, Channel: "ip-team", GeneratedAt: t0, Spec: "patwatch.yaml"}
+	}
+	s := open(t, schema, "order")
+	st, _ := s.Load(ctx)
+	for _, outbox := range [][]*state.Message{{msg("m1"), msg("m2")}, {msg("m2"), msg("m3")}} { // m1 delivered
+		st.Outbox = outbox
+		if _, err := s.Save(ctx, st); err != nil {
+			t.Fatal(err)
+		}
+	}
+	r := open(t, schema, "order")
+	st, err := r.Load(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	st.Outbox = append(st.Outbox, msg("m4"))
+	if _, err := r.Save(ctx, st); err != nil {
+		t.Fatal(err)
+	}
+	var order string
+	if err := pgtest.Conn(t).QueryRow(ctx, "SELECT string_agg(id || ' ' || seq, ', ' ORDER BY seq) FROM "+ident(schema)+
+		".outbox WHERE state = 'order' AND to_serial IS NULL").Scan(&order); err != nil {
+		t.Fatal(err)
+	}
+	if order != "m2 2, m3 3, m4 4" {
+		t.Errorf("the outbox's rows, by order number: %s; want m2 2, m3 3, m4 4", order)
+	}
+	got, err := open(t, schema, "order").Load(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var ids []string
+	for _, m := range got.Outbox {
+		ids = append(ids, m.ID)
+	}
+	if strings.Join(ids, " ") != "m2 m3 m4" {
+		t.Errorf("the outbox reads back as %v", ids)
+	}
+}
