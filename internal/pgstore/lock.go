@@ -155,13 +155,17 @@ func (s *Store) lock(ctx context.Context, kind, command string, timeout time.Dur
 			if err == nil {
 				_, err = conn.Exec(ctx, "SELECT pg_advisory_unlock($1)", key)
 			}
+			// Asked before Close, which marks the connection closed
+			// first: an error that broke the connection took the
+			// session, and with it the lock.
+			lost := conn.IsClosed()
 			cerr := conn.Close(ctx)
-			if err != nil && !conn.IsClosed() {
+			switch {
+			case err != nil && !lost:
 				uerr = s.redact(fmt.Errorf("unlock state %s: %w", s.state, err))
-			} else if err != nil {
+			case err != nil:
 				// The connection is gone, and with it the lock.
-				uerr = nil
-			} else if cerr != nil {
+			case cerr != nil:
 				uerr = s.redact(fmt.Errorf("unlock state %s: %w", s.state, cerr))
 			}
 		})
