@@ -45,25 +45,12 @@ var (
 // Whether a type has fields beyond its columns decides whether its rows
 // need the reflective encoding at all: the common case copies fields.
 var (
-	searchHasExtra  = hasUnmodelled(reflect.TypeFor[state.Search](), searchModelled)
-	hitHasExtra     = hasUnmodelled(reflect.TypeFor[state.Hit](), hitModelled)
-	reportHasExtra  = hasUnmodelled(reflect.TypeFor[state.Report](), reportModelled)
-	messageHasExtra = hasUnmodelled(reflect.TypeFor[state.Message](), messageModelled)
-	eventHasExtra   = hasUnmodelled(reflect.TypeFor[state.Event](), eventModelled)
+	searchHasExtra  = len(searchExtraFields) > 0
+	hitHasExtra     = len(hitExtraFields) > 0
+	reportHasExtra  = len(reportExtraFields) > 0
+	messageHasExtra = len(messageExtraFields) > 0
+	eventHasExtra   = len(eventExtraFields) > 0
 )
-
-// unmodelled returns the exported fields of struct type t not in modelled.
-func unmodelled(t reflect.Type, modelled []string) []string {
-	var out []string
-	for f := range t.Fields() {
-		if f.IsExported() && !slices.Contains(modelled, f.Name) {
-			out = append(out, f.Name)
-		}
-	}
-	return out
-}
-
-func hasUnmodelled(t reflect.Type, modelled []string) bool { return len(unmodelled(t, modelled)) > 0 }
 
 // fieldsJSON returns the JSON object of the non-zero fields named of the
 // struct v points to, by Go name, or nil when all are zero.
@@ -108,7 +95,8 @@ func setFieldsJSON(v any, b []byte) error {
 	return nil
 }
 
-// allFields is every exported field of struct type t but those left out.
+// allFields is every exported field of struct type t but those left out:
+// with a type's modelled fields left out, the ones kept in extra.
 func allFields(t reflect.Type, leaveOut ...string) []string {
 	var out []string
 	for f := range t.Fields() {
@@ -245,7 +233,7 @@ func (a *hitRow) equal(b *hitRow) bool {
 }
 
 var (
-	hitExtraFields = unmodelled(reflect.TypeFor[state.Hit](), hitModelled)
+	hitExtraFields = allFields(reflect.TypeFor[state.Hit](), hitModelled...)
 	hitAllFields   = allFields(reflect.TypeFor[state.Hit]())
 )
 
@@ -360,7 +348,7 @@ func (a *searchRow) equal(b *searchRow) bool {
 }
 
 var (
-	searchExtraFields = unmodelled(reflect.TypeFor[state.Search](), searchModelled)
+	searchExtraFields = allFields(reflect.TypeFor[state.Search](), searchModelled...)
 	searchAllFields   = allFields(reflect.TypeFor[state.Search](), "Hits")
 )
 
@@ -444,7 +432,7 @@ func (a *reportRow) equal(b *reportRow) bool {
 }
 
 var (
-	reportExtraFields = unmodelled(reflect.TypeFor[state.Report](), reportModelled)
+	reportExtraFields = allFields(reflect.TypeFor[state.Report](), reportModelled...)
 	reportAllFields   = allFields(reflect.TypeFor[state.Report]())
 )
 
@@ -555,8 +543,8 @@ type eventJSON struct {
 }
 
 var (
-	eventExtraFields   = unmodelled(reflect.TypeFor[state.Event](), eventModelled)
-	messageExtraFields = unmodelled(reflect.TypeFor[state.Message](), messageModelled)
+	eventExtraFields   = allFields(reflect.TypeFor[state.Event](), eventModelled...)
+	messageExtraFields = allFields(reflect.TypeFor[state.Message](), messageModelled...)
 	messageAllFields   = allFields(reflect.TypeFor[state.Message]())
 )
 
@@ -668,7 +656,7 @@ func (a *fieldRow) equal(b *fieldRow) bool {
 	return bytes.Equal(a.value, b.value) && bytes.Equal(a.raw, b.raw)
 }
 
-var topExtraFields = unmodelled(reflect.TypeFor[state.State](), topModelled)
+var topExtraFields = allFields(reflect.TypeFor[state.State](), topModelled...)
 
 // fieldsOf returns the state's top-level fields that no table models, by
 // Go name (none today).
