@@ -100,7 +100,7 @@ func (s *FileStore) Save(_ context.Context, st *State) (bool, error) {
 		return false, err
 	}
 	if s.seen != nil {
-		if written || s.seen.info == nil {
+		if written {
 			fi, err := os.Stat(s.Path)
 			if err != nil {
 				return written, fmt.Errorf("save state: %w", err)
