@@ -134,10 +134,6 @@ func (s *Store) LoadSerial(ctx context.Context, n uint64) (*state.State, error) 
 // read reads the current state (current) or serial n, in one consistent
 // snapshot of the database; for the current state it also returns the
 // rows a save compares with.
-
-// read reads the current state (current) or serial n, in one consistent
-// snapshot of the database; for the current state it also returns the
-// rows a save compares with.
 func (s *Store) read(ctx context.Context, n uint64, current bool) (*state.State, *snapshot, error) {
 	conn, err := s.data(ctx)
 	if err != nil {
@@ -162,9 +158,8 @@ func (s *Store) readTx(ctx context.Context, tx pgx.Tx, n uint64, current bool) (
 	fail := func(what string, err error) (*state.State, *snapshot, error) {
 		return nil, nil, fmt.Errorf("read state %s from %s: %s: %w", s.state, s.display, what, err)
 	}
-	var lineage string
 	var cur int64
-	err := tx.QueryRow(ctx, "SELECT lineage, serial FROM "+s.t("states")+" WHERE state = $1", s.state).Scan(&lineage, &cur)
+	err := tx.QueryRow(ctx, "SELECT serial FROM "+s.t("states")+" WHERE state = $1", s.state).Scan(&cur)
 	if errors.Is(err, pgx.ErrNoRows) {
 		if !current {
 			return nil, nil, &SerialError{Store: s.display, State: s.state, Serial: n}
@@ -178,6 +173,7 @@ func (s *Store) readTx(ctx context.Context, tx pgx.Tx, n uint64, current bool) (
 	if current {
 		n = uint64(cur)
 	}
+	var lineage string
 	var fv int
 	var pv string
 	var budgetDay pgtype.Date
