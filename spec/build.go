@@ -17,6 +17,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/patwatch/patwatch/internal/filekind"
 	"github.com/patwatch/patwatch/internal/patsnap"
 )
 
@@ -337,11 +338,12 @@ func (l *loader) image(ptr []string, s string) (Image, bool) {
 	case err != nil:
 		l.add(ptr, fmt.Sprintf("image file %s cannot be read: %v", quoteShort(s), unwrapPath(err)), "")
 		return Image{}, false
-	case !fi.Mode().IsRegular() && fileKind(fi) != "":
-		l.add(ptr, fmt.Sprintf("image %s is %s, not an image file", quoteShort(s), fileKind(fi)), "")
-		return Image{}, false
 	case !fi.Mode().IsRegular():
-		l.add(ptr, fmt.Sprintf("image %s is not a regular file", quoteShort(s)), "")
+		if kind := filekind.Of(fi); kind != "" && !fi.IsDir() {
+			l.add(ptr, fmt.Sprintf("image %s is %s, not an image file", quoteShort(s), kind), "")
+		} else {
+			l.add(ptr, fmt.Sprintf("image %s is not a regular file", quoteShort(s)), "")
+		}
 		return Image{}, false
 	case fi.Size() > MaxImageSize:
 		l.add(ptr, fmt.Sprintf("image file is %.1f MB; PatSnap accepts at most 4 MB", float64(fi.Size())/(1<<20)), "scale it down or recompress it")

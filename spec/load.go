@@ -14,6 +14,8 @@ import (
 	"unicode/utf8"
 
 	"gopkg.in/yaml.v3"
+
+	"github.com/patwatch/patwatch/internal/filekind"
 )
 
 // MaxFileSize is the largest spec file patwatch reads, in bytes. A larger
@@ -35,35 +37,22 @@ func Load(path string) (*Spec, error) {
 	switch {
 	case err != nil:
 		return nil, fmt.Errorf("read spec: %w", err)
-	case fi.IsDir():
-		return nil, fmt.Errorf("read spec: %s is a directory, not a YAML file", path)
 	case !fi.Mode().IsRegular():
-		kind := fileKind(fi)
+		kind := filekind.Of(fi)
 		if kind == "" {
 			kind = "not a regular file"
 		}
-		return nil, withHint(fmt.Errorf("read spec: %s is %s, not a YAML file", path, kind),
-			"to read the spec from a pipe, give it on standard input: -f -")
+		err := fmt.Errorf("read spec: %s is %s, not a YAML file", path, kind)
+		if fi.IsDir() {
+			return nil, err
+		}
+		return nil, withHint(err, "to read the spec from a pipe, give it on standard input: -f -")
 	}
 	data, err := io.ReadAll(io.LimitReader(f, MaxFileSize+1))
 	if err != nil {
 		return nil, fmt.Errorf("read spec: %w", err)
 	}
 	return Parse(path, data)
-}
-
-// fileKind names what a special file is: a named pipe, a socket, a device;
-// "" for anything else.
-func fileKind(fi os.FileInfo) string {
-	switch m := fi.Mode(); {
-	case m&os.ModeNamedPipe != 0:
-		return "a named pipe (FIFO)"
-	case m&os.ModeSocket != 0:
-		return "a socket"
-	case m&os.ModeDevice != 0:
-		return "a device"
-	}
-	return ""
 }
 
 // hintedError is an error with a line that says what to do.

@@ -16,6 +16,7 @@ import (
 	"syscall"
 
 	"github.com/patwatch/patwatch/internal/atomicfile"
+	"github.com/patwatch/patwatch/internal/filekind"
 )
 
 // CorruptError reports a state file that exists but does not hold a valid
@@ -189,16 +190,9 @@ func openRegular(path string) (*os.File, fs.FileInfo, error) {
 
 // notRegular is the error for a path that is there but is no regular file.
 func notRegular(path string, fi fs.FileInfo) error {
-	what := "not a regular file"
-	switch m := fi.Mode(); {
-	case m.IsDir():
-		what = "a directory"
-	case m&fs.ModeNamedPipe != 0:
-		what = "a named pipe (FIFO)"
-	case m&fs.ModeSocket != 0:
-		what = "a socket"
-	case m&fs.ModeDevice != 0:
-		what = "a device"
+	what := filekind.Of(fi)
+	if what == "" {
+		what = "not a regular file"
 	}
 	return &fs.PathError{Op: "open", Path: path, Err: fmt.Errorf("is %s, not a state file", what)}
 }
