@@ -302,20 +302,7 @@ func statePush(ctx context.Context, e env, f *stateFlags, file string, force boo
 		}
 	} else {
 		pushed.Serial = serial
-		b, err := state.Marshal(pushed)
-		if err != nil {
-			return err
-		}
-		if exists {
-			old, err := os.ReadFile(t.path)
-			if err != nil {
-				return err
-			}
-			if err := atomicfile.WriteFile(state.BackupPath(t.path), old, 0o600); err != nil {
-				return fmt.Errorf("keep the backup of %s: %w", t.path, err)
-			}
-		}
-		if err := atomicfile.WriteFile(t.path, b, 0o600); err != nil {
+		if err := state.Replace(t.path, pushed); err != nil {
 			return err
 		}
 	}
