@@ -344,9 +344,9 @@ func (f *reconcileFlags) openStore(sp *spec.Spec) (*stateStore, error) {
 		if err != nil {
 			return nil, err
 		}
-		pg, err := pgstore.Open(f.state, pgstore.Options{Version: version})
+		pg, err := openPGState(f.state)
 		if err != nil {
-			return nil, withHint(fmt.Errorf("--state: %w", err), "the URL is postgres://USER@HOST:PORT/DB?sslmode=…&state=NAME&schema=SCHEMA")
+			return nil, withHint(err, "the URL is postgres://USER@HOST:PORT/DB?sslmode=…&state=NAME&schema=SCHEMA")
 		}
 		// A database state has no directory, and its runners each have
 		// their own reports directory: recorded report files are relative
