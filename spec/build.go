@@ -104,6 +104,13 @@ func (l *loader) channel(ptr []string, m map[string]any, names map[string]int, e
 	c.URLEnv, _ = m["url_env"].(string)
 	c.URL, _ = m["url"].(string)
 	c.SecretEnv, _ = m["secret_env"].(string)
+	field := "url"
+	if c.URLEnv != "" {
+		field = "url_env"
+	}
+	if n, _, ok := l.resolve(with(ptr, field)); ok {
+		c.URLLine, c.URLCol = n.Line, n.Column
+	}
 	_, hasEnv := m["url_env"]
 	_, hasURL := m["url"]
 	switch {

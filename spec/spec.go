@@ -61,6 +61,9 @@ type Channel struct {
 	MinScore  float64  // only new hits scoring at least this; 0: all
 
 	Line int
+	// URLLine and URLCol locate the value of url_env when set, else of
+	// url; 0 when it is not in the spec.
+	URLLine, URLCol int
 }
 
 // EventKinds are the notification event kinds a channel can ask for, and

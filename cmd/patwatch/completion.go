@@ -127,6 +127,15 @@ func topNames(m compModel) string {
 	return strings.Join(names, " ")
 }
 
+// subNames lists g's subcommands, space-separated.
+func subNames(g compGroup) string {
+	var names []string
+	for _, s := range g.subs {
+		names = append(names, s.path[1])
+	}
+	return strings.Join(names, " ")
+}
+
 func writeBash(w io.Writer, m compModel) {
 	fmt.Fprint(w, `# bash completion for patwatch, written by 'patwatch completion bash'.
 # Load it in the current shell with: source <(patwatch completion bash)
@@ -149,20 +158,12 @@ _patwatch() {
 	fmt.Fprintf(w, "    help)\n        if [[ $COMP_CWORD -eq 2 ]]; then\n            _patwatch_reply -W %s -- \"$cur\"\n", shQuote(topNames(m)))
 	fmt.Fprint(w, "        elif [[ $COMP_CWORD -eq 3 ]]; then\n            case ${COMP_WORDS[2]} in\n")
 	for _, g := range m.groups {
-		var subs []string
-		for _, s := range g.subs {
-			subs = append(subs, s.path[1])
-		}
-		fmt.Fprintf(w, "            %s) _patwatch_reply -W %s -- \"$cur\" ;;\n", g.name, shQuote(strings.Join(subs, " ")))
+		fmt.Fprintf(w, "            %s) _patwatch_reply -W %s -- \"$cur\" ;;\n", g.name, shQuote(subNames(g)))
 	}
 	fmt.Fprint(w, "            esac\n        fi\n        return ;;\n")
 	for _, g := range m.groups {
-		var subs []string
-		for _, s := range g.subs {
-			subs = append(subs, s.path[1])
-		}
 		fmt.Fprintf(w, "    %s)\n        if [[ $COMP_CWORD -eq 2 ]]; then\n            _patwatch_reply -W %s -- \"$cur\"\n            return\n        fi\n        cmd=\"$cmd ${COMP_WORDS[2]}\" ;;\n",
-			g.name, shQuote(strings.Join(subs, " ")))
+			g.name, shQuote(subNames(g)))
 	}
 	fmt.Fprint(w, "    esac\n")
 	// A flag's value: its choices, a file or directory, or nothing to offer.
@@ -290,20 +291,15 @@ func writeFish(w io.Writer, m compModel) {
 # Save it as ~/.config/fish/completions/patwatch.fish
 complete -c patwatch -f
 `)
-	var top []string
 	for _, t := range m.top {
-		top = append(top, t.name)
 		fmt.Fprintf(w, "complete -c patwatch -n __fish_use_subcommand -a %s -d %s\n", t.name, fishQuote(t.summary))
 	}
-	fmt.Fprintf(w, "complete -c patwatch -n '__fish_seen_subcommand_from help' -a %s\n", fishQuote(strings.Join(top, " ")))
+	fmt.Fprintf(w, "complete -c patwatch -n '__fish_seen_subcommand_from help' -a %s\n", fishQuote(topNames(m)))
 	for _, g := range m.groups {
-		var subs []string
-		for _, s := range g.subs {
-			subs = append(subs, s.path[1])
-		}
+		subs := subNames(g)
 		for _, s := range g.subs {
 			fmt.Fprintf(w, "complete -c patwatch -n %s -a %s -d %s\n",
-				fishQuote("__fish_seen_subcommand_from "+g.name+"; and not __fish_seen_subcommand_from "+strings.Join(subs, " ")),
+				fishQuote("__fish_seen_subcommand_from "+g.name+"; and not __fish_seen_subcommand_from "+subs),
 				s.path[1], fishQuote(s.summary))
 		}
 	}

@@ -71,14 +71,14 @@ func BenchmarkWatchOneSearchEdit(b *testing.B) {
 			run(ctx, api, &stderr, "watch", "--interval", "24h", "--log-format", "json")
 		}()
 		finished := func() int { return strings.Count(stderr.String(), `"message":"run finished"`) }
-		waitForLong(b, "the start run", func() bool { return finished() == 1 })
+		waitWithin(b, 5*time.Minute, "the start run", func() bool { return finished() == 1 })
 
 		api.ResetRequests()
 		t0 := time.Now()
 		if err := os.WriteFile(specPath, []byte(specText(qps, true)), 0o644); err != nil {
 			b.Fatal(err)
 		}
-		waitForLong(b, "the run after the edit", func() bool { return finished() == 2 })
+		waitWithin(b, 5*time.Minute, "the run after the edit", func() bool { return finished() == 2 })
 		wall := time.Since(t0)
 		calls := 0
 		for _, r := range api.Requests() {
@@ -90,17 +90,5 @@ func BenchmarkWatchOneSearchEdit(b *testing.B) {
 		<-done
 		b.ReportMetric(float64(calls), "calls")
 		b.ReportMetric(wall.Seconds(), "save-to-end-s")
-	}
-}
-
-// waitForLong is waitFor with room for a run of minutes.
-func waitForLong(t testing.TB, what string, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(5 * time.Minute)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out waiting for %s", what)
-		}
-		time.Sleep(5 * time.Millisecond)
 	}
 }

@@ -62,11 +62,7 @@ func normalizePage(page, dir string) string {
 
 func (h *harness) read(name string) string {
 	h.t.Helper()
-	b, err := os.ReadFile(h.path(name))
-	if err != nil {
-		h.t.Fatal(err)
-	}
-	return string(b)
+	return string(mustRead(h.t, h.path(name)))
 }
 
 // TestHTMLSandboxGolden pins the page of a second sandbox run of the

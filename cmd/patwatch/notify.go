@@ -8,8 +8,6 @@ import (
 	"strconv"
 	"sync"
 
-	"gopkg.in/yaml.v3"
-
 	"github.com/patwatch/patwatch/internal/notify"
 	"github.com/patwatch/patwatch/spec"
 )
@@ -93,9 +91,7 @@ func runNotifyTest(ctx context.Context, e env, args []string) int {
 // variable is only noted (pull-request checks run without secrets), as
 // is a key that would not be used or is missing. Problems are located at
 // the url or url_env field.
-func checkChannels(e env, sp *spec.Spec, file string, data []byte) (problems []spec.Problem, notes []string) {
-	var doc yaml.Node
-	_ = yaml.Unmarshal(data, &doc) // the spec loaded: it parses
+func checkChannels(e env, sp *spec.Spec, file string) (problems []spec.Problem, notes []string) {
 	for i, ch := range sp.Notify {
 		field, raw := "url", ch.URL
 		if ch.URLEnv != "" {
@@ -108,7 +104,10 @@ func checkChannels(e env, sp *spec.Spec, file string, data []byte) (problems []s
 		}
 		webhook, err := notify.CheckURL(raw)
 		if err != nil {
-			line, col := locate(&doc, i, field, ch.Line)
+			line, col := ch.URLLine, ch.URLCol
+			if line == 0 {
+				line, col = ch.Line, 1
+			}
 			what := "the URL "
 			if ch.URLEnv != "" {
 				what = "the URL in " + ch.URLEnv + " "
@@ -132,36 +131,4 @@ func checkChannels(e env, sp *spec.Spec, file string, data []byte) (problems []s
 		}
 	}
 	return problems, notes
-}
-
-// locate finds the line and column of notify[i].field in the spec's YAML,
-// or falls back to the channel's line.
-func locate(doc *yaml.Node, i int, field string, line int) (int, int) {
-	n := doc
-	if n.Kind == yaml.DocumentNode && len(n.Content) == 1 {
-		n = n.Content[0]
-	}
-	for _, key := range []string{"notify", strconv.Itoa(i), field} {
-		n = child(n, key)
-		if n == nil {
-			return line, 1
-		}
-	}
-	return n.Line, n.Column
-}
-
-func child(n *yaml.Node, key string) *yaml.Node {
-	switch n.Kind {
-	case yaml.MappingNode:
-		for j := 0; j+1 < len(n.Content); j += 2 {
-			if n.Content[j].Value == key {
-				return n.Content[j+1]
-			}
-		}
-	case yaml.SequenceNode:
-		if k, err := strconv.Atoi(key); err == nil && k >= 0 && k < len(n.Content) {
-			return n.Content[k]
-		}
-	}
-	return nil
 }

@@ -344,9 +344,9 @@ func (f *reconcileFlags) openStore(sp *spec.Spec) (*stateStore, error) {
 		if err != nil {
 			return nil, err
 		}
-		pg, err := pgstore.Open(f.state, pgstore.Options{Version: version})
+		pg, err := openPGState(f.state)
 		if err != nil {
-			return nil, withHint(fmt.Errorf("--state: %w", err), "the URL is postgres://USER@HOST:PORT/DB?sslmode=…&state=NAME&schema=SCHEMA")
+			return nil, withHint(err, "the URL is postgres://USER@HOST:PORT/DB?sslmode=…&state=NAME&schema=SCHEMA")
 		}
 		// A database state has no directory, and its runners each have
 		// their own reports directory: recorded report files are relative
@@ -665,9 +665,6 @@ func connect(ctx context.Context, e env, f *reconcileFlags, log zerolog.Logger, 
 		}
 		if cfg.APIKey != "" {
 			cfg.ClientID, cfg.ClientSecret = "", ""
-		}
-		if err := checkBaseURL(cfg.BaseURL); err != nil {
-			return nil, nil, err
 		}
 		// The sandbox's address changes every run: its uploads stay in memory.
 		cfg.Uploads = newUploadCache(e, log, cfg.BaseURL, cfg.APIKey+cfg.ClientID)

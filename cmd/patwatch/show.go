@@ -10,7 +10,6 @@ import (
 	"io/fs"
 	"maps"
 	"os"
-	"path/filepath"
 	"slices"
 	"strconv"
 	"strings"
@@ -41,13 +40,7 @@ func runShow(ctx context.Context, e env, args []string) int {
 	if code, ok := parseFlags(flags, args); !ok {
 		return code
 	}
-	path := *statePath
-	if path == "" {
-		path = e.getenv("PATWATCH_STATE")
-	}
-	if path == "" {
-		path = filepath.Join(filepath.Dir(*specPath), "patwatch.state.json")
-	}
+	path := resolveState(e, *statePath, *specPath)
 	if *out != "" {
 		if err := checkParentDir("--out", *out); err != nil {
 			printError(e.stderr, err)
@@ -89,9 +82,9 @@ func runShow(ctx context.Context, e env, args []string) int {
 func checkShowOut(out, specPath, statePath string) error {
 	st := &stateStore{}
 	if pgstore.IsURL(statePath) {
-		pg, err := pgstore.Open(statePath, pgstore.Options{Version: version})
+		pg, err := openPGState(statePath)
 		if err != nil {
-			return fmt.Errorf("--state: %w", err)
+			return err
 		}
 		defer pg.Close()
 		st.drawings = pgDrawings(specPath, pg)
@@ -131,9 +124,9 @@ func show(ctx context.Context, e env, w io.Writer, specPath, path, format string
 	}
 	if pgstore.IsURL(path) {
 		label = "state:"
-		pg, err := pgstore.Open(path, pgstore.Options{Version: version})
+		pg, err := openPGState(path)
 		if err != nil {
-			printError(e.stderr, fmt.Errorf("--state: %w", err))
+			printError(e.stderr, err)
 			return exitError
 		}
 		defer pg.Close()

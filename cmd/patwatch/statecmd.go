@@ -110,20 +110,36 @@ type stateTarget struct {
 	pg   *pgstore.Store
 }
 
-func (f *stateFlags) open(e env) (*stateTarget, error) {
-	s := f.state
-	if s == "" {
-		s = e.getenv("PATWATCH_STATE")
+// resolveState is the state --state names for the spec at specPath:
+// flagValue, else $PATWATCH_STATE, else patwatch.state.json beside the
+// spec.
+func resolveState(e env, flagValue, specPath string) string {
+	if flagValue == "" {
+		flagValue = e.getenv("PATWATCH_STATE")
 	}
+	if flagValue == "" {
+		flagValue = filepath.Join(filepath.Dir(specPath), "patwatch.state.json")
+	}
+	return flagValue
+}
+
+// openPGState opens the database state the postgres:// URL of --state names.
+func openPGState(rawURL string) (*pgstore.Store, error) {
+	pg, err := pgstore.Open(rawURL, pgstore.Options{Version: version})
+	if err != nil {
+		return nil, fmt.Errorf("--state: %w", err)
+	}
+	return pg, nil
+}
+
+func (f *stateFlags) open(e env) (*stateTarget, error) {
+	s := resolveState(e, f.state, f.spec)
 	if pgstore.IsURL(s) {
-		pg, err := pgstore.Open(s, pgstore.Options{Version: version})
+		pg, err := openPGState(s)
 		if err != nil {
-			return nil, fmt.Errorf("--state: %w", err)
+			return nil, err
 		}
 		return &stateTarget{pg: pg}, nil
-	}
-	if s == "" {
-		s = filepath.Join(filepath.Dir(f.spec), "patwatch.state.json")
 	}
 	abs, err := filepath.Abs(s)
 	if err != nil {
@@ -302,20 +318,7 @@ func statePush(ctx context.Context, e env, f *stateFlags, file string, force boo
 		}
 	} else {
 		pushed.Serial = serial
-		b, err := state.Marshal(pushed)
-		if err != nil {
-			return err
-		}
-		if exists {
-			old, err := os.ReadFile(t.path)
-			if err != nil {
-				return err
-			}
-			if err := atomicfile.WriteFile(state.BackupPath(t.path), old, 0o600); err != nil {
-				return fmt.Errorf("keep the backup of %s: %w", t.path, err)
-			}
-		}
-		if err := atomicfile.WriteFile(t.path, b, 0o600); err != nil {
+		if err := state.Replace(t.path, pushed); err != nil {
 			return err
 		}
 	}

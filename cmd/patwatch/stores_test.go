@@ -479,7 +479,8 @@ func TestStatePushAndPull(t *testing.T) {
 	}
 }
 
-func mustRead(t *testing.T, path string) []byte {
+// mustRead returns the file at path, failing the test if it cannot.
+func mustRead(t testing.TB, path string) []byte {
 	t.Helper()
 	b, err := os.ReadFile(path)
 	if err != nil {

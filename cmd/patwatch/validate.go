@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"io"
 	"io/fs"
-	"os"
 
 	"github.com/patwatch/patwatch/schema"
 	"github.com/patwatch/patwatch/spec"
@@ -29,12 +28,12 @@ func runValidate(_ context.Context, e env, args []string) int {
 		printError(e.stderr, err)
 		return exitError
 	}
-	s, data, err := loadSpecData(e, *file)
+	s, err := loadSpec(e, *file)
 	if err != nil {
 		printSpecError(e.stderr, *file, err)
 		return exitError
 	}
-	problems, notes := checkChannels(e, s, *file, data)
+	problems, notes := checkChannels(e, s, *file)
 	for _, n := range notes {
 		fmt.Fprintf(e.stderr, "patwatch: note: %s\n", n)
 	}
@@ -64,27 +63,14 @@ func specName(path string) string {
 // loadSpec loads the spec at path; "-" reads it from standard input, and
 // its relative image paths are then looked up in the working directory.
 func loadSpec(e env, path string) (*spec.Spec, error) {
-	sp, _, err := loadSpecData(e, path)
-	return sp, err
-}
-
-// loadSpecData is loadSpec that also returns the bytes it read; nil when
-// they cannot be read again.
-func loadSpecData(e env, path string) (*spec.Spec, []byte, error) {
 	if path != "-" {
-		sp, err := spec.Load(path)
-		if err != nil {
-			return nil, nil, err
-		}
-		data, _ := os.ReadFile(path) // for positions only: the spec loaded
-		return sp, data, nil
+		return spec.Load(path)
 	}
 	data, err := io.ReadAll(io.LimitReader(e.stdin, spec.MaxFileSize+1))
 	if err != nil {
-		return nil, nil, fmt.Errorf("read spec from standard input: %w", err)
+		return nil, fmt.Errorf("read spec from standard input: %w", err)
 	}
-	sp, err := spec.Parse(stdinName, data)
-	return sp, data, err
+	return spec.Parse(stdinName, data)
 }
 
 // printSpecError prints why the spec at file could not be loaded. An
