@@ -48,8 +48,10 @@ type Notifier struct {
 	Attempts int           // per message and run; 0: DefaultAttempts
 	Backoff  time.Duration // 0: DefaultBackoff
 	Timeout  time.Duration // of one attempt; 0: DefaultTimeout
-	// HTML renders the HTML part of an e-mail; nil: EmailHTML. An empty
-	// result sends plain text only.
+	// HTML renders the HTML part of an e-mail; nil or an empty result sends
+	// plain text only. The runner gives its notifier one that renders the
+	// HTML report's page of the message's events with the drawings kept
+	// beside the state.
 	HTML func(*state.Message) string
 	// DigestLimit is how many hits of each kind a digest lists per search;
 	// 0: DigestLimit.
