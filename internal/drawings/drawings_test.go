@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"image"
 	"image/color"
 	"image/gif"
@@ -444,6 +445,64 @@ func TestEncodeIndexIsMarshalIndent(t *testing.T) {
 				if b, _ := os.ReadFile(st.index); !bytes.Equal(b, want) {
 					t.Errorf("a differing file was not rewritten:\n%s", b)
 				}
+			}
+		})
+	}
+}
+
+// TestSaveIndexFromTheFirstDifference: an index that differs from the
+// file in its middle, far past the first buffer's worth, is written whole
+// and right: the bytes before the difference copied from the old file, the
+// rest encoded; no temporary file stays behind.
+func TestSaveIndexFromTheFirstDifference(t *testing.T) {
+	ctx := context.Background()
+	at := time.Date(2026, 12, 1, 8, 0, 0, 0, time.UTC)
+	large := func() *Index {
+		x := NewIndex()
+		for i := range 300 {
+			s := x.Search(fmt.Sprintf("search %03d", i))
+			s.Query.Line = "design (D), model 1"
+			for j := range 20 {
+				e := s.Hit(fmt.Sprintf("CN%05dS", j))
+				e.Score, e.Want, e.FetchedAt = 0.5+float64(j)/100, j%2 == 0, at
+			}
+		}
+		return x
+	}
+	changed := large()
+	changed.Searches["search 150"].Hits["CN00007S"].Error = "HTTP 404"
+	fewer := large()
+	delete(fewer.Searches, "search 150")
+	st := &FileStore{dir: t.TempDir()}
+	st.index = filepath.Join(st.dir, "index.json")
+	orig := encodesAsLibrary(t, large())
+	if len(orig) < 256<<10 {
+		t.Fatalf("the index is %d bytes; want more than a buffer's worth", len(orig))
+	}
+	flipped := append([]byte{}, orig...)
+	flipped[len(flipped)/2] ^= 1
+	for name, c := range map[string]struct {
+		old []byte
+		x   *Index
+	}{
+		"a hit changed":          {orig, changed},
+		"a search fewer":         {orig, fewer},
+		"a search more":          {encodesAsLibrary(t, fewer), large()},
+		"the old file cut short": {orig[:len(orig)/2], large()},
+		"the old file damaged":   {flipped, large()},
+	} {
+		t.Run(name, func(t *testing.T) {
+			if err := os.WriteFile(st.index, c.old, 0o644); err != nil {
+				t.Fatal(err)
+			}
+			if err := st.SaveIndex(ctx, c.x); err != nil {
+				t.Fatal(err)
+			}
+			if b, _ := os.ReadFile(st.index); !bytes.Equal(b, encodesAsLibrary(t, c.x)) {
+				t.Errorf("saved %d bytes, not the index's encoding", len(b))
+			}
+			if entries, _ := os.ReadDir(st.dir); len(entries) != 1 {
+				t.Errorf("the directory holds %d files; want the index only", len(entries))
 			}
 		})
 	}
