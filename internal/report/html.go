@@ -485,7 +485,7 @@ func searchFacts(c *ChangeReport, plan bool, s SearchChange) []string {
 	case StatusSuspended:
 		facts = append(facts, "Suspended: not called.")
 	case StatusSkipped:
-		facts = append(facts, "Skipped: not selected by --target or --exclude.")
+		facts = append(facts, "Skipped: "+defaultSkipReason+".")
 	default:
 		line := fmt.Sprintf("%d new, %d dropped, %s%s%s.", len(s.New), len(s.Dropped), hits, missingNote(s), total)
 		facts = append(facts, line)
