@@ -169,7 +169,7 @@ func gallery(ctx context.Context, statePath string, st *state.State, cache runne
 					case e.Error != "":
 						missing = "drawing not fetched: " + e.Error
 					case !e.Want:
-						missing = "no drawing kept: ranked below --baseline-drawings at its baseline"
+						missing = runner.NotKept
 					}
 				}
 			}

@@ -275,8 +275,9 @@ func (r *Runner) PlanPictures(ctx context.Context, sp *spec.Spec, rep *report.Ch
 	d.Page(r.page(ctx, d, sp, rep, idx, fresh))
 }
 
-// notKept is why a hit that was never new has no drawing.
-const notKept = "no drawing kept: ranked below --baseline-drawings at its baseline"
+// NotKept is why a hit that was never new has no drawing, as a run's page
+// and show's gallery say it.
+const NotKept = "no drawing kept: ranked below --baseline-drawings at its baseline"
 
 // fetched is a thumbnail a plan made in memory, or why it could not.
 type fetched struct {
@@ -358,7 +359,7 @@ func (r *Runner) page(ctx context.Context, d *Drawings, sp *spec.Spec, rep *repo
 				case e.Error != "":
 					pics[h.PatentPN] = report.Picture{Missing: "drawing not fetched: " + e.Error}
 				default:
-					pics[h.PatentPN] = report.Picture{Missing: notKept}
+					pics[h.PatentPN] = report.Picture{Missing: NotKept}
 				}
 			}
 		}
