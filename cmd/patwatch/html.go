@@ -138,7 +138,7 @@ func gallery(ctx context.Context, statePath string, st *state.State, cache runne
 		if err != nil {
 			return report.Picture{Missing: "drawing lost from the cache"}
 		}
-		return report.Picture{Image: &report.Image{MediaType: t.MediaType(), Data: t.Data}}
+		return runner.Picture(t)
 	}
 	for _, name := range slices.Sorted(maps.Keys(st.Searches)) {
 		s := st.Searches[name]
