@@ -173,6 +173,15 @@ func TestMakeRefusesWhatIsNotAnImage(t *testing.T) {
 	}
 }
 
+// fetch downloads the image at rawURL and thumbnails it, as a run does.
+func fetch(ctx context.Context, f *Fetcher, rawURL string) (Thumb, error) {
+	body, host, err := f.Download(ctx, rawURL)
+	if err != nil {
+		return Thumb{}, err
+	}
+	return MakeFrom(host, body)
+}
+
 func TestFetch(t *testing.T) {
 	drawing := encode(t, lines(640, 480), PNG)
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
@@ -197,7 +206,7 @@ func TestFetch(t *testing.T) {
 	f := &Fetcher{Client: srv.Client(), Timeout: 200 * time.Millisecond}
 	const sig = "?X-Amz-Signature=secret-signature"
 
-	th, err := f.Fetch(t.Context(), srv.URL+"/ok.png"+sig)
+	th, err := fetch(t.Context(), f, srv.URL+"/ok.png"+sig)
 	if err != nil || th.Width != 320 {
 		t.Fatalf("Fetch = %d×%d, %v", th.Width, th.Height, err)
 	}
@@ -217,7 +226,7 @@ func TestFetch(t *testing.T) {
 		if path == "/huge.png" {
 			ff = &Fetcher{Client: srv.Client(), Timeout: time.Minute}
 		}
-		_, err := ff.Fetch(t.Context(), u)
+		_, err := fetch(t.Context(), ff, u)
 		if err == nil || !strings.Contains(err.Error(), want) {
 			t.Errorf("%s: err = %v, want it to say %q", path, err, want)
 		}
@@ -228,7 +237,7 @@ func TestFetch(t *testing.T) {
 	// A refused connection names no link either.
 	dead := httptest.NewServer(http.NotFoundHandler())
 	dead.Close()
-	if _, err := f.Fetch(t.Context(), dead.URL+"/a.png"+sig); err == nil || strings.Contains(err.Error(), "secret-signature") {
+	if _, err := fetch(t.Context(), f, dead.URL+"/a.png"+sig); err == nil || strings.Contains(err.Error(), "secret-signature") {
 		t.Errorf("refused connection: %v", err)
 	}
 }
