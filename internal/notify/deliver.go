@@ -11,6 +11,7 @@ import (
 
 	"github.com/rs/zerolog"
 
+	"github.com/patwatch/patwatch/internal/report"
 	"github.com/patwatch/patwatch/spec"
 	"github.com/patwatch/patwatch/state"
 )
@@ -139,7 +140,7 @@ func (e *DeliveryError) Error() string {
 	for _, c := range e.Channels {
 		var what []string
 		if len(c.Kept) > 0 {
-			what = append(what, fmt.Sprintf("%d %s kept in the state for the next run", len(c.Kept), plural(len(c.Kept), "message", "messages")))
+			what = append(what, fmt.Sprintf("%d %s kept in the state for the next run", len(c.Kept), report.Plural(len(c.Kept), "message", "messages")))
 		}
 		if c.Expired {
 			what = append(what, fmt.Sprintf("%d undeliverable for %s, dropped", len(c.Dropped), "7 days"))
