@@ -138,7 +138,7 @@ func gallery(ctx context.Context, statePath string, st *state.State, cache runne
 		if err != nil {
 			return report.Picture{Missing: "drawing lost from the cache"}
 		}
-		return report.Picture{Image: &report.Image{MediaType: t.MediaType(), Data: t.Data}}
+		return runner.Picture(t)
 	}
 	for _, name := range slices.Sorted(maps.Keys(st.Searches)) {
 		s := st.Searches[name]
@@ -169,7 +169,7 @@ func gallery(ctx context.Context, statePath string, st *state.State, cache runne
 					case e.Error != "":
 						missing = "drawing not fetched: " + e.Error
 					case !e.Want:
-						missing = "no drawing kept: ranked below --baseline-drawings at its baseline"
+						missing = runner.NotKept
 					}
 				}
 			}

@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"image"
 	"image/color"
 	"image/gif"
@@ -172,6 +173,15 @@ func TestMakeRefusesWhatIsNotAnImage(t *testing.T) {
 	}
 }
 
+// fetch downloads the image at rawURL and thumbnails it, as a run does.
+func fetch(ctx context.Context, f *Fetcher, rawURL string) (Thumb, error) {
+	body, host, err := f.Download(ctx, rawURL)
+	if err != nil {
+		return Thumb{}, err
+	}
+	return MakeFrom(host, body)
+}
+
 func TestFetch(t *testing.T) {
 	drawing := encode(t, lines(640, 480), PNG)
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
@@ -196,7 +206,7 @@ func TestFetch(t *testing.T) {
 	f := &Fetcher{Client: srv.Client(), Timeout: 200 * time.Millisecond}
 	const sig = "?X-Amz-Signature=secret-signature"
 
-	th, err := f.Fetch(t.Context(), srv.URL+"/ok.png"+sig)
+	th, err := fetch(t.Context(), f, srv.URL+"/ok.png"+sig)
 	if err != nil || th.Width != 320 {
 		t.Fatalf("Fetch = %d×%d, %v", th.Width, th.Height, err)
 	}
@@ -216,7 +226,7 @@ func TestFetch(t *testing.T) {
 		if path == "/huge.png" {
 			ff = &Fetcher{Client: srv.Client(), Timeout: time.Minute}
 		}
-		_, err := ff.Fetch(t.Context(), u)
+		_, err := fetch(t.Context(), ff, u)
 		if err == nil || !strings.Contains(err.Error(), want) {
 			t.Errorf("%s: err = %v, want it to say %q", path, err, want)
 		}
@@ -227,7 +237,7 @@ func TestFetch(t *testing.T) {
 	// A refused connection names no link either.
 	dead := httptest.NewServer(http.NotFoundHandler())
 	dead.Close()
-	if _, err := f.Fetch(t.Context(), dead.URL+"/a.png"+sig); err == nil || strings.Contains(err.Error(), "secret-signature") {
+	if _, err := fetch(t.Context(), f, dead.URL+"/a.png"+sig); err == nil || strings.Contains(err.Error(), "secret-signature") {
 		t.Errorf("refused connection: %v", err)
 	}
 }
@@ -444,6 +454,64 @@ func TestEncodeIndexIsMarshalIndent(t *testing.T) {
 				if b, _ := os.ReadFile(st.index); !bytes.Equal(b, want) {
 					t.Errorf("a differing file was not rewritten:\n%s", b)
 				}
+			}
+		})
+	}
+}
+
+// TestSaveIndexFromTheFirstDifference: an index that differs from the
+// file in its middle, far past the first buffer's worth, is written whole
+// and right: the bytes before the difference copied from the old file, the
+// rest encoded; no temporary file stays behind.
+func TestSaveIndexFromTheFirstDifference(t *testing.T) {
+	ctx := context.Background()
+	at := time.Date(2026, 12, 1, 8, 0, 0, 0, time.UTC)
+	large := func() *Index {
+		x := NewIndex()
+		for i := range 300 {
+			s := x.Search(fmt.Sprintf("search %03d", i))
+			s.Query.Line = "design (D), model 1"
+			for j := range 20 {
+				e := s.Hit(fmt.Sprintf("CN%05dS", j))
+				e.Score, e.Want, e.FetchedAt = 0.5+float64(j)/100, j%2 == 0, at
+			}
+		}
+		return x
+	}
+	changed := large()
+	changed.Searches["search 150"].Hits["CN00007S"].Error = "HTTP 404"
+	fewer := large()
+	delete(fewer.Searches, "search 150")
+	st := &FileStore{dir: t.TempDir()}
+	st.index = filepath.Join(st.dir, "index.json")
+	orig := encodesAsLibrary(t, large())
+	if len(orig) < 256<<10 {
+		t.Fatalf("the index is %d bytes; want more than a buffer's worth", len(orig))
+	}
+	flipped := append([]byte{}, orig...)
+	flipped[len(flipped)/2] ^= 1
+	for name, c := range map[string]struct {
+		old []byte
+		x   *Index
+	}{
+		"a hit changed":          {orig, changed},
+		"a search fewer":         {orig, fewer},
+		"a search more":          {encodesAsLibrary(t, fewer), large()},
+		"the old file cut short": {orig[:len(orig)/2], large()},
+		"the old file damaged":   {flipped, large()},
+	} {
+		t.Run(name, func(t *testing.T) {
+			if err := os.WriteFile(st.index, c.old, 0o644); err != nil {
+				t.Fatal(err)
+			}
+			if err := st.SaveIndex(ctx, c.x); err != nil {
+				t.Fatal(err)
+			}
+			if b, _ := os.ReadFile(st.index); !bytes.Equal(b, encodesAsLibrary(t, c.x)) {
+				t.Errorf("saved %d bytes, not the index's encoding", len(b))
+			}
+			if entries, _ := os.ReadDir(st.dir); len(entries) != 1 {
+				t.Errorf("the directory holds %d files; want the index only", len(entries))
 			}
 		})
 	}

@@ -24,17 +24,6 @@ type Fetcher struct {
 	Timeout time.Duration // per fetch; 0: DefaultTimeout
 }
 
-// Fetch gets the image at rawURL and returns its thumbnail. Its errors never
-// hold the URL: image links are presigned, and whoever holds one can use
-// it until it expires.
-func (f *Fetcher) Fetch(ctx context.Context, rawURL string) (Thumb, error) {
-	body, host, err := f.Download(ctx, rawURL)
-	if err != nil {
-		return Thumb{}, err
-	}
-	return MakeFrom(host, body)
-}
-
 // MakeFrom is Make of a body downloaded from host, with an error that
 // names the host.
 func MakeFrom(host string, body []byte) (Thumb, error) {
@@ -46,7 +35,9 @@ func MakeFrom(host string, body []byte) (Thumb, error) {
 }
 
 // Download gets the body at rawURL (at most 16 MB, within Timeout) and
-// the host that answered, for messages; its errors never hold the URL.
+// the host that answered, for messages. Its errors never hold the URL:
+// image links are presigned, and whoever holds one can use it until it
+// expires.
 func (f *Fetcher) Download(ctx context.Context, rawURL string) (body []byte, host string, err error) {
 	u, err := url.Parse(rawURL)
 	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {

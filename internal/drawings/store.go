@@ -179,75 +179,105 @@ func eachEntry(dec *jsontext.Decoder, fn func(name string, e *Search) error) err
 }
 
 // SaveIndex writes x atomically, and only when its content changed. The
-// index of a million hits is tens of megabytes: it is encoded a search at
-// a time, compared with the file as it goes, and written the same way only
-// when it differs, so that saving it holds one search's bytes, not the
-// whole file three times over (its encoding, its indented copy and the old
-// file) at the end of every run.
+// index of a million hits is tens of megabytes: it is encoded once, a
+// search at a time, and compared with the file as it goes; at the first
+// difference the new file is started with the old file's bytes that
+// agreed, and the rest of the encoding goes after them. Saving it so holds
+// one search's bytes, not the whole file three times over (its encoding,
+// its indented copy and the old file) at the end of every run. A file
+// that is absent or cannot be opened is written afresh.
 func (s *FileStore) SaveIndex(_ context.Context, x *Index) error {
-	same, err := s.indexUnchanged(x)
-	if err != nil {
+	w := &indexWriter{target: s.index}
+	if old, err := os.Open(s.index); err == nil {
+		defer old.Close()
+		w.old, w.oldR = old, bufio.NewReaderSize(old, 64<<10)
+	} else if err := os.MkdirAll(s.dir, 0o755); err != nil {
 		return err
 	}
-	if same {
-		return nil
-	}
-	if err := os.MkdirAll(s.dir, 0o755); err != nil {
-		return err
-	}
-	f, err := atomicfile.Create(s.index, 0o644)
-	if err != nil {
-		return err
-	}
-	defer f.Abort()
-	w := bufio.NewWriterSize(f, 64<<10)
+	defer w.abort()
 	if err := encodeIndex(w, x); err != nil {
 		return err
 	}
-	if err := w.Flush(); err != nil {
+	return w.finish()
+}
+
+// indexWriter compares what is written to it with the old file and, from
+// the first difference, writes it to a temporary file that replaces the
+// old one, after the old file's bytes that agreed.
+type indexWriter struct {
+	old    *os.File // nil: none to compare with
+	oldR   *bufio.Reader
+	target string
+	agree  int64 // bytes written that the old file holds too
+	cmp    []byte
+	tmp    *atomicfile.File // from the first difference
+	tmpW   *bufio.Writer
+}
+
+func (w *indexWriter) Write(p []byte) (int, error) {
+	if w.tmp == nil {
+		if w.old != nil {
+			if cap(w.cmp) < len(p) {
+				w.cmp = make([]byte, len(p))
+			}
+			b := w.cmp[:len(p)]
+			if _, err := io.ReadFull(w.oldR, b); err == nil && bytes.Equal(b, p) {
+				w.agree += int64(len(p))
+				return len(p), nil
+			}
+		}
+		if err := w.diverge(); err != nil {
+			return 0, err
+		}
+	}
+	return w.tmpW.Write(p)
+}
+
+// diverge starts the temporary file with the bytes that agreed, copied
+// from the old file.
+func (w *indexWriter) diverge() error {
+	tmp, err := atomicfile.Create(w.target, 0o644)
+	if err != nil {
 		return err
 	}
-	return f.Commit()
+	w.tmp, w.tmpW = tmp, bufio.NewWriterSize(tmp, 64<<10)
+	if w.agree > 0 {
+		n, err := io.Copy(w.tmpW, io.NewSectionReader(w.old, 0, w.agree))
+		if err == nil && n != w.agree {
+			err = io.ErrUnexpectedEOF
+		}
+		if err != nil {
+			return fmt.Errorf("drawings index %s: %w", w.target, err)
+		}
+	}
+	return nil
 }
 
-// indexUnchanged reports whether the index file holds x's encoding.
-func (s *FileStore) indexUnchanged(x *Index) (bool, error) {
-	old, err := os.Open(s.index)
-	if err != nil {
-		return false, nil // absent or unreadable: written afresh
+// finish replaces the old file when the encoding differed from it or the
+// old file holds more; an old file that holds the encoding is left as it
+// is.
+func (w *indexWriter) finish() error {
+	if w.tmp == nil {
+		if w.old != nil {
+			if _, err := w.oldR.ReadByte(); err == io.EOF {
+				return nil
+			}
+		}
+		if err := w.diverge(); err != nil {
+			return err
+		}
 	}
-	defer old.Close()
-	c := &compareWriter{old: bufio.NewReaderSize(old, 64<<10)}
-	if err := encodeIndex(c, x); err != nil && !errors.Is(err, errDiffers) {
-		return false, err
+	if err := w.tmpW.Flush(); err != nil {
+		return err
 	}
-	if c.differs {
-		return false, nil
-	}
-	_, err = c.old.ReadByte() // anything more in the file is a difference
-	return errors.Is(err, io.EOF), nil
+	return w.tmp.Commit()
 }
 
-// errDiffers stops an encoding whose output already differs from the file.
-var errDiffers = errors.New("drawings: the index differs")
-
-// compareWriter compares what is written to it with old.
-type compareWriter struct {
-	old     *bufio.Reader
-	buf     []byte
-	differs bool
-}
-
-func (c *compareWriter) Write(p []byte) (int, error) {
-	if cap(c.buf) < len(p) {
-		c.buf = make([]byte, len(p))
+// abort removes the temporary file, unless finish committed it.
+func (w *indexWriter) abort() {
+	if w.tmp != nil {
+		w.tmp.Abort()
 	}
-	b := c.buf[:len(p)]
-	if _, err := io.ReadFull(c.old, b); err != nil || !bytes.Equal(b, p) {
-		c.differs = true
-		return 0, errDiffers
-	}
-	return len(p), nil
 }
 
 // encodeIndex writes x as json.MarshalIndent(x, "", " ") and a newline

@@ -11,6 +11,7 @@ import (
 
 	"github.com/rs/zerolog"
 
+	"github.com/patwatch/patwatch/internal/report"
 	"github.com/patwatch/patwatch/spec"
 	"github.com/patwatch/patwatch/state"
 )
@@ -48,8 +49,10 @@ type Notifier struct {
 	Attempts int           // per message and run; 0: DefaultAttempts
 	Backoff  time.Duration // 0: DefaultBackoff
 	Timeout  time.Duration // of one attempt; 0: DefaultTimeout
-	// HTML renders the HTML part of an e-mail; nil: EmailHTML. An empty
-	// result sends plain text only.
+	// HTML renders the HTML part of an e-mail; nil or an empty result sends
+	// plain text only. The runner gives its notifier one that renders the
+	// HTML report's page of the message's events with the drawings kept
+	// beside the state.
 	HTML func(*state.Message) string
 	// DigestLimit is how many hits of each kind a digest lists per search;
 	// 0: DigestLimit.
@@ -137,7 +140,7 @@ func (e *DeliveryError) Error() string {
 	for _, c := range e.Channels {
 		var what []string
 		if len(c.Kept) > 0 {
-			what = append(what, fmt.Sprintf("%d %s kept in the state for the next run", len(c.Kept), plural(len(c.Kept), "message", "messages")))
+			what = append(what, fmt.Sprintf("%d %s kept in the state for the next run", len(c.Kept), report.Plural(len(c.Kept), "message", "messages")))
 		}
 		if c.Expired {
 			what = append(what, fmt.Sprintf("%d undeliverable for %s, dropped", len(c.Dropped), "7 days"))

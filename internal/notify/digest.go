@@ -84,7 +84,7 @@ func Digest(m *state.Message, limit int) (subject, text string) {
 		}
 		for i, e := range g.news {
 			if i == limit {
-				fmt.Fprintf(&b, "  … and %d more new %s\n", len(g.news)-limit, plural(len(g.news)-limit, "hit", "hits"))
+				fmt.Fprintf(&b, "  … and %d more new %s\n", len(g.news)-limit, report.Plural(len(g.news)-limit, "hit", "hits"))
 				break
 			}
 			fmt.Fprintf(&b, "+ %s  %s\n", clean(e.PatentPN), clean(e.Title))
@@ -142,7 +142,7 @@ func tally(events []state.Event) string {
 	var parts []string
 	add := func(k int, one, many string) {
 		if k > 0 {
-			parts = append(parts, strconv.Itoa(k)+" "+plural(k, one, many))
+			parts = append(parts, strconv.Itoa(k)+" "+report.Plural(k, one, many))
 		}
 	}
 	add(n[KindNew], "new hit", "new hits")
@@ -154,13 +154,6 @@ func tally(events []state.Event) string {
 		return "nothing to tell"
 	}
 	return strings.Join(parts, ", ")
-}
-
-func plural(n int, one, many string) string {
-	if n == 1 {
-		return one
-	}
-	return many
 }
 
 // clean keeps text from the API on its line: control characters are

@@ -3,15 +3,7 @@ package notify
 import (
 	"strings"
 	"unicode/utf8"
-
-	"github.com/patwatch/patwatch/state"
 )
-
-// EmailHTML is the HTML part of m's e-mail when the Notifier has no HTML
-// renderer: none, and the e-mail is plain text. The runner gives its
-// notifier one that renders the HTML report's page of m's events with the
-// drawings kept beside the state (runner.emailPages).
-func EmailHTML(m *state.Message) string { return "" }
 
 // MaxLine is the longest line, in bytes, an e-mail may carry: RFC 5321
 // allows 998 and a CRLF, and shoutrrr sends its parts as they are, with no

@@ -80,11 +80,10 @@ func queryKeys(raw string) map[string]bool {
 // in as a template of shoutrrr's with no action in it, so that nothing in
 // the page is read as one.
 func (n *Notifier) prepareEmail(mail *smtp.Service, m *state.Message) error {
-	render := n.HTML
-	if render == nil {
-		render = EmailHTML
+	var page string
+	if n.HTML != nil {
+		page = wrapLines(n.HTML(m), MaxLine)
 	}
-	page := wrapLines(render(m), MaxLine)
 	switch {
 	case page != "":
 		mail.Config.UseHTML = true

@@ -108,7 +108,7 @@ func RenderHTML(w io.Writer, c *ChangeReport, p *Page) error {
 	plan := c.Command == "plan"
 	for _, s := range c.Searches {
 		sv := searchView{ID: anchor(s.Name), Name: s.Name, Query: queryView(p.Queries[s.Name])}
-		sv.Class, sv.Badge = searchBadge(c, plan, s)
+		sv.Class, sv.Badge = searchBadge(plan, s)
 		sv.Query.Facts = searchFacts(c, plan, s)
 		if p.Notification && s.Status == StatusOK {
 			sv.Query.Facts = []string{fmt.Sprintf("%d new, %d dropped.", len(s.New), len(s.Dropped))}
@@ -413,7 +413,7 @@ func anchor(name string) string {
 }
 
 // searchBadge is the short status a search's heading shows, and its class.
-func searchBadge(c *ChangeReport, plan bool, s SearchChange) (class, text string) {
+func searchBadge(plan bool, s SearchChange) (class, text string) {
 	switch s.Status {
 	case StatusBaseline:
 		if plan {
@@ -485,7 +485,7 @@ func searchFacts(c *ChangeReport, plan bool, s SearchChange) []string {
 	case StatusSuspended:
 		facts = append(facts, "Suspended: not called.")
 	case StatusSkipped:
-		facts = append(facts, "Skipped: not selected by --target or --exclude.")
+		facts = append(facts, "Skipped: "+defaultSkipReason+".")
 	default:
 		line := fmt.Sprintf("%d new, %d dropped, %s%s%s.", len(s.New), len(s.Dropped), hits, missingNote(s), total)
 		facts = append(facts, line)

@@ -101,21 +101,21 @@ func Summary(c *ChangeReport) string {
 	}
 	add(n.newHits, "new")
 	add(n.dropped, "dropped")
-	add(n.baseline, plural(n.baseline, "baseline", "baselines"))
-	add(n.rebaseline, plural(n.rebaseline, "rebaseline", "rebaselines"))
+	add(n.baseline, Plural(n.baseline, "baseline", "baselines"))
+	add(n.rebaseline, Plural(n.rebaseline, "rebaseline", "rebaselines"))
 	add(n.renamed, "renamed")
 	add(n.restored, "restored")
 	add(n.removed, "removed")
 	if plan {
-		add(n.submitted, plural(n.submitted, "report to submit", "reports to submit"))
-		add(n.finished, plural(n.finished, "report to download", "reports to download"))
+		add(n.submitted, Plural(n.submitted, "report to submit", "reports to submit"))
+		add(n.finished, Plural(n.finished, "report to download", "reports to download"))
 	} else {
-		add(n.submitted, plural(n.submitted, "report submitted", "reports submitted"))
-		add(n.finished, plural(n.finished, "report finished", "reports finished"))
+		add(n.submitted, Plural(n.submitted, "report submitted", "reports submitted"))
+		add(n.finished, Plural(n.finished, "report finished", "reports finished"))
 	}
-	add(n.failed, plural(n.failed, "report failed", "reports failed"))
-	add(n.pending, plural(n.pending, "report pending", "reports pending"))
-	add(n.searchErr+n.reportErr, plural(n.searchErr+n.reportErr, "error", "errors"))
+	add(n.failed, Plural(n.failed, "report failed", "reports failed"))
+	add(n.pending, Plural(n.pending, "report pending", "reports pending"))
+	add(n.searchErr+n.reportErr, Plural(n.searchErr+n.reportErr, "error", "errors"))
 	// The head counts the entries of the spec, as validate does; removed
 	// ones are no longer in it and are counted among the changes.
 	searches, reports := 0, 0
@@ -184,7 +184,8 @@ func skipReason(reason string) string {
 	return reason
 }
 
-func plural(n int, one, many string) string {
+// Plural is one when n is 1, many otherwise.
+func Plural(n int, one, many string) string {
 	if n == 1 {
 		return one
 	}
@@ -332,7 +333,7 @@ func renderTextSearch(w *bytes.Buffer, c *ChangeReport, plan bool, s SearchChang
 
 // count is n with the noun that fits it: "1 hit", "2 hits".
 func count(n int, one, many string) string {
-	return fmt.Sprintf("%d %s", n, plural(n, one, many))
+	return fmt.Sprintf("%d %s", n, Plural(n, one, many))
 }
 
 func writeTextHit(w *bytes.Buffer, sym string, h HitChange) {

@@ -275,8 +275,14 @@ func (r *Runner) PlanPictures(ctx context.Context, sp *spec.Spec, rep *report.Ch
 	d.Page(r.page(ctx, d, sp, rep, idx, fresh))
 }
 
-// notKept is why a hit that was never new has no drawing.
-const notKept = "no drawing kept: ranked below --baseline-drawings at its baseline"
+// NotKept is why a hit that was never new has no drawing, as a run's page
+// and show's gallery say it.
+const NotKept = "no drawing kept: ranked below --baseline-drawings at its baseline"
+
+// Picture is the picture a page shows of thumbnail t.
+func Picture(t drawings.Thumb) report.Picture {
+	return report.Picture{Image: &report.Image{MediaType: t.MediaType(), Data: t.Data}}
+}
 
 // fetched is a thumbnail a plan made in memory, or why it could not.
 type fetched struct {
@@ -297,7 +303,7 @@ func (r *Runner) page(ctx context.Context, d *Drawings, sp *spec.Spec, rep *repo
 			r.Log.Debug().Err(err).Msg("a kept drawing is unreadable")
 			return report.Picture{Missing: "drawing lost from the cache; fetched again while the hit lives"}, true
 		}
-		return report.Picture{Image: &report.Image{MediaType: t.MediaType(), Data: t.Data}}, true
+		return Picture(t), true
 	}
 	fromFresh := func(key string) (report.Picture, bool) {
 		f, ok := fresh[key]
@@ -307,7 +313,7 @@ func (r *Runner) page(ctx context.Context, d *Drawings, sp *spec.Spec, rep *repo
 		case f.err != nil:
 			return report.Picture{Missing: "not fetched: " + f.err.Error()}, true
 		}
-		return report.Picture{Image: &report.Image{MediaType: f.thumb.MediaType(), Data: f.thumb.Data}}, true
+		return Picture(f.thumb), true
 	}
 	// The queries of the searches rep shows, not the spec's whole list:
 	// an e-mail's page shows the few searches its events name.
@@ -358,7 +364,7 @@ func (r *Runner) page(ctx context.Context, d *Drawings, sp *spec.Spec, rep *repo
 				case e.Error != "":
 					pics[h.PatentPN] = report.Picture{Missing: "drawing not fetched: " + e.Error}
 				default:
-					pics[h.PatentPN] = report.Picture{Missing: notKept}
+					pics[h.PatentPN] = report.Picture{Missing: NotKept}
 				}
 			}
 		}

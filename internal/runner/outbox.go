@@ -57,7 +57,7 @@ func (r *Runner) deliverOutbox(ctx context.Context, sp *spec.Spec, out *reconcil
 		// drawings the step before kept: a copy, so that the caller's
 		// notifier is left as it was given.
 		withPages := *n
-		withPages.HTML = r.emailPages(ctx, sp)
+		withPages.HTML = r.emailPages(ctx, sp, out.State.Outbox)
 		notifier = &withPages
 	}
 	started := time.Now()
