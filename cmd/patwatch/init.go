@@ -14,6 +14,7 @@ import (
 	"text/template"
 
 	"github.com/patwatch/patwatch/internal/atomicfile"
+	"github.com/patwatch/patwatch/internal/report"
 )
 
 // initFiles are the files 'patwatch init' writes, as templates. The
@@ -124,7 +125,7 @@ func writeInit(e env, specPath, ci string) error {
 	}
 	if len(exist) > 0 {
 		return withHint(fmt.Errorf("%s already %s; init never overwrites a file, so it wrote nothing",
-			strings.Join(exist, ", "), plural2(len(exist), "exists", "exist")),
+			strings.Join(exist, ", "), report.Plural(len(exist), "exists", "exist")),
 			"move it aside, or name another spec with -f FILE")
 	}
 	if dir := filepath.Dir(specPath); dir != "." {
@@ -200,11 +201,4 @@ func gitignoreWith(path string) ([]byte, int, error) {
 	}
 	out = append(out, strings.Join(block, "\n")+"\n"...)
 	return out, added, nil
-}
-
-func plural2(n int, one, many string) string {
-	if n == 1 {
-		return one
-	}
-	return many
 }
