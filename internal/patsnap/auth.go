@@ -93,13 +93,6 @@ func (t *tokenSource) get(ctx context.Context, c *Client) (string, error) {
 	}
 }
 
-// fresh reports whether a token valid for at least the refresh margin is
-// cached.
-func (t *tokenSource) fresh(now time.Time) bool {
-	_, ok := t.current(now)
-	return ok
-}
-
 // current returns the cached token if it is valid for at least the refresh
 // margin; it never fetches.
 func (t *tokenSource) current(now time.Time) (string, bool) {
