@@ -25,11 +25,7 @@ func searchCalls(s spec.Search) int {
 	if s.Suspend {
 		return 0
 	}
-	want := s.MaxResults
-	if want <= 0 {
-		want = patsnap.DefaultMaxResults
-	}
-	want = min(want, patsnap.MaxReachable)
+	want := patsnap.WantedResults(s.MaxResults)
 	return (want + patsnap.MaxPageSize - 1) / patsnap.MaxPageSize
 }
 

@@ -22,6 +22,16 @@ const (
 	DefaultMaxResults = 100
 )
 
+// WantedResults is how many ranked hits a search asking for maxResults
+// collects: DefaultMaxResults when maxResults is 0 or less, at most
+// MaxReachable.
+func WantedResults(maxResults int) int {
+	if maxResults <= 0 {
+		return DefaultMaxResults
+	}
+	return min(maxResults, MaxReachable)
+}
+
 // searchBody is the JSON body of P060 and P061. Empty filters are omitted
 // (Filters' own JSON encoding); legal statuses travel as the comma-joined
 // string the API documents.
@@ -69,11 +79,7 @@ func (c *Client) Search(ctx context.Context, req SearchRequest) (*SearchResult, 
 	if err != nil {
 		return nil, err
 	}
-	want := req.MaxResults
-	if want <= 0 {
-		want = DefaultMaxResults
-	}
-	want = min(want, MaxReachable)
+	want := WantedResults(req.MaxResults)
 	sr := &searchRun{
 		c: c, endpoint: endpoint, path: path, body: body,
 		byScore:  req.Filters.Field == "" || strings.EqualFold(req.Filters.Field, "SCORE"),
