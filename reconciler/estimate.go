@@ -25,11 +25,7 @@ func searchCalls(s spec.Search) int {
 	if s.Suspend {
 		return 0
 	}
-	want := s.MaxResults
-	if want <= 0 {
-		want = patsnap.DefaultMaxResults
-	}
-	want = min(want, patsnap.MaxReachable)
+	want := patsnap.WantedResults(s.MaxResults)
 	return (want + patsnap.MaxPageSize - 1) / patsnap.MaxPageSize
 }
 
@@ -45,8 +41,9 @@ const (
 
 // reportCalls is the most calls a report makes in a run of mode: from its
 // record (a rename's, or a retired one it would take back, whichever costs
-// more), as nextReportStep would take it.
-func (r *Reconciler) reportCalls(mode Mode, d spec.Report, recorded *state.State, now time.Time) int {
+// more), as nextReportStep would take it. The files it checks are kept in
+// files.
+func (r *Reconciler) reportCalls(mode Mode, d spec.Report, recorded *state.State, now time.Time, files fileChecks) int {
 	candidates := []*state.Report{recorded.Reports[d.Name]}
 	if candidates[0] == nil {
 		candidates = append(candidates, recorded.RetiredReports[d.Name])
@@ -58,17 +55,17 @@ func (r *Reconciler) reportCalls(mode Mode, d spec.Report, recorded *state.State
 	}
 	most := 0
 	for _, rec := range candidates {
-		most = max(most, r.reportRecordCalls(mode, d, rec, now))
+		most = max(most, r.reportRecordCalls(mode, d, rec, now, files))
 	}
 	return most
 }
 
-func (r *Reconciler) reportRecordCalls(mode Mode, d spec.Report, rec *state.Report, now time.Time) int {
+func (r *Reconciler) reportRecordCalls(mode Mode, d spec.Report, rec *state.Report, now time.Time, files fileChecks) int {
 	f := reportFacts{Desired: d, Rec: rec}
 	for {
 		switch nextReportStep(f, now).Step {
 		case stepCheckFile:
-			f.File = checkFile(r.abs(rec.File), rec.SHA256)
+			f.File = files.check(r.abs(rec.File), rec.SHA256)
 			continue
 		case stepSubmit:
 			if mode == ModePlan {

@@ -100,6 +100,9 @@ type Reconciler struct {
 
 	// stop ends the run at its first account-wide error; set by Run.
 	stop context.CancelCauseFunc
+	// files holds the report files checked before the run (RunSelected
+	// sets it); Run drops it when it returns.
+	files fileChecks
 }
 
 // Progress is a snapshot of a run's advance, for a live progress line.
@@ -167,6 +170,7 @@ func (r *Reconciler) Run(ctx context.Context, mode Mode, desired *spec.Spec, rec
 	ctx, stop := context.WithCancelCause(ctx)
 	defer stop(nil)
 	r.stop = stop
+	defer func() { r.files = nil }()
 
 	now := r.now().UTC().Truncate(time.Second)
 	next := &state.State{

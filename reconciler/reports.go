@@ -300,6 +300,29 @@ func failedRecord(rec *state.Report, cause string) *state.Report {
 	return &next
 }
 
+// fileChecks holds the checks of recorded report files made so far, by
+// absolute path and recorded digest, so that a run reads each file once:
+// RunSelected's worst case (scope) checks the file of every report whose
+// next step needs it, and the run's reports take those answers. The run
+// drops them before it writes a report file (a download, a move), after
+// which a file is read again. A nil fileChecks keeps nothing.
+type fileChecks map[fileKey]fileState
+
+type fileKey struct{ path, sha256 string }
+
+// check is checkFile(path, want), read once while fc keeps it.
+func (fc fileChecks) check(path, want string) fileState {
+	k := fileKey{path, want}
+	if st, ok := fc[k]; ok {
+		return st
+	}
+	st := checkFile(path, want)
+	if fc != nil {
+		fc[k] = st
+	}
+	return st
+}
+
 // checkFile says whether the recorded file exists with the recorded digest.
 func checkFile(path, want string) fileState {
 	if path == "" || want == "" {
@@ -343,7 +366,7 @@ func (r *Reconciler) reconcileReport(ctx context.Context, mode Mode, desired spe
 
 		switch d.Step {
 		case stepCheckFile:
-			f.File = checkFile(r.abs(rec.File), rec.SHA256)
+			f.File = r.files.check(r.abs(rec.File), rec.SHA256)
 			continue
 		case stepPoll:
 			f.Status = answered(r.API.ReportStatus(ctx, rec.JobID))
@@ -358,6 +381,7 @@ func (r *Reconciler) reconcileReport(ctx context.Context, mode Mode, desired spe
 		if mode == ModeApply {
 			switch d.Step {
 			case stepDownload:
+				r.files = nil // the checks made before may no longer hold
 				f.Fetch = answered(r.fetchReport(ctx, desired, f.Status.Value.DownloadURL))
 				continue
 			case stepSubmit:
@@ -374,6 +398,7 @@ func (r *Reconciler) reconcileReport(ctx context.Context, mode Mode, desired spe
 				r.checkAccount(f.Submit.Err)
 				continue
 			case stepMove:
+				r.files = nil
 				f.Move = answered(r.moveReport(desired, rec))
 				if f.Move.Err != nil {
 					r.Log.Warn().Err(f.Move.Err).Str("report", desired.Name).Msg("could not move the report file to its new name")

@@ -1,6 +1,7 @@
 package reconciler
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"os"
@@ -250,6 +251,53 @@ func TestCheckFile(t *testing.T) {
 		if got := checkFile(tt.path, tt.digest); got != tt.want {
 			t.Errorf("%s: %v, want %v", tt.name, got, tt.want)
 		}
+	}
+}
+
+// TestFileChecksReadAFileOnce: a check kept is the answer from then on, so
+// that a run reads a report's file once (the worst case checks it, the run
+// takes that answer); a nil fileChecks reads the file every time.
+func TestFileChecksReadAFileOnce(t *testing.T) {
+	dir := t.TempDir()
+	p := dir + "/r.pdf"
+	if err := os.WriteFile(p, []byte("pdf"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	digest := sha256Hex([]byte("pdf"))
+	fc := fileChecks{}
+	if got := fc.check(p, digest); got != fileIntact {
+		t.Fatalf("first check: %v, want %v", got, fileIntact)
+	}
+	if err := os.WriteFile(p, []byte("other"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if got := fc.check(p, digest); got != fileIntact {
+		t.Errorf("kept check: %v, want the first answer %v", got, fileIntact)
+	}
+	if got := fc.check(p, sha256Hex([]byte("other"))); got != fileIntact {
+		t.Errorf("another digest: %v, want %v (a check of its own)", got, fileIntact)
+	}
+	var none fileChecks
+	if got := none.check(p, digest); got != fileChanged {
+		t.Errorf("nil fileChecks: %v, want %v", got, fileChanged)
+	}
+	if none != nil {
+		t.Error("a nil fileChecks kept a check")
+	}
+
+	// The worst case keeps the check of a downloaded report's file for the
+	// run, which drops it when it returns.
+	r := &Reconciler{StateDir: dir, Now: func() time.Time { return runNow }}
+	sp := &spec.Spec{Reports: []spec.Report{wantedReport}}
+	st := &state.State{Reports: map[string]*state.Report{"r": recordedReport(downloaded("r.pdf", "other", runNow.Add(time.Hour)))}}
+	sc := r.scope(ModeApply, sp, st, Selection{}, runNow)
+	if got, ok := sc.files[fileKey{p, sha256Hex([]byte("other"))}]; !ok || got != fileIntact {
+		t.Errorf("scope kept %v (%t) for the report's file, want %v", got, ok, fileIntact)
+	}
+	r.API = &fakeAPI{}
+	r.RunSelected(context.Background(), ModeApply, sp, st, Selection{})
+	if r.files != nil {
+		t.Errorf("the run left its file checks: %v", r.files)
 	}
 }
 

@@ -112,6 +112,7 @@ func (sel Selection) Check(desired *spec.Spec, recorded *state.State) error {
 func (r *Reconciler) RunSelected(ctx context.Context, mode Mode, desired *spec.Spec, recorded *state.State, sel Selection) *Outcome {
 	started := r.now().UTC().Truncate(time.Second)
 	sc := r.scope(mode, desired, recorded, sel, started)
+	r.files = sc.files
 	out := r.Run(ctx, mode, sc.desired, sc.recorded)
 	sc.stampRefreshes(out)
 	sc.merge(out.Report, desired, r.ReportsOnly)
@@ -156,6 +157,8 @@ type scope struct {
 	reportChanges  map[string]report.ReportChange
 	estimate       int
 	refreshEntries map[string]spec.Search // selected searches, by name
+	// files holds the report files the estimate checked, for the run.
+	files fileChecks
 	// budgeted records every search's refresh, for the order in which a
 	// daily budget admits them.
 	budgeted bool
@@ -224,6 +227,7 @@ func (r *Reconciler) scope(mode Mode, desired *spec.Spec, recorded *state.State,
 		searchChanges:  map[string]report.SearchChange{},
 		reportChanges:  map[string]report.ReportChange{},
 		refreshEntries: map[string]spec.Search{},
+		files:          fileChecks{},
 	}
 	targeted := sel.Targeted || len(sel.Target) > 0
 	selected := func(names []string) bool {
@@ -324,7 +328,7 @@ func (r *Reconciler) scope(mode Mode, desired *spec.Spec, recorded *state.State,
 		}
 		calls := 0
 		for _, i := range g.desired {
-			calls += r.reportCalls(mode, desired.Reports[i], recorded, now)
+			calls += r.reportCalls(mode, desired.Reports[i], recorded, now, sc.files)
 		}
 		run = append(run, candidate{g: g, calls: calls})
 	}

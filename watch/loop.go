@@ -80,6 +80,9 @@ type Loop struct {
 	applied   *spec.Spec           // the spec of the last run: what a change is compared with
 	refreshed map[string]time.Time // last refresh of each search with its own interval
 	retry     map[string]time.Time // entries a targeted run failed for, and when to try them again
+	// refreshedStale: refreshed was not read after the last run, whose
+	// spec gave no search its own interval.
+	refreshedStale bool
 }
 
 // Run is one run the loop asks for.
@@ -212,6 +215,9 @@ func (l *Loop) Run(ctx context.Context) error {
 		}
 		first = false
 
+		if l.refreshedStale && l.ownIntervals() {
+			l.readRefreshed(ctx) // a reloaded spec gave a search its own interval
+		}
 		run := l.runFor(Run{Spec: sp, ReportsOnly: reportsOnly, Trigger: trigger})
 		if run.Trigger == triggerDue && len(run.Targets) == 0 {
 			l.resetOwn(own) // refreshed meanwhile (a scheduled run, an apply)

@@ -7,6 +7,7 @@ import (
 
 	"github.com/patwatch/patwatch/internal/report"
 	"github.com/patwatch/patwatch/reconciler"
+	"github.com/patwatch/patwatch/spec"
 )
 
 // What a run reconciles in watch mode:
@@ -111,15 +112,34 @@ func (l *Loop) schedule(ctx context.Context, run Run, rep *report.ChangeReport, 
 	for n := range done {
 		delete(l.retry, n)
 	}
-	if l.Refreshed != nil {
-		m, err := l.Refreshed(ctx)
-		if err != nil {
-			l.Log.Warn().Err(err).Msg("could not read when the searches with their own interval were refreshed; their schedule stays as it was")
-		} else {
-			l.refreshed = m
-		}
+	if l.ownIntervals() {
+		l.readRefreshed(ctx)
+	} else {
+		// Nothing reads them: the state is read for them (a whole Load)
+		// only once a spec gives a search its own interval.
+		l.refreshedStale = l.Refreshed != nil
 	}
 	l.resetOwn(own)
+}
+
+// ownIntervals says whether the spec has a search with its own interval
+// whose refreshes the loop schedules (Refreshed set).
+func (l *Loop) ownIntervals() bool {
+	if l.Refreshed == nil || l.spec == nil {
+		return false
+	}
+	return slices.ContainsFunc(l.spec.Searches, func(s spec.Search) bool { return s.Interval > 0 })
+}
+
+// readRefreshed reads the last refreshes of the searches with their own
+// interval from the state; on an error their schedule stays as it was.
+func (l *Loop) readRefreshed(ctx context.Context) {
+	m, err := l.Refreshed(ctx)
+	if err != nil {
+		l.Log.Warn().Err(err).Msg("could not read when the searches with their own interval were refreshed; their schedule stays as it was")
+		return
+	}
+	l.refreshed, l.refreshedStale = m, false
 }
 
 // resetOwn sets the timer of the next run of entries due on their own.

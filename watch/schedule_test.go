@@ -241,3 +241,62 @@ func TestLoopRetriesASearchDueOnItsOwnAfterAFailure(t *testing.T) {
 		}
 	})
 }
+
+// TestLoopReadsRefreshesOnlyForOwnIntervals: without a search with its own
+// interval nothing needs the last refreshes, so no run is followed by a
+// read of the state for them; once a reloaded spec gives a search one, the
+// loop reads them before its next run, which leaves a search refreshed
+// just now to its own schedule.
+func TestLoopReadsRefreshesOnlyForOwnIntervals(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		plain := &spec.Spec{Interval: time.Hour, Searches: []spec.Search{{Name: "plain", Fingerprint: "p"}}}
+		withOwn := &spec.Spec{Interval: time.Hour, Searches: []spec.Search{
+			{Name: "plain", Fingerprint: "p"},
+			{Name: "daily", Interval: 24 * time.Hour, Fingerprint: "d"},
+		}}
+		h := newLoopHarness(t, "version: 1\n")
+		var mu sync.Mutex
+		current, reads := plain, 0
+		h.loop.Load = func(string) (*spec.Spec, error) {
+			mu.Lock()
+			defer mu.Unlock()
+			return current, nil
+		}
+		h.loop.Refreshed = func(context.Context) (map[string]time.Time, error) {
+			mu.Lock()
+			defer mu.Unlock()
+			reads++
+			return map[string]time.Time{"daily": time.Now().Truncate(time.Second)}, nil
+		}
+		readCount := func() int {
+			mu.Lock()
+			defer mu.Unlock()
+			return reads
+		}
+		h.start()
+		h.sleep(3 * time.Hour)
+		h.want("start", "schedule", "schedule", "schedule")
+		if n := readCount(); n != 0 {
+			t.Fatalf("the last refreshes were read %d times for a spec without own intervals, want none", n)
+		}
+
+		mu.Lock()
+		current = withOwn
+		mu.Unlock()
+		h.write("version: 1\n# daily has its own interval\n") // read at the next scheduled run
+		h.sleep(time.Hour)
+		h.want("start", "schedule", "schedule", "schedule", "schedule")
+		if n := readCount(); n == 0 {
+			t.Fatal("the last refreshes were never read after the spec gave a search its own interval")
+		}
+		h.mu.Lock()
+		last := h.runs[len(h.runs)-1]
+		h.mu.Unlock()
+		if !slices.Contains(last.Exclude, "daily") {
+			t.Errorf("the scheduled run after the change excluded %q, want daily (refreshed just now) left to its own schedule", last.Exclude)
+		}
+		if err := h.stop(); err != nil {
+			t.Fatal(err)
+		}
+	})
+}

@@ -93,13 +93,6 @@ func (t *tokenSource) get(ctx context.Context, c *Client) (string, error) {
 	}
 }
 
-// fresh reports whether a token valid for at least the refresh margin is
-// cached.
-func (t *tokenSource) fresh(now time.Time) bool {
-	_, ok := t.current(now)
-	return ok
-}
-
 // current returns the cached token if it is valid for at least the refresh
 // margin; it never fetches.
 func (t *tokenSource) current(now time.Time) (string, bool) {
@@ -194,15 +187,16 @@ func decodeToken(status int, body []byte) (string, time.Duration, *APIError) {
 		if envErr == nil {
 			ae.Code, ae.Msg = env.Code, env.Msg
 		}
-		if _, known := codeClass(ae.Code); known && ae.Code != 0 {
-			ae.Class = classify(status, ae.Code)
+		// The token endpoint judges the credentials themselves: what is
+		// an auth error elsewhere is account-wide here.
+		if c, known := codeClass(ae.Code); known && ae.Code != 0 {
+			ae.Class = c
+			if c == ClassAuth {
+				ae.Class = ClassAccount
+			}
 		} else if status >= 500 || status == http.StatusTooManyRequests || status == http.StatusRequestTimeout {
 			ae.Class = httpClass(status)
 		} else {
-			ae.Class = ClassAuth
-		}
-		if ae.Class == ClassAuth {
-			// The token endpoint judges the credentials themselves.
 			ae.Class = ClassAccount
 		}
 		if ae.Msg == "" {

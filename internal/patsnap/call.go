@@ -74,8 +74,9 @@ func (c *Client) run(ctx context.Context, cl *call, check func(status int, body 
 	urgent := cl.token
 	for attempt := 1; ; {
 		modeA := !cl.token && c.apiKey == ""
-		if modeA && !c.tokens.fresh(c.now()) {
-			// Fetch before queueing, so that no turn waits on an exchange.
+		if modeA {
+			// Fetch before queueing, so that no turn waits on an exchange
+			// (get returns a fresh cached token at once).
 			if _, err := c.tokens.get(ctx, c); err != nil {
 				return err
 			}

@@ -46,11 +46,9 @@ const (
 // shared rate down rather than the one request (see slowDown): every caller
 // behind them waits longer, and retries take their turn like any request.
 type governor struct {
-	now    func() time.Time
-	sleep  func(ctx context.Context, d time.Duration) error
-	window float64 // 1 s + jitter, in seconds
-
-	lim *rate.Limiter // burst 1 at rate/window: one turn per spacing
+	now   func() time.Time
+	sleep func(ctx context.Context, d time.Duration) error
+	lim   *rate.Limiter // burst 1 at rate/span: one turn per spacing
 
 	mu     sync.Mutex
 	busy   bool // a caller holds the turn
@@ -67,8 +65,8 @@ type governor struct {
 }
 
 func newGovernor(qps float64, jitter time.Duration, now func() time.Time, sleep func(context.Context, time.Duration) error) *governor {
-	g := &governor{now: now, sleep: sleep, window: 1 + jitter.Seconds(), span: time.Second + jitter, max: qps, rate: qps}
-	g.lim = rate.NewLimiter(rate.Limit(qps/g.window), 1)
+	g := &governor{now: now, sleep: sleep, span: time.Second + jitter, max: qps, rate: qps}
+	g.lim = rate.NewLimiter(rate.Limit(qps/g.span.Seconds()), 1)
 	return g
 }
 
@@ -247,7 +245,7 @@ func (g *governor) slowDown(tr *turn) (bool, float64) {
 	g.rate = max(allowed*slowDown, g.max*minRateShare)
 	now := g.now()
 	g.cutAt = now
-	g.lim.SetLimitAt(now, rate.Limit(g.rate/g.window))
+	g.lim.SetLimitAt(now, rate.Limit(g.rate/g.span.Seconds()))
 	return true, g.rate
 }
 
@@ -278,7 +276,7 @@ func (g *governor) speedUp(tr *turn) {
 		g.rate += g.rate * probeStep / float64(g.windowCap())
 	}
 	g.rate = min(g.rate, g.max)
-	g.lim.SetLimitAt(g.now(), rate.Limit(g.rate/g.window))
+	g.lim.SetLimitAt(g.now(), rate.Limit(g.rate/g.span.Seconds()))
 }
 
 // current returns the rate in requests per second.

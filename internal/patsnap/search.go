@@ -22,6 +22,16 @@ const (
 	DefaultMaxResults = 100
 )
 
+// WantedResults is how many ranked hits a search asking for maxResults
+// collects: DefaultMaxResults when maxResults is 0 or less, at most
+// MaxReachable.
+func WantedResults(maxResults int) int {
+	if maxResults <= 0 {
+		return DefaultMaxResults
+	}
+	return min(maxResults, MaxReachable)
+}
+
 // searchBody is the JSON body of P060 and P061. Empty filters are omitted
 // (Filters' own JSON encoding); legal statuses travel as the comma-joined
 // string the API documents.
@@ -69,16 +79,11 @@ func (c *Client) Search(ctx context.Context, req SearchRequest) (*SearchResult, 
 	if err != nil {
 		return nil, err
 	}
-	want := req.MaxResults
-	if want <= 0 {
-		want = DefaultMaxResults
-	}
-	want = min(want, MaxReachable)
+	want := WantedResults(req.MaxResults)
 	sr := &searchRun{
 		c: c, endpoint: endpoint, path: path, body: body,
-		byScore:  req.Filters.Field == "" || strings.EqualFold(req.Filters.Field, "SCORE"),
-		minScore: req.MinScore,
-		res:      &SearchResult{Hits: []Hit{}},
+		byScore: req.Filters.Field == "" || strings.EqualFold(req.Filters.Field, "SCORE"),
+		res:     &SearchResult{Hits: []Hit{}},
 	}
 	sr.keep = hitKeeper{want: want, minScore: req.MinScore, seen: make(map[string]bool), res: sr.res}
 	if err := sr.run(ctx, want); err != nil {
@@ -97,8 +102,7 @@ type searchRun struct {
 	path     string
 	body     searchBody
 	byScore  bool
-	minScore float64
-	keep     hitKeeper
+	keep     hitKeeper // its minScore is the request's
 	res      *SearchResult
 
 	firstTotal int // page 1's total; 0 while unknown
@@ -129,9 +133,9 @@ func (sr *searchRun) run(ctx context.Context, want int) error {
 		return err
 	}
 	next := p.offset + p.limit
-	// ranks is how far the ranks are read: to the wanted count, within
-	// the total and what the API lets reach.
-	ranks := min(want, p.total, MaxReachable)
+	// ranks is how far the ranks are read: to the wanted count (never
+	// past what the API lets reach), within the total.
+	ranks := min(want, p.total)
 	for {
 		var wave []page
 		n := sr.ahead(p)
@@ -195,7 +199,7 @@ func (sr *searchRun) take(p page) (stop bool, err error) {
 		return true, &APIError{Endpoint: sr.endpoint, HTTPStatus: http.StatusOK, Msg: "malformed answer", Class: ClassPermanent,
 			Err: fmt.Errorf("a page of %d hits at offset %d, none with a patent_pn", len(p.hits), p.offset)}
 	}
-	return len(p.hits) < p.limit || (sr.byScore && sr.minScore > 0 && p.hits[len(p.hits)-1].Score < sr.minScore), nil
+	return len(p.hits) < p.limit || (sr.byScore && sr.keep.minScore > 0 && p.hits[len(p.hits)-1].Score < sr.keep.minScore), nil
 }
 
 // ahead says how many pages to fetch at once after p. Without MinScore,
@@ -203,7 +207,7 @@ func (sr *searchRun) take(p page) (stop bool, err error) {
 // may still hold hits at or above it. Scores fall fastest at the top ranks,
 // so the projection errs on the side of fewer pages.
 func (sr *searchRun) ahead(p page) int {
-	if !sr.byScore || sr.minScore <= 0 {
+	if !sr.byScore || sr.keep.minScore <= 0 {
 		return MaxReachable / MaxPageSize
 	}
 	hits := p.hits
@@ -215,7 +219,7 @@ func (sr *searchRun) ahead(p page) int {
 	if slope <= 0 {
 		return MaxReachable / MaxPageSize
 	}
-	ranks := (last - sr.minScore) / slope
+	ranks := (last - sr.keep.minScore) / slope
 	return max(1, min(MaxReachable/MaxPageSize, int(math.Ceil(ranks/MaxPageSize))))
 }
 

@@ -7,6 +7,7 @@ import (
 	"image/png"
 	"math"
 	"net/http"
+	"net/url"
 	"strconv"
 	"strings"
 	"time"
@@ -23,20 +24,21 @@ import (
 
 // image answers GET PathImagePrefix….
 func (s *Server) image(r *http.Request) *answer {
-	q := r.URL.Query()
-	if q.Has("X-Amz-Date") {
-		at, err1 := time.Parse("20060102T150405Z", q.Get("X-Amz-Date"))
-		secs, err2 := strconv.Atoi(q.Get("X-Amz-Expires"))
-		if err1 != nil || err2 != nil || !s.now().Before(at.Add(time.Duration(secs)*time.Second)) {
-			a := &answer{status: http.StatusForbidden, body: []byte(`<?xml version="1.0" encoding="UTF-8"?>` + "\n" +
-				`<Error><Code>AccessDenied</Code><Message>Request has expired</Message></Error>`)}
-			a.setHeader("Content-Type", "application/xml")
-			return a
-		}
+	if q := r.URL.Query(); q.Has("X-Amz-Date") && presignedExpired(q, s.now()) {
+		return xmlError(http.StatusForbidden, "AccessDenied", "Request has expired")
 	}
 	a := &answer{status: http.StatusOK, body: s.drawing(strings.TrimPrefix(r.URL.Path, PathImagePrefix))}
 	a.setHeader("Content-Type", "image/png")
 	return a
+}
+
+// presignedExpired says whether a presigned image link (X-Amz-Date plus
+// X-Amz-Expires seconds) has expired at now; one that does not state both
+// has.
+func presignedExpired(q url.Values, now time.Time) bool {
+	at, err1 := time.Parse("20060102T150405Z", q.Get("X-Amz-Date"))
+	secs, err2 := strconv.Atoi(q.Get("X-Amz-Expires"))
+	return err1 != nil || err2 != nil || !now.Before(at.Add(time.Duration(secs)*time.Second))
 }
 
 // maxDrawings bounds the drawings a server keeps drawn.

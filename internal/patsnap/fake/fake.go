@@ -161,7 +161,8 @@ type Options struct {
 	TokenShape TokenShape
 	// Now is the clock of token expiry, the QPS window and link expiry; nil: time.Now.
 	Now func() time.Time
-	// QPS > 0 caps gateway calls (every route but downloads) at ceil(QPS)
+	// QPS > 0 caps gateway calls (every route but downloads and images,
+	// which the storage hosts answer; see countsAgainstQPS) at ceil(QPS)
 	// per second, counted as Limiter says; calls over the cap answer HTTP
 	// 200 with status false and error_code 67200002.
 	QPS float64
@@ -530,7 +531,7 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	s.reqs = append(s.reqs, rec)
 	s.mu.Unlock()
 
-	if ep != EndpointDownload && ep != EndpointUnknown && !s.admitOnArrival() {
+	if countsAgainstQPS(ep) && !s.admitOnArrival() {
 		s.write(w, rec, errAnswer(http.StatusOK, CodeQPS, ""))
 		return
 	}
@@ -650,7 +651,7 @@ func (s *Server) handle(r *http.Request, ep Endpoint, body []byte, readErr error
 	if ep == EndpointUnknown {
 		return errAnswer(http.StatusNotFound, CodeUnknownPath, ""), false
 	}
-	if ep != EndpointDownload && ep != EndpointImage && !s.admit() {
+	if countsAgainstQPS(ep) && !s.admit() {
 		return errAnswer(http.StatusOK, CodeQPS, ""), false
 	}
 	if readErr != nil {
@@ -785,6 +786,13 @@ func (s *Server) subjectOf(r *http.Request, ep Endpoint, body []byte) subject {
 		sub.job, _, _ = strings.Cut(rest, "/")
 	}
 	return sub
+}
+
+// countsAgainstQPS says whether a call of ep counts against Options.QPS,
+// under either Limiter: every gateway route, not the downloads and images
+// that storage hosts answer, nor an unknown path (answered 67200101 first).
+func countsAgainstQPS(ep Endpoint) bool {
+	return ep != EndpointDownload && ep != EndpointImage && ep != EndpointUnknown
 }
 
 // admitOnArrival counts a gateway call that just arrived against the QPS

@@ -47,6 +47,29 @@ func TestSlidingQPSCap(t *testing.T) {
 	}
 }
 
+// TestQPSCapLeavesOutImages: under either limiter the drawings that the
+// image host serves count against no cap, and an unknown path is answered
+// 67200101 without taking a gateway call's place.
+func TestQPSCapLeavesOutImages(t *testing.T) {
+	for _, lim := range []Limiter{LimitCalendar, LimitSliding} {
+		e := newEnv(t, Options{QPS: 1, Limiter: lim})
+		for i := range 3 {
+			if r := e.get(e.ts.URL + PathImagePrefix + "x" + strconv.Itoa(i) + ".png"); r.status != http.StatusOK {
+				t.Fatalf("limiter %d: image %d: HTTP %d", lim, i, r.status)
+			}
+			if r := e.get(e.ts.URL + "/no/such/path"); r.status != http.StatusNotFound {
+				t.Fatalf("limiter %d: unknown path %d: HTTP %d", lim, i, r.status)
+			}
+		}
+		if c := e.search(dSearch + `}`).code(t); c != 0 {
+			t.Errorf("limiter %d: the first gateway call after images and unknown paths answered %d, want 0", lim, c)
+		}
+		if c := e.search(dSearch + `}`).code(t); c != CodeQPS {
+			t.Errorf("limiter %d: the second gateway call in the second answered %d, want %d", lim, c, CodeQPS)
+		}
+	}
+}
+
 // TestSlidingQPSAnswersRejectionsAtOnce: a rejected call does not wait the
 // latency, an admitted one does.
 func TestSlidingQPSAnswersRejectionsAtOnce(t *testing.T) {

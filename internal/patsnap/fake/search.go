@@ -344,10 +344,7 @@ func (s *Server) checkImages(urls []string) *answer {
 		if !known {
 			return invalid("the image url cannot be fetched")
 		}
-		q := u.Query()
-		at, err1 := time.Parse("20060102T150405Z", q.Get("X-Amz-Date"))
-		secs, err2 := strconv.Atoi(q.Get("X-Amz-Expires"))
-		if err1 != nil || err2 != nil || !now.Before(at.Add(time.Duration(secs)*time.Second)) {
+		if presignedExpired(u.Query(), now) {
 			return invalid("the image url has expired")
 		}
 	}
