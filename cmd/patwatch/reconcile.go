@@ -494,11 +494,11 @@ func reconcileOnce(ctx context.Context, e env, f *reconcileFlags, cmd string) in
 
 // renderReport renders rep in f's format; an HTML page gets page's
 // pictures and links to report files relative to pagePath.
-func renderReport(w io.Writer, f *reconcileFlags, rep *report.ChangeReport, page *report.Page, pagePath, filesDir string, compact bool) error {
+func renderReport(w io.Writer, f *reconcileFlags, rep *report.ChangeReport, page *report.Page, pagePath, filesDir string) error {
 	if f.format == report.FormatHTML {
 		return renderPage(w, rep, page, pagePath, filesDir)
 	}
-	return report.Render(w, rep, f.format, compact)
+	return report.Render(w, rep, f.format, false)
 }
 
 // selection is the entries --target, --exclude and --due-only choose.
@@ -509,7 +509,7 @@ func (f *reconcileFlags) selection() reconciler.Selection {
 // printReport prints the change report and writes --out.
 func printReport(e env, f *reconcileFlags, rep *report.ChangeReport, page *report.Page, filesDir string) error {
 	var buf bytes.Buffer
-	if err := renderReport(&buf, f, rep, page, f.out, filesDir, false); err != nil {
+	if err := renderReport(&buf, f, rep, page, f.out, filesDir); err != nil {
 		return err
 	}
 	if _, err := e.stdout.Write(buf.Bytes()); err != nil {

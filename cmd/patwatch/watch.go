@@ -166,7 +166,7 @@ func writeWatchReport(e env, f *reconcileFlags, log zerolog.Logger, rep *report.
 		return
 	}
 	var buf bytes.Buffer
-	if err := renderReport(&buf, f, rep, page, f.out, filesDir, false); err != nil {
+	if err := renderReport(&buf, f, rep, page, f.out, filesDir); err != nil {
 		log.Error().Err(err).Msg("rendering the change report for --out")
 		return
 	}
