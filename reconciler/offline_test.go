@@ -27,7 +27,7 @@ func TestRenderOfflinePlanGolden(t *testing.T) {
 		Reports: []spec.Report{{Name: "ready", PatentNumber: "CN1", Format: "pdf", Logo: true}, {Name: "wanted", PatentNumber: "CN2", Format: "word"},
 			{Name: "to-word", PatentNumber: "CN3", Format: "word", Logo: true}},
 	}
-	rep := PlanOffline(desired, st)
+	rep := reviewOffline(desired, st)
 	for _, format := range []string{report.FormatText, report.FormatMarkdown} {
 		var buf bytes.Buffer
 		if err := report.Render(&buf, rep, format, false); err != nil {
@@ -84,7 +84,7 @@ func TestPlanOfflineExplains(t *testing.T) {
 			}
 			want := d
 			tt.desired(&want)
-			got := PlanOffline(&spec.Spec{Reports: []spec.Report{want}}, st).Reports[0]
+			got := reviewOffline(&spec.Spec{Reports: []spec.Report{want}}, st).Reports[0]
 			if got.Status != report.ReportSubmit || got.Reason != tt.want {
 				t.Errorf("%s, reason %q; want submit, %q", got.Status, got.Reason, tt.want)
 			}
@@ -93,7 +93,7 @@ func TestPlanOfflineExplains(t *testing.T) {
 
 	st := state.New()
 	st.Searches["gone"] = &state.Search{Fingerprint: "f", Hits: map[string]*state.Hit{"A": {}, "B": {}, "C": {}}}
-	rep := PlanOffline(&spec.Spec{Searches: []spec.Search{{Name: "kept", Fingerprint: "k"}}}, st)
+	rep := reviewOffline(&spec.Spec{Searches: []spec.Search{{Name: "kept", Fingerprint: "k"}}}, st)
 	if gone := rep.Searches[1]; gone.Status != report.StatusRemoved || gone.Hits != 3 {
 		t.Errorf("removed search: %+v; want removed with its 3 hits", gone)
 	}
@@ -106,7 +106,7 @@ func TestPlanOfflineRestoresRetiredEntries(t *testing.T) {
 	st := state.New()
 	st.RetiredSearches = map[string]*state.Search{"back": {Fingerprint: "f", RetiredAt: t0, Hits: map[string]*state.Hit{"A": {}, "B": {}}}}
 	st.RetiredReports = map[string]*state.Report{"r": {PatentNumber: "CN1", Format: "pdf", Logo: true, JobID: "100", Status: state.ReportDownloaded, File: "reports/r.pdf", RetiredAt: t0}}
-	rep := PlanOffline(&spec.Spec{
+	rep := reviewOffline(&spec.Spec{
 		Searches: []spec.Search{{Name: "back", Fingerprint: "f"}},
 		Reports:  []spec.Report{{Name: "r", PatentNumber: "CN1", Format: "pdf", Logo: true}},
 	}, st)

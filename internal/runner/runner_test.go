@@ -66,7 +66,7 @@ func search(name string) spec.Search {
 
 func newRunner(st Store, api reconciler.API) *Runner {
 	return &Runner{
-		Store: st, Command: "apply", Apply: true, FilesDir: "/nowhere", ReportsDir: "/nowhere/reports",
+		Store: st, Mode: reconciler.ModeApply, FilesDir: "/nowhere", ReportsDir: "/nowhere/reports",
 		Log: zerolog.Nop(),
 		Connect: func(context.Context, *spec.Spec) (reconciler.API, func(), error) {
 			return api, func() {}, nil
