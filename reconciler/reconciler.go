@@ -427,28 +427,35 @@ func (r *Reconciler) refreshSearch(ctx context.Context, s spec.Search, rec *stat
 	if obs.Err == nil {
 		r.Log.Debug().Str("search", s.Name).Str("status", string(ch.Status)).Int("hits", ch.Hits).Int("calls", obs.Result.Calls).Msg("search refreshed")
 		if ch.Status != report.StatusError {
-			isNew := make(map[string]bool, len(ch.New))
-			for _, h := range ch.New {
-				isNew[h.PatentPN] = true
+			out.observed = r.observed(&ch, obs.Result.Hits)
+		}
+	}
+	return out
+}
+
+// observed is what Observe asks to keep of hits, the answer of the search
+// whose change is ch.
+func (r *Reconciler) observed(ch *report.SearchChange, hits []patsnap.Hit) []ObservedHit {
+	isNew := make(map[string]bool, len(ch.New))
+	for _, h := range ch.New {
+		isNew[h.PatentPN] = true
+	}
+	keeps := make([]Keep, len(hits)) // KeepLink, unless Observe says less
+	kept := len(keeps)
+	for i, h := range hits {
+		if r.Observe != nil {
+			if keeps[i] = r.Observe(ch, i, h.PatentPN, isNew[h.PatentPN]); keeps[i] == KeepNothing {
+				kept--
 			}
-			keeps := make([]Keep, len(obs.Result.Hits)) // KeepLink, unless Observe says less
-			kept := len(keeps)
-			for i, h := range obs.Result.Hits {
-				if r.Observe != nil {
-					if keeps[i] = r.Observe(&ch, i, h.PatentPN, isNew[h.PatentPN]); keeps[i] == KeepNothing {
-						kept--
-					}
-				}
-			}
-			out.observed = make([]ObservedHit, 0, kept) // what a run holds to its end: no spare room
-			for i, h := range obs.Result.Hits {
-				switch keeps[i] {
-				case KeepLink:
-					out.observed = append(out.observed, ObservedHit{PatentPN: h.PatentPN, Rank: i, Score: h.Score, URL: h.URL})
-				case KeepHit:
-					out.observed = append(out.observed, ObservedHit{PatentPN: h.PatentPN, Rank: i, Score: h.Score, LinkLeft: true})
-				}
-			}
+		}
+	}
+	out := make([]ObservedHit, 0, kept) // what a run holds to its end: no spare room
+	for i, h := range hits {
+		switch keeps[i] {
+		case KeepLink:
+			out = append(out, ObservedHit{PatentPN: h.PatentPN, Rank: i, Score: h.Score, URL: h.URL})
+		case KeepHit:
+			out = append(out, ObservedHit{PatentPN: h.PatentPN, Rank: i, Score: h.Score, LinkLeft: true})
 		}
 	}
 	return out
