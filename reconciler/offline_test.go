@@ -5,6 +5,7 @@ import (
 	"flag"
 	"os"
 	"path/filepath"
+	"slices"
 	"testing"
 
 	"github.com/patwatch/patwatch/internal/report"
@@ -118,5 +119,36 @@ func TestPlanOfflineRestoresRetiredEntries(t *testing.T) {
 	}
 	if got, want := report.Summary(rep), "1 search, 1 report: 2 restored"; got != want {
 		t.Errorf("summary %q, want %q", got, want)
+	}
+}
+
+// TestPlanOfflineScope: an offline plan lists the entries its scope holds
+// as the scope says, and states the worst case of the apply it previews:
+// the pages of each search and a job for each new report.
+func TestPlanOfflineScope(t *testing.T) {
+	big := urlSearch("big")
+	big.MaxResults = 300 // three pages
+	desired := &spec.Spec{
+		Searches: []spec.Search{big, urlSearch("other")},
+		Reports:  []spec.Report{{Name: "r", PatentNumber: "CN1B", Format: "pdf", Logo: true}},
+	}
+	recorded := newState(map[string]*state.Search{"other": recordedSearch("fp-other", "O1")}, nil)
+	sc := NewScope(ModeOffline, desired, recorded, Selection{Target: []string{"big", "r"}}, runNow, t.TempDir())
+	rep := PlanOffline(sc)
+	if rep.Command != "plan" || !rep.Offline || rep.Calls.Made != nil {
+		t.Errorf("command %q, offline %v, calls made %v; want an offline plan that made none", rep.Command, rep.Offline, rep.Calls.Made)
+	}
+	if got, want := rep.Calls.Estimated, 3+callsSubmit; got != want || sc.Estimate() != want {
+		t.Errorf("estimated %d (Estimate %d), want %d", got, sc.Estimate(), want)
+	}
+	var got []string
+	for _, s := range rep.Searches {
+		got = append(got, s.Name+" "+string(s.Status))
+	}
+	if want := []string{"big baseline", "other skipped"}; !slices.Equal(got, want) {
+		t.Errorf("searches %q, want %q", got, want)
+	}
+	if len(rep.Reports) != 1 || rep.Reports[0].Status != report.ReportSubmit {
+		t.Errorf("reports %+v; want r's job to be submitted", rep.Reports)
 	}
 }
