@@ -4,8 +4,9 @@
 //
 // A run is a Scope carried out in one Mode. NewScope decides, before any
 // call, which entries the run touches, in what order and within which
-// budget; the decisions after it are pure functions too: DiffSearch for a
-// search, nextReportStep for a report's next step, PlanOffline for a
+// budget, reading nothing but the report files the state records. The
+// decisions within the run are pure functions: DiffSearch for a search,
+// nextReportStep for a report's next step, PlanOffline for a
 // spec-against-state review. The Reconciler's Run does the calls,
 // concurrently and through the API client's shared rate cap, and returns a
 // new state value for the caller to save; it never writes the state itself.

@@ -21,9 +21,10 @@ import (
 // Entries removed from the spec are retired (state.RetentionPeriod) rather
 // than forgotten, and one added back with the same query or request takes
 // its retired record back. Run records the last refresh of each search with
-// its own interval (state.Search.RefreshedAt), which Due reads, and states
-// the run's worst case (sc.Estimate) in the change report; the calls made
-// are the API client's to count.
+// its own interval, or of every search under a daily budget
+// (state.Search.RefreshedAt, which Due and the budget's order read), and
+// states the run's worst case (sc.Estimate) in the change report; the calls
+// made are the API client's to count.
 func (r *Reconciler) Run(ctx context.Context, sc *Scope) *Outcome {
 	r.files = sc.files
 	out := r.reconcile(ctx, sc)
