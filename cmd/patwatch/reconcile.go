@@ -452,25 +452,11 @@ func reconcileOnce(ctx context.Context, e env, f *reconcileFlags, cmd string) in
 	if f.format == report.FormatHTML {
 		r.Drawings.Page = func(p *report.Page) { page = p }
 	}
-	if cmd == "plan" && f.offline {
-		recorded, err := st.Load(ctx)
-		if err != nil {
+	if r.Mode == reconciler.ModeOffline {
+		if rep, err = r.Once(ctx, sp, runner.Options{Select: f.selection(), CheckNames: true}); err != nil {
 			printError(e.stderr, err)
 			return exitError
 		}
-		sel := f.selection()
-		if err := sel.Check(sp, recorded); err != nil {
-			printError(e.stderr, err)
-			return exitError
-		}
-		rep = (&reconciler.Reconciler{StateDir: st.filesDir, Now: e.now}).PlanOfflineSelected(sp, recorded, sel)
-		if limit := sp.API.MaxCalls; limit > 0 && rep.Calls.Estimated > limit {
-			log.Warn().Int("estimated", rep.Calls.Estimated).Int("max_calls", limit).
-				Msg("the apply this plan previews could make more calls than api.max_calls allows, and would be refused; narrow it with --target or raise api.max_calls")
-		}
-		rep.GeneratedAt = e.clock().UTC().Truncate(time.Second)
-		rep.PatwatchVersion, rep.Spec = version, specName(f.spec)
-		r.PlanPictures(ctx, sp, rep)
 	} else {
 		prog := newProgress(e.stderr, log, true)
 		r.Progress = prog.update
@@ -602,7 +588,7 @@ func newRunner(e env, f *reconcileFlags, log zerolog.Logger, st *stateStore, cmd
 	r := &runner.Runner{
 		Store:         st,
 		Command:       cmd,
-		Apply:         cmd != "plan",
+		Mode:          f.mode(cmd),
 		LockTimeout:   f.lockTimeout,
 		FilesDir:      st.filesDir,
 		ReportsDir:    st.reportsDir,
@@ -624,6 +610,17 @@ func newRunner(e env, f *reconcileFlags, log zerolog.Logger, st *stateStore, cmd
 		r.Notify = newNotifier(e, log)
 	}
 	return r
+}
+
+// mode is what the runs of cmd do; watch's are applies.
+func (f *reconcileFlags) mode(cmd string) reconciler.Mode {
+	switch {
+	case cmd == "plan" && f.offline:
+		return reconciler.ModeOffline
+	case cmd == "plan":
+		return reconciler.ModePlan
+	}
+	return reconciler.ModeApply
 }
 
 // newNotifier builds the notifier of a run: channel URLs and keys come
