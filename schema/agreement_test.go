@@ -97,10 +97,7 @@ func TestSchemaAgreesWithValidate(t *testing.T) {
 				t.Fatalf("the schema refuses a spec validate accepts:\n%v", serr)
 			}
 
-			expect, reason := expectation(src)
-			if why, ok := validateOnly[f]; ok {
-				expect, reason = "validate only", why
-			}
+			expect, reason := expected(f, src)
 			switch {
 			case expect == "both accept" && !(schemaOK && validateOK):
 				t.Errorf("want both to accept; schema: %v; validate: %v", serr, verr)
@@ -118,28 +115,36 @@ func TestSchemaAgreesWithValidate(t *testing.T) {
 	}
 }
 
+// validatesWords is how an editor says a problem in validate's words: the
+// message, then "; " and the hint. An editor names no field path, so a
+// field that is missing is named before the message, where the editor
+// shows it at its entry. An example in a hint (", e.g. …") is left out:
+// validate's names the entry.
+func validatesWords(p spec.Problem) string {
+	w := p.Msg
+	if p.Msg == "required field is missing" {
+		w = p.Path[strings.LastIndexAny(p.Path, ".]")+1:] + ": " + w
+	}
+	if p.Hint != "" {
+		w += "; " + p.Hint
+	}
+	return words(w)
+}
+
+// words is a message without its example.
+func words(msg string) string {
+	msg, _, _ = strings.Cut(msg, ", e.g. ")
+	return msg
+}
+
 // saysValidatesWords checks that the editor says what validate says, no
-// more and no less: each of validate's problems in its words (the message,
-// then "; " and the hint), and nothing else. An editor names no field
-// path, so a field that is missing is named before the message, where the
-// editor shows it at its entry. An example in a hint (", e.g. …") may
-// differ, since validate's names the entry.
+// more and no less: each of validate's problems in validatesWords, and
+// nothing else.
 func saysValidatesWords(t *testing.T, problems []spec.Problem, editor []string) {
 	t.Helper()
-	words := func(s string) string {
-		s, _, _ = strings.Cut(s, ", e.g. ")
-		return s
-	}
 	var want []string
 	for _, p := range problems {
-		w := p.Msg
-		if p.Msg == "required field is missing" {
-			w = p.Path[strings.LastIndexAny(p.Path, ".]")+1:] + ": " + w
-		}
-		if p.Hint != "" {
-			w += "; " + p.Hint
-		}
-		want = append(want, words(w))
+		want = append(want, validatesWords(p))
 	}
 	var got []string
 	for _, m := range editor {
@@ -169,6 +174,15 @@ func specPaths(t *testing.T) []string {
 		files = append(files, m...)
 	}
 	return files
+}
+
+// expected is what to expect of a spec: "both accept", "both reject",
+// "validate only" (with the reason) or "" (no statement).
+func expected(f string, src []byte) (expect, reason string) {
+	if why, ok := validateOnly[f]; ok {
+		return "validate only", why
+	}
+	return expectation(src)
 }
 
 // expectation reads the first line of a testdata/agree spec.
