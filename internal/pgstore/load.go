@@ -5,6 +5,7 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"io/fs"
 	"math"
 	"strings"
 	"time"
@@ -82,17 +83,22 @@ func (e *FormatError) Hint() string {
 	return "install the latest patwatch to use this state"
 }
 
-// SerialError reports a serial that was never saved.
+// SerialError reports a serial that was never saved. Of a state never
+// saved at all, it matches fs.ErrNotExist, as Missing's error does.
 type SerialError struct {
-	Store  string
-	State  string
-	Serial uint64
-	Near   []uint64 // saved serials around it
+	Store      string
+	State      string
+	Serial     uint64
+	Near       []uint64 // saved serials around it
+	NeverSaved bool     // the state has no serial at all
 }
 
 func (e *SerialError) Error() string {
 	return fmt.Sprintf("state %s (%s) has no serial %d", e.State, e.Store, e.Serial)
 }
+
+// Is makes errors.Is(err, fs.ErrNotExist) true for a state never saved.
+func (e *SerialError) Is(target error) bool { return e.NeverSaved && target == fs.ErrNotExist }
 
 // Hint names the serials there are.
 func (e *SerialError) Hint() string {
@@ -105,9 +111,6 @@ func (e *SerialError) Hint() string {
 	}
 	return "saved serials near it: " + strings.Join(s, ", ")
 }
-
-// ErrNoState is returned by LoadSerial for a state never saved.
-var ErrNoState = errors.New("the state has never been saved")
 
 // Load reads the current state. A state never saved is an empty state with
 // a new lineage, as a missing state file is.
@@ -162,7 +165,7 @@ func (s *Store) readTx(ctx context.Context, tx pgx.Tx, n uint64, current bool) (
 	err := tx.QueryRow(ctx, "SELECT serial FROM "+s.t("states")+" WHERE state = $1", s.state).Scan(&cur)
 	if errors.Is(err, pgx.ErrNoRows) {
 		if !current {
-			return nil, nil, &SerialError{Store: s.display, State: s.state, Serial: n}
+			return nil, nil, &SerialError{Store: s.display, State: s.state, Serial: n, NeverSaved: true}
 		}
 		st := state.New()
 		return st, emptySnapshot(st.Lineage), nil
