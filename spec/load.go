@@ -16,6 +16,7 @@ import (
 	"gopkg.in/yaml.v3"
 
 	"github.com/patwatch/patwatch/internal/filekind"
+	"github.com/patwatch/patwatch/internal/hint"
 )
 
 // MaxFileSize is the largest spec file patwatch reads, in bytes. A larger
@@ -46,7 +47,7 @@ func Load(path string) (*Spec, error) {
 		if fi.IsDir() {
 			return nil, err
 		}
-		return nil, withHint(err, "to read the spec from a pipe, give it on standard input: -f -")
+		return nil, hint.Wrap(err, "to read the spec from a pipe, give it on standard input: -f -")
 	}
 	data, err := io.ReadAll(io.LimitReader(f, MaxFileSize+1))
 	if err != nil {
@@ -54,20 +55,6 @@ func Load(path string) (*Spec, error) {
 	}
 	return Parse(path, data)
 }
-
-// hintedError is an error with a line that says what to do.
-type hintedError struct {
-	err  error
-	hint string
-}
-
-func withHint(err error, hint string) error { return &hintedError{err: err, hint: hint} }
-
-func (e *hintedError) Error() string { return e.err.Error() }
-func (e *hintedError) Unwrap() error { return e.err }
-
-// Hint says what to do.
-func (e *hintedError) Hint() string { return e.hint }
 
 // Parse parses and validates the spec in data. path names the spec in
 // problems exactly as given, and its directory (made absolute) is where

@@ -29,7 +29,7 @@ import (
 
 // runShow prints what the state file holds. It needs no spec: -f only
 // locates the default state file beside it.
-func runShow(ctx context.Context, e env, args []string) int {
+func runShow(ctx context.Context, e env, args []string) error {
 	flags := flagSet(e, "show")
 	specPath := flags.String("f", defaultSpec, "the `SPEC` the state belongs to; the state defaults to patwatch.state.json beside it")
 	statePath := flags.String("state", "", "the state `FILE`, or a postgres:// URL (default: $PATWATCH_STATE, else patwatch.state.json beside the spec)")
@@ -37,44 +37,37 @@ func runShow(ctx context.Context, e env, args []string) int {
 	choiceVar(flags, format, "format", "text", "format", []string{"text", "json", "html"},
 		"output format; html is a gallery of every hit with its drawing, in one self-contained page")
 	out := flags.String("out", "", "also write the output to `FILE`")
-	if code, ok := parseFlags(flags, args); !ok {
-		return code
+	if err := parseFlags(flags, args); err != nil {
+		return err
 	}
 	path := resolveState(e, *statePath, *specPath)
 	if *out != "" {
 		if err := checkParentDir("--out", *out); err != nil {
-			printError(e.stderr, err)
-			return exitError
+			return err
 		}
 		if err := checkShowOut(*out, *specPath, path); err != nil {
-			printError(e.stderr, err)
-			return exitError
+			return err
 		}
 	}
 	if *out == "" {
 		// One write per 64 KiB rather than one per cell: on a state of a
 		// million hits the unbuffered writes were half the time (issue 11.4).
 		bw := bufio.NewWriterSize(e.stdout, 64<<10)
-		code := show(ctx, e, bw, *specPath, path, *format)
-		if err := bw.Flush(); err != nil {
-			printError(e.stderr, err)
-			return exitError
-		}
-		return code
+		err := show(ctx, e, bw, *specPath, path, *format)
+		return joinFailures(err, bw.Flush())
 	}
 	var buf bytes.Buffer
-	code := show(ctx, e, &buf, *specPath, path, *format)
-	if _, err := e.stdout.Write(buf.Bytes()); err != nil {
-		printError(e.stderr, err)
-		return exitError
+	err := show(ctx, e, &buf, *specPath, path, *format)
+	if _, werr := e.stdout.Write(buf.Bytes()); werr != nil {
+		return joinFailures(err, werr)
 	}
-	if code == exitOK {
-		if err := atomicfile.WriteFile(*out, buf.Bytes(), 0o644); err != nil {
-			printError(e.stderr, fmt.Errorf("--out: %w", err))
-			return exitError
-		}
+	if err != nil {
+		return err
 	}
-	return code
+	if err := atomicfile.WriteFile(*out, buf.Bytes(), 0o644); err != nil {
+		return fmt.Errorf("--out: %w", err)
+	}
+	return nil
 }
 
 // checkShowOut refuses a --out of show that names the spec, the state file
@@ -101,46 +94,42 @@ func checkShowOut(out, specPath, statePath string) error {
 // show writes what the state at path (a file, or a postgres:// URL) holds
 // to w in format. specPath locates a database state's drawings and the
 // spec's durable links.
-func show(ctx context.Context, e env, w io.Writer, specPath, path, format string) int {
+func show(ctx context.Context, e env, w io.Writer, specPath, path, format string) error {
 	label := "state file:"
 	var st *state.State
 	var sandbox bool
 	cache := drawings.ForStateFile(path)
-	noState := func(what string) int {
+	noState := func(what string) error {
 		switch format {
 		case "html":
 			if err := report.RenderGallery(w, gallery(ctx, path, &state.State{}, cache, nil, false, e.clock())); err != nil {
-				printError(e.stderr, err)
-				return exitError
+				return err
 			}
-			return exitOK
+			return nil
 		case "json":
 			// Always JSON, for the scripts that read it: the empty state.
 			io.WriteString(w, emptyStateJSON)
-			return exitOK
+			return nil
 		}
 		fmt.Fprintf(w, "No state yet: %s. 'patwatch apply' creates it.\n", what)
-		return exitOK
+		return nil
 	}
 	if pgstore.IsURL(path) {
 		label = "state:"
 		pg, err := openPGState(path)
 		if err != nil {
-			printError(e.stderr, err)
-			return exitError
+			return err
 		}
 		defer pg.Close()
 		exists, err := pg.Exists(ctx)
 		if err != nil {
-			printError(e.stderr, err)
-			return exitError
+			return err
 		}
 		if !exists {
 			return noState(fmt.Sprintf("%s holds no state named %s", pg, pg.StateName()))
 		}
 		if st, err = pg.Load(ctx); err != nil {
-			printError(e.stderr, err)
-			return exitError
+			return err
 		}
 		_, err = pg.ReadAux(ctx, runner.SandboxAux)
 		sandbox = err == nil
@@ -152,8 +141,7 @@ func show(ctx context.Context, e env, w io.Writer, specPath, path, format string
 		}
 		var err error
 		if st, err = state.Load(path); err != nil {
-			printError(e.stderr, err)
-			return exitError
+			return err
 		}
 		_, err = os.Stat(state.AuxPath(path, runner.SandboxAux))
 		sandbox = err == nil
@@ -161,11 +149,10 @@ func show(ctx context.Context, e env, w io.Writer, specPath, path, format string
 	if format == "json" {
 		b, err := state.Marshal(st)
 		if err != nil {
-			printError(e.stderr, err)
-			return exitError
+			return err
 		}
 		w.Write(b)
-		return exitOK
+		return nil
 	}
 	if format == "html" {
 		var links *spec.Links
@@ -173,16 +160,14 @@ func show(ctx context.Context, e env, w io.Writer, specPath, path, format string
 			links = &sp.Links
 		}
 		if err := report.RenderGallery(w, gallery(ctx, path, st, cache, links, sandbox, e.clock())); err != nil {
-			printError(e.stderr, err)
-			return exitError
+			return err
 		}
-		return exitOK
+		return nil
 	}
 	if err := showText(w, label, path, st, sandbox); err != nil {
-		printError(e.stderr, err)
-		return exitError
+		return err
 	}
-	return exitOK
+	return nil
 }
 
 // emptyStateJSON is what show --format json prints when there is no state:

@@ -14,12 +14,13 @@ import (
 	"time"
 
 	"github.com/patwatch/patwatch/internal/atomicfile"
+	"github.com/patwatch/patwatch/internal/hint"
 	"github.com/patwatch/patwatch/internal/pgstore"
 	"github.com/patwatch/patwatch/internal/runner"
 	"github.com/patwatch/patwatch/state"
 )
 
-func runStatePull(ctx context.Context, e env, args []string) int {
+func runStatePull(ctx context.Context, e env, args []string) error {
 	fs := flagSet(e, "state pull")
 	st := addStateFlags(fs, "print")
 	var serial *uint64
@@ -31,13 +32,12 @@ func runStatePull(ctx context.Context, e env, args []string) int {
 		serial = &n
 		return nil
 	})
-	if code, ok := parseFlags(fs, args); !ok {
-		return code
+	if err := parseFlags(fs, args); err != nil {
+		return err
 	}
 	t, err := st.open(e)
 	if err != nil {
-		printError(e.stderr, err)
-		return exitError
+		return err
 	}
 	defer t.close()
 	var got *state.State
@@ -47,13 +47,11 @@ func runStatePull(ctx context.Context, e env, args []string) int {
 		got, err = t.loadExisting(ctx)
 	}
 	if err != nil {
-		printError(e.stderr, err)
-		return exitError
+		return err
 	}
 	b, err := state.Marshal(got)
 	if err != nil {
-		printError(e.stderr, err)
-		return exitError
+		return err
 	}
 	if memory, err := t.sandboxMemory(ctx); err == nil && memory != nil {
 		// The JSON cannot say so, and the state it is pushed into would
@@ -62,33 +60,30 @@ func runStatePull(ctx context.Context, e env, args []string) int {
 		fmt.Fprintln(e.stderr, "patwatch: hint: push it only into another sandbox state; 'patwatch state push FILE' of a state file carries its sandbox memory along")
 	}
 	if _, err := e.stdout.Write(b); err != nil {
-		printError(e.stderr, err)
-		return exitError
+		return err
 	}
-	return exitOK
+	return nil
 }
 
-func runStatePush(ctx context.Context, e env, args []string) int {
+func runStatePush(ctx context.Context, e env, args []string) error {
 	fs := flagSet(e, "state push")
 	st := addStateFlags(fs, "replace")
 	force := fs.Bool("force", false, "replace a state of another lineage, or a newer one")
 	var lockTimeout time.Duration
 	durationVar(fs, &lockTimeout, "lock-timeout", 0, durationValue{allowZero: true, sample: "10m"},
 		"how long to wait for a run to release the state's lock")
-	pos, code, ok := parseArgs(fs, args)
-	if !ok {
-		return code
+	pos, err := parseArgs(fs, args)
+	if err != nil {
+		return err
 	}
 	if len(pos) != 1 {
-		printError(e.stderr, withHint(fmt.Errorf("state push takes one FILE, not %d arguments", len(pos)),
-			"name the state file to push, or - for standard input: patwatch state push patwatch.state.json --state postgres://…"))
-		return exitError
+		return hint.Wrap(fmt.Errorf("state push takes one FILE, not %d arguments", len(pos)),
+			"name the state file to push, or - for standard input: patwatch state push patwatch.state.json --state postgres://…")
 	}
 	if err := statePush(ctx, e, st, pos[0], *force, lockTimeout); err != nil {
-		printError(e.stderr, err)
-		return exitError
+		return err
 	}
-	return exitOK
+	return nil
 }
 
 // stateFlags name the state of a pull or push.
@@ -181,9 +176,9 @@ func (t *stateTarget) loadExisting(ctx context.Context) (*state.State, error) {
 	}
 	if !ok {
 		if t.pg != nil {
-			return nil, withHint(fmt.Errorf("%s holds no state named %s", t.pg, t.pg.StateName()), "'patwatch apply' creates it; 'patwatch state push FILE' moves one there")
+			return nil, hint.Wrap(fmt.Errorf("%s holds no state named %s", t.pg, t.pg.StateName()), "'patwatch apply' creates it; 'patwatch state push FILE' moves one there")
 		}
-		return nil, withHint(fmt.Errorf("state file %s does not exist", t.path), "'patwatch apply' creates it; name another with --state")
+		return nil, hint.Wrap(fmt.Errorf("state file %s does not exist", t.path), "'patwatch apply' creates it; name another with --state")
 	}
 	return t.load(ctx)
 }
@@ -214,7 +209,7 @@ func (t *stateTarget) loadSerial(ctx context.Context, n uint64) (*state.State, e
 			return b, nil
 		}
 	}
-	return nil, withHint(fmt.Errorf("state file %s is at serial %d, and its backup does not hold serial %d", t.path, cur.Serial, n),
+	return nil, hint.Wrap(fmt.Errorf("state file %s is at serial %d, and its backup does not hold serial %d", t.path, cur.Serial, n),
 		"a state file keeps only its current serial and the previous one; git keeps the rest, and a database state keeps every serial")
 }
 
@@ -291,10 +286,10 @@ func statePush(ctx context.Context, e env, f *stateFlags, file string, force boo
 	}
 	switch {
 	case memory != nil && exists && targetMemory == nil && !force:
-		return withHint(fmt.Errorf("%s was written by --sandbox runs and %s holds a real watch list's state: its hits are simulated; not replacing it", file, t),
+		return hint.Wrap(fmt.Errorf("%s was written by --sandbox runs and %s holds a real watch list's state: its hits are simulated; not replacing it", file, t),
 			"push it into a state of its own; --force replaces the real state anyway")
 	case memory == nil && targetMemory != nil && !force:
-		return withHint(fmt.Errorf("%s was written by --sandbox runs, and %s is not known to be: not replacing it", t, file),
+		return hint.Wrap(fmt.Errorf("%s was written by --sandbox runs, and %s is not known to be: not replacing it", t, file),
 			"--force replaces it, and the state stays marked as written by --sandbox runs")
 	}
 	serial := pushed.Serial
@@ -334,10 +329,10 @@ func statePush(ctx context.Context, e env, f *stateFlags, file string, force boo
 // pushSerial decides the serial a push writes over cur, or refuses it; 0
 // means the state holds the pushed one already.
 func pushSerial(file string, t *stateTarget, cur, pushed *state.State, force bool) (uint64, error) {
-	const hint = "pass --force to replace it anyway; 'patwatch state pull' saves the current state first"
+	const advice = "pass --force to replace it anyway; 'patwatch state pull' saves the current state first"
 	switch {
 	case cur.Lineage != pushed.Lineage && !force:
-		return 0, withHint(fmt.Errorf("%s has lineage %s, %s has %s: they are different states; not replacing it", t, cur.Lineage, file, pushed.Lineage), hint)
+		return 0, hint.Wrap(fmt.Errorf("%s has lineage %s, %s has %s: they are different states; not replacing it", t, cur.Lineage, file, pushed.Lineage), advice)
 	case cur.Lineage != pushed.Lineage:
 		return max(pushed.Serial, cur.Serial+1), nil
 	case pushed.Serial > cur.Serial:
@@ -358,9 +353,9 @@ func pushSerial(file string, t *stateTarget, cur, pushed *state.State, force boo
 	case pushed.Serial == cur.Serial && bytes.Equal(a, b):
 		return 0, nil
 	case !force && pushed.Serial == cur.Serial:
-		return 0, withHint(fmt.Errorf("%s holds other content at serial %d, the serial of %s; not replacing it", t, cur.Serial, file), hint)
+		return 0, hint.Wrap(fmt.Errorf("%s holds other content at serial %d, the serial of %s; not replacing it", t, cur.Serial, file), advice)
 	case !force:
-		return 0, withHint(fmt.Errorf("%s is at serial %d, and %s at %d: it is older; not replacing the newer state", t, cur.Serial, file, pushed.Serial), hint)
+		return 0, hint.Wrap(fmt.Errorf("%s is at serial %d, and %s at %d: it is older; not replacing the newer state", t, cur.Serial, file, pushed.Serial), advice)
 	}
 	return cur.Serial + 1, nil
 }

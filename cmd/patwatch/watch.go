@@ -9,6 +9,7 @@ import (
 	"github.com/rs/zerolog"
 
 	"github.com/patwatch/patwatch/internal/atomicfile"
+	"github.com/patwatch/patwatch/internal/hint"
 	"github.com/patwatch/patwatch/internal/notify"
 	"github.com/patwatch/patwatch/internal/report"
 	"github.com/patwatch/patwatch/internal/runner"
@@ -22,39 +23,35 @@ const (
 	defaultRetryAfter   = watch.DefaultRetryAfter
 )
 
-func runWatch(ctx context.Context, e env, args []string) int {
+func runWatch(ctx context.Context, e env, args []string) error {
 	fs := flagSet(e, "watch")
 	f := addReconcileFlags(fs, "watch")
-	if code, ok := parseFlags(fs, args); !ok {
-		return code
+	if err := parseFlags(fs, args); err != nil {
+		return err
 	}
-	log, ok := f.setup(e)
-	if !ok {
-		return exitError
+	log, err := f.setup(e)
+	if err != nil {
+		return err
 	}
 	if f.spec == "-" {
-		printError(e.stderr, withHint(errors.New("-f -: watch follows a spec file, and standard input cannot be watched"),
-			"name the file: -f "+defaultSpec))
-		return exitError
+		return hint.Wrap(errors.New("-f -: watch follows a spec file, and standard input cannot be watched"),
+			"name the file: -f "+defaultSpec)
 	}
 	log = log.With().Str("spec", f.spec).Str("command", "watch").Logger()
 	// The store is known once the spec is: take the watch's lifetime lock
 	// before the first run, so that a second watch is refused at once.
 	sp, err := spec.Load(f.spec)
 	if err != nil {
-		printSpecError(e.stderr, f.spec, err)
-		return exitError
+		return specError(e.stderr, f.spec, err)
 	}
 	st, err := f.openStore(sp)
 	if err != nil {
-		printError(e.stderr, err)
-		return exitError
+		return err
 	}
 	defer st.Close()
 	unlock, err := st.LockWatch(ctx)
 	if err != nil {
-		printError(e.stderr, err)
-		return exitError
+		return err
 	}
 	defer func() {
 		if err := unlock(); err != nil {
@@ -120,13 +117,11 @@ func runWatch(ctx context.Context, e env, args []string) int {
 	if err := loop.Run(ctx); err != nil {
 		var se *watch.StartError
 		if errors.As(err, &se) {
-			printSpecError(e.stderr, se.Path, se.Err)
-			return exitError
+			return specError(e.stderr, se.Path, se.Err)
 		}
-		printError(e.stderr, err)
-		return exitError
+		return err
 	}
-	return exitOK
+	return nil
 }
 
 // lastRefreshes reads from the state when each search with its own

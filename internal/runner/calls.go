@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/patwatch/patwatch/internal/hint"
 	"github.com/patwatch/patwatch/internal/patsnap"
 	"github.com/patwatch/patwatch/reconciler"
 	"github.com/patwatch/patwatch/spec"
@@ -78,11 +79,10 @@ func (r *Runner) checkMaxCalls(sp *spec.Spec, recorded *state.State, sel reconci
 	if est <= limit {
 		return nil
 	}
-	return &hinted{
-		err: fmt.Errorf("the run could make up to %d API calls, more than api.max_calls allows (%d); it was not started, and nothing was called", est, limit),
-		hint: "run part of the watch list with --target NAME or --exclude NAME (repeatable), " +
-			"or raise api.max_calls in the spec; plan --offline shows a run's worst case",
-	}
+	return hint.Wrap(
+		fmt.Errorf("the run could make up to %d API calls, more than api.max_calls allows (%d); it was not started, and nothing was called", est, limit),
+		"run part of the watch list with --target NAME or --exclude NAME (repeatable), "+
+			"or raise api.max_calls in the spec; plan --offline shows a run's worst case")
 }
 
 // countCalls puts the calls the run made into its change report and, for

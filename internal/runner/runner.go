@@ -15,6 +15,7 @@ import (
 	"github.com/rs/zerolog"
 
 	"github.com/patwatch/patwatch/internal/atomicfile"
+	"github.com/patwatch/patwatch/internal/hint"
 	"github.com/patwatch/patwatch/internal/report"
 	"github.com/patwatch/patwatch/reconciler"
 	"github.com/patwatch/patwatch/spec"
@@ -241,11 +242,9 @@ func (r *Runner) ended(ctx context.Context, saved bool) error {
 	if !saved {
 		what = "the plan is incomplete"
 	}
-	return &hinted{
-		err: fmt.Errorf("%w; %s", de, what),
-		hint: fmt.Sprintf("give the run more time with --timeout (now %s), or see which calls are slow with --log-level debug",
-			spec.FormatDuration(de.timeout)),
-	}
+	return hint.Wrap(fmt.Errorf("%w; %s", de, what),
+		fmt.Sprintf("give the run more time with --timeout (now %s), or see which calls are slow with --log-level debug",
+			spec.FormatDuration(de.timeout)))
 }
 
 // deadlineError is the cause of a run that passed its deadline.
@@ -257,10 +256,8 @@ func (e *deadlineError) Error() string {
 
 // ErrInterrupted is returned with the change report of a run whose context
 // ended: the work completed before then was saved.
-var ErrInterrupted error = &hinted{
-	err:  errors.New("interrupted; the work completed before the interrupt was saved"),
-	hint: "run apply again to finish",
-}
+var ErrInterrupted = hint.Wrap(errors.New("interrupted; the work completed before the interrupt was saved"),
+	"run apply again to finish")
 
 // ErrNotSaved is matched by errors.Is for a run whose changes were not
 // saved; its change report is returned with it.
@@ -285,22 +282,11 @@ func (r *Runner) checkSandbox(ctx context.Context, st *state.State) error {
 	wroteBySandbox := err == nil
 	switch {
 	case r.Sandbox && !wroteBySandbox:
-		return &hinted{err: fmt.Errorf("%s holds a real watch list's state; --sandbox will not write simulated results into it", r.Store),
-			hint: "give the sandbox its own state file: --state sandbox.state.json"}
+		return hint.Wrap(fmt.Errorf("%s holds a real watch list's state; --sandbox will not write simulated results into it", r.Store),
+			"give the sandbox its own state file: --state sandbox.state.json")
 	case !r.Sandbox && wroteBySandbox:
-		return &hinted{err: fmt.Errorf("%s was written by --sandbox runs; its hits are simulated", r.Store),
-			hint: "use another --state for the live API, or delete the state and its sandbox memory to start afresh"}
+		return hint.Wrap(fmt.Errorf("%s was written by --sandbox runs; its hits are simulated", r.Store),
+			"use another --state for the live API, or delete the state and its sandbox memory to start afresh")
 	}
 	return nil
 }
-
-// hinted is an error with a line that says what to do; the command prints
-// it as "patwatch: hint: …".
-type hinted struct {
-	err  error
-	hint string
-}
-
-func (h *hinted) Error() string { return h.err.Error() }
-func (h *hinted) Unwrap() error { return h.err }
-func (h *hinted) Hint() string  { return h.hint }

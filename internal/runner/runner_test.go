@@ -11,6 +11,7 @@ import (
 
 	"github.com/rs/zerolog"
 
+	"github.com/patwatch/patwatch/internal/hint"
 	"github.com/patwatch/patwatch/internal/patsnap"
 	"github.com/patwatch/patwatch/internal/report"
 	"github.com/patwatch/patwatch/reconciler"
@@ -90,8 +91,7 @@ func TestOnceEndsAtItsDeadline(t *testing.T) {
 		if err == nil || !strings.Contains(err.Error(), "deadline of 30m passed") || errors.Is(err, ErrNotSaved) {
 			t.Fatalf("error %v; want the deadline's", err)
 		}
-		var h interface{ Hint() string }
-		if !errors.As(err, &h) || !strings.Contains(h.Hint(), "--timeout") {
+		if !strings.Contains(strings.Join(hint.Of(err), "\n"), "--timeout") {
 			t.Errorf("no hint naming --timeout: %v", err)
 		}
 		if rep == nil {
