@@ -9,6 +9,7 @@ import (
 	"path/filepath"
 
 	"github.com/patwatch/patwatch/internal/drawings"
+	"github.com/patwatch/patwatch/internal/hint"
 )
 
 // What a database state keeps, or names, on the machine that runs
@@ -19,13 +20,14 @@ func (s *Store) Kind() string { return "state" }
 
 // Missing is the error of a state never saved: it matches fs.ErrNotExist.
 func (s *Store) Missing() error {
-	return &missingError{hintedError{err: fmt.Errorf("%s holds no state named %s", s.display, s.state),
-		hint: "'patwatch apply' creates it; 'patwatch state push FILE' moves one there"}}
+	return hint.Wrap(notExist{fmt.Errorf("%s holds no state named %s", s.display, s.state)},
+		"'patwatch apply' creates it; 'patwatch state push FILE' moves one there")
 }
 
-type missingError struct{ hintedError }
+// notExist is an error that matches fs.ErrNotExist without saying so.
+type notExist struct{ error }
 
-func (*missingError) Is(target error) bool { return target == fs.ErrNotExist }
+func (notExist) Is(target error) bool { return target == fs.ErrNotExist }
 
 // FilesDir is reportsDir's parent: a database state has no directory, and
 // its runners each have their own reports directory, so recorded report

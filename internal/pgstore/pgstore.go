@@ -24,6 +24,8 @@ import (
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
+
+	"github.com/patwatch/patwatch/internal/hint"
 )
 
 // Defaults of the URL's own parameters.
@@ -105,7 +107,7 @@ func Open(rawURL string, opts Options) (*Store, error) {
 	}
 	s := &Store{opts: opts}
 	if err := s.parse(rawURL); err != nil {
-		return nil, &hintedError{err: s.redact(err), hint: "the URL is postgres://USER@HOST:PORT/DB?sslmode=…&state=NAME&schema=SCHEMA"}
+		return nil, hint.Wrap(s.redact(err), "the URL is postgres://USER@HOST:PORT/DB?sslmode=…&state=NAME&schema=SCHEMA")
 	}
 	return s, nil
 }

@@ -8,6 +8,7 @@ import (
 	"os"
 
 	"github.com/patwatch/patwatch/internal/drawings"
+	"github.com/patwatch/patwatch/internal/hint"
 	"github.com/patwatch/patwatch/state"
 )
 
@@ -32,7 +33,7 @@ func openFile(path string) (*fileStore, error) {
 func (s *fileStore) Kind() string { return "state file" }
 
 func (s *fileStore) Missing() error {
-	return &missing{hinted{err: fmt.Errorf("%s does not exist", s.Path), hint: "'patwatch apply' creates it; name another with --state"}}
+	return hint.Wrap(notExist{fmt.Errorf("%s does not exist", s.Path)}, "'patwatch apply' creates it; name another with --state")
 }
 
 func (s *fileStore) Exists(context.Context) (bool, error) {
@@ -66,8 +67,8 @@ func (s *fileStore) LoadSerial(ctx context.Context, n uint64) (*state.State, err
 			return b, nil
 		}
 	}
-	return nil, &hinted{err: fmt.Errorf("state file %s is at serial %d, and its backup does not hold serial %d", s.Path, cur.Serial, n),
-		hint: "a state file keeps only its current serial and the previous one; git keeps the rest, and a database state keeps every serial"}
+	return nil, hint.Wrap(fmt.Errorf("state file %s is at serial %d, and its backup does not hold serial %d", s.Path, cur.Serial, n),
+		"a state file keeps only its current serial and the previous one; git keeps the rest, and a database state keeps every serial")
 }
 
 // Replace writes st as the state file, at serial, keeping the file it

@@ -7,6 +7,7 @@ import (
 	"io/fs"
 	"time"
 
+	"github.com/patwatch/patwatch/internal/hint"
 	"github.com/patwatch/patwatch/state"
 )
 
@@ -101,11 +102,11 @@ func checkSandboxes(ctx context.Context, dst Store, exists, simulated bool, o Pu
 	}
 	switch {
 	case simulated && exists && !dstSimulated:
-		return &hinted{err: fmt.Errorf("%s was written by --sandbox runs and %s holds a real watch list's state: its hits are simulated; not replacing it", o.From, dst),
-			hint: "push it into a state of its own; --force replaces the real state anyway"}
+		return hint.Wrap(fmt.Errorf("%s was written by --sandbox runs and %s holds a real watch list's state: its hits are simulated; not replacing it", o.From, dst),
+			"push it into a state of its own; --force replaces the real state anyway")
 	case !simulated && dstSimulated:
-		return &hinted{err: fmt.Errorf("%s was written by --sandbox runs, and %s is not known to be: not replacing it", dst, o.From),
-			hint: "--force replaces it, and the state stays marked as written by --sandbox runs"}
+		return hint.Wrap(fmt.Errorf("%s was written by --sandbox runs, and %s is not known to be: not replacing it", dst, o.From),
+			"--force replaces it, and the state stays marked as written by --sandbox runs")
 	}
 	return nil
 }

@@ -12,7 +12,8 @@
 // Beside the seam, the package holds what commands do with a state through
 // it whatever its kind: Pull (its JSON), Push (the replacement that
 // 'patwatch state push' makes, with its lineage and serial policy, see
-// state.PushSerial), Simulated (whether --sandbox runs wrote it).
+// state.PushSerial), Simulated (whether --sandbox runs wrote it),
+// Refreshed (when its searches were last refreshed).
 package store
 
 import (
@@ -24,6 +25,7 @@ import (
 	"path/filepath"
 	"time"
 
+	"github.com/patwatch/patwatch/internal/hint"
 	"github.com/patwatch/patwatch/internal/pgstore"
 	"github.com/patwatch/patwatch/state"
 )
@@ -144,8 +146,8 @@ func CheckTarget(target string) error {
 	fi, err := os.Stat(dir)
 	switch {
 	case errors.Is(err, fs.ErrNotExist):
-		return &hinted{err: fmt.Errorf("directory %s does not exist", dir),
-			hint: "create it first, or name a file in an existing directory (patwatch creates the file, not its directory)"}
+		return hint.Wrap(fmt.Errorf("directory %s does not exist", dir),
+			"create it first, or name a file in an existing directory (patwatch creates the file, not its directory)")
 	case err != nil:
 		return err
 	case !fi.IsDir():
@@ -168,6 +170,23 @@ func Simulated(ctx context.Context, s Store) (bool, error) {
 	return err == nil, err
 }
 
+// Refreshed reads from the state of s when each search was last refreshed,
+// for the searches whose state records it (one with an interval of its
+// own, or any under a daily budget): watch mode schedules them by it.
+func Refreshed(ctx context.Context, s Store) (map[string]time.Time, error) {
+	recorded, err := s.Load(ctx)
+	if err != nil {
+		return nil, err
+	}
+	out := map[string]time.Time{}
+	for name, sr := range recorded.Searches {
+		if !sr.RefreshedAt.IsZero() {
+			out[name] = sr.RefreshedAt
+		}
+	}
+	return out, nil
+}
+
 // Pull returns the state s holds as a state file's JSON (state.Marshal). A
 // state never saved is an error, s.Missing(): there is nothing to pull.
 func Pull(ctx context.Context, s Store) ([]byte, error) {
@@ -188,17 +207,7 @@ func PullSerial(ctx context.Context, s Store, n uint64) ([]byte, error) {
 	return state.Marshal(st)
 }
 
-// hinted is an error with a line that says what to do.
-type hinted struct {
-	err  error
-	hint string
-}
+// notExist is an error that matches fs.ErrNotExist without saying so.
+type notExist struct{ error }
 
-func (h *hinted) Error() string { return h.err.Error() }
-func (h *hinted) Unwrap() error { return h.err }
-func (h *hinted) Hint() string  { return h.hint }
-
-// missing is the error of Missing: it matches fs.ErrNotExist.
-type missing struct{ hinted }
-
-func (*missing) Is(target error) bool { return target == fs.ErrNotExist }
+func (notExist) Is(target error) bool { return target == fs.ErrNotExist }
