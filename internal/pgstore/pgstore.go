@@ -3,10 +3,11 @@
 // as history, and the searches, hits, reports and runs are tables users may
 // query with SQL (docs/postgres.md documents them).
 //
-// A Store implements the seam every kind of state implements (store.Store). Its
-// lock is a session advisory lock on a connection of its own, so a holder
-// that dies or loses its connection releases it with its session; a save is
-// one transaction that compares the lineage and serial it loaded with the
+// A Store is one kind of state behind the seam every kind implements
+// (store.Store, which opens it for a postgres:// URL). Its lock is a
+// session advisory lock on a connection of its own, so a holder that dies
+// or loses its connection releases it with its session; a save is one
+// transaction that compares the lineage and serial it loaded with the
 // database's and writes only the rows that changed.
 package pgstore
 
