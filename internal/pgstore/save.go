@@ -276,9 +276,32 @@ func checkHit(search entryKey, pn string, h *state.Hit) error {
 func diff(snap *snapshot, st *state.State) (*changes, error) {
 	c := &changes{fields: map[string]fieldRow{}, searches: map[entryKey]searchRow{}, reports: map[entryKey]reportRow{},
 		dirty: map[entryKey]map[string]hitRow{}, sums: make(map[entryKey]hitSum, len(st.Searches)), outbox: map[string]messageRow{}}
+	if err := c.diffFields(snap, st); err != nil {
+		return nil, err
+	}
+	if err := c.diffSearches(snap, st); err != nil {
+		return nil, err
+	}
+	if err := c.diffReports(snap, st); err != nil {
+		return nil, err
+	}
+	if err := c.diffOutbox(snap, st); err != nil {
+		return nil, err
+	}
+	if (snap.budget == nil) != (st.Budget == nil) || (st.Budget != nil && *st.Budget != *snap.budget) {
+		c.budget = true
+	}
+	if st.Budget != nil {
+		b := *st.Budget
+		c.newBudget = &b
+	}
+	return c, nil
+}
+
+func (c *changes) diffFields(snap *snapshot, st *state.State) error {
 	fields, err := fieldsOf(st)
 	if err != nil {
-		return nil, err
+		return err
 	}
 	for k, f := range fields {
 		if old, ok := snap.fields[k]; !ok || !old.equal(&f) {
@@ -290,7 +313,12 @@ func diff(snap *snapshot, st *state.State) (*changes, error) {
 			c.fieldsGone = append(c.fieldsGone, k)
 		}
 	}
+	return nil
+}
 
+// diffSearches diffs the searches' rows, and their hits: all of a new
+// search's are inserted; those of a search whose digest changed are dirty.
+func (c *changes) diffSearches(snap *snapshot, st *state.State) error {
 	var buf []byte
 	seen := map[entryKey]bool{}
 	for _, part := range []struct {
@@ -302,37 +330,14 @@ func diff(snap *snapshot, st *state.State) (*changes, error) {
 			seen[k] = true
 			row, err := searchRowOf(sr, part.retired)
 			if err != nil {
-				return nil, fmt.Errorf("search %s: %w", k, err)
+				return fmt.Errorf("search %s: %w", k, err)
 			}
 			old := snap.searches[k]
 			if old == nil || !old.row.equal(&row) {
 				c.searches[k] = row
 			}
-			var sum hitSum
-			for pn, h := range sr.Hits {
-				if err := checkHit(k, pn, h); err != nil {
-					return nil, err
-				}
-				if err := sum.add(pn, h, &buf); err != nil {
-					return nil, fmt.Errorf("search %s: hit %s: %w", k, pn, err)
-				}
-				if old == nil {
-					r, err := hitRowOf(h)
-					if err != nil {
-						return nil, fmt.Errorf("search %s: hit %s: %w", k, pn, err)
-					}
-					c.hitInserts = append(c.hitInserts, hitInsert{search: k, pn: pn, row: r})
-				}
-			}
-			c.sums[k] = sum
-			if old != nil && sum != old.hits {
-				rows := make(map[string]hitRow, len(sr.Hits))
-				for pn, h := range sr.Hits {
-					if rows[pn], err = hitRowOf(h); err != nil {
-						return nil, fmt.Errorf("search %s: hit %s: %w", k, pn, err)
-					}
-				}
-				c.dirty[k] = rows
+			if err := c.diffHits(k, sr, old, &buf); err != nil {
+				return err
 			}
 		}
 	}
@@ -341,8 +346,45 @@ func diff(snap *snapshot, st *state.State) (*changes, error) {
 			c.searchGone = append(c.searchGone, k)
 		}
 	}
+	return nil
+}
 
-	seen = map[entryKey]bool{}
+// diffHits diffs the hits of the search k, which snap held as old (nil:
+// it did not).
+func (c *changes) diffHits(k entryKey, sr *state.Search, old *searchSnap, buf *[]byte) error {
+	var sum hitSum
+	for pn, h := range sr.Hits {
+		if err := checkHit(k, pn, h); err != nil {
+			return err
+		}
+		if err := sum.add(pn, h, buf); err != nil {
+			return fmt.Errorf("search %s: hit %s: %w", k, pn, err)
+		}
+		if old == nil {
+			r, err := hitRowOf(h)
+			if err != nil {
+				return fmt.Errorf("search %s: hit %s: %w", k, pn, err)
+			}
+			c.hitInserts = append(c.hitInserts, hitInsert{search: k, pn: pn, row: r})
+		}
+	}
+	c.sums[k] = sum
+	if old == nil || sum == old.hits {
+		return nil
+	}
+	rows := make(map[string]hitRow, len(sr.Hits))
+	for pn, h := range sr.Hits {
+		var err error
+		if rows[pn], err = hitRowOf(h); err != nil {
+			return fmt.Errorf("search %s: hit %s: %w", k, pn, err)
+		}
+	}
+	c.dirty[k] = rows
+	return nil
+}
+
+func (c *changes) diffReports(snap *snapshot, st *state.State) error {
+	seen := map[entryKey]bool{}
 	for _, part := range []struct {
 		m       map[string]*state.Report
 		retired bool
@@ -352,7 +394,7 @@ func diff(snap *snapshot, st *state.State) (*changes, error) {
 			seen[k] = true
 			row, err := reportRowOf(rp, part.retired)
 			if err != nil {
-				return nil, fmt.Errorf("report %s: %w", k, err)
+				return fmt.Errorf("report %s: %w", k, err)
 			}
 			if old, ok := snap.reports[k]; !ok || !old.equal(&row) {
 				c.reports[k] = row
@@ -364,14 +406,17 @@ func diff(snap *snapshot, st *state.State) (*changes, error) {
 			c.reportsGone = append(c.reportsGone, k)
 		}
 	}
+	return nil
+}
 
+func (c *changes) diffOutbox(snap *snapshot, st *state.State) error {
 	seqs := outboxSeqs(snap.outbox, st.Outbox)
 	ids := map[string]bool{}
 	for i, m := range st.Outbox {
 		ids[m.ID] = true
 		row, err := messageRowOf(m, seqs[i])
 		if err != nil {
-			return nil, fmt.Errorf("outbox message %s: %w", m.ID, err)
+			return fmt.Errorf("outbox message %s: %w", m.ID, err)
 		}
 		if old, ok := snap.outbox[m.ID]; !ok || !old.equal(&row) {
 			c.outbox[m.ID] = row
@@ -382,15 +427,7 @@ func diff(snap *snapshot, st *state.State) (*changes, error) {
 			c.outboxGone = append(c.outboxGone, id)
 		}
 	}
-
-	if (snap.budget == nil) != (st.Budget == nil) || (st.Budget != nil && *st.Budget != *snap.budget) {
-		c.budget = true
-	}
-	if st.Budget != nil {
-		b := *st.Budget
-		c.newBudget = &b
-	}
-	return c, nil
+	return nil
 }
 
 // apply brings the snapshot to the state c was computed for.
