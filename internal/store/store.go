@@ -128,10 +128,18 @@ type Options struct {
 // URL names a state in PostgreSQL, anything else is the path of a state
 // file. Open connects to nothing; the caller closes the store.
 func Open(ctx context.Context, target string, opts Options) (Store, error) {
-	if pgstore.IsURL(target) {
-		return pgstore.Open(target, pgstore.Options{Version: opts.Version, SpecPath: opts.SpecPath})
+	var s Store
+	var err error
+	switch {
+	case pgstore.IsURL(target):
+		s, err = pgstore.Open(target, pgstore.Options{Version: opts.Version, SpecPath: opts.SpecPath})
+	default:
+		s, err = openFile(target)
 	}
-	return openFile(target)
+	if err != nil {
+		return nil, err
+	}
+	return s, nil
 }
 
 // CheckTarget refuses a target that names a state file in a directory that
