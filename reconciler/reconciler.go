@@ -9,7 +9,9 @@
 // nextReportStep for a report's next step, PlanOffline for a
 // spec-against-state review. The Reconciler's Run does the calls,
 // concurrently and through the API client's shared rate cap, and returns a
-// new state value for the caller to save; it never writes the state itself.
+// new state value for the caller to save; it never writes the state itself,
+// and hands the outcome so far to a Checkpointer of the caller's while an
+// apply goes on.
 // A plan takes the same decisions and only the steps that change nothing.
 package reconciler
 
@@ -108,6 +110,9 @@ type Reconciler struct {
 	// the answer and isNew whether ch reports it new. nil keeps every hit
 	// with its link. Called from the searches' goroutines at once.
 	Observe func(ch *report.SearchChange, rank int, patentPN string, isNew bool) Keep
+	// Checkpoints, when set, keeps an apply's outcome while it runs (see
+	// Checkpointer); nil: the outcome is only returned at the end.
+	Checkpoints Checkpointer
 
 	// stop ends the run at its first account-wide error; set by Run.
 	stop context.CancelCauseFunc
@@ -336,28 +341,29 @@ type searchOutcome struct {
 }
 
 // runSearches refreshes every search with at most Concurrency at once, each
-// from its prior record, and returns their outcomes in spec order.
-func (r *Reconciler) runSearches(ctx context.Context, desired *spec.Spec, prior []*state.Search, prog *Progress) []searchOutcome {
-	out := make([]searchOutcome, len(desired.Searches))
+// from its prior record, and hands each outcome to settled as it comes, in
+// the calling goroutine. A search that has settled never waits for the
+// next to be taken in: settled may take its time (a checkpoint's save).
+func (r *Reconciler) runSearches(ctx context.Context, desired *spec.Spec, prior []*state.Search, settled func(i int, o searchOutcome)) {
 	uploads := r.uploadImages(ctx, desired)
 
 	workers := r.Concurrency
 	if workers <= 0 {
 		workers = DefaultConcurrency
 	}
-	type done struct{ i int }
+	type done struct {
+		i int
+		o searchOutcome
+	}
 	jobs := make(chan int)
-	results := make(chan done)
+	results := make(chan done, len(desired.Searches))
 	var wg sync.WaitGroup
 	for range min(workers, max(len(desired.Searches), 1)) {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
+		wg.Go(func() {
 			for i := range jobs {
-				out[i] = r.refreshSearch(ctx, desired.Searches[i], prior[i], uploads)
-				results <- done{i}
+				results <- done{i, r.refreshSearch(ctx, desired.Searches[i], prior[i], uploads)}
 			}
-		}()
+		})
 	}
 	go func() {
 		defer close(jobs)
@@ -369,11 +375,9 @@ func (r *Reconciler) runSearches(ctx context.Context, desired *spec.Spec, prior 
 		wg.Wait()
 		close(results)
 	}()
-	for range results {
-		prog.SearchesDone++
-		r.tell(*prog)
+	for d := range results {
+		settled(d.i, d.o)
 	}
-	return out
 }
 
 // refreshSearch calls the API for one search and diffs the answer.
