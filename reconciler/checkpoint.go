@@ -9,10 +9,10 @@ import (
 // Checkpointer keeps an apply's outcome while the run goes on, so that a
 // run killed midway (SIGKILL, a lost node) loses little of what it paid
 // for. Run calls it from the goroutine that runs Run, never concurrently,
-// each time a search or a report settles: Save when Due says so, and at
-// once, whatever Due says, after a report's job was submitted (a job may
-// be charged, and its id is what a later run fetches it by). The searches
-// still running go on while Save runs.
+// each time a search or a report settles but the last: Save when Due says
+// so, and at once, whatever Due says, after a report's job was submitted
+// (a job may be charged, and its id is what a later run fetches it by).
+// The searches still running go on while Save runs.
 //
 // The outcome Save is given is the run's so far: its state is the one an
 // interrupt at that moment would save (the entries settled with their new
@@ -25,18 +25,25 @@ type Checkpointer interface {
 }
 
 // checkpoint hands the outcome so far to r.Checkpoints when it is due.
-// Only an apply's outcome is kept: a plan writes nothing.
 func (r *Reconciler) checkpoint(ctx context.Context, p *pass) {
-	if r.Checkpoints != nil && p.mode == ModeApply && r.Checkpoints.Due() {
+	if r.keeps(p) && r.Checkpoints.Due() {
 		r.Checkpoints.Save(p.outcome(ctx, r.Credentials))
 	}
 }
 
 // saveNow hands the outcome so far to r.Checkpoints, due or not.
 func (r *Reconciler) saveNow(ctx context.Context, p *pass) {
-	if r.Checkpoints != nil && p.mode == ModeApply {
+	if r.keeps(p) {
 		r.Checkpoints.Save(p.outcome(ctx, r.Credentials))
 	}
+}
+
+// keeps reports whether the run of p has checkpoints: an apply's, while
+// an entry is still to settle. A plan writes nothing, and a run's outcome
+// once the last entry settled is the caller's to save.
+func (r *Reconciler) keeps(p *pass) bool {
+	return r.Checkpoints != nil && p.mode == ModeApply &&
+		(p.prog.SearchesDone < p.prog.SearchesTotal || len(p.reports) < len(p.desired.Reports))
 }
 
 // submitted reports whether next, a report's record after its run, records

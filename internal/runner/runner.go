@@ -164,8 +164,13 @@ func (r *Runner) Once(ctx context.Context, sp *spec.Spec, opts Options) (*report
 	defer release()
 
 	sent := callsSent(api)
-	out := r.newReconciler(ctx, api, sp, opts).Run(ctx, sc)
-	r.countCalls(sp, recorded, out, api, sent, started)
+	count := func(out *reconciler.Outcome) { r.countCalls(sp, recorded, out, api, sent, started) }
+	rec := r.newReconciler(ctx, api, sp, opts)
+	if r.Mode == reconciler.ModeApply {
+		rec.Checkpoints = r.newCheckpoints(ctx, sp, recorded, opts, started, count)
+	}
+	out := rec.Run(ctx, sc)
+	count(out)
 	r.stamp(out.Report, opts)
 	if r.Mode == reconciler.ModePlan {
 		r.PlanPictures(ctx, sp, out.Report)
@@ -248,8 +253,7 @@ func (r *Runner) newReconciler(ctx context.Context, api reconciler.API, sp *spec
 // finishApply keeps what an apply found: it saves the state, adds the run
 // to the store's history, keeps the drawings and delivers the outbox.
 func (r *Runner) finishApply(ctx context.Context, sp *spec.Spec, recorded *state.State, out *reconciler.Outcome, opts Options, started time.Time) (*report.ChangeReport, error) {
-	out.State.PatwatchVersion = r.Version
-	r.composeOutbox(sp, recorded, out)
+	r.prepareSave(sp, recorded, out)
 	// Saved even when ctx ended: what completed is kept.
 	written, err := r.Store.Save(context.WithoutCancel(ctx), out.State)
 	if err != nil {
@@ -274,6 +278,15 @@ func (r *Runner) finishApply(ctx context.Context, sp *spec.Spec, recorded *state
 		return out.Report, err
 	}
 	return out.Report, notifyErr
+}
+
+// prepareSave makes the state of out, an apply's outcome so far or at its
+// end, ready to save: it records patwatch's version, and puts the messages
+// of the changes out holds into its outbox, so that the save that records
+// the changes records their messages (see composeOutbox).
+func (r *Runner) prepareSave(sp *spec.Spec, recorded *state.State, out *reconciler.Outcome) {
+	out.State.PatwatchVersion = r.Version
+	r.composeOutbox(sp, recorded, out)
 }
 
 // ended is the error of a run whose context ended before it was done, nil

@@ -1,0 +1,70 @@
+package runner
+
+import (
+	"context"
+	"time"
+
+	"github.com/patwatch/patwatch/reconciler"
+	"github.com/patwatch/patwatch/spec"
+	"github.com/patwatch/patwatch/state"
+)
+
+// The rhythm of an apply's checkpoints: a save at least every
+// MaxCheckpointEvery, and as often as every MinCheckpointEvery when saves
+// are cheap; between the two, ten times as long as the last save took, so
+// that saving costs a run at most a tenth of its time (a state of a
+// million hits takes seconds to write; most take milliseconds).
+const (
+	MinCheckpointEvery = 5 * time.Second
+	MaxCheckpointEvery = 30 * time.Second
+	checkpointCost     = 10
+)
+
+// checkpoints is the reconciler.Checkpointer of an apply: it saves the
+// outcome so far through the store as the final save would (with the calls
+// made so far counted against the day's budget, and the notification
+// messages of the changes it holds in the same save), so that a run killed
+// midway keeps what it completed. A store writes only what changed.
+type checkpoints struct {
+	r        *Runner
+	ctx      context.Context
+	sp       *spec.Spec
+	recorded *state.State
+	opts     Options
+	count    func(out *reconciler.Outcome) // counts the calls made so far into out
+
+	every  time.Duration
+	last   time.Time // the run's start, then the end of the last save
+	failed bool      // a save failed: said once, tried again all the same
+}
+
+func (r *Runner) newCheckpoints(ctx context.Context, sp *spec.Spec, recorded *state.State, opts Options, started time.Time, count func(*reconciler.Outcome)) *checkpoints {
+	return &checkpoints{r: r, ctx: ctx, sp: sp, recorded: recorded, opts: opts, count: count, every: MinCheckpointEvery, last: started}
+}
+
+// Due reports whether the rhythm calls for a save now.
+func (c *checkpoints) Due() bool { return c.r.now().Sub(c.last) >= c.every }
+
+// Save saves out, and sets the time to the next save by how long it took.
+// A save that fails is logged and leaves the run going: the save at the
+// run's end says whether the run was kept.
+func (c *checkpoints) Save(out *reconciler.Outcome) {
+	r := c.r
+	started := r.now()
+	c.count(out)
+	r.stamp(out.Report, c.opts)
+	r.prepareSave(c.sp, c.recorded, out)
+	// Saved even when the run's context ended: what completed is kept.
+	written, err := r.Store.Save(context.WithoutCancel(c.ctx), out.State)
+	c.last = r.now()
+	c.every = min(max(MinCheckpointEvery, checkpointCost*c.last.Sub(started)), MaxCheckpointEvery)
+	switch {
+	case err != nil && !c.failed:
+		c.failed = true
+		r.Log.Warn().Err(err).Msg("the run's progress could not be saved; it goes on, and its end saves all it did")
+	case err != nil:
+		r.Log.Debug().Err(err).Msg("checkpoint not saved")
+	default:
+		r.Log.Debug().Bool("written", written).Uint64("serial", out.State.Serial).Dur("took", c.last.Sub(started)).Msg("checkpoint saved")
+	}
+}
