@@ -54,6 +54,9 @@ type call struct {
 	// creation: a repeat would create a second job). Such a failure is
 	// returned at once, matching ErrOutcomeUnknown.
 	unsafe bool
+	// place is where the call waits in line for its turn; nil: a place of
+	// its own (see governor).
+	place *place
 }
 
 // do runs cl until it succeeds, fails for good, or ctx ends, and hands the
@@ -81,7 +84,7 @@ func (c *Client) run(ctx context.Context, cl *call, check func(status int, body 
 				return err
 			}
 		}
-		turn, err := c.gov.wait(ctx, urgent)
+		turn, err := c.gov.wait(ctx, urgent, cl.place)
 		if errors.Is(err, errNoTurn) {
 			return &APIError{Endpoint: cl.endpoint, Class: ClassRateLimit, Msg: err.Error()}
 		}
