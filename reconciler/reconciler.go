@@ -200,13 +200,22 @@ func accountStopOf(ctx context.Context) *accountStop {
 var errAccountStopped = errors.New(report.NotDoneStopped)
 
 // notDone is the error of an item left undone because ctx ended.
-func notDone(ctx context.Context) error {
+func notDone(ctx context.Context) error { return endedBy(ctx, errInterrupted) }
+
+// cutShort is the error of an item whose call was under way when ctx
+// ended: the call's own error (a cancelled request) says nothing more.
+func cutShort(ctx context.Context) error { return endedBy(ctx, errCut) }
+
+// endedBy is the error of an item that ctx's end left undone: the
+// account-wide error's, interrupt for an interrupt, or the cause that
+// ended ctx (a deadline, which says which).
+func endedBy(ctx context.Context, interrupt error) error {
 	cause := context.Cause(ctx)
 	switch {
 	case accountStopOf(ctx) != nil:
 		return errAccountStopped
 	case cause == nil || errors.Is(cause, context.Canceled):
-		return errInterrupted
+		return interrupt
 	}
 	return fmt.Errorf("not done: %w", cause)
 }
@@ -414,17 +423,17 @@ func (r *Reconciler) refreshSearch(ctx context.Context, s spec.Search, rec *stat
 				r.checkAccount(obs.Err)
 			}
 		}
-		switch {
-		case obs.Err == nil || ctx.Err() == nil || patsnap.IsAccountWide(obs.Err):
-		case accountStopOf(ctx) != nil:
-			obs.Err = errAccountStopped // cut by another search's account-wide error
-		case errors.Is(context.Cause(ctx), context.Canceled):
-			obs.Err = fmt.Errorf("interrupted: %w", obs.Err)
-		default: // a deadline, which says which
-			obs.Err = fmt.Errorf("interrupted: %v: %w", context.Cause(ctx), obs.Err)
+		if obs.Err != nil && ctx.Err() != nil && !patsnap.IsAccountWide(obs.Err) {
+			// Cut by the run's end, which the change report states once.
+			r.Log.Debug().Str("search", s.Name).Err(obs.Err).Msg("search cut short")
+			obs.Err = cutShort(ctx)
 		}
 	}
-	if obs.Err != nil && !errors.Is(obs.Err, errAccountStopped) {
+	switch {
+	case obs.Err == nil:
+	case ctx.Err() != nil: // the run ended (an interrupt, an account-wide error): said once, at its end
+		r.Log.Debug().Str("search", s.Name).Err(obs.Err).Msg("search not done; its recorded hits are kept")
+	default:
 		r.Log.Warn().Str("search", s.Name).Err(obs.Err).Msg("search failed; its recorded hits are kept")
 	}
 	next, ch := DiffSearch(s, rec, obs, r.now())

@@ -398,9 +398,13 @@ func reconcileOnce(ctx context.Context, e env, f *reconcileFlags, cmd string) er
 				// What the run found, none of which was kept: the error
 				// says so, not the report's failure line.
 				printReport(e, f, rep, page, st.filesDir)
+			case rep != nil && errors.Is(err, runner.ErrInterrupted):
+				// What completed before the interrupt; the error says
+				// how much that was, and the report's failure line
+				// would say it again.
+				return joinFailures(printReport(e, f, rep, page, st.filesDir), err)
 			case rep != nil:
-				// What completed before the interrupt, and the error
-				// after what the report tells.
+				// The report, and the error after what it tells.
 				return joinFailures(finishReport(e, f, rep, page, st.filesDir), err)
 			}
 			return err

@@ -174,7 +174,7 @@ func (r *Runner) Once(ctx context.Context, sp *spec.Spec, opts Options) (*report
 	r.stamp(out.Report, opts)
 	if r.Mode == reconciler.ModePlan {
 		r.PlanPictures(ctx, sp, out.Report)
-		return out.Report, r.ended(ctx, false)
+		return out.Report, planEnded(ctx)
 	}
 	return r.finishApply(ctx, sp, recorded, out, opts, started)
 }
@@ -274,7 +274,7 @@ func (r *Runner) finishApply(ctx context.Context, sp *spec.Spec, recorded *state
 	// After the drawings step, so that an e-mail's page shows the new
 	// hits' drawings; the state already holds the messages.
 	notifyErr := r.deliverOutbox(ctx, sp, out)
-	if err := r.ended(ctx, true); err != nil {
+	if err := applyEnded(ctx, out.Report); err != nil {
 		return out.Report, err
 	}
 	return out.Report, notifyErr
@@ -288,40 +288,6 @@ func (r *Runner) prepareSave(sp *spec.Spec, recorded *state.State, out *reconcil
 	out.State.PatwatchVersion = r.Version
 	r.composeOutbox(sp, recorded, out)
 }
-
-// ended is the error of a run whose context ended before it was done, nil
-// for one that finished.
-func (r *Runner) ended(ctx context.Context, saved bool) error {
-	if ctx.Err() == nil {
-		return nil
-	}
-	var de *deadlineError
-	switch {
-	case !errors.As(context.Cause(ctx), &de) && !saved:
-		return nil // an interrupted plan's report says what it did not do
-	case de == nil:
-		return ErrInterrupted
-	}
-	what := "the work completed before it was saved"
-	if !saved {
-		what = "the plan is incomplete"
-	}
-	return hint.Wrap(fmt.Errorf("%w; %s", de, what),
-		fmt.Sprintf("give the run more time with --timeout (now %s), or see which calls are slow with --log-level debug",
-			spec.FormatDuration(de.timeout)))
-}
-
-// deadlineError is the cause of a run that passed its deadline.
-type deadlineError struct{ timeout time.Duration }
-
-func (e *deadlineError) Error() string {
-	return fmt.Sprintf("the run's deadline of %s passed (--timeout)", spec.FormatDuration(e.timeout))
-}
-
-// ErrInterrupted is returned with the change report of a run whose context
-// ended: the work completed before then was saved.
-var ErrInterrupted = hint.Wrap(errors.New("interrupted; the work completed before the interrupt was saved"),
-	"run apply again to finish")
 
 // ErrNotSaved is matched by errors.Is for a run whose changes were not
 // saved; its change report is returned with it.
