@@ -23,7 +23,6 @@ import (
 	"github.com/patwatch/patwatch/internal/drawings"
 	"github.com/patwatch/patwatch/internal/hint"
 	"github.com/patwatch/patwatch/internal/notify"
-	"github.com/patwatch/patwatch/internal/patsnap"
 	"github.com/patwatch/patwatch/internal/pgstore"
 	"github.com/patwatch/patwatch/internal/report"
 	"github.com/patwatch/patwatch/internal/runner"
@@ -31,10 +30,6 @@ import (
 	"github.com/patwatch/patwatch/spec"
 	"github.com/patwatch/patwatch/state"
 )
-
-// DefaultBaseURL is the API root used when neither PATSNAP_BASE_URL nor the
-// spec's api.base_url names one.
-const DefaultBaseURL = "https://connect.zhihuiya.com"
 
 // reconcileFlags are the flags of plan, apply and watch.
 type reconcileFlags struct {
@@ -135,7 +130,7 @@ func (f *reconcileFlags) setup(e env) (zerolog.Logger, error) {
 	}
 	if !f.sandbox && !f.offline {
 		// Before anything else: the token exchange is the first call.
-		if err := checkBaseURL(e.getenv("PATSNAP_BASE_URL")); err != nil {
+		if err := runner.CheckBaseURL(e.getenv("PATSNAP_BASE_URL")); err != nil {
 			return zerolog.Nop(), err
 		}
 	}
@@ -164,22 +159,6 @@ func (f *reconcileFlags) check() error {
 		}
 	}
 	return nil
-}
-
-// checkBaseURL refuses a PATSNAP_BASE_URL that is plain http to anything but
-// a loopback address: the token exchange, the key and every answer would
-// cross the network in clear. The spec's api.base_url is checked by
-// validate the same way.
-func checkBaseURL(raw string) error {
-	if raw == "" {
-		return nil
-	}
-	u, err := url.Parse(raw)
-	if err != nil || u.Scheme != "http" || spec.IsLoopbackHost(u.Hostname()) {
-		return nil // the client refuses what is not a URL at all
-	}
-	return hint.Wrap(fmt.Errorf("PATSNAP_BASE_URL is plain http to %s: credentials and results would cross the network unencrypted", u.Host),
-		"use an https:// URL; plain http is accepted only to a loopback address (127.0.0.1, ::1, localhost), such as a local proxy")
 }
 
 // checkOut refuses an --out that names a file the run reads or keeps: the
@@ -271,19 +250,6 @@ func checkResubmit(names []string, sp *spec.Spec) error {
 		}
 	}
 	return nil
-}
-
-// credentialVars names the environment variables that hold the run's
-// credentials, for the message of a run stopped because PatSnap refused
-// them.
-func credentialVars(e env, f *reconcileFlags) string {
-	switch {
-	case f.sandbox:
-		return ""
-	case e.getenv("PATSNAP_API_KEY") != "":
-		return "PATSNAP_API_KEY"
-	}
-	return "PATSNAP_CLIENT_ID and PATSNAP_CLIENT_SECRET"
 }
 
 // paths resolves the state file and reports directory against the spec's
@@ -437,7 +403,7 @@ func reconcileOnce(ctx context.Context, e env, f *reconcileFlags, cmd string) er
 
 	var rep *report.ChangeReport
 	var page *report.Page // the pictures of an HTML report
-	r := newRunner(e, f, log, st, cmd, nil)
+	r := newRunner(e, f, log, st, cmd, newLiveAPI(e, log))
 	if f.format == report.FormatHTML {
 		r.Drawings.Page = func(p *report.Page) { page = p }
 	}
@@ -585,10 +551,9 @@ func anySucceeded(rep *report.ChangeReport) bool {
 	return false
 }
 
-// newRunner wires a runner for cmd against the store st: the live API from
-// the environment's credentials, or the sandbox. clients, in watch mode,
-// keeps one live client across runs.
-func newRunner(e env, f *reconcileFlags, log zerolog.Logger, st *stateStore, cmd string, clients *clientPool) *runner.Runner {
+// newRunner wires a runner for cmd against the store st: the live API
+// through live, or the sandbox.
+func newRunner(e env, f *reconcileFlags, log zerolog.Logger, st *stateStore, cmd string, live *runner.LiveAPI) *runner.Runner {
 	route := &imageRoute{}
 	r := &runner.Runner{
 		Store:         st,
@@ -605,16 +570,27 @@ func newRunner(e env, f *reconcileFlags, log zerolog.Logger, st *stateStore, cmd
 		Timeout:       f.timeout,
 		AllowMassDrop: f.allowMassDrop,
 		Resubmit:      f.resubmit,
-		Credentials:   credentialVars(e, f),
-		Connect: func(ctx context.Context, sp *spec.Spec) (reconciler.API, func(), error) {
-			return connect(ctx, e, f, log, st, cmd != "plan", clients, sp, route)
-		},
-		Drawings: newDrawings(e, f, st, route),
+		Drawings:      newDrawings(e, f, st, route),
+	}
+	if f.sandbox {
+		mode := reconciler.ModeApply
+		if cmd == "plan" {
+			mode = reconciler.ModePlan
+		}
+		sb := &runner.Sandbox{Store: st, Mode: mode, Log: log, Tune: e.tuneClient, Started: route.sandboxAt}
+		r.Connect = sb.Connect
+	} else {
+		r.Connect, r.Credentials = live.Connect, live.Credentials()
 	}
 	if cmd != "plan" { // plan never sends
 		r.Notify = newNotifier(e, log)
 	}
 	return r
+}
+
+// newLiveAPI is the connection to the live API of a command's runs.
+func newLiveAPI(e env, log zerolog.Logger) *runner.LiveAPI {
+	return &runner.LiveAPI{Getenv: e.getenv, Log: log, Tune: e.tuneClient}
 }
 
 // newNotifier builds the notifier of a run: channel URLs and keys come
@@ -625,100 +601,4 @@ func newNotifier(e env, log zerolog.Logger) *notify.Notifier {
 		e.tuneNotifier(n)
 	}
 	return n
-}
-
-// connect builds the API client: the sandbox's, or the live API's from the
-// environment's credentials, reused from clients when watch mode has one
-// with the same settings. The returned function releases what it started.
-func connect(ctx context.Context, e env, f *reconcileFlags, log zerolog.Logger, st runner.Store, persist bool, clients *clientPool, sp *spec.Spec, images *imageRoute) (reconciler.API, func(), error) {
-	cfg := patsnap.Config{QPS: sp.API.QPS, Logger: log}
-	closeFn := func() {}
-	if f.sandbox {
-		sb, err := startSandbox(ctx, st, persist, log)
-		if err != nil {
-			return nil, nil, fmt.Errorf("sandbox: %w", err)
-		}
-		cfg.BaseURL, cfg.APIKey = sb.baseURL, sandboxAPIKey
-		closeFn = sb.close
-		images.sandboxAt(sb.baseURL) // its drawings come from the simulation too
-	} else {
-		cfg.BaseURL = firstNonEmpty(e.getenv("PATSNAP_BASE_URL"), sp.API.BaseURL, DefaultBaseURL)
-		cfg.APIKey = e.getenv("PATSNAP_API_KEY")
-		cfg.ClientID = e.getenv("PATSNAP_CLIENT_ID")
-		cfg.ClientSecret = e.getenv("PATSNAP_CLIENT_SECRET")
-		if err := checkCredentials(cfg); err != nil {
-			return nil, nil, err
-		}
-		if cfg.APIKey == "" && (cfg.ClientID == "" || cfg.ClientSecret == "") {
-			return nil, nil, hint.Wrap(errors.New("no PatSnap credentials: set PATSNAP_API_KEY, or PATSNAP_CLIENT_ID and PATSNAP_CLIENT_SECRET"),
-				"try patwatch without credentials on the built-in simulation: add --sandbox",
-				"review a change without calling the API: patwatch plan --offline")
-		}
-		if cfg.APIKey != "" {
-			cfg.ClientID, cfg.ClientSecret = "", ""
-		}
-		// The sandbox's address changes every run: its uploads stay in memory.
-		cfg.Uploads = newUploadCache(e, log, cfg.BaseURL, cfg.APIKey+cfg.ClientID)
-	}
-	if e.tuneClient != nil {
-		e.tuneClient(&cfg)
-	}
-	if clients != nil && !f.sandbox {
-		c, err := clients.get(cfg)
-		return c, closeFn, err
-	}
-	c, err := patsnap.New(cfg)
-	if err != nil {
-		closeFn()
-		return nil, nil, err
-	}
-	return c, closeFn, nil
-}
-
-// checkCredentials refuses half of mode A's credentials, naming the
-// variable that is missing.
-func checkCredentials(cfg patsnap.Config) error {
-	if cfg.APIKey != "" {
-		return nil
-	}
-	switch {
-	case cfg.ClientID != "" && cfg.ClientSecret == "":
-		return hint.Wrap(errors.New("PATSNAP_CLIENT_SECRET is not set: PATSNAP_CLIENT_ID is, and mode A needs both"),
-			"set PATSNAP_CLIENT_SECRET to the client secret of the same PatSnap client, or use PATSNAP_API_KEY instead")
-	case cfg.ClientID == "" && cfg.ClientSecret != "":
-		return hint.Wrap(errors.New("PATSNAP_CLIENT_ID is not set: PATSNAP_CLIENT_SECRET is, and mode A needs both"),
-			"set PATSNAP_CLIENT_ID to the client id of the same PatSnap client, or use PATSNAP_API_KEY instead")
-	}
-	return nil
-}
-
-// clientPool keeps one live API client across the runs of watch mode, so
-// that its token, rate limiter and upload cache carry over from run to run
-// (a report poll every 15 s must not fetch a token every time). A change of
-// the spec's api settings builds a new client.
-type clientPool struct {
-	key    string
-	client *patsnap.Client
-}
-
-func (p *clientPool) get(cfg patsnap.Config) (*patsnap.Client, error) {
-	key := fmt.Sprintf("%s|%g", cfg.BaseURL, cfg.QPS)
-	if p.client != nil && p.key == key {
-		return p.client, nil
-	}
-	c, err := patsnap.New(cfg)
-	if err != nil {
-		return nil, err
-	}
-	p.key, p.client = key, c
-	return c, nil
-}
-
-func firstNonEmpty(vals ...string) string {
-	for _, v := range vals {
-		if v != "" {
-			return v
-		}
-	}
-	return ""
 }

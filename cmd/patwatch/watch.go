@@ -59,7 +59,7 @@ func runWatch(ctx context.Context, e env, args []string) error {
 		}
 	}()
 
-	var clients clientPool // one live client across runs: its token and rate carry over
+	live := newLiveAPI(e, log) // one client across runs: its token and rate carry over
 	loop := &watch.Loop{
 		SpecPath:         f.spec,
 		Interval:         f.interval,
@@ -77,7 +77,7 @@ func runWatch(ctx context.Context, e env, args []string) error {
 			return n, total, nil
 		},
 		Apply: func(ctx context.Context, r watch.Run) (*report.ChangeReport, error) {
-			rn := newRunner(e, f, log, st, "watch", &clients)
+			rn := newRunner(e, f, log, st, "watch", live)
 			var page *report.Page
 			if f.format == report.FormatHTML {
 				rn.Drawings.Page = func(p *report.Page) { page = p }
