@@ -19,7 +19,6 @@ import (
 
 	"github.com/rs/zerolog"
 
-	"github.com/patwatch/patwatch/internal/atomicfile"
 	"github.com/patwatch/patwatch/internal/drawings"
 	"github.com/patwatch/patwatch/internal/hint"
 	"github.com/patwatch/patwatch/internal/notify"
@@ -452,7 +451,7 @@ func renderReport(w io.Writer, f *reconcileFlags, rep *report.ChangeReport, page
 	if f.format == report.FormatHTML {
 		return renderPage(w, rep, page, pagePath, filesDir)
 	}
-	return report.Render(w, rep, f.format, false)
+	return report.Render(w, rep, f.format)
 }
 
 // selection is the entries --target, --exclude and --due-only choose.
@@ -470,7 +469,7 @@ func printReport(e env, f *reconcileFlags, rep *report.ChangeReport, page *repor
 		return err
 	}
 	if f.out != "" {
-		if err := atomicfile.WriteFile(f.out, buf.Bytes(), 0o644); err != nil {
+		if err := report.WriteFile(f.out, buf.Bytes()); err != nil {
 			return fmt.Errorf("--out: %w", err)
 		}
 	}
@@ -487,68 +486,17 @@ func finishReport(e env, f *reconcileFlags, rep *report.ChangeReport, page *repo
 	}
 	var stopped error
 	if rep.Stopped != nil {
-		stopped = hint.Wrap(errors.New("the run stopped at an account-wide error: "+rep.Stopped.Error), rep.Stopped.Check)
+		stopped = rep.Stopped.Err()
 	}
 	switch {
 	case rep.Failed():
-		return joinFailures(stopped, errors.New(failureLine(rep)))
+		return joinFailures(stopped, errors.New(rep.Failure()))
 	case f.detailed && rep.Changed:
 		return joinFailures(stopped, exitCode(exitChanged))
 	case stopped != nil:
 		return joinFailures(stopped, exitCode(exitOK))
 	}
 	return nil
-}
-
-func failureLine(rep *report.ChangeReport) string {
-	var parts []string
-	var n int
-	for _, c := range rep.Searches {
-		if c.Status == report.StatusError {
-			n++
-		}
-	}
-	if n > 0 {
-		parts = append(parts, fmt.Sprintf("%d of %s", n, plural(len(rep.Searches), "search", "searches")))
-	}
-	n = 0
-	for _, c := range rep.Reports {
-		if c.Status == report.ReportError || c.Status == report.ReportFailed {
-			n++
-		}
-	}
-	if n > 0 {
-		parts = append(parts, fmt.Sprintf("%d of %s", n, plural(len(rep.Reports), "report", "reports")))
-	}
-	what := "what succeeded was saved"
-	switch {
-	case rep.Command == "plan":
-		what = "plan changed nothing"
-	case !anySucceeded(rep) && rep.StateChanged:
-		// Saved: the messages that tell of the failure, in the outbox.
-		what = "no entry changed in the state"
-	case !anySucceeded(rep):
-		what = "nothing was saved"
-	}
-	return strings.Join(parts, " and ") + " failed; " + what
-}
-
-// anySucceeded reports whether anything in rep was done: a search refreshed,
-// a report job handled, an entry removed.
-func anySucceeded(rep *report.ChangeReport) bool {
-	for _, s := range rep.Searches {
-		switch s.Status {
-		case report.StatusOK, report.StatusBaseline, report.StatusRebaseline, report.StatusRemoved:
-			return true
-		}
-	}
-	for _, r := range rep.Reports {
-		switch r.Status {
-		case report.ReportSubmitted, report.ReportPending, report.ReportFinished, report.ReportReady, report.ReportRemoved:
-			return true
-		}
-	}
-	return false
 }
 
 // newRunner wires a runner for cmd against the store st: the live API

@@ -18,7 +18,6 @@ import (
 
 	"golang.org/x/text/width"
 
-	"github.com/patwatch/patwatch/internal/atomicfile"
 	"github.com/patwatch/patwatch/internal/drawings"
 	"github.com/patwatch/patwatch/internal/pgstore"
 	"github.com/patwatch/patwatch/internal/report"
@@ -64,7 +63,7 @@ func runShow(ctx context.Context, e env, args []string) error {
 	if err != nil {
 		return err
 	}
-	if err := atomicfile.WriteFile(*out, buf.Bytes(), 0o644); err != nil {
+	if err := report.WriteFile(*out, buf.Bytes()); err != nil {
 		return fmt.Errorf("--out: %w", err)
 	}
 	return nil

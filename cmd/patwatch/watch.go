@@ -8,7 +8,6 @@ import (
 
 	"github.com/rs/zerolog"
 
-	"github.com/patwatch/patwatch/internal/atomicfile"
 	"github.com/patwatch/patwatch/internal/hint"
 	"github.com/patwatch/patwatch/internal/notify"
 	"github.com/patwatch/patwatch/internal/report"
@@ -140,20 +139,14 @@ func lastRefreshes(ctx context.Context, st runner.Store) (map[string]time.Time, 
 	return out, nil
 }
 
-// writeWatchReport prints a run's change report (one JSON object a line;
-// text and markdown with a blank line after each) and replaces --out with
-// it. An HTML page only goes to --out: one page is the latest run's, and a
-// report poll that changed nothing leaves the last full run's report there.
+// writeWatchReport prints a run's change report as one of a stream (one
+// JSON object a line; text and markdown with a blank line after each) and
+// replaces --out with it. An HTML page only goes to --out: one page is the
+// latest run's, and a report poll that changed nothing leaves the last full
+// run's report there.
 func writeWatchReport(e env, f *reconcileFlags, log zerolog.Logger, rep *report.ChangeReport, page *report.Page, filesDir string) {
 	if f.format != report.FormatHTML {
-		var buf bytes.Buffer
-		if err := report.Render(&buf, rep, f.format, true); err != nil {
-			log.Error().Err(err).Msg("writing the change report")
-		}
-		if f.format != report.FormatJSON {
-			buf.WriteString("\n") // a blank line between runs; JSON is one object a line
-		}
-		if _, err := e.stdout.Write(buf.Bytes()); err != nil {
+		if err := report.RenderStream(e.stdout, rep, f.format); err != nil {
 			log.Error().Err(err).Msg("writing the change report")
 		}
 	}
@@ -165,7 +158,7 @@ func writeWatchReport(e env, f *reconcileFlags, log zerolog.Logger, rep *report.
 		log.Error().Err(err).Msg("rendering the change report for --out")
 		return
 	}
-	if err := atomicfile.WriteFile(f.out, buf.Bytes(), 0o644); err != nil {
+	if err := report.WriteFile(f.out, buf.Bytes()); err != nil {
 		log.Error().Err(err).Msg("writing --out")
 		return
 	}
