@@ -424,7 +424,7 @@ func reconcileOnce(ctx context.Context, e env, f *reconcileFlags, cmd string) er
 		rep.PatwatchVersion, rep.Spec = version, specName(f.spec)
 		r.PlanPictures(ctx, sp, rep)
 	} else {
-		prog := newProgress(e.stderr, log, true)
+		prog := newProgress(e.stderr, log, progressLive)
 		r.Progress = prog.update
 		rep, err = r.Once(ctx, sp, runner.Options{Select: f.selection(), CheckNames: true})
 		prog.done()

@@ -4,12 +4,10 @@ import (
 	"bytes"
 	"context"
 	"errors"
-	"time"
 
 	"github.com/rs/zerolog"
 
 	"github.com/patwatch/patwatch/internal/hint"
-	"github.com/patwatch/patwatch/internal/notify"
 	"github.com/patwatch/patwatch/internal/report"
 	"github.com/patwatch/patwatch/internal/runner"
 	"github.com/patwatch/patwatch/internal/watch"
@@ -66,44 +64,25 @@ func runWatch(ctx context.Context, e env, args []string) error {
 		RetryAfter:       f.retryAfter,
 		Log:              log,
 		AllowMassRemoval: f.allowMassRemoval,
-		Removal: func(ctx context.Context, sp *spec.Spec) (int, int, error) {
-			// A read without the lock, as plan's: the run reads again.
-			recorded, err := st.Load(ctx)
-			if err != nil {
-				return 0, 0, err
-			}
-			n, total := reconciler.Removals(sp, recorded)
-			return n, total, nil
-		},
+		Removal:          watch.Removals(st.Load),
+		Refreshed:        watch.Refreshes(st.Load),
 		Apply: func(ctx context.Context, r watch.Run) (*report.ChangeReport, error) {
 			rn := newRunner(e, f, log, st, "watch", live)
 			var page *report.Page
 			if f.format == report.FormatHTML {
 				rn.Drawings.Page = func(p *report.Page) { page = p }
 			}
-			prog := newProgress(e.stderr, log, false)
+			prog := newProgress(e.stderr, log, progressLogged)
 			rn.Progress = prog.update
 			rep, err := rn.Once(ctx, r.Spec, runner.Options{ReportsOnly: r.ReportsOnly,
 				Select: reconciler.Selection{Targeted: r.Targeted, Target: r.Targets, Exclude: r.Exclude, DueOnly: r.DueOnly, Reason: r.Reason}})
 			prog.done()
-			var de *notify.DeliveryError
-			if errors.As(err, &de) {
-				// The run itself succeeded and is saved; its undelivered
-				// messages wait in the state and go with the next run.
-				// Not a failed run: that would repeat the searches sooner
-				// only to retry a receiver that is down.
-				log.Error().Err(err).Msg("notification delivery failed; the messages wait in the state for the next run")
-				err = nil
-			}
 			if rep != nil {
 				rep.Trigger = r.Trigger
 				writeWatchReport(e, f, log, rep, page, st.filesDir)
 			}
 			return rep, err
 		},
-	}
-	loop.Refreshed = func(ctx context.Context) (map[string]time.Time, error) {
-		return lastRefreshes(ctx, st)
 	}
 	if e.reload != nil {
 		reload, stop := e.reload()
@@ -121,22 +100,6 @@ func runWatch(ctx context.Context, e env, args []string) error {
 		return err
 	}
 	return nil
-}
-
-// lastRefreshes reads from the state when each search with its own
-// interval was last refreshed, for watch's schedule of them.
-func lastRefreshes(ctx context.Context, st runner.Store) (map[string]time.Time, error) {
-	recorded, err := st.Load(ctx)
-	if err != nil {
-		return nil, err
-	}
-	out := map[string]time.Time{}
-	for name, s := range recorded.Searches {
-		if !s.RefreshedAt.IsZero() {
-			out[name] = s.RefreshedAt
-		}
-	}
-	return out, nil
 }
 
 // writeWatchReport prints a run's change report as one of a stream (one

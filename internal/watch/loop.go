@@ -10,6 +10,7 @@ import (
 
 	"github.com/rs/zerolog"
 
+	"github.com/patwatch/patwatch/internal/notify"
 	"github.com/patwatch/patwatch/internal/report"
 	"github.com/patwatch/patwatch/spec"
 )
@@ -332,7 +333,8 @@ func (l *Loop) watchedFiles() []string {
 }
 
 // apply runs once and logs the outcome. Failures are counted for the retry
-// delay; the next trigger or tick tries again.
+// delay; the next trigger or tick tries again. A run whose notifications
+// were not delivered is no failure.
 func (l *Loop) apply(ctx context.Context, r Run) *report.ChangeReport {
 	started := time.Now()
 	start := l.Log.Info().Str("trigger", r.Trigger)
@@ -341,6 +343,14 @@ func (l *Loop) apply(ctx context.Context, r Run) *report.ChangeReport {
 	}
 	start.Msg("run started")
 	rep, err := l.Apply(ctx, r)
+	if de := (*notify.DeliveryError)(nil); errors.As(err, &de) {
+		// The run itself succeeded and is saved; its undelivered messages
+		// wait in the state and go with the next run. Not a failed run:
+		// that would repeat the searches sooner only to retry a receiver
+		// that is down.
+		l.Log.Error().Err(err).Msg("notification delivery failed; the messages wait in the state for the next run")
+		err = nil
+	}
 	if rep != nil {
 		l.pending = hasPending(rep)
 	}
