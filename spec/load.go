@@ -283,15 +283,35 @@ func (l *loader) yamlError(err error, data []byte, root *yaml.Node) {
 		case strings.Contains(m, "already defined"):
 			hint = "each field may appear once per mapping"
 		}
+		col := 1
 		if data != nil && line > 0 && len(data) <= offendingLineMax {
-			// yaml.v3 names the line where the enclosing block starts; say
-			// where the token it could not fit is, when that can be shown.
+			// yaml.v3 names the line where the enclosing block starts;
+			// locate the problem at the token it could not fit when that
+			// can be proven, so that editors and FILE:LINE: parsers jump
+			// to it, and name the block's line in the message.
 			if k, ok := offendingLine(data, whole); ok && k != line {
-				m += fmt.Sprintf(" (the offending token is on line %d)", k)
+				m += fmt.Sprintf(" (in the block that starts on line %d)", line)
+				line, col = k, firstColumn(data, k)
 			}
 		}
-		l.addAt(line, 1, "", "invalid YAML: "+m, hint)
+		l.addAt(line, col, "", "invalid YAML: "+m, hint)
 	}
+}
+
+// firstColumn is the 1-based column of the first character of a line
+// (1-based) that is not indentation: where the token the parser failed at
+// starts, on the line offendingLine proves.
+func firstColumn(data []byte, line int) int {
+	rest := data
+	for range line - 1 {
+		_, after, ok := bytes.Cut(rest, []byte("\n"))
+		if !ok {
+			return 1
+		}
+		rest = after
+	}
+	text, _, _ := bytes.Cut(rest, []byte("\n"))
+	return utf8.RuneCount(text) - utf8.RuneCount(bytes.TrimLeft(text, " \t")) + 1
 }
 
 // offendingLineMax bounds the specs offendingLine searches: its parses take

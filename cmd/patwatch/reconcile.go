@@ -3,14 +3,11 @@ package main
 import (
 	"bytes"
 	"context"
-	"crypto/sha256"
-	"encoding/hex"
 	"errors"
 	"flag"
 	"fmt"
 	"io"
 	"io/fs"
-	"net/url"
 	"os"
 	"path/filepath"
 	"slices"
@@ -22,12 +19,11 @@ import (
 	"github.com/patwatch/patwatch/internal/drawings"
 	"github.com/patwatch/patwatch/internal/hint"
 	"github.com/patwatch/patwatch/internal/notify"
-	"github.com/patwatch/patwatch/internal/pgstore"
 	"github.com/patwatch/patwatch/internal/report"
 	"github.com/patwatch/patwatch/internal/runner"
+	"github.com/patwatch/patwatch/internal/store"
 	"github.com/patwatch/patwatch/reconciler"
 	"github.com/patwatch/patwatch/spec"
-	"github.com/patwatch/patwatch/state"
 )
 
 // reconcileFlags are the flags of plan, apply and watch.
@@ -178,7 +174,7 @@ func checkOut(out string, sp *spec.Spec, st *stateStore) error {
 			}
 		}
 	}
-	if r, ok := st.Store.(interface{ Reserved(string, ...string) bool }); what == "" && ok && r.Reserved(out, runner.SandboxAux, "watch") {
+	if what == "" && st.Reserved(out, store.SandboxAux) {
 		what = "the state file or a file patwatch keeps beside it"
 	}
 	for _, r := range sp.Reports {
@@ -186,8 +182,8 @@ func checkOut(out string, sp *spec.Spec, st *stateStore) error {
 			what = "the downloaded file of report " + r.Name
 		}
 	}
-	if d, ok := st.drawings.(interface{ Dir() string }); what == "" && ok && insideDir(out, d.Dir()) {
-		what = "in " + d.Dir() + ", where patwatch keeps the drawings of the HTML report"
+	if d := st.drawings.Dir(); what == "" && insideDir(out, d) {
+		what = "in " + d + ", where patwatch keeps the drawings of the HTML report"
 	}
 	if what == "" {
 		return nil
@@ -251,33 +247,6 @@ func checkResubmit(names []string, sp *spec.Spec) error {
 	return nil
 }
 
-// paths resolves the state file and reports directory against the spec's
-// directory, as the contract's defaults say.
-func (f *reconcileFlags) paths(sp *spec.Spec) (statePath, reportsDir string, err error) {
-	statePath = f.state
-	switch {
-	case statePath == "":
-		statePath = filepath.Join(sp.Dir, "patwatch.state.json")
-	case !strings.Contains(statePath, "://"): // a database URL is its store's to check
-		// A state in a directory that does not exist would read as empty:
-		// a silent new baseline of everything, and a save that fails.
-		if err := checkParentDir("--state", statePath); err != nil {
-			return "", "", err
-		}
-	}
-	reportsDir = f.reportsDir
-	if reportsDir == "" {
-		reportsDir = filepath.Join(sp.Dir, "reports")
-	}
-	if statePath, err = filepath.Abs(statePath); err != nil {
-		return "", "", err
-	}
-	if reportsDir, err = filepath.Abs(reportsDir); err != nil {
-		return "", "", err
-	}
-	return statePath, reportsDir, nil
-}
-
 // checkParentDir refuses a file path whose directory does not exist.
 func checkParentDir(flag, path string) error {
 	dir := filepath.Dir(path)
@@ -294,69 +263,41 @@ func checkParentDir(flag, path string) error {
 	return nil
 }
 
-// openStore opens the state store the flags name for sp: a state file, or
-// a state in PostgreSQL named by a postgres:// URL. The caller closes it.
-func (f *reconcileFlags) openStore(sp *spec.Spec) (*stateStore, error) {
-	if pgstore.IsURL(f.state) {
-		_, reportsDir, err := f.paths(sp)
-		if err != nil {
-			return nil, err
-		}
-		pg, err := openPGState(f.state)
-		if err != nil {
-			return nil, hint.Wrap(err, "the URL is postgres://USER@HOST:PORT/DB?sslmode=…&state=NAME&schema=SCHEMA")
-		}
-		// A database state has no directory, and its runners each have
-		// their own reports directory: recorded report files are relative
-		// to the directory holding it, so that they read reports/NAME.pdf
-		// on every runner that keeps the default name (as a state file
-		// beside its spec records them, and a pushed one keeps them).
-		return &stateStore{Store: pg, filesDir: filepath.Dir(reportsDir), reportsDir: reportsDir, drawings: pgDrawings(f.spec, pg)}, nil
+// openStore opens the state the flags name for sp (by default the state
+// file beside the spec), with the directories a run uses with it. The
+// caller closes it.
+func (f *reconcileFlags) openStore(ctx context.Context, sp *spec.Spec) (*stateStore, error) {
+	target := f.state
+	if target == "" {
+		target = filepath.Join(sp.Dir, "patwatch.state.json")
+	} else if err := store.CheckTarget(target); err != nil {
+		return nil, fmt.Errorf("--state %s: %w", target, err)
 	}
-	statePath, reportsDir, err := f.paths(sp)
+	reportsDir := f.reportsDir
+	if reportsDir == "" {
+		reportsDir = filepath.Join(sp.Dir, "reports")
+	}
+	reportsDir, err := filepath.Abs(reportsDir)
 	if err != nil {
 		return nil, err
 	}
-	fs, err := state.NewFileStore(statePath)
+	s, err := openState(ctx, target, f.spec)
 	if err != nil {
 		return nil, err
 	}
-	return &stateStore{Store: fs, filesDir: fs.Dir(), reportsDir: reportsDir, drawings: drawings.ForStateFile(fs.Path)}, nil
-}
-
-// pgDrawings keeps the drawings of the database state pg on this runner,
-// beside the spec at specPath (the directory show finds them in, whatever
-// --reports-dir says), as a state file's are beside it: in
-// .patwatch/drawings/postgres-NAME-DIGEST, where DIGEST tells apart states
-// of one name in other databases or schemas. They are a cache: a runner
-// without them fetches the drawings of the hits it reports from then on.
-func pgDrawings(specPath string, pg *pgstore.Store) *drawings.FileStore {
-	dir := "."
-	if specPath != "-" {
-		dir = filepath.Dir(specPath)
-	}
-	where := pg.String() // the URL without its secrets
-	if u, err := url.Parse(where); err == nil {
-		where = u.Host + u.Path // the server and database, not the connection's options
-	}
-	sum := sha256.Sum256([]byte(where + "\x00" + pg.Schema() + "\x00" + pg.StateName()))
-	return drawings.ForStateFile(filepath.Join(dir, "postgres-"+pg.StateName()+"-"+hex.EncodeToString(sum[:4])))
+	return newStateStore(s, reportsDir), nil
 }
 
 // stateStore is an opened store with the directories a run uses with it.
 type stateStore struct {
-	runner.Store
+	store.Store
 	filesDir   string // recorded report files are relative to it
 	reportsDir string
-	drawings   runner.DrawingCache // the thumbnails of HTML reports
+	drawings   *drawings.FileStore // the thumbnails of HTML reports
 }
 
-// Close releases the store's connections, if it has any.
-func (s *stateStore) Close() error {
-	if c, ok := s.Store.(io.Closer); ok {
-		return c.Close()
-	}
-	return nil
+func newStateStore(s store.Store, reportsDir string) *stateStore {
+	return &stateStore{Store: s, filesDir: s.FilesDir(reportsDir), reportsDir: reportsDir, drawings: drawings.InDir(s.DrawingsDir())}
 }
 
 func runPlan(ctx context.Context, e env, args []string) error {
@@ -387,7 +328,7 @@ func reconcileOnce(ctx context.Context, e env, f *reconcileFlags, cmd string) er
 	if err != nil {
 		return specError(e.stderr, f.spec, err)
 	}
-	st, err := f.openStore(sp)
+	st, err := f.openStore(ctx, sp)
 	if err != nil {
 		return err
 	}
@@ -406,23 +347,10 @@ func reconcileOnce(ctx context.Context, e env, f *reconcileFlags, cmd string) er
 	if f.format == report.FormatHTML {
 		r.Drawings.Page = func(p *report.Page) { page = p }
 	}
-	if cmd == "plan" && f.offline {
-		recorded, err := st.Load(ctx)
-		if err != nil {
+	if r.Mode == reconciler.ModeOffline {
+		if rep, err = r.Once(ctx, sp, runner.Options{Select: f.selection(), CheckNames: true}); err != nil {
 			return err
 		}
-		sel := f.selection()
-		if err := sel.Check(sp, recorded); err != nil {
-			return err
-		}
-		rep = (&reconciler.Reconciler{StateDir: st.filesDir, Now: e.now}).PlanOfflineSelected(sp, recorded, sel)
-		if limit := sp.API.MaxCalls; limit > 0 && rep.Calls.Estimated > limit {
-			log.Warn().Int("estimated", rep.Calls.Estimated).Int("max_calls", limit).
-				Msg("the apply this plan previews could make more calls than api.max_calls allows, and would be refused; narrow it with --target or raise api.max_calls")
-		}
-		rep.GeneratedAt = e.clock().UTC().Truncate(time.Second)
-		rep.PatwatchVersion, rep.Spec = version, specName(f.spec)
-		r.PlanPictures(ctx, sp, rep)
 	} else {
 		prog := newProgress(e.stderr, log, progressLive)
 		r.Progress = prog.update
@@ -506,7 +434,7 @@ func newRunner(e env, f *reconcileFlags, log zerolog.Logger, st *stateStore, cmd
 	r := &runner.Runner{
 		Store:         st,
 		Command:       cmd,
-		Apply:         cmd != "plan",
+		Mode:          f.mode(cmd),
 		LockTimeout:   f.lockTimeout,
 		FilesDir:      st.filesDir,
 		ReportsDir:    st.reportsDir,
@@ -521,11 +449,7 @@ func newRunner(e env, f *reconcileFlags, log zerolog.Logger, st *stateStore, cmd
 		Drawings:      newDrawings(e, f, st, route),
 	}
 	if f.sandbox {
-		mode := reconciler.ModeApply
-		if cmd == "plan" {
-			mode = reconciler.ModePlan
-		}
-		sb := &runner.Sandbox{Store: st, Mode: mode, Log: log, Tune: e.tuneClient, Started: route.sandboxAt}
+		sb := &runner.Sandbox{Store: st, Mode: r.Mode, Log: log, Tune: e.tuneClient, Started: route.sandboxAt}
 		r.Connect = sb.Connect
 	} else {
 		r.Connect, r.Credentials = live.Connect, live.Credentials()
@@ -539,6 +463,17 @@ func newRunner(e env, f *reconcileFlags, log zerolog.Logger, st *stateStore, cmd
 // newLiveAPI is the connection to the live API of a command's runs.
 func newLiveAPI(e env, log zerolog.Logger) *runner.LiveAPI {
 	return &runner.LiveAPI{Getenv: e.getenv, Log: log, Tune: e.tuneClient}
+}
+
+// mode is what the runs of cmd do; watch's are applies.
+func (f *reconcileFlags) mode(cmd string) reconciler.Mode {
+	switch {
+	case cmd == "plan" && f.offline:
+		return reconciler.ModeOffline
+	case cmd == "plan":
+		return reconciler.ModePlan
+	}
+	return reconciler.ModeApply
 }
 
 // newNotifier builds the notifier of a run: channel URLs and keys come

@@ -4,12 +4,14 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"time"
 
 	"github.com/rs/zerolog"
 
 	"github.com/patwatch/patwatch/internal/hint"
 	"github.com/patwatch/patwatch/internal/report"
 	"github.com/patwatch/patwatch/internal/runner"
+	"github.com/patwatch/patwatch/internal/store"
 	"github.com/patwatch/patwatch/internal/watch"
 	"github.com/patwatch/patwatch/reconciler"
 	"github.com/patwatch/patwatch/spec"
@@ -41,7 +43,7 @@ func runWatch(ctx context.Context, e env, args []string) error {
 	if err != nil {
 		return specError(e.stderr, f.spec, err)
 	}
-	st, err := f.openStore(sp)
+	st, err := f.openStore(ctx, sp)
 	if err != nil {
 		return err
 	}
@@ -65,7 +67,9 @@ func runWatch(ctx context.Context, e env, args []string) error {
 		Log:              log,
 		AllowMassRemoval: f.allowMassRemoval,
 		Removal:          watch.Removals(st.Load),
-		Refreshed:        watch.Refreshes(st.Load),
+		Refreshed: func(ctx context.Context) (map[string]time.Time, error) {
+			return store.Refreshed(ctx, st)
+		},
 		Apply: func(ctx context.Context, r watch.Run) (*report.ChangeReport, error) {
 			rn := newRunner(e, f, log, st, "watch", live)
 			var page *report.Page

@@ -24,8 +24,8 @@ const sandboxAPIKey = "sk-sandbox"
 // next epoch: new and dropped hits appear and submitted report jobs finish.
 type Sandbox struct {
 	Store Store
-	// Mode is the mode of the runs: a plan reads the memory and never
-	// writes it.
+	// Mode is the mode of the runs: only an apply writes the memory back;
+	// a plan reads it.
 	Mode reconciler.Mode
 	Log  zerolog.Logger
 	// Tune, when set, adjusts the client's configuration (tests).
@@ -80,7 +80,7 @@ func (s *Sandbox) start(ctx context.Context) (string, func(), error) {
 		if err := stop(); err != nil {
 			s.Log.Debug().Err(err).Msg("stopping the sandbox API")
 		}
-		if s.Mode == reconciler.ModePlan {
+		if s.Mode != reconciler.ModeApply {
 			return
 		}
 		b, err := srv.Snapshot()

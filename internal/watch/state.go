@@ -2,7 +2,6 @@ package watch
 
 import (
 	"context"
-	"time"
 
 	"github.com/patwatch/patwatch/reconciler"
 	"github.com/patwatch/patwatch/spec"
@@ -22,23 +21,5 @@ func Removals(load StateLoader) func(ctx context.Context, sp *spec.Spec) (remove
 		}
 		n, total := reconciler.Removals(sp, recorded)
 		return n, total, nil
-	}
-}
-
-// Refreshes is a Loop's Refreshed that reads from the state load reads
-// when each search with its own interval was last refreshed.
-func Refreshes(load StateLoader) func(ctx context.Context) (map[string]time.Time, error) {
-	return func(ctx context.Context) (map[string]time.Time, error) {
-		recorded, err := load(ctx)
-		if err != nil {
-			return nil, err
-		}
-		out := map[string]time.Time{}
-		for name, s := range recorded.Searches {
-			if !s.RefreshedAt.IsZero() {
-				out[name] = s.RefreshedAt
-			}
-		}
-		return out, nil
 	}
 }
