@@ -92,8 +92,9 @@ func (l *loader) build(v any) *Spec {
 }
 
 // channel checks and builds notify[i]: a URL or the variable holding one,
-// and filters that name entries of the spec. Whether a URL's scheme is a
-// service patwatch can send to is checked by the notifier (validate asks it).
+// and filters that name entries of the spec. A URL written in the spec is
+// checked with CheckChannelURL, as the notifier checks one from the
+// environment before it sends.
 func (l *loader) channel(ptr []string, m map[string]any, names map[string]int, entries []string) Channel {
 	c := Channel{On: EventKinds}
 	if n, _, _ := l.resolve(ptr); n != nil {
@@ -119,8 +120,12 @@ func (l *loader) channel(ptr []string, m map[string]any, names map[string]int, e
 	case !hasEnv && !hasURL:
 		l.add(with(ptr, "url_env"), "required field is missing", "name the environment variable that holds the channel's URL, e.g. url_env: PATWATCH_NOTIFY_"+strings.ToUpper(strings.NewReplacer("-", "_", ".", "_").Replace(c.Name)))
 	case hasURL && c.URL != "":
-		if u, err := url.Parse(c.URL); err != nil || u.Scheme == "" {
-			l.add(with(ptr, "url"), "is not a URL with a scheme such as https:// or slack://", "")
+		if _, err := CheckChannelURL(c.URL); err != nil {
+			hint := ""
+			if ue, ok := err.(*URLError); ok {
+				hint = ue.Hint()
+			}
+			l.add(with(ptr, "url"), "the URL "+err.Error(), hint)
 		}
 	}
 	if on := stringList(m["on"]); len(on) > 0 {
