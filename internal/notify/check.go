@@ -23,7 +23,7 @@ func CheckChannels(getenv func(string) string, sp *spec.Spec, file string) (prob
 			notes = append(notes, fmt.Sprintf("notify %s: %s is not set here, so its URL is not checked; apply keeps the channel's messages in the state until it is set", ch.Name, ch.URLEnv))
 			continue
 		}
-		webhook, err := CheckURL(raw)
+		webhook, err := spec.CheckChannelURL(raw)
 		if err != nil {
 			problems = append(problems, urlProblem(ch, file, "notify["+strconv.Itoa(i)+"]."+field, err))
 			continue
@@ -41,8 +41,8 @@ func CheckChannels(getenv func(string) string, sp *spec.Spec, file string) (prob
 	return problems, notes
 }
 
-// urlProblem is the problem of ch's URL, refused by CheckURL with err, at
-// the field path.
+// urlProblem is the problem of ch's URL, refused by spec.CheckChannelURL
+// with err, at the field path.
 func urlProblem(ch spec.Channel, file, path string, err error) spec.Problem {
 	line, col := ch.URLLine, ch.URLCol
 	if line == 0 {
@@ -53,7 +53,7 @@ func urlProblem(ch spec.Channel, file, path string, err error) spec.Problem {
 		what = "the URL in " + ch.URLEnv + " "
 	}
 	p := spec.Problem{File: file, Line: line, Col: col, Path: path, Msg: what + err.Error()}
-	var ue *URLError
+	var ue *spec.URLError
 	if errors.As(err, &ue) {
 		p.Hint = ue.Hint()
 	}
