@@ -28,7 +28,7 @@ import (
 	"github.com/patwatch/patwatch/internal/runner"
 	"github.com/patwatch/patwatch/reconciler"
 	"github.com/patwatch/patwatch/spec"
-	"github.com/patwatch/patwatch/state"
+	"github.com/patwatch/patwatch/state/filestore"
 )
 
 // DefaultBaseURL is the API root used when neither PATSNAP_BASE_URL nor the
@@ -359,7 +359,7 @@ func (f *reconcileFlags) openStore(sp *spec.Spec) (*stateStore, error) {
 	if err != nil {
 		return nil, err
 	}
-	fs, err := state.NewFileStore(statePath)
+	fs, err := filestore.New(statePath)
 	if err != nil {
 		return nil, err
 	}

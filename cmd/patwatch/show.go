@@ -25,6 +25,8 @@ import (
 	"github.com/patwatch/patwatch/internal/runner"
 	"github.com/patwatch/patwatch/spec"
 	"github.com/patwatch/patwatch/state"
+	"github.com/patwatch/patwatch/state/filestore"
+	"github.com/patwatch/patwatch/state/statefile"
 )
 
 // runShow prints what the state file holds. It needs no spec: -f only
@@ -89,7 +91,7 @@ func checkShowOut(out, specPath, statePath string) error {
 		defer pg.Close()
 		st.drawings = pgDrawings(specPath, pg)
 	} else {
-		fs, err := state.NewFileStore(statePath)
+		fs, err := filestore.New(statePath)
 		if err != nil {
 			return err
 		}
@@ -151,15 +153,15 @@ func show(ctx context.Context, e env, w io.Writer, specPath, path, format string
 			return noState(path + " does not exist")
 		}
 		var err error
-		if st, err = state.Load(path); err != nil {
+		if st, err = filestore.Load(path); err != nil {
 			printError(e.stderr, err)
 			return exitError
 		}
-		_, err = os.Stat(state.AuxPath(path, runner.SandboxAux))
+		_, err = os.Stat(filestore.AuxPath(path, runner.SandboxAux))
 		sandbox = err == nil
 	}
 	if format == "json" {
-		b, err := state.Marshal(st)
+		b, err := statefile.Marshal(st)
 		if err != nil {
 			printError(e.stderr, err)
 			return exitError

@@ -17,6 +17,8 @@ import (
 	"github.com/patwatch/patwatch/internal/pgstore"
 	"github.com/patwatch/patwatch/internal/runner"
 	"github.com/patwatch/patwatch/state"
+	"github.com/patwatch/patwatch/state/filestore"
+	"github.com/patwatch/patwatch/state/statefile"
 )
 
 func runStatePull(ctx context.Context, e env, args []string) int {
@@ -50,7 +52,7 @@ func runStatePull(ctx context.Context, e env, args []string) int {
 		printError(e.stderr, err)
 		return exitError
 	}
-	b, err := state.Marshal(got)
+	b, err := statefile.Marshal(got)
 	if err != nil {
 		printError(e.stderr, err)
 		return exitError
@@ -192,7 +194,7 @@ func (t *stateTarget) load(ctx context.Context) (*state.State, error) {
 	if t.pg != nil {
 		return t.pg.Load(ctx)
 	}
-	return state.Load(t.path)
+	return filestore.Load(t.path)
 }
 
 // loadSerial loads the state as saved at serial n: a database keeps them
@@ -208,9 +210,9 @@ func (t *stateTarget) loadSerial(ctx context.Context, n uint64) (*state.State, e
 	if cur.Serial == n {
 		return cur, nil
 	}
-	backup := state.BackupPath(t.path)
+	backup := filestore.BackupPath(t.path)
 	if _, err := os.Stat(backup); err == nil {
-		if b, err := state.Load(backup); err == nil && b.Serial == n {
+		if b, err := filestore.Load(backup); err == nil && b.Serial == n {
 			return b, nil
 		}
 	}
@@ -226,7 +228,7 @@ func (t *stateTarget) sandboxMemory(ctx context.Context) ([]byte, error) {
 	if t.pg != nil {
 		b, err = t.pg.ReadAux(ctx, runner.SandboxAux)
 	} else {
-		b, err = os.ReadFile(state.AuxPath(t.path, runner.SandboxAux))
+		b, err = os.ReadFile(filestore.AuxPath(t.path, runner.SandboxAux))
 	}
 	if errors.Is(err, fs.ErrNotExist) {
 		return nil, nil
@@ -238,14 +240,14 @@ func (t *stateTarget) writeSandboxMemory(ctx context.Context, b []byte) error {
 	if t.pg != nil {
 		return t.pg.WriteAux(ctx, runner.SandboxAux, b)
 	}
-	return atomicfile.WriteFile(state.AuxPath(t.path, runner.SandboxAux), b, 0o600)
+	return atomicfile.WriteFile(filestore.AuxPath(t.path, runner.SandboxAux), b, 0o600)
 }
 
 func (t *stateTarget) lock(ctx context.Context, timeout time.Duration) (func() error, error) {
 	if t.pg != nil {
 		return t.pg.Lock(ctx, "state push", timeout)
 	}
-	held, err := state.Lock(ctx, t.path, "state push", timeout)
+	held, err := filestore.Lock(ctx, t.path, "state push", timeout)
 	if err != nil {
 		return nil, err
 	}
@@ -318,7 +320,7 @@ func statePush(ctx context.Context, e env, f *stateFlags, file string, force boo
 		}
 	} else {
 		pushed.Serial = serial
-		if err := state.Replace(t.path, pushed); err != nil {
+		if err := filestore.Replace(t.path, pushed); err != nil {
 			return err
 		}
 	}
@@ -343,14 +345,14 @@ func pushSerial(file string, t *stateTarget, cur, pushed *state.State, force boo
 	case pushed.Serial > cur.Serial:
 		return pushed.Serial, nil
 	}
-	a, err := state.Marshal(cur)
+	a, err := statefile.Marshal(cur)
 	if err != nil {
 		return 0, err
 	}
 	same := *pushed
 	same.Serial = cur.Serial
 	same.PatwatchVersion = cur.PatwatchVersion
-	b, err := state.Marshal(&same)
+	b, err := statefile.Marshal(&same)
 	if err != nil {
 		return 0, err
 	}
@@ -385,7 +387,7 @@ func readStateFile(e env, file string) (*state.State, error) {
 	} else if _, err := os.Stat(file); err != nil {
 		return nil, fmt.Errorf("state push: %w", err)
 	}
-	st, err := state.Load(path)
+	st, err := filestore.Load(path)
 	if err != nil {
 		return nil, err
 	}

@@ -17,6 +17,8 @@ import (
 
 	"github.com/patwatch/patwatch/internal/pgstore/pgtest"
 	"github.com/patwatch/patwatch/state"
+	"github.com/patwatch/patwatch/state/filestore"
+	"github.com/patwatch/patwatch/state/statefile"
 )
 
 var t0 = time.Date(2026, 3, 14, 9, 26, 53, 0, time.UTC)
@@ -76,7 +78,7 @@ func sampleState() *state.State {
 
 func marshal(t testing.TB, st *state.State) []byte {
 	t.Helper()
-	b, err := state.Marshal(st)
+	b, err := statefile.Marshal(st)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -612,7 +614,7 @@ func TestStateFilesRoundTrip(t *testing.T) {
 		if fi, err := os.Stat(f); err != nil || fi.IsDir() {
 			continue
 		}
-		st, err := state.Load(f)
+		st, err := filestore.Load(f)
 		if err != nil || st.Serial == 0 {
 			continue // not a state file, or an empty one
 		}

@@ -1,14 +1,15 @@
-package state
+package statefile
 
 import (
 	"fmt"
 	"io"
-	"slices"
 	"strconv"
 	"time"
 
 	"github.com/go-json-experiment/json"
 	"github.com/go-json-experiment/json/jsontext"
+
+	"github.com/patwatch/patwatch/state"
 )
 
 // Format 2 is format 1 with members that record more than hits and jobs,
@@ -89,29 +90,8 @@ type eventV2 struct {
 	Error           string  `json:"error,omitzero"`
 }
 
-// FormatOf is the oldest format that holds st: 2 when a field of format 2
-// is in use, else 1. A state is written in it (oldest-format writing), so
-// that an older patwatch still reads a state that needs nothing newer; a
-// database store records the same version.
-func FormatOf(st *State) int {
-	if len(st.RetiredSearches) > 0 || len(st.RetiredReports) > 0 || st.Budget != nil || len(st.Outbox) > 0 {
-		return 2
-	}
-	for _, s := range st.Searches {
-		if !s.RefreshedAt.IsZero() {
-			return 2
-		}
-	}
-	for _, r := range st.Reports {
-		if r.Submissions != 0 || !r.OutcomeUnknownAt.IsZero() {
-			return 2
-		}
-	}
-	return 1
-}
-
 // readV2 reads a format 2 file.
-func readV2(in *input, keep bool) (*State, header, error) {
+func readV2(in *input, keep bool) (*state.State, Header, error) {
 	c := &codecV1{in: in, keep: keep}
 	// The retired entries are read as searches and reports are, by a codec
 	// of their own: their names may repeat those of live entries.
@@ -128,7 +108,7 @@ func readV2(in *input, keep bool) (*State, header, error) {
 	if err == nil {
 		err = finish(in, dec)
 	}
-	h := header{formatVersion: v.FormatVersion, sawVersion: true, serial: v.Serial, lineage: string(v.Lineage), patwatchVersion: string(v.PatwatchVersion)}
+	h := Header{FormatVersion: v.FormatVersion, Serial: v.Serial, Lineage: string(v.Lineage), PatwatchVersion: string(v.PatwatchVersion)}
 	if err != nil {
 		return nil, h, readError(in, err)
 	}
@@ -138,15 +118,15 @@ func readV2(in *input, keep bool) (*State, header, error) {
 	if rc.problem != nil {
 		return nil, h, rc.problem
 	}
-	st := &State{
-		FormatVersion: v.FormatVersion, Serial: v.Serial, Lineage: h.lineage, PatwatchVersion: h.patwatchVersion,
+	st := &state.State{
+		FormatVersion: v.FormatVersion, Serial: v.Serial, Lineage: h.Lineage, PatwatchVersion: h.PatwatchVersion,
 		Searches: v.Searches.m, Reports: v.Reports.m,
 	}
 	if st.Searches == nil {
-		st.Searches = map[string]*Search{}
+		st.Searches = map[string]*state.Search{}
 	}
 	if st.Reports == nil {
-		st.Reports = map[string]*Report{}
+		st.Reports = map[string]*state.Report{}
 	}
 	if err := v.apply(st, retired, keep); err != nil {
 		return nil, h, in.contentAt(0, "%v", err)
@@ -160,7 +140,7 @@ func readV2(in *input, keep bool) (*State, header, error) {
 // apply moves the format 2 members onto st and checks that they agree with
 // the rest. Without checkNames (a check, which keeps no searches) the
 // names of refresh times are not checked against the searches.
-func (v *stateV2) apply(st *State, retired *retiredV2, checkNames bool) error {
+func (v *stateV2) apply(st *state.State, retired *retiredV2, checkNames bool) error {
 	for name, t := range v.Refreshed {
 		if time.Time(t).IsZero() {
 			return fmt.Errorf("refreshed[%q]: the zero time", name)
@@ -176,7 +156,7 @@ func (v *stateV2) apply(st *State, retired *retiredV2, checkNames bool) error {
 		if !ok {
 			return fmt.Errorf("report_attempts[%q]: no report of that name", name)
 		}
-		if a.Submissions < 0 || a.Submissions > maxCount {
+		if a.Submissions < 0 || a.Submissions > state.MaxCount {
 			return fmt.Errorf("report_attempts[%q].submissions: %d is out of range", name, a.Submissions)
 		}
 		if a.Submissions == 0 && time.Time(a.OutcomeUnknownAt).IsZero() {
@@ -186,10 +166,10 @@ func (v *stateV2) apply(st *State, retired *retiredV2, checkNames bool) error {
 	}
 	if retired.Searches.m != nil || retired.Reports.m != nil { // the member is there
 		st.RetiredSearches, st.RetiredReports = retired.Searches.m, retired.Reports.m
-		if err := matchSince("searches", st.RetiredSearches, v.Retired.Since.Searches, func(s *Search, t time.Time) { s.RetiredAt = t }); err != nil {
+		if err := matchSince("searches", st.RetiredSearches, v.Retired.Since.Searches, func(s *state.Search, t time.Time) { s.RetiredAt = t }); err != nil {
 			return err
 		}
-		if err := matchSince("reports", st.RetiredReports, v.Retired.Since.Reports, func(r *Report, t time.Time) { r.RetiredAt = t }); err != nil {
+		if err := matchSince("reports", st.RetiredReports, v.Retired.Since.Reports, func(r *state.Report, t time.Time) { r.RetiredAt = t }); err != nil {
 			return err
 		}
 		if len(st.RetiredSearches) == 0 {
@@ -203,17 +183,17 @@ func (v *stateV2) apply(st *State, retired *retiredV2, checkNames bool) error {
 		}
 	}
 	if v.Budget != nil {
-		st.Budget = &Budget{Day: v.Budget.Day, Calls: v.Budget.Calls}
+		st.Budget = &state.Budget{Day: v.Budget.Day, Calls: v.Budget.Calls}
 	}
 	for _, m := range v.Outbox {
-		msg := &Message{ID: m.ID, Channel: m.Channel, GeneratedAt: time.Time(m.GeneratedAt), Spec: m.Spec, Simulated: m.Simulated,
+		msg := &state.Message{ID: m.ID, Channel: m.Channel, GeneratedAt: time.Time(m.GeneratedAt), Spec: m.Spec, Simulated: m.Simulated,
 			Attempts: m.Attempts, FirstFailed: time.Time(m.FirstFailed), LastError: m.LastError}
 		for _, e := range m.Events {
-			msg.Events = append(msg.Events, Event(e))
+			msg.Events = append(msg.Events, state.Event(e))
 		}
 		st.Outbox = append(st.Outbox, msg)
 	}
-	return validateV2(st)
+	return state.ValidateFormat2(st)
 }
 
 func matchSince[T any](what string, m map[string]*T, since map[string]timeV1, set func(*T, time.Time)) error {
@@ -233,7 +213,7 @@ func matchSince[T any](what string, m map[string]*T, since map[string]timeV1, se
 }
 
 // writeV2 writes st in format 2, as writeV1 does format 1.
-func writeV2(w io.Writer, st *State, serial uint64, version string, e *encoding) error {
+func writeV2(w io.Writer, st *state.State, serial uint64, version string, e *Layout) error {
 	c := &codecV1{out: e}
 	v := stateV2{
 		FormatVersion: 2, Serial: serial, Lineage: textV1(st.Lineage), PatwatchVersion: textV1(version),
@@ -257,7 +237,7 @@ func writeV2(w io.Writer, st *State, serial uint64, version string, e *encoding)
 	}
 	var rc *codecV1
 	if len(st.RetiredSearches) > 0 || len(st.RetiredReports) > 0 {
-		rc = &codecV1{out: &encoding{}}
+		rc = &codecV1{out: &Layout{}}
 		rc.out.alone.Store(e.alone.Load())
 		v.Retired = &retiredV2{
 			Searches: searchesV1{c: rc, m: orEmpty(st.RetiredSearches)}, Reports: reportsV1{c: rc, m: orEmpty(st.RetiredReports)},
@@ -304,80 +284,6 @@ func orEmpty[T any](m map[string]*T) map[string]*T {
 	}
 	return m
 }
-
-// validateV2 checks the format 2 content of st: what Save requires and
-// Load guarantees of it.
-func validateV2(st *State) error {
-	for name, s := range st.RetiredSearches {
-		if err := validateSearch(name, s); err != nil {
-			return fmt.Errorf("retired.%w", err)
-		}
-		if err := checkTime(s.RetiredAt); err != nil || s.RetiredAt.IsZero() {
-			return fmt.Errorf("retired.searches[%q]: no retirement time", name)
-		}
-	}
-	for name, r := range st.RetiredReports {
-		if err := validateReport(name, r); err != nil {
-			return fmt.Errorf("retired.%w", err)
-		}
-		if err := checkTime(r.RetiredAt); err != nil || r.RetiredAt.IsZero() {
-			return fmt.Errorf("retired.reports[%q]: no retirement time", name)
-		}
-	}
-	for name, s := range st.Searches {
-		if err := checkTime(s.RefreshedAt); err != nil {
-			return fmt.Errorf("searches[%q].refreshed_at: %w", name, err)
-		}
-	}
-	for name, r := range st.Reports {
-		if r.Submissions < 0 || r.Submissions > maxCount {
-			return fmt.Errorf("reports[%q].submissions: %d is out of range", name, r.Submissions)
-		}
-		if err := checkTime(r.OutcomeUnknownAt); err != nil {
-			return fmt.Errorf("reports[%q].outcome_unknown_at: %w", name, err)
-		}
-	}
-	if b := st.Budget; b != nil {
-		if d, err := time.Parse(time.DateOnly, b.Day); err != nil || d.Format(time.DateOnly) != b.Day {
-			return fmt.Errorf("budget.day: %q is not a date such as 2026-12-01", b.Day)
-		}
-		if b.Calls < 0 || b.Calls > maxCount {
-			return fmt.Errorf("budget.calls: %d is out of range", b.Calls)
-		}
-	}
-	ids := map[string]bool{}
-	for i, m := range st.Outbox {
-		at := "outbox[" + strconv.Itoa(i) + "]"
-		switch {
-		case m == nil:
-			return fmt.Errorf("%s: null", at)
-		case m.ID == "":
-			return fmt.Errorf("%s.id: empty", at)
-		case ids[m.ID]:
-			return fmt.Errorf("%s.id: %q appears twice", at, m.ID)
-		case m.Channel == "":
-			return fmt.Errorf("%s.channel: empty", at)
-		case m.Attempts < 0 || m.Attempts > maxCount:
-			return fmt.Errorf("%s.attempts: %d is out of range", at, m.Attempts)
-		}
-		ids[m.ID] = true
-		for _, t := range []time.Time{m.GeneratedAt, m.FirstFailed} {
-			if err := checkTime(t); err != nil {
-				return fmt.Errorf("%s: %w", at, err)
-			}
-		}
-		for j, e := range m.Events {
-			if !slices.Contains(eventKinds, e.Kind) {
-				return fmt.Errorf("%s.events[%d].kind: %q is not one of %v", at, j, e.Kind, eventKinds)
-			}
-		}
-	}
-	return nil
-}
-
-// eventKinds are the kinds of Event.Kind; "test" is the message of
-// 'patwatch notify test', which is never kept but may be.
-var eventKinds = []string{"new", "dropped", "finished", "failed", "error", "test"}
 
 // pathV2 renders a JSON pointer into a format 2 file as the path in error
 // messages: retired.searches["name"].hits["CN1234S"], outbox[0].events[2].

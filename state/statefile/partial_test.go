@@ -1,19 +1,22 @@
-package state
+package statefile
 
 import (
 	"bytes"
+	"io"
 	"math/rand/v2"
 	"strings"
 	"testing"
+
+	"github.com/patwatch/patwatch/state/internal/statetest"
 )
 
-// TestPartialCheckAgrees holds the check of part of a file (oldCheck.
-// partial), which Save uses once the file differs from the new content, to
+// TestPartialCheckAgrees holds the check of part of a file (Check with a
+// Known), which Save uses once the file differs from the new content, to
 // the check of the whole file: for files that agree with an encoding up to
 // some byte and then go on valid or not, both say the same.
 func TestPartialCheckAgrees(t *testing.T) {
-	st := bigState(8, 4)
-	var e encoding
+	st := statetest.Big(8, 4)
+	var e Layout
 	var b bytes.Buffer
 	if err := encode(&b, st, 3, "v", &e); err != nil {
 		t.Fatal(err)
@@ -64,13 +67,13 @@ func TestPartialCheckAgrees(t *testing.T) {
 			if old == enc {
 				continue
 			}
-			c := &oldCheck{f: strings.NewReader(old), size: int64(len(old)), enc: &e}
-			in := c.partial(int64(n))
+			src := io.NewSectionReader(strings.NewReader(old), 0, int64(len(old)))
+			in := e.Known(int64(n)).input(src)
 			if in.before != nil {
 				partials++
 			}
 			_, _, partErr := decodeState(in, false)
-			_, _, fullErr := decodeState(c.input(), false)
+			_, _, fullErr := decodeState(sectionInput(src), false)
 			if in.before != nil && fullErr == nil {
 				valid++
 			}

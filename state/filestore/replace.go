@@ -1,14 +1,14 @@
-package state
+package filestore
 
 import (
 	"bufio"
 	"errors"
 	"fmt"
 	"io/fs"
-	"os"
-	"path/filepath"
 
 	"github.com/patwatch/patwatch/internal/atomicfile"
+	"github.com/patwatch/patwatch/state"
+	"github.com/patwatch/patwatch/state/statefile"
 )
 
 // Replace writes st to the state file at path as it is, serial included:
@@ -17,16 +17,13 @@ import (
 // which has decided both. As Save does, it keeps the file there (if any) as
 // the backup, through a hard link, and replaces it atomically; a new file
 // has mode 0600, less the umask, and a replaced one keeps its mode.
-func Replace(path string, st *State) error {
-	if err := validate(st); err != nil {
+func Replace(path string, st *state.State) error {
+	if err := state.Validate(st); err != nil {
 		return fmt.Errorf("replace state %s: %w", path, err)
 	}
-	target := path
-	if fi, err := os.Lstat(path); err == nil && fi.Mode()&fs.ModeSymlink != 0 {
-		// Replace the file the link points to, not the link.
-		if target, err = filepath.EvalSymlinks(path); err != nil {
-			return fmt.Errorf("replace state: %w", err)
-		}
+	target, err := resolveLink(path)
+	if err != nil {
+		return fmt.Errorf("replace state: %w", err)
 	}
 	old, _, err := openRegular(target)
 	switch {
@@ -43,7 +40,7 @@ func Replace(path string, st *State) error {
 	}
 	defer tmp.Abort()
 	w := bufio.NewWriterSize(tmp, 256<<10)
-	err = encode(w, st, st.Serial, st.PatwatchVersion, nil)
+	err = statefile.Encode(w, st, st.Serial, st.PatwatchVersion, nil)
 	if err == nil {
 		err = w.Flush()
 	}

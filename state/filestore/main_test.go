@@ -1,4 +1,4 @@
-package state
+package filestore
 
 import (
 	"bufio"
@@ -11,6 +11,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/patwatch/patwatch/state"
 )
 
 // The tests re-execute their own binary as child processes that save or
@@ -44,18 +46,18 @@ func child(t *testing.T, mode string, args ...string) *exec.Cmd {
 
 // crashState is the state a saver writes at step i: content changes with
 // every step, so each save bumps the serial by one and serial == step.
-func crashState(lineage string, i uint64) *State {
-	st := &State{FormatVersion: 1, Lineage: lineage, Serial: i - 1, PatwatchVersion: "test"}
-	hits := map[string]*Hit{}
+func crashState(lineage string, i uint64) *state.State {
+	st := &state.State{FormatVersion: 1, Lineage: lineage, Serial: i - 1, PatwatchVersion: "test"}
+	hits := map[string]*state.Hit{}
 	for j := uint64(0); j < 20+i%40; j++ {
-		hits[fmt.Sprintf("CN%07dS", j)] = &Hit{
+		hits[fmt.Sprintf("CN%07dS", j)] = &state.Hit{
 			FirstSeen: time.Unix(1.7e9+int64(j), 0).UTC(),
 			Title:     fmt.Sprintf("design %d of step %d", j, i),
 			Apdt:      20200101,
 		}
 	}
-	st.Searches = map[string]*Search{"s": {Fingerprint: fmt.Sprintf("sha256:%064x", i), BaselineAt: time.Unix(1.7e9, 0).UTC(), Hits: hits}}
-	st.Reports = map[string]*Report{}
+	st.Searches = map[string]*state.Search{"s": {Fingerprint: fmt.Sprintf("sha256:%064x", i), BaselineAt: time.Unix(1.7e9, 0).UTC(), Hits: hits}}
+	st.Reports = map[string]*state.Report{}
 	return st
 }
 
@@ -70,7 +72,7 @@ func childSaver(path string) int {
 	out := bufio.NewWriter(os.Stdout)
 	for i := st.Serial + 1; ; i++ {
 		next := crashState(st.Lineage, i)
-		if _, err := Save(path, next); err != nil {
+		if _, err := saveFile(path, next); err != nil {
 			fmt.Fprintln(os.Stderr, err)
 			return 1
 		}

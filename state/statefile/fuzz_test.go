@@ -1,4 +1,4 @@
-package state
+package statefile
 
 import (
 	"bytes"
@@ -12,6 +12,9 @@ import (
 
 	"github.com/go-json-experiment/json"
 	"github.com/go-json-experiment/json/jsontext"
+
+	"github.com/patwatch/patwatch/state"
+	"github.com/patwatch/patwatch/state/internal/statetest"
 )
 
 // FuzzLoad is the differential test of the codec: whatever Load accepts,
@@ -28,10 +31,10 @@ func FuzzLoad(f *testing.F) {
 		f.Add(b)
 	}
 	for _, s := range []string{
-		stateWith(`{"s":`+validSearch+`}`, `{}`),
-		`{"searches":{"s":` + validSearch + `},"lineage":"x","format_version":1}`,
-		stateWith(`{"s":{"fingerprint":`+validFingerprint+`,"baseline_at":"2026-01-01T01:00:00.5+01:00","hits":{"A":{"first_seen":null,"title":"\u2028\ud83d\ude00\"","missing":null}}}}`, `null`),
-		stateWith(`{}`, `{"r":{"format":"word","status":"failed","logo":null,"link_expires_at":"2026-02-03T04:05:06-07:00"}}`),
+		statetest.StateWith(`{"s":`+statetest.ValidSearch+`}`, `{}`),
+		`{"searches":{"s":` + statetest.ValidSearch + `},"lineage":"x","format_version":1}`,
+		statetest.StateWith(`{"s":{"fingerprint":`+statetest.ValidFingerprint+`,"baseline_at":"2026-01-01T01:00:00.5+01:00","hits":{"A":{"first_seen":null,"title":"\u2028\ud83d\ude00\"","missing":null}}}}`, `null`),
+		statetest.StateWith(`{}`, `{"r":{"format":"word","status":"failed","logo":null,"link_expires_at":"2026-02-03T04:05:06-07:00"}}`),
 	} {
 		f.Add([]byte(s))
 	}
@@ -85,7 +88,7 @@ func FuzzHitsAgreeWithLibrary(f *testing.F) {
 		var viaLibrary map[string]*hitV1
 		libErr := json.Unmarshal(b, &viaLibrary, json.RejectUnknownMembers(true))
 		for pn, h := range viaLibrary {
-			if pn == "" || h == nil || h.Missing < 0 || h.Missing > maxCount || h.Apdt < 0 || h.Apdt > maxCount || h.Pbdt < 0 || h.Pbdt > maxCount {
+			if pn == "" || h == nil || h.Missing < 0 || h.Missing > state.MaxCount || h.Apdt < 0 || h.Apdt > state.MaxCount || h.Pbdt < 0 || h.Pbdt > state.MaxCount {
 				libErr = errors.New("out of the ranges a state checks")
 			}
 		}
@@ -109,9 +112,9 @@ func FuzzHitsAgreeWithLibrary(f *testing.F) {
 		if err != nil {
 			return
 		}
-		want := map[string]*Hit{}
+		want := map[string]*state.Hit{}
 		for pn, h := range viaLibrary {
-			want[pn] = &Hit{
+			want[pn] = &state.Hit{
 				FirstSeen: time.Time(h.FirstSeen), Missing: h.Missing, PatentID: string(h.PatentID), Title: string(h.Title),
 				CurrentAssignee: string(h.CurrentAssignee), Apno: string(h.Apno), Apdt: h.Apdt, Pbdt: h.Pbdt,
 			}
@@ -135,7 +138,7 @@ func FuzzHitsAgreeWithLibrary(f *testing.F) {
 	})
 }
 
-func keysHave(m map[string]*Hit, chars string) bool {
+func keysHave(m map[string]*state.Hit, chars string) bool {
 	for k := range m {
 		if strings.ContainsAny(k, chars) {
 			return true

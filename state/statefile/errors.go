@@ -1,4 +1,4 @@
-package state
+package statefile
 
 import (
 	"bufio"
@@ -12,27 +12,55 @@ import (
 
 	"github.com/go-json-experiment/json"
 	"github.com/go-json-experiment/json/jsontext"
+
+	"github.com/patwatch/patwatch/state"
 )
 
-// syntaxError is malformed JSON at a position in the file.
-type syntaxError struct {
-	line, col int
-	msg       string
-	eof       bool // the input ended early
+// SyntaxError is malformed JSON at a position in a state file.
+type SyntaxError struct {
+	Line, Col int // from 1; columns count bytes
+	Msg       string
+	Truncated bool // the file ended early
 }
 
-func (e *syntaxError) Error() string {
-	return fmt.Sprintf("line %d, column %d: %s", e.line, e.col, e.msg)
+func (e *SyntaxError) Error() string {
+	return fmt.Sprintf("line %d, column %d: %s", e.Line, e.Col, e.Msg)
 }
 
-// contentError is well-formed JSON that is not a valid state.
-type contentError struct {
-	line, col int
-	msg       string
+// ContentError is well-formed JSON that is not a valid state, at a
+// position in the file.
+type ContentError struct {
+	Line, Col int // from 1; columns count bytes
+	Msg       string
 }
 
-func (e *contentError) Error() string {
-	return fmt.Sprintf("line %d, column %d: %s", e.line, e.col, e.msg)
+func (e *ContentError) Error() string {
+	return fmt.Sprintf("line %d, column %d: %s", e.Line, e.Col, e.Msg)
+}
+
+// VersionError reports a state file in a format newer than this build
+// reads.
+type VersionError struct {
+	Path            string // the state file; a reader, which has no name for it, leaves it to the caller
+	FormatVersion   int    // the file's format
+	PatwatchVersion string // the patwatch that wrote it, if it says
+}
+
+func (e *VersionError) Error() string {
+	by := "a newer patwatch"
+	if e.PatwatchVersion != "" {
+		by = "patwatch " + e.PatwatchVersion
+	}
+	return fmt.Sprintf("state file %s was written by %s in format %d; this patwatch reads format ≤ %d; upgrade patwatch",
+		e.Path, by, e.FormatVersion, state.FormatVersion)
+}
+
+// Hint says what to do.
+func (e *VersionError) Hint() string {
+	if e.PatwatchVersion != "" {
+		return "install patwatch " + e.PatwatchVersion + " or later to use this state file"
+	}
+	return "install the latest patwatch to use this state file"
 }
 
 // valueError is what a format's own decoding of a value, such as a time,
@@ -41,13 +69,13 @@ type valueError string
 
 func (e valueError) Error() string { return string(e) }
 
-// readError turns an error of the JSON library into a *syntaxError or a
-// *contentError at its line and column, with the path of the value in the
+// readError turns an error of the JSON library into a *SyntaxError or a
+// *ContentError at its line and column, with the path of the value in the
 // message. Errors from reading the file, and errors of this package, pass
 // through.
 func readError(in *input, err error) error {
 	var (
-		ce  *contentError
+		ce  *ContentError
 		se  *jsontext.SyntacticError
 		sem *json.SemanticError
 	)
@@ -60,7 +88,7 @@ func readError(in *input, err error) error {
 		switch {
 		case errors.Is(se.Err, io.ErrUnexpectedEOF):
 			e := in.syntaxAt(se.ByteOffset, "unexpected end of input")
-			e.eof = true
+			e.Truncated = true
 			return e
 		case errors.Is(se.Err, jsontext.ErrDuplicateName):
 			return in.contentAt(se.ByteOffset, "%s", duplicate(in, se.JSONPointer))
@@ -218,17 +246,17 @@ func maxOf(k reflect.Kind) uint64 {
 	if k == reflect.Uint64 {
 		return 1<<64 - 1
 	}
-	return maxCount
+	return state.MaxCount
 }
 
-func (in *input) syntaxAt(off int64, format string, args ...any) *syntaxError {
+func (in *input) syntaxAt(off int64, format string, args ...any) *SyntaxError {
 	line, col := in.position(off)
-	return &syntaxError{line: line, col: col, msg: fmt.Sprintf(format, args...)}
+	return &SyntaxError{Line: line, Col: col, Msg: fmt.Sprintf(format, args...)}
 }
 
-func (in *input) contentAt(off int64, format string, args ...any) *contentError {
+func (in *input) contentAt(off int64, format string, args ...any) *ContentError {
 	line, col := in.position(off)
-	return &contentError{line: line, col: col, msg: fmt.Sprintf(format, args...)}
+	return &ContentError{Line: line, Col: col, Msg: fmt.Sprintf(format, args...)}
 }
 
 // The functions below read the file again to describe an error; they are

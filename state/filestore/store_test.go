@@ -1,4 +1,4 @@
-package state
+package filestore
 
 import (
 	"context"
@@ -9,14 +9,17 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/patwatch/patwatch/state"
+	"github.com/patwatch/patwatch/state/statefile"
 )
 
 // storeWithSave is a FileStore over a saved sample state, loaded.
-func storeWithSave(t *testing.T) (*FileStore, *State) {
+func storeWithSave(t *testing.T) (*Store, *state.State) {
 	t.Helper()
 	path := filepath.Join(t.TempDir(), "patwatch.state.json")
 	mustSave(t, path, sampleState())
-	fs, err := NewFileStore(path)
+	fs, err := New(path)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -31,14 +34,14 @@ func storeWithSave(t *testing.T) (*FileStore, *State) {
 // run's Load and its Save (a git pull or checkout) is not written over,
 // whatever it holds; the error says what was loaded and what is there.
 func TestFileStoreRefusesAReplacedFile(t *testing.T) {
-	newer := func(t *testing.T, path string, edit func(*State)) []byte {
+	newer := func(t *testing.T, path string, edit func(*state.State)) []byte {
 		t.Helper()
 		other, err := Load(path)
 		if err != nil {
 			t.Fatal(err)
 		}
 		edit(other)
-		b, err := Marshal(other)
+		b, err := statefile.Marshal(other)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -51,7 +54,7 @@ func TestFileStoreRefusesAReplacedFile(t *testing.T) {
 		wantIn   []string
 	}{
 		{"a newer serial of the same lineage, renamed into place", func(t *testing.T, path string) {
-			b := newer(t, path, func(s *State) { s.Serial += 2; s.Searches["added-upstream"] = s.Searches["phone-designs"] })
+			b := newer(t, path, func(s *state.State) { s.Serial += 2; s.Searches["added-upstream"] = s.Searches["phone-designs"] })
 			tmp := path + ".new"
 			if err := os.WriteFile(tmp, b, 0o600); err != nil {
 				t.Fatal(err)
@@ -70,7 +73,7 @@ func TestFileStoreRefusesAReplacedFile(t *testing.T) {
 		}, "replaced", nil},
 		{"another branch's file of another lineage", func(t *testing.T, path string) {
 			other := sampleState()
-			other.Lineage = newLineage()
+			other.Lineage = state.New().Lineage
 			os.Remove(path)
 			mustSave(t, path, other)
 		}, "replaced", nil},
@@ -104,7 +107,7 @@ func TestFileStoreRefusesAReplacedFile(t *testing.T) {
 
 func TestFileStoreRefusesAFileCreatedSinceTheLoad(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "patwatch.state.json")
-	fs, _ := NewFileStore(path)
+	fs, _ := New(path)
 	st, err := fs.Load(context.Background())
 	if err != nil {
 		t.Fatal(err)
@@ -122,11 +125,11 @@ func TestFileStoreRefusesAFileCreatedSinceTheLoad(t *testing.T) {
 // in between, are no replacement.
 func TestFileStoreSavesAgainAfterItsOwnSave(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "patwatch.state.json")
-	fs, _ := NewFileStore(path)
+	fs, _ := New(path)
 	st, _ := fs.Load(context.Background())
 	st.Searches = sampleState().Searches
 	for i := range 3 {
-		st.Searches["extra"] = &Search{Fingerprint: st.Searches["phone-designs"].Fingerprint, BaselineAt: time.Date(2026, 1, 1+i, 0, 0, 0, 0, time.UTC)}
+		st.Searches["extra"] = &state.Search{Fingerprint: st.Searches["phone-designs"].Fingerprint, BaselineAt: time.Date(2026, 1, 1+i, 0, 0, 0, 0, time.UTC)}
 		if written, err := fs.Save(context.Background(), st); err != nil || !written {
 			t.Fatalf("save %d: written %v, %v", i, written, err)
 		}
@@ -160,7 +163,7 @@ func TestStateRefusesPipesAndDevices(t *testing.T) {
 			done <- err
 		}()
 		go func() {
-			fs, _ := NewFileStore(path)
+			fs, _ := New(path)
 			_, err := fs.Lock(context.Background(), "apply", 0)
 			done <- err
 		}()
@@ -182,7 +185,7 @@ func TestStateRefusesPipesAndDevices(t *testing.T) {
 
 func TestFileStoreReserved(t *testing.T) {
 	dir := t.TempDir()
-	fs, _ := NewFileStore(filepath.Join(dir, "s.json"))
+	fs, _ := New(filepath.Join(dir, "s.json"))
 	for _, p := range []string{"s.json", "s.json.backup", "s.json.lock", "s.json.watch.lock", "s.json.sandbox"} {
 		if !fs.Reserved(filepath.Join(dir, p), "sandbox") {
 			t.Errorf("%s is not reserved", p)

@@ -1,4 +1,4 @@
-package state
+package filestore
 
 import (
 	"errors"
@@ -8,19 +8,10 @@ import (
 	"testing"
 	"time"
 
-	"github.com/go-json-experiment/json/jsontext"
+	"github.com/patwatch/patwatch/state"
+	"github.com/patwatch/patwatch/state/internal/statetest"
+	"github.com/patwatch/patwatch/state/statefile"
 )
-
-// validSearch is a search member that Load accepts; the tests below break
-// one thing in it at a time.
-const (
-	validFingerprint = `"sha256:7b1e000000000000000000000000000000000000000000000000000000000000"`
-	validSearch      = `{"fingerprint":` + validFingerprint + `,"baseline_at":"2026-01-01T00:00:00Z","hits":{}}`
-)
-
-func stateWith(searches, reports string) string {
-	return `{"format_version":1,"serial":1,"lineage":"x","patwatch_version":"","searches":` + searches + `,"reports":` + reports + `}`
-}
 
 // TestLoadRejectsInvalidContent: well-formed files that would make a run
 // report every hit as new, or rebaseline a search silently, or send a job
@@ -29,37 +20,37 @@ func TestLoadRejectsInvalidContent(t *testing.T) {
 	tests := []struct {
 		name, content, want string
 	}{
-		{"hits null", stateWith(`{"s":{"fingerprint":`+validFingerprint+`,"baseline_at":"2026-01-01T00:00:00Z","hits":null}}`, `{}`),
+		{"hits null", statetest.StateWith(`{"s":{"fingerprint":`+statetest.ValidFingerprint+`,"baseline_at":"2026-01-01T00:00:00Z","hits":null}}`, `{}`),
 			`searches["s"].hits: null`},
-		{"hits missing", stateWith(`{"s":{"fingerprint":`+validFingerprint+`,"baseline_at":"2026-01-01T00:00:00Z"}}`, `{}`),
+		{"hits missing", statetest.StateWith(`{"s":{"fingerprint":`+statetest.ValidFingerprint+`,"baseline_at":"2026-01-01T00:00:00Z"}}`, `{}`),
 			`searches["s"]: no hits field`},
-		{"fingerprint missing", stateWith(`{"s":{"baseline_at":"2026-01-01T00:00:00Z","hits":{}}}`, `{}`),
+		{"fingerprint missing", statetest.StateWith(`{"s":{"baseline_at":"2026-01-01T00:00:00Z","hits":{}}}`, `{}`),
 			`searches["s"]: no fingerprint`},
-		{"fingerprint null", stateWith(`{"s":{"fingerprint":null,"baseline_at":"2026-01-01T00:00:00Z","hits":{}}}`, `{}`),
+		{"fingerprint null", statetest.StateWith(`{"s":{"fingerprint":null,"baseline_at":"2026-01-01T00:00:00Z","hits":{}}}`, `{}`),
 			`searches["s"]: no fingerprint`},
-		{"fingerprint short", stateWith(`{"s":{"fingerprint":"sha256:7b1e","baseline_at":"2026-01-01T00:00:00Z","hits":{}}}`, `{}`),
+		{"fingerprint short", statetest.StateWith(`{"s":{"fingerprint":"sha256:7b1e","baseline_at":"2026-01-01T00:00:00Z","hits":{}}}`, `{}`),
 			`searches["s"].fingerprint: "sha256:7b1e" is not sha256: and 64 lower-case hex digits`},
-		{"fingerprint upper case", stateWith(`{"s":{"fingerprint":"sha256:`+strings.Repeat("AB", 32)+`","baseline_at":"2026-01-01T00:00:00Z","hits":{}}}`, `{}`),
+		{"fingerprint upper case", statetest.StateWith(`{"s":{"fingerprint":"sha256:`+strings.Repeat("AB", 32)+`","baseline_at":"2026-01-01T00:00:00Z","hits":{}}}`, `{}`),
 			`is not sha256: and 64 lower-case hex digits`},
-		{"fingerprint other hash", stateWith(`{"s":{"fingerprint":"md5:`+strings.Repeat("ab", 32)+`","baseline_at":"2026-01-01T00:00:00Z","hits":{}}}`, `{}`),
+		{"fingerprint other hash", statetest.StateWith(`{"s":{"fingerprint":"md5:`+strings.Repeat("ab", 32)+`","baseline_at":"2026-01-01T00:00:00Z","hits":{}}}`, `{}`),
 			`is not sha256: and 64 lower-case hex digits`},
-		{"baseline missing", stateWith(`{"s":{"fingerprint":`+validFingerprint+`,"hits":{}}}`, `{}`),
+		{"baseline missing", statetest.StateWith(`{"s":{"fingerprint":`+statetest.ValidFingerprint+`,"hits":{}}}`, `{}`),
 			`searches["s"]: no baseline_at, or the zero time`},
-		{"baseline null", stateWith(`{"s":{"fingerprint":`+validFingerprint+`,"baseline_at":null,"hits":{}}}`, `{}`),
+		{"baseline null", statetest.StateWith(`{"s":{"fingerprint":`+statetest.ValidFingerprint+`,"baseline_at":null,"hits":{}}}`, `{}`),
 			`no baseline_at, or the zero time`},
-		{"baseline zero", stateWith(`{"s":{"fingerprint":`+validFingerprint+`,"baseline_at":"0001-01-01T00:00:00Z","hits":{}}}`, `{}`),
+		{"baseline zero", statetest.StateWith(`{"s":{"fingerprint":`+statetest.ValidFingerprint+`,"baseline_at":"0001-01-01T00:00:00Z","hits":{}}}`, `{}`),
 			`no baseline_at, or the zero time`},
-		{"baseline before year 0 in UTC", stateWith(`{"s":{"fingerprint":`+validFingerprint+`,"baseline_at":"0000-01-01T00:00:00+01:00","hits":{}}}`, `{}`),
+		{"baseline before year 0 in UTC", statetest.StateWith(`{"s":{"fingerprint":`+statetest.ValidFingerprint+`,"baseline_at":"0000-01-01T00:00:00+01:00","hits":{}}}`, `{}`),
 			`searches["s"].baseline_at: "0000-01-01T00:00:00+01:00": time -0001-12-31T23:00:00Z is outside years 0000-9999`},
-		{"job id letters", stateWith(`{}`, `{"r":{"format":"pdf","status":"pending","job_id":"abc"}}`),
+		{"job id letters", statetest.StateWith(`{}`, `{"r":{"format":"pdf","status":"pending","job_id":"abc"}}`),
 			`reports["r"].job_id: "abc" is not a decimal number`},
-		{"job id leading zero", stateWith(`{}`, `{"r":{"format":"pdf","status":"pending","job_id":"0042"}}`),
+		{"job id leading zero", statetest.StateWith(`{}`, `{"r":{"format":"pdf","status":"pending","job_id":"0042"}}`),
 			`reports["r"].job_id: "0042": job id has a leading zero`},
-		{"job id too long", stateWith(`{}`, `{"r":{"format":"pdf","status":"pending","job_id":"`+strings.Repeat("1", 41)+`"}}`),
+		{"job id too long", statetest.StateWith(`{}`, `{"r":{"format":"pdf","status":"pending","job_id":"`+strings.Repeat("1", 41)+`"}}`),
 			`reports["r"].job_id: "` + strings.Repeat("1", 41) + `": job id of 41 characters`},
 		// Syntax and unknown members are named first, wherever they are:
 		// they are what a hand edit gets wrong.
-		{"worse problem later", stateWith(`{"s":{"hits":{}}}`, `{"r":{"format":"pdf","status":"pending","colour":1}}`),
+		{"worse problem later", statetest.StateWith(`{"s":{"hits":{}}}`, `{"r":{"format":"pdf","status":"pending","colour":1}}`),
 			`reports["r"]: unknown field "colour"`},
 	}
 	for _, tt := range tests {
@@ -76,14 +67,14 @@ func TestLoadRejectsInvalidContent(t *testing.T) {
 			}
 			st := sampleState()
 			st.Lineage = "x"
-			if written, err := Save(path, st); written || !errors.As(err, &ce) {
+			if written, err := saveFile(path, st); written || !errors.As(err, &ce) {
 				t.Errorf("Save over it = %v, %v; want a *CorruptError", written, err)
 			}
 		})
 	}
 	// The state the tests break loads.
 	path := filepath.Join(t.TempDir(), "patwatch.state.json")
-	os.WriteFile(path, []byte(stateWith(`{"s":`+validSearch+`}`, `{"r":{"format":"pdf","status":"pending","job_id":"1579434053399035904"}}`)), 0o600)
+	os.WriteFile(path, []byte(statetest.StateWith(`{"s":`+statetest.ValidSearch+`}`, `{"r":{"format":"pdf","status":"pending","job_id":"1579434053399035904"}}`)), 0o600)
 	if _, err := Load(path); err != nil {
 		t.Fatal(err)
 	}
@@ -94,21 +85,21 @@ func TestLoadRejectsInvalidContent(t *testing.T) {
 func TestSaveRefusesInvalidContent(t *testing.T) {
 	tests := []struct {
 		name   string
-		mutate func(*State)
+		mutate func(*state.State)
 		want   string
 	}{
-		{"no fingerprint", func(s *State) { s.Searches["empty.search"].Fingerprint = "" }, `searches["empty.search"].fingerprint: "" is not sha256:`},
-		{"fake fingerprint", func(s *State) { s.Searches["empty.search"].Fingerprint = "fp1" }, `"fp1" is not sha256:`},
-		{"zero baseline", func(s *State) { s.Searches["empty.search"].BaselineAt = time.Time{} }, `searches["empty.search"].baseline_at: the zero time`},
-		{"baseline zero to the second", func(s *State) { s.Searches["empty.search"].BaselineAt = time.Time{}.Add(time.Millisecond) }, `the zero time`},
-		{"job id leading zero", func(s *State) { s.Reports["us-pending"].JobID = "042" }, `job_id: "042": job id has a leading zero`},
+		{"no fingerprint", func(s *state.State) { s.Searches["empty.search"].Fingerprint = "" }, `searches["empty.search"].fingerprint: "" is not sha256:`},
+		{"fake fingerprint", func(s *state.State) { s.Searches["empty.search"].Fingerprint = "fp1" }, `"fp1" is not sha256:`},
+		{"zero baseline", func(s *state.State) { s.Searches["empty.search"].BaselineAt = time.Time{} }, `searches["empty.search"].baseline_at: the zero time`},
+		{"baseline zero to the second", func(s *state.State) { s.Searches["empty.search"].BaselineAt = time.Time{}.Add(time.Millisecond) }, `the zero time`},
+		{"job id leading zero", func(s *state.State) { s.Reports["us-pending"].JobID = "042" }, `job_id: "042": job id has a leading zero`},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			st := sampleState()
 			tt.mutate(st)
 			path := filepath.Join(t.TempDir(), "patwatch.state.json")
-			if _, err := Save(path, st); err == nil || !strings.Contains(err.Error(), tt.want) {
+			if _, err := saveFile(path, st); err == nil || !strings.Contains(err.Error(), tt.want) {
 				t.Errorf("Save = %v, want an error saying %q", err, tt.want)
 			}
 			if _, err := os.Stat(path); !errors.Is(err, os.ErrNotExist) {
@@ -129,7 +120,7 @@ func TestSaveRefusesInvalidContent(t *testing.T) {
 // TestLoadErrorPositions: the line and column come from the library's byte
 // offset, and the path from its JSON pointer.
 func TestLoadErrorPositions(t *testing.T) {
-	sample, _ := os.ReadFile("testdata/sample.json")
+	sample, _ := os.ReadFile(sampleJSON)
 	s := string(sample)
 	tests := []struct {
 		name, content, want string
@@ -173,7 +164,7 @@ func TestLoadErrorPositions(t *testing.T) {
 // file that puts format_version last is read like any other.
 func TestLoadVersionAnywhere(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "patwatch.state.json")
-	os.WriteFile(path, []byte(`{"searches":{"s":`+validSearch+`},"reports":{},"lineage":"x","serial":3,"format_version":1}`), 0o600)
+	os.WriteFile(path, []byte(`{"searches":{"s":`+statetest.ValidSearch+`},"reports":{},"lineage":"x","serial":3,"format_version":1}`), 0o600)
 	st, err := Load(path)
 	if err != nil {
 		t.Fatal(err)
@@ -183,39 +174,13 @@ func TestLoadVersionAnywhere(t *testing.T) {
 	}
 	// And Save rewrites it in canonical order.
 	st.PatwatchVersion = "test"
-	if written, err := Save(path, st); err != nil || !written {
+	if written, err := saveFile(path, st); err != nil || !written {
 		t.Fatalf("Save = %v, %v", written, err)
 	}
 	got, _ := os.ReadFile(path)
-	want, _ := Marshal(st)
+	want, _ := statefile.Marshal(st)
 	if string(got) != string(want) {
 		t.Errorf("file is not canonical:\n%s", got)
-	}
-}
-
-// TestAnotherFormatIsOneReader: a format is a reader in formats; Load
-// dispatches on format_version, wherever it comes in the file, and the
-// newest format it has no reader for is the one a VersionError names.
-func TestAnotherFormatIsOneReader(t *testing.T) {
-	formats[3] = format{
-		read: func(in *input, keep bool) (*State, header, error) {
-			st := New()
-			st.Lineage, st.PatwatchVersion = "from format 3", "3.0.0"
-			return st, header{formatVersion: 3, sawVersion: true, lineage: st.Lineage}, nil
-		},
-		path: func(p jsontext.Pointer) string { return string(p) },
-	}
-	defer delete(formats, 3)
-	path := filepath.Join(t.TempDir(), "patwatch.state.json")
-	os.WriteFile(path, []byte(`{"anything":{"new":[1,2]},"format_version":3}`), 0o600)
-	st, err := Load(path)
-	if err != nil || st.Lineage != "from format 3" {
-		t.Fatalf("Load = %+v, %v; want format 3's reader to read it", st, err)
-	}
-	os.WriteFile(path, []byte(`{"format_version":4,"patwatch_version":"4.0.0"}`), 0o600)
-	var ve *VersionError
-	if _, err := Load(path); !errors.As(err, &ve) || ve.FormatVersion != 4 {
-		t.Errorf("Load of format 4 = %v, want a *VersionError", err)
 	}
 }
 

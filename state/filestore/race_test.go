@@ -1,6 +1,6 @@
 //go:build race
 
-package state
+package filestore
 
 // raceEnabled is true under the race detector, which makes each child
 // process start about twenty times slower; the crash test then kills fewer

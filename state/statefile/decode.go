@@ -1,27 +1,27 @@
-package state
+package statefile
 
 import (
+	"bufio"
+	"context"
 	"errors"
 	"io"
 	"strconv"
-	"sync/atomic"
 
 	"github.com/go-json-experiment/json"
 	"github.com/go-json-experiment/json/jsontext"
+
+	"github.com/patwatch/patwatch/state"
 )
 
-// Reading a state file takes two steps, as in Terraform's statefile
-// package. The first reads the top level's format_version (and, for the
-// error message, patwatch_version), wherever in the object it is; the
-// second reads the file again with the reader of that format, which builds
-// a State. Each format lives in a file of its own (format_v1.go, ...) with
-// structs of its own, and registers its reader in formats; a format this
-// build has no reader for is newer than the build: a *VersionError.
+// Reading a state file takes two steps (see the package doc). The first,
+// sniff, reads the top level's format_version (and, for the error message,
+// patwatch_version); the second reads the file again with the reader of
+// that format in formats.
 //
 // The readers use the JSON library's strict defaults, where invalid UTF-8,
 // duplicate names and trailing data are errors, and refuse unknown members
 // too. Its errors carry byte offsets and JSON pointers; readError (in
-// jsonerror.go) turns them into a line and column in the file and a path
+// errors.go) turns them into a line and column in the file and a path
 // such as searches["name"].hits["CN1234S"].title.
 
 // formats holds the reader of each format this build reads, by version.
@@ -33,19 +33,10 @@ type format struct {
 	// read decodes a whole state file in this format. With keep false it
 	// only checks the file, keeping as little as it can, and returns a nil
 	// State; it then stops early with errStopped once in.stop is set.
-	read func(in *input, keep bool) (*State, header, error)
+	read func(in *input, keep bool) (*state.State, Header, error)
 	// path renders a JSON pointer into a file of this format as the path
 	// that messages give.
 	path func(jsontext.Pointer) string
-}
-
-// header is what the top level of a state file says about itself.
-type header struct {
-	formatVersion   int
-	sawVersion      bool
-	serial          uint64
-	lineage         string
-	patwatchVersion string
 }
 
 // errStopped ends a check that is no longer needed.
@@ -55,16 +46,20 @@ var errStopped = errors.New("check stopped")
 // from the start, as many times as reading needs.
 type input struct {
 	open func() io.Reader
-	stop *atomic.Bool                  // when set, a check ends with errStopped
+	stop context.Context               // once done, a check ends with errStopped; nil: never
 	path func(jsontext.Pointer) string // the format's; nil before it is known
 	// before are the names of searches that the file holds before those
 	// open reads, left out as known to be valid; a search of the same
-	// name is a duplicate. (See oldCheck.partial.)
+	// name is a duplicate. (See Known.)
 	before []string
 }
 
 // stopped reports whether the reading was asked to stop.
-func (in *input) stopped() bool { return in.stop != nil && in.stop.Load() }
+func (in *input) stopped() bool { return in.stop != nil && in.stop.Err() != nil }
+
+// bufferedReader reads r in large reads: a state file can be hundreds of
+// megabytes.
+func bufferedReader(r io.Reader) io.Reader { return bufio.NewReaderSize(r, 256<<10) }
 
 // decoder returns a decoder of the file from its start with the library's
 // strict settings.
@@ -74,25 +69,25 @@ func (in *input) decoder() *jsontext.Decoder {
 
 // decodeState reads a whole state file. In check mode (keep false) it
 // validates everything but keeps only the header.
-func decodeState(in *input, keep bool) (*State, header, error) {
+func decodeState(in *input, keep bool) (*state.State, Header, error) {
 	h, err := sniff(in, false)
 	if err != nil {
 		return nil, h, err
 	}
-	if !h.sawVersion {
-		return nil, h, &contentError{line: 1, col: 1, msg: "no format_version field: not a patwatch state file"}
+	if h.FormatVersion == 0 {
+		return nil, h, &ContentError{Line: 1, Col: 1, Msg: "no format_version field: not a patwatch state file"}
 	}
-	f, ok := formats[h.formatVersion]
+	f, ok := formats[h.FormatVersion]
 	if !ok {
-		return nil, h, &VersionError{FormatVersion: h.formatVersion, PatwatchVersion: h.patwatchVersion}
+		return nil, h, &VersionError{FormatVersion: h.FormatVersion, PatwatchVersion: h.PatwatchVersion}
 	}
 	in.path = f.path
 	st, h, err := f.read(in, keep)
 	if err != nil {
 		return nil, h, err
 	}
-	if h.lineage == "" {
-		return nil, h, &contentError{line: 1, col: 1, msg: "no lineage"}
+	if h.Lineage == "" {
+		return nil, h, &ContentError{Line: 1, Col: 1, Msg: "no lineage"}
 	}
 	return st, h, nil
 }
@@ -103,8 +98,8 @@ func decodeState(in *input, keep bool) (*State, header, error) {
 // values, until it has the format_version and, if this build has no reader
 // for that format, the patwatch_version that the error names. Every
 // format keeps these members at the top level with these meanings.
-func sniff(in *input, quick bool) (header, error) {
-	var h header
+func sniff(in *input, quick bool) (Header, error) {
+	var h Header
 	dec := in.decoder()
 	if err := openTopLevel(in, dec); err != nil {
 		return h, err
@@ -125,35 +120,35 @@ func sniff(in *input, quick bool) (header, error) {
 			if v < 1 {
 				return h, in.contentAt(at, "format_version %d is not a valid format", v)
 			}
-			h.formatVersion, h.sawVersion = int(v), true
+			h.FormatVersion = int(v)
 		case k == "patwatch_version":
-			if h.patwatchVersion, err = sniffString(in, dec, at, k); err != nil {
+			if h.PatwatchVersion, err = sniffString(in, dec, at, k); err != nil {
 				return h, err
 			}
 			sawPatwatch = true
 		case k == "serial" && quick:
-			if h.serial, err = sniffInt(in, dec, at, k, 1<<64-1); err != nil {
+			if h.Serial, err = sniffInt(in, dec, at, k, 1<<64-1); err != nil {
 				return h, err
 			}
 		case k == "lineage" && quick:
-			if h.lineage, err = sniffString(in, dec, at, k); err != nil {
+			if h.Lineage, err = sniffString(in, dec, at, k); err != nil {
 				return h, err
 			}
 		case quick:
 			return h, nil
 		default:
 			if err := dec.SkipValue(); err != nil {
-				if h.sawVersion {
+				if h.FormatVersion != 0 {
 					return h, nil // a newer format: its body is not this build's to judge
 				}
 				return h, readError(in, err)
 			}
 		}
-		if _, readable := formats[h.formatVersion]; !quick && h.sawVersion && (readable || sawPatwatch) {
+		if !quick && h.FormatVersion != 0 && (h.Readable() || sawPatwatch) {
 			return h, nil
 		}
 	}
-	if _, err := dec.ReadToken(); err != nil && !h.sawVersion {
+	if _, err := dec.ReadToken(); err != nil && h.FormatVersion == 0 {
 		return h, readError(in, err)
 	}
 	return h, nil
@@ -174,7 +169,7 @@ func openTopLevel(in *input, dec *jsontext.Decoder) error {
 		return in.syntaxAt(se.ByteOffset, "want a JSON object, found %s: not a patwatch state file", in.describeAt(se.ByteOffset))
 	case err == io.EOF:
 		e := in.syntaxAt(in.skipSpace(0), "unexpected end of input")
-		e.eof = true
+		e.Truncated = true
 		return e
 	}
 	return readError(in, err)

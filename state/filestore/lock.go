@@ -1,4 +1,4 @@
-package state
+package filestore
 
 import (
 	"context"
@@ -12,26 +12,17 @@ import (
 	"time"
 
 	"github.com/gofrs/flock"
+
+	"github.com/patwatch/patwatch/state"
 )
 
-// ErrLocked is matched by errors.Is for a state held by another run.
-var ErrLocked = errors.New("state is locked")
-
-// LockInfo is what a lock file says about the run that holds it.
-type LockInfo struct {
-	PID     int       `json:"pid"`
-	Host    string    `json:"host"`
-	Command string    `json:"command"`
-	Started time.Time `json:"started"`
-}
-
 // LockedError reports a state file whose lock another run holds. It
-// matches ErrLocked.
+// matches state.ErrLocked.
 type LockedError struct {
-	Path        string   // the state file
-	Holder      LockInfo // valid if HolderKnown
-	HolderKnown bool     // false if the lock file could not be read
-	Watch       bool     // the lock is the one a running watch holds for its lifetime
+	Path        string         // the state file
+	Holder      state.LockInfo // valid if HolderKnown
+	HolderKnown bool           // false if the lock file could not be read
+	Watch       bool           // the lock is the one a running watch holds for its lifetime
 }
 
 func (e *LockedError) Error() string {
@@ -47,8 +38,8 @@ func (e *LockedError) Error() string {
 		e.Path, what, h.Command, h.PID, h.Host, h.Started.UTC().Format(time.RFC3339))
 }
 
-// Is makes errors.Is(err, ErrLocked) true.
-func (e *LockedError) Is(target error) bool { return target == ErrLocked }
+// Is makes errors.Is(err, state.ErrLocked) true.
+func (e *LockedError) Is(target error) bool { return target == state.ErrLocked }
 
 // Hint says what to do.
 func (e *LockedError) Hint() string {
@@ -128,7 +119,7 @@ func (lk Locker) Lock(ctx context.Context, statePath, command string, timeout ti
 	if poll <= 0 {
 		poll = 100 * time.Millisecond
 	}
-	info := LockInfo{PID: lk.PID, Host: lk.Host, Command: command}
+	info := state.LockInfo{PID: lk.PID, Host: lk.Host, Command: command}
 	if info.PID == 0 {
 		info.PID = os.Getpid()
 	}
@@ -196,7 +187,7 @@ func tryLock(path string) (*flock.Flock, error) {
 // writeInfo records who holds the lock in the lock file. Only the holder
 // writes it, and the holder alone removes the file, so it is the file
 // tryLock checked.
-func writeInfo(path string, info LockInfo) error {
+func writeInfo(path string, info state.LockInfo) error {
 	b, err := json.Marshal(info)
 	if err != nil {
 		return err
@@ -216,7 +207,7 @@ func writeInfo(path string, info LockInfo) error {
 func lockedError(statePath, lockPath string) error {
 	e := &LockedError{Path: statePath}
 	if b, err := os.ReadFile(lockPath); err == nil {
-		var info LockInfo
+		var info state.LockInfo
 		if json.Unmarshal(b, &info) == nil && info.PID != 0 {
 			e.Holder, e.HolderKnown = info, true
 		}

@@ -1,4 +1,4 @@
-package state
+package filestore
 
 import (
 	"bytes"
@@ -6,6 +6,9 @@ import (
 	"os"
 	"path/filepath"
 	"testing"
+
+	"github.com/patwatch/patwatch/state"
+	"github.com/patwatch/patwatch/state/statefile"
 )
 
 // TestReplace: Replace writes the state as given, serial and lineage
@@ -18,7 +21,7 @@ func TestReplace(t *testing.T) {
 	if err := Replace(path, st); err != nil {
 		t.Fatal(err)
 	}
-	want, _ := Marshal(st)
+	want, _ := statefile.Marshal(st)
 	if got, _ := os.ReadFile(path); !bytes.Equal(got, want) {
 		t.Errorf("new file holds:\n%s\nwant Marshal's bytes:\n%s", got, want)
 	}
@@ -32,7 +35,7 @@ func TestReplace(t *testing.T) {
 	if err := os.Chmod(path, 0o640); err != nil {
 		t.Fatal(err)
 	}
-	other := New()
+	other := state.New()
 	other.Serial = 7
 	if err := Replace(path, other); err != nil {
 		t.Fatal(err)

@@ -1,4 +1,4 @@
-package state
+package statefile
 
 import (
 	"bytes"
@@ -14,6 +14,8 @@ import (
 
 	"github.com/go-json-experiment/json"
 	"github.com/go-json-experiment/json/jsontext"
+
+	"github.com/patwatch/patwatch/state"
 )
 
 // Format 1 is the state file as patwatch has written it from the start:
@@ -72,9 +74,6 @@ type reportV1 struct {
 	LastError     textV1 `json:"last_error,omitzero"`
 }
 
-// maxCount bounds missing, apdt and pbdt.
-const maxCount = 1<<31 - 1
-
 // codecV1 is one read or write of a format 1 file. The maps of searches,
 // hits and reports are read and written member by member through it: a
 // check (keep false) then holds one hit at a time, and a write sorts the
@@ -89,10 +88,10 @@ type codecV1 struct {
 	arena []byte
 	key   []byte
 	pns   keySet
-	hit   Hit // the hit being checked
+	hit   state.Hit // the hit being checked
 
-	out     *encoding // write: told where the parts went
-	invalid error     // write: a hit that validateHit refuses
+	out     *Layout // write: told where the parts went
+	invalid error   // write: a hit that validateHit refuses
 }
 
 // fail records that the object at offset at, read in full, is not valid.
@@ -105,7 +104,7 @@ func (c *codecV1) fail(at int64, format string, args ...any) {
 }
 
 // readV1 reads a format 1 file.
-func readV1(in *input, keep bool) (*State, header, error) {
+func readV1(in *input, keep bool) (*state.State, Header, error) {
 	c := &codecV1{in: in, keep: keep}
 	v := stateV1{Searches: searchesV1{c: c}, Reports: reportsV1{c: c}}
 	dec := in.decoder()
@@ -113,7 +112,7 @@ func readV1(in *input, keep bool) (*State, header, error) {
 	if err == nil {
 		err = finish(in, dec)
 	}
-	h := header{formatVersion: v.FormatVersion, sawVersion: true, serial: v.Serial, lineage: string(v.Lineage), patwatchVersion: string(v.PatwatchVersion)}
+	h := Header{FormatVersion: v.FormatVersion, Serial: v.Serial, Lineage: string(v.Lineage), PatwatchVersion: string(v.PatwatchVersion)}
 	if err != nil {
 		return nil, h, readError(in, err)
 	}
@@ -123,15 +122,15 @@ func readV1(in *input, keep bool) (*State, header, error) {
 	if !keep {
 		return nil, h, nil
 	}
-	st := &State{
-		FormatVersion: v.FormatVersion, Serial: v.Serial, Lineage: h.lineage, PatwatchVersion: h.patwatchVersion,
+	st := &state.State{
+		FormatVersion: v.FormatVersion, Serial: v.Serial, Lineage: h.Lineage, PatwatchVersion: h.PatwatchVersion,
 		Searches: v.Searches.m, Reports: v.Reports.m,
 	}
 	if st.Searches == nil {
-		st.Searches = map[string]*Search{}
+		st.Searches = map[string]*state.Search{}
 	}
 	if st.Reports == nil {
-		st.Reports = map[string]*Report{}
+		st.Reports = map[string]*state.Report{}
 	}
 	return st, h, nil
 }
@@ -142,7 +141,7 @@ func readV1(in *input, keep bool) (*State, header, error) {
 // searches, which are all that the serial and the version change) and
 // where each search starts. Once e.alone is set, it keeps to one
 // goroutine.
-func writeV1(w io.Writer, st *State, serial uint64, version string, e *encoding) error {
+func writeV1(w io.Writer, st *state.State, serial uint64, version string, e *Layout) error {
 	c := &codecV1{out: e}
 	v := stateV1{
 		FormatVersion: 1, Serial: serial, Lineage: textV1(st.Lineage), PatwatchVersion: textV1(version),
@@ -234,13 +233,13 @@ func valueAt(dec *jsontext.Decoder) int64 {
 // searchesV1 is the searches object.
 type searchesV1 struct {
 	c *codecV1
-	m map[string]*Search
+	m map[string]*state.Search
 }
 
 func (s *searchesV1) UnmarshalJSONFrom(dec *jsontext.Decoder) error {
 	c := s.c
 	if c.keep {
-		s.m = map[string]*Search{}
+		s.m = map[string]*state.Search{}
 	}
 	_, err := members(dec, func(name string, at int64) error {
 		if c.in.stopped() {
@@ -269,7 +268,7 @@ func (s *searchesV1) UnmarshalJSONFrom(dec *jsontext.Decoder) error {
 }
 
 // search checks a search that was read and converts it to a Search.
-func (c *codecV1) search(name string, at int64, v *searchV1) *Search {
+func (c *codecV1) search(name string, at int64, v *searchV1) *state.Search {
 	p := searchPath(name)
 	switch {
 	case !v.Hits.seen:
@@ -279,13 +278,13 @@ func (c *codecV1) search(name string, at int64, v *searchV1) *Search {
 	}
 	if v.Fingerprint == "" {
 		c.fail(at, "%s: no fingerprint", p)
-	} else if !isFingerprint(string(v.Fingerprint)) {
+	} else if !state.IsFingerprint(string(v.Fingerprint)) {
 		c.fail(at, "%s.fingerprint: %q is not sha256: and 64 lower-case hex digits", p, v.Fingerprint)
 	}
 	if time.Time(v.BaselineAt).IsZero() {
 		c.fail(at, "%s: no baseline_at, or the zero time", p)
 	}
-	return &Search{Fingerprint: string(v.Fingerprint), BaselineAt: time.Time(v.BaselineAt), Hits: v.Hits.m}
+	return &state.Search{Fingerprint: string(v.Fingerprint), BaselineAt: time.Time(v.BaselineAt), Hits: v.Hits.m}
 }
 
 func (s *searchesV1) MarshalJSONTo(enc *jsontext.Encoder) error {
@@ -326,7 +325,7 @@ func (s *searchesV1) MarshalJSONTo(enc *jsontext.Encoder) error {
 // itself, leaving the other core to whatever asked for it.
 type hitsPipe struct {
 	names []string
-	m     map[string]*Search
+	m     map[string]*state.Search
 	built chan built
 	free  chan []byte
 	quit  chan struct{}
@@ -339,7 +338,7 @@ type hitsPipe struct {
 
 const hitsAhead = 3 // the buffers in use: one encoded, the others built
 
-func buildHits(names []string, m map[string]*Search, alone *atomic.Bool) *hitsPipe {
+func buildHits(names []string, m map[string]*state.Search, alone *atomic.Bool) *hitsPipe {
 	p := &hitsPipe{names: names, m: m, built: make(chan built, hitsAhead), free: make(chan []byte, hitsAhead), quit: make(chan struct{})}
 	for range hitsAhead {
 		p.free <- nil
@@ -410,7 +409,7 @@ func (p *hitsPipe) stop() {
 type hitsV1 struct {
 	c      *codecV1
 	search string
-	m      map[string]*Hit
+	m      map[string]*state.Hit
 	seen   bool   // read: the search has a hits member
 	null   bool   // read: and it is null
 	raw    []byte // write: the hits as compact JSON
@@ -446,7 +445,7 @@ func (c *codecV1) readHits(h *hitsV1, dec *jsontext.Decoder) error {
 	}
 	p := searchPath(h.search)
 	if c.keep {
-		h.m = map[string]*Hit{}
+		h.m = map[string]*state.Hit{}
 	} else {
 		c.pns.reset()
 	}
@@ -470,7 +469,7 @@ func (c *codecV1) readHits(h *hitsV1, dec *jsontext.Decoder) error {
 		c.arena = append(c.arena[:0], c.key...)
 		hit := &c.hit
 		if c.keep {
-			hit = new(Hit)
+			hit = new(state.Hit)
 		}
 		spans, err := c.readHit(dec, hit, func() string { return p + ".hits[" + strconv.Quote(string(c.arena[:len(c.key)])) + "]" })
 		if err != nil {
@@ -546,7 +545,7 @@ var hitFields = [...]string{"first_seen", "missing", "patent_id", "title", "curr
 // readHit reads one hit into h, except its strings, which it appends to
 // c.arena and returns the spans of: patent_id, title, current_assignee and
 // apno. The path of the hit is built only for an error.
-func (c *codecV1) readHit(dec *jsontext.Decoder, h *Hit, hitPath func() string) (spans [4][2]int, err error) {
+func (c *codecV1) readHit(dec *jsontext.Decoder, h *state.Hit, hitPath func() string) (spans [4][2]int, err error) {
 	switch k := dec.PeekKind(); k {
 	case '{':
 	case 0:
@@ -612,7 +611,7 @@ func (c *codecV1) readHit(dec *jsontext.Decoder, h *Hit, hitPath func() string) 
 		case 1, 6, 7:
 			n, ok := parseCount(v)
 			if !ok {
-				return spans, c.in.contentAt(valueAt, "%s: %s is not an integer between 0 and %d", fpath(), valueText(v), maxCount)
+				return spans, c.in.contentAt(valueAt, "%s: %s is not an integer between 0 and %d", fpath(), valueText(v), state.MaxCount)
 			}
 			switch f {
 			case 1:
@@ -644,7 +643,7 @@ func (c *codecV1) readHit(dec *jsontext.Decoder, h *Hit, hitPath func() string) 
 }
 
 // parseCount parses a JSON value that must be null (0) or an integer
-// between 0 and maxCount.
+// between 0 and state.MaxCount.
 func parseCount(v jsontext.Value) (int, bool) {
 	if v.Kind() == 'n' {
 		return 0, true
@@ -662,7 +661,7 @@ func parseCount(v jsontext.Value) (int, bool) {
 		}
 		n = n*10 + int(d-'0')
 	}
-	return n, n <= maxCount
+	return n, n <= state.MaxCount
 }
 
 // valueText is a JSON value as a message shows it.
@@ -682,11 +681,11 @@ func (h *hitsV1) MarshalJSONTo(enc *jsontext.Encoder) error {
 
 // appendHits appends m as a compact JSON object of hitV1 values, after
 // validateHit has accepted each.
-func appendHits(b []byte, m map[string]*Hit) ([]byte, error) {
+func appendHits(b []byte, m map[string]*state.Hit) ([]byte, error) {
 	b = append(b, '{')
 	for i, pn := range sortedKeys(m) {
 		x := m[pn]
-		if err := validateHit(pn, x); err != nil {
+		if err := state.ValidateHit(pn, x); err != nil {
 			return b, err
 		}
 		if i > 0 {
@@ -724,12 +723,12 @@ func appendOptText(b []byte, name, s string) []byte {
 // reportsV1 is the reports object.
 type reportsV1 struct {
 	c *codecV1
-	m map[string]*Report
+	m map[string]*state.Report
 }
 
 func (s *reportsV1) UnmarshalJSONFrom(dec *jsontext.Decoder) error {
 	c := s.c
-	s.m = map[string]*Report{}
+	s.m = map[string]*state.Report{}
 	_, err := members(dec, func(name string, at int64) error {
 		if name == "" {
 			c.fail(at, "reports: empty report name")
@@ -742,12 +741,12 @@ func (s *reportsV1) UnmarshalJSONFrom(dec *jsontext.Decoder) error {
 		if err := json.UnmarshalDecode(dec, &v); err != nil {
 			return err
 		}
-		r := &Report{
+		r := &state.Report{
 			PatentNumber: string(v.PatentNumber), PatentID: string(v.PatentID), Format: string(v.Format), Logo: v.Logo,
 			JobID: string(v.JobID), Status: string(v.Status), SubmittedAt: time.Time(v.SubmittedAt), LinkExpiresAt: time.Time(v.LinkExpiresAt),
 			File: string(v.File), SHA256: string(v.SHA256), LastError: string(v.LastError),
 		}
-		if err := validateReport(name, r); err != nil {
+		if err := state.ValidateReport(name, r); err != nil {
 			c.fail(at, "%v", err)
 		}
 		s.m[name] = r
@@ -858,7 +857,7 @@ func (t *timeV1) parse(v jsontext.Value) error {
 	}
 	// 0000-01-01T00:00:00+01:00 is in year -1 in UTC, which cannot be
 	// written back.
-	if err := checkTime(parsed); err != nil {
+	if err := state.CheckTime(parsed); err != nil {
 		return valueError(strconv.Quote(string(s)) + ": " + err.Error())
 	}
 	*t = timeV1(normTime(parsed))

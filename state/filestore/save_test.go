@@ -1,7 +1,8 @@
-package state
+package filestore
 
 import (
 	"bytes"
+	"context"
 	"errors"
 	"os"
 	"path/filepath"
@@ -9,6 +10,10 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/patwatch/patwatch/state"
+	"github.com/patwatch/patwatch/state/internal/statetest"
+	"github.com/patwatch/patwatch/state/statefile"
 )
 
 func statOf(t *testing.T, path string) os.FileInfo {
@@ -20,9 +25,26 @@ func statOf(t *testing.T, path string) os.FileInfo {
 	return fi
 }
 
-func mustSave(t *testing.T, path string, st *State) bool {
+// sampleState exercises every field, escapes and non-ASCII text.
+func sampleState() *state.State { return statetest.Sample() }
+
+// sampleJSON is the state file of sampleState, a golden file of
+// state/statefile, which the tests here cut and edit.
+var sampleJSON = filepath.Join("..", "statefile", "testdata", "sample.json")
+
+// saveFile saves st to the state file at path through a store that has
+// loaded nothing, which checks only what the file holds.
+func saveFile(path string, st *state.State) (bool, error) {
+	s, err := New(path)
+	if err != nil {
+		return false, err
+	}
+	return s.Save(context.Background(), st)
+}
+
+func mustSave(t *testing.T, path string, st *state.State) bool {
 	t.Helper()
-	written, err := Save(path, st)
+	written, err := saveFile(path, st)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -43,7 +65,7 @@ func TestSaveNewFile(t *testing.T) {
 		t.Errorf("mode %v, want 0600", mode)
 	}
 	got, _ := os.ReadFile(path)
-	want, _ := Marshal(st)
+	want, _ := statefile.Marshal(st)
 	if !bytes.Equal(got, want) {
 		t.Errorf("file holds:\n%s\nwant Marshal's bytes:\n%s", got, want)
 	}
@@ -97,16 +119,16 @@ func TestSaveUnchangedWritesNothing(t *testing.T) {
 func TestSaveChangeBumpsSerialAndKeepsBackup(t *testing.T) {
 	changes := []struct {
 		name   string
-		mutate func(*State)
+		mutate func(*state.State)
 	}{
-		{"new hit", func(s *State) { s.Searches["phone-designs"].Hits["AA1"] = &Hit{Title: "first"} }},
-		{"last hit's field", func(s *State) { s.Searches["phone-designs"].Hits["EU0065350760001S"].Pbdt++ }},
-		{"missing count", func(s *State) { s.Searches["phone-designs"].Hits["CN305467890S"].Missing = 2 }},
-		{"hit removed", func(s *State) { delete(s.Searches["phone-designs"].Hits, "EU0065350760001S") }},
-		{"search removed", func(s *State) { delete(s.Searches, "phone-designs") }},
-		{"report status", func(s *State) { s.Reports["us-pending"].Status = ReportDownloaded }},
-		{"everything removed", func(s *State) { s.Searches = nil; s.Reports = nil }},
-		{"fingerprint", func(s *State) { s.Searches["empty.search"].Fingerprint = "sha256:" + strings.Repeat("01", 32) }},
+		{"new hit", func(s *state.State) { s.Searches["phone-designs"].Hits["AA1"] = &state.Hit{Title: "first"} }},
+		{"last hit's field", func(s *state.State) { s.Searches["phone-designs"].Hits["EU0065350760001S"].Pbdt++ }},
+		{"missing count", func(s *state.State) { s.Searches["phone-designs"].Hits["CN305467890S"].Missing = 2 }},
+		{"hit removed", func(s *state.State) { delete(s.Searches["phone-designs"].Hits, "EU0065350760001S") }},
+		{"search removed", func(s *state.State) { delete(s.Searches, "phone-designs") }},
+		{"report status", func(s *state.State) { s.Reports["us-pending"].Status = state.ReportDownloaded }},
+		{"everything removed", func(s *state.State) { s.Searches = nil; s.Reports = nil }},
+		{"fingerprint", func(s *state.State) { s.Searches["empty.search"].Fingerprint = "sha256:" + strings.Repeat("01", 32) }},
 	}
 	for _, c := range changes {
 		t.Run(c.name, func(t *testing.T) {
@@ -126,7 +148,7 @@ func TestSaveChangeBumpsSerialAndKeepsBackup(t *testing.T) {
 				t.Errorf("serial %d, want %d", st.Serial, serial+1)
 			}
 			got, _ := os.ReadFile(path)
-			want, _ := Marshal(st)
+			want, _ := statefile.Marshal(st)
 			if !bytes.Equal(got, want) {
 				t.Errorf("file holds:\n%s\nwant:\n%s", got, want)
 			}
@@ -154,7 +176,7 @@ func TestSaveEqualContentEqualBytes(t *testing.T) {
 	a := sampleState()
 	b := sampleState()
 	// Rebuild b's maps in another insertion order and zone.
-	hits := map[string]*Hit{}
+	hits := map[string]*state.Hit{}
 	for _, pn := range []string{"EU0065350760001S", "CN305467890S"} {
 		h := *b.Searches["phone-designs"].Hits[pn]
 		h.FirstSeen = h.FirstSeen.In(time.FixedZone("X", -7*3600)).Add(300 * time.Millisecond)
@@ -188,7 +210,7 @@ func TestSaveNormalisesHandEdits(t *testing.T) {
 		t.Error("a non-canonical file was not rewritten")
 	}
 	got, _ := os.ReadFile(path)
-	want, _ := Marshal(st)
+	want, _ := statefile.Marshal(st)
 	if !bytes.Equal(got, want) {
 		t.Error("rewrite is not canonical")
 	}
@@ -200,7 +222,7 @@ func TestSaveRefusesOtherLineage(t *testing.T) {
 	before, _ := os.ReadFile(path)
 	other := sampleState()
 	other.Lineage = "another"
-	_, err := Save(path, other)
+	_, err := saveFile(path, other)
 	var le *LineageError
 	if !errors.As(err, &le) {
 		t.Fatalf("Save over another lineage: %v", err)
@@ -214,8 +236,8 @@ func TestSaveRefusesNewerFormat(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "patwatch.state.json")
 	newer := `{"format_version":3,"patwatch_version":"3.0.0","lineage":"x"}`
 	os.WriteFile(path, []byte(newer), 0o600)
-	_, err := Save(path, sampleState())
-	var ve *VersionError
+	_, err := saveFile(path, sampleState())
+	var ve *statefile.VersionError
 	if !errors.As(err, &ve) || ve.FormatVersion != 3 || ve.PatwatchVersion != "3.0.0" {
 		t.Fatalf("Save over a newer format: %v", err)
 	}
@@ -232,12 +254,12 @@ func TestSaveRefusesUnsortedDuplicate(t *testing.T) {
 	os.WriteFile(path, []byte(bad), 0o600)
 	st := sampleState()
 	st.Lineage = "x"
-	if _, err := Save(path, st); err == nil || !strings.Contains(err.Error(), `duplicate patent_pn "B"`) {
+	if _, err := saveFile(path, st); err == nil || !strings.Contains(err.Error(), `duplicate patent_pn "B"`) {
 		t.Fatalf("Save = %v, want a refusal naming the duplicate", err)
 	}
 	// Unsorted but valid keys are no obstacle.
 	os.WriteFile(path, []byte(`{"format_version":1,"lineage":"x","searches":{"s":{"fingerprint":"sha256:`+strings.Repeat("0", 64)+`","baseline_at":"2026-01-01T00:00:00Z","hits":{"B":{},"A":{}}}}}`), 0o600)
-	if written, err := Save(path, st); err != nil || !written {
+	if written, err := saveFile(path, st); err != nil || !written {
 		t.Fatalf("Save over unsorted valid keys = %v, %v", written, err)
 	}
 }
@@ -252,7 +274,7 @@ func TestSaveUnreadableFile(t *testing.T) {
 	if _, err := Load(path); err == nil {
 		t.Error("Load of an unreadable file succeeded")
 	}
-	if _, err := Save(path, sampleState()); err == nil {
+	if _, err := saveFile(path, sampleState()); err == nil {
 		t.Error("Save over an unreadable file succeeded")
 	}
 }
@@ -280,7 +302,7 @@ func TestSaveThroughSymlink(t *testing.T) {
 // TestSaveCreatesDirectory: a --state in a new directory works.
 func TestSaveCreatesDirectory(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "new", "dir", "s.json")
-	if _, err := Save(path, sampleState()); err != nil {
+	if _, err := saveFile(path, sampleState()); err != nil {
 		t.Fatal(err)
 	}
 }
@@ -306,13 +328,13 @@ func TestSaveHonoursUmaskIndependentMode(t *testing.T) {
 // result is exactly Marshal's bytes.
 func TestSaveLargeChanges(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "patwatch.state.json")
-	st := bigState(3, 2000)
+	st := statetest.Big(3, 2000)
 	mustSave(t, path, st)
 	for i, mutate := range []func(){
 		func() { st.Searches["search-0002"].Hits["EU0000000021999S"].Title = "changed near the end" },
 		func() { st.Searches["search-0001"].Hits["EU0000000011000S"].Missing++ },
 		func() { delete(st.Searches, "search-0002") }, // the file gets shorter
-		func() { st.Reports["z"] = &Report{Format: "pdf", Status: ReportPending} },
+		func() { st.Reports["z"] = &state.Report{Format: "pdf", Status: state.ReportPending} },
 	} {
 		before, _ := os.ReadFile(path)
 		mutate()
@@ -320,7 +342,7 @@ func TestSaveLargeChanges(t *testing.T) {
 			t.Fatalf("change %d: nothing written", i)
 		}
 		got, _ := os.ReadFile(path)
-		want, _ := Marshal(st)
+		want, _ := statefile.Marshal(st)
 		if !bytes.Equal(got, want) {
 			t.Fatalf("change %d: file is not Marshal's bytes (%d vs %d bytes)", i, len(got), len(want))
 		}

@@ -1,4 +1,4 @@
-package state
+package filestore
 
 import (
 	"fmt"
@@ -6,31 +6,9 @@ import (
 	"path/filepath"
 	"runtime"
 	"testing"
-	"time"
-)
 
-// bigState is a state of searches × hits hits with realistic field sizes.
-func bigState(searches, hits int) *State {
-	st := New()
-	t0 := time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)
-	for i := range searches {
-		s := &Search{Fingerprint: fmt.Sprintf("sha256:%064x", i), BaselineAt: t0, Hits: make(map[string]*Hit, hits)}
-		for j := range hits {
-			s.Hits[fmt.Sprintf("EU%09d%04dS", i, j)] = &Hit{
-				FirstSeen:       t0.Add(time.Duration(j) * time.Hour),
-				Missing:         j % 3,
-				PatentID:        fmt.Sprintf("%08x-0000-4000-8000-%012x", i, j),
-				Title:           fmt.Sprintf("Mobile phone with a folding screen, variant %d", j),
-				CurrentAssignee: "HUAWEI TECHNOLOGIES CO., LTD.",
-				Apno:            fmt.Sprintf("EU%09d", j),
-				Apdt:            20190528,
-				Pbdt:            20190601,
-			}
-		}
-		st.Searches[fmt.Sprintf("search-%04d", i)] = s
-	}
-	return st
-}
+	"github.com/patwatch/patwatch/state/internal/statetest"
+)
 
 var benchSearches, benchHits = 1000, 1000
 
@@ -39,7 +17,7 @@ var benchSearches, benchHits = 1000, 1000
 func writeBig(b *testing.B) string {
 	b.Helper()
 	path := filepath.Join(b.TempDir(), "patwatch.state.json")
-	if _, err := Save(path, bigState(benchSearches, benchHits)); err != nil {
+	if _, err := saveFile(path, statetest.Big(benchSearches, benchHits)); err != nil {
 		b.Fatal(err)
 	}
 	runtime.GC()
@@ -67,8 +45,8 @@ func BenchmarkLoad(b *testing.B) {
 // the previous one: check the file, compare, write, sync, keep the backup.
 func BenchmarkSave(b *testing.B) {
 	path := filepath.Join(b.TempDir(), "patwatch.state.json")
-	st := bigState(benchSearches, benchHits)
-	if _, err := Save(path, st); err != nil {
+	st := statetest.Big(benchSearches, benchHits)
+	if _, err := saveFile(path, st); err != nil {
 		b.Fatal(err)
 	}
 	fi, _ := os.Stat(path)
@@ -78,7 +56,7 @@ func BenchmarkSave(b *testing.B) {
 	b.ResetTimer()
 	for b.Loop() {
 		h.Missing++ // a change in the middle of the file
-		written, err := Save(path, st)
+		written, err := saveFile(path, st)
 		if err != nil || !written {
 			b.Fatal(written, err)
 		}
@@ -89,15 +67,15 @@ func BenchmarkSave(b *testing.B) {
 // state again, compared and not written.
 func BenchmarkSaveUnchanged(b *testing.B) {
 	path := filepath.Join(b.TempDir(), "patwatch.state.json")
-	st := bigState(benchSearches, benchHits)
-	if _, err := Save(path, st); err != nil {
+	st := statetest.Big(benchSearches, benchHits)
+	if _, err := saveFile(path, st); err != nil {
 		b.Fatal(err)
 	}
 	fi, _ := os.Stat(path)
 	b.SetBytes(fi.Size())
 	b.ResetTimer()
 	for b.Loop() {
-		written, err := Save(path, st)
+		written, err := saveFile(path, st)
 		if err != nil || written {
 			b.Fatal(written, err)
 		}

@@ -1,4 +1,4 @@
-package state
+package filestore
 
 import (
 	"bufio"
@@ -11,6 +11,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/patwatch/patwatch/state"
 )
 
 // fakeClock is a Locker clock whose Wait advances time instead of sleeping,
@@ -87,7 +89,7 @@ func TestLockHeldTimesOut(t *testing.T) {
 		c.waits = 0
 		_, err := Locker{Now: c.locker().Now, Wait: c.locker().Wait, Poll: 100 * time.Millisecond}.Lock(context.Background(), statePath, "apply", tt.timeout)
 		var le *LockedError
-		if !errors.As(err, &le) || !errors.Is(err, ErrLocked) {
+		if !errors.As(err, &le) || !errors.Is(err, state.ErrLocked) {
 			t.Fatalf("timeout %v: error %v, want a LockedError", tt.timeout, err)
 		}
 		if c.waits != tt.waits {
