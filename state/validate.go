@@ -66,21 +66,20 @@ func Validate(st *State) error {
 }
 
 func validateSearch(name string, s *Search) error {
-	at := "searches[" + strconv.Quote(name) + "]"
 	if name == "" {
 		return errors.New("searches: empty search name")
 	}
 	if s == nil {
-		return fmt.Errorf("%s: null", at)
+		return fmt.Errorf("searches[%q]: null", name)
 	}
 	if !IsFingerprint(s.Fingerprint) {
-		return fmt.Errorf("%s.fingerprint: %q is not sha256: and 64 lower-case hex digits", at, s.Fingerprint)
+		return fmt.Errorf("searches[%q].fingerprint: %q is not sha256: and 64 lower-case hex digits", name, s.Fingerprint)
 	}
 	if err := CheckTime(s.BaselineAt); err != nil {
-		return fmt.Errorf("%s.baseline_at: %w", at, err)
+		return fmt.Errorf("searches[%q].baseline_at: %w", name, err)
 	}
 	if s.BaselineAt.Truncate(time.Second).IsZero() { // zero as a file holds it, to the second
-		return fmt.Errorf("%s.baseline_at: the zero time", at)
+		return fmt.Errorf("searches[%q].baseline_at: the zero time", name)
 	}
 	if s.Hits == nil {
 		s.Hits = map[string]*Hit{}
@@ -119,35 +118,34 @@ func ValidateHit(pn string, h *Hit) error {
 
 // ValidateReport checks the report recorded as name, as Validate does.
 func ValidateReport(name string, r *Report) error {
-	at := "reports[" + strconv.Quote(name) + "]"
 	if name == "" {
 		return errors.New("reports: empty report name")
 	}
 	if r == nil {
-		return fmt.Errorf("%s: null", at)
+		return fmt.Errorf("reports[%q]: null", name)
 	}
 	switch r.Status {
 	case ReportPending, ReportFailed, ReportDownloaded:
 	default:
-		return fmt.Errorf("%s.status: %q is not %s, %s or %s", at, r.Status, ReportPending, ReportFailed, ReportDownloaded)
+		return fmt.Errorf("reports[%q].status: %q is not %s, %s or %s", name, r.Status, ReportPending, ReportFailed, ReportDownloaded)
 	}
 	if r.Format != "pdf" && r.Format != "word" {
-		return fmt.Errorf("%s.format: %q is not pdf or word", at, r.Format)
+		return fmt.Errorf("reports[%q].format: %q is not pdf or word", name, r.Format)
 	}
 	if err := jobid.Check(r.JobID); err != nil && r.JobID != "" {
 		if !isDecimal(r.JobID) {
-			return fmt.Errorf("%s.job_id: %q is not a decimal number", at, r.JobID)
+			return fmt.Errorf("reports[%q].job_id: %q is not a decimal number", name, r.JobID)
 		}
-		return fmt.Errorf("%s.job_id: %q: %w", at, r.JobID, err)
+		return fmt.Errorf("reports[%q].job_id: %q: %w", name, r.JobID, err)
 	}
 	if r.SHA256 != "" && !isSHA256(r.SHA256) {
-		return fmt.Errorf("%s.sha256: %q is not 64 lower-case hex digits", at, r.SHA256)
+		return fmt.Errorf("reports[%q].sha256: %q is not 64 lower-case hex digits", name, r.SHA256)
 	}
 	if err := CheckTime(r.SubmittedAt); err != nil {
-		return fmt.Errorf("%s.submitted_at: %w", at, err)
+		return fmt.Errorf("reports[%q].submitted_at: %w", name, err)
 	}
 	if err := CheckTime(r.LinkExpiresAt); err != nil {
-		return fmt.Errorf("%s.link_expires_at: %w", at, err)
+		return fmt.Errorf("reports[%q].link_expires_at: %w", name, err)
 	}
 	return nil
 }
