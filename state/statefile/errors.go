@@ -223,7 +223,11 @@ func kindName(k jsontext.Kind) string {
 }
 
 // goKindName names the JSON that a Go type is read from, for a message.
+// It names no type of this package's own.
 func goKindName(t reflect.Type) string {
+	for t.Kind() == reflect.Pointer {
+		t = t.Elem()
+	}
 	switch k := t.Kind(); {
 	case k == reflect.String:
 		return "a string"
@@ -233,6 +237,8 @@ func goKindName(t reflect.Type) string {
 		return "an integer"
 	case k == reflect.Struct, k == reflect.Map:
 		return "an object"
+	case k == reflect.Slice, k == reflect.Array:
+		return "an array"
 	}
 	return t.String()
 }
