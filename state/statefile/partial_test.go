@@ -72,8 +72,8 @@ func TestPartialCheckAgrees(t *testing.T) {
 			if in.before != nil {
 				partials++
 			}
-			_, _, partErr := decodeState(in, false)
-			_, _, fullErr := decodeState(sectionInput(src), false)
+			_, _, partErr := decodeState(in, checking)
+			_, _, fullErr := decodeState(sectionInput(src), checking)
 			if in.before != nil && fullErr == nil {
 				valid++
 			}

@@ -16,7 +16,7 @@ import (
 // newest format it has no reader for is the one a VersionError names.
 func TestAnotherFormatIsOneReader(t *testing.T) {
 	formats[3] = format{
-		read: func(in *input, keep bool) (*state.State, Header, error) {
+		read: func(in *input, p pass) (*state.State, Header, error) {
 			st := state.New()
 			st.Lineage, st.PatwatchVersion = "from format 3", "3.0.0"
 			return st, Header{FormatVersion: 3, Lineage: st.Lineage}, nil

@@ -174,9 +174,9 @@ func TestLoadEveryPrefix(t *testing.T) {
 	sample, _ := os.ReadFile("testdata/sample.json")
 	// The last byte is the optional newline.
 	for n := 0; n < len(sample)-1; n++ {
-		for _, keep := range []bool{true, false} {
-			if _, _, err := decodeState(bytesInput(sample[:n]), keep); err == nil {
-				t.Fatalf("decoding the first %d bytes succeeded (keep=%v)", n, keep)
+		for _, p := range []pass{loading, checking} {
+			if _, _, err := decodeState(bytesInput(sample[:n]), p); err == nil {
+				t.Fatalf("decoding the first %d bytes succeeded (pass %d)", n, p)
 			}
 		}
 	}
@@ -239,25 +239,25 @@ func TestNilMapsAreEmpty(t *testing.T) {
 // token spans reads and the buffer moves under it.
 func TestDecodeSmallReads(t *testing.T) {
 	sample, _ := os.ReadFile("testdata/sample.json")
-	want, _, err := decodeState(bytesInput(sample), true)
+	want, _, err := decodeState(bytesInput(sample), loading)
 	if err != nil {
 		t.Fatal(err)
 	}
-	for _, keep := range []bool{true, false} {
-		got, _, err := decodeState(readerInput(func() io.Reader { return iotest.OneByteReader(bytes.NewReader(sample)) }), keep)
+	for _, p := range []pass{loading, checking} {
+		got, _, err := decodeState(readerInput(func() io.Reader { return iotest.OneByteReader(bytes.NewReader(sample)) }), p)
 		if err != nil {
-			t.Fatalf("keep=%v: %v", keep, err)
+			t.Fatalf("pass %d: %v", p, err)
 		}
-		if keep && !reflect.DeepEqual(got, want) {
+		if p == loading && !reflect.DeepEqual(got, want) {
 			t.Error("one-byte reads decode differently")
 		}
 	}
-	_, _, err = decodeState(readerInput(func() io.Reader { return iotest.DataErrReader(iotest.OneByteReader(bytes.NewReader(sample[:100]))) }), true)
+	_, _, err = decodeState(readerInput(func() io.Reader { return iotest.DataErrReader(iotest.OneByteReader(bytes.NewReader(sample[:100]))) }), loading)
 	var se *SyntaxError
 	if !errors.As(err, &se) || !se.Truncated {
 		t.Errorf("truncated one-byte input: %v", err)
 	}
-	_, _, err = decodeState(readerInput(func() io.Reader { return iotest.TimeoutReader(bytes.NewReader(sample)) }), true)
+	_, _, err = decodeState(readerInput(func() io.Reader { return iotest.TimeoutReader(bytes.NewReader(sample)) }), loading)
 	if !errors.Is(err, iotest.ErrTimeout) {
 		t.Errorf("read error: %v, want it passed through", err)
 	}

@@ -32,9 +32,7 @@ import (
 	"context"
 	"errors"
 	"io"
-	"slices"
 	"sync/atomic"
-	"time"
 
 	"github.com/patwatch/patwatch/state"
 )
@@ -48,7 +46,8 @@ type Header struct {
 	PatwatchVersion string
 }
 
-// Readable reports whether this build has a reader for the header's format.
+// Readable reports whether this build has a reader for the header's
+// format: false for a file without one, or in a newer format.
 func (h Header) Readable() bool {
 	_, ok := formats[h.FormatVersion]
 	return ok
@@ -58,15 +57,16 @@ func (h Header) Readable() bool {
 // a *SyntaxError or a *ContentError, one in a newer format a
 // *VersionError; errors reading src pass through.
 func Read(src *io.SectionReader) (*state.State, error) {
-	st, _, err := decodeState(sectionInput(src), true)
+	st, _, err := decodeState(sectionInput(src), loading)
 	return st, err
 }
 
-// ReadHeader reads the header of src as Save writes it: the members before
-// the first that is not part of the header. It reads no further, and so
-// says nothing about whether the rest is valid.
+// ReadHeader reads the header of src as the writer writes it: the members
+// before the first that is not part of the header. It reads no further,
+// and so says nothing about whether the rest is valid; a header in
+// another order reads as incomplete.
 func ReadHeader(src *io.SectionReader) (Header, error) {
-	return sniff(sectionInput(src), true)
+	return sniff(sectionInput(src), headerOnly)
 }
 
 // Check reads src as Read does but keeps nothing, and returns its header.
@@ -76,12 +76,12 @@ func ReadHeader(src *io.SectionReader) (Header, error) {
 func Check(ctx context.Context, src *io.SectionReader, known Known) (Header, error) {
 	in := known.input(src)
 	in.stop = ctx
-	_, h, err := decodeState(in, false)
+	_, h, err := decodeState(in, checking)
 	if err != nil && in.before != nil && !errors.Is(err, errStopped) {
 		// Check the whole file for the error's place in it.
 		whole := sectionInput(src)
 		whole.stop = ctx
-		_, h, err = decodeState(whole, false)
+		_, h, err = decodeState(whole, checking)
 	}
 	if errors.Is(err, errStopped) {
 		return h, ctx.Err()
@@ -89,10 +89,10 @@ func Check(ctx context.Context, src *io.SectionReader, known Known) (Header, err
 	return h, err
 }
 
-// Marshal returns the bytes a state file of st holds, with st's serial and
-// patwatch version in its header, after state.Validate has accepted st.
-// Marshal ignores st.FormatVersion: st is written in the oldest format that
-// holds it (see the package doc).
+// Marshal returns the bytes of the state file of st, with st's serial and
+// patwatch version in its header, as Encode writes them. Marshal ignores
+// st.FormatVersion: st is written in the oldest format that holds it (see
+// the package doc).
 func Marshal(st *state.State) ([]byte, error) {
 	var buf bytes.Buffer
 	if err := Encode(&buf, st, st.Serial, st.PatwatchVersion, nil); err != nil {
@@ -101,11 +101,12 @@ func Marshal(st *state.State) ([]byte, error) {
 	return buf.Bytes(), nil
 }
 
-// Encode writes st, which state.Validate must accept, as a state file to w,
-// with the given serial and patwatch version in its header; a hit that
-// state.ValidateHit refuses is an error. It streams: memory use does not
-// grow with the size of the state. l, which may be nil, is told where the
-// parts went, and may tell the encoder to keep to one goroutine.
+// Encode writes st as a state file to w, with the given serial and
+// patwatch version in its header. It refuses a state that state.Validate
+// refuses, before writing, and a hit that state.ValidateHit refuses, where
+// it comes. It streams: memory use does not grow with the size of the
+// state. l, which may be nil, is told where the parts went, and may tell
+// the encoder to keep to one goroutine.
 func Encode(w io.Writer, st *state.State, serial uint64, patwatchVersion string, l *Layout) error {
 	if err := state.Validate(st); err != nil {
 		return err
@@ -116,12 +117,18 @@ func Encode(w io.Writer, st *state.State, serial uint64, patwatchVersion string,
 	return encode(w, st, serial, patwatchVersion, l)
 }
 
+// encode is Encode of a state that state.Validate has accepted.
+func encode(w io.Writer, st *state.State, serial uint64, patwatchVersion string, l *Layout) error {
+	return write(w, st, Header{FormatVersion: state.FormatOf(st), Serial: serial, Lineage: st.Lineage, PatwatchVersion: patwatchVersion}, l)
+}
+
 // EncodeHeader returns the header that Encode writes for st with the given
 // serial and patwatch version: the bytes that come before the searches.
 func EncodeHeader(st *state.State, serial uint64, patwatchVersion string) ([]byte, error) {
 	var buf bytes.Buffer
 	var l Layout
-	if err := encodeIn(state.FormatOf(st), &buf, &state.State{Lineage: st.Lineage}, serial, patwatchVersion, &l); err != nil {
+	h := Header{FormatVersion: state.FormatOf(st), Serial: serial, Lineage: st.Lineage, PatwatchVersion: patwatchVersion}
+	if err := write(&buf, &state.State{}, h, &l); err != nil {
 		return nil, err
 	}
 	return buf.Bytes()[:l.header], nil
@@ -195,34 +202,4 @@ func (k Known) input(src *io.SectionReader) *input {
 // sectionInput reads the whole of src.
 func sectionInput(src *io.SectionReader) *input {
 	return &input{open: func() io.Reader { return bufferedReader(io.NewSectionReader(src, 0, src.Size())) }}
-}
-
-// encode writes st, which state.Validate has accepted, in the oldest format
-// that holds it.
-func encode(w io.Writer, st *state.State, serial uint64, version string, l *Layout) error {
-	return encodeIn(state.FormatOf(st), w, st, serial, version, l)
-}
-
-// encodeIn writes st in the given format.
-func encodeIn(format int, w io.Writer, st *state.State, serial uint64, version string, l *Layout) error {
-	if format == 2 {
-		return writeV2(w, st, serial, version, l)
-	}
-	return writeV1(w, st, serial, version, l)
-}
-
-// normTime is t as the state file holds it: UTC, whole seconds.
-func normTime(t time.Time) time.Time {
-	return t.UTC().Truncate(time.Second)
-}
-
-// sortedKeys is slices.Sorted(maps.Keys(m)) with the slice allocated once:
-// on a state of a million hits the iterator form made Save 25% slower.
-func sortedKeys[V any](m map[string]V) []string {
-	keys := make([]string, 0, len(m))
-	for k := range m {
-		keys = append(keys, k)
-	}
-	slices.Sort(keys)
-	return keys
 }
