@@ -602,13 +602,13 @@ func TestSessionSettings(t *testing.T) {
 	}
 }
 
-// TestStateFilesRoundTrip pushes every state file of the state package's
+// TestStateFilesRoundTrip pushes every state file of state/statefile's
 // test data (format 1 and 2: retired entries, the budget, an outbox with
 // a NUL in an event) and reads each back as the same bytes.
 func TestStateFilesRoundTrip(t *testing.T) {
 	ctx := context.Background()
 	schema := pgtest.Schema(t)
-	files, _ := filepath.Glob("../../state/testdata/*")
+	files, _ := filepath.Glob("../../state/statefile/testdata/*")
 	n := 0
 	for _, f := range files {
 		if fi, err := os.Stat(f); err != nil || fi.IsDir() {
@@ -649,7 +649,7 @@ func TestStateFilesRoundTrip(t *testing.T) {
 		})
 	}
 	if n < 2 {
-		t.Fatalf("found %d state files in ../../state/testdata, want at least 2", n)
+		t.Fatalf("found %d state files in ../../state/statefile/testdata, want at least 2", n)
 	}
 }
 
