@@ -41,7 +41,9 @@ func FormatOf(st *State) int {
 	return 1
 }
 
-// State is the content of a state file.
+// State is the content of a state, in any store. Its JSON tags are format
+// 1's member names, to which a test of state/statefile holds the file's
+// bytes; format 2's fields are hidden from encoding/json.
 type State struct {
 	FormatVersion   int    `json:"format_version"`
 	Serial          uint64 `json:"serial"`  // grows by one on each save that changes content

@@ -12,11 +12,12 @@ import (
 )
 
 // Replace writes st to the state file at path as it is, serial included:
-// unlike Save, it neither gives it the next serial nor refuses a file of
-// another lineage or the same content. It is for 'patwatch state push',
-// which has decided both. As Save does, it keeps the file there (if any) as
-// the backup, through a hard link, and replaces it atomically; a new file
-// has mode 0600, less the umask, and a replaced one keeps its mode.
+// unlike Store.Save, it neither gives it the next serial nor refuses a
+// file of another lineage or the same content. It is for 'patwatch state push',
+// which has decided both. As Store.Save does, it keeps the file there (if
+// any) as the backup, through a hard link, and replaces it atomically; a
+// new file has mode 0600, less the umask, and a replaced one keeps its
+// mode.
 func Replace(path string, st *state.State) error {
 	if err := state.Validate(st); err != nil {
 		return fmt.Errorf("replace state %s: %w", path, err)

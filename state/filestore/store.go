@@ -7,7 +7,7 @@
 // new file is written beside the old one, synced and renamed over it, after
 // the old one is kept as the backup. It refuses to write over a file that
 // is not a valid state, is of another lineage, or is not the file the run
-// loaded. Only the holder of the lock saves.
+// loaded. A run holds the lock (Store.Lock) from its load to its save.
 package filestore
 
 import (
