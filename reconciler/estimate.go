@@ -1,8 +1,6 @@
 package reconciler
 
 import (
-	"time"
-
 	"github.com/patwatch/patwatch/internal/patsnap"
 	"github.com/patwatch/patwatch/spec"
 	"github.com/patwatch/patwatch/state"
@@ -39,15 +37,15 @@ const (
 	callsPoll = 3
 )
 
-// reportCalls is the most calls a report makes in a run of mode: from its
+// reportCalls is the most calls report d makes in sc's run: from its
 // record (a rename's, or a retired one it would take back, whichever costs
 // more), as nextReportStep would take it. The files it checks are kept in
-// files.
-func (r *Reconciler) reportCalls(mode Mode, d spec.Report, recorded *state.State, now time.Time, files fileChecks) int {
-	candidates := []*state.Report{recorded.Reports[d.Name]}
+// sc.files for the run.
+func (sc *Scope) reportCalls(d spec.Report) int {
+	candidates := []*state.Report{sc.recorded.Reports[d.Name]}
 	if candidates[0] == nil {
-		candidates = append(candidates, recorded.RetiredReports[d.Name])
-		for _, rec := range recorded.Reports {
+		candidates = append(candidates, sc.recorded.RetiredReports[d.Name])
+		for _, rec := range sc.recorded.Reports {
 			if sameRequest(d, rec) { // a rename takes over its record
 				candidates = append(candidates, rec)
 			}
@@ -55,26 +53,29 @@ func (r *Reconciler) reportCalls(mode Mode, d spec.Report, recorded *state.State
 	}
 	most := 0
 	for _, rec := range candidates {
-		most = max(most, r.reportRecordCalls(mode, d, rec, now, files))
+		most = max(most, sc.recordCalls(d, rec))
 	}
 	return most
 }
 
-func (r *Reconciler) reportRecordCalls(mode Mode, d spec.Report, rec *state.Report, now time.Time, files fileChecks) int {
+// recordCalls is the most calls report d makes from the record rec. A
+// plan reads a status and stops there; an apply, and the offline plan
+// that previews one, may submit a job or poll, download and resubmit.
+func (sc *Scope) recordCalls(d spec.Report, rec *state.Report) int {
 	f := reportFacts{Desired: d, Rec: rec}
 	for {
-		switch nextReportStep(f, now).Step {
+		switch nextReportStep(f, sc.started).Step {
 		case stepCheckFile:
-			f.File = files.check(r.abs(rec.File), rec.SHA256)
+			f.File = sc.files.check(absPath(sc.stateDir, rec.File), rec.SHA256)
 			continue
 		case stepSubmit:
-			if mode == ModePlan {
+			if sc.mode == ModePlan {
 				return 0
 			}
 			return callsSubmit
 		case stepPoll:
-			if mode == ModePlan {
-				return 1 // a plan reads the status, and stops there
+			if sc.mode == ModePlan {
+				return 1
 			}
 			return callsPoll
 		}

@@ -154,9 +154,10 @@ func TestEstimateIsNeverBelowTheCallsMade(t *testing.T) {
 				for _, mode := range []Mode{ModePlan, ModeApply} {
 					r := &Reconciler{API: client, StateDir: stateDir, ReportsDir: filepath.Join(stateDir, "reports"), Concurrency: 4,
 						Now: clock.now, Log: zerolog.Nop()}
-					est := r.Estimate(mode, desired, recorded, c.sel)
+					sc := NewScope(mode, desired, recorded, c.sel, r.now(), r.StateDir)
+					est := sc.Estimate()
 					api.ResetRequests()
-					out := r.RunSelected(context.Background(), mode, desired, recorded, c.sel)
+					out := r.Run(context.Background(), sc)
 					made := 0
 					for _, req := range api.Requests() {
 						switch req.Endpoint {
@@ -166,12 +167,12 @@ func TestEstimateIsNeverBelowTheCallsMade(t *testing.T) {
 						}
 					}
 					if made > est {
-						t.Errorf("round %d, %s: %d calls made, more than the estimate of %d", round, commandName(mode), made, est)
+						t.Errorf("round %d, %s: %d calls made, more than the estimate of %d", round, mode.Command(), made, est)
 					}
 					if out.Report.Calls.Estimated != est {
-						t.Errorf("round %d, %s: the change report estimates %d, Estimate said %d", round, commandName(mode), out.Report.Calls.Estimated, est)
+						t.Errorf("round %d, %s: the change report estimates %d, Estimate said %d", round, mode.Command(), out.Report.Calls.Estimated, est)
 					}
-					t.Logf("round %d, %s: %d calls made, %d estimated", round, commandName(mode), made, est)
+					t.Logf("round %d, %s: %d calls made, %d estimated", round, mode.Command(), made, est)
 					if mode == ModeApply {
 						recorded = out.State
 					}

@@ -10,15 +10,26 @@ import (
 	"github.com/patwatch/patwatch/state"
 )
 
-// PlanOffline compares the spec with the state alone, without calling the
+// PlanOffline carries out sc, an offline scope (ModeOffline): it compares
+// the part of the spec sc runs with the state alone, without calling the
 // API: searches and reports added (baseline, submit), removed, or whose
-// query or request changed (rebaseline, submit). It is what a pull request's
-// reviewer needs, and it runs with no credentials. An entry added back
-// under a retired entry's name, with its query or request, is planned from
-// the retired record (restored), as apply would take it back; with no clock,
-// the retention is not checked.
-func PlanOffline(desired *spec.Spec, recorded *state.State) *report.ChangeReport {
-	rep := &report.ChangeReport{Command: "plan", Offline: true}
+// query or request changed (rebaseline, submit); the entries sc holds are
+// listed as it says. It is what a pull request's reviewer needs, and it
+// runs with no credentials. The change report states the worst case of the
+// apply it previews (sc.Estimate).
+func PlanOffline(sc *Scope) *report.ChangeReport {
+	rep := reviewOffline(sc.toRun.desired, sc.toRun.recorded)
+	sc.merge(rep)
+	rep.Calls.Estimated = sc.estimate
+	return rep
+}
+
+// reviewOffline is PlanOffline's review of desired against recorded. An
+// entry added back under a retired entry's name, with its query or request,
+// is planned from the retired record (restored), as apply would take it
+// back; with no clock, the retention is not checked.
+func reviewOffline(desired *spec.Spec, recorded *state.State) *report.ChangeReport {
+	rep := &report.ChangeReport{Command: ModeOffline.Command(), Offline: true}
 	rn := findRenames(desired, recorded)
 	prior := priorRecords(desired, recorded, rn, time.Time{})
 	for i, s := range desired.Searches {

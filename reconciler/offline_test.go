@@ -5,6 +5,7 @@ import (
 	"flag"
 	"os"
 	"path/filepath"
+	"slices"
 	"testing"
 
 	"github.com/patwatch/patwatch/internal/report"
@@ -27,7 +28,7 @@ func TestRenderOfflinePlanGolden(t *testing.T) {
 		Reports: []spec.Report{{Name: "ready", PatentNumber: "CN1", Format: "pdf", Logo: true}, {Name: "wanted", PatentNumber: "CN2", Format: "word"},
 			{Name: "to-word", PatentNumber: "CN3", Format: "word", Logo: true}},
 	}
-	rep := PlanOffline(desired, st)
+	rep := reviewOffline(desired, st)
 	for _, format := range []string{report.FormatText, report.FormatMarkdown} {
 		var buf bytes.Buffer
 		if err := report.Render(&buf, rep, format, false); err != nil {
@@ -84,7 +85,7 @@ func TestPlanOfflineExplains(t *testing.T) {
 			}
 			want := d
 			tt.desired(&want)
-			got := PlanOffline(&spec.Spec{Reports: []spec.Report{want}}, st).Reports[0]
+			got := reviewOffline(&spec.Spec{Reports: []spec.Report{want}}, st).Reports[0]
 			if got.Status != report.ReportSubmit || got.Reason != tt.want {
 				t.Errorf("%s, reason %q; want submit, %q", got.Status, got.Reason, tt.want)
 			}
@@ -93,7 +94,7 @@ func TestPlanOfflineExplains(t *testing.T) {
 
 	st := state.New()
 	st.Searches["gone"] = &state.Search{Fingerprint: "f", Hits: map[string]*state.Hit{"A": {}, "B": {}, "C": {}}}
-	rep := PlanOffline(&spec.Spec{Searches: []spec.Search{{Name: "kept", Fingerprint: "k"}}}, st)
+	rep := reviewOffline(&spec.Spec{Searches: []spec.Search{{Name: "kept", Fingerprint: "k"}}}, st)
 	if gone := rep.Searches[1]; gone.Status != report.StatusRemoved || gone.Hits != 3 {
 		t.Errorf("removed search: %+v; want removed with its 3 hits", gone)
 	}
@@ -106,7 +107,7 @@ func TestPlanOfflineRestoresRetiredEntries(t *testing.T) {
 	st := state.New()
 	st.RetiredSearches = map[string]*state.Search{"back": {Fingerprint: "f", RetiredAt: t0, Hits: map[string]*state.Hit{"A": {}, "B": {}}}}
 	st.RetiredReports = map[string]*state.Report{"r": {PatentNumber: "CN1", Format: "pdf", Logo: true, JobID: "100", Status: state.ReportDownloaded, File: "reports/r.pdf", RetiredAt: t0}}
-	rep := PlanOffline(&spec.Spec{
+	rep := reviewOffline(&spec.Spec{
 		Searches: []spec.Search{{Name: "back", Fingerprint: "f"}},
 		Reports:  []spec.Report{{Name: "r", PatentNumber: "CN1", Format: "pdf", Logo: true}},
 	}, st)
@@ -118,5 +119,36 @@ func TestPlanOfflineRestoresRetiredEntries(t *testing.T) {
 	}
 	if got, want := report.Summary(rep), "1 search, 1 report: 2 restored"; got != want {
 		t.Errorf("summary %q, want %q", got, want)
+	}
+}
+
+// TestPlanOfflineScope: an offline plan lists the entries its scope holds
+// as the scope says, and states the worst case of the apply it previews:
+// the pages of each search and a job for each new report.
+func TestPlanOfflineScope(t *testing.T) {
+	big := urlSearch("big")
+	big.MaxResults = 300 // three pages
+	desired := &spec.Spec{
+		Searches: []spec.Search{big, urlSearch("other")},
+		Reports:  []spec.Report{{Name: "r", PatentNumber: "CN1B", Format: "pdf", Logo: true}},
+	}
+	recorded := newState(map[string]*state.Search{"other": recordedSearch("fp-other", "O1")}, nil)
+	sc := NewScope(ModeOffline, desired, recorded, Selection{Target: []string{"big", "r"}}, runNow, t.TempDir())
+	rep := PlanOffline(sc)
+	if rep.Command != "plan" || !rep.Offline || rep.Calls.Made != nil {
+		t.Errorf("command %q, offline %v, calls made %v; want an offline plan that made none", rep.Command, rep.Offline, rep.Calls.Made)
+	}
+	if got, want := rep.Calls.Estimated, 3+callsSubmit; got != want || sc.Estimate() != want {
+		t.Errorf("estimated %d (Estimate %d), want %d", got, sc.Estimate(), want)
+	}
+	var got []string
+	for _, s := range rep.Searches {
+		got = append(got, s.Name+" "+string(s.Status))
+	}
+	if want := []string{"big baseline", "other skipped"}; !slices.Equal(got, want) {
+		t.Errorf("searches %q, want %q", got, want)
+	}
+	if len(rep.Reports) != 1 || rep.Reports[0].Status != report.ReportSubmit {
+		t.Errorf("reports %+v; want r's job to be submitted", rep.Reports)
 	}
 }

@@ -2,12 +2,15 @@
 // state records (package state) and what the PatSnap API answers now, and
 // describes the outcome as a change report.
 //
-// The decisions are pure functions: DiffSearch for a search, nextReportStep
-// for a report's next step, PlanOffline for a spec-against-state review. The
-// Reconciler around them does the calls, concurrently and through the API
-// client's shared rate cap, and returns a new state value for the caller to
-// save; it never writes the state itself. A plan takes the same decisions
-// and only the steps that change nothing.
+// A run is a Scope carried out in one Mode. NewScope decides, before any
+// call, which entries the run touches, in what order and within which
+// budget, reading nothing but the report files the state records. The
+// decisions within the run are pure functions: DiffSearch for a search,
+// nextReportStep for a report's next step, PlanOffline for a
+// spec-against-state review. The Reconciler's Run does the calls,
+// concurrently and through the API client's shared rate cap, and returns a
+// new state value for the caller to save; it never writes the state itself.
+// A plan takes the same decisions and only the steps that change nothing.
 package reconciler
 
 import (
@@ -50,7 +53,19 @@ const (
 	// ModePlan reads the live API (searches, report statuses) but creates no
 	// job and writes no file; the returned state is only for inspection.
 	ModePlan
+	// ModeOffline calls nothing: PlanOffline compares the spec with the
+	// state alone, and states the worst case of the apply it previews.
+	ModeOffline
 )
+
+// Command is the name of the command whose runs are of mode m, as a
+// change report gives it: apply, or plan (offline or not).
+func (m Mode) Command() string {
+	if m == ModeApply {
+		return "apply"
+	}
+	return "plan"
+}
 
 // DefaultConcurrency is how many searches run at once when Concurrency is
 // unset. The client's rate cap bounds the request rate; concurrency only has
@@ -64,9 +79,9 @@ func ConcurrencyFor(qps float64) int {
 	return min(max(int(math.Ceil(qps*12)), DefaultConcurrency), 64)
 }
 
-// Reconciler runs one reconciliation. Its zero value is not usable: API,
-// StateDir and ReportsDir are required. Run must not be called on one
-// Reconciler from two goroutines at once.
+// Reconciler carries out a Scope: it makes the calls of one run. Its zero
+// value is not usable: API, StateDir and ReportsDir are required. Run must
+// not be called on one Reconciler from two goroutines at once.
 type Reconciler struct {
 	API         API
 	StateDir    string // absolute; recorded report files are relative to it
@@ -74,10 +89,6 @@ type Reconciler struct {
 	Concurrency int
 	Now         func() time.Time // nil: time.Now
 	Log         zerolog.Logger
-	// ReportsOnly skips the searches: their recorded state is carried over
-	// untouched and the change report lists none. Watch mode polls pending
-	// report jobs this way between full runs.
-	ReportsOnly bool
 	// AllowMassDrop accepts, for every search, an answer that drops more
 	// than half of its recorded hits at once (--allow-mass-drop), as the
 	// spec's allow_mass_drop does for one.
@@ -100,8 +111,8 @@ type Reconciler struct {
 
 	// stop ends the run at its first account-wide error; set by Run.
 	stop context.CancelCauseFunc
-	// files holds the report files checked before the run (RunSelected
-	// sets it); Run drops it when it returns.
+	// files holds the report files checked before the run (the scope's);
+	// Run drops it when it returns.
 	files fileChecks
 }
 
@@ -156,107 +167,6 @@ type ObservedHit struct {
 	LinkLeft bool
 }
 
-// Run reconciles desired with recorded. Failures of single searches and
-// reports are part of the outcome (status error), never a reason to drop
-// what succeeded. When ctx ends, the items not yet done are reported as
-// errors and left as they were. An account-wide error (patsnap.IsAccountWide)
-// ends the run the same way at once: every further call would fail alike,
-// and the change report says once what to check.
-//
-// Entries removed from the spec are retired (state.RetentionPeriod) rather
-// than forgotten, and one added back with the same query or request takes
-// its retired record back.
-func (r *Reconciler) Run(ctx context.Context, mode Mode, desired *spec.Spec, recorded *state.State) *Outcome {
-	ctx, stop := context.WithCancelCause(ctx)
-	defer stop(nil)
-	r.stop = stop
-	defer func() { r.files = nil }()
-
-	now := r.now().UTC().Truncate(time.Second)
-	next := &state.State{
-		FormatVersion:   recorded.FormatVersion,
-		Serial:          recorded.Serial,
-		Lineage:         recorded.Lineage,
-		PatwatchVersion: recorded.PatwatchVersion,
-		Searches:        make(map[string]*state.Search, len(desired.Searches)),
-		Reports:         make(map[string]*state.Report, len(desired.Reports)),
-		Budget:          recorded.Budget,
-		Outbox:          recorded.Outbox,
-	}
-	rep := &report.ChangeReport{Command: commandName(mode)}
-	observed := map[string][]ObservedHit{}
-	rn := findRenames(desired, recorded)
-	prior := priorRecords(desired, recorded, rn, now)
-	prog := Progress{SearchesTotal: len(desired.Searches), ReportsTotal: len(desired.Reports)}
-	r.tell(prog)
-
-	if r.ReportsOnly {
-		prog.SearchesTotal = 0
-		for name, rec := range recorded.Searches {
-			next.Searches[name] = rec
-		}
-		next.RetiredSearches = recorded.RetiredSearches
-	} else {
-		searches := r.runSearches(ctx, desired, prior.searches, &prog)
-		for i, s := range desired.Searches {
-			if rec := searches[i].rec; rec != nil {
-				next.Searches[s.Name] = rec
-			}
-			if searches[i].observed != nil {
-				observed[s.Name] = searches[i].observed
-			}
-			ch := searches[i].change
-			ch.RenamedFrom = rn.searches[s.Name]
-			ch.Restored = prior.restoredSearch[i] && searches[i].rec != nil
-			rep.Searches = append(rep.Searches, ch)
-		}
-		next.RetiredSearches = keptRetired(recorded.RetiredSearches, desiredSearchNames(desired), now, func(s *state.Search) time.Time { return s.RetiredAt })
-	}
-
-	for i, d := range desired.Reports {
-		rec := prior.reports[i]
-		var ch report.ReportChange
-		if ctx.Err() != nil {
-			ch = errorChange(report.ReportChange{Name: d.Name, Patent: d.Patent()}, notDone(ctx))
-			if rec != nil {
-				ch.JobID, ch.File = rec.JobID, rec.File
-			}
-		} else {
-			rec, ch = r.reconcileReport(ctx, mode, d, rec, rn.reports[d.Name])
-		}
-		if rec != nil {
-			next.Reports[d.Name] = rec
-		}
-		ch.RenamedFrom = rn.reports[d.Name]
-		ch.Restored = prior.restoredReport[i] && rec != nil
-		rep.Reports = append(rep.Reports, ch)
-		prog.ReportsDone++
-		if ch.Status == report.ReportPending {
-			prog.Queue = append(prog.Queue, ch.QueueNum)
-		}
-		r.tell(prog)
-	}
-	next.RetiredReports = keptRetired(recorded.RetiredReports, desiredReportNames(desired), now, func(r *state.Report) time.Time { return r.RetiredAt })
-
-	gone, goneReports := removed(desired, recorded, rn)
-	if !r.ReportsOnly {
-		rep.Searches = append(rep.Searches, gone...)
-		for _, g := range gone {
-			next.RetiredSearches = retire(next.RetiredSearches, g.Name, recorded.Searches[g.Name], now, func(s *state.Search, t time.Time) { s.RetiredAt = t })
-		}
-	}
-	rep.Reports = append(rep.Reports, goneReports...)
-	for _, g := range goneReports {
-		next.RetiredReports = retire(next.RetiredReports, g.Name, recorded.Reports[g.Name], now, func(r *state.Report, t time.Time) { r.RetiredAt = t })
-	}
-	if as := accountStopOf(ctx); as != nil {
-		rep.Stopped = &report.Stop{Error: as.err.Error(), Check: accountAdvice(as.err, r.Credentials)}
-	}
-	addLinks(rep, desired.Links)
-	rep.Finish()
-	return &Outcome{Report: rep, State: next, Observed: observed}
-}
-
 // checkAccount stops the run if err is an account-wide error.
 func (r *Reconciler) checkAccount(err error) {
 	if err != nil && patsnap.IsAccountWide(err) && r.stop != nil {
@@ -306,6 +216,9 @@ const (
 // accountAdvice says what to check after the account-wide error err.
 // credentials names the variables that hold the credentials in use.
 func accountAdvice(err error, credentials string) string {
+	if errors.Is(err, patsnap.ErrAlwaysRateLimited) {
+		return patsnap.Hint(err)
+	}
 	var ae *patsnap.APIError
 	code := 0
 	if errors.As(err, &ae) {
@@ -518,28 +431,35 @@ func (r *Reconciler) refreshSearch(ctx context.Context, s spec.Search, rec *stat
 	if obs.Err == nil {
 		r.Log.Debug().Str("search", s.Name).Str("status", string(ch.Status)).Int("hits", ch.Hits).Int("calls", obs.Result.Calls).Msg("search refreshed")
 		if ch.Status != report.StatusError {
-			isNew := make(map[string]bool, len(ch.New))
-			for _, h := range ch.New {
-				isNew[h.PatentPN] = true
+			out.observed = r.observed(&ch, obs.Result.Hits)
+		}
+	}
+	return out
+}
+
+// observed is what Observe asks to keep of hits, the answer of the search
+// whose change is ch.
+func (r *Reconciler) observed(ch *report.SearchChange, hits []patsnap.Hit) []ObservedHit {
+	isNew := make(map[string]bool, len(ch.New))
+	for _, h := range ch.New {
+		isNew[h.PatentPN] = true
+	}
+	keeps := make([]Keep, len(hits)) // KeepLink, unless Observe says less
+	kept := len(keeps)
+	for i, h := range hits {
+		if r.Observe != nil {
+			if keeps[i] = r.Observe(ch, i, h.PatentPN, isNew[h.PatentPN]); keeps[i] == KeepNothing {
+				kept--
 			}
-			keeps := make([]Keep, len(obs.Result.Hits)) // KeepLink, unless Observe says less
-			kept := len(keeps)
-			for i, h := range obs.Result.Hits {
-				if r.Observe != nil {
-					if keeps[i] = r.Observe(&ch, i, h.PatentPN, isNew[h.PatentPN]); keeps[i] == KeepNothing {
-						kept--
-					}
-				}
-			}
-			out.observed = make([]ObservedHit, 0, kept) // what a run holds to its end: no spare room
-			for i, h := range obs.Result.Hits {
-				switch keeps[i] {
-				case KeepLink:
-					out.observed = append(out.observed, ObservedHit{PatentPN: h.PatentPN, Rank: i, Score: h.Score, URL: h.URL})
-				case KeepHit:
-					out.observed = append(out.observed, ObservedHit{PatentPN: h.PatentPN, Rank: i, Score: h.Score, LinkLeft: true})
-				}
-			}
+		}
+	}
+	out := make([]ObservedHit, 0, kept) // what a run holds to its end: no spare room
+	for i, h := range hits {
+		switch keeps[i] {
+		case KeepLink:
+			out = append(out, ObservedHit{PatentPN: h.PatentPN, Rank: i, Score: h.Score, URL: h.URL})
+		case KeepHit:
+			out = append(out, ObservedHit{PatentPN: h.PatentPN, Rank: i, Score: h.Score, LinkLeft: true})
 		}
 	}
 	return out
@@ -652,13 +572,6 @@ func (r *Reconciler) tell(p Progress) {
 		sort.Ints(p.Queue)
 		r.Progress(p)
 	}
-}
-
-func commandName(m Mode) string {
-	if m == ModePlan {
-		return "plan"
-	}
-	return "apply"
 }
 
 // addLinks gives every new and dropped hit its durable link.

@@ -302,8 +302,8 @@ func failedRecord(rec *state.Report, cause string) *state.Report {
 
 // fileChecks holds the checks of recorded report files made so far, by
 // absolute path and recorded digest, so that a run reads each file once:
-// RunSelected's worst case (scope) checks the file of every report whose
-// next step needs it, and the run's reports take those answers. The run
+// the worst case (NewScope) checks the file of every report whose next
+// step needs it, and the run's reports take those answers. The run
 // drops them before it writes a report file (a download, a move), after
 // which a file is read again. A nil fileChecks keeps nothing.
 type fileChecks map[fileKey]fileState
@@ -543,11 +543,15 @@ func linkExpiry(link string, now time.Time) time.Time {
 }
 
 // abs resolves a recorded file path against the state's directory.
-func (r *Reconciler) abs(p string) string {
+func (r *Reconciler) abs(p string) string { return absPath(r.StateDir, p) }
+
+// absPath resolves the recorded file path p against the directory dir it
+// is recorded relative to.
+func absPath(dir, p string) string {
 	if p == "" || filepath.IsAbs(p) {
 		return p
 	}
-	return filepath.Join(r.StateDir, filepath.FromSlash(p))
+	return filepath.Join(dir, filepath.FromSlash(p))
 }
 
 // rel records p relative to the state's directory (through .. where it lies

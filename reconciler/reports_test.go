@@ -290,12 +290,12 @@ func TestFileChecksReadAFileOnce(t *testing.T) {
 	r := &Reconciler{StateDir: dir, Now: func() time.Time { return runNow }}
 	sp := &spec.Spec{Reports: []spec.Report{wantedReport}}
 	st := &state.State{Reports: map[string]*state.Report{"r": recordedReport(downloaded("r.pdf", "other", runNow.Add(time.Hour)))}}
-	sc := r.scope(ModeApply, sp, st, Selection{}, runNow)
+	sc := NewScope(ModeApply, sp, st, Selection{}, runNow, r.StateDir)
 	if got, ok := sc.files[fileKey{p, sha256Hex([]byte("other"))}]; !ok || got != fileIntact {
 		t.Errorf("scope kept %v (%t) for the report's file, want %v", got, ok, fileIntact)
 	}
 	r.API = &fakeAPI{}
-	r.RunSelected(context.Background(), ModeApply, sp, st, Selection{})
+	r.Run(context.Background(), sc)
 	if r.files != nil {
 		t.Errorf("the run left its file checks: %v", r.files)
 	}
@@ -343,7 +343,7 @@ func TestPlanOfflineReports(t *testing.T) {
 			if tt.rec != nil {
 				st.Reports["r"] = tt.rec
 			}
-			rep := PlanOffline(&spec.Spec{Reports: []spec.Report{tt.desired}}, st)
+			rep := reviewOffline(&spec.Spec{Reports: []spec.Report{tt.desired}}, st)
 			if got := rep.Reports[0].Status; got != tt.want {
 				t.Errorf("status %q, want %q", got, tt.want)
 			}

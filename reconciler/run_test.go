@@ -51,14 +51,15 @@ func newState(searches map[string]*state.Search, reports map[string]*state.Repor
 	return st
 }
 
-// run runs r and checks that the recorded state was left as it was.
+// run runs r over every entry and checks that the recorded state was left
+// as it was.
 func run(t *testing.T, ctx context.Context, r *Reconciler, mode Mode, desired *spec.Spec, recorded *state.State) *Outcome {
 	t.Helper()
 	before, err := json.Marshal(recorded)
 	if err != nil {
 		t.Fatal(err)
 	}
-	out := r.Run(ctx, mode, desired, recorded)
+	out := r.Run(ctx, NewScope(mode, desired, recorded, Selection{}, r.now(), r.StateDir))
 	after, _ := json.Marshal(recorded)
 	if string(before) != string(after) {
 		t.Errorf("Run modified the recorded state:\nbefore %s\nafter  %s", before, after)
@@ -264,7 +265,6 @@ func TestRunReportsOnlyCarriesTheSearchesOver(t *testing.T) {
 		return &patsnap.ReportStatus{JobStatus: patsnap.JobExporting, QueueNum: 4}, nil
 	}}
 	r := newTestReconciler(t, api)
-	r.ReportsOnly = true
 	var progress []Progress
 	r.Progress = func(p Progress) { progress = append(progress, p) }
 	kept := &state.Search{Fingerprint: "fp-s"}
@@ -274,7 +274,7 @@ func TestRunReportsOnlyCarriesTheSearchesOver(t *testing.T) {
 	)
 	desired := &spec.Spec{Searches: []spec.Search{urlSearch("s")}, Reports: []spec.Report{{Name: "r", PatentNumber: "CN1", Format: "pdf", Logo: true}}}
 
-	out := run(t, context.Background(), r, ModeApply, desired, recordedState)
+	out := runSelected(t, r, ModeApply, desired, recordedState, Selection{ReportsOnly: true})
 	if len(out.Report.Searches) != 0 {
 		t.Errorf("a reports-only run lists searches: %+v", out.Report.Searches)
 	}

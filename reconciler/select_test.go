@@ -22,9 +22,9 @@ import (
 func runSelected(t *testing.T, r *Reconciler, mode Mode, desired *spec.Spec, recorded *state.State, sel Selection) *Outcome {
 	t.Helper()
 	before := snapshotState(t, recorded)
-	out := r.RunSelected(context.Background(), mode, desired, recorded, sel)
+	out := r.Run(context.Background(), NewScope(mode, desired, recorded, sel, r.now(), r.StateDir))
 	if after := snapshotState(t, recorded); after != before {
-		t.Errorf("RunSelected modified the recorded state:\nbefore %s\nafter  %s", before, after)
+		t.Errorf("Run modified the recorded state:\nbefore %s\nafter  %s", before, after)
 	}
 	return out
 }

@@ -16,6 +16,7 @@ import (
 	"gopkg.in/yaml.v3"
 
 	"github.com/patwatch/patwatch/internal/filekind"
+	"github.com/patwatch/patwatch/internal/hint"
 )
 
 // MaxFileSize is the largest spec file patwatch reads, in bytes. A larger
@@ -46,7 +47,7 @@ func Load(path string) (*Spec, error) {
 		if fi.IsDir() {
 			return nil, err
 		}
-		return nil, withHint(err, "to read the spec from a pipe, give it on standard input: -f -")
+		return nil, hint.Wrap(err, "to read the spec from a pipe, give it on standard input: -f -")
 	}
 	data, err := io.ReadAll(io.LimitReader(f, MaxFileSize+1))
 	if err != nil {
@@ -54,20 +55,6 @@ func Load(path string) (*Spec, error) {
 	}
 	return Parse(path, data)
 }
-
-// hintedError is an error with a line that says what to do.
-type hintedError struct {
-	err  error
-	hint string
-}
-
-func withHint(err error, hint string) error { return &hintedError{err: err, hint: hint} }
-
-func (e *hintedError) Error() string { return e.err.Error() }
-func (e *hintedError) Unwrap() error { return e.err }
-
-// Hint says what to do.
-func (e *hintedError) Hint() string { return e.hint }
 
 // Parse parses and validates the spec in data. path names the spec in
 // problems exactly as given, and its directory (made absolute) is where
@@ -90,10 +77,13 @@ func Parse(path string, data []byte) (*Spec, error) {
 
 // loader collects the problems of one spec as the pipeline runs.
 type loader struct {
-	file  string
-	dir   string
-	root  *yaml.Node // the document's top node, once parsed
-	probs []Problem
+	file string
+	dir  string
+	// outsideImages is the spec's allow_outside_images: local images may
+	// lie outside dir.
+	outsideImages bool
+	root          *yaml.Node // the document's top node, once parsed
+	probs         []Problem
 	// suppress holds the paths of values sanitize reported and cut out.
 	suppress []string
 	// keys indexes each mapping node's keys, built as problems are located.
@@ -296,15 +286,35 @@ func (l *loader) yamlError(err error, data []byte, root *yaml.Node) {
 		case strings.Contains(m, "already defined"):
 			hint = "each field may appear once per mapping"
 		}
+		col := 1
 		if data != nil && line > 0 && len(data) <= offendingLineMax {
-			// yaml.v3 names the line where the enclosing block starts; say
-			// where the token it could not fit is, when that can be shown.
+			// yaml.v3 names the line where the enclosing block starts;
+			// locate the problem at the token it could not fit when that
+			// can be proven, so that editors and FILE:LINE: parsers jump
+			// to it, and name the block's line in the message.
 			if k, ok := offendingLine(data, whole); ok && k != line {
-				m += fmt.Sprintf(" (the offending token is on line %d)", k)
+				m += fmt.Sprintf(" (in the block that starts on line %d)", line)
+				line, col = k, firstColumn(data, k)
 			}
 		}
-		l.addAt(line, 1, "", "invalid YAML: "+m, hint)
+		l.addAt(line, col, "", "invalid YAML: "+m, hint)
 	}
+}
+
+// firstColumn is the 1-based column of the first character of a line
+// (1-based) that is not indentation: where the token the parser failed at
+// starts, on the line offendingLine proves.
+func firstColumn(data []byte, line int) int {
+	rest := data
+	for range line - 1 {
+		_, after, ok := bytes.Cut(rest, []byte("\n"))
+		if !ok {
+			return 1
+		}
+		rest = after
+	}
+	text, _, _ := bytes.Cut(rest, []byte("\n"))
+	return utf8.RuneCount(text) - utf8.RuneCount(bytes.TrimLeft(text, " \t")) + 1
 }
 
 // offendingLineMax bounds the specs offendingLine searches: its parses take

@@ -93,7 +93,7 @@ func TestRules(t *testing.T) {
 		{"custom tag", head + "interval: !dur 6h\n", []string{"2:11 interval: YAML tag !dur is not supported"}},
 		{"binary tag", head + "interval: !!binary aGk=\n", []string{"2:11 interval: YAML tag !!binary is not supported"}},
 		{"duplicate key", head + "interval: 6h\ninterval: 7h\n", []string{"3:1 interval: field \"interval\" appears again (first at line 2)"}},
-		{"syntax error", head + "searches:\n  - name: a\n  b: c\n", []string{"3:1 : invalid YAML: did not find expected '-' indicator"}},
+		{"syntax error", head + "searches:\n  - name: a\n  b: c\n", []string{"4:3 : invalid YAML: did not find expected '-' indicator (in the block that starts on line 3)"}},
 		{"yaml directive", "%YAML 1.2\n---\n" + head, []string{"1:1 : invalid YAML: found incompatible YAML document"}},
 		{"crlf and bom", "\ufeffversion: 1\r\nsearches:\r\n  - {name: a, image: https://x.com/a.png, patent_type: D, model: 1}\r\n", nil},
 		{"whole numbers written as floats", head + "searches: [{name: a, image: https://x.com/a.png, patent_type: D, model: 1.0, max_results: 1e2}]\n", nil},
@@ -307,8 +307,9 @@ func manyFields(n int) string {
 }
 
 // TestYAMLErrorsNameTheOffendingLine: yaml.v3 reports the line where the
-// enclosing block starts; the problem also names the line of the token the
-// parser could not fit, proven by parsing the lines before it.
+// enclosing block starts; the problem is located at the token the parser
+// could not fit instead, proven by parsing the lines before it, and its
+// message names the block's line.
 func TestYAMLErrorsNameTheOffendingLine(t *testing.T) {
 	tests := []struct {
 		name, src string
@@ -316,13 +317,13 @@ func TestYAMLErrorsNameTheOffendingLine(t *testing.T) {
 	}{
 		{"a key indented less than its siblings",
 			"version: 1\nsearches:\n  - name: a\n    image: https://x.com/a.png\n    patent_type: D\n   model: 1\n",
-			"3:1 : invalid YAML: did not find expected '-' indicator (the offending token is on line 6)"},
+			"6:4 : invalid YAML: did not find expected '-' indicator (in the block that starts on line 3)"},
 		{"a key indented less, further down",
 			"version: 1\nsearches:\n  - name: a\n    image: https://x.com/a.png\n    patent_type: D\n    model: 1\n    filters:\n      country: [US]\n\n   max_results: 5\n",
-			"3:1 : invalid YAML: did not find expected '-' indicator (the offending token is on line 10)"},
+			"10:4 : invalid YAML: did not find expected '-' indicator (in the block that starts on line 3)"},
 		{"a list item's key out of line",
 			"version: 1\nsearches:\n  - name: a\n  b: c\n",
-			"3:1 : invalid YAML: did not find expected '-' indicator (the offending token is on line 4)"},
+			"4:3 : invalid YAML: did not find expected '-' indicator (in the block that starts on line 3)"},
 		{"an unclosed flow list",
 			"version: 1\nsearches:\n  - name: phones\n    image: [https://example.com/a.png\n    patent_type: D\n",
 			"4:1 : invalid YAML: did not find expected ',' or ']'"},

@@ -52,9 +52,12 @@ func (l *loader) validateSchema(v any) {
 }
 
 // restated reports whether a failed schema rule is one that build checks
-// too, in better words and with a hint: the rules across fields (oneOf,
-// if/then, not, anyOf) and the duplicate images of a search. The schema
-// states them for editors; validate reports them once, from build.
+// too, in better words and with a hint: every rule the schema writes in
+// anyOf, allOf or if/then (the either/or pairs, an interval's floor, a
+// date's month and day, the rules of URLs, NaN) and the duplicate images of
+// a search. The schema states them for editors, each with an errorMessage
+// in validate's words; validate reports them once, from build (or, for
+// NaN, from sanitize).
 func restated(leaf *jsonschema.ValidationError) bool {
 	_, frag, _ := strings.Cut(leaf.AbsoluteKeywordLocation, "#")
 	toks := pointerTokens(frag)
@@ -174,7 +177,7 @@ func (l *loader) schemaProblem(leaf *jsonschema.ValidationError, v any, raw map[
 				`a spec starts with "version: 1", followed by searches: and reports: lists`)
 			return
 		}
-		if _, isNumber := floatOf(val); isNumber && len(kwToks) >= 2 && kwToks[len(kwToks)-2] == "duration" {
+		if _, isNumber := floatOf(val); isNumber && len(kwToks) >= 2 && kwToks[len(kwToks)-2] == "interval" {
 			// YAML read a bare number; quoting it would not make it a duration.
 			l.add(ptr, "must be text, not "+valueKind(val), durationHint(val))
 			return

@@ -9,6 +9,7 @@ import (
 	"slices"
 	"strings"
 
+	"github.com/patwatch/patwatch/internal/hint"
 	"github.com/patwatch/patwatch/spec"
 )
 
@@ -30,7 +31,7 @@ type command struct {
 	// run parses the command's flags with flagSet and parseFlags (or
 	// parseArgs) before it does anything else: -h must print help and
 	// return, so that help and completion can ask any command for its flags.
-	run func(ctx context.Context, e env, args []string) int
+	run func(ctx context.Context, e env, args []string) error
 	// sub holds subcommands ("state pull"); a command with subcommands has
 	// no run of its own.
 	sub []command
@@ -87,7 +88,7 @@ func unknownCommand(path []string, name string, table []command) error {
 	} else {
 		hints = append(hints, "run 'patwatch help' for the list of commands")
 	}
-	return withHint(fmt.Errorf("unknown command %q", strings.Join(append(slices.Clone(path), name), " ")), hints...)
+	return hint.Wrap(fmt.Errorf("unknown command %q", strings.Join(append(slices.Clone(path), name), " ")), hints...)
 }
 
 // lookupCommand finds the command whose full path is name, or nil.
@@ -121,16 +122,16 @@ func flagBeforeCommand(args []string) error {
 			continue
 		}
 		fixed := append(append([]string{a}, args[:i]...), args[i+1:]...)
-		return withHint(fmt.Errorf("%s comes before the command", strings.Join(args[:i], " ")),
+		return hint.Wrap(fmt.Errorf("%s comes before the command", strings.Join(args[:i], " ")),
 			"flags go after the command they belong to: patwatch "+strings.Join(fixed, " "))
 	}
-	return withHint(fmt.Errorf("unknown flag %s: a command comes first", args[0]),
+	return hint.Wrap(fmt.Errorf("unknown flag %s: a command comes first", args[0]),
 		"run 'patwatch help' for the list of commands")
 }
 
 // flagSet returns the FlagSet of the command named name (its full path,
 // such as "apply" or "state push"). Its -h prints the command's help on
-// stdout; parse errors are printed by parseFlags in patwatch's own form.
+// stdout; parseFlags returns parse errors in patwatch's own form.
 func flagSet(e env, name string) *flag.FlagSet {
 	fs := flag.NewFlagSet(name, flag.ContinueOnError)
 	fs.SetOutput(e.stderr)
@@ -141,39 +142,33 @@ func flagSet(e env, name string) *flag.FlagSet {
 	return fs
 }
 
-// parseFlags parses args, which must hold flags only. It returns (exit
-// code, false) when the command must stop: -h printed help (exit 0), or a
-// flag or argument was wrong and has been explained on stderr (exit 1).
-func parseFlags(fs *flag.FlagSet, args []string) (int, bool) {
-	pos, code, ok := parseArgs(fs, args)
-	if !ok {
-		return code, false
+// parseFlags parses args, which must hold flags only. An error ends the
+// command: flag.ErrHelp once -h has printed its help (exit 0), or a wrong
+// flag or argument, explained (exit 1).
+func parseFlags(fs *flag.FlagSet, args []string) error {
+	pos, err := parseArgs(fs, args)
+	if err != nil {
+		return err
 	}
 	if len(pos) > 0 {
 		hints := []string{fmt.Sprintf("run 'patwatch %s -h' for its flags", fs.Name())}
 		if strings.HasSuffix(pos[0], ".yaml") || strings.HasSuffix(pos[0], ".yml") || pos[0] == "-" {
 			hints = []string{"name the spec with -f " + pos[0]}
 		}
-		printError(fs.Output(), withHint(fmt.Errorf("unexpected argument %q", pos[0]), hints...))
-		return exitError, false
+		return hint.Wrap(fmt.Errorf("unexpected argument %q", pos[0]), hints...)
 	}
-	return exitOK, true
+	return nil
 }
 
 // parseArgs parses args, flags and positional arguments in any order (a
 // "--" ends the flags), and returns the positional ones; fs.Args holds them
-// too. On (code, false) the command must stop, as with parseFlags.
-func parseArgs(fs *flag.FlagSet, args []string) ([]string, int, bool) {
+// too. An error ends the command, as with parseFlags.
+func parseArgs(fs *flag.FlagSet, args []string) ([]string, error) {
 	pos, err := parseInto(fs, args)
-	switch {
-	case errors.Is(err, flag.ErrHelp):
+	if errors.Is(err, flag.ErrHelp) {
 		fs.Usage()
-		return nil, exitOK, false
-	case err != nil:
-		printError(fs.Output(), err)
-		return nil, exitError, false
 	}
-	return pos, exitOK, true
+	return pos, err
 }
 
 // parseInto sets fs's flags from args. It parses itself rather than through
@@ -194,7 +189,7 @@ func parseInto(fs *flag.FlagSet, args []string) ([]string, error) {
 		name := strings.TrimPrefix(a[1:], "-")
 		name, value, hasValue := strings.Cut(name, "=")
 		if name == "" || name[0] == '-' {
-			return nil, withHint(fmt.Errorf("bad flag syntax %s", a), fmt.Sprintf("flags are written -name or --name; run 'patwatch %s -h' for its flags", fs.Name()))
+			return nil, hint.Wrap(fmt.Errorf("bad flag syntax %s", a), fmt.Sprintf("flags are written -name or --name; run 'patwatch %s -h' for its flags", fs.Name()))
 		}
 		f := fs.Lookup(name)
 		if f == nil {
@@ -209,17 +204,17 @@ func parseInto(fs *flag.FlagSet, args []string) ([]string, error) {
 			}
 		} else if !hasValue {
 			if i+1 >= len(args) {
-				return nil, withHint(fmt.Errorf("%s needs a value", flagName(f.Name)), "give it one: "+exampleUse(f))
+				return nil, hint.Wrap(fmt.Errorf("%s needs a value", flagName(f.Name)), "give it one: "+exampleUse(f))
 			}
 			i++
 			value = args[i]
 			if len(value) > 1 && value[0] == '-' && fs.Lookup(strings.TrimLeft(value, "-")) != nil {
-				return nil, withHint(fmt.Errorf("%s needs a value before %s", flagName(f.Name), value), "give it one: "+exampleUse(f))
+				return nil, hint.Wrap(fmt.Errorf("%s needs a value before %s", flagName(f.Name), value), "give it one: "+exampleUse(f))
 			}
 		}
 		if err := fs.Set(name, value); err != nil {
 			if isBool(f) {
-				err = withHint(fmt.Errorf("%q is not true or false", value), "write "+flagName(f.Name)+" alone to turn it on, or "+flagName(f.Name)+"=false")
+				err = hint.Wrap(fmt.Errorf("%q is not true or false", value), "write "+flagName(f.Name)+" alone to turn it on, or "+flagName(f.Name)+"=false")
 			}
 			return nil, fmt.Errorf("%s: %w", flagName(f.Name), err)
 		}
@@ -248,7 +243,7 @@ func unknownFlag(fs *flag.FlagSet, name string) error {
 		hints = append(hints, fmt.Sprintf("%s is a flag of %s", flagName(name), strings.Join(others, ", ")))
 	}
 	hints = append(hints, fmt.Sprintf("run 'patwatch %s -h' for its flags", fs.Name()))
-	return withHint(fmt.Errorf("%s has no flag %s", fs.Name(), flagName(name)), hints...)
+	return hint.Wrap(fmt.Errorf("%s has no flag %s", fs.Name(), flagName(name)), hints...)
 }
 
 // commandsWithFlag lists the commands that take the flag name.

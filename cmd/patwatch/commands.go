@@ -174,42 +174,47 @@ func commands() []command {
 	}
 }
 
-// run is the whole program; main only wires it to the process.
+// run is the whole program; main only wires it to the process, whose
+// SIGHUP makes watch reload its spec.
 func run(ctx context.Context, args []string, getenv func(string) string, stdin io.Reader, stdout, stderr io.Writer) int {
-	return runEnv(ctx, env{getenv: getenv, stdin: stdin, stdout: stdout, stderr: stderr}, args)
+	return runEnv(ctx, env{getenv: getenv, stdin: stdin, stdout: stdout, stderr: stderr, reload: notifyHangup}, args)
 }
 
-// runEnv dispatches args to their command.
+// runEnv runs the command args name and returns its exit status. It is
+// the one place that prints a command's error.
 func runEnv(ctx context.Context, e env, args []string) int {
+	return exit(e.stderr, dispatch(ctx, e, args))
+}
+
+// dispatch runs the command args name.
+func dispatch(ctx context.Context, e env, args []string) error {
 	if len(args) == 0 {
 		overview(e.stderr)
-		return exitError
+		return exitCode(exitError)
 	}
 	switch args[0] {
 	case "-h", "-help", "--help":
 		overview(e.stdout)
-		return exitOK
+		return nil
 	case "help":
 		return runHelp(ctx, e, args[1:])
 	case "-version", "--version":
 		args = append([]string{"version"}, args[1:]...)
 	}
 	if strings.HasPrefix(args[0], "-") {
-		printError(e.stderr, flagBeforeCommand(args))
-		return exitError
+		return flagBeforeCommand(args)
 	}
 	c, rest, err := findCommand(commands(), args)
 	if err != nil {
-		printError(e.stderr, err)
-		return exitError
+		return err
 	}
 	if c.run == nil { // a group such as "state": its help
 		if len(rest) == 0 {
 			groupHelp(e.stderr, c)
-			return exitError
+			return exitCode(exitError)
 		}
 		groupHelp(e.stdout, c)
-		return exitOK
+		return nil
 	}
 	return c.run(ctx, e, rest)
 }

@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"io"
 	"strings"
+
+	"github.com/patwatch/patwatch/internal/hint"
 )
 
 // shells are the shells 'patwatch completion' writes a script for.
@@ -12,15 +14,14 @@ var shells = []string{"bash", "zsh", "fish"}
 
 // runCompletion implements 'patwatch completion SHELL': a completion script
 // generated from the command table and the flags each command registers.
-func runCompletion(_ context.Context, e env, args []string) int {
+func runCompletion(_ context.Context, e env, args []string) error {
 	fs := flagSet(e, "completion")
-	pos, code, ok := parseArgs(fs, args)
-	if !ok {
-		return code
+	pos, err := parseArgs(fs, args)
+	if err != nil {
+		return err
 	}
 	if len(pos) != 1 {
-		printError(e.stderr, withHint(fmt.Errorf("completion takes one shell: %s", orList(shells)), "for example: source <(patwatch completion bash)"))
-		return exitError
+		return hint.Wrap(fmt.Errorf("completion takes one shell: %s", orList(shells)), "for example: source <(patwatch completion bash)")
 	}
 	model := completionModel()
 	switch pos[0] {
@@ -31,14 +32,13 @@ func runCompletion(_ context.Context, e env, args []string) int {
 	case "fish":
 		writeFish(e.stdout, model)
 	default:
-		hint := "use " + orList(shells)
+		advice := "use " + orList(shells)
 		if pos[0] == "sh" || pos[0] == "ksh" {
-			hint = "bash's script may work in ksh93; otherwise use " + orList(shells)
+			advice = "bash's script may work in ksh93; otherwise use " + orList(shells)
 		}
-		printError(e.stderr, withHint(fmt.Errorf("no completion for shell %q", pos[0]), hint))
-		return exitError
+		return hint.Wrap(fmt.Errorf("no completion for shell %q", pos[0]), advice)
 	}
-	return exitOK
+	return nil
 }
 
 // compCommand is what a completion script knows of a command.

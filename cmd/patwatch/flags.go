@@ -10,6 +10,7 @@ import (
 
 	"github.com/rs/zerolog"
 
+	"github.com/patwatch/patwatch/internal/hint"
 	"github.com/patwatch/patwatch/spec"
 )
 
@@ -37,13 +38,13 @@ func (c *choiceValue) String() string {
 
 func (c *choiceValue) Set(s string) error {
 	if !slices.Contains(c.choices, s) {
-		hint := "use " + orList(c.choices)
+		advice := "use " + orList(c.choices)
 		for _, ch := range c.choices {
 			if strings.EqualFold(s, ch) {
-				hint = "values are case-sensitive: write " + ch
+				advice = "values are case-sensitive: write " + ch
 			}
 		}
-		return withHint(fmt.Errorf("unknown %s %q", c.noun, s), hint)
+		return hint.Wrap(fmt.Errorf("unknown %s %q", c.noun, s), advice)
 	}
 	*c.p = s
 	return nil
@@ -92,15 +93,15 @@ func (d *durationValue) Set(s string) error {
 	}
 	switch {
 	case err != nil && strings.HasPrefix(s, "-"):
-		return withHint(fmt.Errorf("must not be negative, not %s", s), "for example "+d.sample)
+		return hint.Wrap(fmt.Errorf("must not be negative, not %s", s), "for example "+d.sample)
 	case err != nil && isDigits(s):
-		return withHint(fmt.Errorf("%q has no unit", s), fmt.Sprintf("durations are whole numbers with a unit d, h, m or s: %ss, %sm or %sh", s, s, s))
+		return hint.Wrap(fmt.Errorf("%q has no unit", s), fmt.Sprintf("durations are whole numbers with a unit d, h, m or s: %ss, %sm or %sh", s, s, s))
 	case err != nil:
-		return withHint(fmt.Errorf("%q is not a duration", s), "durations are whole numbers with units d, h, m and s: for example "+d.sample)
+		return hint.Wrap(fmt.Errorf("%q is not a duration", s), "durations are whole numbers with units d, h, m and s: for example "+d.sample)
 	case v == 0 && !d.allowZero:
-		return withHint(fmt.Errorf("must be longer than 0"), "for example "+d.sample)
+		return hint.Wrap(fmt.Errorf("must be longer than 0"), "for example "+d.sample)
 	case v != 0 && v < d.min:
-		return withHint(fmt.Errorf("must be at least %s, not %s", spec.FormatDuration(d.min), s), "calling the API more often only spends quota; for example "+d.sample)
+		return hint.Wrap(fmt.Errorf("must be at least %s, not %s", spec.FormatDuration(d.min), s), "calling the API more often only spends quota; for example "+d.sample)
 	}
 	*d.p = v
 	return nil
@@ -134,7 +135,7 @@ func (n *namesValue) String() string {
 
 func (n *namesValue) Set(s string) error {
 	if s == "" {
-		return withHint(errors.New("empty name"), "name a search or report of the spec, for example "+n.sample)
+		return hint.Wrap(errors.New("empty name"), "name a search or report of the spec, for example "+n.sample)
 	}
 	*n.names = append(*n.names, s)
 	return nil
@@ -158,11 +159,11 @@ func (l *levelValue) String() string {
 
 func (l *levelValue) Set(s string) error {
 	if !slices.Contains(logLevels, s) {
-		hint := "use " + orList(logLevels)
+		advice := "use " + orList(logLevels)
 		if s == "warning" {
-			hint = "write warn"
+			advice = "write warn"
 		}
-		return withHint(fmt.Errorf("unknown log level %q", s), hint)
+		return hint.Wrap(fmt.Errorf("unknown log level %q", s), advice)
 	}
 	lvl, err := zerolog.ParseLevel(s)
 	if err != nil {

@@ -15,19 +15,18 @@ const helpWidth = 100
 
 // runHelp is 'patwatch help [COMMAND...]': the overview, or one command's
 // help, which is what 'patwatch COMMAND -h' prints.
-func runHelp(ctx context.Context, e env, args []string) int {
+func runHelp(ctx context.Context, e env, args []string) error {
 	if len(args) == 0 || args[0] == "help" {
 		overview(e.stdout)
-		return exitOK
+		return nil
 	}
 	c, _, err := findCommand(commands(), args)
 	if err != nil {
-		printError(e.stderr, err)
-		return exitError
+		return err
 	}
 	if c.run == nil {
 		groupHelp(e.stdout, c)
-		return exitOK
+		return nil
 	}
 	return c.run(ctx, e, []string{"-h"})
 }

@@ -14,6 +14,7 @@ import (
 	"text/template"
 
 	"github.com/patwatch/patwatch/internal/atomicfile"
+	"github.com/patwatch/patwatch/internal/hint"
 	"github.com/patwatch/patwatch/internal/report"
 )
 
@@ -69,29 +70,27 @@ func renderInit(name string, p initPaths) ([]byte, error) {
 // runInit implements 'patwatch init': a starter spec, the .gitignore lines
 // for patwatch's side files, and with --ci github the CI workflows. It
 // writes nothing if any file it would create exists.
-func runInit(_ context.Context, e env, args []string) int {
+func runInit(_ context.Context, e env, args []string) error {
 	fl := flagSet(e, "init")
 	specPath := fl.String("f", defaultSpec, "write the starter spec to `SPEC`")
 	var ci string
 	choiceVar(fl, &ci, "ci", "", "CI system", []string{"github"}, "also write the CI workflows of `CI`: github (GitHub Actions)")
-	if code, ok := parseFlags(fl, args); !ok {
-		return code
+	if err := parseFlags(fl, args); err != nil {
+		return err
 	}
 	if *specPath == "-" {
-		printError(e.stderr, withHint(errors.New("-f -: init writes a file; name it"), "for example -f patwatch.yaml"))
-		return exitError
+		return hint.Wrap(errors.New("-f -: init writes a file; name it"), "for example -f patwatch.yaml")
 	}
 	if err := writeInit(e, *specPath, ci); err != nil {
-		printError(e.stderr, err)
-		return exitError
+		return err
 	}
-	return exitOK
+	return nil
 }
 
 func writeInit(e env, specPath, ci string) error {
 	p := newInitPaths(specPath)
 	if ci != "" && (filepath.IsAbs(specPath) || strings.HasPrefix(p.Spec, "../")) {
-		return withHint(fmt.Errorf("--ci %s: the spec %s is outside the working directory", ci, specPath),
+		return hint.Wrap(fmt.Errorf("--ci %s: the spec %s is outside the working directory", ci, specPath),
 			"run init at the root of the repository that will hold the spec")
 	}
 	type file struct {
@@ -124,13 +123,13 @@ func writeInit(e env, specPath, ci string) error {
 		}
 	}
 	if len(exist) > 0 {
-		return withHint(fmt.Errorf("%s already %s; init never overwrites a file, so it wrote nothing",
+		return hint.Wrap(fmt.Errorf("%s already %s; init never overwrites a file, so it wrote nothing",
 			strings.Join(exist, ", "), report.Plural(len(exist), "exists", "exist")),
 			"move it aside, or name another spec with -f FILE")
 	}
 	if dir := filepath.Dir(specPath); dir != "." {
 		if st, err := os.Stat(dir); err != nil || !st.IsDir() {
-			return withHint(fmt.Errorf("-f %s: directory %s does not exist", specPath, dir), "create it first")
+			return hint.Wrap(fmt.Errorf("-f %s: directory %s does not exist", specPath, dir), "create it first")
 		}
 	}
 

@@ -6,14 +6,18 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"flag"
 	"fmt"
 	"io"
 	"os"
 	"os/signal"
 	"runtime"
 	"runtime/debug"
+	"strconv"
 	"strings"
 	"syscall"
+
+	"github.com/patwatch/patwatch/internal/hint"
 )
 
 // version is set at build time with -ldflags "-X main.version=…"; without
@@ -37,8 +41,7 @@ func main() {
 		<-ctx.Done()
 		stop()
 	}()
-	e := env{getenv: os.Getenv, stdin: os.Stdin, stdout: os.Stdout, stderr: os.Stderr, reload: notifyHangup}
-	code := runEnv(ctx, e, os.Args[1:])
+	code := run(ctx, os.Args[1:], os.Getenv, os.Stdin, os.Stdout, os.Stderr)
 	stop()
 	os.Exit(code)
 }
@@ -77,43 +80,99 @@ const (
 	exitChanged = 2 // only with --detailed-exitcode
 )
 
-// hinted is an error that carries hint lines for the user.
-type hinted struct {
-	err   error
-	hints []string
-}
+// exitCode is an error that sets the exit status and prints nothing:
+// exitError after a failure told in another form (patwatch without a
+// command, or a group without its subcommand, prints its help), exitChanged
+// for --detailed-exitcode, or, last in failures, exitOK for a run that did
+// not fail but has errors to tell.
+type exitCode int
 
-func (h *hinted) Error() string { return h.err.Error() }
-func (h *hinted) Unwrap() error { return h.err }
+func (c exitCode) Error() string { return "exit status " + strconv.Itoa(int(c)) }
 
-// withHint attaches hints to err, printed as "patwatch: hint: …" lines.
-func withHint(err error, hints ...string) error {
-	if err == nil {
-		return nil
+// failures are errors told one after the other, each with its hints; the
+// last one sets the exit status.
+type failures []error
+
+func (f failures) Error() string {
+	var msgs []string
+	for _, err := range f {
+		if _, ok := err.(exitCode); !ok {
+			msgs = append(msgs, err.Error())
+		}
 	}
-	return &hinted{err: err, hints: hints}
+	return strings.Join(msgs, "\n")
 }
 
-// printError prints err as "patwatch: error: …" and its hints, plus extra ones.
-func printError(w io.Writer, err error, extra ...string) {
-	msg := err.Error()
-	for _, line := range strings.Split(msg, "\n") {
+func (f failures) Unwrap() []error { return f }
+
+// joinFailures returns the errors of errs that are not nil, in order: nil,
+// the one, or failures (never nested).
+func joinFailures(errs ...error) error {
+	var f failures
+	for _, err := range errs {
+		if more, ok := err.(failures); ok {
+			f = append(f, more...)
+		} else if err != nil {
+			f = append(f, err)
+		}
+	}
+	switch len(f) {
+	case 0:
+		return nil
+	case 1:
+		return f[0]
+	}
+	return f
+}
+
+// exit prints the error a command returned and returns the exit status it
+// means.
+func exit(w io.Writer, err error) int {
+	if err != nil {
+		printError(w, err)
+	}
+	return status(err)
+}
+
+// status is the exit status err means: 0 for none and for flag.ErrHelp
+// (-h printed the help), an exitCode's own, the last one's of failures, 1
+// for any other error.
+func status(err error) int {
+	switch err := err.(type) {
+	case nil:
+		return exitOK
+	case exitCode:
+		return int(err)
+	case failures:
+		return status(err[len(err)-1])
+	}
+	if errors.Is(err, flag.ErrHelp) {
+		return exitOK
+	}
+	return exitError
+}
+
+// printError prints err as "patwatch: error: …" lines followed by its
+// hints as "patwatch: hint: …" lines; failures one after the other. It
+// prints nothing for an exitCode or flag.ErrHelp.
+func printError(w io.Writer, err error) {
+	switch err := err.(type) {
+	case exitCode:
+		return
+	case failures:
+		for _, e := range err {
+			printError(w, e)
+		}
+		return
+	}
+	if errors.Is(err, flag.ErrHelp) {
+		return
+	}
+	for _, line := range strings.Split(err.Error(), "\n") {
 		fmt.Fprintf(w, "patwatch: error: %s\n", line)
 	}
-	var hints []string
-	var h *hinted
-	if errors.As(err, &h) {
-		hints = append(hints, h.hints...)
-	}
-	// Errors of other packages that know what to do next say so with Hint
-	// (a damaged or locked state file, say).
-	var hh interface{ Hint() string }
-	if errors.As(err, &hh) && hh.Hint() != "" {
-		hints = append(hints, hh.Hint())
-	}
-	hints = append(hints, extra...)
-	for _, hint := range hints {
-		fmt.Fprintf(w, "patwatch: hint: %s\n", hint)
+	for _, h := range hint.Of(err) {
+		fmt.Fprintf(w, "patwatch: hint: %s\n", h)
 	}
 }
 
@@ -140,22 +199,21 @@ func currentBuild() buildInfo {
 	return b
 }
 
-func runVersion(_ context.Context, e env, args []string) int {
+func runVersion(_ context.Context, e env, args []string) error {
 	fs := flagSet(e, "version")
 	var format string
 	choiceVar(fs, &format, "format", "text", "format", []string{"text", "json"}, "output format: text or json")
-	if code, ok := parseFlags(fs, args); !ok {
-		return code
+	if err := parseFlags(fs, args); err != nil {
+		return err
 	}
 	b := currentBuild()
 	if format == "json" {
 		out, err := json.MarshalIndent(b, "", "  ")
 		if err != nil {
-			printError(e.stderr, err)
-			return exitError
+			return err
 		}
 		fmt.Fprintf(e.stdout, "%s\n", out)
-		return exitOK
+		return nil
 	}
 	line := "patwatch " + b.Version
 	var extra []string
@@ -171,5 +229,5 @@ func runVersion(_ context.Context, e env, args []string) int {
 	}
 	extra = append(extra, b.Go)
 	fmt.Fprintf(e.stdout, "%s (%s)\n", line, strings.Join(extra, ", "))
-	return exitOK
+	return nil
 }

@@ -8,6 +8,7 @@ import (
 	"strconv"
 	"sync"
 
+	"github.com/patwatch/patwatch/internal/hint"
 	"github.com/patwatch/patwatch/internal/notify"
 	"github.com/patwatch/patwatch/spec"
 )
@@ -15,28 +16,25 @@ import (
 // runNotifyTest implements 'patwatch notify test [NAME...]': a test
 // message to each named channel (all when none is named), one line per
 // channel, exit 1 if any delivery failed.
-func runNotifyTest(ctx context.Context, e env, args []string) int {
+func runNotifyTest(ctx context.Context, e env, args []string) error {
 	fs := flagSet(e, "notify test")
 	file := fs.String("f", defaultSpec, "read the channels from the spec in `SPEC`; - reads it from standard input")
 	lf := addLogFlags(fs)
-	names, code, ok := parseArgs(fs, args)
-	if !ok {
-		return code
+	names, err := parseArgs(fs, args)
+	if err != nil {
+		return err
 	}
 	log, err := lf.logger(e)
 	if err != nil {
-		printError(e.stderr, err)
-		return exitError
+		return err
 	}
 	sp, err := loadSpec(e, *file)
 	if err != nil {
-		printSpecError(e.stderr, *file, err)
-		return exitError
+		return specError(e.stderr, *file, err)
 	}
 	if len(sp.Notify) == 0 {
-		printError(e.stderr, withHint(fmt.Errorf("%s has no notification channels", specName(*file)),
-			"add a notify list to the spec; see 'patwatch schema' or the README's Notifications section"))
-		return exitError
+		return hint.Wrap(fmt.Errorf("%s has no notification channels", specName(*file)),
+			"add a notify list to the spec; see 'patwatch schema' or the README's Notifications section")
 	}
 	var all []string
 	for _, ch := range sp.Notify {
@@ -48,12 +46,11 @@ func runNotifyTest(ctx context.Context, e env, args []string) int {
 		for _, name := range names {
 			i := slices.IndexFunc(sp.Notify, func(c spec.Channel) bool { return c.Name == name })
 			if i < 0 {
-				hint := "the spec's channels are " + orList(all)
+				advice := "the spec's channels are " + orList(all)
 				if best := spec.Suggest(name, all); best != "" {
-					hint = "did you mean " + best + "? " + hint
+					advice = "did you mean " + best + "? " + advice
 				}
-				printError(e.stderr, withHint(fmt.Errorf("no notification channel is named %q", name), hint))
-				return exitError
+				return hint.Wrap(fmt.Errorf("no notification channel is named %q", name), advice)
 			}
 			chosen = append(chosen, sp.Notify[i])
 		}
@@ -70,20 +67,18 @@ func runNotifyTest(ctx context.Context, e env, args []string) int {
 		}()
 	}
 	wg.Wait()
-	failed := 0
+	var failed failures
 	for i, ch := range chosen {
 		if errs[i] != nil {
-			failed++
-			printError(e.stderr, fmt.Errorf("%s: %w", ch.Name, errs[i]))
+			failed = append(failed, fmt.Errorf("%s: %w", ch.Name, errs[i]))
 			continue
 		}
 		fmt.Fprintf(e.stdout, "%s: test message delivered\n", ch.Name)
 	}
-	if failed > 0 {
-		fmt.Fprintf(e.stderr, "patwatch: error: %d of %s failed\n", failed, plural(len(chosen), "channel", "channels"))
-		return exitError
+	if len(failed) > 0 {
+		return append(failed, fmt.Errorf("%d of %s failed", len(failed), plural(len(chosen), "channel", "channels")))
 	}
-	return exitOK
+	return nil
 }
 
 // checkChannels checks the URL of every channel validate can see: one
@@ -102,7 +97,7 @@ func checkChannels(e env, sp *spec.Spec, file string) (problems []spec.Problem, 
 			notes = append(notes, fmt.Sprintf("notify %s: %s is not set here, so its URL is not checked; apply keeps the channel's messages in the state until it is set", ch.Name, ch.URLEnv))
 			continue
 		}
-		webhook, err := notify.CheckURL(raw)
+		webhook, err := spec.CheckChannelURL(raw)
 		if err != nil {
 			line, col := ch.URLLine, ch.URLCol
 			if line == 0 {
@@ -113,7 +108,7 @@ func checkChannels(e env, sp *spec.Spec, file string) (problems []spec.Problem, 
 				what = "the URL in " + ch.URLEnv + " "
 			}
 			p := spec.Problem{File: specName(file), Line: line, Col: col, Path: path, Msg: what + err.Error()}
-			var ue *notify.URLError
+			var ue *spec.URLError
 			if errors.As(err, &ue) {
 				p.Hint = ue.Hint()
 			}

@@ -3,8 +3,6 @@ package main
 import (
 	"bytes"
 	"context"
-	"crypto/sha256"
-	"encoding/hex"
 	"errors"
 	"flag"
 	"fmt"
@@ -21,14 +19,14 @@ import (
 
 	"github.com/patwatch/patwatch/internal/atomicfile"
 	"github.com/patwatch/patwatch/internal/drawings"
+	"github.com/patwatch/patwatch/internal/hint"
 	"github.com/patwatch/patwatch/internal/notify"
 	"github.com/patwatch/patwatch/internal/patsnap"
-	"github.com/patwatch/patwatch/internal/pgstore"
 	"github.com/patwatch/patwatch/internal/report"
 	"github.com/patwatch/patwatch/internal/runner"
+	"github.com/patwatch/patwatch/internal/store"
 	"github.com/patwatch/patwatch/reconciler"
 	"github.com/patwatch/patwatch/spec"
-	"github.com/patwatch/patwatch/state/filestore"
 )
 
 // DefaultBaseURL is the API root used when neither PATSNAP_BASE_URL nor the
@@ -124,29 +122,21 @@ func addReconcileFlags(fs *flag.FlagSet, cmd string) *reconcileFlags {
 	return f
 }
 
-// setup checks the flags and builds the run's logger; on failure it has
-// printed why and the command exits 1.
-func (f *reconcileFlags) setup(e env) (zerolog.Logger, bool) {
+// setup checks the flags and builds the run's logger.
+func (f *reconcileFlags) setup(e env) (zerolog.Logger, error) {
 	if f.state == "" {
 		f.state = e.getenv("PATWATCH_STATE")
 	}
 	if err := f.check(); err != nil {
-		printError(e.stderr, err)
-		return zerolog.Nop(), false
+		return zerolog.Nop(), err
 	}
 	if !f.sandbox && !f.offline {
 		// Before anything else: the token exchange is the first call.
 		if err := checkBaseURL(e.getenv("PATSNAP_BASE_URL")); err != nil {
-			printError(e.stderr, err)
-			return zerolog.Nop(), false
+			return zerolog.Nop(), err
 		}
 	}
-	log, err := f.logs.logger(e)
-	if err != nil {
-		printError(e.stderr, err)
-		return zerolog.Nop(), false
-	}
-	return log, true
+	return f.logs.logger(e)
 }
 
 func (f *reconcileFlags) check() error {
@@ -154,10 +144,10 @@ func (f *reconcileFlags) check() error {
 		return errors.New("--offline and --sandbox exclude each other: an offline plan calls no API")
 	}
 	if f.baselineDrawings < 0 {
-		return withHint(fmt.Errorf("--baseline-drawings must not be negative, not %d", f.baselineDrawings), "0 keeps no baseline drawing; new hits' drawings are kept all the same")
+		return hint.Wrap(fmt.Errorf("--baseline-drawings must not be negative, not %d", f.baselineDrawings), "0 keeps no baseline drawing; new hits' drawings are kept all the same")
 	}
 	if f.cmd == "watch" && f.format == report.FormatHTML && f.out == "" {
-		return withHint(errors.New("watch --format html needs --out FILE: each run rewrites that page"),
+		return hint.Wrap(errors.New("watch --format html needs --out FILE: each run rewrites that page"),
 			"for example: patwatch watch --format html --out changes.html")
 	}
 	if f.out != "" {
@@ -167,7 +157,7 @@ func (f *reconcileFlags) check() error {
 			return fmt.Errorf("--out: %s is a directory; name a file", f.out)
 		}
 		if st, err := os.Stat(filepath.Dir(f.out)); err != nil || !st.IsDir() {
-			return withHint(fmt.Errorf("--out: directory %s does not exist", filepath.Dir(f.out)), "create it first, or name a file in an existing directory")
+			return hint.Wrap(fmt.Errorf("--out: directory %s does not exist", filepath.Dir(f.out)), "create it first, or name a file in an existing directory")
 		}
 	}
 	return nil
@@ -185,7 +175,7 @@ func checkBaseURL(raw string) error {
 	if err != nil || u.Scheme != "http" || spec.IsLoopbackHost(u.Hostname()) {
 		return nil // the client refuses what is not a URL at all
 	}
-	return withHint(fmt.Errorf("PATSNAP_BASE_URL is plain http to %s: credentials and results would cross the network unencrypted", u.Host),
+	return hint.Wrap(fmt.Errorf("PATSNAP_BASE_URL is plain http to %s: credentials and results would cross the network unencrypted", u.Host),
 		"use an https:// URL; plain http is accepted only to a loopback address (127.0.0.1, ::1, localhost), such as a local proxy")
 }
 
@@ -207,7 +197,7 @@ func checkOut(out string, sp *spec.Spec, st *stateStore) error {
 			}
 		}
 	}
-	if r, ok := st.Store.(interface{ Reserved(string, ...string) bool }); what == "" && ok && r.Reserved(out, runner.SandboxAux, "watch") {
+	if what == "" && st.Reserved(out, store.SandboxAux) {
 		what = "the state file or a file patwatch keeps beside it"
 	}
 	for _, r := range sp.Reports {
@@ -215,13 +205,13 @@ func checkOut(out string, sp *spec.Spec, st *stateStore) error {
 			what = "the downloaded file of report " + r.Name
 		}
 	}
-	if d, ok := st.drawings.(interface{ Dir() string }); what == "" && ok && insideDir(out, d.Dir()) {
-		what = "in " + d.Dir() + ", where patwatch keeps the drawings of the HTML report"
+	if d := st.drawings.Dir(); what == "" && insideDir(out, d) {
+		what = "in " + d + ", where patwatch keeps the drawings of the HTML report"
 	}
 	if what == "" {
 		return nil
 	}
-	return withHint(fmt.Errorf("--out %s is %s: writing the change report there would destroy it; nothing was run", out, what),
+	return hint.Wrap(fmt.Errorf("--out %s is %s: writing the change report there would destroy it; nothing was run", out, what),
 		"name another file for the change report, such as --out change.md")
 }
 
@@ -270,11 +260,11 @@ func checkResubmit(names []string, sp *spec.Spec) error {
 	}
 	for _, n := range names {
 		if !slices.Contains(reports, n) {
-			hint := "name a report of the spec"
+			advice := "name a report of the spec"
 			if best := spec.Suggest(n, reports); best != "" {
-				hint = "did you mean --resubmit " + best + "?"
+				advice = "did you mean --resubmit " + best + "?"
 			}
-			return withHint(fmt.Errorf("--resubmit %s: the spec has no report of that name", n), hint)
+			return hint.Wrap(fmt.Errorf("--resubmit %s: the spec has no report of that name", n), advice)
 		}
 	}
 	return nil
@@ -293,40 +283,13 @@ func credentialVars(e env, f *reconcileFlags) string {
 	return "PATSNAP_CLIENT_ID and PATSNAP_CLIENT_SECRET"
 }
 
-// paths resolves the state file and reports directory against the spec's
-// directory, as the contract's defaults say.
-func (f *reconcileFlags) paths(sp *spec.Spec) (statePath, reportsDir string, err error) {
-	statePath = f.state
-	switch {
-	case statePath == "":
-		statePath = filepath.Join(sp.Dir, "patwatch.state.json")
-	case !strings.Contains(statePath, "://"): // a database URL is its store's to check
-		// A state in a directory that does not exist would read as empty:
-		// a silent new baseline of everything, and a save that fails.
-		if err := checkParentDir("--state", statePath); err != nil {
-			return "", "", err
-		}
-	}
-	reportsDir = f.reportsDir
-	if reportsDir == "" {
-		reportsDir = filepath.Join(sp.Dir, "reports")
-	}
-	if statePath, err = filepath.Abs(statePath); err != nil {
-		return "", "", err
-	}
-	if reportsDir, err = filepath.Abs(reportsDir); err != nil {
-		return "", "", err
-	}
-	return statePath, reportsDir, nil
-}
-
 // checkParentDir refuses a file path whose directory does not exist.
 func checkParentDir(flag, path string) error {
 	dir := filepath.Dir(path)
 	st, err := os.Stat(dir)
 	switch {
 	case errors.Is(err, fs.ErrNotExist):
-		return withHint(fmt.Errorf("%s %s: directory %s does not exist", flag, path, dir),
+		return hint.Wrap(fmt.Errorf("%s %s: directory %s does not exist", flag, path, dir),
 			"create it first, or name a file in an existing directory (patwatch creates the file, not its directory)")
 	case err != nil:
 		return fmt.Errorf("%s %s: %w", flag, path, err)
@@ -336,113 +299,81 @@ func checkParentDir(flag, path string) error {
 	return nil
 }
 
-// openStore opens the state store the flags name for sp: a state file, or
-// a state in PostgreSQL named by a postgres:// URL. The caller closes it.
-func (f *reconcileFlags) openStore(sp *spec.Spec) (*stateStore, error) {
-	if pgstore.IsURL(f.state) {
-		_, reportsDir, err := f.paths(sp)
-		if err != nil {
-			return nil, err
-		}
-		pg, err := openPGState(f.state)
-		if err != nil {
-			return nil, withHint(err, "the URL is postgres://USER@HOST:PORT/DB?sslmode=…&state=NAME&schema=SCHEMA")
-		}
-		// A database state has no directory, and its runners each have
-		// their own reports directory: recorded report files are relative
-		// to the directory holding it, so that they read reports/NAME.pdf
-		// on every runner that keeps the default name (as a state file
-		// beside its spec records them, and a pushed one keeps them).
-		return &stateStore{Store: pg, filesDir: filepath.Dir(reportsDir), reportsDir: reportsDir, drawings: pgDrawings(f.spec, pg)}, nil
+// openStore opens the state the flags name for sp (by default the state
+// file beside the spec), with the directories a run uses with it. The
+// caller closes it.
+func (f *reconcileFlags) openStore(ctx context.Context, sp *spec.Spec) (*stateStore, error) {
+	target := f.state
+	if target == "" {
+		target = filepath.Join(sp.Dir, "patwatch.state.json")
+	} else if err := store.CheckTarget(target); err != nil {
+		return nil, fmt.Errorf("--state %s: %w", target, err)
 	}
-	statePath, reportsDir, err := f.paths(sp)
+	reportsDir := f.reportsDir
+	if reportsDir == "" {
+		reportsDir = filepath.Join(sp.Dir, "reports")
+	}
+	reportsDir, err := filepath.Abs(reportsDir)
 	if err != nil {
 		return nil, err
 	}
-	fs, err := filestore.New(statePath)
+	s, err := openState(ctx, target, f.spec)
 	if err != nil {
 		return nil, err
 	}
-	return &stateStore{Store: fs, filesDir: fs.Dir(), reportsDir: reportsDir, drawings: drawings.ForStateFile(fs.Path)}, nil
-}
-
-// pgDrawings keeps the drawings of the database state pg on this runner,
-// beside the spec at specPath (the directory show finds them in, whatever
-// --reports-dir says), as a state file's are beside it: in
-// .patwatch/drawings/postgres-NAME-DIGEST, where DIGEST tells apart states
-// of one name in other databases or schemas. They are a cache: a runner
-// without them fetches the drawings of the hits it reports from then on.
-func pgDrawings(specPath string, pg *pgstore.Store) *drawings.FileStore {
-	dir := "."
-	if specPath != "-" {
-		dir = filepath.Dir(specPath)
-	}
-	where := pg.String() // the URL without its secrets
-	if u, err := url.Parse(where); err == nil {
-		where = u.Host + u.Path // the server and database, not the connection's options
-	}
-	sum := sha256.Sum256([]byte(where + "\x00" + pg.Schema() + "\x00" + pg.StateName()))
-	return drawings.ForStateFile(filepath.Join(dir, "postgres-"+pg.StateName()+"-"+hex.EncodeToString(sum[:4])))
+	return newStateStore(s, reportsDir), nil
 }
 
 // stateStore is an opened store with the directories a run uses with it.
 type stateStore struct {
-	runner.Store
+	store.Store
 	filesDir   string // recorded report files are relative to it
 	reportsDir string
-	drawings   runner.DrawingCache // the thumbnails of HTML reports
+	drawings   *drawings.FileStore // the thumbnails of HTML reports
 }
 
-// Close releases the store's connections, if it has any.
-func (s *stateStore) Close() error {
-	if c, ok := s.Store.(io.Closer); ok {
-		return c.Close()
-	}
-	return nil
+func newStateStore(s store.Store, reportsDir string) *stateStore {
+	return &stateStore{Store: s, filesDir: s.FilesDir(reportsDir), reportsDir: reportsDir, drawings: drawings.InDir(s.DrawingsDir())}
 }
 
-func runPlan(ctx context.Context, e env, args []string) int {
+func runPlan(ctx context.Context, e env, args []string) error {
 	fs := flagSet(e, "plan")
 	f := addReconcileFlags(fs, "plan")
-	if code, ok := parseFlags(fs, args); !ok {
-		return code
+	if err := parseFlags(fs, args); err != nil {
+		return err
 	}
 	return reconcileOnce(ctx, e, f, "plan")
 }
 
-func runApply(ctx context.Context, e env, args []string) int {
+func runApply(ctx context.Context, e env, args []string) error {
 	fs := flagSet(e, "apply")
 	f := addReconcileFlags(fs, "apply")
-	if code, ok := parseFlags(fs, args); !ok {
-		return code
+	if err := parseFlags(fs, args); err != nil {
+		return err
 	}
 	return reconcileOnce(ctx, e, f, "apply")
 }
 
 // reconcileOnce is plan and apply: load, reconcile, save (apply), report.
-func reconcileOnce(ctx context.Context, e env, f *reconcileFlags, cmd string) int {
-	log, ok := f.setup(e)
-	if !ok {
-		return exitError
+func reconcileOnce(ctx context.Context, e env, f *reconcileFlags, cmd string) error {
+	log, err := f.setup(e)
+	if err != nil {
+		return err
 	}
 	sp, err := loadSpec(e, f.spec)
 	if err != nil {
-		printSpecError(e.stderr, f.spec, err)
-		return exitError
+		return specError(e.stderr, f.spec, err)
 	}
-	st, err := f.openStore(sp)
+	st, err := f.openStore(ctx, sp)
 	if err != nil {
-		printError(e.stderr, err)
-		return exitError
+		return err
 	}
 	defer st.Close()
 	if err := checkOut(f.out, sp, st); err != nil {
-		printError(e.stderr, err)
-		return exitError
+		return err
 	}
 	if err := checkResubmit(f.resubmit, sp); err != nil {
-		printError(e.stderr, err)
-		return exitError
+		return err
 	}
 	log = log.With().Str("spec", f.spec).Str("command", cmd).Logger()
 
@@ -452,25 +383,10 @@ func reconcileOnce(ctx context.Context, e env, f *reconcileFlags, cmd string) in
 	if f.format == report.FormatHTML {
 		r.Drawings.Page = func(p *report.Page) { page = p }
 	}
-	if cmd == "plan" && f.offline {
-		recorded, err := st.Load(ctx)
-		if err != nil {
-			printError(e.stderr, err)
-			return exitError
+	if r.Mode == reconciler.ModeOffline {
+		if rep, err = r.Once(ctx, sp, runner.Options{Select: f.selection(), CheckNames: true}); err != nil {
+			return err
 		}
-		sel := f.selection()
-		if err := sel.Check(sp, recorded); err != nil {
-			printError(e.stderr, err)
-			return exitError
-		}
-		rep = (&reconciler.Reconciler{StateDir: st.filesDir, Now: e.now}).PlanOfflineSelected(sp, recorded, sel)
-		if limit := sp.API.MaxCalls; limit > 0 && rep.Calls.Estimated > limit {
-			log.Warn().Int("estimated", rep.Calls.Estimated).Int("max_calls", limit).
-				Msg("the apply this plan previews could make more calls than api.max_calls allows, and would be refused; narrow it with --target or raise api.max_calls")
-		}
-		rep.GeneratedAt = e.clock().UTC().Truncate(time.Second)
-		rep.PatwatchVersion, rep.Spec = version, specName(f.spec)
-		r.PlanPictures(ctx, sp, rep)
 	} else {
 		prog := newProgress(e.stderr, log, true)
 		r.Progress = prog.update
@@ -480,13 +396,14 @@ func reconcileOnce(ctx context.Context, e env, f *reconcileFlags, cmd string) in
 			switch {
 			case rep != nil && errors.Is(err, runner.ErrNotSaved):
 				// What the run found, none of which was kept: the error
-				// below says so, not the report's failure line.
+				// says so, not the report's failure line.
 				printReport(e, f, rep, page, st.filesDir)
 			case rep != nil:
-				finishReport(e, f, rep, page, st.filesDir) // what completed before the interrupt
+				// What completed before the interrupt, and the error
+				// after what the report tells.
+				return joinFailures(finishReport(e, f, rep, page, st.filesDir), err)
 			}
-			printError(e.stderr, err)
-			return exitError
+			return err
 		}
 	}
 	return finishReport(e, f, rep, page, st.filesDir)
@@ -524,23 +441,26 @@ func printReport(e env, f *reconcileFlags, rep *report.ChangeReport, page *repor
 }
 
 // finishReport prints the change report, writes --out, and turns the report
-// into the exit code the contract fixes.
-func finishReport(e env, f *reconcileFlags, rep *report.ChangeReport, page *report.Page, filesDir string) int {
+// into the error that sets the exit status the contract fixes: a failed
+// run's, 2 for a change under --detailed-exitcode. A run stopped at an
+// account-wide error says so whatever its status.
+func finishReport(e env, f *reconcileFlags, rep *report.ChangeReport, page *report.Page, filesDir string) error {
 	if err := printReport(e, f, rep, page, filesDir); err != nil {
-		printError(e.stderr, err)
-		return exitError
+		return err
 	}
+	var stopped error
 	if rep.Stopped != nil {
-		printError(e.stderr, withHint(errors.New("the run stopped at an account-wide error: "+rep.Stopped.Error), rep.Stopped.Check))
+		stopped = hint.Wrap(errors.New("the run stopped at an account-wide error: "+rep.Stopped.Error), rep.Stopped.Check)
 	}
 	switch {
 	case rep.Failed():
-		fmt.Fprintf(e.stderr, "patwatch: error: %s\n", failureLine(rep))
-		return exitError
+		return joinFailures(stopped, errors.New(failureLine(rep)))
 	case f.detailed && rep.Changed:
-		return exitChanged
+		return joinFailures(stopped, exitCode(exitChanged))
+	case stopped != nil:
+		return joinFailures(stopped, exitCode(exitOK))
 	}
-	return exitOK
+	return nil
 }
 
 func failureLine(rep *report.ChangeReport) string {
@@ -602,7 +522,7 @@ func newRunner(e env, f *reconcileFlags, log zerolog.Logger, st *stateStore, cmd
 	r := &runner.Runner{
 		Store:         st,
 		Command:       cmd,
-		Apply:         cmd != "plan",
+		Mode:          f.mode(cmd),
 		LockTimeout:   f.lockTimeout,
 		FilesDir:      st.filesDir,
 		ReportsDir:    st.reportsDir,
@@ -624,6 +544,17 @@ func newRunner(e env, f *reconcileFlags, log zerolog.Logger, st *stateStore, cmd
 		r.Notify = newNotifier(e, log)
 	}
 	return r
+}
+
+// mode is what the runs of cmd do; watch's are applies.
+func (f *reconcileFlags) mode(cmd string) reconciler.Mode {
+	switch {
+	case cmd == "plan" && f.offline:
+		return reconciler.ModeOffline
+	case cmd == "plan":
+		return reconciler.ModePlan
+	}
+	return reconciler.ModeApply
 }
 
 // newNotifier builds the notifier of a run: channel URLs and keys come
@@ -659,7 +590,7 @@ func connect(ctx context.Context, e env, f *reconcileFlags, log zerolog.Logger, 
 			return nil, nil, err
 		}
 		if cfg.APIKey == "" && (cfg.ClientID == "" || cfg.ClientSecret == "") {
-			return nil, nil, withHint(errors.New("no PatSnap credentials: set PATSNAP_API_KEY, or PATSNAP_CLIENT_ID and PATSNAP_CLIENT_SECRET"),
+			return nil, nil, hint.Wrap(errors.New("no PatSnap credentials: set PATSNAP_API_KEY, or PATSNAP_CLIENT_ID and PATSNAP_CLIENT_SECRET"),
 				"try patwatch without credentials on the built-in simulation: add --sandbox",
 				"review a change without calling the API: patwatch plan --offline")
 		}
@@ -692,10 +623,10 @@ func checkCredentials(cfg patsnap.Config) error {
 	}
 	switch {
 	case cfg.ClientID != "" && cfg.ClientSecret == "":
-		return withHint(errors.New("PATSNAP_CLIENT_SECRET is not set: PATSNAP_CLIENT_ID is, and mode A needs both"),
+		return hint.Wrap(errors.New("PATSNAP_CLIENT_SECRET is not set: PATSNAP_CLIENT_ID is, and mode A needs both"),
 			"set PATSNAP_CLIENT_SECRET to the client secret of the same PatSnap client, or use PATSNAP_API_KEY instead")
 	case cfg.ClientID == "" && cfg.ClientSecret != "":
-		return withHint(errors.New("PATSNAP_CLIENT_ID is not set: PATSNAP_CLIENT_SECRET is, and mode A needs both"),
+		return hint.Wrap(errors.New("PATSNAP_CLIENT_ID is not set: PATSNAP_CLIENT_SECRET is, and mode A needs both"),
 			"set PATSNAP_CLIENT_ID to the client id of the same PatSnap client, or use PATSNAP_API_KEY instead")
 	}
 	return nil

@@ -39,7 +39,7 @@ func (h *harness) startProcess(args ...string) (*exec.Cmd, *syncBuffer) {
 	return cmd, stderr
 }
 
-func exitCode(t *testing.T, cmd *exec.Cmd) int {
+func processExit(t *testing.T, cmd *exec.Cmd) int {
 	t.Helper()
 	err := cmd.Wait()
 	if ee, ok := err.(*exec.ExitError); ok {
@@ -60,7 +60,7 @@ func TestSignalStopsWatchCleanly(t *testing.T) {
 			cmd, stderr := h.startProcess("watch", "--interval", "1h")
 			waitFor(t, "the first run", func() bool { return strings.Contains(stderr.String(), "run finished") })
 			cmd.Process.Signal(sig)
-			if code := exitCode(t, cmd); code != exitOK {
+			if code := processExit(t, cmd); code != exitOK {
 				t.Fatalf("exit %d after %v, want 0\n%s", code, sig, stderr.String())
 			}
 			if _, ok := h.state().Searches["alpha"]; !ok {
@@ -87,7 +87,7 @@ func TestSignalInterruptsApplyAndKeepsWhatCompleted(t *testing.T) {
 		return strings.Contains(s, `"search":"beta"`) && strings.Contains(s, "search refreshed")
 	})
 	cmd.Process.Signal(syscall.SIGINT)
-	if code := exitCode(t, cmd); code != exitError || !strings.Contains(stderr.String(), "interrupted") {
+	if code := processExit(t, cmd); code != exitError || !strings.Contains(stderr.String(), "interrupted") {
 		t.Fatalf("exit %d, want 1 and an interruption message\n%s", code, stderr.String())
 	}
 	h.assertInterrupted()
@@ -106,7 +106,7 @@ func TestSignalHangupReloadsWatch(t *testing.T) {
 		return strings.Contains(stderr.String(), `"trigger":"reload"`) && strings.Count(stderr.String(), "run finished") == 2
 	})
 	cmd.Process.Signal(syscall.SIGTERM)
-	if code := exitCode(t, cmd); code != exitOK {
+	if code := processExit(t, cmd); code != exitOK {
 		t.Fatalf("exit %d, want 0\n%s", code, stderr.String())
 	}
 }

@@ -241,7 +241,7 @@ func TestConcurrentApplies(t *testing.T) {
 			var procs []proc
 			for range 4 {
 				cmd, stderr := h.startProcess("apply", "--lock-timeout", "2m", "--format", "json")
-				procs = append(procs, proc{wait: func() int { return exitCode(t, cmd) }, stdout: cmd.Stdout.(*syncBuffer), stderr: stderr})
+				procs = append(procs, proc{wait: func() int { return processExit(t, cmd) }, stdout: cmd.Stdout.(*syncBuffer), stderr: stderr})
 			}
 			seen := map[string]int{}
 			for _, p := range procs {
@@ -346,7 +346,7 @@ func TestInterruptedApplySavesWhatCompleted(t *testing.T) {
 				return strings.Contains(s, `"search":"beta"`) && strings.Contains(s, "search refreshed")
 			})
 			cmd.Process.Signal(syscall.SIGINT)
-			if code := exitCode(t, cmd); code != exitError || !strings.Contains(stderr.String(), "interrupted") {
+			if code := processExit(t, cmd); code != exitError || !strings.Contains(stderr.String(), "interrupted") {
 				t.Fatalf("exit %d, want 1 and an interruption message\n%s", code, stderr)
 			}
 			h.checkNoPassword(stderr.String())

@@ -7,6 +7,7 @@ import (
 	"io"
 	"io/fs"
 
+	"github.com/patwatch/patwatch/internal/hint"
 	"github.com/patwatch/patwatch/schema"
 	"github.com/patwatch/patwatch/spec"
 )
@@ -16,37 +17,34 @@ const defaultSpec = "patwatch.yaml"
 
 // runValidate implements 'patwatch validate': load the spec, print
 // "ok: N searches, M reports", or every problem with its hint and exit 1.
-func runValidate(_ context.Context, e env, args []string) int {
+func runValidate(_ context.Context, e env, args []string) error {
 	fs := flagSet(e, "validate")
 	file := fs.String("f", defaultSpec, "check the spec in `SPEC`; - reads it from standard input")
 	lf := addLogFlags(fs)
-	if code, ok := parseFlags(fs, args); !ok {
-		return code
+	if err := parseFlags(fs, args); err != nil {
+		return err
 	}
 	log, err := lf.logger(e)
 	if err != nil {
-		printError(e.stderr, err)
-		return exitError
+		return err
 	}
 	s, err := loadSpec(e, *file)
 	if err != nil {
-		printSpecError(e.stderr, *file, err)
-		return exitError
+		return specError(e.stderr, *file, err)
 	}
 	problems, notes := checkChannels(e, s, *file)
 	for _, n := range notes {
 		fmt.Fprintf(e.stderr, "patwatch: note: %s\n", n)
 	}
 	if len(problems) > 0 {
-		printSpecError(e.stderr, *file, &spec.Error{Problems: problems})
-		return exitError
+		return specError(e.stderr, *file, &spec.Error{Problems: problems})
 	}
 	for _, se := range s.Searches {
 		log.Debug().Str("search", se.Name).Str("fingerprint", se.Fingerprint).Int("line", se.Line).Msg("search")
 	}
 	log.Debug().Str("spec", s.Path).Int("searches", len(s.Searches)).Int("reports", len(s.Reports)).Msg("spec is valid")
 	fmt.Fprintf(e.stdout, "ok: %s, %s\n", plural(len(s.Searches), "search", "searches"), plural(len(s.Reports), "report", "reports"))
-	return exitOK
+	return nil
 }
 
 // stdinName is how problems of a spec read from standard input name it.
@@ -73,11 +71,11 @@ func loadSpec(e env, path string) (*spec.Spec, error) {
 	return spec.Parse(stdinName, data)
 }
 
-// printSpecError prints why the spec at file could not be loaded. An
-// invalid spec's problems come as plain FILE:LINE:COL: path: message lines,
-// each followed by its hint, then a count; a missing file gets a hint on
-// naming another; anything else is printed the usual way.
-func printSpecError(w io.Writer, file string, err error) {
+// specError is the error of a spec that could not be loaded from file. An
+// invalid spec's problems are printed to w first, as plain
+// FILE:LINE:COL: path: message lines each followed by its hint, and the
+// error is their count; a missing file gets a hint on naming another.
+func specError(w io.Writer, file string, err error) error {
 	var se *spec.Error
 	switch {
 	case errors.As(err, &se):
@@ -87,13 +85,11 @@ func printSpecError(w io.Writer, file string, err error) {
 				fmt.Fprintf(w, "patwatch: hint: %s\n", p.Hint)
 			}
 		}
-		file = specName(file)
-		fmt.Fprintf(w, "patwatch: error: %s in %s\n", plural(len(se.Problems), "problem", "problems"), file)
+		return fmt.Errorf("%s in %s", plural(len(se.Problems), "problem", "problems"), specName(file))
 	case errors.Is(err, fs.ErrNotExist):
-		printError(w, err, "name the spec with -f FILE; it defaults to "+defaultSpec+" in the working directory")
-	default:
-		printError(w, err)
+		return hint.Wrap(err, "name the spec with -f FILE; it defaults to "+defaultSpec+" in the working directory")
 	}
+	return err
 }
 
 func plural(n int, one, many string) string {
@@ -104,14 +100,13 @@ func plural(n int, one, many string) string {
 }
 
 // runSchema implements 'patwatch schema': print the spec's JSON Schema.
-func runSchema(_ context.Context, e env, args []string) int {
+func runSchema(_ context.Context, e env, args []string) error {
 	fs := flagSet(e, "schema")
-	if code, ok := parseFlags(fs, args); !ok {
-		return code
+	if err := parseFlags(fs, args); err != nil {
+		return err
 	}
 	if _, err := e.stdout.Write(schema.JSON()); err != nil {
-		printError(e.stderr, fmt.Errorf("write schema: %w", err))
-		return exitError
+		return fmt.Errorf("write schema: %w", err)
 	}
-	return exitOK
+	return nil
 }

@@ -9,9 +9,11 @@ import (
 	"github.com/rs/zerolog"
 
 	"github.com/patwatch/patwatch/internal/atomicfile"
+	"github.com/patwatch/patwatch/internal/hint"
 	"github.com/patwatch/patwatch/internal/notify"
 	"github.com/patwatch/patwatch/internal/report"
 	"github.com/patwatch/patwatch/internal/runner"
+	"github.com/patwatch/patwatch/internal/store"
 	"github.com/patwatch/patwatch/reconciler"
 	"github.com/patwatch/patwatch/spec"
 	"github.com/patwatch/patwatch/watch"
@@ -22,39 +24,35 @@ const (
 	defaultRetryAfter   = watch.DefaultRetryAfter
 )
 
-func runWatch(ctx context.Context, e env, args []string) int {
+func runWatch(ctx context.Context, e env, args []string) error {
 	fs := flagSet(e, "watch")
 	f := addReconcileFlags(fs, "watch")
-	if code, ok := parseFlags(fs, args); !ok {
-		return code
+	if err := parseFlags(fs, args); err != nil {
+		return err
 	}
-	log, ok := f.setup(e)
-	if !ok {
-		return exitError
+	log, err := f.setup(e)
+	if err != nil {
+		return err
 	}
 	if f.spec == "-" {
-		printError(e.stderr, withHint(errors.New("-f -: watch follows a spec file, and standard input cannot be watched"),
-			"name the file: -f "+defaultSpec))
-		return exitError
+		return hint.Wrap(errors.New("-f -: watch follows a spec file, and standard input cannot be watched"),
+			"name the file: -f "+defaultSpec)
 	}
 	log = log.With().Str("spec", f.spec).Str("command", "watch").Logger()
 	// The store is known once the spec is: take the watch's lifetime lock
 	// before the first run, so that a second watch is refused at once.
 	sp, err := spec.Load(f.spec)
 	if err != nil {
-		printSpecError(e.stderr, f.spec, err)
-		return exitError
+		return specError(e.stderr, f.spec, err)
 	}
-	st, err := f.openStore(sp)
+	st, err := f.openStore(ctx, sp)
 	if err != nil {
-		printError(e.stderr, err)
-		return exitError
+		return err
 	}
 	defer st.Close()
 	unlock, err := st.LockWatch(ctx)
 	if err != nil {
-		printError(e.stderr, err)
-		return exitError
+		return err
 	}
 	defer func() {
 		if err := unlock(); err != nil {
@@ -107,7 +105,7 @@ func runWatch(ctx context.Context, e env, args []string) int {
 		},
 	}
 	loop.Refreshed = func(ctx context.Context) (map[string]time.Time, error) {
-		return lastRefreshes(ctx, st)
+		return store.Refreshed(ctx, st)
 	}
 	if e.reload != nil {
 		reload, stop := e.reload()
@@ -120,29 +118,11 @@ func runWatch(ctx context.Context, e env, args []string) int {
 	if err := loop.Run(ctx); err != nil {
 		var se *watch.StartError
 		if errors.As(err, &se) {
-			printSpecError(e.stderr, se.Path, se.Err)
-			return exitError
+			return specError(e.stderr, se.Path, se.Err)
 		}
-		printError(e.stderr, err)
-		return exitError
+		return err
 	}
-	return exitOK
-}
-
-// lastRefreshes reads from the state when each search with its own
-// interval was last refreshed, for watch's schedule of them.
-func lastRefreshes(ctx context.Context, st runner.Store) (map[string]time.Time, error) {
-	recorded, err := st.Load(ctx)
-	if err != nil {
-		return nil, err
-	}
-	out := map[string]time.Time{}
-	for name, s := range recorded.Searches {
-		if !s.RefreshedAt.IsZero() {
-			out[name] = s.RefreshedAt
-		}
-	}
-	return out, nil
+	return nil
 }
 
 // writeWatchReport prints a run's change report (one JSON object a line;

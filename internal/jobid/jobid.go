@@ -31,6 +31,3 @@ func Check(s string) error {
 	}
 	return nil
 }
-
-// Valid reports whether s is a job id.
-func Valid(s string) bool { return Check(s) == nil }

@@ -20,8 +20,8 @@ func TestCheck(t *testing.T) {
 		{"1234567890123456789012345678901234567890", true},
 		{"12345678901234567890123456789012345678901", false},
 	} {
-		if got := Valid(tc.in); got != tc.ok {
-			t.Errorf("Valid(%q) = %v, want %v (%v)", tc.in, got, tc.ok, Check(tc.in))
+		if got := Check(tc.in) == nil; got != tc.ok {
+			t.Errorf("Check(%q) == nil is %v, want %v (%v)", tc.in, got, tc.ok, Check(tc.in))
 		}
 	}
 }

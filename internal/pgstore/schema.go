@@ -7,6 +7,8 @@ import (
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
+
+	"github.com/patwatch/patwatch/internal/hint"
 )
 
 // SchemaVersion is the version of the tables this build creates and reads.
@@ -281,16 +283,7 @@ func (s *Store) schemaVersion(ctx context.Context, q querier) (int, string, erro
 func (s *Store) privilegeHint(err error) error {
 	var pe *pgconn.PgError
 	if errors.As(err, &pe) && pe.Code == "42501" {
-		return &hintedError{err: err, hint: fmt.Sprintf("patwatch creates its tables on first use: let this user create schema %s (GRANT CREATE ON DATABASE …), or have an administrator run patwatch once", s.schema)}
+		return hint.Wrap(err, fmt.Sprintf("patwatch creates its tables on first use: let this user create schema %s (GRANT CREATE ON DATABASE …), or have an administrator run patwatch once", s.schema))
 	}
 	return err
 }
-
-type hintedError struct {
-	err  error
-	hint string
-}
-
-func (e *hintedError) Error() string { return e.err.Error() }
-func (e *hintedError) Unwrap() error { return e.err }
-func (e *hintedError) Hint() string  { return e.hint }

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/patwatch/patwatch/internal/hint"
 	"github.com/patwatch/patwatch/internal/patsnap"
 	"github.com/patwatch/patwatch/reconciler"
 	"github.com/patwatch/patwatch/spec"
@@ -43,46 +44,40 @@ func callsSent(api reconciler.API) int {
 // day is the UTC day of t, as the state's budget counter records it.
 func day(t time.Time) string { return t.UTC().Format(time.DateOnly) }
 
-// selection is the run's selection of entries, with the day's budget when
-// the spec caps it. With opts.CheckNames, a name that is no entry of the
-// spec and no record of the state is an error.
-func (r *Runner) selection(sp *spec.Spec, recorded *state.State, opts Options, started time.Time) (reconciler.Selection, error) {
+// scope is the run's scope: the entries opts selects, resolved against
+// sp and recorded now, with the day's budget when the spec caps it (started
+// says which day). With opts.CheckNames, a name that is no entry of the
+// spec and no record of the state is an error. An offline plan previews
+// the apply without the budget.
+func (r *Runner) scope(sp *spec.Spec, recorded *state.State, opts Options, started time.Time) (*reconciler.Scope, error) {
 	sel := opts.Select
+	sel.ReportsOnly = opts.ReportsOnly
 	if opts.CheckNames {
 		if err := sel.Check(sp, recorded); err != nil {
-			return sel, err
+			return nil, err
 		}
 	}
-	if limit := sp.API.MaxCallsPerDay; limit > 0 {
+	if limit := sp.API.MaxCallsPerDay; limit > 0 && r.Mode != reconciler.ModeOffline {
 		used := 0
 		if b := recorded.Budget; b != nil && b.Day == day(started) {
 			used = b.Calls
 		}
 		sel.Budget = &reconciler.Budget{Limit: limit, Used: used}
 	}
-	return sel, nil
+	return reconciler.NewScope(r.Mode, sp, recorded, sel, r.now(), r.FilesDir), nil
 }
 
 // checkMaxCalls refuses, before any call, a run whose worst case passes the
 // spec's api.max_calls.
-func (r *Runner) checkMaxCalls(sp *spec.Spec, recorded *state.State, sel reconciler.Selection, opts Options) error {
-	limit := sp.API.MaxCalls
-	if limit <= 0 {
+func (r *Runner) checkMaxCalls(sp *spec.Spec, sc *reconciler.Scope) error {
+	limit, est := sp.API.MaxCalls, sc.Estimate()
+	if limit <= 0 || est <= limit {
 		return nil
 	}
-	mode := reconciler.ModePlan
-	if r.Apply {
-		mode = reconciler.ModeApply
-	}
-	est := (&reconciler.Reconciler{StateDir: r.FilesDir, Now: r.Now, ReportsOnly: opts.ReportsOnly}).Estimate(mode, sp, recorded, sel)
-	if est <= limit {
-		return nil
-	}
-	return &hinted{
-		err: fmt.Errorf("the run could make up to %d API calls, more than api.max_calls allows (%d); it was not started, and nothing was called", est, limit),
-		hint: "run part of the watch list with --target NAME or --exclude NAME (repeatable), " +
-			"or raise api.max_calls in the spec; plan --offline shows a run's worst case",
-	}
+	return hint.Wrap(
+		fmt.Errorf("the run could make up to %d API calls, more than api.max_calls allows (%d); it was not started, and nothing was called", est, limit),
+		"run part of the watch list with --target NAME or --exclude NAME (repeatable), "+
+			"or raise api.max_calls in the spec; plan --offline shows a run's worst case")
 }
 
 // countCalls puts the calls the run made into its change report and, for
@@ -95,7 +90,7 @@ func (r *Runner) countCalls(sp *spec.Spec, recorded *state.State, out *reconcile
 		made = callsSent(api) - before
 	}
 	out.Report.Calls.Made = &made
-	if !r.Apply {
+	if r.Mode != reconciler.ModeApply {
 		return
 	}
 	b := recorded.Budget

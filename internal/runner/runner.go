@@ -1,8 +1,7 @@
 // Package runner performs one plan or apply: it takes the state's lock,
 // loads the state, reconciles it with the spec through the API, saves what
 // changed and returns the change report. Commands and watch mode call it;
-// where the state lives is a Store, declared here where it is used and
-// implemented by the state file (package state) and by other backends.
+// where the state lives is a Store: the part of store.Store a run uses.
 package runner
 
 import (
@@ -15,47 +14,49 @@ import (
 	"github.com/rs/zerolog"
 
 	"github.com/patwatch/patwatch/internal/atomicfile"
+	"github.com/patwatch/patwatch/internal/hint"
 	"github.com/patwatch/patwatch/internal/report"
+	"github.com/patwatch/patwatch/internal/store"
 	"github.com/patwatch/patwatch/reconciler"
 	"github.com/patwatch/patwatch/spec"
 	"github.com/patwatch/patwatch/state"
 )
 
-// Store is where the state lives. Only one apply holds its lock at a time;
-// Load and Save work without it (plan reads without locking). Side data
-// (the sandbox's memory) is kept with the state under a name.
+// Store is what a run needs of where the state lives: the part of the
+// seam every kind of state implements (store.Store, whose contract it
+// keeps) that plan, apply and the sandbox use. Only one apply holds its
+// lock at a time; Load and Save work without it (plan reads without
+// locking). Side data (the sandbox's memory) is kept with the state under
+// a name.
 type Store interface {
 	Lock(ctx context.Context, command string, timeout time.Duration) (unlock func() error, err error)
 	Load(ctx context.Context) (*state.State, error)
 	Save(ctx context.Context, st *state.State) (written bool, err error)
-	// LockWatch is held by a running watch for its lifetime, so that a
-	// second watch on the same state is refused naming the first.
-	LockWatch(ctx context.Context) (unlock func() error, err error)
-	// RecordRun adds a finished apply to the store's history of runs, where
-	// it keeps one.
 	RecordRun(ctx context.Context, run state.RunRecord) error
-	// ReadAux returns the side data name, or an error matching
-	// fs.ErrNotExist when there is none.
 	ReadAux(ctx context.Context, name string) ([]byte, error)
 	WriteAux(ctx context.Context, name string, data []byte) error
-	// String names the store in messages (a path, or a URL without its
-	// password).
 	String() string
 }
 
 // SandboxAux is the name of the side data the sandbox keeps its memory in.
 // Its presence marks a state written by --sandbox runs.
-const SandboxAux = "sandbox"
+const SandboxAux = store.SandboxAux
 
 // Connector makes the API client of a run and returns what releases it.
 type Connector func(ctx context.Context, sp *spec.Spec) (api reconciler.API, release func(), err error)
 
 // Runner runs plans and applies against one store. Its zero value is not
-// usable: Store, Command and Connect are required.
+// usable: Store is required, and Connect for all but an offline plan.
 type Runner struct {
-	Store       Store
-	Command     string // plan, apply or watch: for the lock's holder and the report
-	Apply       bool   // false: a plan, which takes no lock and writes nothing
+	Store Store
+	// Mode is what each run does: an apply takes the state's lock and saves
+	// what it found; a plan takes no lock and writes nothing; an offline
+	// plan calls no API either.
+	Mode reconciler.Mode
+	// Command names the command that runs r, for the state's lock holder
+	// and the store's history of runs, where it is not Mode's own: watch,
+	// whose runs are applies. Empty: Mode.Command().
+	Command     string
 	LockTimeout time.Duration
 	// FilesDir is the directory recorded report files are relative to;
 	// ReportsDir is where finished reports are downloaded. Both absolute.
@@ -118,35 +119,29 @@ type Options struct {
 	CheckNames bool
 }
 
-// Once runs one plan or apply of sp. The change report is returned even
-// with an error when part of the run completed (an interrupt): what it
-// completed was saved.
+// Once runs one plan, offline plan or apply of sp, as r.Mode says. The
+// change report is returned even with an error when part of the run
+// completed (an interrupt): what it completed was saved.
 //
 // A save that fails, or that the store refuses (the state file was replaced
 // during the run), returns the change report with an error matching
 // ErrNotSaved: the report says what the run found, none of which was kept.
 func (r *Runner) Once(ctx context.Context, sp *spec.Spec, opts Options) (*report.ChangeReport, error) {
+	if r.Mode == reconciler.ModeOffline {
+		return r.planOffline(ctx, sp, opts)
+	}
 	started := r.now()
 	if r.Timeout > 0 {
 		var cancel context.CancelFunc
 		ctx, cancel = context.WithTimeoutCause(ctx, r.Timeout, &deadlineError{timeout: r.Timeout})
 		defer cancel()
 	}
-	if r.Apply {
-		unlock, err := r.Store.Lock(ctx, r.Command, r.LockTimeout)
+	if r.Mode == reconciler.ModeApply {
+		unlock, err := r.lock(ctx)
 		if err != nil {
 			return nil, err
 		}
-		defer func() {
-			if err := unlock(); err != nil {
-				r.Log.Warn().Err(err).Msg("releasing the state lock")
-			}
-		}()
-		if n, err := atomicfile.CleanTemps(r.ReportsDir, ""); err != nil {
-			r.Log.Debug().Err(err).Msg("looking for temporary files a killed run left")
-		} else if n > 0 {
-			r.Log.Info().Int("files", n).Str("dir", r.ReportsDir).Msg("removed temporary files a killed run left")
-		}
+		defer unlock()
 	}
 	recorded, err := r.Store.Load(ctx)
 	if err != nil {
@@ -155,11 +150,11 @@ func (r *Runner) Once(ctx context.Context, sp *spec.Spec, opts Options) (*report
 	if err := r.checkSandbox(ctx, recorded); err != nil {
 		return nil, err
 	}
-	sel, err := r.selection(sp, recorded, opts, started)
+	sc, err := r.scope(sp, recorded, opts, started)
 	if err != nil {
 		return nil, err
 	}
-	if err := r.checkMaxCalls(sp, recorded, sel, opts); err != nil {
+	if err := r.checkMaxCalls(sp, sc); err != nil {
 		return nil, err
 	}
 	api, release, err := r.Connect(ctx, sp)
@@ -168,34 +163,91 @@ func (r *Runner) Once(ctx context.Context, sp *spec.Spec, opts Options) (*report
 	}
 	defer release()
 
-	mode := reconciler.ModePlan
-	if r.Apply {
-		mode = reconciler.ModeApply
+	sent := callsSent(api)
+	out := r.newReconciler(ctx, api, sp, opts).Run(ctx, sc)
+	r.countCalls(sp, recorded, out, api, sent, started)
+	r.stamp(out.Report, opts)
+	if r.Mode == reconciler.ModePlan {
+		r.PlanPictures(ctx, sp, out.Report)
+		return out.Report, r.ended(ctx, false)
 	}
+	return r.finishApply(ctx, sp, recorded, out, opts, started)
+}
+
+// planOffline is an offline plan: it reads the state without its lock and
+// compares the spec with it alone, calling no API. It warns, rather than
+// refuses, when the apply it previews would pass api.max_calls.
+func (r *Runner) planOffline(ctx context.Context, sp *spec.Spec, opts Options) (*report.ChangeReport, error) {
+	recorded, err := r.Store.Load(ctx)
+	if err != nil {
+		return nil, err
+	}
+	sc, err := r.scope(sp, recorded, opts, r.now())
+	if err != nil {
+		return nil, err
+	}
+	if limit := sp.API.MaxCalls; limit > 0 && sc.Estimate() > limit {
+		r.Log.Warn().Int("estimated", sc.Estimate()).Int("max_calls", limit).
+			Msg("the apply this plan previews could make more calls than api.max_calls allows, and would be refused; narrow it with --target or raise api.max_calls")
+	}
+	rep := reconciler.PlanOffline(sc)
+	r.stamp(rep, opts)
+	r.PlanPictures(ctx, sp, rep)
+	return rep, nil
+}
+
+// command is the name the state's lock and the store's history of runs
+// give the runs of r.
+func (r *Runner) command() string {
+	if r.Command != "" {
+		return r.Command
+	}
+	return r.Mode.Command()
+}
+
+// lock takes the state's lock for an apply and removes the temporary files
+// a killed run left in the reports directory. The returned function
+// releases the lock.
+func (r *Runner) lock(ctx context.Context) (unlock func(), err error) {
+	release, err := r.Store.Lock(ctx, r.command(), r.LockTimeout)
+	if err != nil {
+		return nil, err
+	}
+	if n, err := atomicfile.CleanTemps(r.ReportsDir, ""); err != nil {
+		r.Log.Debug().Err(err).Msg("looking for temporary files a killed run left")
+	} else if n > 0 {
+		r.Log.Info().Int("files", n).Str("dir", r.ReportsDir).Msg("removed temporary files a killed run left")
+	}
+	return func() {
+		if err := release(); err != nil {
+			r.Log.Warn().Err(err).Msg("releasing the state lock")
+		}
+	}, nil
+}
+
+// newReconciler is the reconciler of one run through api.
+func (r *Runner) newReconciler(ctx context.Context, api reconciler.API, sp *spec.Spec, opts Options) *reconciler.Reconciler {
 	rec := &reconciler.Reconciler{
 		API:           api,
 		Concurrency:   reconciler.ConcurrencyFor(sp.API.QPS),
 		StateDir:      r.FilesDir,
 		ReportsDir:    r.ReportsDir,
 		Log:           r.Log,
-		ReportsOnly:   opts.ReportsOnly,
 		Progress:      r.Progress,
 		Now:           r.Now,
 		AllowMassDrop: r.AllowMassDrop,
 		Resubmit:      r.Resubmit,
 		Credentials:   r.Credentials,
 	}
-	if r.Apply && r.Drawings != nil && !opts.ReportsOnly {
+	if r.Mode == reconciler.ModeApply && r.Drawings != nil && !opts.ReportsOnly {
 		rec.Observe = r.observe(ctx)
 	}
-	sent := callsSent(api)
-	out := rec.RunSelected(ctx, mode, sp, recorded, sel)
-	r.countCalls(sp, recorded, out, api, sent, started)
-	r.stamp(out.Report, opts)
-	if !r.Apply {
-		r.PlanPictures(ctx, sp, out.Report)
-		return out.Report, r.ended(ctx, false)
-	}
+	return rec
+}
+
+// finishApply keeps what an apply found: it saves the state, adds the run
+// to the store's history, keeps the drawings and delivers the outbox.
+func (r *Runner) finishApply(ctx context.Context, sp *spec.Spec, recorded *state.State, out *reconciler.Outcome, opts Options, started time.Time) (*report.ChangeReport, error) {
 	out.State.PatwatchVersion = r.Version
 	r.composeOutbox(sp, recorded, out)
 	// Saved even when ctx ended: what completed is kept.
@@ -206,7 +258,7 @@ func (r *Runner) Once(ctx context.Context, sp *spec.Spec, opts Options) (*report
 	out.Report.StateChanged = written
 	r.Log.Debug().Bool("written", written).Uint64("serial", out.State.Serial).Msg("state saved")
 	if err := r.Store.RecordRun(context.WithoutCancel(ctx), state.RunRecord{
-		Started: started.UTC(), Finished: r.now().UTC(), Command: r.Command, Serial: out.State.Serial,
+		Started: started.UTC(), Finished: r.now().UTC(), Command: r.command(), Serial: out.State.Serial,
 		Changed: out.Report.Changed, StateChanged: written, Summary: report.Summary(out.Report), Failed: out.Report.Failed(),
 		CallsMade: *out.Report.Calls.Made,
 	}); err != nil {
@@ -241,11 +293,9 @@ func (r *Runner) ended(ctx context.Context, saved bool) error {
 	if !saved {
 		what = "the plan is incomplete"
 	}
-	return &hinted{
-		err: fmt.Errorf("%w; %s", de, what),
-		hint: fmt.Sprintf("give the run more time with --timeout (now %s), or see which calls are slow with --log-level debug",
-			spec.FormatDuration(de.timeout)),
-	}
+	return hint.Wrap(fmt.Errorf("%w; %s", de, what),
+		fmt.Sprintf("give the run more time with --timeout (now %s), or see which calls are slow with --log-level debug",
+			spec.FormatDuration(de.timeout)))
 }
 
 // deadlineError is the cause of a run that passed its deadline.
@@ -257,10 +307,8 @@ func (e *deadlineError) Error() string {
 
 // ErrInterrupted is returned with the change report of a run whose context
 // ended: the work completed before then was saved.
-var ErrInterrupted error = &hinted{
-	err:  errors.New("interrupted; the work completed before the interrupt was saved"),
-	hint: "run apply again to finish",
-}
+var ErrInterrupted = hint.Wrap(errors.New("interrupted; the work completed before the interrupt was saved"),
+	"run apply again to finish")
 
 // ErrNotSaved is matched by errors.Is for a run whose changes were not
 // saved; its change report is returned with it.
@@ -285,22 +333,11 @@ func (r *Runner) checkSandbox(ctx context.Context, st *state.State) error {
 	wroteBySandbox := err == nil
 	switch {
 	case r.Sandbox && !wroteBySandbox:
-		return &hinted{err: fmt.Errorf("%s holds a real watch list's state; --sandbox will not write simulated results into it", r.Store),
-			hint: "give the sandbox its own state file: --state sandbox.state.json"}
+		return hint.Wrap(fmt.Errorf("%s holds a real watch list's state; --sandbox will not write simulated results into it", r.Store),
+			"give the sandbox its own state file: --state sandbox.state.json")
 	case !r.Sandbox && wroteBySandbox:
-		return &hinted{err: fmt.Errorf("%s was written by --sandbox runs; its hits are simulated", r.Store),
-			hint: "use another --state for the live API, or delete the state and its sandbox memory to start afresh"}
+		return hint.Wrap(fmt.Errorf("%s was written by --sandbox runs; its hits are simulated", r.Store),
+			"use another --state for the live API, or delete the state and its sandbox memory to start afresh")
 	}
 	return nil
 }
-
-// hinted is an error with a line that says what to do; the command prints
-// it as "patwatch: hint: …".
-type hinted struct {
-	err  error
-	hint string
-}
-
-func (h *hinted) Error() string { return h.err.Error() }
-func (h *hinted) Unwrap() error { return h.err }
-func (h *hinted) Hint() string  { return h.hint }

@@ -11,6 +11,7 @@ import (
 
 	"github.com/rs/zerolog"
 
+	"github.com/patwatch/patwatch/internal/hint"
 	"github.com/patwatch/patwatch/internal/patsnap"
 	"github.com/patwatch/patwatch/internal/report"
 	"github.com/patwatch/patwatch/reconciler"
@@ -67,7 +68,7 @@ func search(name string) spec.Search {
 
 func newRunner(st Store, api reconciler.API) *Runner {
 	return &Runner{
-		Store: st, Command: "apply", Apply: true, FilesDir: "/nowhere", ReportsDir: "/nowhere/reports",
+		Store: st, Mode: reconciler.ModeApply, FilesDir: "/nowhere", ReportsDir: "/nowhere/reports",
 		Log: zerolog.Nop(),
 		Connect: func(context.Context, *spec.Spec) (reconciler.API, func(), error) {
 			return api, func() {}, nil
@@ -91,8 +92,7 @@ func TestOnceEndsAtItsDeadline(t *testing.T) {
 		if err == nil || !strings.Contains(err.Error(), "deadline of 30m passed") || errors.Is(err, ErrNotSaved) {
 			t.Fatalf("error %v; want the deadline's", err)
 		}
-		var h interface{ Hint() string }
-		if !errors.As(err, &h) || !strings.Contains(h.Hint(), "--timeout") {
+		if !strings.Contains(strings.Join(hint.Of(err), "\n"), "--timeout") {
 			t.Errorf("no hint naming --timeout: %v", err)
 		}
 		if rep == nil {
@@ -119,5 +119,74 @@ func TestOnceReturnsTheReportOfARunNotSaved(t *testing.T) {
 	}
 	if rep == nil || len(rep.Searches) != 1 || rep.Searches[0].Status != report.StatusBaseline || rep.StateChanged {
 		t.Fatalf("report %+v; want the baseline found, not saved", rep)
+	}
+}
+
+// lockRecorder is a memStore that records the holder each lock names.
+type lockRecorder struct {
+	*memStore
+	holders []string
+}
+
+func (l *lockRecorder) Lock(ctx context.Context, command string, timeout time.Duration) (func() error, error) {
+	l.holders = append(l.holders, command)
+	return l.memStore.Lock(ctx, command, timeout)
+}
+
+// TestOnceNamesItsCommandInTheLock: an apply's lock names the command
+// that runs it: apply, or watch, whose runs are applies; its change report
+// says apply either way.
+func TestOnceNamesItsCommandInTheLock(t *testing.T) {
+	for _, c := range []struct{ command, holder string }{{"", "apply"}, {"watch", "watch"}} {
+		st := &lockRecorder{memStore: &memStore{st: state.New()}}
+		r := newRunner(st, slowAPI{})
+		r.Command = c.command
+		rep, err := r.Once(context.Background(), &spec.Spec{Searches: []spec.Search{search("fast")}}, Options{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(st.holders) != 1 || st.holders[0] != c.holder || rep.Command != "apply" {
+			t.Errorf("command %q: lock holders %q, report's command %q; want [%q], apply", c.command, st.holders, rep.Command, c.holder)
+		}
+	}
+}
+
+// TestOnceOfflinePlanCallsNothing: an offline plan takes no lock, connects
+// to no API and saves nothing; its change report is stamped as every run's
+// is and states the worst case of the apply it previews, which it does not
+// refuse for api.max_calls.
+func TestOnceOfflinePlanCallsNothing(t *testing.T) {
+	st := &lockRecorder{memStore: &memStore{st: state.New()}}
+	now := time.Date(2026, 12, 1, 11, 31, 9, 500_000_000, time.UTC)
+	r := &Runner{Store: st, Mode: reconciler.ModeOffline, FilesDir: t.TempDir(), Version: "v1.2.3", SpecPath: "watch.yaml",
+		Now: func() time.Time { return now }, Log: zerolog.Nop(),
+		Connect: func(context.Context, *spec.Spec) (reconciler.API, func(), error) {
+			t.Error("an offline plan connected to the API")
+			return nil, nil, errors.New("offline")
+		}}
+	big := search("big")
+	big.MaxResults = 300 // three pages
+	sp := &spec.Spec{Searches: []spec.Search{big, search("other")}, API: spec.API{MaxCalls: 2}}
+	rep, err := r.Once(context.Background(), sp, Options{Select: reconciler.Selection{Target: []string{"big"}}, CheckNames: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(st.holders) != 0 || st.saved != nil {
+		t.Errorf("locks %q, saved %v; want neither", st.holders, st.saved)
+	}
+	if rep.Command != "plan" || !rep.Offline || rep.Calls.Made != nil || rep.Calls.Estimated != 3 {
+		t.Errorf("report %q offline %v, calls made %v, estimated %d; want an offline plan, none made, 3 estimated",
+			rep.Command, rep.Offline, rep.Calls.Made, rep.Calls.Estimated)
+	}
+	if !rep.GeneratedAt.Equal(now.Truncate(time.Second)) || rep.Spec != "watch.yaml" || rep.PatwatchVersion != "v1.2.3" {
+		t.Errorf("stamped at %v, spec %q, version %q", rep.GeneratedAt, rep.Spec, rep.PatwatchVersion)
+	}
+	if len(rep.Searches) != 2 || rep.Searches[0].Status != report.StatusBaseline || rep.Searches[1].Status != report.StatusSkipped {
+		t.Errorf("searches %+v; want big's baseline, other skipped", rep.Searches)
+	}
+	_, err = r.Once(context.Background(), sp, Options{Select: reconciler.Selection{Target: []string{"bgi"}}, CheckNames: true})
+	var ue *reconciler.UnknownNameError
+	if !errors.As(err, &ue) {
+		t.Errorf("an unknown --target: %v; want an *UnknownNameError", err)
 	}
 }

@@ -220,13 +220,6 @@ func (c *corpus) view(design bool) shard {
 	return c.utility
 }
 
-func (c *corpus) lookupPN(pn string) *patent {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.ensure()
-	return c.byPN[pn]
-}
-
 func (c *corpus) lookupID(id string) (*patent, bool) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
