@@ -2,7 +2,6 @@ package statefile
 
 import (
 	"bufio"
-	"context"
 	"errors"
 	"io"
 	"strconv"
@@ -35,7 +34,7 @@ var formats = map[int]format{
 type format struct {
 	// read decodes a whole state file in this format. A check keeps as
 	// little as it can and returns a nil State; it stops early with
-	// errStopped once in.stop is done.
+	// errStopped once in.done is closed.
 	read func(in *input, p pass) (*state.State, Header, error)
 	// path renders a JSON pointer into a file of this format as the path
 	// that messages give.
@@ -49,7 +48,7 @@ var errStopped = errors.New("check stopped")
 // from the start, as many times as reading needs.
 type input struct {
 	open func() io.Reader
-	stop context.Context               // once done, a check ends with errStopped; nil: never
+	done <-chan struct{}               // once closed, a check ends with errStopped; nil: never
 	path func(jsontext.Pointer) string // the format's; nil before it is known
 	// before are the names of searches that the file holds before those
 	// open reads, left out as known to be valid; a search of the same
@@ -58,7 +57,14 @@ type input struct {
 }
 
 // stopped reports whether the reading was asked to stop.
-func (in *input) stopped() bool { return in.stop != nil && in.stop.Err() != nil }
+func (in *input) stopped() bool {
+	select {
+	case <-in.done:
+		return true
+	default:
+		return false
+	}
+}
 
 // bufferedReader reads r in large reads: a state file can be hundreds of
 // megabytes.

@@ -75,12 +75,12 @@ func ReadHeader(src *io.SectionReader) (Header, error) {
 // whole file. Once ctx is done the check stops with ctx's error.
 func Check(ctx context.Context, src *io.SectionReader, known Known) (Header, error) {
 	in := known.input(src)
-	in.stop = ctx
+	in.done = ctx.Done()
 	_, h, err := decodeState(in, checking)
 	if err != nil && in.before != nil && !errors.Is(err, errStopped) {
 		// Check the whole file for the error's place in it.
 		whole := sectionInput(src)
-		whole.stop = ctx
+		whole.done = ctx.Done()
 		_, h, err = decodeState(whole, checking)
 	}
 	if errors.Is(err, errStopped) {
