@@ -18,6 +18,7 @@ import (
 	"github.com/patwatch/patwatch/internal/report"
 	"github.com/patwatch/patwatch/internal/runner"
 	"github.com/patwatch/patwatch/state"
+	"github.com/patwatch/patwatch/state/filestore"
 	"github.com/rs/zerolog"
 )
 
@@ -442,7 +443,7 @@ func TestApplyInterruptSavesWhatCompleted(t *testing.T) {
 func TestApplyRefusesWhileLocked(t *testing.T) {
 	h := newHarness(t, fake.Options{})
 	h.writeSpec(twoSearches)
-	lock, err := state.Lock(context.Background(), h.path("patwatch.state.json"), "apply", 0)
+	lock, err := filestore.Lock(context.Background(), h.path("patwatch.state.json"), "apply", 0)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -546,7 +547,7 @@ func TestApplyStateOutsideTheSpecDirectoryRecordsRelativePaths(t *testing.T) {
 		t.Fatal(err)
 	}
 	h.applyUntil("cn108977442b", report.ReportFinished, 3, "--state", statePath)
-	st, err := state.Load(statePath)
+	st, err := filestore.Load(statePath)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -23,6 +23,7 @@ import (
 	"github.com/patwatch/patwatch/internal/runner"
 	"github.com/patwatch/patwatch/spec"
 	"github.com/patwatch/patwatch/state"
+	"github.com/patwatch/patwatch/state/filestore"
 )
 
 const testAPIKey = "sk-e2e-test-key-0123456789"
@@ -261,7 +262,7 @@ func (h *harness) stateBytes() []byte {
 
 func (h *harness) state() *state.State {
 	h.t.Helper()
-	st, err := state.Load(h.path("patwatch.state.json"))
+	st, err := filestore.Load(h.path("patwatch.state.json"))
 	if err != nil {
 		h.t.Fatal(err)
 	}
@@ -271,7 +272,7 @@ func (h *harness) state() *state.State {
 // assertUnlocked fails the test unless the state lock can be taken at once.
 func (h *harness) assertUnlocked() {
 	h.t.Helper()
-	lock, err := state.Lock(context.Background(), h.path("patwatch.state.json"), "test", 0)
+	lock, err := filestore.Lock(context.Background(), h.path("patwatch.state.json"), "test", 0)
 	if err != nil {
 		h.t.Fatalf("the lock was not released: %v", err)
 	}
