@@ -16,11 +16,11 @@ import (
 	"testing"
 	"time"
 
+	"github.com/patwatch/patwatch/internal/drawings"
 	"github.com/patwatch/patwatch/internal/notify"
 	"github.com/patwatch/patwatch/internal/patsnap"
 	"github.com/patwatch/patwatch/internal/patsnap/fake"
 	"github.com/patwatch/patwatch/internal/report"
-	"github.com/patwatch/patwatch/internal/runner"
 	"github.com/patwatch/patwatch/spec"
 	"github.com/patwatch/patwatch/state"
 )
@@ -78,7 +78,7 @@ type harness struct {
 	imagesURL string
 	// tuneDrawings, when set, adjusts the drawings step after the
 	// harness's routing is in place.
-	tuneDrawings func(*runner.Drawings)
+	tuneDrawings func(*drawings.Step)
 	// allDrawings keeps the default --baseline-drawings. Without it, a
 	// command that does not name the flag keeps testBaselineDrawings:
 	// thumbnails are slow to make under the race detector, and most
@@ -170,9 +170,9 @@ func (h *harness) runTo(ctx context.Context, stdout, stderr *syncBuffer, args ..
 			// Waits between delivery attempts pass at once.
 			n.Sleep = func(ctx context.Context, d time.Duration) error { return ctx.Err() }
 		},
-		tuneDrawings: func(d *runner.Drawings) {
-			route := d.Client.Transport.(*imageRoute)
-			route.next = offline{images: h.imagesURL}
+		tuneDrawings: func(d *drawings.Step) {
+			route := d.Fetcher.Client.Transport.(*drawings.Route)
+			route.Next = offline{images: h.imagesURL}
 			if capDrawings {
 				d.Baseline = min(d.Baseline, testBaselineDrawings)
 			}
@@ -194,8 +194,8 @@ func (o offline) RoundTrip(req *http.Request) (*http.Response, error) {
 	if spec.IsLoopbackHost(host) {
 		return http.DefaultTransport.RoundTrip(req)
 	}
-	route := &imageRoute{}
-	route.sandboxAt(o.images)
+	route := &drawings.Route{}
+	route.SandboxAt(o.images)
 	return route.RoundTrip(req)
 }
 

@@ -20,7 +20,6 @@ import (
 
 	"github.com/patwatch/patwatch/internal/drawings"
 	"github.com/patwatch/patwatch/internal/patsnap/fake"
-	"github.com/patwatch/patwatch/internal/runner"
 )
 
 // picture is what a page shows for one drawing or query image.
@@ -144,7 +143,7 @@ func newImageServer(t *testing.T) *imageServer {
 func TestHTMLDrawingFailures(t *testing.T) {
 	h := newHarness(t, fake.Options{})
 	imgs := newImageServer(t)
-	h.tuneDrawings = func(d *runner.Drawings) { d.Timeout = 300 * time.Millisecond }
+	h.tuneDrawings = func(d *drawings.Step) { d.Fetcher.Timeout = 300 * time.Millisecond }
 	h.writeSpec(twoSearches)
 	hits := func(pns ...string) []fake.Hit {
 		out := fakeHits(pns...)

@@ -85,7 +85,7 @@ func addReconcileFlags(fs *flag.FlagSet, cmd string) *reconcileFlags {
 	}
 	if cmd != "plan" {
 		fs.StringVar(&f.reportsDir, "reports-dir", "", "download finished reports into `DIR` (default: reports/ beside the spec)")
-		fs.IntVar(&f.baselineDrawings, "baseline-drawings", runner.DefaultBaselineDrawings,
+		fs.IntVar(&f.baselineDrawings, "baseline-drawings", drawings.DefaultBaseline,
 			"keep the drawings of the `N` best-ranked hits of each search's baseline (new hits' drawings are always kept)")
 	}
 	durationVar(fs, &f.timeout, "timeout", defaultTimeout, durationValue{allowZero: true, sample: "2h"},
@@ -390,7 +390,7 @@ type stateStore struct {
 	runner.Store
 	filesDir   string // recorded report files are relative to it
 	reportsDir string
-	drawings   runner.DrawingCache // the thumbnails of HTML reports
+	drawings   drawings.Cache // the thumbnails of HTML reports
 }
 
 // Close releases the store's connections, if it has any.
@@ -450,7 +450,7 @@ func reconcileOnce(ctx context.Context, e env, f *reconcileFlags, cmd string) in
 	var page *report.Page // the pictures of an HTML report
 	r := newRunner(e, f, log, st, cmd, nil)
 	if f.format == report.FormatHTML {
-		r.Drawings.Page = func(p *report.Page) { page = p }
+		r.Page = func(p *report.Page) { page = p }
 	}
 	if cmd == "plan" && f.offline {
 		recorded, err := st.Load(ctx)
@@ -598,7 +598,7 @@ func anySucceeded(rep *report.ChangeReport) bool {
 // the environment's credentials, or the sandbox. clients, in watch mode,
 // keeps one live client across runs.
 func newRunner(e env, f *reconcileFlags, log zerolog.Logger, st *stateStore, cmd string, clients *clientPool) *runner.Runner {
-	route := &imageRoute{}
+	route := &drawings.Route{}
 	r := &runner.Runner{
 		Store:         st,
 		Command:       cmd,
@@ -618,7 +618,7 @@ func newRunner(e env, f *reconcileFlags, log zerolog.Logger, st *stateStore, cmd
 		Connect: func(ctx context.Context, sp *spec.Spec) (reconciler.API, func(), error) {
 			return connect(ctx, e, f, log, st, cmd != "plan", clients, sp, route)
 		},
-		Drawings: newDrawings(e, f, st, route),
+		Drawings: newDrawings(e, f, log, st, route),
 	}
 	if cmd != "plan" { // plan never sends
 		r.Notify = newNotifier(e, log)
@@ -639,7 +639,7 @@ func newNotifier(e env, log zerolog.Logger) *notify.Notifier {
 // connect builds the API client: the sandbox's, or the live API's from the
 // environment's credentials, reused from clients when watch mode has one
 // with the same settings. The returned function releases what it started.
-func connect(ctx context.Context, e env, f *reconcileFlags, log zerolog.Logger, st runner.Store, persist bool, clients *clientPool, sp *spec.Spec, images *imageRoute) (reconciler.API, func(), error) {
+func connect(ctx context.Context, e env, f *reconcileFlags, log zerolog.Logger, st runner.Store, persist bool, clients *clientPool, sp *spec.Spec, images *drawings.Route) (reconciler.API, func(), error) {
 	cfg := patsnap.Config{QPS: sp.API.QPS, Logger: log}
 	closeFn := func() {}
 	if f.sandbox {
@@ -649,7 +649,7 @@ func connect(ctx context.Context, e env, f *reconcileFlags, log zerolog.Logger, 
 		}
 		cfg.BaseURL, cfg.APIKey = sb.baseURL, sandboxAPIKey
 		closeFn = sb.close
-		images.sandboxAt(sb.baseURL) // its drawings come from the simulation too
+		images.SandboxAt(sb.baseURL) // its drawings come from the simulation too
 	} else {
 		cfg.BaseURL = firstNonEmpty(e.getenv("PATSNAP_BASE_URL"), sp.API.BaseURL, DefaultBaseURL)
 		cfg.APIKey = e.getenv("PATSNAP_API_KEY")

@@ -3,8 +3,13 @@
 // those still work, and of the searches' query images. Thumbnails are at
 // most MaxSide pixels on their long side and content-addressed (named by
 // the SHA-256 of their bytes); an Index records which hit and which query
-// has which thumbnail. FileStore keeps both in a directory beside the state
-// file, never in the state file itself.
+// has which thumbnail. FileStore keeps both in a directory of their own,
+// never in the state file itself.
+//
+// Step is the whole feature as a run sees it: the step of an apply that
+// fetches and keeps drawings, and the pictures of a run's page, a plan's
+// page and the e-mails' pages; Gallery is show's page. The runner declares
+// the interface it uses (runner.Drawings) and knows nothing else of them.
 package drawings
 
 import (

@@ -85,8 +85,10 @@ type Runner struct {
 	Resubmit      []string
 	Credentials   string
 	// Drawings, when set, keeps the drawings of hits for HTML reports
-	// after an apply's save (drawings.go); nil: no drawing is fetched.
-	Drawings *Drawings
+	// (drawings.go); nil: no drawing is fetched.
+	Drawings Drawings
+	// Page, when set, is given the pictures of the run's HTML page.
+	Page func(*report.Page)
 }
 
 func (r *Runner) now() time.Time {
@@ -185,9 +187,8 @@ func (r *Runner) Once(ctx context.Context, sp *spec.Spec, opts Options) (*report
 		Resubmit:      r.Resubmit,
 		Credentials:   r.Credentials,
 	}
-	if r.Apply && r.Drawings != nil && !opts.ReportsOnly {
-		rec.Observe = r.observe(ctx)
-	}
+	stopDrawings := r.startDrawings(ctx, sp, rec, opts)
+	defer stopDrawings()
 	sent := callsSent(api)
 	out := rec.RunSelected(ctx, mode, sp, recorded, sel)
 	r.countCalls(sp, recorded, out, api, sent, started)
@@ -212,9 +213,7 @@ func (r *Runner) Once(ctx context.Context, sp *spec.Spec, opts Options) (*report
 	}); err != nil {
 		r.Log.Warn().Err(err).Msg("the run was not added to the store's history of runs")
 	}
-	if r.Drawings != nil {
-		r.keepDrawings(ctx, sp, out, opts)
-	}
+	r.keepDrawings(ctx, out, opts)
 	// After the drawings step, so that an e-mail's page shows the new
 	// hits' drawings; the state already holds the messages.
 	notifyErr := r.deliverOutbox(ctx, sp, out)
