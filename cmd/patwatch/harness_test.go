@@ -8,6 +8,7 @@ import (
 	"io/fs"
 	"net/http"
 	"net/http/httptest"
+	"net/url"
 	"os"
 	"path/filepath"
 	"sort"
@@ -171,8 +172,10 @@ func (h *harness) runTo(ctx context.Context, stdout, stderr *syncBuffer, args ..
 			n.Sleep = func(ctx context.Context, d time.Duration) error { return ctx.Err() }
 		},
 		tuneDrawings: func(d *drawings.Step) {
-			route := d.Fetcher.Client.Transport.(*drawings.Route)
-			route.Next = offline{images: h.imagesURL}
+			// The test servers are on loopback, which a run refuses
+			// unless it is told otherwise.
+			d.Fetcher.Reach = drawings.WithLoopback
+			d.Fetcher.Route = offline(h.imagesURL)
 			if capDrawings {
 				d.Baseline = min(d.Baseline, testBaselineDrawings)
 			}
@@ -184,19 +187,21 @@ func (h *harness) runTo(ctx context.Context, stdout, stderr *syncBuffer, args ..
 	return runEnv(ctx, e, args)
 }
 
-// offline is the harness's transport of image links: loopback ones (the
-// sandbox's, a test's own server) go as they are, any other is served by
-// the harness's image server.
-type offline struct{ images string }
-
-func (o offline) RoundTrip(req *http.Request) (*http.Response, error) {
-	host := req.URL.Hostname()
-	if spec.IsLoopbackHost(host) {
-		return http.DefaultTransport.RoundTrip(req)
+// offline is the harness's route of image links: loopback ones (a test's
+// own server) go as they are, any other is served by the harness's image
+// server at images.
+func offline(images string) drawings.Route {
+	base, err := url.Parse(images)
+	if err != nil {
+		panic(err)
 	}
-	route := &drawings.Route{}
-	route.SandboxAt(o.images)
-	return route.RoundTrip(req)
+	sandbox := drawings.SandboxRoute(base)
+	return func(link *url.URL) *url.URL {
+		if spec.IsLoopbackHost(link.Hostname()) {
+			return link
+		}
+		return sandbox(link)
+	}
 }
 
 // takesSpec reports whether the harness gives the command its spec with -f.

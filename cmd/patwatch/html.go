@@ -3,7 +3,6 @@ package main
 import (
 	"context"
 	"io"
-	"net/http"
 	"path/filepath"
 	"strings"
 	"time"
@@ -16,12 +15,11 @@ import (
 	"github.com/patwatch/patwatch/state"
 )
 
-// newDrawings configures the drawings step of a run on st. Image links are
-// fetched through route, which the sandbox points at its simulation.
-func newDrawings(e env, f *reconcileFlags, log zerolog.Logger, st *stateStore, route *drawings.Route) *drawings.Step {
+// newDrawings configures the drawings step of a run on st. The sandbox
+// points its fetcher at the simulation (Fetcher.Sandbox).
+func newDrawings(e env, f *reconcileFlags, log zerolog.Logger, st *stateStore) *drawings.Step {
 	d := &drawings.Step{
 		Cache:    st.drawings,
-		Fetcher:  drawings.Fetcher{Client: &http.Client{Transport: route}},
 		Baseline: f.baselineDrawings,
 		Log:      log,
 		Now:      e.now,

@@ -598,7 +598,7 @@ func anySucceeded(rep *report.ChangeReport) bool {
 // the environment's credentials, or the sandbox. clients, in watch mode,
 // keeps one live client across runs.
 func newRunner(e env, f *reconcileFlags, log zerolog.Logger, st *stateStore, cmd string, clients *clientPool) *runner.Runner {
-	route := &drawings.Route{}
+	d := newDrawings(e, f, log, st)
 	r := &runner.Runner{
 		Store:         st,
 		Command:       cmd,
@@ -616,9 +616,9 @@ func newRunner(e env, f *reconcileFlags, log zerolog.Logger, st *stateStore, cmd
 		Resubmit:      f.resubmit,
 		Credentials:   credentialVars(e, f),
 		Connect: func(ctx context.Context, sp *spec.Spec) (reconciler.API, func(), error) {
-			return connect(ctx, e, f, log, st, cmd != "plan", clients, sp, route)
+			return connect(ctx, e, f, log, st, cmd != "plan", clients, sp, &d.Fetcher)
 		},
-		Drawings: newDrawings(e, f, log, st, route),
+		Drawings: d,
 	}
 	if cmd != "plan" { // plan never sends
 		r.Notify = newNotifier(e, log)
@@ -639,7 +639,7 @@ func newNotifier(e env, log zerolog.Logger) *notify.Notifier {
 // connect builds the API client: the sandbox's, or the live API's from the
 // environment's credentials, reused from clients when watch mode has one
 // with the same settings. The returned function releases what it started.
-func connect(ctx context.Context, e env, f *reconcileFlags, log zerolog.Logger, st runner.Store, persist bool, clients *clientPool, sp *spec.Spec, images *drawings.Route) (reconciler.API, func(), error) {
+func connect(ctx context.Context, e env, f *reconcileFlags, log zerolog.Logger, st runner.Store, persist bool, clients *clientPool, sp *spec.Spec, images *drawings.Fetcher) (reconciler.API, func(), error) {
 	cfg := patsnap.Config{QPS: sp.API.QPS, Logger: log}
 	closeFn := func() {}
 	if f.sandbox {
@@ -649,7 +649,7 @@ func connect(ctx context.Context, e env, f *reconcileFlags, log zerolog.Logger, 
 		}
 		cfg.BaseURL, cfg.APIKey = sb.baseURL, sandboxAPIKey
 		closeFn = sb.close
-		images.SandboxAt(sb.baseURL) // its drawings come from the simulation too
+		images.Sandbox(sb.baseURL) // its drawings come from the simulation too
 	} else {
 		cfg.BaseURL = firstNonEmpty(e.getenv("PATSNAP_BASE_URL"), sp.API.BaseURL, DefaultBaseURL)
 		cfg.APIKey = e.getenv("PATSNAP_API_KEY")

@@ -203,7 +203,7 @@ func TestFetch(t *testing.T) {
 		}
 	}))
 	defer srv.Close()
-	f := &Fetcher{Client: srv.Client(), Timeout: 200 * time.Millisecond}
+	f := &Fetcher{Reach: WithLoopback, Timeout: 200 * time.Millisecond}
 	const sig = "?X-Amz-Signature=secret-signature"
 
 	th, err := fetch(t.Context(), f, srv.URL+"/ok.png"+sig)
@@ -224,7 +224,7 @@ func TestFetch(t *testing.T) {
 		}
 		ff := f
 		if path == "/huge.png" {
-			ff = &Fetcher{Client: srv.Client(), Timeout: time.Minute}
+			ff = &Fetcher{Reach: WithLoopback, Timeout: time.Minute}
 		}
 		_, err := fetch(t.Context(), ff, u)
 		if err == nil || !strings.Contains(err.Error(), want) {

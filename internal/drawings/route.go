@@ -4,54 +4,50 @@ import (
 	"net/http"
 	"net/url"
 	"strings"
-	"sync"
 
 	"github.com/patwatch/patwatch/internal/patsnap/fake"
 )
 
-// Route is the transport of image links. Once SandboxAt names the
-// sandbox's API root it sends every one to the simulation, which draws a
-// picture for any path (a link to another host under
-// /fake-images/remote/<host>/…), so that a sandbox run makes no request to
-// the network; until then it passes them on to Next.
-type Route struct {
-	Next http.RoundTripper // nil: http.DefaultTransport
+// Route returns where a request for link goes instead; link itself when
+// nowhere else.
+type Route func(link *url.URL) *url.URL
 
-	mu   sync.Mutex
-	base *url.URL // the sandbox's API root; nil: no rerouting
+// Sandbox sends every link, from the next fetch on, to the sandbox whose
+// API root is baseURL (on loopback, which it admits): its simulation draws
+// a picture for any path, so that a sandbox run makes no request to the
+// network.
+func (f *Fetcher) Sandbox(baseURL string) {
+	if base, err := url.Parse(baseURL); err == nil {
+		f.Route, f.Reach = SandboxRoute(base), WithLoopback
+	}
 }
 
-// SandboxAt sends every link from now on to the sandbox whose API root is
-// baseURL.
-func (t *Route) SandboxAt(baseURL string) {
-	u, err := url.Parse(baseURL)
-	if err != nil {
-		return
+// SandboxRoute sends every link to the sandbox whose API root is base. Its
+// simulation draws a picture for any path under fake.PathImagePrefix; a
+// link to another host goes under /fake-images/remote/<host>/….
+func SandboxRoute(base *url.URL) Route {
+	return func(link *url.URL) *url.URL {
+		u := *link
+		if u.Host != base.Host || !strings.HasPrefix(u.Path, fake.PathImagePrefix) {
+			u.Path = fake.PathImagePrefix + "remote/" + link.Host + link.Path
+			u.RawPath = ""
+		}
+		u.Scheme, u.Host = base.Scheme, base.Host
+		return &u
 	}
-	t.mu.Lock()
-	defer t.mu.Unlock()
-	t.base = u
 }
 
-// RoundTrip sends req on, to the sandbox when there is one.
-func (t *Route) RoundTrip(req *http.Request) (*http.Response, error) {
-	t.mu.Lock()
-	base := t.base
-	t.mu.Unlock()
-	next := t.Next
-	if next == nil {
-		next = http.DefaultTransport
+// routed sends each request where its route says.
+type routed struct {
+	route Route
+	next  http.RoundTripper
+}
+
+func (t routed) RoundTrip(req *http.Request) (*http.Response, error) {
+	if t.route == nil {
+		return t.next.RoundTrip(req)
 	}
-	if base == nil {
-		return next.RoundTrip(req)
-	}
-	u := *req.URL
-	if u.Host != base.Host || !strings.HasPrefix(u.Path, fake.PathImagePrefix) {
-		u.Path = fake.PathImagePrefix + "remote/" + req.URL.Host + req.URL.Path
-		u.RawPath = ""
-	}
-	u.Scheme, u.Host = base.Scheme, base.Host
 	out := req.Clone(req.Context())
-	out.URL, out.Host = &u, ""
-	return next.RoundTrip(out)
+	out.URL, out.Host = t.route(req.URL), ""
+	return t.next.RoundTrip(out)
 }
