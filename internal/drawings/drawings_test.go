@@ -179,7 +179,11 @@ func fetch(ctx context.Context, f *Fetcher, rawURL string) (Thumb, error) {
 	if err != nil {
 		return Thumb{}, err
 	}
-	return MakeFrom(host, body)
+	t, err := Make(body)
+	if err != nil {
+		return Thumb{}, fmt.Errorf("the answer from %s: %w", host, err)
+	}
+	return t, nil
 }
 
 func TestFetch(t *testing.T) {

@@ -44,16 +44,6 @@ type Fetcher struct {
 	client *http.Client
 }
 
-// MakeFrom is Make of a body downloaded from host, with an error that
-// names the host.
-func MakeFrom(host string, body []byte) (Thumb, error) {
-	t, err := Make(body)
-	if err != nil {
-		return Thumb{}, fmt.Errorf("the answer from %s: %w", host, err)
-	}
-	return t, nil
-}
-
 // Download gets the body at rawURL (at most 16 MB, within Timeout) and
 // the host that answered it (a redirect's), for messages. Its errors name
 // the host that failed and never hold the URL: image links are presigned,

@@ -112,7 +112,9 @@ func (s *Step) runFetches(ctx context.Context, jobs *fetchJobs, put func(Thumb) 
 				var t Thumb
 				err := outOfTime(b.err)
 				if err == nil {
-					t, err = MakeFrom(b.host, b.data)
+					if t, err = s.thumb(ctx, b.data); err != nil {
+						err = fmt.Errorf("the answer from %s: %w", b.host, err)
+					}
 				}
 				if err == nil && put != nil {
 					if perr := put(t); perr != nil {

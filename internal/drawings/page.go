@@ -52,7 +52,7 @@ func (s *Step) Plan(ctx context.Context, sp *spec.Spec, rep *report.ChangeReport
 			switch {
 			case queryThumb(entry, key) != nil:
 			case img.Local():
-				keep(key)(localThumb(img))
+				keep(key)(s.localThumb(ctx, img))
 			case !rep.Offline: // an offline plan makes no request at all
 				jobs.add(img.URL, keep(key))
 			}

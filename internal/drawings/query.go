@@ -1,9 +1,7 @@
 package drawings
 
 import (
-	"fmt"
 	"net/url"
-	"os"
 	"path/filepath"
 	"reflect"
 	"strconv"
@@ -12,20 +10,6 @@ import (
 	"github.com/patwatch/patwatch/internal/patsnap"
 	"github.com/patwatch/patwatch/spec"
 )
-
-// localThumb thumbnails a local query image, checking that it is still the
-// file the spec was loaded with.
-func localThumb(img spec.Image) (Thumb, error) {
-	b, err := os.ReadFile(img.Path)
-	if err != nil {
-		return Thumb{}, err
-	}
-	t, err := Make(b)
-	if err != nil {
-		return Thumb{}, fmt.Errorf("%s: %w", filepath.Base(img.Path), err)
-	}
-	return t, nil
-}
 
 func hitKey(search, pn string) string { return search + "\x00" + pn }
 

@@ -2,12 +2,18 @@ package drawings
 
 import (
 	"context"
+	"fmt"
 	"hash/maphash"
 	"math"
+	"os"
+	"path/filepath"
+	"runtime"
 	"slices"
+	"sync"
 	"time"
 
 	"github.com/rs/zerolog"
+	"golang.org/x/sync/semaphore"
 
 	"github.com/patwatch/patwatch/internal/report"
 	"github.com/patwatch/patwatch/reconciler"
@@ -66,7 +72,11 @@ type Step struct {
 	Log      zerolog.Logger
 	Now      func() time.Time // nil: time.Now
 
-	run *applyRun // what Start began for Keep
+	run      *applyRun // what Start began for Keep
+	decoding struct {
+		once sync.Once
+		sem  *semaphore.Weighted // DecodeBudget's bytes
+	}
 }
 
 // applyRun is what Start learns of the index for the apply that follows.
@@ -259,7 +269,7 @@ func (s *Step) queryJobs(ctx context.Context, q spec.Search, entry *Search, jobs
 			q.Thumb, q.Error = t.Ref, ""
 		}
 		if img.Local() {
-			t, err := localThumb(img)
+			t, err := s.localThumb(ctx, img)
 			if err == nil {
 				err = s.Cache.Put(ctx, t)
 			}
@@ -268,6 +278,41 @@ func (s *Step) queryJobs(ctx context.Context, q spec.Search, entry *Search, jobs
 		}
 		jobs.add(img.URL, done)
 	}
+}
+
+// thumb makes the thumbnail of src once its decoding fits in DecodeBudget
+// beside the others under way: large images are decoded one at a time.
+func (s *Step) thumb(ctx context.Context, src []byte) (Thumb, error) {
+	h, err := inspect(src)
+	if err != nil {
+		return Thumb{}, err
+	}
+	s.decoding.once.Do(func() { s.decoding.sem = semaphore.NewWeighted(DecodeBudget) })
+	if err := s.decoding.sem.Acquire(ctx, h.cost); err != nil {
+		return Thumb{}, err
+	}
+	defer s.decoding.sem.Release(h.cost)
+	if h.cost > DecodeBudget/4 {
+		// Collected at once: the hundreds of megabytes a large image
+		// leaves would otherwise raise the heap's goal, and the next
+		// large image would be decoded beside them.
+		defer runtime.GC()
+	}
+	return h.make(src)
+}
+
+// localThumb thumbnails a local query image, checking that it is still the
+// file the spec was loaded with.
+func (s *Step) localThumb(ctx context.Context, img spec.Image) (Thumb, error) {
+	b, err := os.ReadFile(img.Path)
+	if err != nil {
+		return Thumb{}, err
+	}
+	t, err := s.thumb(ctx, b)
+	if err != nil {
+		return Thumb{}, fmt.Errorf("%s: %w", filepath.Base(img.Path), err)
+	}
+	return t, nil
 }
 
 func (s *Step) has(ctx context.Context, ref Ref) bool {
