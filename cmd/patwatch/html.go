@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"flag"
 	"io"
 	"path/filepath"
 	"strings"
@@ -28,6 +29,20 @@ func newDrawings(e env, f *reconcileFlags, log zerolog.Logger, st *stateStore) *
 		e.tuneDrawings(d)
 	}
 	return d
+}
+
+// drawingsDirVar registers --drawings-dir; PATWATCH_DRAWINGS_DIR is its
+// default, read where the flags are checked.
+func drawingsDirVar(fs *flag.FlagSet, dir *string) {
+	fs.StringVar(dir, "drawings-dir", "", "the `DIR` the drawings of HTML reports are kept in (default: $PATWATCH_DRAWINGS_DIR, else .patwatch/drawings/ beside the state)")
+}
+
+// drawingsIn is cache, moved into dir when --drawings-dir gives one.
+func drawingsIn(dir string, cache *drawings.FileStore) *drawings.FileStore {
+	if dir == "" {
+		return cache
+	}
+	return cache.In(dir)
 }
 
 // renderPage writes rep as an HTML page. Finished reports link to their

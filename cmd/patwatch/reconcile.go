@@ -51,6 +51,7 @@ type reconcileFlags struct {
 	target, exclude         []string
 	dueOnly                 bool
 	baselineDrawings        int
+	drawingsDir             string
 	cmd                     string
 	logs                    *logFlags
 }
@@ -77,6 +78,7 @@ func addReconcileFlags(fs *flag.FlagSet, cmd string) *reconcileFlags {
 	choiceVar(fs, &f.format, "format", report.FormatText, "format", reportFormats,
 		"change report format (html: one self-contained page with the drawings)")
 	fs.BoolVar(&f.sandbox, "sandbox", false, "serve the PatSnap API from the built-in simulation: no credentials, no network")
+	drawingsDirVar(fs, &f.drawingsDir)
 	if cmd != "watch" {
 		fs.StringVar(&f.out, "out", "", "also write the change report to `FILE`")
 		fs.BoolVar(&f.detailed, "detailed-exitcode", false, "exit 2 when the change report is not empty (0: nothing changed, 1: error)")
@@ -129,6 +131,9 @@ func addReconcileFlags(fs *flag.FlagSet, cmd string) *reconcileFlags {
 func (f *reconcileFlags) setup(e env) (zerolog.Logger, bool) {
 	if f.state == "" {
 		f.state = e.getenv("PATWATCH_STATE")
+	}
+	if f.drawingsDir == "" {
+		f.drawingsDir = e.getenv("PATWATCH_DRAWINGS_DIR")
 	}
 	if err := f.check(); err != nil {
 		printError(e.stderr, err)
@@ -353,7 +358,7 @@ func (f *reconcileFlags) openStore(sp *spec.Spec) (*stateStore, error) {
 		// to the directory holding it, so that they read reports/NAME.pdf
 		// on every runner that keeps the default name (as a state file
 		// beside its spec records them, and a pushed one keeps them).
-		return &stateStore{Store: pg, filesDir: filepath.Dir(reportsDir), reportsDir: reportsDir, drawings: pgDrawings(f.spec, pg)}, nil
+		return &stateStore{Store: pg, filesDir: filepath.Dir(reportsDir), reportsDir: reportsDir, drawings: drawingsIn(f.drawingsDir, pgDrawings(f.spec, pg))}, nil
 	}
 	statePath, reportsDir, err := f.paths(sp)
 	if err != nil {
@@ -363,7 +368,7 @@ func (f *reconcileFlags) openStore(sp *spec.Spec) (*stateStore, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &stateStore{Store: fs, filesDir: fs.Dir(), reportsDir: reportsDir, drawings: drawings.ForStateFile(fs.Path)}, nil
+	return &stateStore{Store: fs, filesDir: fs.Dir(), reportsDir: reportsDir, drawings: drawingsIn(f.drawingsDir, drawings.ForStateFile(fs.Path))}, nil
 }
 
 // pgDrawings keeps the drawings of the database state pg on this runner,

@@ -37,16 +37,21 @@ func runShow(ctx context.Context, e env, args []string) int {
 	choiceVar(flags, format, "format", "text", "format", []string{"text", "json", "html"},
 		"output format; html is a gallery of every hit with its drawing, in one self-contained page")
 	out := flags.String("out", "", "also write the output to `FILE`")
+	drawingsDir := new(string)
+	drawingsDirVar(flags, drawingsDir)
 	if code, ok := parseFlags(flags, args); !ok {
 		return code
 	}
 	path := resolveState(e, *statePath, *specPath)
+	if *drawingsDir == "" {
+		*drawingsDir = e.getenv("PATWATCH_DRAWINGS_DIR")
+	}
 	if *out != "" {
 		if err := checkParentDir("--out", *out); err != nil {
 			printError(e.stderr, err)
 			return exitError
 		}
-		if err := checkShowOut(*out, *specPath, path); err != nil {
+		if err := checkShowOut(*out, *specPath, path, *drawingsDir); err != nil {
 			printError(e.stderr, err)
 			return exitError
 		}
@@ -55,7 +60,7 @@ func runShow(ctx context.Context, e env, args []string) int {
 		// One write per 64 KiB rather than one per cell: on a state of a
 		// million hits the unbuffered writes were half the time (issue 11.4).
 		bw := bufio.NewWriterSize(e.stdout, 64<<10)
-		code := show(ctx, e, bw, *specPath, path, *format)
+		code := show(ctx, e, bw, *specPath, path, *format, *drawingsDir)
 		if err := bw.Flush(); err != nil {
 			printError(e.stderr, err)
 			return exitError
@@ -63,7 +68,7 @@ func runShow(ctx context.Context, e env, args []string) int {
 		return code
 	}
 	var buf bytes.Buffer
-	code := show(ctx, e, &buf, *specPath, path, *format)
+	code := show(ctx, e, &buf, *specPath, path, *format, *drawingsDir)
 	if _, err := e.stdout.Write(buf.Bytes()); err != nil {
 		printError(e.stderr, err)
 		return exitError
@@ -79,7 +84,7 @@ func runShow(ctx context.Context, e env, args []string) int {
 
 // checkShowOut refuses a --out of show that names the spec, the state file
 // or a file kept beside it, or the drawings (as plan and apply refuse).
-func checkShowOut(out, specPath, statePath string) error {
+func checkShowOut(out, specPath, statePath, drawingsDir string) error {
 	st := &stateStore{}
 	if pgstore.IsURL(statePath) {
 		pg, err := openPGState(statePath)
@@ -87,25 +92,25 @@ func checkShowOut(out, specPath, statePath string) error {
 			return err
 		}
 		defer pg.Close()
-		st.drawings = pgDrawings(specPath, pg)
+		st.drawings = drawingsIn(drawingsDir, pgDrawings(specPath, pg))
 	} else {
 		fs, err := state.NewFileStore(statePath)
 		if err != nil {
 			return err
 		}
-		st.Store, st.drawings = fs, drawings.ForStateFile(fs.Path)
+		st.Store, st.drawings = fs, drawingsIn(drawingsDir, drawings.ForStateFile(fs.Path))
 	}
 	return checkOut(out, &spec.Spec{Path: specPath}, st)
 }
 
 // show writes what the state at path (a file, or a postgres:// URL) holds
 // to w in format. specPath locates a database state's drawings and the
-// spec's durable links.
-func show(ctx context.Context, e env, w io.Writer, specPath, path, format string) int {
+// spec's durable links; drawingsDir, when set, holds the drawings.
+func show(ctx context.Context, e env, w io.Writer, specPath, path, format, drawingsDir string) int {
 	label := "state file:"
 	var st *state.State
 	var sandbox bool
-	cache := drawings.ForStateFile(path)
+	cache := drawingsIn(drawingsDir, drawings.ForStateFile(path))
 	noState := func(what string) int {
 		switch format {
 		case "html":
@@ -145,7 +150,7 @@ func show(ctx context.Context, e env, w io.Writer, specPath, path, format string
 		_, err = pg.ReadAux(ctx, runner.SandboxAux)
 		sandbox = err == nil
 		path = pg.String()
-		cache = pgDrawings(specPath, pg)
+		cache = drawingsIn(drawingsDir, pgDrawings(specPath, pg))
 	} else {
 		if _, err := os.Stat(path); errors.Is(err, fs.ErrNotExist) {
 			return noState(path + " does not exist")

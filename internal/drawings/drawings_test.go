@@ -175,13 +175,13 @@ func TestMakeRefusesWhatIsNotAnImage(t *testing.T) {
 
 // fetch downloads the image at rawURL and thumbnails it, as a run does.
 func fetch(ctx context.Context, f *Fetcher, rawURL string) (Thumb, error) {
-	body, host, err := f.Download(ctx, rawURL)
+	a, err := f.Download(ctx, rawURL, Validators{})
 	if err != nil {
 		return Thumb{}, err
 	}
-	t, err := Make(body)
+	t, err := Make(a.Body)
 	if err != nil {
-		return Thumb{}, fmt.Errorf("the answer from %s: %w", host, err)
+		return Thumb{}, fmt.Errorf("the answer from %s: %w", a.Host, err)
 	}
 	return t, nil
 }
