@@ -43,7 +43,8 @@ type fetchJob struct {
 // again while its picture is decoded. Jobs are added at any time, by any
 // goroutine, without waiting; a link added again (one object presigned
 // twice) is fetched once. Each thumbnail goes to put (when set: an apply
-// keeps them), then to the job's callbacks, one callback at a time.
+// keeps them, and the thumbnail goes on without its bytes), then to the
+// job's callbacks, one callback at a time.
 type pool struct {
 	step *Step
 	put  func(Thumb) error
@@ -101,7 +102,9 @@ func (p *pool) fetch(rawURL string, since Validators, done func(fetched)) {
 		done(fetched{err: errors.New("the API gave no image link")})
 		return
 	}
-	p.add(objectKey(rawURL), &fetchJob{url: rawURL, since: since}, done)
+	// Asked with validators, an answer may be "not modified": not one
+	// for a fetch without.
+	p.add(objectKey(rawURL)+"\x00"+since.ETag+"\x00"+since.LastModified, &fetchJob{url: rawURL, since: since}, done)
 }
 
 // thumbnail adds the thumbnail of the local file at path.
@@ -219,7 +222,8 @@ func (p *pool) complete(job *fetchJob, f fetched) {
 	job.done = nil
 }
 
-// thumb makes what a download brought into a thumbnail, and puts it.
+// thumb makes what a download brought into a thumbnail, and puts it (the
+// thumbnail then goes on without its bytes).
 func (p *pool) thumb(b body) fetched {
 	f := fetched{err: b.err, validators: b.answer.Validators, notModified: b.answer.NotModified}
 	switch {
@@ -235,10 +239,14 @@ func (p *pool) thumb(b body) fetched {
 			f.err = fmt.Errorf("the answer from %s: %w", b.answer.Host, f.err)
 		}
 	}
+	if f.err != nil && p.ctx.Err() != nil { // waiting for room to decode
+		f.err = errOutOfTime
+	}
 	if f.err == nil && p.put != nil {
 		if err := p.put(f.thumb); err != nil {
 			f.err = fmt.Errorf("not stored: %w", err)
 		}
+		f.thumb.Data = nil // stored: what waits for it needs its name, and a run of many holds no bytes
 	}
 	return f
 }
