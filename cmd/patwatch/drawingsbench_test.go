@@ -88,7 +88,9 @@ func applyWithDrawings(b *testing.B, c strictRun, reachable bool) (wall, took ti
 	envs := map[string]string{"PATSNAP_BASE_URL": srv.URL, "PATSNAP_API_KEY": testAPIKey, "PATWATCH_CACHE_DIR": b.TempDir()}
 	var stdout, stderr bytes.Buffer
 	e := env{getenv: func(k string) string { return envs[k] }, stdin: strings.NewReader(""), stdout: &stdout, stderr: &stderr,
-		tuneDrawings: func(d *drawings.Step) { d.Fetcher.Reach, d.Fetcher.Route = drawings.WithLoopback, drawings.SandboxRoute(base) }}
+		tuneDrawings: func(d *drawings.Step) {
+			d.Fetcher.Reach, d.Fetcher.Route = drawings.WithLoopback, drawings.SandboxRoute(base)
+		}}
 	start := time.Now()
 	code := runEnv(context.Background(), e, []string{"apply", "-f", specPath, "--state", filepath.Join(dir, "state.json"),
 		"--format", "json", "--log-format", "json"})
