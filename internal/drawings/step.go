@@ -84,8 +84,9 @@ func (s *Step) now() time.Time {
 	return time.Now()
 }
 
-// thumb makes the thumbnail of src once its decoding fits in DecodeBudget
-// beside the others under way: large images are decoded one at a time.
+// thumb makes the thumbnail of src (see header.make), once its header is
+// read (inspect) and its decoding fits in DecodeBudget beside the others
+// under way: large images are decoded one at a time.
 func (s *Step) thumb(ctx context.Context, src []byte) (Thumb, error) {
 	h, err := inspect(src)
 	if err != nil {
