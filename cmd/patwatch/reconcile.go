@@ -42,6 +42,7 @@ type reconcileFlags struct {
 	target, exclude         []string
 	dueOnly                 bool
 	baselineDrawings        int
+	drawingsDir             string
 	cmd                     string
 	logs                    *logFlags
 }
@@ -68,6 +69,7 @@ func addReconcileFlags(fs *flag.FlagSet, cmd string) *reconcileFlags {
 	choiceVar(fs, &f.format, "format", report.FormatText, "format", reportFormats,
 		"change report format (html: one self-contained page with the drawings)")
 	fs.BoolVar(&f.sandbox, "sandbox", false, "serve the PatSnap API from the built-in simulation: no credentials, no network")
+	drawingsDirVar(fs, &f.drawingsDir)
 	if cmd != "watch" {
 		fs.StringVar(&f.out, "out", "", "also write the change report to `FILE`")
 		fs.BoolVar(&f.detailed, "detailed-exitcode", false, "exit 2 when the change report is not empty (0: nothing changed, 1: error)")
@@ -76,7 +78,7 @@ func addReconcileFlags(fs *flag.FlagSet, cmd string) *reconcileFlags {
 	}
 	if cmd != "plan" {
 		fs.StringVar(&f.reportsDir, "reports-dir", "", "download finished reports into `DIR` (default: reports/ beside the spec)")
-		fs.IntVar(&f.baselineDrawings, "baseline-drawings", runner.DefaultBaselineDrawings,
+		fs.IntVar(&f.baselineDrawings, "baseline-drawings", drawings.DefaultBaseline,
 			"keep the drawings of the `N` best-ranked hits of each search's baseline (new hits' drawings are always kept)")
 	}
 	durationVar(fs, &f.timeout, "timeout", defaultTimeout, durationValue{allowZero: true, sample: "2h"},
@@ -119,6 +121,9 @@ func addReconcileFlags(fs *flag.FlagSet, cmd string) *reconcileFlags {
 func (f *reconcileFlags) setup(e env) (zerolog.Logger, error) {
 	if f.state == "" {
 		f.state = e.getenv("PATWATCH_STATE")
+	}
+	if f.drawingsDir == "" {
+		f.drawingsDir = e.getenv("PATWATCH_DRAWINGS_DIR")
 	}
 	if err := f.check(); err != nil {
 		return zerolog.Nop(), err
@@ -285,7 +290,7 @@ func (f *reconcileFlags) openStore(ctx context.Context, sp *spec.Spec) (*stateSt
 	if err != nil {
 		return nil, err
 	}
-	return newStateStore(s, reportsDir), nil
+	return newStateStore(s, reportsDir, f.drawingsDir), nil
 }
 
 // stateStore is an opened store with the directories a run uses with it.
@@ -296,8 +301,14 @@ type stateStore struct {
 	drawings   *drawings.FileStore // the thumbnails of HTML reports
 }
 
-func newStateStore(s store.Store, reportsDir string) *stateStore {
-	return &stateStore{Store: s, filesDir: s.FilesDir(reportsDir), reportsDir: reportsDir, drawings: drawings.InDir(s.DrawingsDir())}
+// newStateStore is s with the directories a run uses with it; drawingsDir
+// (--drawings-dir), when set, holds the drawings instead of s's own place.
+func newStateStore(s store.Store, reportsDir, drawingsDir string) *stateStore {
+	cache := drawings.InDir(s.DrawingsDir())
+	if drawingsDir != "" {
+		cache = cache.In(drawingsDir)
+	}
+	return &stateStore{Store: s, filesDir: s.FilesDir(reportsDir), reportsDir: reportsDir, drawings: cache}
 }
 
 func runPlan(ctx context.Context, e env, args []string) error {
@@ -345,7 +356,7 @@ func reconcileOnce(ctx context.Context, e env, f *reconcileFlags, cmd string) er
 	var page *report.Page // the pictures of an HTML report
 	r := newRunner(e, f, log, st, cmd, newLiveAPI(e, log))
 	if f.format == report.FormatHTML {
-		r.Drawings.Page = func(p *report.Page) { page = p }
+		r.Page = func(p *report.Page) { page = p }
 	}
 	if r.Mode == reconciler.ModeOffline {
 		if rep, err = r.Once(ctx, sp, runner.Options{Select: f.selection(), CheckNames: true}); err != nil {
@@ -430,7 +441,7 @@ func finishReport(e env, f *reconcileFlags, rep *report.ChangeReport, page *repo
 // newRunner wires a runner for cmd against the store st: the live API
 // through live, or the sandbox.
 func newRunner(e env, f *reconcileFlags, log zerolog.Logger, st *stateStore, cmd string, live *runner.LiveAPI) *runner.Runner {
-	route := &imageRoute{}
+	d := newDrawings(e, f, log, st)
 	r := &runner.Runner{
 		Store:         st,
 		Command:       cmd,
@@ -446,10 +457,10 @@ func newRunner(e env, f *reconcileFlags, log zerolog.Logger, st *stateStore, cmd
 		Timeout:       f.timeout,
 		AllowMassDrop: f.allowMassDrop,
 		Resubmit:      f.resubmit,
-		Drawings:      newDrawings(e, f, st, route),
+		Drawings:      d,
 	}
 	if f.sandbox {
-		sb := &runner.Sandbox{Store: st, Mode: r.Mode, Log: log, Tune: e.tuneClient, Started: route.sandboxAt}
+		sb := &runner.Sandbox{Store: st, Mode: r.Mode, Log: log, Tune: e.tuneClient, Started: d.Fetcher.Sandbox}
 		r.Connect = sb.Connect
 	} else {
 		r.Connect, r.Credentials = live.Connect, live.Credentials()
