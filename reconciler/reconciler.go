@@ -107,9 +107,11 @@ type Reconciler struct {
 	Progress func(Progress)
 	// Observe, when set, says what Outcome.Observed keeps of each hit of a
 	// refreshed search: ch is the search's change, rank the hit's place in
-	// the answer and isNew whether ch reports it new. nil keeps every hit
-	// with its link. Called from the searches' goroutines at once.
-	Observe func(ch *report.SearchChange, rank int, patentPN string, isNew bool) Keep
+	// the answer and isNew whether ch reports it new; hit is the API's,
+	// with its image link, as soon as the search is diffed (the drawings
+	// step starts fetching then). nil keeps every hit with its link.
+	// Called from the searches' goroutines at once.
+	Observe func(ch *report.SearchChange, rank int, hit *patsnap.Hit, isNew bool) Keep
 	// Checkpoints, when set, keeps an apply's outcome while it runs (see
 	// Checkpointer); nil: the outcome is only returned at the end.
 	Checkpoints Checkpointer
@@ -230,6 +232,9 @@ const (
 // accountAdvice says what to check after the account-wide error err.
 // credentials names the variables that hold the credentials in use.
 func accountAdvice(err error, credentials string) string {
+	if errors.Is(err, patsnap.ErrAlwaysRateLimited) {
+		return patsnap.Hint(err)
+	}
 	var ae *patsnap.APIError
 	code := 0
 	if errors.As(err, &ae) {
@@ -458,7 +463,7 @@ func (r *Reconciler) observed(ch *report.SearchChange, hits []patsnap.Hit) []Obs
 	kept := len(keeps)
 	for i, h := range hits {
 		if r.Observe != nil {
-			if keeps[i] = r.Observe(ch, i, h.PatentPN, isNew[h.PatentPN]); keeps[i] == KeepNothing {
+			if keeps[i] = r.Observe(ch, i, &hits[i], isNew[h.PatentPN]); keeps[i] == KeepNothing {
 				kept--
 			}
 		}

@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"io"
 
-	"github.com/patwatch/patwatch/internal/atomicfile"
 	"github.com/patwatch/patwatch/internal/report"
 	"github.com/patwatch/patwatch/internal/store"
 	"github.com/patwatch/patwatch/spec"
@@ -23,8 +22,13 @@ func runShow(ctx context.Context, e env, args []string) error {
 	choiceVar(flags, format, "format", "text", "format", []string{"text", "json", "html"},
 		"output format; html is a gallery of every hit with its drawing, in one self-contained page")
 	out := flags.String("out", "", "also write the output to `FILE`")
+	drawingsDir := new(string)
+	drawingsDirVar(flags, drawingsDir)
 	if err := parseFlags(flags, args); err != nil {
 		return err
+	}
+	if *drawingsDir == "" {
+		*drawingsDir = e.getenv("PATWATCH_DRAWINGS_DIR")
 	}
 	if *out != "" {
 		if err := checkParentDir("--out", *out); err != nil {
@@ -38,7 +42,7 @@ func runShow(ctx context.Context, e env, args []string) error {
 	defer s.Close()
 	// show downloads no report: --out is refused as plan's and apply's is,
 	// but for the reports.
-	st := newStateStore(s, "")
+	st := newStateStore(s, "", *drawingsDir)
 	if err := checkOut(*out, &spec.Spec{Path: *specPath}, st); err != nil {
 		return err
 	}
@@ -57,7 +61,7 @@ func runShow(ctx context.Context, e env, args []string) error {
 	if err != nil {
 		return err
 	}
-	if err := atomicfile.WriteFile(*out, buf.Bytes(), 0o644); err != nil {
+	if err := report.WriteFile(*out, buf.Bytes()); err != nil {
 		return fmt.Errorf("--out: %w", err)
 	}
 	return nil

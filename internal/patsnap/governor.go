@@ -49,6 +49,9 @@ const (
 // and searches complete one after the other rather than all at the end. Rate-limit answers slow the
 // shared rate down rather than the one request (see slowDown): every caller
 // behind them waits longer, and retries take their turn like any request.
+// Before its turn, a request to an endpoint that has been refused without
+// ever answering successfully waits for that endpoint's probation (see
+// probeFirstWait).
 type governor struct {
 	now   func() time.Time
 	sleep func(ctx context.Context, d time.Duration) error
@@ -67,6 +70,8 @@ type governor struct {
 	rate    float64   // the current rate
 	ceiling float64   // the rate the server allowed at the last cut; 0: none yet
 	cutAt   time.Time // answers to turns before it were sent at an older rate
+
+	probes probations
 }
 
 // place is a caller's place in the normal lane: callers are served in the
@@ -86,6 +91,8 @@ type waiter struct {
 
 func newGovernor(qps float64, jitter time.Duration, now func() time.Time, sleep func(context.Context, time.Duration) error) *governor {
 	g := &governor{now: now, sleep: sleep, span: time.Second + jitter, max: qps, rate: qps}
+	g.probes.proven = make(map[string]bool)
+	g.probes.on = make(map[string]*probation)
 	g.lim = rate.NewLimiter(rate.Limit(qps/g.span.Seconds()), 1)
 	return g
 }
