@@ -13,13 +13,14 @@ import (
 	"testing"
 	"time"
 
+	"github.com/rs/zerolog"
+
 	"github.com/patwatch/patwatch/internal/patsnap"
 	"github.com/patwatch/patwatch/internal/patsnap/fake"
 	"github.com/patwatch/patwatch/internal/report"
 	"github.com/patwatch/patwatch/internal/runner"
 	"github.com/patwatch/patwatch/state"
 	"github.com/patwatch/patwatch/state/filestore"
-	"github.com/rs/zerolog"
 )
 
 const imgA = "https://images.test/a.png"

@@ -17,6 +17,7 @@ import (
 	"github.com/patwatch/patwatch/internal/drawings"
 	"github.com/patwatch/patwatch/internal/patsnap/fake"
 	"github.com/patwatch/patwatch/internal/report"
+	"github.com/patwatch/patwatch/internal/runner"
 )
 
 // BenchmarkApplyDrawings is issue 22's measure of what drawings add to an
@@ -88,7 +89,8 @@ func applyWithDrawings(b *testing.B, c strictRun, reachable bool) (wall, took ti
 	envs := map[string]string{"PATSNAP_BASE_URL": srv.URL, "PATSNAP_API_KEY": testAPIKey, "PATWATCH_CACHE_DIR": b.TempDir()}
 	var stdout, stderr bytes.Buffer
 	e := env{getenv: func(k string) string { return envs[k] }, stdin: strings.NewReader(""), stdout: &stdout, stderr: &stderr,
-		tuneDrawings: func(d *drawings.Step) {
+		tuneDrawings: func(rd runner.Drawings) {
+			d := rd.(*drawings.Step)
 			d.Fetcher.Reach, d.Fetcher.Route = drawings.WithLoopback, drawings.SandboxRoute(base)
 		}}
 	start := time.Now()

@@ -22,6 +22,7 @@ import (
 	"github.com/patwatch/patwatch/internal/patsnap"
 	"github.com/patwatch/patwatch/internal/patsnap/fake"
 	"github.com/patwatch/patwatch/internal/report"
+	"github.com/patwatch/patwatch/internal/runner"
 	"github.com/patwatch/patwatch/spec"
 	"github.com/patwatch/patwatch/state"
 	"github.com/patwatch/patwatch/state/filestore"
@@ -172,7 +173,8 @@ func (h *harness) runTo(ctx context.Context, stdout, stderr *syncBuffer, args ..
 			// Waits between delivery attempts pass at once.
 			n.Sleep = func(ctx context.Context, d time.Duration) error { return ctx.Err() }
 		},
-		tuneDrawings: func(d *drawings.Step) {
+		tuneDrawings: func(rd runner.Drawings) {
+			d := rd.(*drawings.Step)
 			// The test servers are on loopback, which a run refuses
 			// unless it is told otherwise.
 			d.Fetcher.Reach = drawings.WithLoopback

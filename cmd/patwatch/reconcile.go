@@ -10,13 +10,10 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
-	"slices"
-	"strings"
 	"time"
 
 	"github.com/rs/zerolog"
 
-	"github.com/patwatch/patwatch/internal/drawings"
 	"github.com/patwatch/patwatch/internal/hint"
 	"github.com/patwatch/patwatch/internal/notify"
 	"github.com/patwatch/patwatch/internal/report"
@@ -78,7 +75,7 @@ func addReconcileFlags(fs *flag.FlagSet, cmd string) *reconcileFlags {
 	}
 	if cmd != "plan" {
 		fs.StringVar(&f.reportsDir, "reports-dir", "", "download finished reports into `DIR` (default: reports/ beside the spec)")
-		fs.IntVar(&f.baselineDrawings, "baseline-drawings", drawings.DefaultBaseline,
+		fs.IntVar(&f.baselineDrawings, "baseline-drawings", runner.DefaultBaselineDrawings,
 			"keep the drawings of the `N` best-ranked hits of each search's baseline (new hits' drawings are always kept)")
 	}
 	durationVar(fs, &f.timeout, "timeout", defaultTimeout, durationValue{allowZero: true, sample: "2h"},
@@ -161,97 +158,6 @@ func (f *reconcileFlags) check() error {
 	return nil
 }
 
-// checkOut refuses an --out that names a file the run reads or keeps: the
-// spec, one of its local images, the state or a file beside it (backup,
-// lock, side files). The change report written there would destroy it.
-func checkOut(out string, sp *spec.Spec, st *stateStore) error {
-	if out == "" {
-		return nil
-	}
-	what := ""
-	if sp.Path != "" && samePath(out, sp.Path) {
-		what = "the spec"
-	}
-	for _, s := range sp.Searches {
-		for _, img := range s.Images {
-			if what == "" && img.Local() && samePath(out, img.Path) {
-				what = "an image of search " + s.Name
-			}
-		}
-	}
-	if what == "" && st.Reserved(out, store.SandboxAux) {
-		what = "the state file or a file patwatch keeps beside it"
-	}
-	for _, r := range sp.Reports {
-		if what == "" && st.reportsDir != "" && samePath(out, filepath.Join(st.reportsDir, r.Name+r.Ext())) {
-			what = "the downloaded file of report " + r.Name
-		}
-	}
-	if d := st.drawings.Dir(); what == "" && insideDir(out, d) {
-		what = "in " + d + ", where patwatch keeps the drawings of the HTML report"
-	}
-	if what == "" {
-		return nil
-	}
-	return hint.Wrap(fmt.Errorf("--out %s is %s: writing the change report there would destroy it; nothing was run", out, what),
-		"name another file for the change report, such as --out change.md")
-}
-
-// insideDir reports whether the file p is inside dir (or dir itself),
-// links in either resolved where they exist.
-func insideDir(p, dir string) bool {
-	resolve := func(p string) string {
-		abs, err := filepath.Abs(p)
-		if err != nil {
-			return p
-		}
-		// The deepest existing ancestor's links resolved, the rest kept.
-		rest := ""
-		for cur := abs; ; cur = filepath.Dir(cur) {
-			if real, err := filepath.EvalSymlinks(cur); err == nil {
-				return filepath.Join(real, rest)
-			}
-			if filepath.Dir(cur) == cur {
-				return abs
-			}
-			rest = filepath.Join(filepath.Base(cur), rest)
-		}
-	}
-	rel, err := filepath.Rel(resolve(dir), resolve(p))
-	return err == nil && rel != ".." && !strings.HasPrefix(rel, ".."+string(filepath.Separator))
-}
-
-// samePath reports whether a and b name the same file: the same absolute
-// path, or (when both exist) the same file through links.
-func samePath(a, b string) bool {
-	aa, err1 := filepath.Abs(a)
-	ab, err2 := filepath.Abs(b)
-	if err1 == nil && err2 == nil && aa == ab {
-		return true
-	}
-	fa, err1 := os.Stat(a)
-	fb, err2 := os.Stat(b)
-	return err1 == nil && err2 == nil && os.SameFile(fa, fb)
-}
-
-// checkResubmit refuses a --resubmit name that is no report of the spec.
-func checkResubmit(names []string, sp *spec.Spec) error {
-	var reports []string
-	for _, r := range sp.Reports {
-		reports = append(reports, r.Name)
-	}
-	for _, n := range names {
-		if !slices.Contains(reports, n) {
-			advice := "name a report of the spec"
-			if best := spec.Suggest(n, reports); best != "" {
-				advice = "did you mean --resubmit " + best + "?"
-			}
-			return hint.Wrap(fmt.Errorf("--resubmit %s: the spec has no report of that name", n), advice)
-		}
-	}
-	return nil
-}
-
 // checkParentDir refuses a file path whose directory does not exist.
 func checkParentDir(flag, path string) error {
 	dir := filepath.Dir(path)
@@ -296,19 +202,20 @@ func (f *reconcileFlags) openStore(ctx context.Context, sp *spec.Spec) (*stateSt
 // stateStore is an opened store with the directories a run uses with it.
 type stateStore struct {
 	store.Store
-	filesDir   string // recorded report files are relative to it
-	reportsDir string
-	drawings   *drawings.FileStore // the thumbnails of HTML reports
+	filesDir    string // recorded report files are relative to it
+	reportsDir  string
+	drawingsDir string // where the thumbnails of HTML reports are kept
 }
 
 // newStateStore is s with the directories a run uses with it; drawingsDir
 // (--drawings-dir), when set, holds the drawings instead of s's own place.
 func newStateStore(s store.Store, reportsDir, drawingsDir string) *stateStore {
-	cache := drawings.InDir(s.DrawingsDir())
-	if drawingsDir != "" {
-		cache = cache.In(drawingsDir)
-	}
-	return &stateStore{Store: s, filesDir: s.FilesDir(reportsDir), reportsDir: reportsDir, drawings: cache}
+	return &stateStore{Store: s, filesDir: s.FilesDir(reportsDir), reportsDir: reportsDir, drawingsDir: runner.DrawingsDir(s.DrawingsDir(), drawingsDir)}
+}
+
+// kept is what the runs on st read or keep, which --out must not name.
+func (st *stateStore) kept() runner.Kept {
+	return runner.Kept{Store: st, ReportsDir: st.reportsDir, DrawingsDir: st.drawingsDir}
 }
 
 func runPlan(ctx context.Context, e env, args []string) error {
@@ -344,10 +251,10 @@ func reconcileOnce(ctx context.Context, e env, f *reconcileFlags, cmd string) er
 		return err
 	}
 	defer st.Close()
-	if err := checkOut(f.out, sp, st); err != nil {
+	if err := runner.CheckOut(f.out, sp, st.kept()); err != nil {
 		return err
 	}
-	if err := checkResubmit(f.resubmit, sp); err != nil {
+	if err := runner.CheckResubmit(f.resubmit, sp); err != nil {
 		return err
 	}
 	log = log.With().Str("spec", f.spec).Str("command", cmd).Logger()
@@ -445,7 +352,10 @@ func finishReport(e env, f *reconcileFlags, rep *report.ChangeReport, page *repo
 // newRunner wires a runner for cmd against the store st: the live API
 // through live, or the sandbox.
 func newRunner(e env, f *reconcileFlags, log zerolog.Logger, st *stateStore, cmd string, live *runner.LiveAPI) *runner.Runner {
-	d := newDrawings(e, f, log, st)
+	d := runner.NewDrawings(st.drawingsDir, f.baselineDrawings, log, e.now)
+	if e.tuneDrawings != nil {
+		e.tuneDrawings(d)
+	}
 	r := &runner.Runner{
 		Store:         st,
 		Command:       cmd,

@@ -6,8 +6,10 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"time"
 
 	"github.com/patwatch/patwatch/internal/report"
+	"github.com/patwatch/patwatch/internal/runner"
 	"github.com/patwatch/patwatch/internal/store"
 	"github.com/patwatch/patwatch/spec"
 )
@@ -43,7 +45,7 @@ func runShow(ctx context.Context, e env, args []string) error {
 	// show downloads no report: --out is refused as plan's and apply's is,
 	// but for the reports.
 	st := newStateStore(s, "", *drawingsDir)
-	if err := checkOut(*out, &spec.Spec{Path: *specPath}, st); err != nil {
+	if err := runner.CheckOut(*out, &spec.Spec{Path: *specPath}, st.kept()); err != nil {
 		return err
 	}
 	if *out == "" {
@@ -105,7 +107,8 @@ func show(ctx context.Context, e env, w io.Writer, st *stateStore, specPath, for
 				links = &sp.Links
 			}
 		}
-		return report.RenderGallery(w, gallery(ctx, st.String(), recorded, st.drawings, links, sandbox, e.clock()))
+		page := report.Gallery{State: st.String(), PatwatchVersion: version, GeneratedAt: e.clock().UTC().Truncate(time.Second), Simulated: sandbox}
+		return report.RenderGallery(w, runner.Gallery(ctx, page, st.drawingsDir, recorded, links))
 	}
 	return report.RenderStateText(w, report.StateSource{Kind: st.Kind(), Where: st.String(), Simulated: sandbox}, recorded)
 }
