@@ -35,6 +35,7 @@ type reconcileFlags struct {
 	timeout                 time.Duration
 	allowMassDrop           bool
 	allowMassRemoval        bool
+	standby                 bool
 	resubmit                []string
 	target, exclude         []string
 	dueOnly                 bool
@@ -107,6 +108,8 @@ func addReconcileFlags(fs *flag.FlagSet, cmd string) *reconcileFlags {
 			"first wait before retrying a failed run; doubles on each failure, up to --interval (0: wait for the next scheduled run)")
 		durationVar(fs, &f.lockTimeout, "lock-timeout", time.Minute, durationValue{allowZero: true, sample: "5m"},
 			"how long each run waits for another run to release the state lock")
+		fs.BoolVar(&f.standby, "standby", false,
+			"while another watch holds the state, wait and take over when it ends, instead of exiting")
 		fs.BoolVar(&f.allowMassRemoval, "allow-mass-removal", false,
 			"apply spec changes that remove more than half of the recorded searches and reports (held until an apply otherwise)")
 	}

@@ -48,8 +48,11 @@ func runWatch(ctx context.Context, e env, args []string) error {
 		return err
 	}
 	defer st.Close()
-	unlock, err := st.LockWatch(ctx)
+	unlock, err := lockWatch(ctx, f, st, log)
 	if err != nil {
+		if ctx.Err() != nil {
+			return nil // stopped while standing by
+		}
 		return err
 	}
 	defer func() {
@@ -130,4 +133,13 @@ func writeWatchReport(e env, f *reconcileFlags, log zerolog.Logger, rep *report.
 		return
 	}
 	log.Info().Str("out", f.out).Str("format", f.format).Msg("change report written")
+}
+
+// lockWatch takes the state's watch lock for the watch's lifetime: at
+// once or not at all, or with --standby once the watch that holds it ends.
+func lockWatch(ctx context.Context, f *reconcileFlags, st *stateStore, log zerolog.Logger) (func() error, error) {
+	if f.standby {
+		return watch.Standby(ctx, st.LockWatch, log)
+	}
+	return st.LockWatch(ctx, 0)
 }

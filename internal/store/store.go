@@ -57,9 +57,11 @@ type Store interface {
 	// refusal), waiting up to timeout (zero: try once), and returns the
 	// function that releases it.
 	Lock(ctx context.Context, command string, timeout time.Duration) (unlock func() error, err error)
-	// LockWatch is held by a running watch for its lifetime, so that a
-	// second watch on the same state is refused at once, naming the first.
-	LockWatch(ctx context.Context) (unlock func() error, err error)
+	// LockWatch takes the lock a watch holds for its lifetime, so that a
+	// second watch on the same state is refused, naming the first: it
+	// waits up to timeout (zero: tries once), as Lock does, and a standby
+	// watch (--standby) waits in turns of it until the holder ends.
+	LockWatch(ctx context.Context, timeout time.Duration) (unlock func() error, err error)
 
 	// Load reads the current state; a state never saved is an empty one.
 	Load(ctx context.Context) (*state.State, error)

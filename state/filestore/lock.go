@@ -44,7 +44,7 @@ func (e *LockedError) Is(target error) bool { return target == state.ErrLocked }
 // Hint says what to do.
 func (e *LockedError) Hint() string {
 	if e.Watch {
-		return "one watch per state: stop that one first, or give this one another --state"
+		return "one watch per state: stop that one first, give this one another --state, or start it with --standby to take over when that one ends"
 	}
 	return "wait for that run to finish, or pass --lock-timeout (for example --lock-timeout 10m) to wait for it"
 }
