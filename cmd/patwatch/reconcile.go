@@ -14,6 +14,7 @@ import (
 
 	"github.com/rs/zerolog"
 
+	"github.com/patwatch/patwatch/internal/console"
 	"github.com/patwatch/patwatch/internal/hint"
 	"github.com/patwatch/patwatch/internal/notify"
 	"github.com/patwatch/patwatch/internal/report"
@@ -113,7 +114,11 @@ func addReconcileFlags(fs *flag.FlagSet, cmd string) *reconcileFlags {
 		fs.BoolVar(&f.allowMassRemoval, "allow-mass-removal", false,
 			"apply spec changes that remove more than half of the recorded searches and reports (held until an apply otherwise)")
 	}
-	f.logs = addLogFlags(fs)
+	level := zerolog.WarnLevel
+	if cmd == "watch" {
+		level = zerolog.InfoLevel // its runs are its log
+	}
+	f.logs = addLogFlags(fs, level)
 	return f
 }
 
@@ -273,10 +278,10 @@ func reconcileOnce(ctx context.Context, e env, f *reconcileFlags, cmd string) er
 			return err
 		}
 	} else {
-		prog := newProgress(e.stderr, log, progressLive)
-		r.Progress = prog.update
+		prog := f.logs.console.Progress(console.Live)
+		r.Progress = prog.Update
 		rep, err = r.Once(ctx, sp, runner.Options{Select: f.selection(), CheckNames: true})
-		prog.done()
+		prog.Done()
 		if err != nil {
 			switch {
 			case rep != nil && errors.Is(err, runner.ErrNotSaved):
@@ -337,17 +342,14 @@ func finishReport(e env, f *reconcileFlags, rep *report.ChangeReport, page *repo
 	if err := printReport(e, f, rep, page, filesDir); err != nil {
 		return err
 	}
-	var stopped error
-	if rep.Stopped != nil {
-		stopped = rep.Stopped.Err()
-	}
+	err := rep.Err() // the failure and the stop, said once
 	switch {
 	case rep.Failed():
-		return joinFailures(stopped, errors.New(rep.Failure()))
+		return err
 	case f.detailed && rep.Changed:
-		return joinFailures(stopped, exitCode(exitChanged))
-	case stopped != nil:
-		return joinFailures(stopped, exitCode(exitOK))
+		return joinFailures(err, exitCode(exitChanged))
+	case err != nil:
+		return joinFailures(err, exitCode(exitOK))
 	}
 	return nil
 }

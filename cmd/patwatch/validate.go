@@ -11,6 +11,7 @@ import (
 	"github.com/patwatch/patwatch/internal/notify"
 	"github.com/patwatch/patwatch/schema"
 	"github.com/patwatch/patwatch/spec"
+	"github.com/rs/zerolog"
 )
 
 // defaultSpec is the spec file -f names when not given.
@@ -21,7 +22,7 @@ const defaultSpec = "patwatch.yaml"
 func runValidate(_ context.Context, e env, args []string) error {
 	fs := flagSet(e, "validate")
 	file := fs.String("f", defaultSpec, "check the spec in `SPEC`; - reads it from standard input")
-	lf := addLogFlags(fs)
+	lf := addLogFlags(fs, zerolog.WarnLevel)
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
