@@ -61,3 +61,20 @@ func TestLogLevelAndFormatFromTheEnvironment(t *testing.T) {
 		t.Errorf("a bad PATWATCH_LOG: exit %d\n%s", code, stderr)
 	}
 }
+
+// TestHTMLOutPrintsTheText: with --format html --out FILE, the page goes
+// to FILE only, and standard output gets the text: the change report of
+// an apply, the state's listing for show.
+func TestHTMLOutPrintsTheText(t *testing.T) {
+	h := newHarness(t, fake.Options{})
+	h.writeSpec(twoSearches)
+	h.api.SetResults(imgA, -1, fakeHits("A1", "A2")...)
+	h.api.SetResults(imgB, -1, fakeHits("B1")...)
+	for _, args := range [][]string{{"apply"}, {"show"}} {
+		code, stdout, stderr := h.run(context.Background(), append(args, "--format", "html", "--out", h.path("page.html"))...)
+		page := h.read("page.html")
+		if code != exitOK || !strings.Contains(page, "<html") || strings.Contains(stdout, "<") || !strings.Contains(stdout, "alpha") {
+			t.Errorf("%s: exit %d, %d bytes of page, standard output:\n%.300s\n%s", args[0], code, len(page), stdout, stderr)
+		}
+	}
+}

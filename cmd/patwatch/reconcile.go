@@ -70,7 +70,7 @@ func addReconcileFlags(fs *flag.FlagSet, cmd string) *reconcileFlags {
 	fs.BoolVar(&f.sandbox, "sandbox", false, "serve the PatSnap API from the built-in simulation: no credentials, no network")
 	drawingsDirVar(fs, &f.drawingsDir)
 	if cmd != "watch" {
-		fs.StringVar(&f.out, "out", "", "also write the change report to `FILE`")
+		fs.StringVar(&f.out, "out", "", "also write the change report to `FILE` (html: only there, and the text report to standard output)")
 		fs.BoolVar(&f.detailed, "detailed-exitcode", false, "exit 2 when the change report is not empty (0: nothing changed, 1: error)")
 	} else {
 		fs.StringVar(&f.out, "out", "", "write each run's change report to `FILE`, replacing the last run's (needed with --format html)")
@@ -317,13 +317,21 @@ func (f *reconcileFlags) selection() reconciler.Selection {
 	return reconciler.Selection{Target: f.target, Exclude: f.exclude, DueOnly: f.dueOnly}
 }
 
-// printReport prints the change report and writes --out.
+// printReport prints the change report and writes --out. An HTML page
+// written to --out is not printed: the text report is.
 func printReport(e env, f *reconcileFlags, rep *report.ChangeReport, page *report.Page, filesDir string) error {
 	var buf bytes.Buffer
 	if err := renderReport(&buf, f, rep, page, f.out, filesDir); err != nil {
 		return err
 	}
-	if _, err := e.stdout.Write(buf.Bytes()); err != nil {
+	shown := &buf
+	if f.format == report.FormatHTML && f.out != "" {
+		shown = &bytes.Buffer{}
+		if err := report.Render(shown, rep, report.FormatText); err != nil {
+			return err
+		}
+	}
+	if _, err := e.stdout.Write(shown.Bytes()); err != nil {
 		return err
 	}
 	if f.out != "" {

@@ -23,7 +23,7 @@ func runShow(ctx context.Context, e env, args []string) error {
 	format := new(string)
 	choiceVar(flags, format, "format", "text", "format", []string{"text", "json", "html"},
 		"output format; html is a gallery of every hit with its drawing, in one self-contained page")
-	out := flags.String("out", "", "also write the output to `FILE`")
+	out := flags.String("out", "", "also write the output to `FILE` (html: only there, and the text to standard output)")
 	drawingsDir := new(string)
 	drawingsDirVar(flags, drawingsDir)
 	if err := parseFlags(flags, args); err != nil {
@@ -57,7 +57,13 @@ func runShow(ctx context.Context, e env, args []string) error {
 	}
 	var buf bytes.Buffer
 	err = show(ctx, e, &buf, st, *specPath, *format)
-	if _, werr := e.stdout.Write(buf.Bytes()); werr != nil {
+	shown := &buf
+	if *format == "html" && err == nil {
+		// The page goes to --out only: the terminal gets the text.
+		shown = &bytes.Buffer{}
+		err = show(ctx, e, shown, st, *specPath, "text")
+	}
+	if _, werr := e.stdout.Write(shown.Bytes()); werr != nil {
 		return joinFailures(err, werr)
 	}
 	if err != nil {
