@@ -1,7 +1,10 @@
 package main
 
 import (
+	"context"
+	"errors"
 	"fmt"
+	"io/fs"
 	"os"
 	"strings"
 	"testing"
@@ -73,4 +76,22 @@ func TestKilledApplyKeepsWhatItCompleted(t *testing.T) {
 		}
 	}
 	h.assertUnlocked()
+}
+
+// TestFirstApplyThatFailsLeavesNoStateFile: a first apply whose every
+// search failed says so and leaves no state file; the next one that
+// succeeds takes baselines.
+func TestFirstApplyThatFailsLeavesNoStateFile(t *testing.T) {
+	h := newHarness(t, fake.Options{})
+	h.writeSpec(twoSearches)
+	h.api.SetResults(imgA, -1, fakeHits("A1")...)
+	h.api.SetResults(imgB, -1, fakeHits("B1")...)
+	h.api.AddFault(fake.Fault{Endpoint: fake.EndpointSearchSingle, Code: 68300004, Msg: "Invalid parameter!"})
+	code, _, stderr := h.run(context.Background(), "apply")
+	if code != exitError || !strings.Contains(stderr, "2 of 2 searches failed; nothing was saved") {
+		t.Fatalf("exit %d\n%s", code, stderr)
+	}
+	if _, err := os.Stat(h.path("patwatch.state.json")); !errors.Is(err, fs.ErrNotExist) {
+		t.Errorf("a first apply that failed entirely left a state file: %v", err)
+	}
 }

@@ -54,6 +54,9 @@ func (c *checkpoints) Save(out *reconciler.Outcome) {
 	c.count(out)
 	r.stamp(out.Report, c.opts)
 	r.prepareSave(c.sp, c.recorded, out)
+	if !keeps(c.recorded, out.State) {
+		return
+	}
 	// Saved even when the run's context ended: what completed is kept.
 	written, err := r.Store.Save(context.WithoutCancel(c.ctx), out.State)
 	c.last = r.now()

@@ -115,3 +115,37 @@ func TestCheckpointsSaveTheirMessages(t *testing.T) {
 		}
 	})
 }
+
+// failingAPI fails every search.
+type failingAPI struct{ reconciler.API }
+
+func (failingAPI) Search(context.Context, patsnap.SearchRequest) (*patsnap.SearchResult, error) {
+	time.Sleep(10 * time.Second)
+	return nil, &patsnap.APIError{Endpoint: patsnap.EndpointSearchSingle, Class: patsnap.ClassPermanent, Msg: "refused"}
+}
+
+// TestFirstApplyThatFailsLeavesNoState: a first apply whose every search
+// failed saves nothing, at its end or at a checkpoint; the same failure
+// over a state saved before is saved as ever (its serial stays).
+func TestFirstApplyThatFailsLeavesNoState(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		sp := &spec.Spec{Searches: []spec.Search{search("s1"), search("s2")}}
+		st := &memStore{st: state.New()}
+		rep, err := newRunner(st, failingAPI{}).Once(context.Background(), sp, Options{})
+		if err != nil || !rep.Failed() {
+			t.Fatalf("Once: %v, failed %v", err, rep.Failed())
+		}
+		if len(st.saves) != 0 || rep.StateChanged {
+			t.Errorf("a first apply that failed entirely saved %d times", len(st.saves))
+		}
+		saved := state.New()
+		saved.Serial = 3
+		st = &memStore{st: saved}
+		if _, err := newRunner(st, failingAPI{}).Once(context.Background(), sp, Options{}); err != nil {
+			t.Fatal(err)
+		}
+		if len(st.saves) == 0 {
+			t.Error("an apply over a saved state did not save")
+		}
+	})
+}

@@ -255,10 +255,36 @@ func (r *Runner) newReconciler(api reconciler.API, sp *spec.Spec) *reconciler.Re
 // to the store's history, keeps the drawings and delivers the outbox.
 func (r *Runner) finishApply(ctx context.Context, sp *spec.Spec, recorded *state.State, out *reconciler.Outcome, opts Options, started time.Time) (*report.ChangeReport, error) {
 	r.prepareSave(sp, recorded, out)
+	if keeps(recorded, out.State) {
+		if err := r.save(ctx, out, started); err != nil {
+			return out.Report, err
+		}
+	}
+	r.keepDrawings(ctx, out, opts)
+	// After the drawings step, so that an e-mail's page shows the new
+	// hits' drawings; the state already holds the messages.
+	notifyErr := r.deliverOutbox(ctx, sp, out)
+	if err := applyEnded(ctx, out.Report); err != nil {
+		return out.Report, err
+	}
+	return out.Report, notifyErr
+}
+
+// keeps reports whether next, the state an apply from recorded made, is
+// to be saved: a state never saved that would hold nothing is not (a
+// first apply that failed entirely leaves no state behind, as none had
+// been before it).
+func keeps(recorded, next *state.State) bool {
+	return recorded.Serial > 0 || len(next.Searches)+len(next.Reports)+len(next.RetiredSearches)+len(next.RetiredReports) > 0 ||
+		len(next.Outbox) > 0 || next.Budget != nil
+}
+
+// save saves an apply's outcome and adds the run to the store's history.
+func (r *Runner) save(ctx context.Context, out *reconciler.Outcome, started time.Time) error {
 	// Saved even when ctx ended: what completed is kept.
 	written, err := r.Store.Save(context.WithoutCancel(ctx), out.State)
 	if err != nil {
-		return out.Report, &notSaved{err: err}
+		return &notSaved{err: err}
 	}
 	out.Report.StateChanged = written
 	r.Log.Debug().Bool("written", written).Uint64("serial", out.State.Serial).Msg("state saved")
@@ -269,14 +295,7 @@ func (r *Runner) finishApply(ctx context.Context, sp *spec.Spec, recorded *state
 	}); err != nil {
 		r.Log.Warn().Err(err).Msg("the run was not added to the store's history of runs")
 	}
-	r.keepDrawings(ctx, out, opts)
-	// After the drawings step, so that an e-mail's page shows the new
-	// hits' drawings; the state already holds the messages.
-	notifyErr := r.deliverOutbox(ctx, sp, out)
-	if err := applyEnded(ctx, out.Report); err != nil {
-		return out.Report, err
-	}
-	return out.Report, notifyErr
+	return nil
 }
 
 // prepareSave makes the state of out, an apply's outcome so far or at its
