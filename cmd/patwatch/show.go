@@ -88,12 +88,7 @@ func show(ctx context.Context, e env, w io.Writer, st *stateStore, specPath, for
 		_, err := io.WriteString(w, emptyStateJSON)
 		return err
 	case format == "json":
-		b, err := store.Pull(ctx, st)
-		if err != nil {
-			return err
-		}
-		_, err = w.Write(b)
-		return err
+		return store.Pull(ctx, st, w)
 	case format == "text" && !exists:
 		fmt.Fprintf(w, "No state yet: %s. 'patwatch apply' creates it.\n", st.Missing())
 		return nil

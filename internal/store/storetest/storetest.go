@@ -159,7 +159,8 @@ func missingState(t *testing.T, b Backend, name string) {
 	if _, err := s.LoadSerial(ctx, 1); err == nil {
 		t.Error("LoadSerial of a state never saved succeeded")
 	}
-	if _, err := store.Pull(ctx, s); !errors.Is(err, fs.ErrNotExist) {
+	var pulled bytes.Buffer
+	if err := store.Pull(ctx, s, &pulled); !errors.Is(err, fs.ErrNotExist) || pulled.Len() != 0 {
 		t.Errorf("Pull of a state never saved: %v; want an error matching fs.ErrNotExist", err)
 	}
 	if sim, err := store.Simulated(ctx, s); sim || err != nil {
@@ -180,8 +181,9 @@ func roundTrip(t *testing.T, b Backend, name string) {
 	if b := marshal(t, got); !bytes.Equal(b, want) {
 		t.Fatalf("read back differs:\n%s\nwant:\n%s", b, want)
 	}
-	if pulled, err := store.Pull(ctx, s); err != nil || !bytes.Equal(pulled, want) {
-		t.Errorf("Pull: %v\n%s\nwant:\n%s", err, pulled, want)
+	var pulled bytes.Buffer
+	if err := store.Pull(ctx, s, &pulled); err != nil || !bytes.Equal(pulled.Bytes(), want) {
+		t.Errorf("Pull: %v\n%s\nwant:\n%s", err, pulled.Bytes(), want)
 	}
 	old, err := b.Open(t, name).LoadSerial(ctx, sample.Serial)
 	if err != nil || !bytes.Equal(marshal(t, old), want) {
