@@ -59,8 +59,8 @@ type governor struct {
 
 	mu     sync.Mutex
 	busy   bool // a caller holds the turn
-	urgent []waiter
-	normal []waiter // by place, then arrival
+	urgent []queued
+	normal []queued // by place, then arrival
 	places uint64   // the places given so far
 
 	span  time.Duration // the window: 1 s + jitter
@@ -83,8 +83,8 @@ type place struct {
 	n uint64 // 0 until taken
 }
 
-// waiter is a caller in line: its channel is closed when the turn is its.
-type waiter struct {
+// queued is a caller in line for a turn: its channel is closed when the turn is its.
+type queued struct {
 	ch chan struct{}
 	n  uint64 // its place; 0 in the urgent lane
 }
@@ -211,11 +211,11 @@ func (g *governor) acquire(ctx context.Context, urgent bool, pl *place) error {
 		g.mu.Unlock()
 		return nil
 	}
-	w := waiter{ch: make(chan struct{}), n: g.takePlace(urgent, pl)}
+	w := queued{ch: make(chan struct{}), n: g.takePlace(urgent, pl)}
 	if urgent {
 		g.urgent = append(g.urgent, w)
 	} else {
-		i, _ := slices.BinarySearchFunc(g.normal, w.n+1, func(o waiter, n uint64) int { return cmp.Compare(o.n, n) })
+		i, _ := slices.BinarySearchFunc(g.normal, w.n+1, func(o queued, n uint64) int { return cmp.Compare(o.n, n) })
 		g.normal = slices.Insert(g.normal, i, w)
 	}
 	g.mu.Unlock()
@@ -225,8 +225,8 @@ func (g *governor) acquire(ctx context.Context, urgent bool, pl *place) error {
 	case <-ctx.Done():
 	}
 	g.mu.Lock()
-	for _, q := range []*[]waiter{&g.urgent, &g.normal} {
-		if i := slices.IndexFunc(*q, func(o waiter) bool { return o.ch == w.ch }); i >= 0 {
+	for _, q := range []*[]queued{&g.urgent, &g.normal} {
+		if i := slices.IndexFunc(*q, func(o queued) bool { return o.ch == w.ch }); i >= 0 {
 			*q = slices.Delete(*q, i, i+1)
 			g.mu.Unlock()
 			return ctx.Err()
@@ -259,7 +259,7 @@ func (g *governor) takePlace(urgent bool, pl *place) uint64 {
 func (g *governor) release() {
 	g.mu.Lock()
 	defer g.mu.Unlock()
-	for _, q := range []*[]waiter{&g.urgent, &g.normal} {
+	for _, q := range []*[]queued{&g.urgent, &g.normal} {
 		if len(*q) > 0 {
 			w := (*q)[0]
 			*q = (*q)[1:]
