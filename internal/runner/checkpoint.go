@@ -2,6 +2,7 @@ package runner
 
 import (
 	"context"
+	"slices"
 	"time"
 
 	"github.com/patwatch/patwatch/reconciler"
@@ -24,7 +25,10 @@ const (
 // outcome so far through the store as the final save would (with the calls
 // made so far counted against the day's budget, and the notification
 // messages of the changes it holds in the same save), so that a run killed
-// midway keeps what it completed. A store writes only what changed.
+// midway keeps what it completed. A store writes only what changed, and
+// an outcome that holds the very records of the state last saved is not
+// even given to it (a run that has found nothing new yet over a state of a
+// million hits costs no comparison of the whole state).
 type checkpoints struct {
 	r        *Runner
 	ctx      context.Context
@@ -34,12 +38,14 @@ type checkpoints struct {
 	count    func(out *reconciler.Outcome) // counts the calls made so far into out
 
 	every  time.Duration
-	last   time.Time // the run's start, then the end of the last save
-	failed bool      // a save failed: said once, tried again all the same
+	last   time.Time    // the run's start, then the end of the last save
+	saved  *state.State // the state last saved; recorded before one
+	failed bool         // a save failed: said once, tried again all the same
 }
 
 func (r *Runner) newCheckpoints(ctx context.Context, sp *spec.Spec, recorded *state.State, opts Options, started time.Time, count func(*reconciler.Outcome)) *checkpoints {
-	return &checkpoints{r: r, ctx: ctx, sp: sp, recorded: recorded, opts: opts, count: count, every: MinCheckpointEvery, last: started}
+	return &checkpoints{r: r, ctx: ctx, sp: sp, recorded: recorded, opts: opts, count: count,
+		every: MinCheckpointEvery, last: started, saved: recorded}
 }
 
 // Due reports whether the rhythm calls for a save now.
@@ -54,11 +60,15 @@ func (c *checkpoints) Save(out *reconciler.Outcome) {
 	c.count(out)
 	r.stamp(out.Report, c.opts)
 	r.prepareSave(c.sp, c.recorded, out)
-	if !keeps(c.recorded, out.State) {
+	if !keeps(c.recorded, out.State) || sameRecords(c.saved, out.State) {
+		c.last = r.now()
 		return
 	}
 	// Saved even when the run's context ended: what completed is kept.
 	written, err := r.Store.Save(context.WithoutCancel(c.ctx), out.State)
+	if err == nil {
+		c.saved = out.State
+	}
 	c.last = r.now()
 	c.every = min(max(MinCheckpointEvery, checkpointCost*c.last.Sub(started)), MaxCheckpointEvery)
 	switch {
@@ -70,4 +80,27 @@ func (c *checkpoints) Save(out *reconciler.Outcome) {
 	default:
 		r.Log.Debug().Bool("written", written).Uint64("serial", out.State.Serial).Dur("took", c.last.Sub(started)).Msg("checkpoint saved")
 	}
+}
+
+// sameRecords reports whether next holds the very records of prev, entry
+// for entry, the same messages and the same count of the day's calls. The
+// reconciler shares a record it did not change (it never modifies one), so
+// this is what an outcome that changed nothing yet looks like.
+func sameRecords(prev, next *state.State) bool {
+	return samePointers(prev.Searches, next.Searches) && samePointers(prev.Reports, next.Reports) &&
+		samePointers(prev.RetiredSearches, next.RetiredSearches) && samePointers(prev.RetiredReports, next.RetiredReports) &&
+		slices.EqualFunc(prev.Outbox, next.Outbox, func(a, b *state.Message) bool { return a.ID == b.ID }) &&
+		(prev.Budget == next.Budget || prev.Budget != nil && next.Budget != nil && *prev.Budget == *next.Budget)
+}
+
+func samePointers[T any](a, b map[string]*T) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	for name, rec := range a {
+		if b[name] != rec {
+			return false
+		}
+	}
+	return true
 }

@@ -2,6 +2,7 @@ package runner
 
 import (
 	"context"
+	"fmt"
 	"reflect"
 	"slices"
 	"strings"
@@ -146,6 +147,30 @@ func TestFirstApplyThatFailsLeavesNoState(t *testing.T) {
 		}
 		if len(st.saves) == 0 {
 			t.Error("an apply over a saved state did not save")
+		}
+	})
+}
+
+// TestCheckpointsSkipARunThatChangedNothing: searches that find what the
+// state records give the store nothing to compare until the run's end.
+func TestCheckpointsSkipARunThatChangedNothing(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		recorded := state.New()
+		recorded.Serial = 4
+		sp := &spec.Spec{}
+		for i := 1; i <= 4; i++ {
+			s := search(fmt.Sprintf("s%d", i))
+			sp.Searches = append(sp.Searches, s)
+			recorded.Searches[s.Name] = &state.Search{Fingerprint: s.Fingerprint, BaselineAt: time.Now().Add(-time.Hour),
+				Hits: map[string]*state.Hit{fmt.Sprintf("PN%d", i): {FirstSeen: time.Now().Add(-time.Hour)}}}
+		}
+		st := &memStore{st: recorded}
+		rep, err := newRunner(st, pacedAPI{step: 10 * time.Second}).Once(context.Background(), sp, Options{})
+		if err != nil || rep.Changed {
+			t.Fatalf("Once: %v, changed %v; want a run that changes nothing", err, rep.Changed)
+		}
+		if len(st.saves) != 1 {
+			t.Errorf("%d saves, want the run's end's alone", len(st.saves))
 		}
 	})
 }
