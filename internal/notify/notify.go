@@ -114,8 +114,9 @@ func Select(ch spec.Channel, events []state.Event) []state.Event {
 
 // Run is what messages say about the run that made them.
 type Run struct {
-	// Lineage and Serial are the state's lineage and the serial of the save
-	// that writes the messages into the outbox.
+	// Lineage and Serial are the state's lineage and the serial of the
+	// run's first save that writes messages into the outbox (a run that
+	// saves as it goes composes them afresh for each save).
 	Lineage     string
 	Serial      uint64
 	GeneratedAt time.Time
@@ -146,12 +147,13 @@ func Compose(channels []spec.Channel, events []state.Event, run Run) []*state.Me
 }
 
 // messageID is the id of m, written into the outbox with it: the state's
-// lineage, the serial of the save that first holds it, the channel, and a
-// digest of what it says. The id is kept with the message, so every retry
-// sends the same one. It is unique because no two saves of a lineage get
-// the same serial and a save holds one message per channel; the digest
-// keeps it unique should a serial come round twice (a state pushed back
-// over a newer one with --force): two messages share an id only if they
+// lineage, the serial of its run's first save, the channel, and a digest
+// of what it says. The id is kept with the message, so every retry sends
+// the same one. It is unique because no two runs of a lineage save at the
+// same serial and a run holds one message per channel; the digest keeps it
+// unique should a serial come round twice (a state pushed back over a
+// newer one with --force), and between the versions of a run's message
+// that its saves as it goes hold: two messages share an id only if they
 // also say the same thing, which is what a receiver's de-duplication
 // assumes.
 func messageID(lineage string, serial uint64, m *state.Message) string {
