@@ -52,6 +52,7 @@ func (l *loader) build(v any) *Spec {
 			s.API.MaxCallsPerDay = n
 		}
 	}
+	l.decisionsField, _ = top["decisions"].(string)
 	if links, ok := top["links"].(map[string]any); ok {
 		if t, ok := links["patent"].(string); ok {
 			s.Links.Patent = l.linkTemplate([]string{"links", "patent"}, t)

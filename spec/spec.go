@@ -30,6 +30,9 @@ type Spec struct {
 	Reports  []Report // in file order
 	Links    Links
 	Notify   []Channel // in file order
+	// Decisions is the spec's decisions file (never nil once loaded):
+	// the analyst's verdicts on hits, which the runs and reports follow.
+	Decisions *Decisions
 }
 
 // API holds the optional api section.

@@ -62,9 +62,10 @@ func commands() []command {
 				"patwatch init --ci github          # also .github/workflows/patwatch-*.yml",
 				"patwatch init -f watch/designs.yaml",
 			}},
-		{name: "validate", summary: "check a spec and report every problem in it", run: runValidate,
-			exits: []exitMeaning{{exitOK, "the spec is valid"}, {exitError, "the spec has problems (each is listed), cannot be read, or a flag is wrong"}},
-			about: "validate reads the spec and reports every problem at once, as FILE:LINE:COL: field: message, " +
+		{name: "validate", summary: "check a spec and its decisions file and report every problem in them", run: runValidate,
+			exits: []exitMeaning{{exitOK, "the spec and its decisions file are valid"}, {exitError, "the spec or its decisions file has problems (each is listed), cannot be read, or a flag is wrong"}},
+			about: "validate reads the spec and its decisions file (patwatch.decisions.yaml beside patwatch.yaml, or the " +
+				"spec's decisions field) and reports every problem at once, as FILE:LINE:COL: field: message, " +
 				"with a hint where one helps. It calls no API and needs no credentials.",
 			examples: []string{
 				"patwatch validate",
@@ -157,10 +158,11 @@ func commands() []command {
 						"patwatch state pull --state 'postgres://db/ip' | patwatch state push - --state patwatch.state.json",
 					}},
 			}},
-		{name: "schema", summary: "print the spec's JSON Schema", run: runSchema,
+		{name: "schema", summary: "print the spec's JSON Schema (or the decisions file's)", run: runSchema,
 			about: "schema prints the JSON Schema (draft 2020-12) that editors check a spec against as it is typed; " +
-				"the first line of a spec, # yaml-language-server: $schema=..., points an editor at it.",
-			examples: []string{"patwatch schema > spec.schema.json"}},
+				"the first line of a spec, # yaml-language-server: $schema=..., points an editor at it. With --decisions " +
+				"it prints the decisions file's.",
+			examples: []string{"patwatch schema > spec.schema.json", "patwatch schema --decisions > decisions.schema.json"}},
 		{name: "completion", summary: "print a shell completion script for bash, zsh or fish", args: "bash|zsh|fish", run: runCompletion,
 			about: "completion prints a script that completes patwatch's commands, their flags and the flags' values " +
 				"in the named shell.",
