@@ -354,7 +354,7 @@ func (r *Reconciler) runSearches(ctx context.Context, desired *spec.Spec, prior 
 		go func() {
 			defer wg.Done()
 			for i := range jobs {
-				out[i] = r.refreshSearch(ctx, desired.Searches[i], prior[i], uploads)
+				out[i] = r.refreshSearch(ctx, desired.Searches[i], prior[i], uploads, desired.Decisions)
 				results <- done{i}
 			}
 		}()
@@ -376,8 +376,9 @@ func (r *Reconciler) runSearches(ctx context.Context, desired *spec.Spec, prior 
 	return out
 }
 
-// refreshSearch calls the API for one search and diffs the answer.
-func (r *Reconciler) refreshSearch(ctx context.Context, s spec.Search, rec *state.Search, uploads *imageUploads) searchOutcome {
+// refreshSearch calls the API for one search and diffs the answer, whose
+// new and dropped hits then follow the decisions ds.
+func (r *Reconciler) refreshSearch(ctx context.Context, s spec.Search, rec *state.Search, uploads *imageUploads, ds *spec.Decisions) searchOutcome {
 	if s.Suspend {
 		ch := report.SearchChange{Name: s.Name, Status: report.StatusSuspended}
 		if rec != nil {
@@ -424,6 +425,7 @@ func (r *Reconciler) refreshSearch(ctx context.Context, s spec.Search, rec *stat
 		r.Log.Warn().Str("search", s.Name).Err(obs.Err).Msg("search failed; its recorded hits are kept")
 	}
 	next, ch := DiffSearch(s, rec, obs, r.now())
+	applyDecisions(&ch, ds)
 	out := searchOutcome{rec: next, change: ch}
 	if obs.Err == nil {
 		r.Log.Debug().Str("search", s.Name).Str("status", string(ch.Status)).Int("hits", ch.Hits).Int("calls", obs.Result.Calls).Msg("search refreshed")

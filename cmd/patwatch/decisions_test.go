@@ -106,3 +106,117 @@ func TestWatchReactsToADecisionsSave(t *testing.T) {
 		t.Errorf("watch exit %d", code)
 	}
 }
+
+// TestNotRelevantHitIsNeverReported: a hit decided not_relevant is recorded
+// but never reported new, dropped, or new again when it returns, and each
+// run counts it in suppressed; a relevant hit carries its decision.
+func TestNotRelevantHitIsNeverReported(t *testing.T) {
+	h := newHarness(t, fake.Options{})
+	h.writeSpec(twoSearches)
+	h.api.SetResults(imgA, -1, fakeHits("CN0000001S")...)
+	h.api.SetResults(imgB, -1, fakeHits("CN0000009S")...)
+	if code, _, stderr := h.apply(); code != exitOK {
+		t.Fatalf("baseline: exit %d\n%s", code, stderr)
+	}
+	h.writeDecisions(`
+version: 1
+decisions:
+  CN0000002S: {verdict: not_relevant, note: kitchen scale}
+  CN0000003S: {verdict: relevant}
+`)
+	steps := []struct {
+		hits             []string
+		new, dropped     []string
+		suppressed, held int
+	}{
+		{[]string{"CN0000001S", "CN0000002S", "CN0000003S"}, []string{"CN0000003S"}, nil, 1, 3}, // arrives
+		{[]string{"CN0000001S", "CN0000003S"}, nil, nil, 1, 2},                                  // drops
+		{[]string{"CN0000001S", "CN0000002S", "CN0000003S"}, nil, nil, 1, 3},                    // returns
+	}
+	for i, st := range steps {
+		h.api.SetResults(imgA, -1, fakeHits(st.hits...)...)
+		code, rep, stderr := h.apply()
+		if code != exitOK {
+			t.Fatalf("step %d: exit %d\n%s", i, code, stderr)
+		}
+		alpha := searchByName(t, rep, "alpha")
+		if got := pns(alpha.New); strings.Join(got, ",") != strings.Join(st.new, ",") {
+			t.Errorf("step %d: new %v, want %v", i, got, st.new)
+		}
+		if len(alpha.Dropped) != len(st.dropped) || alpha.Suppressed != st.suppressed || alpha.Hits != st.held {
+			t.Errorf("step %d: dropped %v, suppressed %d, hits %d; want %v, %d, %d", i, pns(alpha.Dropped), alpha.Suppressed, alpha.Hits, st.dropped, st.suppressed, st.held)
+		}
+		for _, hit := range alpha.New {
+			if hit.PatentPN == "CN0000003S" && hit.Decision != "relevant" {
+				t.Errorf("step %d: the relevant hit's decision is %q", i, hit.Decision)
+			}
+		}
+		if beta := searchByName(t, rep, "beta"); beta.Suppressed != 0 {
+			t.Errorf("step %d: beta suppressed %d, want 0", i, beta.Suppressed)
+		}
+	}
+	if _, ok := h.state().Searches["alpha"].Hits["CN0000002S"]; !ok {
+		t.Error("the silenced hit is not recorded in the state")
+	}
+}
+
+// TestDecisionScopedToSearches: a decision with searches holds in those
+// searches only; the same patent elsewhere is reported as usual.
+func TestDecisionScopedToSearches(t *testing.T) {
+	h := newHarness(t, fake.Options{})
+	h.writeSpec(twoSearches)
+	h.api.SetResults(imgA, -1, fakeHits("CN0000001S")...)
+	h.api.SetResults(imgB, -1, fakeHits("CN0000009S")...)
+	if code, _, stderr := h.apply(); code != exitOK {
+		t.Fatalf("baseline: exit %d\n%s", code, stderr)
+	}
+	h.writeDecisions("version: 1\ndecisions:\n  CN0000005S:\n    verdict: not_relevant\n    searches: [alpha]\n")
+	h.api.SetResults(imgA, -1, fakeHits("CN0000001S", "CN0000005S")...)
+	h.api.SetResults(imgB, -1, fakeHits("CN0000009S", "CN0000005S")...)
+	code, rep, stderr := h.apply("--detailed-exitcode")
+	if code != exitChanged {
+		t.Fatalf("exit %d\n%s", code, stderr)
+	}
+	alpha, beta := searchByName(t, rep, "alpha"), searchByName(t, rep, "beta")
+	if len(alpha.New) != 0 || alpha.Suppressed != 1 {
+		t.Errorf("alpha: new %v, suppressed %d; want none and 1", pns(alpha.New), alpha.Suppressed)
+	}
+	if got := pns(beta.New); len(got) != 1 || got[0] != "CN0000005S" || beta.New[0].Decision != "" || beta.Suppressed != 0 {
+		t.Errorf("beta: new %v (decision %+v), suppressed %d; want CN0000005S without a decision", got, beta.New, beta.Suppressed)
+	}
+}
+
+// TestNotificationsLeaveSilencedHitsOut: a run whose only new hit is
+// silenced sends nothing; a relevant one is sent.
+func TestNotificationsLeaveSilencedHitsOut(t *testing.T) {
+	h, rcv := notifyHarness(t) // after it: A4 new, A3 dropped
+	h.writeDecisions("version: 1\ndecisions:\n  CN0000004S: {verdict: not_relevant}\n")
+	h.api.SetResults(imgA, -1, fakeHits("A1", "A2", "A3")...) // back to the baseline: nothing new
+	if code, _, stderr := h.apply(); code != exitOK {
+		t.Fatalf("exit %d\n%s", code, stderr)
+	}
+	sent := len(rcv.accepted())
+	h.api.SetResults(imgA, -1, fakeHits("A1", "A2", "A3", "CN0000004S")...)
+	code, rep, stderr := h.apply()
+	if code != exitOK || searchByName(t, rep, "alpha").Suppressed != 1 {
+		t.Fatalf("exit %d, alpha %+v\n%s", code, searchByName(t, rep, "alpha"), stderr)
+	}
+	if n := len(rcv.accepted()); n != sent {
+		t.Errorf("a run whose only new hit was silenced sent %d messages", n-sent)
+	}
+	h.api.SetResults(imgA, -1, fakeHits("A1", "A2", "A3", "CN0000004S", "CN0000006S")...)
+	if code, _, stderr := h.apply(); code != exitOK {
+		t.Fatalf("exit %d\n%s", code, stderr)
+	}
+	got := rcv.accepted()
+	if len(got) != sent+1 {
+		t.Fatalf("%d messages after a new hit, want %d", len(got), sent+1)
+	}
+	var pns []any
+	for _, e := range got[len(got)-1].msg.Events {
+		pns = append(pns, e["patent_pn"])
+	}
+	if len(pns) != 1 || pns[0] != "CN0000006S" {
+		t.Errorf("the last message's hits: %v, want CN0000006S alone", pns)
+	}
+}

@@ -263,6 +263,7 @@ type hitShown struct {
 	PatentPN, Title, Assignee string
 	ScoreText                 string // three decimals, as the text report shows it
 	Dates, Seen               string
+	Decision                  string       // the analyst's verdict; "" for none
 	Link                      template.URL // "" unless an https link
 	Picture                   pictureShown
 }
@@ -290,7 +291,7 @@ func queryView(q Query) queryShown {
 }
 
 func hitView(h HitChange, pic Picture, kind string) hitShown {
-	v := hitShown{PatentPN: h.PatentPN, Title: h.Title, Assignee: h.CurrentAssignee, Link: httpsLink(h.Link)}
+	v := hitShown{PatentPN: h.PatentPN, Title: h.Title, Assignee: h.CurrentAssignee, Link: httpsLink(h.Link), Decision: h.Decision}
 	if h.Score > 0 {
 		v.ScoreText = strconv.FormatFloat(min(h.Score, 1), 'f', 3, 64)
 	}
@@ -487,7 +488,7 @@ func searchFacts(c *ChangeReport, plan bool, s SearchChange) []string {
 	case StatusSkipped:
 		facts = append(facts, "Skipped: "+defaultSkipReason+".")
 	default:
-		line := fmt.Sprintf("%d new, %d dropped, %s%s%s.", len(s.New), len(s.Dropped), hits, missingNote(s), total)
+		line := fmt.Sprintf("%d new, %d dropped, %s%s%s%s.", len(s.New), len(s.Dropped), hits, missingNote(s), suppressedNote(s), total)
 		facts = append(facts, line)
 	}
 	return facts

@@ -48,9 +48,10 @@ func Render(w io.Writer, c *ChangeReport, format string, compact bool) error {
 // Summary is the one-line tally of a change report.
 func Summary(c *ChangeReport) string {
 	var n struct {
-		newHits, dropped, baseline, rebaseline, renamed, restored, removed, searchErr, submitted, finished, failed, pending, reportErr int
+		newHits, dropped, silenced, baseline, rebaseline, renamed, restored, removed, searchErr, submitted, finished, failed, pending, reportErr int
 	}
 	for _, s := range c.Searches {
+		n.silenced += s.Suppressed
 		if s.RenamedFrom != "" {
 			n.renamed++
 		}
@@ -101,6 +102,7 @@ func Summary(c *ChangeReport) string {
 	}
 	add(n.newHits, "new")
 	add(n.dropped, "dropped")
+	add(n.silenced, "silenced by decisions")
 	add(n.baseline, Plural(n.baseline, "baseline", "baselines"))
 	add(n.rebaseline, Plural(n.rebaseline, "rebaseline", "rebaselines"))
 	add(n.renamed, "renamed")
@@ -314,7 +316,7 @@ func renderTextSearch(w *bytes.Buffer, c *ChangeReport, plan bool, s SearchChang
 	default:
 		switch {
 		case len(s.New) > 0 || len(s.Dropped) > 0:
-			line("~", "%d new, %d dropped, %s%s%s", len(s.New), len(s.Dropped), hits, missingNote(s), totalNote(s))
+			line("~", "%d new, %d dropped, %s%s%s%s", len(s.New), len(s.Dropped), hits, missingNote(s), suppressedNote(s), totalNote(s))
 			for _, h := range s.New {
 				writeTextHit(w, "+", h)
 			}
@@ -322,11 +324,11 @@ func renderTextSearch(w *bytes.Buffer, c *ChangeReport, plan bool, s SearchChang
 				writeTextHit(w, "-", h)
 			}
 		case s.RenamedFrom != "":
-			line("~", "its %s carried over%s%s", hits, missingNote(s), totalNote(s))
+			line("~", "its %s carried over%s%s%s", hits, missingNote(s), suppressedNote(s), totalNote(s))
 		case s.Restored:
-			line("~", "its retired %s restored%s%s", hits, missingNote(s), totalNote(s))
+			line("~", "its retired %s restored%s%s%s", hits, missingNote(s), suppressedNote(s), totalNote(s))
 		default:
-			line(" ", "no change, %s%s%s", hits, missingNote(s), totalNote(s))
+			line(" ", "no change, %s%s%s%s", hits, missingNote(s), suppressedNote(s), totalNote(s))
 		}
 	}
 }
@@ -337,7 +339,7 @@ func count(n int, one, many string) string {
 }
 
 func writeTextHit(w *bytes.Buffer, sym string, h HitChange) {
-	fmt.Fprintf(w, "    %s %s  %s\n", sym, Printable(h.PatentPN), orDash(Printable(h.Title)))
+	fmt.Fprintf(w, "    %s %s  %s%s\n", sym, Printable(h.PatentPN), orDash(Printable(h.Title)), decisionMark(h))
 	var facts []string
 	if h.CurrentAssignee != "" {
 		facts = append(facts, Printable(h.CurrentAssignee))
@@ -361,6 +363,22 @@ func totalNote(s SearchChange) string {
 		return ""
 	}
 	return fmt.Sprintf(" (%s in all)", count(s.Total, "match", "matches"))
+}
+
+// suppressedNote counts the hits a not_relevant decision silenced.
+func suppressedNote(s SearchChange) string {
+	if s.Suppressed == 0 {
+		return ""
+	}
+	return fmt.Sprintf(", %d silenced by decisions", s.Suppressed)
+}
+
+// decisionMark marks a hit with its decision: "  [relevant]".
+func decisionMark(h HitChange) string {
+	if h.Decision == "" {
+		return ""
+	}
+	return "  [" + Printable(h.Decision) + "]"
 }
 
 func missingNote(s SearchChange) string {
@@ -488,6 +506,9 @@ func renderMarkdown(w *bytes.Buffer, c *ChangeReport) {
 			if s.Restored {
 				status += " (restored)"
 			}
+			if s.Suppressed > 0 {
+				status += fmt.Sprintf(" (%d silenced by decisions)", s.Suppressed)
+			}
 			fmt.Fprintf(w, "| %s | %s | %d | %d | %d | %d |\n", mdEscape(s.Name), mdEscape(status), len(s.New), len(s.Dropped), s.Hits, s.Total)
 		}
 		w.WriteString("\n")
@@ -541,6 +562,9 @@ func renderMarkdown(w *bytes.Buffer, c *ChangeReport) {
 // must not be committed with a change report. Without a durable link, an
 // unsigned drawing link is the patent number's link.
 func writeMarkdownHit(w *bytes.Buffer, kind string, h HitChange) {
+	if h.Decision != "" {
+		kind += " (" + h.Decision + ")"
+	}
 	pn := mdEscape(h.PatentPN)
 	drawing, unsigned := markdownURL(h.ImageURL)
 	unsigned = unsigned && !strings.Contains(h.ImageURL, "?")
@@ -562,7 +586,7 @@ func writeMarkdownHit(w *bytes.Buffer, kind string, h HitChange) {
 		}
 		return ymd(d)
 	}
-	fmt.Fprintf(w, "| %s | %s | %s | %s | %s | %s | %s |\n", kind, pn, mdEscape(h.Title), mdEscape(h.CurrentAssignee), score, dates(h.Apdt), dates(h.Pbdt))
+	fmt.Fprintf(w, "| %s | %s | %s | %s | %s | %s | %s |\n", mdEscape(kind), pn, mdEscape(h.Title), mdEscape(h.CurrentAssignee), score, dates(h.Apdt), dates(h.Pbdt))
 }
 
 // Printable makes text that came from the API or a file safe to print on a

@@ -141,6 +141,10 @@ type SearchChange struct {
 	Dropped []HitChange  `json:"dropped"`
 	// Missing counts hits absent this run but not yet dropped (drop_after).
 	Missing int `json:"missing,omitempty"`
+	// Suppressed counts this run's new and dropped hits that a
+	// not_relevant decision silenced: recorded, never listed in New or
+	// Dropped, never notified.
+	Suppressed int `json:"suppressed"`
 	// RenamedFrom is the search's former name, when it was renamed in the
 	// spec with its query unchanged: its recorded hits carried over.
 	RenamedFrom string `json:"renamed_from,omitempty"`
@@ -173,6 +177,9 @@ type HitChange struct {
 	// Link is the hit's durable link from the spec's links.patent; empty
 	// when the spec sets none.
 	Link string `json:"link"`
+	// Decision is the analyst's verdict on the hit in its search (the
+	// decisions file): relevant or report; "" when none holds.
+	Decision string `json:"decision"`
 }
 
 // ReportChange is one report's part of a change report.
