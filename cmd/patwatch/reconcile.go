@@ -3,8 +3,6 @@ package main
 import (
 	"bytes"
 	"context"
-	"crypto/sha256"
-	"encoding/hex"
 	"errors"
 	"flag"
 	"fmt"
@@ -24,12 +22,11 @@ import (
 	"github.com/patwatch/patwatch/internal/hint"
 	"github.com/patwatch/patwatch/internal/notify"
 	"github.com/patwatch/patwatch/internal/patsnap"
-	"github.com/patwatch/patwatch/internal/pgstore"
 	"github.com/patwatch/patwatch/internal/report"
 	"github.com/patwatch/patwatch/internal/runner"
+	"github.com/patwatch/patwatch/internal/store"
 	"github.com/patwatch/patwatch/reconciler"
 	"github.com/patwatch/patwatch/spec"
-	"github.com/patwatch/patwatch/state"
 )
 
 // DefaultBaseURL is the API root used when neither PATSNAP_BASE_URL nor the
@@ -200,7 +197,7 @@ func checkOut(out string, sp *spec.Spec, st *stateStore) error {
 			}
 		}
 	}
-	if r, ok := st.Store.(interface{ Reserved(string, ...string) bool }); what == "" && ok && r.Reserved(out, runner.SandboxAux, "watch") {
+	if what == "" && st.Reserved(out, store.SandboxAux) {
 		what = "the state file or a file patwatch keeps beside it"
 	}
 	for _, r := range sp.Reports {
@@ -208,8 +205,8 @@ func checkOut(out string, sp *spec.Spec, st *stateStore) error {
 			what = "the downloaded file of report " + r.Name
 		}
 	}
-	if d, ok := st.drawings.(interface{ Dir() string }); what == "" && ok && insideDir(out, d.Dir()) {
-		what = "in " + d.Dir() + ", where patwatch keeps the drawings of the HTML report"
+	if d := st.drawings.Dir(); what == "" && insideDir(out, d) {
+		what = "in " + d + ", where patwatch keeps the drawings of the HTML report"
 	}
 	if what == "" {
 		return nil
@@ -286,33 +283,6 @@ func credentialVars(e env, f *reconcileFlags) string {
 	return "PATSNAP_CLIENT_ID and PATSNAP_CLIENT_SECRET"
 }
 
-// paths resolves the state file and reports directory against the spec's
-// directory, as the contract's defaults say.
-func (f *reconcileFlags) paths(sp *spec.Spec) (statePath, reportsDir string, err error) {
-	statePath = f.state
-	switch {
-	case statePath == "":
-		statePath = filepath.Join(sp.Dir, "patwatch.state.json")
-	case !strings.Contains(statePath, "://"): // a database URL is its store's to check
-		// A state in a directory that does not exist would read as empty:
-		// a silent new baseline of everything, and a save that fails.
-		if err := checkParentDir("--state", statePath); err != nil {
-			return "", "", err
-		}
-	}
-	reportsDir = f.reportsDir
-	if reportsDir == "" {
-		reportsDir = filepath.Join(sp.Dir, "reports")
-	}
-	if statePath, err = filepath.Abs(statePath); err != nil {
-		return "", "", err
-	}
-	if reportsDir, err = filepath.Abs(reportsDir); err != nil {
-		return "", "", err
-	}
-	return statePath, reportsDir, nil
-}
-
 // checkParentDir refuses a file path whose directory does not exist.
 func checkParentDir(flag, path string) error {
 	dir := filepath.Dir(path)
@@ -329,69 +299,41 @@ func checkParentDir(flag, path string) error {
 	return nil
 }
 
-// openStore opens the state store the flags name for sp: a state file, or
-// a state in PostgreSQL named by a postgres:// URL. The caller closes it.
-func (f *reconcileFlags) openStore(sp *spec.Spec) (*stateStore, error) {
-	if pgstore.IsURL(f.state) {
-		_, reportsDir, err := f.paths(sp)
-		if err != nil {
-			return nil, err
-		}
-		pg, err := openPGState(f.state)
-		if err != nil {
-			return nil, hint.Wrap(err, "the URL is postgres://USER@HOST:PORT/DB?sslmode=…&state=NAME&schema=SCHEMA")
-		}
-		// A database state has no directory, and its runners each have
-		// their own reports directory: recorded report files are relative
-		// to the directory holding it, so that they read reports/NAME.pdf
-		// on every runner that keeps the default name (as a state file
-		// beside its spec records them, and a pushed one keeps them).
-		return &stateStore{Store: pg, filesDir: filepath.Dir(reportsDir), reportsDir: reportsDir, drawings: pgDrawings(f.spec, pg)}, nil
+// openStore opens the state the flags name for sp (by default the state
+// file beside the spec), with the directories a run uses with it. The
+// caller closes it.
+func (f *reconcileFlags) openStore(ctx context.Context, sp *spec.Spec) (*stateStore, error) {
+	target := f.state
+	if target == "" {
+		target = filepath.Join(sp.Dir, "patwatch.state.json")
+	} else if err := store.CheckTarget(target); err != nil {
+		return nil, fmt.Errorf("--state %s: %w", target, err)
 	}
-	statePath, reportsDir, err := f.paths(sp)
+	reportsDir := f.reportsDir
+	if reportsDir == "" {
+		reportsDir = filepath.Join(sp.Dir, "reports")
+	}
+	reportsDir, err := filepath.Abs(reportsDir)
 	if err != nil {
 		return nil, err
 	}
-	fs, err := state.NewFileStore(statePath)
+	s, err := openState(ctx, target, f.spec)
 	if err != nil {
 		return nil, err
 	}
-	return &stateStore{Store: fs, filesDir: fs.Dir(), reportsDir: reportsDir, drawings: drawings.ForStateFile(fs.Path)}, nil
-}
-
-// pgDrawings keeps the drawings of the database state pg on this runner,
-// beside the spec at specPath (the directory show finds them in, whatever
-// --reports-dir says), as a state file's are beside it: in
-// .patwatch/drawings/postgres-NAME-DIGEST, where DIGEST tells apart states
-// of one name in other databases or schemas. They are a cache: a runner
-// without them fetches the drawings of the hits it reports from then on.
-func pgDrawings(specPath string, pg *pgstore.Store) *drawings.FileStore {
-	dir := "."
-	if specPath != "-" {
-		dir = filepath.Dir(specPath)
-	}
-	where := pg.String() // the URL without its secrets
-	if u, err := url.Parse(where); err == nil {
-		where = u.Host + u.Path // the server and database, not the connection's options
-	}
-	sum := sha256.Sum256([]byte(where + "\x00" + pg.Schema() + "\x00" + pg.StateName()))
-	return drawings.ForStateFile(filepath.Join(dir, "postgres-"+pg.StateName()+"-"+hex.EncodeToString(sum[:4])))
+	return newStateStore(s, reportsDir), nil
 }
 
 // stateStore is an opened store with the directories a run uses with it.
 type stateStore struct {
-	runner.Store
+	store.Store
 	filesDir   string // recorded report files are relative to it
 	reportsDir string
-	drawings   runner.DrawingCache // the thumbnails of HTML reports
+	drawings   *drawings.FileStore // the thumbnails of HTML reports
 }
 
-// Close releases the store's connections, if it has any.
-func (s *stateStore) Close() error {
-	if c, ok := s.Store.(io.Closer); ok {
-		return c.Close()
-	}
-	return nil
+func newStateStore(s store.Store, reportsDir string) *stateStore {
+	return &stateStore{Store: s, filesDir: s.FilesDir(reportsDir), reportsDir: reportsDir, drawings: drawings.InDir(s.DrawingsDir())}
 }
 
 func runPlan(ctx context.Context, e env, args []string) error {
@@ -422,7 +364,7 @@ func reconcileOnce(ctx context.Context, e env, f *reconcileFlags, cmd string) er
 	if err != nil {
 		return specError(e.stderr, f.spec, err)
 	}
-	st, err := f.openStore(sp)
+	st, err := f.openStore(ctx, sp)
 	if err != nil {
 		return err
 	}

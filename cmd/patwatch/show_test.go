@@ -7,6 +7,8 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/patwatch/patwatch/internal/report"
 )
 
 // runShowIn runs "patwatch show args..." in process, with $DIR in args
@@ -123,17 +125,9 @@ func TestShowAlignsWideCharacters(t *testing.T) {
 		}
 		// The display column at which the ASSIGNEE column starts.
 		i := strings.LastIndex(line, "  ")
-		cols = append(cols, displayWidth(line[:i+2]))
+		cols = append(cols, report.DisplayWidth(line[:i+2]))
 	}
 	if len(cols) != 3 || cols[0] != cols[1] || cols[1] != cols[2] {
 		t.Errorf("the last column starts at display columns %v, want one column:\n%s", cols, stdout)
-	}
-}
-
-func TestDisplayWidth(t *testing.T) {
-	for s, want := range map[string]int{"abc": 3, "手机": 4, "小米科技": 8, "ｆｕｌｌ": 8, "e\u0301": 1, "": 0, "한국": 4} {
-		if got := displayWidth(s); got != want {
-			t.Errorf("displayWidth(%q) = %d, want %d", s, got, want)
-		}
 	}
 }

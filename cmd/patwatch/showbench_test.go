@@ -10,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/patwatch/patwatch/internal/report"
 	"github.com/patwatch/patwatch/state"
 )
 
@@ -58,7 +59,7 @@ func BenchmarkShow(b *testing.B) {
 			if err != nil {
 				b.Fatal(err)
 			}
-			if err := showText(f, path, path, loaded, false); err != nil {
+			if err := report.RenderStateText(f, report.StateSource{Kind: "state file", Where: path}, loaded); err != nil {
 				b.Fatal(err)
 			}
 			f.Close()

@@ -1,23 +1,18 @@
 package main
 
 import (
-	"bytes"
 	"context"
 	"errors"
 	"flag"
 	"fmt"
 	"io"
-	"io/fs"
 	"os"
 	"path/filepath"
 	"strconv"
 	"time"
 
-	"github.com/patwatch/patwatch/internal/atomicfile"
 	"github.com/patwatch/patwatch/internal/hint"
-	"github.com/patwatch/patwatch/internal/pgstore"
-	"github.com/patwatch/patwatch/internal/runner"
-	"github.com/patwatch/patwatch/state"
+	"github.com/patwatch/patwatch/internal/store"
 )
 
 func runStatePull(ctx context.Context, e env, args []string) error {
@@ -35,34 +30,28 @@ func runStatePull(ctx context.Context, e env, args []string) error {
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
-	t, err := st.open(e)
+	s, err := openState(ctx, resolveState(e, st.state, st.spec), st.spec)
 	if err != nil {
 		return err
 	}
-	defer t.close()
-	var got *state.State
+	defer s.Close()
+	var b []byte
 	if serial != nil {
-		got, err = t.loadSerial(ctx, *serial)
+		b, err = store.PullSerial(ctx, s, *serial)
 	} else {
-		got, err = t.loadExisting(ctx)
+		b, err = store.Pull(ctx, s)
 	}
 	if err != nil {
 		return err
 	}
-	b, err := state.Marshal(got)
-	if err != nil {
-		return err
-	}
-	if memory, err := t.sandboxMemory(ctx); err == nil && memory != nil {
+	if sim, err := store.Simulated(ctx, s); err == nil && sim {
 		// The JSON cannot say so, and the state it is pushed into would
 		// take the simulated hits for real ones.
-		fmt.Fprintf(e.stderr, "patwatch: warning: %s was written by --sandbox runs: its hits are simulated, and the JSON does not say so\n", t)
+		fmt.Fprintf(e.stderr, "patwatch: warning: %s was written by --sandbox runs: its hits are simulated, and the JSON does not say so\n", s)
 		fmt.Fprintln(e.stderr, "patwatch: hint: push it only into another sandbox state; 'patwatch state push FILE' of a state file carries its sandbox memory along")
 	}
-	if _, err := e.stdout.Write(b); err != nil {
-		return err
-	}
-	return nil
+	_, err = e.stdout.Write(b)
+	return err
 }
 
 func runStatePush(ctx context.Context, e env, args []string) error {
@@ -80,10 +69,7 @@ func runStatePush(ctx context.Context, e env, args []string) error {
 		return hint.Wrap(fmt.Errorf("state push takes one FILE, not %d arguments", len(pos)),
 			"name the state file to push, or - for standard input: patwatch state push patwatch.state.json --state postgres://…")
 	}
-	if err := statePush(ctx, e, st, pos[0], *force, lockTimeout); err != nil {
-		return err
-	}
-	return nil
+	return statePush(ctx, e, st, pos[0], store.PushOptions{From: pos[0], Force: *force, LockTimeout: lockTimeout})
 }
 
 // stateFlags name the state of a pull or push.
@@ -96,13 +82,6 @@ func addStateFlags(fs *flag.FlagSet, verb string) *stateFlags {
 	fs.StringVar(&f.state, "state", "", verb+" `STATE`: a state file, or a postgres:// URL (default: $PATWATCH_STATE, else patwatch.state.json beside the spec)")
 	fs.StringVar(&f.spec, "f", defaultSpec, "the `SPEC` the state belongs to; the state defaults to patwatch.state.json beside it")
 	return f
-}
-
-// stateTarget is the state a pull or push names: a file, or a state in a
-// database.
-type stateTarget struct {
-	path string // the state file, when it is one
-	pg   *pgstore.Store
 }
 
 // resolveState is the state --state names for the spec at specPath:
@@ -118,271 +97,66 @@ func resolveState(e env, flagValue, specPath string) string {
 	return flagValue
 }
 
-// openPGState opens the database state the postgres:// URL of --state names.
-func openPGState(rawURL string) (*pgstore.Store, error) {
-	pg, err := pgstore.Open(rawURL, pgstore.Options{Version: version})
+// openState opens the state target names, a state file or a postgres://
+// URL, for the spec at specPath. The caller closes it.
+func openState(ctx context.Context, target, specPath string) (store.Store, error) {
+	s, err := store.Open(ctx, target, store.Options{Version: version, SpecPath: specPath})
 	if err != nil {
 		return nil, fmt.Errorf("--state: %w", err)
 	}
-	return pg, nil
+	return s, nil
 }
 
-func (f *stateFlags) open(e env) (*stateTarget, error) {
-	s := resolveState(e, f.state, f.spec)
-	if pgstore.IsURL(s) {
-		pg, err := openPGState(s)
+// statePush replaces the state f names with the one in file ("-":
+// standard input), under store.Push's policy.
+func statePush(ctx context.Context, e env, f *stateFlags, file string, o store.PushOptions) error {
+	path := file
+	if file == "-" {
+		tmp, err := stdinFile(e)
 		if err != nil {
-			return nil, err
-		}
-		return &stateTarget{pg: pg}, nil
-	}
-	abs, err := filepath.Abs(s)
-	if err != nil {
-		return nil, err
-	}
-	return &stateTarget{path: abs}, nil
-}
-
-func (t *stateTarget) String() string {
-	if t.pg != nil {
-		return t.pg.String()
-	}
-	return t.path
-}
-
-func (t *stateTarget) close() {
-	if t.pg != nil {
-		t.pg.Close()
-	}
-}
-
-func (t *stateTarget) exists(ctx context.Context) (bool, error) {
-	if t.pg != nil {
-		return t.pg.Exists(ctx)
-	}
-	_, err := os.Stat(t.path)
-	if errors.Is(err, fs.ErrNotExist) {
-		return false, nil
-	}
-	return err == nil, err
-}
-
-// loadExisting loads the state, which must exist: pulling nothing is an
-// error, not an empty state.
-func (t *stateTarget) loadExisting(ctx context.Context) (*state.State, error) {
-	ok, err := t.exists(ctx)
-	if err != nil {
-		return nil, err
-	}
-	if !ok {
-		if t.pg != nil {
-			return nil, hint.Wrap(fmt.Errorf("%s holds no state named %s", t.pg, t.pg.StateName()), "'patwatch apply' creates it; 'patwatch state push FILE' moves one there")
-		}
-		return nil, hint.Wrap(fmt.Errorf("state file %s does not exist", t.path), "'patwatch apply' creates it; name another with --state")
-	}
-	return t.load(ctx)
-}
-
-func (t *stateTarget) load(ctx context.Context) (*state.State, error) {
-	if t.pg != nil {
-		return t.pg.Load(ctx)
-	}
-	return state.Load(t.path)
-}
-
-// loadSerial loads the state as saved at serial n: a database keeps them
-// all; a state file, its current serial and its backup's.
-func (t *stateTarget) loadSerial(ctx context.Context, n uint64) (*state.State, error) {
-	if t.pg != nil {
-		return t.pg.LoadSerial(ctx, n)
-	}
-	cur, err := t.loadExisting(ctx)
-	if err != nil {
-		return nil, err
-	}
-	if cur.Serial == n {
-		return cur, nil
-	}
-	backup := state.BackupPath(t.path)
-	if _, err := os.Stat(backup); err == nil {
-		if b, err := state.Load(backup); err == nil && b.Serial == n {
-			return b, nil
-		}
-	}
-	return nil, hint.Wrap(fmt.Errorf("state file %s is at serial %d, and its backup does not hold serial %d", t.path, cur.Serial, n),
-		"a state file keeps only its current serial and the previous one; git keeps the rest, and a database state keeps every serial")
-}
-
-// sandboxMemory is the memory of the --sandbox runs that wrote the state,
-// nil for a state of real runs.
-func (t *stateTarget) sandboxMemory(ctx context.Context) ([]byte, error) {
-	var b []byte
-	var err error
-	if t.pg != nil {
-		b, err = t.pg.ReadAux(ctx, runner.SandboxAux)
-	} else {
-		b, err = os.ReadFile(state.AuxPath(t.path, runner.SandboxAux))
-	}
-	if errors.Is(err, fs.ErrNotExist) {
-		return nil, nil
-	}
-	return b, err
-}
-
-func (t *stateTarget) writeSandboxMemory(ctx context.Context, b []byte) error {
-	if t.pg != nil {
-		return t.pg.WriteAux(ctx, runner.SandboxAux, b)
-	}
-	return atomicfile.WriteFile(state.AuxPath(t.path, runner.SandboxAux), b, 0o600)
-}
-
-func (t *stateTarget) lock(ctx context.Context, timeout time.Duration) (func() error, error) {
-	if t.pg != nil {
-		return t.pg.Lock(ctx, "state push", timeout)
-	}
-	held, err := state.Lock(ctx, t.path, "state push", timeout)
-	if err != nil {
-		return nil, err
-	}
-	return held.Unlock, nil
-}
-
-// statePush replaces the state with the one in file ("-": standard input).
-// It refuses a state of another lineage, or one older than the current
-// (a lower serial, or the same serial with other content), unless forced;
-// a forced push is given the serial after the current one, so that serials
-// never go back and, in a database, every earlier serial stays readable.
-func statePush(ctx context.Context, e env, f *stateFlags, file string, force bool, timeout time.Duration) error {
-	pushed, err := readStateFile(e, file)
-	if err != nil {
-		return err
-	}
-	t, err := f.open(e)
-	if err != nil {
-		return err
-	}
-	defer t.close()
-	unlock, err := t.lock(ctx, timeout)
-	if err != nil {
-		return err
-	}
-	defer unlock()
-
-	exists, err := t.exists(ctx)
-	if err != nil {
-		return err
-	}
-	// A state that --sandbox runs wrote goes with their memory, and never
-	// over a real one: simulated hits would pass for real ones.
-	var memory []byte
-	if file != "-" {
-		if memory, err = (&stateTarget{path: file}).sandboxMemory(ctx); err != nil {
 			return err
 		}
+		defer os.Remove(tmp)
+		path = tmp
+	} else if _, err := os.Stat(file); err != nil {
+		return fmt.Errorf("state push: %w", err)
 	}
-	targetMemory, err := t.sandboxMemory(ctx)
+	src, err := openState(ctx, path, f.spec)
 	if err != nil {
 		return err
 	}
+	defer src.Close()
+	dst, err := openState(ctx, resolveState(e, f.state, f.spec), f.spec)
+	if err != nil {
+		return err
+	}
+	defer dst.Close()
+	r, err := store.Push(ctx, dst, src, o)
 	switch {
-	case memory != nil && exists && targetMemory == nil && !force:
-		return hint.Wrap(fmt.Errorf("%s was written by --sandbox runs and %s holds a real watch list's state: its hits are simulated; not replacing it", file, t),
-			"push it into a state of its own; --force replaces the real state anyway")
-	case memory == nil && targetMemory != nil && !force:
-		return hint.Wrap(fmt.Errorf("%s was written by --sandbox runs, and %s is not known to be: not replacing it", t, file),
-			"--force replaces it, and the state stays marked as written by --sandbox runs")
+	case err != nil:
+		return err
+	case r.Unchanged:
+		fmt.Fprintf(e.stdout, "%s already holds %s (serial %d); nothing to push.\n", dst, file, r.Serial)
+	default:
+		fmt.Fprintf(e.stdout, "Pushed %s to %s as serial %d.\n", file, dst, r.Serial)
 	}
-	serial := pushed.Serial
-	var cur *state.State
-	if exists {
-		if cur, err = t.load(ctx); err != nil {
-			return err
-		}
-		serial, err = pushSerial(file, t, cur, pushed, force)
-		if err != nil {
-			return err
-		}
-		if serial == 0 { // it holds this state already
-			fmt.Fprintf(e.stdout, "%s already holds %s (serial %d); nothing to push.\n", t, file, cur.Serial)
-			return nil
-		}
-	}
-	if t.pg != nil {
-		if err := t.pg.Replace(ctx, pushed, serial); err != nil {
-			return err
-		}
-	} else {
-		pushed.Serial = serial
-		if err := state.Replace(t.path, pushed); err != nil {
-			return err
-		}
-	}
-	if memory != nil {
-		if err := t.writeSandboxMemory(ctx, memory); err != nil {
-			return fmt.Errorf("pushed %s to %s as serial %d, but not the memory of its --sandbox runs: %w", file, t, serial, err)
-		}
-	}
-	fmt.Fprintf(e.stdout, "Pushed %s to %s as serial %d.\n", file, t, serial)
 	return nil
 }
 
-// pushSerial decides the serial a push writes over cur, or refuses it; 0
-// means the state holds the pushed one already.
-func pushSerial(file string, t *stateTarget, cur, pushed *state.State, force bool) (uint64, error) {
-	const advice = "pass --force to replace it anyway; 'patwatch state pull' saves the current state first"
-	switch {
-	case cur.Lineage != pushed.Lineage && !force:
-		return 0, hint.Wrap(fmt.Errorf("%s has lineage %s, %s has %s: they are different states; not replacing it", t, cur.Lineage, file, pushed.Lineage), advice)
-	case cur.Lineage != pushed.Lineage:
-		return max(pushed.Serial, cur.Serial+1), nil
-	case pushed.Serial > cur.Serial:
-		return pushed.Serial, nil
-	}
-	a, err := state.Marshal(cur)
+// stdinFile copies standard input to a temporary file, which the caller
+// removes, and returns its path.
+func stdinFile(e env) (string, error) {
+	tmp, err := os.CreateTemp("", "patwatch-push-*.json")
 	if err != nil {
-		return 0, err
+		return "", err
 	}
-	same := *pushed
-	same.Serial = cur.Serial
-	same.PatwatchVersion = cur.PatwatchVersion
-	b, err := state.Marshal(&same)
+	_, err = io.Copy(tmp, e.stdin)
+	if cerr := tmp.Close(); err == nil {
+		err = cerr
+	}
 	if err != nil {
-		return 0, err
+		os.Remove(tmp.Name())
+		return "", fmt.Errorf("read the state from standard input: %w", err)
 	}
-	switch {
-	case pushed.Serial == cur.Serial && bytes.Equal(a, b):
-		return 0, nil
-	case !force && pushed.Serial == cur.Serial:
-		return 0, hint.Wrap(fmt.Errorf("%s holds other content at serial %d, the serial of %s; not replacing it", t, cur.Serial, file), advice)
-	case !force:
-		return 0, hint.Wrap(fmt.Errorf("%s is at serial %d, and %s at %d: it is older; not replacing the newer state", t, cur.Serial, file, pushed.Serial), advice)
-	}
-	return cur.Serial + 1, nil
-}
-
-// readStateFile loads the state file to push, which must exist.
-func readStateFile(e env, file string) (*state.State, error) {
-	path := file
-	if file == "-" {
-		tmp, err := os.CreateTemp("", "patwatch-push-*.json")
-		if err != nil {
-			return nil, err
-		}
-		defer os.Remove(tmp.Name())
-		_, err = io.Copy(tmp, e.stdin)
-		if cerr := tmp.Close(); err == nil {
-			err = cerr
-		}
-		if err != nil {
-			return nil, fmt.Errorf("read the state from standard input: %w", err)
-		}
-		path = tmp.Name()
-	} else if _, err := os.Stat(file); err != nil {
-		return nil, fmt.Errorf("state push: %w", err)
-	}
-	st, err := state.Load(path)
-	if err != nil {
-		return nil, err
-	}
-	return st, nil
+	return tmp.Name(), nil
 }

@@ -13,6 +13,7 @@ import (
 	"github.com/patwatch/patwatch/internal/notify"
 	"github.com/patwatch/patwatch/internal/report"
 	"github.com/patwatch/patwatch/internal/runner"
+	"github.com/patwatch/patwatch/internal/store"
 	"github.com/patwatch/patwatch/reconciler"
 	"github.com/patwatch/patwatch/spec"
 	"github.com/patwatch/patwatch/watch"
@@ -44,7 +45,7 @@ func runWatch(ctx context.Context, e env, args []string) error {
 	if err != nil {
 		return specError(e.stderr, f.spec, err)
 	}
-	st, err := f.openStore(sp)
+	st, err := f.openStore(ctx, sp)
 	if err != nil {
 		return err
 	}
@@ -104,7 +105,7 @@ func runWatch(ctx context.Context, e env, args []string) error {
 		},
 	}
 	loop.Refreshed = func(ctx context.Context) (map[string]time.Time, error) {
-		return lastRefreshes(ctx, st)
+		return store.Refreshed(ctx, st)
 	}
 	if e.reload != nil {
 		reload, stop := e.reload()
@@ -122,22 +123,6 @@ func runWatch(ctx context.Context, e env, args []string) error {
 		return err
 	}
 	return nil
-}
-
-// lastRefreshes reads from the state when each search with its own
-// interval was last refreshed, for watch's schedule of them.
-func lastRefreshes(ctx context.Context, st runner.Store) (map[string]time.Time, error) {
-	recorded, err := st.Load(ctx)
-	if err != nil {
-		return nil, err
-	}
-	out := map[string]time.Time{}
-	for name, s := range recorded.Searches {
-		if !s.RefreshedAt.IsZero() {
-			out[name] = s.RefreshedAt
-		}
-	}
-	return out, nil
 }
 
 // writeWatchReport prints a run's change report (one JSON object a line;

@@ -47,7 +47,11 @@ type FileStore struct {
 // that the sandbox's state (sandbox.state.json beside the real one, as
 // patwatch init suggests) keeps its simulated drawings apart.
 func ForStateFile(statePath string) *FileStore {
-	dir := filepath.Join(filepath.Dir(statePath), filepath.FromSlash(DirName), filepath.Base(statePath))
+	return InDir(filepath.Join(filepath.Dir(statePath), filepath.FromSlash(DirName), filepath.Base(statePath)))
+}
+
+// InDir returns the store kept in the directory dir.
+func InDir(dir string) *FileStore {
 	return &FileStore{dir: dir, index: filepath.Join(dir, "index.json"), now: time.Now}
 }
 

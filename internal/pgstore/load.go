@@ -5,6 +5,7 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"io/fs"
 	"math"
 	"strings"
 	"time"
@@ -82,17 +83,22 @@ func (e *FormatError) Hint() string {
 	return "install the latest patwatch to use this state"
 }
 
-// SerialError reports a serial that was never saved.
+// SerialError reports a serial that was never saved. Of a state never
+// saved at all, it matches fs.ErrNotExist, as Missing's error does.
 type SerialError struct {
-	Store  string
-	State  string
-	Serial uint64
-	Near   []uint64 // saved serials around it
+	Store      string
+	State      string
+	Serial     uint64
+	Near       []uint64 // saved serials around it
+	NeverSaved bool     // the state has no serial at all
 }
 
 func (e *SerialError) Error() string {
 	return fmt.Sprintf("state %s (%s) has no serial %d", e.State, e.Store, e.Serial)
 }
+
+// Is makes errors.Is(err, fs.ErrNotExist) true for a state never saved.
+func (e *SerialError) Is(target error) bool { return e.NeverSaved && target == fs.ErrNotExist }
 
 // Hint names the serials there are.
 func (e *SerialError) Hint() string {
@@ -105,9 +111,6 @@ func (e *SerialError) Hint() string {
 	}
 	return "saved serials near it: " + strings.Join(s, ", ")
 }
-
-// ErrNoState is returned by LoadSerial for a state never saved.
-var ErrNoState = errors.New("the state has never been saved")
 
 // Load reads the current state. A state never saved is an empty state with
 // a new lineage, as a missing state file is.
@@ -155,30 +158,85 @@ func (s *Store) read(ctx context.Context, n uint64, current bool) (*state.State,
 }
 
 func (s *Store) readTx(ctx context.Context, tx pgx.Tx, n uint64, current bool) (*state.State, *snapshot, error) {
-	fail := func(what string, err error) (*state.State, *snapshot, error) {
-		return nil, nil, fmt.Errorf("read state %s from %s: %s: %w", s.state, s.display, what, err)
+	fail := func(err error) (*state.State, *snapshot, error) {
+		return nil, nil, fmt.Errorf("read state %s from %s: %w", s.state, s.display, err)
 	}
 	var cur int64
 	err := tx.QueryRow(ctx, "SELECT serial FROM "+s.t("states")+" WHERE state = $1", s.state).Scan(&cur)
 	if errors.Is(err, pgx.ErrNoRows) {
 		if !current {
-			return nil, nil, &SerialError{Store: s.display, State: s.state, Serial: n}
+			return nil, nil, &SerialError{Store: s.display, State: s.state, Serial: n, NeverSaved: true}
 		}
 		st := state.New()
 		return st, emptySnapshot(st.Lineage), nil
 	}
 	if err != nil {
-		return fail("states", err)
+		return fail(fmt.Errorf("states: %w", err))
 	}
 	if current {
 		n = uint64(cur)
 	}
+	st, err := s.readSerial(ctx, tx, n)
+	if err != nil {
+		return nil, nil, err
+	}
+
+	r := &rowReader{tx: tx, args: []any{s.state, int64(n)}, valid: "to_serial IS NULL AND $2::bigint IS NOT NULL"}
+	if !current {
+		r.valid = "from_serial <= $2 AND (to_serial IS NULL OR to_serial > $2)"
+	}
+	if err := s.readFields(ctx, r, st); err != nil {
+		return fail(err)
+	}
+	if err := s.readSearches(ctx, r, st); err != nil {
+		return fail(err)
+	}
+	sums, err := s.readHits(ctx, tx, r.valid, r.args, st)
+	if err != nil {
+		return fail(fmt.Errorf("hits: %w", err))
+	}
+	if err := s.readReports(ctx, r, st); err != nil {
+		return fail(err)
+	}
+	seqs, err := s.readOutbox(ctx, r, st)
+	if err != nil {
+		return fail(err)
+	}
+	if !current {
+		return st, nil, nil
+	}
+	snap, err := snapshotOf(st, sums, seqs)
+	if err != nil {
+		return fail(fmt.Errorf("snapshot: %w", err))
+	}
+	snap.exists = true
+	return st, snap, nil
+}
+
+// rowReader reads the rows of one serial of the state: those valid in it
+// by the condition valid, over args (the state's name, the serial).
+type rowReader struct {
+	tx    pgx.Tx
+	valid string
+	args  []any
+}
+
+// query selects what from table's rows of the serial, ordered as order
+// says ("" for no order).
+func (r *rowReader) query(ctx context.Context, what, table, order string) (pgx.Rows, error) {
+	return r.tx.Query(ctx, "SELECT "+what+" FROM "+table+" WHERE state = $1 AND "+r.valid+order, r.args...)
+}
+
+// readSerial reads serial n's row: the state with its header and budget,
+// and no entries yet. A serial never saved is a *SerialError naming the
+// serials near it; a newer format than this build reads, a *FormatError.
+func (s *Store) readSerial(ctx context.Context, tx pgx.Tx, n uint64) (*state.State, error) {
 	var lineage string
 	var fv int
 	var pv string
 	var budgetDay pgtype.Date
 	var budgetCalls pgtype.Int4
-	err = tx.QueryRow(ctx, "SELECT lineage, format_version, patwatch_version, budget_day, budget_calls FROM "+s.t("serials")+" WHERE state = $1 AND serial = $2",
+	err := tx.QueryRow(ctx, "SELECT lineage, format_version, patwatch_version, budget_day, budget_calls FROM "+s.t("serials")+" WHERE state = $1 AND serial = $2",
 		s.state, int64(n)).Scan(&lineage, &fv, &pv, &budgetDay, &budgetCalls)
 	if errors.Is(err, pgx.ErrNoRows) {
 		e := &SerialError{Store: s.display, State: s.state, Serial: n}
@@ -190,13 +248,13 @@ func (s *Store) readTx(ctx context.Context, tx pgx.Tx, n uint64, current bool) (
 				e.Near = append(e.Near, uint64(v))
 			}
 		}
-		return nil, nil, e
+		return nil, e
 	}
 	if err != nil {
-		return fail("serials", err)
+		return nil, fmt.Errorf("read state %s from %s: serials: %w", s.state, s.display, err)
 	}
 	if fv > state.FormatVersion {
-		return nil, nil, &FormatError{Store: s.display, State: s.state, Serial: n, FormatVersion: fv, PatwatchVersion: pv}
+		return nil, &FormatError{Store: s.display, State: s.state, Serial: n, FormatVersion: fv, PatwatchVersion: pv}
 	}
 	st := &state.State{
 		FormatVersion: fv, Serial: n, Lineage: lineage, PatwatchVersion: pv,
@@ -205,24 +263,24 @@ func (s *Store) readTx(ctx context.Context, tx pgx.Tx, n uint64, current bool) (
 	if budgetDay.Valid {
 		st.Budget = &state.Budget{Day: budgetDay.Time.Format(time.DateOnly), Calls: int(budgetCalls.Int32)}
 	}
+	return st, nil
+}
 
-	valid := "to_serial IS NULL AND $2::bigint IS NOT NULL"
-	if !current {
-		valid = "from_serial <= $2 AND (to_serial IS NULL OR to_serial > $2)"
-	}
-	args := []any{s.state, int64(n)}
-
-	fields := map[string]fieldRow{}
-	rows, err := tx.Query(ctx, "SELECT field, value, raw FROM "+s.t("state_fields")+" WHERE state = $1 AND "+valid, args...)
+// readFields sets the state's fields that no table models.
+func (s *Store) readFields(ctx context.Context, r *rowReader, st *state.State) error {
+	fail := func(err error) error { return fmt.Errorf("state_fields: %w", err) }
+	rows, err := r.query(ctx, "field, value, raw", s.t("state_fields"), "")
 	if err != nil {
-		return fail("state_fields", err)
+		return fail(err)
 	}
+	defer rows.Close()
+	fields := map[string]fieldRow{}
 	for rows.Next() {
 		var name string
 		var f fieldRow
 		var raw pgtype.Text
 		if err := rows.Scan(&name, &f.value, &raw); err != nil {
-			return fail("state_fields", err)
+			return fail(err)
 		}
 		if raw.Valid {
 			f.raw, f.value = []byte(raw.String), nil
@@ -230,58 +288,63 @@ func (s *Store) readTx(ctx context.Context, tx pgx.Tx, n uint64, current bool) (
 		fields[name] = f
 	}
 	if err := rows.Err(); err != nil {
-		return fail("state_fields", err)
+		return fail(err)
 	}
 	if err := setFields(st, fields); err != nil {
-		return fail("state_fields", err)
+		return fail(err)
 	}
+	return nil
+}
 
-	rows, err = tx.Query(ctx, "SELECT search, retired, fingerprint, baseline_at, refreshed_at, retired_at, extra, raw FROM "+s.t("searches")+
-		" WHERE state = $1 AND "+valid, args...)
+// readSearches adds the state's searches, live and retired, without their
+// hits.
+func (s *Store) readSearches(ctx context.Context, r *rowReader, st *state.State) error {
+	rows, err := r.query(ctx, "search, retired, fingerprint, baseline_at, refreshed_at, retired_at, extra, raw", s.t("searches"), "")
 	if err != nil {
-		return fail("searches", err)
+		return fmt.Errorf("searches: %w", err)
 	}
+	defer rows.Close()
 	for rows.Next() {
 		var name string
 		var retired bool
-		var r searchRow
+		var row searchRow
 		var refreshed, retiredAt pgtype.Timestamptz
 		var raw pgtype.Text
-		if err := rows.Scan(&name, &retired, &r.fingerprint, &r.baselineAt, &refreshed, &retiredAt, &r.extra, &raw); err != nil {
-			return fail("searches", err)
+		if err := rows.Scan(&name, &retired, &row.fingerprint, &row.baselineAt, &refreshed, &retiredAt, &row.extra, &raw); err != nil {
+			return fmt.Errorf("searches: %w", err)
 		}
-		r.baselineAt = r.baselineAt.UTC()
-		r.refreshedAt, r.retiredAt = timeOf(refreshed), timeOf(retiredAt)
+		row.baselineAt = row.baselineAt.UTC()
+		row.refreshedAt, row.retiredAt = timeOf(refreshed), timeOf(retiredAt)
 		if raw.Valid {
-			r.raw = []byte(raw.String)
+			row.raw = []byte(raw.String)
 		}
-		sr, err := r.search()
+		sr, err := row.search()
 		if err != nil {
-			return fail("search "+name, err)
+			return fmt.Errorf("search %s: %w", name, err)
 		}
-		if retired {
-			if st.RetiredSearches == nil {
-				st.RetiredSearches = map[string]*state.Search{}
-			}
-			st.RetiredSearches[name] = sr
-		} else {
+		if !retired {
 			st.Searches[name] = sr
+			continue
 		}
+		if st.RetiredSearches == nil {
+			st.RetiredSearches = map[string]*state.Search{}
+		}
+		st.RetiredSearches[name] = sr
 	}
 	if err := rows.Err(); err != nil {
-		return fail("searches", err)
+		return fmt.Errorf("searches: %w", err)
 	}
+	return nil
+}
 
-	sums, err := s.readHits(ctx, tx, valid, args, st)
+// readReports adds the state's reports, live and retired.
+func (s *Store) readReports(ctx context.Context, r *rowReader, st *state.State) error {
+	rows, err := r.query(ctx, `report, retired, patent_number, patent_id, format, logo, job_id, status, submitted_at, link_expires_at,
+		file, sha256, last_error, submissions, outcome_unknown_at, retired_at, extra, raw`, s.t("reports"), "")
 	if err != nil {
-		return fail("hits", err)
+		return fmt.Errorf("reports: %w", err)
 	}
-
-	rows, err = tx.Query(ctx, `SELECT report, retired, patent_number, patent_id, format, logo, job_id, status, submitted_at, link_expires_at,
-		file, sha256, last_error, submissions, outcome_unknown_at, retired_at, extra, raw FROM `+s.t("reports")+" WHERE state = $1 AND "+valid, args...)
-	if err != nil {
-		return fail("reports", err)
-	}
+	defer rows.Close()
 	for rows.Next() {
 		var name string
 		var retired bool
@@ -290,7 +353,7 @@ func (s *Store) readTx(ctx context.Context, tx pgx.Tx, n uint64, current bool) (
 		var expires, unknown, retiredAt pgtype.Timestamptz
 		if err := rows.Scan(&name, &retired, &number, &id, &rr.format, &rr.logo, &job, &rr.status, &rr.submittedAt, &expires,
 			&file, &sum, &lastErr, &rr.submissions, &unknown, &retiredAt, &rr.extra, &rawText); err != nil {
-			return fail("reports", err)
+			return fmt.Errorf("reports: %w", err)
 		}
 		rr.patentNumber, rr.patentID, rr.jobID = number.String, id.String, job.String
 		rr.file, rr.sha256, rr.lastError = file.String, sum.String, lastErr.String
@@ -301,59 +364,56 @@ func (s *Store) readTx(ctx context.Context, tx pgx.Tx, n uint64, current bool) (
 		}
 		rp, err := rr.report()
 		if err != nil {
-			return fail("report "+name, err)
+			return fmt.Errorf("report %s: %w", name, err)
 		}
-		if retired {
-			if st.RetiredReports == nil {
-				st.RetiredReports = map[string]*state.Report{}
-			}
-			st.RetiredReports[name] = rp
-		} else {
+		if !retired {
 			st.Reports[name] = rp
+			continue
 		}
+		if st.RetiredReports == nil {
+			st.RetiredReports = map[string]*state.Report{}
+		}
+		st.RetiredReports[name] = rp
 	}
 	if err := rows.Err(); err != nil {
-		return fail("reports", err)
+		return fmt.Errorf("reports: %w", err)
 	}
+	return nil
+}
 
-	rows, err = tx.Query(ctx, `SELECT id, seq, channel, generated_at, spec, simulated, events, attempts, first_failed, last_error, extra, raw
-		FROM `+s.t("outbox")+" WHERE state = $1 AND "+valid+" ORDER BY seq", args...)
+// readOutbox adds the state's outbox, oldest first, and returns its rows'
+// seqs by message id: their own, which later saves compare with.
+func (s *Store) readOutbox(ctx context.Context, r *rowReader, st *state.State) (map[string]int64, error) {
+	rows, err := r.query(ctx, "id, seq, channel, generated_at, spec, simulated, events, attempts, first_failed, last_error, extra, raw",
+		s.t("outbox"), " ORDER BY seq")
 	if err != nil {
-		return fail("outbox", err)
+		return nil, fmt.Errorf("outbox: %w", err)
 	}
-	seqs := map[string]int64{} // by message id: the rows' own, which later saves compare with
+	defer rows.Close()
+	seqs := map[string]int64{}
 	for rows.Next() {
 		var id string
-		var r messageRow
+		var row messageRow
 		var failed pgtype.Timestamptz
 		var lastErr, raw pgtype.Text
-		if err := rows.Scan(&id, &r.seq, &r.channel, &r.generatedAt, &r.spec, &r.simulated, &r.events, &r.attempts, &failed, &lastErr, &r.extra, &raw); err != nil {
-			return fail("outbox", err)
+		if err := rows.Scan(&id, &row.seq, &row.channel, &row.generatedAt, &row.spec, &row.simulated, &row.events, &row.attempts, &failed, &lastErr, &row.extra, &raw); err != nil {
+			return nil, fmt.Errorf("outbox: %w", err)
 		}
-		r.generatedAt, r.firstFailed, r.lastError = r.generatedAt.UTC(), timeOf(failed), lastErr.String
+		row.generatedAt, row.firstFailed, row.lastError = row.generatedAt.UTC(), timeOf(failed), lastErr.String
 		if raw.Valid {
-			r.raw = []byte(raw.String)
+			row.raw = []byte(raw.String)
 		}
-		m, err := r.message(id)
+		m, err := row.message(id)
 		if err != nil {
-			return fail("outbox message "+id, err)
+			return nil, fmt.Errorf("outbox message %s: %w", id, err)
 		}
 		st.Outbox = append(st.Outbox, m)
-		seqs[id] = r.seq
+		seqs[id] = row.seq
 	}
 	if err := rows.Err(); err != nil {
-		return fail("outbox", err)
+		return nil, fmt.Errorf("outbox: %w", err)
 	}
-
-	if !current {
-		return st, nil, nil
-	}
-	snap, err := snapshotOf(st, sums, seqs)
-	if err != nil {
-		return fail("snapshot", err)
-	}
-	snap.exists = true
-	return st, snap, nil
+	return seqs, nil
 }
 
 // timeOf is a nullable timestamp as the state holds it: NULL is the zero

@@ -3,10 +3,11 @@
 // as history, and the searches, hits, reports and runs are tables users may
 // query with SQL (docs/postgres.md documents them).
 //
-// A Store implements the runner's Store seam as the state file does. Its
-// lock is a session advisory lock on a connection of its own, so a holder
-// that dies or loses its connection releases it with its session; a save is
-// one transaction that compares the lineage and serial it loaded with the
+// A Store is one kind of state behind the seam every kind implements
+// (store.Store, which opens it for a postgres:// URL). Its lock is a
+// session advisory lock on a connection of its own, so a holder that dies
+// or loses its connection releases it with its session; a save is one
+// transaction that compares the lineage and serial it loaded with the
 // database's and writes only the rows that changed.
 package pgstore
 
@@ -24,6 +25,8 @@ import (
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
+
+	"github.com/patwatch/patwatch/internal/hint"
 )
 
 // Defaults of the URL's own parameters.
@@ -65,6 +68,9 @@ type Options struct {
 	Now  func() time.Time // default time.Now
 	// Version is patwatch's version, recorded with the schema and runs.
 	Version string
+	// SpecPath is the spec the state belongs to, as given; DrawingsDir is
+	// beside it. "" or "-" (standard input): the working directory.
+	SpecPath string
 }
 
 // Store is one named state in a PostgreSQL database. It connects on first
@@ -102,7 +108,7 @@ func Open(rawURL string, opts Options) (*Store, error) {
 	}
 	s := &Store{opts: opts}
 	if err := s.parse(rawURL); err != nil {
-		return nil, s.redact(err)
+		return nil, hint.Wrap(s.redact(err), "the URL is postgres://USER@HOST:PORT/DB?sslmode=…&state=NAME&schema=SCHEMA")
 	}
 	return s, nil
 }

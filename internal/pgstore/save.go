@@ -10,7 +10,6 @@ import (
 	"unicode/utf8"
 
 	"github.com/jackc/pgx/v5"
-	"github.com/jackc/pgx/v5/pgconn"
 
 	"github.com/patwatch/patwatch/state"
 )
@@ -172,7 +171,8 @@ func (s *Store) save(ctx context.Context, st *state.State, o saveOptions) (bool,
 	if err != nil {
 		return false, err
 	}
-	wrote, err := s.write(ctx, conn, st, snap, c, serial, format, o.by, o.replace)
+	o.serial = serial
+	wrote, err := s.write(ctx, conn, &writing{st: st, snap: snap, c: c, format: format, saveOptions: o})
 	if err != nil {
 		return false, err
 	}
@@ -276,9 +276,32 @@ func checkHit(search entryKey, pn string, h *state.Hit) error {
 func diff(snap *snapshot, st *state.State) (*changes, error) {
 	c := &changes{fields: map[string]fieldRow{}, searches: map[entryKey]searchRow{}, reports: map[entryKey]reportRow{},
 		dirty: map[entryKey]map[string]hitRow{}, sums: make(map[entryKey]hitSum, len(st.Searches)), outbox: map[string]messageRow{}}
+	if err := c.diffFields(snap, st); err != nil {
+		return nil, err
+	}
+	if err := c.diffSearches(snap, st); err != nil {
+		return nil, err
+	}
+	if err := c.diffReports(snap, st); err != nil {
+		return nil, err
+	}
+	if err := c.diffOutbox(snap, st); err != nil {
+		return nil, err
+	}
+	if (snap.budget == nil) != (st.Budget == nil) || (st.Budget != nil && *st.Budget != *snap.budget) {
+		c.budget = true
+	}
+	if st.Budget != nil {
+		b := *st.Budget
+		c.newBudget = &b
+	}
+	return c, nil
+}
+
+func (c *changes) diffFields(snap *snapshot, st *state.State) error {
 	fields, err := fieldsOf(st)
 	if err != nil {
-		return nil, err
+		return err
 	}
 	for k, f := range fields {
 		if old, ok := snap.fields[k]; !ok || !old.equal(&f) {
@@ -290,7 +313,12 @@ func diff(snap *snapshot, st *state.State) (*changes, error) {
 			c.fieldsGone = append(c.fieldsGone, k)
 		}
 	}
+	return nil
+}
 
+// diffSearches diffs the searches' rows, and their hits: all of a new
+// search's are inserted; those of a search whose digest changed are dirty.
+func (c *changes) diffSearches(snap *snapshot, st *state.State) error {
 	var buf []byte
 	seen := map[entryKey]bool{}
 	for _, part := range []struct {
@@ -302,37 +330,14 @@ func diff(snap *snapshot, st *state.State) (*changes, error) {
 			seen[k] = true
 			row, err := searchRowOf(sr, part.retired)
 			if err != nil {
-				return nil, fmt.Errorf("search %s: %w", k, err)
+				return fmt.Errorf("search %s: %w", k, err)
 			}
 			old := snap.searches[k]
 			if old == nil || !old.row.equal(&row) {
 				c.searches[k] = row
 			}
-			var sum hitSum
-			for pn, h := range sr.Hits {
-				if err := checkHit(k, pn, h); err != nil {
-					return nil, err
-				}
-				if err := sum.add(pn, h, &buf); err != nil {
-					return nil, fmt.Errorf("search %s: hit %s: %w", k, pn, err)
-				}
-				if old == nil {
-					r, err := hitRowOf(h)
-					if err != nil {
-						return nil, fmt.Errorf("search %s: hit %s: %w", k, pn, err)
-					}
-					c.hitInserts = append(c.hitInserts, hitInsert{search: k, pn: pn, row: r})
-				}
-			}
-			c.sums[k] = sum
-			if old != nil && sum != old.hits {
-				rows := make(map[string]hitRow, len(sr.Hits))
-				for pn, h := range sr.Hits {
-					if rows[pn], err = hitRowOf(h); err != nil {
-						return nil, fmt.Errorf("search %s: hit %s: %w", k, pn, err)
-					}
-				}
-				c.dirty[k] = rows
+			if err := c.diffHits(k, sr, old, &buf); err != nil {
+				return err
 			}
 		}
 	}
@@ -341,8 +346,45 @@ func diff(snap *snapshot, st *state.State) (*changes, error) {
 			c.searchGone = append(c.searchGone, k)
 		}
 	}
+	return nil
+}
 
-	seen = map[entryKey]bool{}
+// diffHits diffs the hits of the search k, which snap held as old (nil:
+// it did not).
+func (c *changes) diffHits(k entryKey, sr *state.Search, old *searchSnap, buf *[]byte) error {
+	var sum hitSum
+	for pn, h := range sr.Hits {
+		if err := checkHit(k, pn, h); err != nil {
+			return err
+		}
+		if err := sum.add(pn, h, buf); err != nil {
+			return fmt.Errorf("search %s: hit %s: %w", k, pn, err)
+		}
+		if old == nil {
+			r, err := hitRowOf(h)
+			if err != nil {
+				return fmt.Errorf("search %s: hit %s: %w", k, pn, err)
+			}
+			c.hitInserts = append(c.hitInserts, hitInsert{search: k, pn: pn, row: r})
+		}
+	}
+	c.sums[k] = sum
+	if old == nil || sum == old.hits {
+		return nil
+	}
+	rows := make(map[string]hitRow, len(sr.Hits))
+	for pn, h := range sr.Hits {
+		var err error
+		if rows[pn], err = hitRowOf(h); err != nil {
+			return fmt.Errorf("search %s: hit %s: %w", k, pn, err)
+		}
+	}
+	c.dirty[k] = rows
+	return nil
+}
+
+func (c *changes) diffReports(snap *snapshot, st *state.State) error {
+	seen := map[entryKey]bool{}
 	for _, part := range []struct {
 		m       map[string]*state.Report
 		retired bool
@@ -352,7 +394,7 @@ func diff(snap *snapshot, st *state.State) (*changes, error) {
 			seen[k] = true
 			row, err := reportRowOf(rp, part.retired)
 			if err != nil {
-				return nil, fmt.Errorf("report %s: %w", k, err)
+				return fmt.Errorf("report %s: %w", k, err)
 			}
 			if old, ok := snap.reports[k]; !ok || !old.equal(&row) {
 				c.reports[k] = row
@@ -364,14 +406,17 @@ func diff(snap *snapshot, st *state.State) (*changes, error) {
 			c.reportsGone = append(c.reportsGone, k)
 		}
 	}
+	return nil
+}
 
+func (c *changes) diffOutbox(snap *snapshot, st *state.State) error {
 	seqs := outboxSeqs(snap.outbox, st.Outbox)
 	ids := map[string]bool{}
 	for i, m := range st.Outbox {
 		ids[m.ID] = true
 		row, err := messageRowOf(m, seqs[i])
 		if err != nil {
-			return nil, fmt.Errorf("outbox message %s: %w", m.ID, err)
+			return fmt.Errorf("outbox message %s: %w", m.ID, err)
 		}
 		if old, ok := snap.outbox[m.ID]; !ok || !old.equal(&row) {
 			c.outbox[m.ID] = row
@@ -382,15 +427,7 @@ func diff(snap *snapshot, st *state.State) (*changes, error) {
 			c.outboxGone = append(c.outboxGone, id)
 		}
 	}
-
-	if (snap.budget == nil) != (st.Budget == nil) || (st.Budget != nil && *st.Budget != *snap.budget) {
-		c.budget = true
-	}
-	if st.Budget != nil {
-		b := *st.Budget
-		c.newBudget = &b
-	}
-	return c, nil
+	return nil
 }
 
 // apply brings the snapshot to the state c was computed for.
@@ -477,197 +514,6 @@ func (s *Store) diffDirty(ctx context.Context, tx pgx.Tx, c *changes) error {
 		}
 	}
 	c.dirty = nil
-	return nil
-}
-
-// errNoChange ends a write whose dirty searches turned out unchanged.
-var errNoChange = errors.New("no change")
-
-// write commits the changes as serial, after checking that the database
-// still holds what snap says. It reports false, writing nothing, when the
-// diff of the dirty searches finds nothing changed and always is false.
-func (s *Store) write(ctx context.Context, conn *pgx.Conn, st *state.State, snap *snapshot, c *changes, serial uint64, format int, by string, always bool) (bool, error) {
-	tx, err := conn.Begin(ctx)
-	if err != nil {
-		return false, fmt.Errorf("save state %s to %s: %w", s.state, s.display, err)
-	}
-	defer tx.Rollback(context.WithoutCancel(ctx))
-	err = s.writeTx(ctx, conn, tx, st, snap, c, serial, format, by, always)
-	if err == nil {
-		err = tx.Commit(ctx)
-	}
-	var ce *ConflictError
-	switch {
-	case errors.Is(err, errNoChange):
-		return false, nil
-	case errors.As(err, &ce):
-		return false, err
-	case err != nil:
-		return false, fmt.Errorf("save state %s to %s: %w", s.state, s.display, err)
-	}
-	return true, nil
-}
-
-func (s *Store) writeTx(ctx context.Context, conn *pgx.Conn, tx pgx.Tx, st *state.State, snap *snapshot, c *changes, serial uint64, format int, by string, always bool) error {
-	conflict := &ConflictError{Store: s.display, State: s.state, ReadSerial: snap.serial, ReadExists: snap.exists, SavingLineage: snap.lineage}
-	var lineage string
-	var cur int64
-	now := s.opts.Now().UTC()
-	err := tx.QueryRow(ctx, "SELECT lineage, serial FROM "+s.t("states")+" WHERE state = $1 FOR UPDATE", s.state).Scan(&lineage, &cur)
-	switch {
-	case errors.Is(err, pgx.ErrNoRows):
-		if snap.exists {
-			return conflict
-		}
-		_, err = tx.Exec(ctx, "INSERT INTO "+s.t("states")+" (state, lineage, serial, updated_at) VALUES ($1, $2, $3, $4)", s.state, st.Lineage, int64(serial), now)
-		var pe *pgconn.PgError
-		if errors.As(err, &pe) && pe.Code == "23505" { // created meanwhile
-			conflict.Exists = true
-			tx.Rollback(ctx)
-			_ = conn.QueryRow(ctx, "SELECT lineage, serial FROM "+s.t("states")+" WHERE state = $1", s.state).Scan(&conflict.Lineage, &cur)
-			conflict.Serial = uint64(cur)
-			return conflict
-		}
-		if err != nil {
-			return fmt.Errorf("states: %w", err)
-		}
-	case err != nil:
-		return fmt.Errorf("states: %w", err)
-	default:
-		conflict.Exists, conflict.Lineage, conflict.Serial = true, lineage, uint64(cur)
-		if !snap.exists || lineage != snap.lineage || uint64(cur) != snap.serial {
-			return conflict
-		}
-		if uint64(cur) >= serial {
-			return fmt.Errorf("serial %d is not above the current %d", serial, cur)
-		}
-		if err := s.diffDirty(ctx, tx, c); err != nil {
-			return fmt.Errorf("hits: %w", err)
-		}
-		if c.count() == 0 && !always {
-			return errNoChange
-		}
-		if _, err := tx.Exec(ctx, "UPDATE "+s.t("states")+" SET lineage = $2, serial = $3, updated_at = $4 WHERE state = $1",
-			s.state, st.Lineage, int64(serial), now); err != nil {
-			return fmt.Errorf("states: %w", err)
-		}
-	}
-	if len(c.dirty) > 0 {
-		// Only searches the database holds are dirty, and it holds none.
-		return errors.New("the state's searches are not in the database")
-	}
-
-	ser := int64(serial)
-	closeBy := func(table, key string, names []string) error {
-		if len(names) == 0 {
-			return nil
-		}
-		_, err := tx.Exec(ctx, "UPDATE "+s.t(table)+" SET to_serial = $2 WHERE state = $1 AND "+ident(key)+" = ANY($3) AND to_serial IS NULL",
-			s.state, ser, names)
-		if err != nil {
-			return fmt.Errorf("%s: %w", table, err)
-		}
-		return nil
-	}
-	closeEntries := func(table, key string, keys []entryKey) error {
-		if len(keys) == 0 {
-			return nil
-		}
-		names, retired := make([]string, len(keys)), make([]bool, len(keys))
-		for i, k := range keys {
-			names[i], retired[i] = k.name, k.retired
-		}
-		_, err := tx.Exec(ctx, "UPDATE "+s.t(table)+" AS t SET to_serial = $2 FROM unnest($3::text[], $4::boolean[]) AS c(name, retired)"+
-			" WHERE t.state = $1 AND t."+ident(key)+" = c.name AND t.retired = c.retired AND t.to_serial IS NULL", s.state, ser, names, retired)
-		if err != nil {
-			return fmt.Errorf("%s: %w", table, err)
-		}
-		return nil
-	}
-	if err := closeBy("state_fields", "field", slices.Concat(c.fieldsGone, keys(c.fields))); err != nil {
-		return err
-	}
-	if err := closeEntries("searches", "search", slices.Concat(c.searchGone, entryKeys(c.searches))); err != nil {
-		return err
-	}
-	if err := closeEntries("hits", "search", c.searchGone); err != nil {
-		return err
-	}
-	if len(c.hitCloses) > 0 {
-		names, retired, pns := make([]string, len(c.hitCloses)), make([]bool, len(c.hitCloses)), make([]string, len(c.hitCloses))
-		for i, h := range c.hitCloses {
-			names[i], retired[i], pns[i] = h.search.name, h.search.retired, h.pn
-		}
-		if _, err := tx.Exec(ctx, "UPDATE "+s.t("hits")+` AS h SET to_serial = $2 FROM unnest($3::text[], $4::boolean[], $5::text[]) AS c(search, retired, patent_pn)
-			WHERE h.state = $1 AND h.search = c.search AND h.retired = c.retired AND h.patent_pn = c.patent_pn AND h.to_serial IS NULL`,
-			s.state, ser, names, retired, pns); err != nil {
-			return fmt.Errorf("hits: %w", err)
-		}
-	}
-	if err := closeEntries("reports", "report", slices.Concat(c.reportsGone, entryKeys(c.reports))); err != nil {
-		return err
-	}
-	if err := closeBy("outbox", "id", slices.Concat(c.outboxGone, keys(c.outbox))); err != nil {
-		return err
-	}
-
-	copyRows := func(table string, cols []string, n int, row func(i int) []any) error {
-		if n == 0 {
-			return nil
-		}
-		_, err := tx.CopyFrom(ctx, pgx.Identifier{s.schema, table}, cols, pgx.CopyFromSlice(n, func(i int) ([]any, error) {
-			return row(i), nil
-		}))
-		if err != nil {
-			return fmt.Errorf("%s: %w", table, err)
-		}
-		return nil
-	}
-	fieldNames := keys(c.fields)
-	if err := copyRows("state_fields", []string{"state", "field", "from_serial", "value", "raw"}, len(fieldNames), func(i int) []any {
-		f := c.fields[fieldNames[i]]
-		return []any{s.state, fieldNames[i], ser, jsonbOrNil(f.value), textOrNil(f.raw)}
-	}); err != nil {
-		return err
-	}
-	searchKeys := entryKeys(c.searches)
-	if err := copyRows("searches", append([]string{"state", "search", "retired", "from_serial"}, searchColumns...), len(searchKeys), func(i int) []any {
-		r := c.searches[searchKeys[i]]
-		return append([]any{s.state, searchKeys[i].name, searchKeys[i].retired, ser}, r.copyValues()...)
-	}); err != nil {
-		return err
-	}
-	if err := copyRows("hits", append([]string{"state", "search", "retired", "patent_pn", "from_serial"}, hitColumns...), len(c.hitInserts), func(i int) []any {
-		h := &c.hitInserts[i]
-		return append([]any{s.state, h.search.name, h.search.retired, h.pn, ser}, h.row.copyValues()...)
-	}); err != nil {
-		return err
-	}
-	reportKeys := entryKeys(c.reports)
-	if err := copyRows("reports", append([]string{"state", "report", "retired", "from_serial"}, reportColumns...), len(reportKeys), func(i int) []any {
-		r := c.reports[reportKeys[i]]
-		return append([]any{s.state, reportKeys[i].name, reportKeys[i].retired, ser}, r.copyValues()...)
-	}); err != nil {
-		return err
-	}
-	ids := keys(c.outbox)
-	if err := copyRows("outbox", append([]string{"state", "id", "from_serial"}, messageColumns...), len(ids), func(i int) []any {
-		r := c.outbox[ids[i]]
-		return append([]any{s.state, ids[i], ser}, r.copyValues()...)
-	}); err != nil {
-		return err
-	}
-
-	var budgetDay, budgetCalls any
-	if b := st.Budget; b != nil {
-		d, _ := time.Parse(time.DateOnly, b.Day) // check made sure it parses
-		budgetDay, budgetCalls = d, b.Calls
-	}
-	written := len(c.fields) + len(c.searches) + len(c.hitInserts) + len(c.reports) + len(c.outbox)
-	if _, err := tx.Exec(ctx, "INSERT INTO "+s.t("serials")+` (state, serial, lineage, format_version, patwatch_version, saved_at, saved_by, rows_written, budget_day, budget_calls)
-		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)`, s.state, ser, st.Lineage, format, st.PatwatchVersion, now, by, written, budgetDay, budgetCalls); err != nil {
-		return fmt.Errorf("serials: %w", err)
-	}
 	return nil
 }
 

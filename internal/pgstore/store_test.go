@@ -256,8 +256,8 @@ func TestEverySerialReadsBack(t *testing.T) {
 	if !errors.As(err, &se) || fmt.Sprint(se.Near) != "[4 5 6]" {
 		t.Errorf("serial 99: %v; want a SerialError naming serials 4, 5, 6", err)
 	}
-	if _, err := open(t, schema, "never").LoadSerial(ctx, 1); !errors.As(err, &se) {
-		t.Errorf("a state never saved: %v; want a SerialError", err)
+	if _, err := open(t, schema, "never").LoadSerial(ctx, 1); !errors.As(err, &se) || !errors.Is(err, fs.ErrNotExist) {
+		t.Errorf("a state never saved: %v; want a SerialError matching fs.ErrNotExist", err)
 	}
 }
 

@@ -1,8 +1,7 @@
 // Package runner performs one plan or apply: it takes the state's lock,
 // loads the state, reconciles it with the spec through the API, saves what
 // changed and returns the change report. Commands and watch mode call it;
-// where the state lives is a Store, declared here where it is used and
-// implemented by the state file (package state) and by other backends.
+// where the state lives is a Store: the part of store.Store a run uses.
 package runner
 
 import (
@@ -17,36 +16,31 @@ import (
 	"github.com/patwatch/patwatch/internal/atomicfile"
 	"github.com/patwatch/patwatch/internal/hint"
 	"github.com/patwatch/patwatch/internal/report"
+	"github.com/patwatch/patwatch/internal/store"
 	"github.com/patwatch/patwatch/reconciler"
 	"github.com/patwatch/patwatch/spec"
 	"github.com/patwatch/patwatch/state"
 )
 
-// Store is where the state lives. Only one apply holds its lock at a time;
-// Load and Save work without it (plan reads without locking). Side data
-// (the sandbox's memory) is kept with the state under a name.
+// Store is what a run needs of where the state lives: the part of the
+// seam every kind of state implements (store.Store, whose contract it
+// keeps) that plan, apply and the sandbox use. Only one apply holds its
+// lock at a time; Load and Save work without it (plan reads without
+// locking). Side data (the sandbox's memory) is kept with the state under
+// a name.
 type Store interface {
 	Lock(ctx context.Context, command string, timeout time.Duration) (unlock func() error, err error)
 	Load(ctx context.Context) (*state.State, error)
 	Save(ctx context.Context, st *state.State) (written bool, err error)
-	// LockWatch is held by a running watch for its lifetime, so that a
-	// second watch on the same state is refused naming the first.
-	LockWatch(ctx context.Context) (unlock func() error, err error)
-	// RecordRun adds a finished apply to the store's history of runs, where
-	// it keeps one.
 	RecordRun(ctx context.Context, run state.RunRecord) error
-	// ReadAux returns the side data name, or an error matching
-	// fs.ErrNotExist when there is none.
 	ReadAux(ctx context.Context, name string) ([]byte, error)
 	WriteAux(ctx context.Context, name string, data []byte) error
-	// String names the store in messages (a path, or a URL without its
-	// password).
 	String() string
 }
 
 // SandboxAux is the name of the side data the sandbox keeps its memory in.
 // Its presence marks a state written by --sandbox runs.
-const SandboxAux = "sandbox"
+const SandboxAux = store.SandboxAux
 
 // Connector makes the API client of a run and returns what releases it.
 type Connector func(ctx context.Context, sp *spec.Spec) (api reconciler.API, release func(), err error)

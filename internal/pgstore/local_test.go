@@ -1,25 +1,23 @@
-package main
+package pgstore
 
 import (
 	"path/filepath"
 	"strings"
 	"testing"
-
-	"github.com/patwatch/patwatch/internal/pgstore"
 )
 
-// TestPGDrawingsDirectory: a database state's drawings are kept beside the
+// TestDrawingsDirectory: a database state's drawings are kept beside the
 // spec, one directory per server, database, schema and state name (two
 // states of one name elsewhere never share a cache), the same whatever the
 // connection's options or password.
-func TestPGDrawingsDirectory(t *testing.T) {
+func TestDrawingsDirectory(t *testing.T) {
 	dir := func(rawURL string) string {
 		t.Helper()
-		pg, err := pgstore.Open(rawURL, pgstore.Options{})
+		pg, err := Open(rawURL, Options{SpecPath: filepath.Join("team", "patwatch.yaml")})
 		if err != nil {
 			t.Fatal(err)
 		}
-		return pgDrawings(filepath.Join("team", "patwatch.yaml"), pg).Dir()
+		return pg.DrawingsDir()
 	}
 	base := dir("postgres://pw:secret@db.example.com:5432/ip?sslmode=require&state=phones")
 	if !strings.HasPrefix(base, filepath.Join("team", ".patwatch", "drawings", "postgres-phones-")) || strings.Contains(base, "secret") {
