@@ -220,3 +220,90 @@ func TestNotificationsLeaveSilencedHitsOut(t *testing.T) {
 		t.Errorf("the last message's hits: %v, want CN0000006S alone", pns)
 	}
 }
+
+// TestMarkKeepsComments: mark edits the decisions file as a person would,
+// and the next run follows it.
+func TestMarkKeepsComments(t *testing.T) {
+	h := newHarness(t, fake.Options{})
+	h.clock.Set(fixedTime)
+	h.writeSpec(twoSearches)
+	h.writeDecisions(`
+# Reviewed in PR 12.
+version: 1
+decisions:
+  # The scale again.
+  CN0000002S:
+    verdict: relevant # for now
+`)
+	code, out, errOut := h.run(context.Background(), "mark", "-f", h.path("patwatch.yaml"), "CN0000002S", "CN0000007S",
+		"--as", "not_relevant", "--note", "kitchen scale", "--by", "alice", "--search", "alpha")
+	if code != exitOK {
+		t.Fatalf("mark: exit %d\n%s", code, errOut)
+	}
+	wantOut := "CN0000002S: not_relevant (was relevant)\nCN0000007S: not_relevant\n" + h.path("patwatch.decisions.yaml") + " written\n"
+	if out != wantOut {
+		t.Errorf("mark printed:\n%s\nwant:\n%s", out, wantOut)
+	}
+	got, _ := os.ReadFile(h.path("patwatch.decisions.yaml"))
+	want := `# Reviewed in PR 12.
+version: 1
+decisions:
+  # The scale again.
+  CN0000002S:
+    verdict: not_relevant # for now
+    note: kitchen scale
+    by: alice
+    at: 2026-12-01
+    searches: [alpha]
+  CN0000007S:
+    verdict: not_relevant
+    note: kitchen scale
+    by: alice
+    at: 2026-12-01
+    searches: [alpha]
+`
+	if string(got) != want {
+		t.Errorf("the decisions file:\n%s\nwant:\n%s", got, want)
+	}
+	if code, out, errOut := h.run(context.Background(), "mark", "-f", h.path("patwatch.yaml"), "CN0000007S", "--as", "none"); code != exitOK || !strings.Contains(out, "CN0000007S: decision removed (was not_relevant)") {
+		t.Errorf("mark --as none: exit %d\n%s%s", code, out, errOut)
+	}
+	if code, _, errOut := h.run(context.Background(), "validate", "-f", h.path("patwatch.yaml")); code != exitOK {
+		t.Errorf("validate after mark: exit %d\n%s", code, errOut)
+	}
+}
+
+// TestMarkRefusesBadInput: bad input is refused with every problem and the
+// file untouched.
+func TestMarkRefusesBadInput(t *testing.T) {
+	h := newHarness(t, fake.Options{})
+	h.writeSpec(twoSearches)
+	const before = "version: 1\ndecisions:\n  CN0000002S: {verdict: relevant} # keep me\n"
+	h.writeDecisions(before)
+	for _, c := range []struct {
+		args []string
+		want []string
+	}{
+		{[]string{"CN0000002S", "--as", "not-relevant"}, []string{`--as: unknown verdict "not-relevant"`, "hint: did you mean not_relevant?"}},
+		{[]string{"cn0000002s", "CN0000003S", "--as", "report", "--search", "alpah"}, []string{
+			`"cn0000002s" is not a publication number as the hits give it: write it in upper case`, "hint: write CN0000002S",
+			`the spec has no search named "alpah"`, "hint: did you mean alpha?",
+			"CN0000003S is a design patent; PatSnap's value reports do not cover design patents",
+			"error: nothing was written"}},
+		{[]string{"--as", "relevant"}, []string{"no patent number given"}},
+		{[]string{"CN0000002S"}, []string{"--as is required"}},
+	} {
+		code, out, errOut := h.run(context.Background(), append([]string{"mark", "-f", h.path("patwatch.yaml")}, c.args...)...)
+		if code != exitError || out != "" {
+			t.Errorf("mark %v: exit %d, stdout %q; want 1 and nothing", c.args, code, out)
+		}
+		for _, w := range c.want {
+			if !strings.Contains(errOut, w) {
+				t.Errorf("mark %v: missing %q in:\n%s", c.args, w, errOut)
+			}
+		}
+		if got, _ := os.ReadFile(h.path("patwatch.decisions.yaml")); string(got) != before {
+			t.Errorf("mark %v changed the file:\n%s", c.args, got)
+		}
+	}
+}
