@@ -87,8 +87,11 @@ type loader struct {
 	dir  string
 	// decisionsField is the spec's decisions field, once built.
 	decisionsField string
-	root           *yaml.Node // the document's top node, once parsed
-	probs          []Problem
+	// outsideImages is the spec's allow_outside_images: local images may
+	// lie outside dir.
+	outsideImages bool
+	root          *yaml.Node // the document's top node, once parsed
+	probs         []Problem
 	// suppress holds the paths of values sanitize reported and cut out.
 	suppress []string
 	// keys indexes each mapping node's keys, built as problems are located.
@@ -668,30 +671,4 @@ func (l *loader) decode(root *yaml.Node) (v any, ok bool) {
 		return nil, false
 	}
 	return v, true
-}
-
-// jsonCompatible reports whether v holds only values the schema validator
-// accepts; a NaN or a non-string key would make it fail or panic.
-func jsonCompatible(v any) bool {
-	switch v := v.(type) {
-	case nil, bool, string, int, int64, uint64:
-		return true
-	case float64:
-		return v == v && v-v == 0 // not NaN, not infinite
-	case []any:
-		for _, e := range v {
-			if !jsonCompatible(e) {
-				return false
-			}
-		}
-		return true
-	case map[string]any:
-		for _, e := range v {
-			if !jsonCompatible(e) {
-				return false
-			}
-		}
-		return true
-	}
-	return false
 }
