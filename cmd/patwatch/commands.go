@@ -139,6 +139,17 @@ func commands() []command {
 				"patwatch mark CN305104902S CN305104903S --as relevant --search phone-designs",
 				"patwatch mark CN305104902S --as none   # remove the decision",
 			}},
+		{name: "inbox", summary: "list the hits reported new that await a decision", run: runInbox,
+			about: "inbox lists the hits the state holds that were reported new (not recorded by a baseline) and have no " +
+				"decision in the decisions file in a search that holds them: one entry per patent across searches, with " +
+				"each search and score, newest first. --format html is the analyst's review page: one self-contained " +
+				"page of cards with the drawings patwatch kept, each with the 'patwatch mark' command that decides it. " +
+				"It calls no API.",
+			examples: []string{
+				"patwatch inbox",
+				"patwatch inbox --format html --out inbox.html   # the review page",
+				"patwatch inbox --format json | jq -r '.hits[].patent_pn'",
+			}},
 		{name: "show", summary: "print what the state holds", run: runShow,
 			about: "show prints the state: each search with its recorded hits, each report with its job and file; " +
 				"--format html draws a gallery of every hit each search holds, best score first, with the drawings " +

@@ -2,9 +2,12 @@ package main
 
 import (
 	"context"
+	"encoding/json"
+	"fmt"
 	"os"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/patwatch/patwatch/internal/patsnap/fake"
 )
@@ -305,5 +308,93 @@ func TestMarkRefusesBadInput(t *testing.T) {
 		if got, _ := os.ReadFile(h.path("patwatch.decisions.yaml")); string(got) != before {
 			t.Errorf("mark %v changed the file:\n%s", c.args, got)
 		}
+	}
+}
+
+// inboxHarness has two searches through three applies: a baseline, then
+// CN0000002S (decided relevant), CN0000003S (in both searches) and
+// CN0000004S new, then CN0000005S new in beta.
+func inboxHarness(t *testing.T) *harness {
+	t.Helper()
+	h := newHarness(t, fake.Options{})
+	h.clock.Set(fixedTime)
+	h.writeSpec(twoSearches + "links:\n  patent: \"https://worldwide.espacenet.com/patent/search?q=pn%3D{patent_pn}\"\n")
+	h.writeDecisions("version: 1\ndecisions:\n  CN0000002S: {verdict: relevant}\n")
+	steps := [][2][]string{
+		{{"CN0000001S"}, {"CN0000009S"}},
+		{{"CN0000001S", "CN0000002S", "CN0000003S"}, {"CN0000009S", "CN0000003S", "CN0000004S"}},
+		{{"CN0000001S", "CN0000002S", "CN0000003S"}, {"CN0000009S", "CN0000003S", "CN0000004S", "CN0000005S"}},
+	}
+	for i, st := range steps {
+		h.api.SetResults(imgA, -1, fakeHits(st[0]...)...)
+		h.api.SetResults(imgB, -1, fakeHits(st[1]...)...)
+		if code, _, stderr := h.apply(); code != exitOK {
+			t.Fatalf("apply %d: exit %d\n%s", i, code, stderr)
+		}
+		h.clock.Advance(6 * time.Hour)
+	}
+	return h
+}
+
+// TestInboxAcrossTwoSearches: one entry per undecided patent reported new,
+// with each search that holds it and its score, newest first.
+func TestInboxAcrossTwoSearches(t *testing.T) {
+	h := inboxHarness(t)
+	code, out, errOut := h.run(context.Background(), "inbox", "-f", h.path("patwatch.yaml"), "--format", "json")
+	if code != exitOK {
+		t.Fatalf("inbox: exit %d\n%s", code, errOut)
+	}
+	var in struct {
+		FormatVersion string `json:"format_version"`
+		Hits          []struct {
+			PatentPN  string `json:"patent_pn"`
+			Title     string `json:"title"`
+			FirstSeen string `json:"first_seen"`
+			Link      string `json:"link"`
+			Searches  []struct {
+				Name  string  `json:"name"`
+				Score float64 `json:"score"`
+			} `json:"searches"`
+		} `json:"hits"`
+	}
+	if err := json.Unmarshal([]byte(out), &in); err != nil {
+		t.Fatalf("inbox JSON: %v\n%s", err, out)
+	}
+	var got []string
+	for _, e := range in.Hits {
+		line := e.PatentPN + " " + e.FirstSeen
+		for _, s := range e.Searches {
+			line += fmt.Sprintf(" %s:%v", s.Name, s.Score > 0)
+		}
+		got = append(got, line)
+	}
+	want := []string{
+		"CN0000005S 2026-12-01T20:00:00Z beta:true",
+		"CN0000003S 2026-12-01T14:00:00Z beta:true alpha:true", // best score first
+		"CN0000004S 2026-12-01T14:00:00Z beta:true",
+	}
+	if in.FormatVersion != "1" || strings.Join(got, "\n") != strings.Join(want, "\n") {
+		t.Errorf("inbox:\n%s\nwant:\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
+	}
+	if e := in.Hits[0]; e.Title != "Design CN0000005S" || e.Link != "https://worldwide.espacenet.com/patent/search?q=pn%3DCN0000005S" {
+		t.Errorf("an entry's facts: %+v", e)
+	}
+
+	code, out, _ = h.run(context.Background(), "inbox", "-f", h.path("patwatch.yaml"))
+	for _, w := range []string{"Inbox: 3 patents awaiting a decision", "CN0000003S  Design CN0000003S", "in beta (score 0.940), alpha (score 0.930)", "patwatch mark PATENT_PN"} {
+		if code != exitOK || !strings.Contains(out, w) {
+			t.Errorf("inbox text: exit %d, missing %q in:\n%s", code, w, out)
+		}
+	}
+	// Decided, a patent leaves the inbox; in one search only, it stays for the other.
+	h.run(context.Background(), "mark", "-f", h.path("patwatch.yaml"), "CN0000005S", "--as", "not_relevant")
+	h.run(context.Background(), "mark", "-f", h.path("patwatch.yaml"), "CN0000003S", "--as", "relevant", "--search", "alpha")
+	_, out, _ = h.run(context.Background(), "inbox", "-f", h.path("patwatch.yaml"), "--format", "json")
+	if err := json.Unmarshal([]byte(out), &in); err != nil || len(in.Hits) != 2 || in.Hits[0].PatentPN != "CN0000003S" ||
+		len(in.Hits[0].Searches) != 1 || in.Hits[0].Searches[0].Name != "beta" {
+		t.Errorf("after the decisions: %v %+v", err, in.Hits)
+	}
+	if n := len(h.api.Requests()); n == 0 {
+		t.Fatal("no API call at all: the harness did not run")
 	}
 }

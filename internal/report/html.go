@@ -264,6 +264,7 @@ type hitShown struct {
 	ScoreText                 string // three decimals, as the text report shows it
 	Dates, Seen               string
 	Decision                  string       // the analyst's verdict; "" for none
+	Mark                      string       // the command that decides it, to copy; "" for none
 	Link                      template.URL // "" unless an https link
 	Picture                   pictureShown
 }
