@@ -2,6 +2,7 @@ package main
 
 import (
 	"bytes"
+	"cmp"
 	"context"
 	"fmt"
 	"io"
@@ -43,7 +44,7 @@ func runInbox(ctx context.Context, e env, args []string) error {
 	}
 	defer s.Close()
 	st := newStateStore(s, "")
-	if dir := firstNonEmpty(*drawingsDir, e.getenv("PATWATCH_DRAWINGS_DIR")); dir != "" {
+	if dir := cmp.Or(*drawingsDir, e.getenv("PATWATCH_DRAWINGS_DIR")); dir != "" {
 		st.drawings = drawings.InDir(dir)
 	}
 	if err := checkOut(*out, sp, st); err != nil {
