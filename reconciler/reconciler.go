@@ -143,6 +143,10 @@ type Outcome struct {
 	// presigned image links (which the state does not keep): those that
 	// Reconciler.Observe asked for.
 	Observed map[string][]ObservedHit
+
+	// origins says why each automatic report of the run is asked for,
+	// for the change report (setOrigins).
+	origins map[string]autoOrigin
 }
 
 // Keep is what Outcome.Observed keeps of a hit.
@@ -336,6 +340,8 @@ type searchOutcome struct {
 	rec      *state.Search
 	change   report.SearchChange
 	observed []ObservedHit // the API's answer, when the search succeeded
+	// autos are the hits that meet the search's auto_report.
+	autos []autoCandidate
 }
 
 // runSearches refreshes every search with at most Concurrency at once, each
@@ -435,6 +441,7 @@ func (r *Reconciler) refreshSearch(ctx context.Context, s spec.Search, rec *stat
 		if ch.Status != report.StatusError {
 			out.observed = r.observed(&ch, obs.Result.Hits)
 		}
+		out.autos = autoCandidates(s, next, obs.Result.Hits, ch, ds)
 	}
 	return out
 }

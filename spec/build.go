@@ -299,6 +299,9 @@ func (l *loader) search(ptr []string, m map[string]any, names map[string]int) Se
 	s.Interval = l.interval(with(ptr, "interval"), m["interval"])
 	s.AllowMassDrop, _ = m["allow_mass_drop"].(bool)
 	s.Suspend, _ = m["suspend"].(bool)
+	if a, ok := m["auto_report"].(map[string]any); ok {
+		s.AutoReport = l.autoReport(with(ptr, "auto_report"), a, s.PatentType)
+	}
 	s.Fingerprint = QueryFingerprint(s)
 	return s
 }
@@ -454,6 +457,7 @@ func (l *loader) report(ptr []string, m map[string]any, names map[string]int) Re
 	}
 	r.Name, _ = m["name"].(string)
 	l.unique(ptr, "reports", r.Name, names)
+	l.reservedReportName(ptr, r.Name)
 	_, hasNumber := m["patent_number"]
 	_, hasID := m["patent_id"]
 	switch {

@@ -89,6 +89,9 @@ type Search struct {
 	// AllowMassDrop accepts a run that drops more than half of the hits
 	// at once, which is otherwise held as an error.
 	AllowMassDrop bool
+	// AutoReport, when set, orders a value report for each new hit that
+	// meets it (utility-model searches only); nil: none.
+	AutoReport *AutoReport
 
 	// Fingerprint is a stable hash of everything that defines the query.
 	// It changes exactly when the query changes.

@@ -127,6 +127,9 @@ func RenderHTML(w io.Writer, c *ChangeReport, p *Page) error {
 		if r.RenamedFrom != "" {
 			rv.Status += " (renamed from " + r.RenamedFrom + ")"
 		}
+		if o := originNote(r); o != "" {
+			rv.Status += " (" + o + ")"
+		}
 		if href, ok := p.Files[r.Name]; ok && r.File != "" {
 			rv.Href = relativeLink(href)
 		}

@@ -259,7 +259,7 @@ func renderText(w *bytes.Buffer, c *ChangeReport) {
 			if r.Status == ReportReady || r.Status == ReportPending {
 				text += ", its retired job and file restored"
 			}
-			fmt.Fprintf(w, "%s report %s (%s, back in the spec): %s\n", sym, name, r.Patent, Printable(text))
+			fmt.Fprintf(w, "%s report %s (%s, back in the spec): %s\n", sym, name, reportSubject(r), Printable(text))
 			continue
 		}
 		if r.RenamedFrom != "" {
@@ -269,10 +269,10 @@ func renderText(w *bytes.Buffer, c *ChangeReport) {
 			if r.Status == ReportReady || r.Status == ReportPending {
 				text += ", its job and file carried over"
 			}
-			fmt.Fprintf(w, "%s report %s (%s, renamed from %s): %s\n", sym, name, r.Patent, r.RenamedFrom, Printable(text))
+			fmt.Fprintf(w, "%s report %s (%s, renamed from %s): %s\n", sym, name, reportSubject(r), r.RenamedFrom, Printable(text))
 			continue
 		}
-		fmt.Fprintf(w, "%s report %s (%s): %s\n", sym, name, r.Patent, Printable(text))
+		fmt.Fprintf(w, "%s report %s (%s): %s\n", sym, name, reportSubject(r), Printable(text))
 	}
 	if c.Stopped != nil {
 		fmt.Fprintf(w, "\n! the run stopped at an account-wide error: %s\n  check: %s\n", Printable(c.Stopped.Error), Printable(c.Stopped.Check))
@@ -381,22 +381,6 @@ func totalNote(s SearchChange) string {
 		return ""
 	}
 	return fmt.Sprintf(" (%s in all)", count(s.Total, "match", "matches"))
-}
-
-// suppressedNote counts the hits a not_relevant decision silenced.
-func suppressedNote(s SearchChange) string {
-	if s.Suppressed == 0 {
-		return ""
-	}
-	return fmt.Sprintf(", %d silenced by decisions", s.Suppressed)
-}
-
-// decisionMark marks a hit with its decision: "  [relevant]".
-func decisionMark(h HitChange) string {
-	if h.Decision == "" {
-		return ""
-	}
-	return "  [" + Printable(h.Decision) + "]"
 }
 
 func missingNote(s SearchChange) string {
@@ -567,6 +551,9 @@ func renderMarkdown(w *bytes.Buffer, c *ChangeReport) {
 			}
 			if r.Restored {
 				status += " (restored)"
+			}
+			if o := originNote(r); o != "" {
+				status += " (" + o + ")"
 			}
 			fmt.Fprintf(w, "| %s | %s | %s | %s | %s |\n", mdEscape(r.Name), mdEscape(r.Patent), mdEscape(status), r.JobID, mdEscape(r.File))
 		}

@@ -206,7 +206,23 @@ type ReportChange struct {
 	// Deferred marks an error that is the daily budget holding the report
 	// for the next UTC day (see SearchChange.Deferred).
 	Deferred bool `json:"deferred,omitempty"`
+	// Origin says where the report comes from: the spec (OriginSpec), a
+	// search's auto_report (OriginAuto, with Search and Score), or a
+	// decision (OriginDecision).
+	Origin string `json:"origin"`
+	// Search and Score, for an automatic report, are the search whose hit
+	// asked for it and the hit's score in this run's answer (0: not
+	// refreshed in this run).
+	Search string  `json:"search,omitempty"`
+	Score  float64 `json:"score,omitempty"`
 }
+
+// Where a report comes from (ReportChange.Origin).
+const (
+	OriginSpec     = "spec"     // declared in the spec's reports
+	OriginAuto     = "auto"     // a search's auto_report, for a new hit
+	OriginDecision = "decision" // a decision with verdict report
+)
 
 // changed reports whether a search's part counts as a change.
 func (s SearchChange) changed() bool {
