@@ -2,6 +2,7 @@ package spec
 
 import (
 	"bytes"
+	"cmp"
 	"crypto/sha256"
 	"encoding/hex"
 	"fmt"
@@ -54,9 +55,10 @@ func (l *loader) build(v any) *Spec {
 		}
 	}
 	l.decisionsField, _ = top["decisions"].(string)
+	s.Links.Patent = DefaultPatentLink
 	if links, ok := top["links"].(map[string]any); ok {
 		if t, ok := links["patent"].(string); ok {
-			s.Links.Patent = l.linkTemplate([]string{"links", "patent"}, t)
+			s.Links.Patent = cmp.Or(l.linkTemplate([]string{"links", "patent"}, t), DefaultPatentLink)
 		}
 	}
 	if list, ok := top["searches"].([]any); ok {

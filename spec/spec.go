@@ -48,10 +48,15 @@ type API struct {
 
 // Links holds the durable link templates of the links section.
 type Links struct {
-	// Patent is a URL template with {patent_pn} and/or {patent_id}; empty
-	// when the spec sets none.
+	// Patent is a URL template with {patent_pn} and/or {patent_id};
+	// DefaultPatentLink when the spec sets none.
 	Patent string
 }
+
+// DefaultPatentLink is links.patent when the spec sets none: Espacenet's
+// search by publication number, public and durable, which finds the
+// numbers of the offices the image search returns.
+const DefaultPatentLink = "https://worldwide.espacenet.com/patent/search?q=pn%3D{patent_pn}"
 
 // Channel is one notification channel of the notify section.
 type Channel struct {
