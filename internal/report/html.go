@@ -115,7 +115,12 @@ func RenderHTML(w io.Writer, c *ChangeReport, p *Page) error {
 		}
 		drawings := p.Drawings[s.Name]
 		for _, h := range s.New {
-			sv.New = append(sv.New, hitView(h, drawings[h.PatentPN], "new"))
+			hv := hitView(h, drawings[h.PatentPN], "new")
+			if h.Decision == "" {
+				hv.Mark = MarkCommand(h.PatentPN)
+				v.How = true
+			}
+			sv.New = append(sv.New, hv)
 		}
 		for _, h := range s.Dropped {
 			sv.Dropped = append(sv.Dropped, hitView(h, drawings[h.PatentPN], "dropped"))
@@ -239,6 +244,9 @@ type pageView struct {
 	shell
 	Title, Heading, Meta, Tally string
 	Stopped                     *Stop
+	// How, when set, says on the page how to decide the new hits: their
+	// cards carry the command.
+	How bool
 	Searches                    []searchView
 	Reports                     []reportView
 }
@@ -258,8 +266,11 @@ type queryShown struct {
 }
 
 type queryImageShown struct {
-	Name    string
-	Picture pictureShown
+	Name string
+	// NameParts is Name cut after each '/', where its caption may break
+	// (never inside a word).
+	NameParts []string
+	Picture   pictureShown
 }
 
 type hitShown struct {
@@ -289,7 +300,8 @@ type pictureShown struct {
 func queryView(q Query) queryShown {
 	out := queryShown{Line: q.Line}
 	for _, img := range q.Images {
-		out.Images = append(out.Images, queryImageShown{Name: img.Name, Picture: picture(img.Picture, "query image "+img.Name, "")})
+		out.Images = append(out.Images, queryImageShown{Name: img.Name, NameParts: strings.SplitAfter(img.Name, "/"),
+			Picture: picture(img.Picture, "query image "+img.Name, "")})
 	}
 	return out
 }
