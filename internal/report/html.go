@@ -246,9 +246,9 @@ type pageView struct {
 	Stopped                     *Stop
 	// How, when set, says on the page how to decide the new hits: their
 	// cards carry the command.
-	How bool
-	Searches                    []searchView
-	Reports                     []reportView
+	How      bool
+	Searches []searchView
+	Reports  []reportView
 }
 
 type searchView struct {
