@@ -7,8 +7,6 @@ import (
 	"fmt"
 	"io"
 
-	"github.com/patwatch/patwatch/internal/atomicfile"
-	"github.com/patwatch/patwatch/internal/drawings"
 	"github.com/patwatch/patwatch/internal/inbox"
 	"github.com/patwatch/patwatch/internal/report"
 	"github.com/patwatch/patwatch/internal/runner"
@@ -25,7 +23,8 @@ func runInbox(ctx context.Context, e env, args []string) error {
 	choiceVar(fs, &format, "format", "text", "format", []string{"text", "json", "html"},
 		"output format; html is one self-contained page of cards with the drawings, each with the command that decides it")
 	out := fs.String("out", "", "also write the inbox to `FILE` (with --format html: the page goes there, the text to stdout)")
-	drawingsDir := fs.String("drawings-dir", "", "read the drawings from `DIR` (default: $PATWATCH_DRAWINGS_DIR, else beside the state)")
+	drawingsDir := new(string)
+	drawingsDirVar(fs, drawingsDir)
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
@@ -43,23 +42,19 @@ func runInbox(ctx context.Context, e env, args []string) error {
 		return err
 	}
 	defer s.Close()
-	st := newStateStore(s, "")
-	if dir := cmp.Or(*drawingsDir, e.getenv("PATWATCH_DRAWINGS_DIR")); dir != "" {
-		st.drawings = drawings.InDir(dir)
-	}
-	if err := checkOut(*out, sp, st); err != nil {
+	st := newStateStore(s, "", cmp.Or(*drawingsDir, e.getenv("PATWATCH_DRAWINGS_DIR")))
+	if err := runner.CheckOut(*out, sp, st.kept()); err != nil {
 		return err
 	}
 	recorded, err := st.Load(ctx)
 	if err != nil {
 		return err
 	}
-	kept := runner.LoadKept(ctx, st.drawings)
-	in := inbox.Build(recorded, sp.Decisions, sp.Links, kept)
+	in, complete := runner.Inbox(ctx, st.drawingsDir, recorded, sp)
 	page := func(w io.Writer) error {
 		sandbox, _ := store.Simulated(ctx, st)
-		return report.RenderInbox(w, &report.InboxPage{Spec: specName(*specPath), State: st.String(), PatwatchVersion: version,
-			GeneratedAt: e.clock(), Simulated: sandbox, Hits: inbox.Page(ctx, in, kept)})
+		return report.RenderInbox(w, complete(report.InboxPage{Spec: specName(*specPath), State: st.String(), PatwatchVersion: version,
+			GeneratedAt: e.clock(), Simulated: sandbox}))
 	}
 	return writeInbox(e, in, format, *out, page)
 }
@@ -81,7 +76,7 @@ func writeInbox(e env, in *inbox.Inbox, format, out string, page func(io.Writer)
 		return err
 	}
 	if out != "" {
-		if err := atomicfile.WriteFile(out, buf.Bytes(), 0o644); err != nil {
+		if err := report.WriteFile(out, buf.Bytes()); err != nil {
 			return fmt.Errorf("--out: %w", err)
 		}
 		if format == "html" {
