@@ -39,15 +39,6 @@ func patentNumberProblem(pn string) (msg, advice string) {
 		"write the patent_pn of the hit, as the change report gives it"
 }
 
-// CheckPatentNumber returns an error, with a hint, when pn is not a
-// publication number as hits carry it (CN305104902S).
-func CheckPatentNumber(pn string) error {
-	if msg, advice := patentNumberProblem(pn); msg != "" {
-		return hint.Wrap(errors.New(msg), advice)
-	}
-	return nil
-}
-
 // ParseVerdict reads a verdict as a decisions file writes it; an unknown
 // one is an error with the verdict probably meant.
 func ParseVerdict(s string) (Verdict, error) {

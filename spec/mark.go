@@ -45,17 +45,8 @@ const decisionsHeader = "# yaml-language-server: $schema=https://raw.githubuserc
 // checked as validate would before it replaces the old one, atomically. A
 // missing file is created.
 func (s *Spec) Mark(m Marks) ([]Marked, error) {
-	if len(m.Patents) == 0 {
-		return nil, errors.New("no patent number to mark")
-	}
-	for _, pn := range m.Patents {
-		d := Decision{PatentPN: pn, Verdict: m.Verdict, Searches: m.Searches}
-		if m.Verdict == "" { // a removal: only the number counts
-			d.Verdict, d.Searches = VerdictRelevant, nil
-		}
-		if errs := s.CheckDecision(d); len(errs) > 0 {
-			return nil, errs[0]
-		}
+	if errs := s.CheckMarks(m); len(errs) > 0 {
+		return nil, errs[0]
 	}
 	ds := s.Decisions
 	data, perm, err := readForEdit(ds.Path)
@@ -88,6 +79,44 @@ func (s *Spec) Mark(m Marks) ([]Marked, error) {
 		return nil, fmt.Errorf("write the decisions file: %w", err)
 	}
 	return done, nil
+}
+
+// CheckMarks returns every reason why s cannot hold m, each once, with its
+// hint (see CheckDecision); nil when it can. A removal checks the numbers
+// only.
+func (s *Spec) CheckMarks(m Marks) []error {
+	if len(m.Patents) == 0 {
+		return []error{hint.Wrap(errors.New("no patent number given"),
+			"name one or more, as the change report gives them: patwatch mark CN305104902S --as not_relevant")}
+	}
+	var errs []error
+	seen := map[string]bool{}
+	for _, pn := range m.Patents {
+		d := Decision{PatentPN: pn, Verdict: m.Verdict, Searches: m.Searches}
+		if m.Verdict == "" {
+			d.Verdict, d.Searches = VerdictRelevant, nil
+		}
+		for _, err := range s.CheckDecision(d) {
+			if !seen[err.Error()] {
+				seen[err.Error()] = true
+				errs = append(errs, err)
+			}
+		}
+	}
+	return errs
+}
+
+// String says what Mark did to the patent's decision, in a line.
+func (d Marked) String() string {
+	switch {
+	case d.Now == "" && d.Was == "":
+		return d.PatentPN + ": had no decision"
+	case d.Now == "":
+		return fmt.Sprintf("%s: decision removed (was %s)", d.PatentPN, d.Was)
+	case d.Was == "":
+		return fmt.Sprintf("%s: %s", d.PatentPN, d.Now)
+	}
+	return fmt.Sprintf("%s: %s (was %s)", d.PatentPN, d.Now, d.Was)
 }
 
 // readForEdit reads the decisions file and its permissions; a missing file

@@ -127,29 +127,13 @@ func commands() []command {
 					exits: []exitMeaning{{exitOK, "every channel accepted its test message"}, {exitError, "a delivery failed (each is listed), the spec is invalid, or a name is not a channel"}}},
 			}},
 		{name: "mark", summary: "record the analyst's decision on hits in the decisions file", args: "PATENT_PN...", run: runMark,
-			about: "mark writes a decision on each patent named into the spec's decisions file (patwatch.decisions.yaml " +
-				"beside patwatch.yaml, or the spec's decisions field), creating it if need be: not_relevant silences the " +
-				"hit in reports and notifications, relevant marks it, report orders a value report for it, and none " +
-				"removes the decision. It edits the file as a person would: every comment and the order of the other " +
-				"decisions kept, the decision dated today, the file replaced atomically. A malformed number, an unknown " +
-				"verdict or search, or a report on a design patent is refused, and the file is left as it was.",
-			examples: []string{
-				"patwatch mark CN305104902S --as not_relevant --note \"kitchen scale\" --by alice",
-				"patwatch mark CN215812345U --as report",
-				"patwatch mark CN305104902S CN305104903S --as relevant --search phone-designs",
-				"patwatch mark CN305104902S --as none   # remove the decision",
-			}},
+			about: "mark writes the decision on each patent named into the spec's decisions file (docs/decisions.md), " +
+				"keeping its comments and order, and dated today; none removes it. Bad input is refused, the file untouched.",
+			examples: []string{"patwatch mark CN305104902S --as not_relevant --note \"kitchen scale\" --by alice", "patwatch mark CN305104902S --as none"}},
 		{name: "inbox", summary: "list the hits reported new that await a decision", run: runInbox,
-			about: "inbox lists the hits the state holds that were reported new (not recorded by a baseline) and have no " +
-				"decision in the decisions file in a search that holds them: one entry per patent across searches, with " +
-				"each search and score, newest first. --format html is the analyst's review page: one self-contained " +
-				"page of cards with the drawings patwatch kept, each with the 'patwatch mark' command that decides it. " +
-				"It calls no API.",
-			examples: []string{
-				"patwatch inbox",
-				"patwatch inbox --format html --out inbox.html   # the review page",
-				"patwatch inbox --format json | jq -r '.hits[].patent_pn'",
-			}},
+			about: "inbox lists the hits reported new (not by a baseline) that no decision covers, one entry per patent " +
+				"across searches, newest first; --format html is the review page, each card with its mark command.",
+			examples: []string{"patwatch inbox --format html --out inbox.html"}},
 		{name: "show", summary: "print what the state holds", run: runShow,
 			about: "show prints the state: each search with its recorded hits, each report with its job and file; " +
 				"--format html draws a gallery of every hit each search holds, best score first, with the drawings " +

@@ -287,7 +287,7 @@ func TestMarkRefusesBadInput(t *testing.T) {
 		args []string
 		want []string
 	}{
-		{[]string{"CN0000002S", "--as", "not-relevant"}, []string{`--as: unknown verdict "not-relevant"`, "hint: did you mean not_relevant?"}},
+		{[]string{"CN0000002S", "--as", "not-relevant"}, []string{`--as: unknown verdict "not-relevant"`, "hint: use not_relevant, relevant, report or none"}},
 		{[]string{"cn0000002s", "CN0000003S", "--as", "report", "--search", "alpah"}, []string{
 			`"cn0000002s" is not a publication number as the hits give it: write it in upper case`, "hint: write CN0000002S",
 			`the spec has no search named "alpah"`, "hint: did you mean alpha?",

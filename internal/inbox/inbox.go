@@ -7,6 +7,7 @@
 package inbox
 
 import (
+	"bytes"
 	"cmp"
 	"context"
 	"encoding/json"
@@ -176,4 +177,36 @@ func Page(ctx context.Context, in *Inbox, kept Kept) []report.InboxHit {
 		out = append(out, h)
 	}
 	return out
+}
+
+// Write prints in to stdout in format (text, json or html, page rendering
+// the HTML page) and, when out is set, writes it to the file out as well;
+// an HTML page then goes to out alone, the text to stdout.
+func Write(stdout io.Writer, in *Inbox, format, out string, page func(io.Writer) error) error {
+	render := func(w io.Writer, format string) error {
+		switch format {
+		case "json":
+			return RenderJSON(w, in)
+		case "html":
+			return page(w)
+		}
+		return RenderText(w, in)
+	}
+	var buf bytes.Buffer
+	if err := render(&buf, format); err != nil {
+		return err
+	}
+	if out != "" {
+		if err := report.WriteFile(out, buf.Bytes()); err != nil {
+			return fmt.Errorf("--out: %w", err)
+		}
+		if format == "html" {
+			buf.Reset()
+			if err := render(&buf, "text"); err != nil {
+				return err
+			}
+		}
+	}
+	_, err := stdout.Write(buf.Bytes())
+	return err
 }
