@@ -11,6 +11,11 @@
 // concurrently and through the API client's shared rate cap, and returns a
 // new state value for the caller to save; it never writes the state itself.
 // A plan takes the same decisions and only the steps that change nothing.
+//
+// The analyst's decisions (spec.Decisions) are followed after each
+// search's diff (applyDecisions): a not_relevant hit is recorded but never
+// reported. Automatic value reports (auto.go) are reports the scope and
+// the run add to the spec's own, and then live like them.
 package reconciler
 
 import (

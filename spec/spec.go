@@ -1,4 +1,6 @@
-// Package spec loads a patwatch watch list (a YAML file) into typed values.
+// Package spec loads a patwatch watch list (a YAML file) into typed values,
+// with its decisions file (the analyst's verdicts on hits, decisions.go),
+// and edits that file the way a person would (Mark).
 //
 // A spec passes through one pipeline: bytes, a yaml.Node tree, a sanitising
 // walk that rejects what JSON Schema cannot hold (non-string keys, NaN and
