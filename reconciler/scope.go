@@ -63,9 +63,10 @@ type held struct {
 }
 
 // NewScope resolves sel against desired and recorded for a run of mode
-// that starts at now: the automatic reports known before any call join
-// desired's reports (standingAutos), which groups of entries are selected (see Selection),
-// which of those are due, and which fit in the budget, reports first. It
+// that starts at now: which groups of entries are selected (see Selection),
+// the automatic reports known before any call (standingAutos) among the
+// reports, which of those are due, and which fit in the budget, reports
+// first. It
 // calls nothing; it reads the recorded report files whose state decides a
 // report's worst case (stateDir is the directory they are recorded
 // relative to), and keeps those checks for the run. An offline scope
