@@ -20,6 +20,7 @@ import (
 func PlanOffline(sc *Scope) *report.ChangeReport {
 	rep := reviewOffline(sc.toRun.desired, sc.toRun.recorded)
 	sc.merge(rep)
+	setOrigins(rep, sc.origins)
 	rep.Calls.Estimated = sc.estimate
 	return rep
 }
