@@ -108,7 +108,14 @@ type Reconciler struct {
 	// the answer and isNew whether ch reports it new. nil keeps every hit
 	// with its link. Called from the searches' goroutines at once.
 	Observe func(ch *report.SearchChange, rank int, patentPN string, isNew bool) Keep
+	// Record, when set on a plan, is filled with what the run saw and
+	// decided, for a saved plan (see Recording); the recording it holds is
+	// replaced.
+	Record *Recording
 
+	// replay is the saved plan's recording the run carries out (the
+	// scope's); set by Run.
+	replay *Recording
 	// stop ends the run at its first account-wide error; set by Run.
 	stop context.CancelCauseFunc
 	// files holds the report files checked before the run (the scope's);
@@ -163,7 +170,8 @@ type ObservedHit struct {
 	Rank     int // its place in the answer, 0 first
 	Score    float64
 	URL      string // presigned; expires
-	// LinkLeft marks a hit whose link Observe left out (URL is "").
+	// LinkLeft marks a hit whose link Observe left out, or that had none
+	// (a saved plan keeps no link of a hit it had recorded): URL is "".
 	LinkLeft bool
 }
 
@@ -333,13 +341,19 @@ type searchOutcome struct {
 	rec      *state.Search
 	change   report.SearchChange
 	observed []ObservedHit // the API's answer, when the search succeeded
+	// answer is what Record keeps of a successful answer; nil when the
+	// run records nothing.
+	answer *RecordedSearch
 }
 
 // runSearches refreshes every search with at most Concurrency at once, each
 // from its prior record, and returns their outcomes in spec order.
 func (r *Reconciler) runSearches(ctx context.Context, desired *spec.Spec, prior []*state.Search, prog *Progress) []searchOutcome {
 	out := make([]searchOutcome, len(desired.Searches))
-	uploads := r.uploadImages(ctx, desired)
+	uploads := &imageUploads{}
+	if r.replay == nil { // a saved plan's answers need no image
+		uploads = r.uploadImages(ctx, desired)
+	}
 
 	workers := r.Concurrency
 	if workers <= 0 {
@@ -391,6 +405,8 @@ func (r *Reconciler) refreshSearch(ctx context.Context, s spec.Search, rec *stat
 	var obs SearchObservation
 	if err := ctx.Err(); err != nil {
 		obs.Err = notDone(ctx)
+	} else if r.replay != nil {
+		obs = r.replay.replayed(s, rec)
 	} else if req, reused, err := searchRequest(s, uploads); err != nil {
 		obs.Err = err
 	} else {
@@ -430,6 +446,10 @@ func (r *Reconciler) refreshSearch(ctx context.Context, s spec.Search, rec *stat
 		if ch.Status != report.StatusError {
 			out.observed = r.observed(&ch, obs.Result.Hits)
 		}
+		if r.Record != nil {
+			answer := recordAnswer(s, rec, obs.Result)
+			out.answer = &answer
+		}
 	}
 	return out
 }
@@ -452,10 +472,10 @@ func (r *Reconciler) observed(ch *report.SearchChange, hits []patsnap.Hit) []Obs
 	}
 	out := make([]ObservedHit, 0, kept) // what a run holds to its end: no spare room
 	for i, h := range hits {
-		switch keeps[i] {
-		case KeepLink:
+		switch {
+		case keeps[i] == KeepLink && h.URL != "":
 			out = append(out, ObservedHit{PatentPN: h.PatentPN, Rank: i, Score: h.Score, URL: h.URL})
-		case KeepHit:
+		case keeps[i] != KeepNothing: // a saved plan keeps no link of a hit it had recorded
 			out = append(out, ObservedHit{PatentPN: h.PatentPN, Rank: i, Score: h.Score, LinkLeft: true})
 		}
 	}

@@ -151,13 +151,25 @@ func parseFlags(fs *flag.FlagSet, args []string) error {
 		return err
 	}
 	if len(pos) > 0 {
-		hints := []string{fmt.Sprintf("run 'patwatch %s -h' for its flags", fs.Name())}
-		if strings.HasSuffix(pos[0], ".yaml") || strings.HasSuffix(pos[0], ".yml") || pos[0] == "-" {
-			hints = []string{"name the spec with -f " + pos[0]}
-		}
-		return hint.Wrap(fmt.Errorf("unexpected argument %q", pos[0]), hints...)
+		return unexpectedArgument(fs, pos[0])
 	}
 	return nil
+}
+
+// unexpectedArgument is the error of the positional argument arg, which
+// the command of fs does not take.
+func unexpectedArgument(fs *flag.FlagSet, arg string) error {
+	hints := []string{fmt.Sprintf("run 'patwatch %s -h' for its flags", fs.Name())}
+	if looksLikeSpec(arg) {
+		hints = []string{"name the spec with -f " + arg}
+	}
+	return hint.Wrap(fmt.Errorf("unexpected argument %q", arg), hints...)
+}
+
+// looksLikeSpec reports whether the argument arg names a spec: a YAML
+// file, or standard input.
+func looksLikeSpec(arg string) bool {
+	return strings.HasSuffix(arg, ".yaml") || strings.HasSuffix(arg, ".yml") || arg == "-"
 }
 
 // parseArgs parses args, flags and positional arguments in any order (a

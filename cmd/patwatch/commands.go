@@ -80,14 +80,18 @@ func commands() []command {
 				"patwatch plan --offline --format markdown --out plan.md --detailed-exitcode",
 				"patwatch plan --sandbox -f examples/quickstart.yaml",
 				"patwatch plan --offline --format json | jq .calls   # the worst case of the next apply",
+				"patwatch plan --save p.plan   # then 'patwatch apply p.plan' carries out exactly this plan",
 			}},
-		{name: "apply", summary: "reconcile once: refresh searches, handle report jobs, save the state", run: runApply,
+		{name: "apply", summary: "reconcile once: refresh searches, handle report jobs, save the state", args: "[FILE]", run: runApply,
 			about: "apply refreshes every search, submits missing report jobs, polls pending ones, downloads finished ones " +
 				"into --reports-dir, saves the state once and prints the change report. What succeeded is saved even " +
 				"when something else failed. With a notify list in the spec, the run's notifications are saved with its " +
 				"changes and then delivered; one that is not delivered stays in the state, is sent again by the next run, " +
-				"and makes this one exit 1.",
+				"and makes this one exit 1. Given a plan saved by plan --save FILE, it applies exactly that plan: the hits the " +
+				"plan saw, without searching again, and only the report jobs it listed; it refuses a plan whose state, spec " +
+				"or decisions file changed since, or that is older than --max-plan-age.",
 			examples: []string{
+				"patwatch apply p.plan   # exactly the plan 'patwatch plan --save p.plan' saved",
 				"patwatch apply --sandbox -f examples/quickstart.yaml   # no credentials, no network",
 				"patwatch apply --format markdown --out change.md --detailed-exitcode",
 				"patwatch apply --format html --out changes.html   # the query images beside the new hits' drawings",

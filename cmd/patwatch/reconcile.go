@@ -22,6 +22,7 @@ import (
 	"github.com/patwatch/patwatch/internal/hint"
 	"github.com/patwatch/patwatch/internal/notify"
 	"github.com/patwatch/patwatch/internal/patsnap"
+	"github.com/patwatch/patwatch/internal/planfile"
 	"github.com/patwatch/patwatch/internal/report"
 	"github.com/patwatch/patwatch/internal/runner"
 	"github.com/patwatch/patwatch/internal/store"
@@ -51,6 +52,11 @@ type reconcileFlags struct {
 	baselineDrawings        int
 	cmd                     string
 	logs                    *logFlags
+	// save is plan's --save FILE; saved is the plan apply FILE applies,
+	// refused when older than maxPlanAge (saved.go).
+	save       string
+	saved      *planfile.Plan
+	maxPlanAge time.Duration
 }
 
 // defaultTimeout is a run's deadline unless --timeout says otherwise: far
@@ -101,7 +107,10 @@ func addReconcileFlags(fs *flag.FlagSet, cmd string) *reconcileFlags {
 	switch cmd {
 	case "plan":
 		fs.BoolVar(&f.offline, "offline", false, "compare the spec with the state only, calling no API")
+		fs.StringVar(&f.save, "save", "", "also save the plan to `FILE`, for 'patwatch apply FILE' to carry out exactly")
 	case "apply":
+		durationVar(fs, &f.maxPlanAge, "max-plan-age", runner.DefaultMaxPlanAge, durationValue{allowZero: true, sample: "2h"},
+			"with a saved plan FILE: refuse it when it is older than this (0: any age)")
 		durationVar(fs, &f.lockTimeout, "lock-timeout", 0, durationValue{allowZero: true, sample: "10m"},
 			"how long to wait for another run to release the state lock")
 		namesVar(fs, &f.resubmit, "resubmit", "cn108977442b",
@@ -142,6 +151,10 @@ func (f *reconcileFlags) setup(e env) (zerolog.Logger, error) {
 func (f *reconcileFlags) check() error {
 	if f.offline && f.sandbox {
 		return errors.New("--offline and --sandbox exclude each other: an offline plan calls no API")
+	}
+	if f.offline && f.save != "" {
+		return hint.Wrap(errors.New("--save cannot be given with --offline: an offline plan sees no answers to apply"),
+			"save a plan that reads the API: patwatch plan --save "+f.save)
 	}
 	if f.baselineDrawings < 0 {
 		return hint.Wrap(fmt.Errorf("--baseline-drawings must not be negative, not %d", f.baselineDrawings), "0 keeps no baseline drawing; new hits' drawings are kept all the same")
@@ -186,33 +199,41 @@ func checkOut(out string, sp *spec.Spec, st *stateStore) error {
 	if out == "" {
 		return nil
 	}
-	what := ""
-	if sp.Path != "" && samePath(out, sp.Path) {
-		what = "the spec"
-	}
-	for _, s := range sp.Searches {
-		for _, img := range s.Images {
-			if what == "" && img.Local() && samePath(out, img.Path) {
-				what = "an image of search " + s.Name
-			}
-		}
-	}
-	if what == "" && st.Reserved(out, store.SandboxAux) {
-		what = "the state file or a file patwatch keeps beside it"
-	}
-	for _, r := range sp.Reports {
-		if what == "" && st.reportsDir != "" && samePath(out, filepath.Join(st.reportsDir, r.Name+r.Ext())) {
-			what = "the downloaded file of report " + r.Name
-		}
-	}
-	if d := st.drawings.Dir(); what == "" && insideDir(out, d) {
-		what = "in " + d + ", where patwatch keeps the drawings of the HTML report"
-	}
+	what := reservedWhat(out, sp, st)
 	if what == "" {
 		return nil
 	}
 	return hint.Wrap(fmt.Errorf("--out %s is %s: writing the change report there would destroy it; nothing was run", out, what),
 		"name another file for the change report, such as --out change.md")
+}
+
+// reservedWhat says what the file p is when a run reads or keeps it (the
+// spec, an image of a search, the state or a file beside it, a report's
+// download, where drawings are kept); "" for any other file.
+func reservedWhat(p string, sp *spec.Spec, st *stateStore) string {
+	what := ""
+	if sp.Path != "" && samePath(p, sp.Path) {
+		what = "the spec"
+	}
+	for _, s := range sp.Searches {
+		for _, img := range s.Images {
+			if what == "" && img.Local() && samePath(p, img.Path) {
+				what = "an image of search " + s.Name
+			}
+		}
+	}
+	if what == "" && st.Reserved(p, store.SandboxAux) {
+		what = "the state file or a file patwatch keeps beside it"
+	}
+	for _, r := range sp.Reports {
+		if what == "" && st.reportsDir != "" && samePath(p, filepath.Join(st.reportsDir, r.Name+r.Ext())) {
+			what = "the downloaded file of report " + r.Name
+		}
+	}
+	if d := st.drawings.Dir(); what == "" && insideDir(p, d) {
+		what = "in " + d + ", where patwatch keeps the drawings of the HTML report"
+	}
+	return what
 }
 
 // insideDir reports whether the file p is inside dir (or dir itself),
@@ -348,7 +369,16 @@ func runPlan(ctx context.Context, e env, args []string) error {
 func runApply(ctx context.Context, e env, args []string) error {
 	fs := flagSet(e, "apply")
 	f := addReconcileFlags(fs, "apply")
-	if err := parseFlags(fs, args); err != nil {
+	pos, err := parseArgs(fs, args)
+	switch {
+	case err != nil:
+		return err
+	case len(pos) == 0:
+		return reconcileOnce(ctx, e, f, "apply")
+	case len(pos) > 1 || looksLikeSpec(pos[0]):
+		return unexpectedArgument(fs, pos[len(pos)-1])
+	}
+	if err := f.useSaved(ctx, e, fs, pos[0]); err != nil {
 		return err
 	}
 	return reconcileOnce(ctx, e, f, "apply")
@@ -375,6 +405,9 @@ func reconcileOnce(ctx context.Context, e env, f *reconcileFlags, cmd string) er
 	if err := checkResubmit(f.resubmit, sp); err != nil {
 		return err
 	}
+	if err := checkSave(f, sp, st); err != nil {
+		return err
+	}
 	log = log.With().Str("spec", f.spec).Str("command", cmd).Logger()
 
 	var rep *report.ChangeReport
@@ -390,7 +423,7 @@ func reconcileOnce(ctx context.Context, e env, f *reconcileFlags, cmd string) er
 	} else {
 		prog := newProgress(e.stderr, log, true)
 		r.Progress = prog.update
-		rep, err = r.Once(ctx, sp, runner.Options{Select: f.selection(), CheckNames: true})
+		rep, err = f.runOnce(ctx, r, sp)
 		prog.done()
 		if err != nil {
 			switch {
@@ -405,6 +438,9 @@ func reconcileOnce(ctx context.Context, e env, f *reconcileFlags, cmd string) er
 			}
 			return err
 		}
+	}
+	if f.save != "" {
+		fmt.Fprintf(e.stderr, "patwatch: the plan is saved in %s; 'patwatch apply %s' carries out exactly this plan\n", f.save, f.save)
 	}
 	return finishReport(e, f, rep, page, st.filesDir)
 }

@@ -117,6 +117,9 @@ type Options struct {
 	// CheckNames refuses a Select name that is no entry of the spec and
 	// no record of the state (names given on the command line).
 	CheckNames bool
+
+	// saved is what the run does for a saved plan (saved.go).
+	saved *saving
 }
 
 // Once runs one plan, offline plan or apply of sp, as r.Mode says. The
@@ -147,6 +150,9 @@ func (r *Runner) Once(ctx context.Context, sp *spec.Spec, opts Options) (*report
 	if err != nil {
 		return nil, err
 	}
+	if err := opts.saved.check(recorded); err != nil {
+		return nil, err
+	}
 	if err := r.checkSandbox(ctx, recorded); err != nil {
 		return nil, err
 	}
@@ -165,7 +171,7 @@ func (r *Runner) Once(ctx context.Context, sp *spec.Spec, opts Options) (*report
 
 	sent := callsSent(api)
 	out := r.newReconciler(ctx, api, sp, opts).Run(ctx, sc)
-	r.countCalls(sp, recorded, out, api, sent, started)
+	r.countCalls(sp, recorded, out, api, sent, started, opts.saved.callsBefore())
 	r.stamp(out.Report, opts)
 	if r.Mode == reconciler.ModePlan {
 		r.PlanPictures(ctx, sp, out.Report)
@@ -238,6 +244,7 @@ func (r *Runner) newReconciler(ctx context.Context, api reconciler.API, sp *spec
 		AllowMassDrop: r.AllowMassDrop,
 		Resubmit:      r.Resubmit,
 		Credentials:   r.Credentials,
+		Record:        opts.saved.recording(),
 	}
 	if r.Mode == reconciler.ModeApply && r.Drawings != nil && !opts.ReportsOnly {
 		rec.Observe = r.observe(ctx)
