@@ -224,6 +224,9 @@ const (
 // accountAdvice says what to check after the account-wide error err.
 // credentials names the variables that hold the credentials in use.
 func accountAdvice(err error, credentials string) string {
+	if errors.Is(err, patsnap.ErrAlwaysRateLimited) {
+		return patsnap.Hint(err)
+	}
 	var ae *patsnap.APIError
 	code := 0
 	if errors.As(err, &ae) {

@@ -38,6 +38,7 @@ func (l *loader) build(v any) *Spec {
 	}
 	s := &Spec{Version: 1, API: API{QPS: patsnap.DefaultQPS}}
 	s.Interval = l.interval([]string{"interval"}, top["interval"])
+	l.outsideImages, _ = top["allow_outside_images"].(bool)
 	if api, ok := top["api"].(map[string]any); ok {
 		if u, ok := api["base_url"].(string); ok {
 			s.API.BaseURL = l.baseURL([]string{"api", "base_url"}, u)
@@ -92,8 +93,9 @@ func (l *loader) build(v any) *Spec {
 }
 
 // channel checks and builds notify[i]: a URL or the variable holding one,
-// and filters that name entries of the spec. Whether a URL's scheme is a
-// service patwatch can send to is checked by the notifier (validate asks it).
+// and filters that name entries of the spec. A URL written in the spec is
+// checked with CheckChannelURL, as the notifier checks one from the
+// environment before it sends.
 func (l *loader) channel(ptr []string, m map[string]any, names map[string]int, entries []string) Channel {
 	c := Channel{On: EventKinds}
 	if n, _, _ := l.resolve(ptr); n != nil {
@@ -119,8 +121,12 @@ func (l *loader) channel(ptr []string, m map[string]any, names map[string]int, e
 	case !hasEnv && !hasURL:
 		l.add(with(ptr, "url_env"), "required field is missing", "name the environment variable that holds the channel's URL, e.g. url_env: PATWATCH_NOTIFY_"+strings.ToUpper(strings.NewReplacer("-", "_", ".", "_").Replace(c.Name)))
 	case hasURL && c.URL != "":
-		if u, err := url.Parse(c.URL); err != nil || u.Scheme == "" {
-			l.add(with(ptr, "url"), "is not a URL with a scheme such as https:// or slack://", "")
+		if _, err := CheckChannelURL(c.URL); err != nil {
+			hint := ""
+			if ue, ok := err.(*URLError); ok {
+				hint = ue.Hint()
+			}
+			l.add(with(ptr, "url"), "the URL "+err.Error(), hint)
 		}
 	}
 	if on := stringList(m["on"]); len(on) > 0 {
@@ -315,7 +321,8 @@ func (l *loader) unique(ptr []string, list, name string, names map[string]int) {
 }
 
 // image checks one query image: an http(s) URL, or a local PNG or JPEG file
-// of at most MaxImageSize, relative to the spec's directory.
+// of at most MaxImageSize, relative to the spec's directory and, unless the
+// spec sets allow_outside_images, inside it (see insideDir).
 func (l *loader) image(ptr []string, s string) (Image, bool) {
 	if scheme, _, ok := strings.Cut(s, "://"); ok && !strings.ContainsAny(scheme, `/\`) {
 		u, err := url.Parse(s)
@@ -333,9 +340,13 @@ func (l *loader) image(ptr []string, s string) (Image, bool) {
 		}
 		return Image{URL: s}, true
 	}
-	p := s
+	p := filepath.Clean(s)
 	if !filepath.IsAbs(p) {
 		p = filepath.Join(l.dir, p)
+	}
+	if !l.outsideImages && !within(l.dir, p) {
+		l.add(ptr, fmt.Sprintf("image file %s is outside the spec's directory", quoteShort(s)), outsideHint)
+		return Image{}, false
 	}
 	fi, err := os.Stat(p)
 	switch {
@@ -354,6 +365,9 @@ func (l *loader) image(ptr []string, s string) (Image, bool) {
 		return Image{}, false
 	case fi.Size() > MaxImageSize:
 		l.add(ptr, fmt.Sprintf("image file is %.1f MB; PatSnap accepts at most 4 MB", float64(fi.Size())/(1<<20)), "scale it down or recompress it")
+		return Image{}, false
+	case !l.outsideImages && !l.insideDir(p):
+		l.add(ptr, fmt.Sprintf("image file %s is a symbolic link to a file outside the spec's directory", quoteShort(s)), outsideHint)
 		return Image{}, false
 	}
 	// Without blocking: a named pipe swapped in since the Stat is refused
@@ -388,6 +402,32 @@ func (l *loader) image(ptr []string, s string) (Image, bool) {
 func digest(data []byte) string {
 	sum := sha256.Sum256(data)
 	return hex.EncodeToString(sum[:])
+}
+
+// outsideHint is the hint of a local image outside the spec's directory.
+const outsideHint = "local images are read from the spec's directory and below, so that a plan of a pull request's spec uploads no other file; " +
+	"move the image there, or set allow_outside_images: true at the top of a spec you trust"
+
+// insideDir reports whether the file at p, symbolic links followed, lies in
+// the spec's directory (its links followed too) or below it. Local images
+// are uploaded by plan, and a live plan may run on a pull request's
+// content: a path that leaves the directory (by "..", as an absolute path
+// elsewhere, or through a link the pull request adds) could send any file
+// the runner can read.
+func (l *loader) insideDir(p string) bool {
+	dir, err := filepath.EvalSymlinks(l.dir)
+	if err != nil {
+		return false
+	}
+	real, err := filepath.EvalSymlinks(p)
+	return err == nil && within(dir, real)
+}
+
+// within reports whether the clean path p is dir or lies below it, by
+// their names alone.
+func within(dir, p string) bool {
+	rel, err := filepath.Rel(dir, p)
+	return err == nil && rel != ".." && !strings.HasPrefix(rel, ".."+string(filepath.Separator))
 }
 
 // unwrapPath drops the path from an *fs.PathError, whose absolute path would

@@ -102,7 +102,9 @@ searches:
 				if err := os.WriteFile(abs, pngBytes, 0o644); err != nil {
 					t.Fatal(err)
 				}
+				// A file outside the spec's directory: the spec opts in.
 				src = strings.Replace(src, "ABS", abs, 1)
+				src = strings.Replace(src, "version: 1\n", "version: 1\nallow_outside_images: true\n", 1)
 			}
 			if got := fingerprints(t, src, files)["s"]; got != base {
 				t.Errorf("fingerprint changed: %s, want %s", got, base)

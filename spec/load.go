@@ -78,10 +78,13 @@ func Parse(path string, data []byte) (*Spec, error) {
 
 // loader collects the problems of one spec as the pipeline runs.
 type loader struct {
-	file  string
-	dir   string
-	root  *yaml.Node // the document's top node, once parsed
-	probs []Problem
+	file string
+	dir  string
+	// outsideImages is the spec's allow_outside_images: local images may
+	// lie outside dir.
+	outsideImages bool
+	root          *yaml.Node // the document's top node, once parsed
+	probs         []Problem
 	// suppress holds the paths of values sanitize reported and cut out.
 	suppress []string
 	// keys indexes each mapping node's keys, built as problems are located.

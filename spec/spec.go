@@ -57,7 +57,7 @@ type Links struct {
 type Channel struct {
 	Name      string
 	URLEnv    string   // the environment variable holding the URL; or
-	URL       string   // the URL itself
+	URL       string   // the URL itself, which CheckChannelURL accepted
 	SecretEnv string   // webhooks: the environment variable holding the HMAC key
 	On        []string // event kinds; never empty: the default is every kind
 	Searches  []string // only events of these entries; empty: all

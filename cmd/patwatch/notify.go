@@ -97,7 +97,7 @@ func checkChannels(e env, sp *spec.Spec, file string) (problems []spec.Problem, 
 			notes = append(notes, fmt.Sprintf("notify %s: %s is not set here, so its URL is not checked; apply keeps the channel's messages in the state until it is set", ch.Name, ch.URLEnv))
 			continue
 		}
-		webhook, err := notify.CheckURL(raw)
+		webhook, err := spec.CheckChannelURL(raw)
 		if err != nil {
 			line, col := ch.URLLine, ch.URLCol
 			if line == 0 {
@@ -108,7 +108,7 @@ func checkChannels(e env, sp *spec.Spec, file string) (problems []spec.Problem, 
 				what = "the URL in " + ch.URLEnv + " "
 			}
 			p := spec.Problem{File: specName(file), Line: line, Col: col, Path: path, Msg: what + err.Error()}
-			var ue *notify.URLError
+			var ue *spec.URLError
 			if errors.As(err, &ue) {
 				p.Hint = ue.Hint()
 			}

@@ -675,17 +675,48 @@ func TestNotifyTestCommand(t *testing.T) {
 }
 
 // TestValidateChecksChannelURLs: validate checks each URL it can see,
-// located at its field, and only notes a variable that is not set.
+// located at its field, and only notes a variable that is not set. A url:
+// it refuses makes the spec invalid for plan and apply too, with the same
+// problem (issue 25.3.7: one verdict everywhere); a URL in the environment
+// is checked once the spec loads.
 func TestValidateChecksChannelURLs(t *testing.T) {
 	h := newHarness(t, fake.Options{})
 	h.envs = map[string]string{"BAD": "slak://hook:" + hookToken + "@webhook", "SLACK_HTTPS": "https://hooks.slack.com/services/T/B/" + hookToken}
+	for _, literal := range []struct{ url, problem, hint string }{
+		{"http://hooks.example.com/patwatch", "patwatch.yaml:6:10: notify[1].url: the URL is plain http:// to a host that is not loopback", "patwatch: hint: use https://"},
+		{"https://hooks.example.com:99999/patwatch", "patwatch.yaml:6:10: notify[1].url: the URL has port 99999, which is not a port number (1 to 65535)", "patwatch: hint: write the receiver's port"},
+	} {
+		h.writeSpec(`
+version: 1
+notify:
+  - name: unset
+    url_env: PATWATCH_NOTIFY_UNSET
+  - name: literal
+    url: ` + literal.url + `
+`)
+		for _, cmd := range []string{"validate", "plan", "apply"} {
+			code, stdout, stderr := h.run(context.Background(), cmd, "-f", h.path("patwatch.yaml"))
+			if code != exitError || stdout != "" {
+				t.Fatalf("%s: exit %d, stdout %q", cmd, code, stdout)
+			}
+			for _, want := range []string{literal.problem, literal.hint, "patwatch: error: 1 problem in"} {
+				if !strings.Contains(stderr, want) {
+					t.Errorf("%s: stderr lacks %q:\n%s", cmd, want, stderr)
+				}
+			}
+		}
+	}
+	if len(h.api.Requests()) != 0 {
+		t.Error("a spec with a bad url: called the API")
+	}
+
 	h.writeSpec(`
 version: 1
 notify:
   - name: unset
     url_env: PATWATCH_NOTIFY_UNSET
   - name: literal
-    url: http://hooks.example.com/patwatch
+    url: https://hooks.example.com/patwatch
   - name: bad-env
     url_env: BAD
   - name: slack-as-webhook
@@ -697,11 +728,10 @@ notify:
 	}
 	for _, want := range []string{
 		"patwatch: note: notify unset: PATWATCH_NOTIFY_UNSET is not set here, so its URL is not checked",
-		"patwatch.yaml:6:10: notify[1].url: the URL is plain http:// to a host that is not loopback",
 		"patwatch.yaml:8:14: notify[2].url_env: the URL in BAD has scheme slak://",
 		"patwatch: hint: did you mean slack://?",
 		"patwatch: note: notify slack-as-webhook: this is a Slack webhook: write it as slack://hook:",
-		"patwatch: error: 2 problems in",
+		"patwatch: error: 1 problem in",
 	} {
 		if !strings.Contains(stderr, want) {
 			t.Errorf("stderr lacks %q:\n%s", want, stderr)

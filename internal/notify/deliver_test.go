@@ -295,49 +295,6 @@ func TestScrub(t *testing.T) {
 	}
 }
 
-func TestCheckURL(t *testing.T) {
-	tests := []struct {
-		url     string
-		webhook bool
-		err     string
-	}{
-		{"https://hooks.example.com/patwatch", true, ""},
-		{"http://127.0.0.1:8080/hook", true, ""},
-		{"http://[::1]/hook", true, ""},
-		{"http://hooks.example.com/hook", false, "not loopback"},
-		{"https:///nohost", false, "no host"},
-		{"hooks.example.com/hook", false, "no scheme"},
-		{"slak://hook:a-b-c@webhook", false, "slak://, which is neither"},
-		{"slack://hook:WNA3PBYV6-F20DUQND3RQ-Webc4MAvoacrpPakR8phF0zi@webhook", false, ""},
-		{"smtp://user:pw@mail.example.com:587/?from=patwatch@example.com&to=ip@example.com", false, ""},
-		{"generic+https://receiver.example.com/hook", false, ""},
-		{teamsURL, false, ""},
-		{"teams://g@t", false, "not a teams URL"},
-		{"smtp://mail.example.com/?from=a@example.com", false, "not a smtp URL"},
-	}
-	for _, tt := range tests {
-		webhook, err := CheckURL(tt.url)
-		switch {
-		case tt.err == "" && err != nil:
-			t.Errorf("%s: %v", tt.url, err)
-		case tt.err != "" && (err == nil || !strings.Contains(err.Error(), tt.err)):
-			t.Errorf("%s: error %v, want one with %q", tt.url, err, tt.err)
-		case webhook != tt.webhook:
-			t.Errorf("%s: webhook %v", tt.url, webhook)
-		}
-		if err != nil && strings.Contains(err.Error(), "a-b-c") {
-			t.Errorf("%s: the error holds the URL: %v", tt.url, err)
-		}
-	}
-	var ue *URLError
-	if _, err := CheckURL("slak://x@y"); !errors.As(err, &ue) || !strings.Contains(ue.Hint(), "did you mean slack://") {
-		t.Errorf("no suggestion: %v", err)
-	}
-	if w := WebhookWarning("https://hooks.slack.com/services/T/B/X"); !strings.Contains(w, "slack://hook:") {
-		t.Errorf("no Slack warning: %q", w)
-	}
-}
-
 func ids(msgs []*state.Message) []string {
 	var out []string
 	for _, m := range msgs {

@@ -7,13 +7,8 @@ import (
 	"slices"
 	"strings"
 
-	"github.com/nicholas-fedor/shoutrrr/pkg/router"
-
 	"github.com/patwatch/patwatch/spec"
 )
-
-// ShoutrrrDocs is where shoutrrr documents the URL format of each service.
-const ShoutrrrDocs = "https://shoutrrr.nickfedor.com/services/overview/"
 
 // target is where a channel's messages go, resolved from the spec and the
 // environment. Its URL is never printed: errors name the channel and the
@@ -43,7 +38,9 @@ func (e *UnsetError) Hint() string {
 	return fmt.Sprintf("set %s in the environment patwatch runs in (a CI secret, say); until then apply keeps the channel's messages in the state", e.Variable)
 }
 
-// resolve finds ch's URL and key in the environment and checks the URL.
+// resolve finds ch's URL and key in the environment and checks the URL
+// with spec.CheckChannelURL, the rule validate and the spec's loader apply:
+// a URL that fails it is never tried.
 func resolve(ch spec.Channel, getenv func(string) string) (*target, error) {
 	raw := ch.URL
 	if ch.URLEnv != "" {
@@ -57,7 +54,7 @@ func resolve(ch spec.Channel, getenv func(string) string) (*target, error) {
 		where = "the URL in " + ch.URLEnv
 	}
 	t := &target{channel: ch.Name, url: raw, secrets: secretsOf(raw)}
-	webhook, err := CheckURL(raw)
+	webhook, err := spec.CheckChannelURL(raw)
 	if err != nil {
 		return nil, fmt.Errorf("channel %s: %s %w", ch.Name, where, err)
 	}
@@ -71,61 +68,6 @@ func resolve(ch spec.Channel, getenv func(string) string) (*target, error) {
 		t.secrets = append(t.secrets, key)
 	}
 	return t, nil
-}
-
-// URLError is a channel URL patwatch cannot send to. It never holds the URL
-// or a part of it; it reads after "the URL ".
-type URLError struct {
-	Reason string
-	hint   string
-}
-
-func (e *URLError) Error() string { return e.Reason }
-
-// Hint says what would be right.
-func (e *URLError) Hint() string { return e.hint }
-
-// CheckURL checks a channel URL without sending anything: an https:// URL,
-// or an http:// one to a loopback address, is a webhook; any other scheme
-// must be a shoutrrr service whose URL it can read. A failure is a
-// *URLError.
-func CheckURL(raw string) (webhook bool, err error) {
-	u, err := url.Parse(raw)
-	switch {
-	case err != nil:
-		return false, &URLError{Reason: "is not a URL", hint: "write an https:// webhook, or a service URL such as slack://… or smtp://… (" + ShoutrrrDocs + ")"}
-	case u.Scheme == "":
-		return false, &URLError{Reason: "has no scheme", hint: "write an https:// webhook, or a service URL such as slack://… or smtp://… (" + ShoutrrrDocs + ")"}
-	}
-	switch strings.ToLower(u.Scheme) {
-	case "https":
-		if u.Host == "" {
-			return false, &URLError{Reason: "has no host"}
-		}
-		return true, nil
-	case "http":
-		if !spec.IsLoopbackHost(u.Hostname()) {
-			return false, &URLError{Reason: "is plain http:// to a host that is not loopback: messages and their signature would cross the network unencrypted",
-				hint: "use https://; plain http:// is only for a receiver on this machine (127.0.0.1, ::1, localhost)"}
-		}
-		return true, nil
-	}
-	name := strings.ToLower(strings.SplitN(u.Scheme, "+", 2)[0])
-	var r router.ServiceRouter
-	if _, err := r.NewService(name); err != nil {
-		services := r.ListServices()
-		slices.Sort(services)
-		hint := "webhooks are https://; shoutrrr's services are " + strings.Join(services, ", ")
-		if best := spec.Suggest(name, services); best != "" {
-			hint = "did you mean " + best + "://? " + hint
-		}
-		return false, &URLError{Reason: fmt.Sprintf("has scheme %s://, which is neither a webhook nor a service patwatch can send to", name), hint: hint}
-	}
-	if _, err := r.Locate(raw); err != nil {
-		return false, &URLError{Reason: fmt.Sprintf("is not a %s URL shoutrrr can read (%s)", name, scrub(err.Error(), secretsOf(raw))),
-			hint: "see " + ShoutrrrDocs + " for the URL format of " + name}
-	}
-	return false, nil
 }
 
 // WebhookWarning says when an https:// URL is a chat service's own webhook:

@@ -23,7 +23,8 @@ const maxJSONBody = 8 << 20
 // base·2^(n-1), at most maxBackoff, of which the upper half is jittered.
 // Rate-limit answers (67200002, HTTP 429 in any form) are not backed off
 // per request: they slow the shared governor down, and the retry waits for
-// its turn there.
+// its turn there (and, for an endpoint that has never answered
+// successfully, for its probation: see probeFirstWait).
 const (
 	baseBackoff = 500 * time.Millisecond
 	maxBackoff  = 30 * time.Second
@@ -58,115 +59,188 @@ type call struct {
 
 // do runs cl until it succeeds, fails for good, or ctx ends, and hands the
 // successful answer to check. check returns nil, or the *APIError the answer
-// amounts to. Every attempt waits for its turn in the shared governor, and
-// only then takes the token, so that no token expires in the queue; in mode
-// A a token the API refuses is replaced once. Rate-limit answers slow the
-// governor down and are retried for as long as ctx allows; other retryable
-// failures are retried up to MaxRetries times with backoff. The error
-// returned is redacted.
+// amounts to. Every attempt waits for its endpoint's probation, if any, and
+// its turn in the shared governor, and only then takes the token, so that
+// no token expires in the queue; in mode A a token the API refuses is
+// replaced once. Rate-limit answers slow the governor down and are retried
+// for as long as ctx allows, unless the endpoint has never answered
+// successfully (see probeFirstWait); other retryable failures are retried
+// up to MaxRetries times with backoff. The error returned is redacted.
 func (c *Client) do(ctx context.Context, cl *call, check func(status int, body []byte) error) error {
 	return c.redactErr(c.run(ctx, cl, check))
 }
 
+// callState is what the attempts of one call carry from one to the next.
+type callState struct {
+	urgent    bool // the next turn is taken in the urgent lane
+	refreshed bool // a token was replaced after an auth answer
+	retries   int  // retries after failures other than rate limits
+	limited   int  // rate-limit answers
+	stale     int  // turns given up because the token went stale
+}
+
+// pass is what lets one attempt go: the endpoint's probe (nil when it is
+// not on probation), the governor's turn, and the credential to send.
+type pass struct {
+	probe *probe
+	turn  *turn
+	cred  string
+}
+
 func (c *Client) run(ctx context.Context, cl *call, check func(status int, body []byte) error) error {
-	refreshed := false
-	retries, limited, stale := 0, 0, 0
-	urgent := cl.token
-	for attempt := 1; ; {
-		modeA := !cl.token && c.apiKey == ""
-		if modeA {
-			// Fetch before queueing, so that no turn waits on an exchange
-			// (get returns a fresh cached token at once).
-			if _, err := c.tokens.get(ctx, c); err != nil {
-				return err
-			}
-		}
-		turn, err := c.gov.wait(ctx, urgent)
-		if errors.Is(err, errNoTurn) {
-			return &APIError{Endpoint: cl.endpoint, Class: ClassRateLimit, Msg: err.Error()}
-		}
+	st := &callState{urgent: cl.token}
+	for attempt := 1; ; attempt++ {
+		p, err := c.ready(ctx, cl, st)
 		if err != nil {
-			return fmt.Errorf("patsnap %s: %w", cl.endpoint, err)
-		}
-		cred := c.apiKey
-		if modeA {
-			tok, ok := c.tokens.current(c.now())
-			switch {
-			case ok:
-				cred = tok
-			case stale < staleTurnsMax:
-				// The token went stale while this call waited: fetch a
-				// new one and take the next urgent turn. This one sent
-				// nothing.
-				c.gov.unrecord(turn)
-				stale++
-				urgent = true
-				continue
-			default:
-				if cred, err = c.tokens.get(ctx, c); err != nil {
-					return err
-				}
-			}
+			return err
 		}
 		start := c.now()
-		res := c.attempt(ctx, cl, cred, func() { c.gov.sent(turn, c.now()) })
+		res := c.attempt(ctx, cl, p.cred, func() { c.gov.sent(p.turn, c.now()) })
 		err = res.err
 		if err == nil {
 			err = check(res.status, res.body)
 		}
 		c.logAttempt(cl.endpoint, attempt, res.status, c.now().Sub(start), err)
-		var ae *APIError
-		errors.As(err, &ae)
 		if err == nil {
-			c.gov.speedUp(turn)
+			c.gov.speedUp(p.turn)
+			c.gov.proven(cl.endpoint)
+			p.probe.free()
 			return nil
 		}
-		if ctx.Err() != nil {
-			return fmt.Errorf("patsnap %s: %w", cl.endpoint, ctx.Err())
-		}
-		if ae == nil {
+		if err := c.retryAfter(ctx, cl, st, p, res.wrote, err); err != nil {
 			return err
-		}
-		attempt++
-		if cl.unsafe && res.wrote && !outcomeKnown(ae) {
-			return outcomeUnknown(ae)
-		}
-		if !cl.token && refreshable(ae) {
-			switch {
-			case c.apiKey != "":
-				return accountWide(ae, "the API key was refused")
-			case refreshed:
-				return accountWide(ae, "the credentials were refused with a fresh token")
-			}
-			refreshed = true
-			c.stats.refresh()
-			c.tokens.invalidate(cred)
-			urgent = true
-			continue
-		}
-		if rateLimited(ae) {
-			limited++
-			c.stats.rateLimit()
-			if cut, r := c.gov.slowDown(turn); cut {
-				c.logSlowDown(cl.endpoint, r)
-			}
-			if _, ok := ctx.Deadline(); c.maxRetries == 0 || (!ok && limited >= maxRateLimited) {
-				return err
-			}
-			c.stats.retry()
-			urgent = true
-			continue
-		}
-		if retries >= c.maxRetries || !retryable(ae, cl) {
-			return err
-		}
-		retries++
-		c.stats.retry()
-		urgent = true
-		if err := c.sleep(ctx, c.backoff(retries)); err != nil {
-			return fmt.Errorf("patsnap %s: %w (after %v)", cl.endpoint, err, ae)
 		}
 	}
+}
+
+// ready waits until the next attempt of cl may go: for the endpoint's
+// probation, the token (mode A) and a turn.
+func (c *Client) ready(ctx context.Context, cl *call, st *callState) (*pass, error) {
+	pr, err := c.gov.admit(ctx, cl.endpoint)
+	if err != nil {
+		return nil, waitError(cl, err)
+	}
+	for {
+		modeA := !cl.token && c.apiKey == ""
+		if modeA {
+			// Fetch before queueing, so that no turn waits on an exchange
+			// (get returns a fresh cached token at once).
+			if _, err := c.tokens.get(ctx, c); err != nil {
+				pr.free()
+				return nil, err
+			}
+		}
+		turn, err := c.gov.wait(ctx, st.urgent)
+		if err != nil {
+			pr.free()
+			return nil, waitError(cl, err)
+		}
+		if pr == nil && c.gov.onProbation(cl.endpoint) != nil {
+			// The endpoint was put on probation while this call waited
+			// for its turn: it goes as one of its probes. This turn sent
+			// nothing.
+			c.gov.unrecord(turn)
+			if pr, err = c.gov.admit(ctx, cl.endpoint); err != nil {
+				return nil, waitError(cl, err)
+			}
+			continue
+		}
+		if !modeA {
+			return &pass{probe: pr, turn: turn, cred: c.apiKey}, nil
+		}
+		tok, ok := c.tokens.current(c.now())
+		switch {
+		case ok:
+			return &pass{probe: pr, turn: turn, cred: tok}, nil
+		case st.stale < staleTurnsMax:
+			// The token went stale while this call waited: fetch a new
+			// one and take the next urgent turn. This one sent nothing.
+			c.gov.unrecord(turn)
+			st.stale++
+			st.urgent = true
+			continue
+		}
+		if tok, err = c.tokens.get(ctx, c); err != nil {
+			pr.free()
+			return nil, err
+		}
+		return &pass{probe: pr, turn: turn, cred: tok}, nil
+	}
+}
+
+// waitError is the error of a call whose wait for its next attempt
+// failed: a rate-limit error when the attempt could not go before the
+// deadline, the probation's verdict as it is.
+func waitError(cl *call, err error) error {
+	var ae *APIError
+	switch {
+	case errors.Is(err, errNoTurn), errors.Is(err, errProbeLate):
+		return &APIError{Endpoint: cl.endpoint, Class: ClassRateLimit, Msg: err.Error()}
+	case errors.As(err, &ae):
+		return err
+	}
+	return fmt.Errorf("patsnap %s: %w", cl.endpoint, err)
+}
+
+// retryAfter decides, after the attempt of p failed with err, whether cl
+// is tried again: it returns nil to try again (after waiting out any
+// backoff), or the error that ends the call. It frees p's probe.
+func (c *Client) retryAfter(ctx context.Context, cl *call, st *callState, p *pass, wrote bool, err error) error {
+	defer p.probe.free()
+	var ae *APIError
+	errors.As(err, &ae)
+	switch {
+	case ctx.Err() != nil:
+		return fmt.Errorf("patsnap %s: %w", cl.endpoint, ctx.Err())
+	case ae == nil:
+		return err
+	case cl.unsafe && wrote && !outcomeKnown(ae):
+		return outcomeUnknown(ae)
+	case !cl.token && refreshable(ae):
+		switch {
+		case c.apiKey != "":
+			return accountWide(ae, "the API key was refused")
+		case st.refreshed:
+			return accountWide(ae, "the credentials were refused with a fresh token")
+		}
+		st.refreshed = true
+		c.stats.refresh()
+		c.tokens.invalidate(p.cred)
+		st.urgent = true
+		return nil
+	case rateLimited(ae):
+		return c.retryRateLimited(ctx, cl, st, p, ae, err)
+	case st.retries >= c.maxRetries || !retryable(ae, cl):
+		return err
+	}
+	st.retries++
+	c.stats.retry()
+	st.urgent = true
+	p.probe.free()
+	if err := c.sleep(ctx, c.backoff(st.retries)); err != nil {
+		return fmt.Errorf("patsnap %s: %w (after %v)", cl.endpoint, err, ae)
+	}
+	return nil
+}
+
+// retryRateLimited is retryAfter for the rate-limit answer ae (err): it
+// slows the governor down and tells the endpoint's probation, whose
+// verdict ends the call.
+func (c *Client) retryRateLimited(ctx context.Context, cl *call, st *callState, p *pass, ae *APIError, err error) error {
+	st.limited++
+	c.stats.rateLimit()
+	if cut, r := c.gov.slowDown(p.turn); cut {
+		c.logSlowDown(cl.endpoint, r)
+	}
+	if v := c.gov.refused(cl.endpoint, p.probe, ae); v != nil {
+		return v
+	}
+	if _, ok := ctx.Deadline(); c.maxRetries == 0 || (!ok && st.limited >= maxRateLimited) {
+		return err
+	}
+	c.stats.retry()
+	st.urgent = true
+	return nil
 }
 
 // refreshable reports whether an answer says the token is no longer good.

@@ -8,6 +8,7 @@ import (
 	"slices"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 )
@@ -33,9 +34,12 @@ func TestErrorClasses(t *testing.T) {
 			fmt.Fprint(w, "<html>bad gateway</html>")
 		}, ClassRetryable, 0, 1 + retries, nil},
 		{"HTTP 503 with envelope", errAnswer(503, 67200100), ClassRetryable, 67200100, 1 + retries, nil},
-		// Rate limits are retried beyond MaxRetries, without a backoff of
-		// their own (TestRateLimitSlowsTheSharedRate): with no deadline,
-		// maxRateLimited times.
+		// Rate limits from a server that is merely busy (the endpoint has
+		// answered successfully before) are retried beyond MaxRetries,
+		// without a backoff of their own (TestRateLimitSlowsTheSharedRate):
+		// with no deadline, maxRateLimited times. From an endpoint that
+		// never answered, they end in an account-wide error
+		// (TestProbationOfAnEndpointThatNeverAnswered).
 		{"67200002 too fast", errAnswer(200, 67200002), ClassRateLimit, 67200002, maxRateLimited, nil},
 		{"HTTP 429", func(w http.ResponseWriter, r *http.Request) { w.WriteHeader(429) }, ClassRateLimit, 0, maxRateLimited, nil},
 		{"HTTP 429 with error_code 429", errAnswer(429, 429), ClassRateLimit, 429, maxRateLimited, nil},
@@ -44,6 +48,7 @@ func TestErrorClasses(t *testing.T) {
 			fmt.Fprint(w, "<html><title>429 Too Many Requests</title></html>")
 		}, ClassRateLimit, 0, maxRateLimited, nil},
 		{"error_code 429 in 200", errAnswer(200, 429), ClassRateLimit, 429, maxRateLimited, nil},
+		{"67200002 from an endpoint that never answered", errAnswer(200, 67200002), ClassAccount, 67200002, neverAnsweredAttempts, nil},
 		{"cut connection", func(w http.ResponseWriter, r *http.Request) { cutConnection(w) }, ClassRetryable, 0, 1 + retries, nil},
 		{"truncated body", func(w http.ResponseWriter, r *http.Request) {
 			w.Header().Set("Content-Length", "200")
@@ -89,6 +94,9 @@ func TestErrorClasses(t *testing.T) {
 			s := newStubAPI(t)
 			s.handle(singlePath, tt.write)
 			c, clk := s.client(nil)
+			if tt.class == ClassRateLimit {
+				c.gov.proven(EndpointSearchSingle)
+			}
 			_, err := c.Search(context.Background(), limited(simpleSearch, 10))
 			mustClass(t, err, tt.class)
 			var ae *APIError
@@ -162,16 +170,31 @@ func TestAttemptTimeout(t *testing.T) {
 	s.handle(singlePath, func(w http.ResponseWriter, r *http.Request) {
 		<-r.Context().Done()
 	})
+	// Attempts are counted as the client sends them, not as the server
+	// sees them: under load an attempt can time out before it arrives.
+	var sent atomic.Int32
 	c, _ := s.client(func(cfg *Config) {
-		cfg.AttemptTimeout = 20 * time.Millisecond
+		cfg.AttemptTimeout = 250 * time.Millisecond
 		cfg.MaxRetries = 1
+		base := cfg.HTTPClient.Transport
+		cfg.HTTPClient = &http.Client{Transport: roundTripFunc(func(r *http.Request) (*http.Response, error) {
+			if r.URL.Path == singlePath {
+				sent.Add(1)
+			}
+			return base.RoundTrip(r)
+		})}
 	})
 	_, err := c.Search(context.Background(), limited(simpleSearch, 10))
 	mustClass(t, err, ClassRetryable)
-	if n := s.count(singlePath); n != 2 {
+	if n := sent.Load(); n != 2 {
 		t.Errorf("%d attempts, want 2", n)
 	}
 }
+
+// roundTripFunc is an http.RoundTripper made of a function.
+type roundTripFunc func(*http.Request) (*http.Response, error)
+
+func (f roundTripFunc) RoundTrip(r *http.Request) (*http.Response, error) { return f(r) }
 
 // TestContextEndsRetries: a caller that gives up during a backoff stops the
 // call; the error is the context's.
@@ -308,6 +331,10 @@ func TestAccountWideErrors(t *testing.T) {
 		{"68300004 invalid parameter", false, errAnswer(200, 68300004), false, ""},
 		{"67200002 too fast", false, errAnswer(200, 67200002), false, ""},
 	}
+	// The one rate limit that is account-wide, from an endpoint that never
+	// answered, is TestProbationOfAnEndpointThatNeverAnswered's: here the
+	// server is merely busy.
+	busy := func(c *Client) { c.gov.proven(EndpointReportStatus) }
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			s := newStubAPI(t)
@@ -317,6 +344,7 @@ func TestAccountWideErrors(t *testing.T) {
 					cfg.ClientID, cfg.ClientSecret, cfg.APIKey = "", "", testAPIKey
 				}
 			})
+			busy(c)
 			_, err := c.ReportStatus(context.Background(), "1")
 			if err == nil {
 				t.Fatal("no error")

@@ -44,7 +44,11 @@ type Config struct {
 	// MaxRetries bounds the retries of a call after failures other than
 	// rate limits; 0: DefaultMaxRetries; < 0: none, and no retry after a
 	// rate limit either. A rate-limited call is retried for as long as its
-	// context's deadline allows (at most 30 times without a deadline).
+	// context's deadline allows (at most 30 times without a deadline),
+	// unless its endpoint has never answered successfully: then its
+	// requests slow down to one a minute, and after 5 minutes without a
+	// success the call fails with an account-wide error
+	// (ErrAlwaysRateLimited).
 	MaxRetries     int
 	AttemptTimeout time.Duration // deadline of each attempt; 0: DefaultAttemptTimeout
 	// DownloadTimeout bounds each attempt of Download, which may move a

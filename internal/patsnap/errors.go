@@ -19,7 +19,7 @@ type Class int
 const (
 	ClassPermanent Class = iota // anything not listed below: do not retry
 	ClassRetryable              // network error, timeout, HTTP 5xx, 68300008, 67200100
-	ClassRateLimit              // 67200002, HTTP 429 in any form: too fast; retried through the governor while the deadline allows
+	ClassRateLimit              // 67200002, HTTP 429 in any form: too fast; retried through the governor while the deadline allows (see probeFirstWait for an endpoint that never answered)
 	ClassAuth                   // 67200003, 67200008, 67200009, HTTP 401/403, 67200004 (no permission for this API: the others may work)
 	ClassInvalid                // 68300004, 68300007, 68300010, 67200012, 67200101, other HTTP 4xx: the request is wrong
 	ClassNotFound               // 68300013 (report does not exist), HTTP 404; a download link answering 403/404/410
@@ -31,7 +31,9 @@ const (
 	// ClassAccount is an error about the account rather than the call
 	// (67200000 and 67200001 total limit, 67200005 balance, 67200006 expired
 	// client, 67200007 daily limit, credentials refused at the token
-	// exchange, after a fresh token, or as an API key): every further call
+	// exchange, after a fresh token, or as an API key, an endpoint that
+	// refused every request as too fast for minutes without a single
+	// success, matching ErrAlwaysRateLimited): every further call
 	// would fail the same way, so the run stops at the first one. Hint says
 	// what to check.
 	ClassAccount
@@ -219,6 +221,10 @@ func Hint(err error) string {
 func (e *APIError) Hint() string {
 	if e.Class != ClassAccount {
 		return ""
+	}
+	if errors.Is(e.Err, ErrAlwaysRateLimited) {
+		return "PatSnap refused every request to this API as too fast, even at one a minute: check on the PatSnap Open Platform that the client may call this API and what rate (QPS) it allows, " +
+			"and whether another program uses the same credentials at the same time; api.qps in the spec caps patwatch's own rate"
 	}
 	switch e.Code {
 	case 67200000, 67200001:

@@ -197,8 +197,11 @@ func TestFakeFaults(t *testing.T) {
 		{"truncated once", fake.Fault{Truncate: true, Times: 1}, true, 0, 2},
 		{"malformed once", fake.Fault{Malformed: true, Times: 1}, true, 0, 2},
 		{"service error always", fake.Fault{Code: 68300008}, false, patsnap.ClassRetryable, 4},
-		// Rate limits are retried beyond MaxRetries: without a deadline, 30 times.
-		{"qps always", fake.Fault{Code: 67200002}, false, patsnap.ClassRateLimit, 30},
+		// Rate limits from an endpoint that never answered end in an
+		// account-wide error once they have lasted 5 minutes (11 requests
+		// on the client's clock); from a server that is merely busy, they
+		// are retried beyond MaxRetries (TestFakeBusyServerRetriedBeyondMaxRetries).
+		{"qps always", fake.Fault{Code: 67200002}, false, patsnap.ClassAccount, 11},
 		{"429 with error_code 429 once", fake.Fault{HTTPStatus: 429, Times: 1}, true, 0, 2},
 		{"invalid parameter", fake.Fault{Code: 68300004}, false, patsnap.ClassInvalid, 1},
 		{"daily limit", fake.Fault{Code: 67200007}, false, patsnap.ClassAccount, 1},

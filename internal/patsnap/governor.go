@@ -45,6 +45,9 @@ const (
 // a call whose token went stale in the queue). Rate-limit answers slow the
 // shared rate down rather than the one request (see slowDown): every caller
 // behind them waits longer, and retries take their turn like any request.
+// Before its turn, a request to an endpoint that has been refused without
+// ever answering successfully waits for that endpoint's probation (see
+// probeFirstWait).
 type governor struct {
 	now   func() time.Time
 	sleep func(ctx context.Context, d time.Duration) error
@@ -62,10 +65,14 @@ type governor struct {
 	rate    float64   // the current rate
 	ceiling float64   // the rate the server allowed at the last cut; 0: none yet
 	cutAt   time.Time // answers to turns before it were sent at an older rate
+
+	probes probations
 }
 
 func newGovernor(qps float64, jitter time.Duration, now func() time.Time, sleep func(context.Context, time.Duration) error) *governor {
 	g := &governor{now: now, sleep: sleep, span: time.Second + jitter, max: qps, rate: qps}
+	g.probes.proven = make(map[string]bool)
+	g.probes.on = make(map[string]*probation)
 	g.lim = rate.NewLimiter(rate.Limit(qps/g.span.Seconds()), 1)
 	return g
 }

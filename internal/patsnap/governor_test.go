@@ -206,9 +206,10 @@ func TestGovernorCancelledWaiterLeavesTheQueue(t *testing.T) {
 	}
 }
 
-// TestRateLimitSlowsTheSharedRate: a rate-limit answer is not followed by
-// a backoff of the one request: the rate is cut, and the retry waits for a
-// turn at the cut rate, like every other request.
+// TestRateLimitSlowsTheSharedRate: a rate-limit answer from a server that
+// is merely busy (the endpoint answered successfully before) is not
+// followed by a backoff of the one request: the rate is cut, and the retry
+// waits for a turn at the cut rate, like every other request.
 func TestRateLimitSlowsTheSharedRate(t *testing.T) {
 	s := newStubAPI(t)
 	var n atomic.Int32
@@ -221,6 +222,7 @@ func TestRateLimitSlowsTheSharedRate(t *testing.T) {
 		good(w, r)
 	})
 	c, clk := s.client(func(cfg *Config) { cfg.QPS = 10; cfg.MaxRetries = 1 })
+	c.gov.proven(EndpointSearchSingle)
 	if _, err := c.Search(context.Background(), limited(simpleSearch, 5)); err != nil {
 		t.Fatalf("a search failed for rate limiting, with MaxRetries 1: %v", err)
 	}
@@ -243,9 +245,10 @@ func TestRateLimitSlowsTheSharedRate(t *testing.T) {
 	}
 }
 
-// TestRateLimitedUntilTheDeadline: with a deadline, a rate-limited call is
-// retried for as long as it allows, far beyond MaxRetries; a turn that
-// would come after the deadline is not waited for.
+// TestRateLimitedUntilTheDeadline: with a deadline, a call rate-limited by
+// a server that is merely busy is retried for as long as it allows, far
+// beyond MaxRetries; a turn that would come after the deadline is not
+// waited for.
 func TestRateLimitedUntilTheDeadline(t *testing.T) {
 	s := newStubAPI(t)
 	var n atomic.Int32
@@ -258,6 +261,7 @@ func TestRateLimitedUntilTheDeadline(t *testing.T) {
 		good(w, r)
 	})
 	c, _ := s.client(func(cfg *Config) { cfg.QPS = 50 })
+	c.gov.proven(EndpointSearchSingle)
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
 	if _, err := c.Search(ctx, limited(simpleSearch, 5)); err != nil {

@@ -274,8 +274,9 @@ type Request struct {
 	Query      url.Values
 	Header     http.Header
 	Body       []byte
-	Code       int // error_code answered; 0 for success or a non-envelope answer
-	HTTPStatus int // 0 when no answer was written (the request's context ended first)
+	Code       int       // error_code answered; 0 for success or a non-envelope answer
+	HTTPStatus int       // 0 when no answer was written (the request's context ended first)
+	At         time.Time // when it arrived, by Options.Now
 }
 
 // Requests returns copies of every request received so far, in arrival order.
@@ -293,6 +294,7 @@ func (s *Server) Requests() []Request {
 			Body:       slices.Clone(r.Body),
 			Code:       r.Code,
 			HTTPStatus: r.HTTPStatus,
+			At:         r.At,
 		}
 	}
 	return out
@@ -526,6 +528,7 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		Query:    cloneValues(r.URL.Query()),
 		Header:   r.Header.Clone(),
 		Body:     body,
+		At:       s.now(),
 	}
 	s.mu.Lock()
 	s.reqs = append(s.reqs, rec)
