@@ -96,6 +96,10 @@ type Reconciler struct {
 	// Resubmit names the reports that may be submitted again past
 	// MaxResubmissions in this run (--resubmit).
 	Resubmit []string
+	// Rebaseline names the searches whose answer is a new baseline in this
+	// run, as if their query had changed (--rebaseline): their hits are
+	// recorded afresh, none reported new or dropped.
+	Rebaseline []string
 	// Credentials names the environment variables that hold the run's
 	// credentials, for the message of a run stopped because the API refused
 	// them ("PATSNAP_API_KEY"); empty when there are none (the sandbox).
@@ -442,7 +446,7 @@ func (r *Reconciler) refreshSearch(ctx context.Context, s spec.Search, rec *stat
 	if obs.Err != nil && !errors.Is(obs.Err, errAccountStopped) {
 		r.Log.Warn().Str("search", s.Name).Err(obs.Err).Msg("search failed; its recorded hits are kept")
 	}
-	next, ch := DiffSearch(s, rec, obs, r.now())
+	next, ch := DiffSearch(s, r.rebaselined(s.Name, rec), obs, r.now())
 	out := searchOutcome{rec: next, change: ch}
 	if obs.Err == nil {
 		r.Log.Debug().Str("search", s.Name).Str("status", string(ch.Status)).Int("hits", ch.Hits).Int("calls", obs.Result.Calls).Msg("search refreshed")
@@ -455,6 +459,18 @@ func (r *Reconciler) refreshSearch(ctx context.Context, s spec.Search, rec *stat
 		}
 	}
 	return out
+}
+
+// rebaselined is the record the answer of the search name is compared
+// with: rec, or, for a search named in Rebaseline, rec as a record of no
+// query, which makes the answer a new baseline.
+func (r *Reconciler) rebaselined(name string, rec *state.Search) *state.Search {
+	if rec == nil || !slices.Contains(r.Rebaseline, name) {
+		return rec
+	}
+	forced := *rec
+	forced.Fingerprint = ""
+	return &forced
 }
 
 // observed is what Observe asks to keep of hits, the answer of the search

@@ -129,20 +129,38 @@ func commands() []command {
 					},
 					exits: []exitMeaning{{exitOK, "every channel accepted its test message"}, {exitError, "a delivery failed (each is listed), the spec is invalid, or a name is not a channel"}}},
 			}},
-		{name: "show", summary: "print what the state holds", run: runShow,
-			about: "show prints the state: each search with its recorded hits, each report with its job and file; " +
+		{name: "show", summary: "print what the state holds", args: "[NAME...]", run: runShow,
+			about: "show prints the state (only the searches and reports named, when NAME is given): each search with its recorded hits, each report with its job and file; " +
 				"--format html draws a gallery of every hit each search holds, best score first, with the drawings " +
 				"patwatch kept. It needs no spec; -f only locates the state beside it (and gives the gallery its links).",
 			examples: []string{
 				"patwatch show",
 				"patwatch show --format json | jq '.searches | keys'",
 				"patwatch show --format html --out gallery.html",
+				"patwatch show phone-designs      # that search only",
 			}},
-		{name: "state", summary: "pull or push the state: move it between state files and databases",
-			about: "state pull prints a state as the state file's JSON; state push replaces a state with a state file. " +
-				"Both work for every kind of state (a file, or a postgres:// URL), so pulling from one and pushing to " +
+		{name: "state", summary: "list or forget the state's entries; pull or push the state between files and databases",
+			about: "state list lists the entries a state holds; state rm forgets those that left the spec. " +
+				"state pull prints a state as the state file's JSON; state push replaces a state with a state file. " +
+				"All work for every kind of state (a file, or a postgres:// URL), so pulling from one and pushing to " +
 				"another moves a state.",
 			sub: []command{
+				{name: "list", summary: "list the searches and reports the state holds", run: runStateList,
+					about: "list prints one line per entry of the state: its kind (search or report), name, status (active, " +
+						"suspended, removed from the spec, or retired until the day it goes), hits, and the last successful " +
+						"refresh where the state records it (searches with their own interval, or under a daily budget). " +
+						"The spec, when there is one, says which are suspended or removed. It takes no lock.",
+					examples: []string{
+						"patwatch state list",
+						"patwatch state list --format json | jq -r '.entries[] | select(.status == \"retired\") | .name'",
+					}},
+				{name: "rm", summary: "forget entries that left the spec, now rather than after 30 days", args: "NAME...", run: runStateRm,
+					about: "rm forgets each named search or report that is no longer in the spec (retired, or removed and not " +
+						"yet retired by an apply), under the state's lock: an entry added back later starts with a new baseline " +
+						"or a new report job. Downloaded report files stay. An entry still in the spec is refused.",
+					examples: []string{
+						"patwatch state rm old-designs",
+					}},
 				{name: "pull", summary: "print the state as the state file's JSON", run: runStatePull,
 					about: "pull prints the state (by default $PATWATCH_STATE, else patwatch.state.json beside the spec) as " +
 						"the state file's JSON, exactly the bytes a state file holding it has. --serial prints an earlier " +

@@ -46,7 +46,7 @@ type reconcileFlags struct {
 	timeout                 time.Duration
 	allowMassDrop           bool
 	allowMassRemoval        bool
-	resubmit                []string
+	resubmit, rebaseline    []string
 	target, exclude         []string
 	dueOnly                 bool
 	baselineDrawings        int
@@ -115,6 +115,8 @@ func addReconcileFlags(fs *flag.FlagSet, cmd string) *reconcileFlags {
 			"how long to wait for another run to release the state lock")
 		namesVar(fs, &f.resubmit, "resubmit", "cn108977442b",
 			"submit one more job for the report `NAME` past the cap on resubmissions (repeatable)")
+		namesVar(fs, &f.rebaseline, "rebaseline", "phone-designs",
+			"record the search `NAME`'s hits afresh as a new baseline, none reported new or dropped (repeatable)")
 	case "watch":
 		durationVar(fs, &f.interval, "interval", 0, durationValue{min: spec.MinInterval, sample: "6h"},
 			"time between runs, at least 1m (default: the spec's interval, else 1h)")
@@ -291,6 +293,25 @@ func checkResubmit(names []string, sp *spec.Spec) error {
 	return nil
 }
 
+// checkRebaseline refuses a --rebaseline name that is no search of the
+// spec.
+func checkRebaseline(names []string, sp *spec.Spec) error {
+	var searches []string
+	for _, s := range sp.Searches {
+		searches = append(searches, s.Name)
+	}
+	for _, n := range names {
+		if !slices.Contains(searches, n) {
+			advice := "name a search of the spec"
+			if best := spec.Suggest(n, searches); best != "" {
+				advice = "did you mean --rebaseline " + best + "?"
+			}
+			return hint.Wrap(fmt.Errorf("--rebaseline %s: the spec has no search of that name", n), advice)
+		}
+	}
+	return nil
+}
+
 // credentialVars names the environment variables that hold the run's
 // credentials, for the message of a run stopped because PatSnap refused
 // them.
@@ -403,6 +424,9 @@ func reconcileOnce(ctx context.Context, e env, f *reconcileFlags, cmd string) er
 		return err
 	}
 	if err := checkResubmit(f.resubmit, sp); err != nil {
+		return err
+	}
+	if err := checkRebaseline(f.rebaseline, sp); err != nil {
 		return err
 	}
 	if err := checkSave(f, sp, st); err != nil {
@@ -570,6 +594,7 @@ func newRunner(e env, f *reconcileFlags, log zerolog.Logger, st *stateStore, cmd
 		Timeout:       f.timeout,
 		AllowMassDrop: f.allowMassDrop,
 		Resubmit:      f.resubmit,
+		Rebaseline:    f.rebaseline,
 		Credentials:   credentialVars(e, f),
 		Connect: func(ctx context.Context, sp *spec.Spec) (reconciler.API, func(), error) {
 			return connect(ctx, e, f, log, st, cmd != "plan", clients, sp, route)

@@ -28,7 +28,7 @@ func (f *reconcileFlags) runOnce(ctx context.Context, r *runner.Runner, sp *spec
 
 // savedPlanFixes are the flags a saved plan fixes, which apply FILE
 // refuses: the plan was made with them, and is applied as it was made.
-var savedPlanFixes = []string{"target", "exclude", "due-only", "resubmit", "sandbox", "allow-mass-drop"}
+var savedPlanFixes = []string{"target", "exclude", "due-only", "resubmit", "rebaseline", "sandbox", "allow-mass-drop"}
 
 // useSaved reads the saved plan in file for apply FILE, and takes the spec,
 // the state and the API it was made with, refusing the flags that would

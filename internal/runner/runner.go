@@ -80,10 +80,11 @@ type Runner struct {
 	// start of Once; zero: none. At the deadline the run ends as at an
 	// interrupt: what completed is saved, the rest is reported not done.
 	Timeout time.Duration
-	// AllowMassDrop, Resubmit and Credentials are passed to the
+	// AllowMassDrop, Resubmit, Rebaseline and Credentials are passed to the
 	// reconciler (see reconciler.Reconciler).
 	AllowMassDrop bool
 	Resubmit      []string
+	Rebaseline    []string
 	Credentials   string
 	// Drawings, when set, keeps the drawings of hits for HTML reports
 	// after an apply's save (drawings.go); nil: no drawing is fetched.
@@ -243,6 +244,7 @@ func (r *Runner) newReconciler(ctx context.Context, api reconciler.API, sp *spec
 		Now:           r.Now,
 		AllowMassDrop: r.AllowMassDrop,
 		Resubmit:      r.Resubmit,
+		Rebaseline:    r.Rebaseline,
 		Credentials:   r.Credentials,
 		Record:        opts.saved.recording(),
 	}
