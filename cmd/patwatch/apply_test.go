@@ -16,6 +16,7 @@ import (
 	"github.com/patwatch/patwatch/internal/patsnap"
 	"github.com/patwatch/patwatch/internal/patsnap/fake"
 	"github.com/patwatch/patwatch/internal/report"
+	"github.com/patwatch/patwatch/internal/runner"
 	"github.com/patwatch/patwatch/state"
 	"github.com/rs/zerolog"
 )
@@ -575,7 +576,7 @@ func TestApplyReplacesARefusedCachedUpload(t *testing.T) {
 	h.writeSpec("version: 1\nsearches:\n  - name: hinge\n    image: hinge.png\n    patent_type: U\n    model: 4\n")
 	// The cache remembers a URL this API never issued (another server, an
 	// upload that expired early): the search is refused with 68300004.
-	cache := newUploadCache(env{getenv: func(k string) string { return h.envs[k] }}, zerolog.Nop(), h.srv.URL, testAPIKey)
+	cache := runner.OpenUploads(func(k string) string { return h.envs[k] }, zerolog.Nop(), h.srv.URL, testAPIKey)
 	cache.Put(sha256Hex(png), patsnap.Upload{URL: h.srv.URL + "/fake-images/stale.png?X-Amz-Signature=old", Expires: time.Now().Add(8 * time.Hour)})
 
 	code, rep, stderr := h.apply()

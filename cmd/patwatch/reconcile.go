@@ -8,7 +8,6 @@ import (
 	"fmt"
 	"io"
 	"io/fs"
-	"net/url"
 	"os"
 	"path/filepath"
 	"slices"
@@ -17,11 +16,9 @@ import (
 
 	"github.com/rs/zerolog"
 
-	"github.com/patwatch/patwatch/internal/atomicfile"
 	"github.com/patwatch/patwatch/internal/drawings"
 	"github.com/patwatch/patwatch/internal/hint"
 	"github.com/patwatch/patwatch/internal/notify"
-	"github.com/patwatch/patwatch/internal/patsnap"
 	"github.com/patwatch/patwatch/internal/planfile"
 	"github.com/patwatch/patwatch/internal/report"
 	"github.com/patwatch/patwatch/internal/runner"
@@ -29,10 +26,6 @@ import (
 	"github.com/patwatch/patwatch/reconciler"
 	"github.com/patwatch/patwatch/spec"
 )
-
-// DefaultBaseURL is the API root used when neither PATSNAP_BASE_URL nor the
-// spec's api.base_url names one.
-const DefaultBaseURL = "https://connect.zhihuiya.com"
 
 // reconcileFlags are the flags of plan, apply and watch.
 type reconcileFlags struct {
@@ -143,7 +136,7 @@ func (f *reconcileFlags) setup(e env) (zerolog.Logger, error) {
 	}
 	if !f.sandbox && !f.offline {
 		// Before anything else: the token exchange is the first call.
-		if err := checkBaseURL(e.getenv("PATSNAP_BASE_URL")); err != nil {
+		if err := runner.CheckBaseURL(e.getenv("PATSNAP_BASE_URL")); err != nil {
 			return zerolog.Nop(), err
 		}
 	}
@@ -176,22 +169,6 @@ func (f *reconcileFlags) check() error {
 		}
 	}
 	return nil
-}
-
-// checkBaseURL refuses a PATSNAP_BASE_URL that is plain http to anything but
-// a loopback address: the token exchange, the key and every answer would
-// cross the network in clear. The spec's api.base_url is checked by
-// validate the same way.
-func checkBaseURL(raw string) error {
-	if raw == "" {
-		return nil
-	}
-	u, err := url.Parse(raw)
-	if err != nil || u.Scheme != "http" || spec.IsLoopbackHost(u.Hostname()) {
-		return nil // the client refuses what is not a URL at all
-	}
-	return hint.Wrap(fmt.Errorf("PATSNAP_BASE_URL is plain http to %s: credentials and results would cross the network unencrypted", u.Host),
-		"use an https:// URL; plain http is accepted only to a loopback address (127.0.0.1, ::1, localhost), such as a local proxy")
 }
 
 // checkOut refuses an --out that names a file the run reads or keeps: the
@@ -312,19 +289,6 @@ func checkRebaseline(names []string, sp *spec.Spec) error {
 	return nil
 }
 
-// credentialVars names the environment variables that hold the run's
-// credentials, for the message of a run stopped because PatSnap refused
-// them.
-func credentialVars(e env, f *reconcileFlags) string {
-	switch {
-	case f.sandbox:
-		return ""
-	case e.getenv("PATSNAP_API_KEY") != "":
-		return "PATSNAP_API_KEY"
-	}
-	return "PATSNAP_CLIENT_ID and PATSNAP_CLIENT_SECRET"
-}
-
 // checkParentDir refuses a file path whose directory does not exist.
 func checkParentDir(flag, path string) error {
 	dir := filepath.Dir(path)
@@ -436,7 +400,7 @@ func reconcileOnce(ctx context.Context, e env, f *reconcileFlags, cmd string) er
 
 	var rep *report.ChangeReport
 	var page *report.Page // the pictures of an HTML report
-	r := newRunner(e, f, log, st, cmd, nil)
+	r := newRunner(e, f, log, st, cmd, newLiveAPI(e, log))
 	if f.format == report.FormatHTML {
 		r.Drawings.Page = func(p *report.Page) { page = p }
 	}
@@ -445,7 +409,7 @@ func reconcileOnce(ctx context.Context, e env, f *reconcileFlags, cmd string) er
 			return err
 		}
 	} else {
-		prog := newProgress(e.stderr, log, true)
+		prog := newProgress(e.stderr, log, progressLive)
 		r.Progress = prog.update
 		rep, err = f.runOnce(ctx, r, sp)
 		prog.done()
@@ -475,7 +439,7 @@ func renderReport(w io.Writer, f *reconcileFlags, rep *report.ChangeReport, page
 	if f.format == report.FormatHTML {
 		return renderPage(w, rep, page, pagePath, filesDir)
 	}
-	return report.Render(w, rep, f.format, false)
+	return report.Render(w, rep, f.format)
 }
 
 // selection is the entries --target, --exclude and --due-only choose.
@@ -493,7 +457,7 @@ func printReport(e env, f *reconcileFlags, rep *report.ChangeReport, page *repor
 		return err
 	}
 	if f.out != "" {
-		if err := atomicfile.WriteFile(f.out, buf.Bytes(), 0o644); err != nil {
+		if err := report.WriteFile(f.out, buf.Bytes()); err != nil {
 			return fmt.Errorf("--out: %w", err)
 		}
 	}
@@ -510,11 +474,11 @@ func finishReport(e env, f *reconcileFlags, rep *report.ChangeReport, page *repo
 	}
 	var stopped error
 	if rep.Stopped != nil {
-		stopped = hint.Wrap(errors.New("the run stopped at an account-wide error: "+rep.Stopped.Error), rep.Stopped.Check)
+		stopped = rep.Stopped.Err()
 	}
 	switch {
 	case rep.Failed():
-		return joinFailures(stopped, errors.New(failureLine(rep)))
+		return joinFailures(stopped, errors.New(rep.Failure()))
 	case f.detailed && rep.Changed:
 		return joinFailures(stopped, exitCode(exitChanged))
 	case stopped != nil:
@@ -523,61 +487,9 @@ func finishReport(e env, f *reconcileFlags, rep *report.ChangeReport, page *repo
 	return nil
 }
 
-func failureLine(rep *report.ChangeReport) string {
-	var parts []string
-	var n int
-	for _, c := range rep.Searches {
-		if c.Status == report.StatusError {
-			n++
-		}
-	}
-	if n > 0 {
-		parts = append(parts, fmt.Sprintf("%d of %s", n, plural(len(rep.Searches), "search", "searches")))
-	}
-	n = 0
-	for _, c := range rep.Reports {
-		if c.Status == report.ReportError || c.Status == report.ReportFailed {
-			n++
-		}
-	}
-	if n > 0 {
-		parts = append(parts, fmt.Sprintf("%d of %s", n, plural(len(rep.Reports), "report", "reports")))
-	}
-	what := "what succeeded was saved"
-	switch {
-	case rep.Command == "plan":
-		what = "plan changed nothing"
-	case !anySucceeded(rep) && rep.StateChanged:
-		// Saved: the messages that tell of the failure, in the outbox.
-		what = "no entry changed in the state"
-	case !anySucceeded(rep):
-		what = "nothing was saved"
-	}
-	return strings.Join(parts, " and ") + " failed; " + what
-}
-
-// anySucceeded reports whether anything in rep was done: a search refreshed,
-// a report job handled, an entry removed.
-func anySucceeded(rep *report.ChangeReport) bool {
-	for _, s := range rep.Searches {
-		switch s.Status {
-		case report.StatusOK, report.StatusBaseline, report.StatusRebaseline, report.StatusRemoved:
-			return true
-		}
-	}
-	for _, r := range rep.Reports {
-		switch r.Status {
-		case report.ReportSubmitted, report.ReportPending, report.ReportFinished, report.ReportReady, report.ReportRemoved:
-			return true
-		}
-	}
-	return false
-}
-
-// newRunner wires a runner for cmd against the store st: the live API from
-// the environment's credentials, or the sandbox. clients, in watch mode,
-// keeps one live client across runs.
-func newRunner(e env, f *reconcileFlags, log zerolog.Logger, st *stateStore, cmd string, clients *clientPool) *runner.Runner {
+// newRunner wires a runner for cmd against the store st: the live API
+// through live, or the sandbox.
+func newRunner(e env, f *reconcileFlags, log zerolog.Logger, st *stateStore, cmd string, live *runner.LiveAPI) *runner.Runner {
 	route := &imageRoute{}
 	r := &runner.Runner{
 		Store:         st,
@@ -595,16 +507,23 @@ func newRunner(e env, f *reconcileFlags, log zerolog.Logger, st *stateStore, cmd
 		AllowMassDrop: f.allowMassDrop,
 		Resubmit:      f.resubmit,
 		Rebaseline:    f.rebaseline,
-		Credentials:   credentialVars(e, f),
-		Connect: func(ctx context.Context, sp *spec.Spec) (reconciler.API, func(), error) {
-			return connect(ctx, e, f, log, st, cmd != "plan", clients, sp, route)
-		},
-		Drawings: newDrawings(e, f, st, route),
+		Drawings:      newDrawings(e, f, st, route),
+	}
+	if f.sandbox {
+		sb := &runner.Sandbox{Store: st, Mode: r.Mode, Log: log, Tune: e.tuneClient, Started: route.sandboxAt}
+		r.Connect = sb.Connect
+	} else {
+		r.Connect, r.Credentials = live.Connect, live.Credentials()
 	}
 	if cmd != "plan" { // plan never sends
 		r.Notify = newNotifier(e, log)
 	}
 	return r
+}
+
+// newLiveAPI is the connection to the live API of a command's runs.
+func newLiveAPI(e env, log zerolog.Logger) *runner.LiveAPI {
+	return &runner.LiveAPI{Getenv: e.getenv, Log: log, Tune: e.tuneClient}
 }
 
 // mode is what the runs of cmd do; watch's are applies.
@@ -626,100 +545,4 @@ func newNotifier(e env, log zerolog.Logger) *notify.Notifier {
 		e.tuneNotifier(n)
 	}
 	return n
-}
-
-// connect builds the API client: the sandbox's, or the live API's from the
-// environment's credentials, reused from clients when watch mode has one
-// with the same settings. The returned function releases what it started.
-func connect(ctx context.Context, e env, f *reconcileFlags, log zerolog.Logger, st runner.Store, persist bool, clients *clientPool, sp *spec.Spec, images *imageRoute) (reconciler.API, func(), error) {
-	cfg := patsnap.Config{QPS: sp.API.QPS, Logger: log}
-	closeFn := func() {}
-	if f.sandbox {
-		sb, err := startSandbox(ctx, st, persist, log)
-		if err != nil {
-			return nil, nil, fmt.Errorf("sandbox: %w", err)
-		}
-		cfg.BaseURL, cfg.APIKey = sb.baseURL, sandboxAPIKey
-		closeFn = sb.close
-		images.sandboxAt(sb.baseURL) // its drawings come from the simulation too
-	} else {
-		cfg.BaseURL = firstNonEmpty(e.getenv("PATSNAP_BASE_URL"), sp.API.BaseURL, DefaultBaseURL)
-		cfg.APIKey = e.getenv("PATSNAP_API_KEY")
-		cfg.ClientID = e.getenv("PATSNAP_CLIENT_ID")
-		cfg.ClientSecret = e.getenv("PATSNAP_CLIENT_SECRET")
-		if err := checkCredentials(cfg); err != nil {
-			return nil, nil, err
-		}
-		if cfg.APIKey == "" && (cfg.ClientID == "" || cfg.ClientSecret == "") {
-			return nil, nil, hint.Wrap(errors.New("no PatSnap credentials: set PATSNAP_API_KEY, or PATSNAP_CLIENT_ID and PATSNAP_CLIENT_SECRET"),
-				"try patwatch without credentials on the built-in simulation: add --sandbox",
-				"review a change without calling the API: patwatch plan --offline")
-		}
-		if cfg.APIKey != "" {
-			cfg.ClientID, cfg.ClientSecret = "", ""
-		}
-		// The sandbox's address changes every run: its uploads stay in memory.
-		cfg.Uploads = newUploadCache(e, log, cfg.BaseURL, cfg.APIKey+cfg.ClientID)
-	}
-	if e.tuneClient != nil {
-		e.tuneClient(&cfg)
-	}
-	if clients != nil && !f.sandbox {
-		c, err := clients.get(cfg)
-		return c, closeFn, err
-	}
-	c, err := patsnap.New(cfg)
-	if err != nil {
-		closeFn()
-		return nil, nil, err
-	}
-	return c, closeFn, nil
-}
-
-// checkCredentials refuses half of mode A's credentials, naming the
-// variable that is missing.
-func checkCredentials(cfg patsnap.Config) error {
-	if cfg.APIKey != "" {
-		return nil
-	}
-	switch {
-	case cfg.ClientID != "" && cfg.ClientSecret == "":
-		return hint.Wrap(errors.New("PATSNAP_CLIENT_SECRET is not set: PATSNAP_CLIENT_ID is, and mode A needs both"),
-			"set PATSNAP_CLIENT_SECRET to the client secret of the same PatSnap client, or use PATSNAP_API_KEY instead")
-	case cfg.ClientID == "" && cfg.ClientSecret != "":
-		return hint.Wrap(errors.New("PATSNAP_CLIENT_ID is not set: PATSNAP_CLIENT_SECRET is, and mode A needs both"),
-			"set PATSNAP_CLIENT_ID to the client id of the same PatSnap client, or use PATSNAP_API_KEY instead")
-	}
-	return nil
-}
-
-// clientPool keeps one live API client across the runs of watch mode, so
-// that its token, rate limiter and upload cache carry over from run to run
-// (a report poll every 15 s must not fetch a token every time). A change of
-// the spec's api settings builds a new client.
-type clientPool struct {
-	key    string
-	client *patsnap.Client
-}
-
-func (p *clientPool) get(cfg patsnap.Config) (*patsnap.Client, error) {
-	key := fmt.Sprintf("%s|%g", cfg.BaseURL, cfg.QPS)
-	if p.client != nil && p.key == key {
-		return p.client, nil
-	}
-	c, err := patsnap.New(cfg)
-	if err != nil {
-		return nil, err
-	}
-	p.key, p.client = key, c
-	return c, nil
-}
-
-func firstNonEmpty(vals ...string) string {
-	for _, v := range vals {
-		if v != "" {
-			return v
-		}
-	}
-	return ""
 }

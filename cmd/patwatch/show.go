@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"io"
 
-	"github.com/patwatch/patwatch/internal/atomicfile"
 	"github.com/patwatch/patwatch/internal/report"
 	"github.com/patwatch/patwatch/internal/store"
 	"github.com/patwatch/patwatch/spec"
@@ -58,7 +57,7 @@ func runShow(ctx context.Context, e env, args []string) error {
 	if err != nil {
 		return err
 	}
-	if err := atomicfile.WriteFile(*out, buf.Bytes(), 0o644); err != nil {
+	if err := report.WriteFile(*out, buf.Bytes()); err != nil {
 		return fmt.Errorf("--out: %w", err)
 	}
 	return nil

@@ -1,4 +1,4 @@
-package main
+package runner
 
 import (
 	"crypto/sha256"
@@ -27,17 +27,18 @@ type uploadCache struct {
 	entries map[string]patsnap.Upload
 }
 
-// newUploadCache opens the cache of an API root and account (an upload is
-// the account's: another key may not fetch it). The directory is
-// $PATWATCH_CACHE_DIR, else $XDG_CACHE_HOME/patwatch, else ~/.cache/patwatch;
-// the file is named by a hash, which gives no credential away.
-func newUploadCache(e env, log zerolog.Logger, baseURL, account string) *uploadCache {
+// OpenUploads opens the upload cache of an API root and account (an upload
+// is the account's: another key may not fetch it). The directory is
+// $PATWATCH_CACHE_DIR, else $XDG_CACHE_HOME/patwatch, else
+// ~/.cache/patwatch, as getenv reads them; the file is named by a hash,
+// which gives no credential away.
+func OpenUploads(getenv func(string) string, log zerolog.Logger, baseURL, account string) patsnap.UploadCache {
 	c := &uploadCache{log: log, entries: map[string]patsnap.Upload{}}
-	dir := e.getenv("PATWATCH_CACHE_DIR")
+	dir := getenv("PATWATCH_CACHE_DIR")
 	if dir == "" {
-		if x := e.getenv("XDG_CACHE_HOME"); x != "" {
+		if x := getenv("XDG_CACHE_HOME"); x != "" {
 			dir = filepath.Join(x, "patwatch")
-		} else if h := e.getenv("HOME"); h != "" {
+		} else if h := getenv("HOME"); h != "" {
 			dir = filepath.Join(h, ".cache", "patwatch")
 		}
 	}

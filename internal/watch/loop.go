@@ -10,6 +10,7 @@ import (
 
 	"github.com/rs/zerolog"
 
+	"github.com/patwatch/patwatch/internal/notify"
 	"github.com/patwatch/patwatch/internal/report"
 	"github.com/patwatch/patwatch/spec"
 )
@@ -129,24 +130,12 @@ func (l *Loop) Run(ctx context.Context) error {
 	}
 	sig := l.signals
 	if sig == nil {
-		trig, err := New(Options{Log: l.Log})
+		trig, stop, err := l.startTrigger(ctx)
 		if err != nil {
 			return err
 		}
-		defer trig.Close()
+		defer stop()
 		sig = trig
-		loopCtx, stop := context.WithCancel(ctx)
-		done := make(chan struct{})
-		go func() {
-			defer close(done)
-			if err := trig.Run(loopCtx); err != nil {
-				l.Log.Error().Err(err).Msg("file watch stopped; spec changes are now picked up at scheduled runs")
-			}
-		}()
-		defer func() {
-			stop()
-			<-done
-		}()
 	}
 	// Watch before the first load, so that a save during start-up is not lost.
 	if err := sig.Watch(l.SpecPath); err != nil {
@@ -228,21 +217,49 @@ func (l *Loop) Run(ctx context.Context) error {
 			return nil
 		}
 		l.schedule(ctx, run, rep, own)
-		switch {
-		case run.Targeted:
-			// The full runs keep their schedule: the entries a targeted
-			// run left are theirs. Its own failures are retried by l.schedule.
-		case l.failures > 0:
-			// An outage, a held lock: try again sooner than the schedule.
-			resetTimer(full, l.retryDelay())
-		case !reportsOnly:
-			resetTimer(full, l.jittered(l.interval()))
+		l.scheduleNext(run, full, poll)
+	}
+}
+
+// startTrigger starts the file Trigger of the loop; stop ends it and waits
+// for it.
+func (l *Loop) startTrigger(ctx context.Context) (trig *Trigger, stop func(), err error) {
+	trig, err = New(Options{Log: l.Log})
+	if err != nil {
+		return nil, nil, err
+	}
+	trigCtx, cancel := context.WithCancel(ctx)
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		if err := trig.Run(trigCtx); err != nil {
+			l.Log.Error().Err(err).Msg("file watch stopped; spec changes are now picked up at scheduled runs")
 		}
-		if l.pending {
-			resetTimer(poll, l.pollInterval())
-		} else {
-			poll.Stop()
-		}
+	}()
+	return trig, func() {
+		cancel()
+		<-done
+		trig.Close()
+	}, nil
+}
+
+// scheduleNext sets the timers of the next full run and report poll after
+// run.
+func (l *Loop) scheduleNext(run Run, full, poll *time.Timer) {
+	switch {
+	case run.Targeted:
+		// The full runs keep their schedule: the entries a targeted run
+		// left are theirs. Its own failures are retried by l.schedule.
+	case l.failures > 0:
+		// An outage, a held lock: try again sooner than the schedule.
+		resetTimer(full, l.retryDelay())
+	case !run.ReportsOnly:
+		resetTimer(full, l.jittered(l.interval()))
+	}
+	if l.pending {
+		resetTimer(poll, l.pollInterval())
+	} else {
+		poll.Stop()
 	}
 }
 
@@ -332,7 +349,8 @@ func (l *Loop) watchedFiles() []string {
 }
 
 // apply runs once and logs the outcome. Failures are counted for the retry
-// delay; the next trigger or tick tries again.
+// delay; the next trigger or tick tries again. A run whose notifications
+// were not delivered is no failure.
 func (l *Loop) apply(ctx context.Context, r Run) *report.ChangeReport {
 	started := time.Now()
 	start := l.Log.Info().Str("trigger", r.Trigger)
@@ -341,6 +359,14 @@ func (l *Loop) apply(ctx context.Context, r Run) *report.ChangeReport {
 	}
 	start.Msg("run started")
 	rep, err := l.Apply(ctx, r)
+	if de := (*notify.DeliveryError)(nil); errors.As(err, &de) {
+		// The run itself succeeded and is saved; its undelivered messages
+		// wait in the state and go with the next run. Not a failed run:
+		// that would repeat the searches sooner only to retry a receiver
+		// that is down.
+		l.Log.Error().Err(err).Msg("notification delivery failed; the messages wait in the state for the next run")
+		err = nil
+	}
 	if rep != nil {
 		l.pending = hasPending(rep)
 	}
