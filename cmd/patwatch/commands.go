@@ -71,6 +71,18 @@ func commands() []command {
 				"patwatch validate -f examples/quickstart.yaml",
 				"cat patwatch.yaml | patwatch validate -f -",
 			}},
+		{name: "fmt", summary: "rewrite the spec and its decisions file in canonical form", run: runFmt,
+			exits: []exitMeaning{{exitOK, "done; with --check: every file is in canonical form"},
+				{exitError, "with --check: a file is not in canonical form (each is listed); or a file is not YAML"}},
+			about: "fmt rewrites the spec, and its decisions file when there is one, in canonical form: two-space " +
+				"indentation, keys in the schema's order, comments and blank lines kept, the meaning unchanged (fmt " +
+				"checks that the file decodes to the same data, and refuses otherwise). It lists the files it changed. " +
+				"The spec need not be valid, only YAML.",
+			examples: []string{
+				"patwatch fmt",
+				"patwatch fmt --check --diff   # in CI: show what is not canonical, and fail",
+				"patwatch fmt -f - < patwatch.yaml",
+			}},
 		{name: "plan", summary: "show what apply would change, reading the API but changing nothing", run: runPlan,
 			about: "plan refreshes every search and reads every report job's status, then prints what apply would change. " +
 				"It writes nothing: no state, no report job, no file. With --offline it calls no API at all and compares " +

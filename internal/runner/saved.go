@@ -242,7 +242,7 @@ func StateName(s Store) string {
 // decisionsRef is the spec's decisions file with the digest of its bytes
 // (empty when it does not exist).
 func decisionsRef(sp *spec.Spec) (planfile.File, error) {
-	path := decisionsFile(sp.Path)
+	path := spec.DecisionsPath(sp.Path)
 	f := planfile.File{Path: path, Name: filepath.Base(path)}
 	data, err := os.ReadFile(path)
 	switch {
@@ -254,15 +254,4 @@ func decisionsRef(sp *spec.Spec) (planfile.File, error) {
 	sum := sha256.Sum256(data)
 	f.SHA256 = hex.EncodeToString(sum[:])
 	return f, nil
-}
-
-// decisionsFile is the decisions file of the spec at path: its name with
-// .decisions.yaml for .yaml (likewise .yml), beside it.
-func decisionsFile(path string) string {
-	for _, ext := range []string{".yaml", ".yml"} {
-		if base, ok := strings.CutSuffix(path, ext); ok && base != "" && !os.IsPathSeparator(base[len(base)-1]) {
-			return base + ".decisions" + ext
-		}
-	}
-	return path + ".decisions.yaml"
 }
