@@ -13,12 +13,14 @@ import (
 	"testing"
 	"time"
 
+	"github.com/rs/zerolog"
+
 	"github.com/patwatch/patwatch/internal/patsnap"
 	"github.com/patwatch/patwatch/internal/patsnap/fake"
 	"github.com/patwatch/patwatch/internal/report"
 	"github.com/patwatch/patwatch/internal/runner"
 	"github.com/patwatch/patwatch/state"
-	"github.com/rs/zerolog"
+	"github.com/patwatch/patwatch/state/filestore"
 )
 
 const imgA = "https://images.test/a.png"
@@ -442,7 +444,7 @@ func TestApplyInterruptSavesWhatCompleted(t *testing.T) {
 func TestApplyRefusesWhileLocked(t *testing.T) {
 	h := newHarness(t, fake.Options{})
 	h.writeSpec(twoSearches)
-	lock, err := state.Lock(context.Background(), h.path("patwatch.state.json"), "apply", 0)
+	lock, err := filestore.Lock(context.Background(), h.path("patwatch.state.json"), "apply", 0)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -546,7 +548,7 @@ func TestApplyStateOutsideTheSpecDirectoryRecordsRelativePaths(t *testing.T) {
 		t.Fatal(err)
 	}
 	h.applyUntil("cn108977442b", report.ReportFinished, 3, "--state", statePath)
-	st, err := state.Load(statePath)
+	st, err := filestore.Load(statePath)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -37,7 +37,7 @@ type env struct {
 	flagSink func(*flag.FlagSet)
 	// tuneDrawings, when set, adjusts the drawings step of a run (its
 	// timeouts, where image links go). Only tests set it.
-	tuneDrawings func(*runner.Drawings)
+	tuneDrawings func(runner.Drawings)
 }
 
 // clock returns the time now.

@@ -10,6 +10,7 @@ import (
 	"maps"
 	"net/http"
 	"net/http/httptest"
+	"net/url"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -20,7 +21,6 @@ import (
 
 	"github.com/patwatch/patwatch/internal/drawings"
 	"github.com/patwatch/patwatch/internal/patsnap/fake"
-	"github.com/patwatch/patwatch/internal/runner"
 )
 
 // picture is what a page shows for one drawing or query image.
@@ -144,7 +144,7 @@ func newImageServer(t *testing.T) *imageServer {
 func TestHTMLDrawingFailures(t *testing.T) {
 	h := newHarness(t, fake.Options{})
 	imgs := newImageServer(t)
-	h.tuneDrawings = func(d *runner.Drawings) { d.Timeout = 300 * time.Millisecond }
+	h.tuneDrawings = func(d *drawings.Step) { d.Fetcher.Timeout = 300 * time.Millisecond }
 	h.writeSpec(twoSearches)
 	hits := func(pns ...string) []fake.Hit {
 		out := fakeHits(pns...)
@@ -191,7 +191,10 @@ func TestHTMLDrawingFailures(t *testing.T) {
 
 	// The image server recovers; the next run that sees the hits fetches
 	// their drawings (the hits are no longer new), and show has them all.
+	// (Its fetches, beside the run's calls, get the default time: the
+	// short one above is for SLOW1.)
 	imgs.broken.Store(false)
+	h.tuneDrawings = nil
 	if code, _, stderr := h.run(t.Context(), "apply"); code != exitOK {
 		t.Fatalf("third run: exit %d\n%s", code, stderr)
 	}
@@ -210,6 +213,136 @@ func TestHTMLDrawingFailures(t *testing.T) {
 	}
 	if p := pics["drawing of A2"]; p.embedded || !strings.Contains(p.missing, "below --baseline-drawings") {
 		t.Errorf("a baseline hit beyond --baseline-drawings: %+v", p)
+	}
+}
+
+// TestHTMLDrawingsFromPublicAddressesOnly checks a run as it is outside
+// the tests: an image link to loopback or to a cloud's metadata address is
+// refused where it would connect and shown as missing with the host that
+// was refused; nothing reaches the service. (Redirects are checked the
+// same way: package drawings' tests.)
+func TestHTMLDrawingsFromPublicAddressesOnly(t *testing.T) {
+	h := newHarness(t, fake.Options{})
+	var reached atomic.Int32
+	local := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		reached.Add(1)
+		w.Write(fake.Drawing(r.URL.Path))
+	}))
+	t.Cleanup(local.Close)
+	h.tuneDrawings = func(d *drawings.Step) {
+		d.Fetcher.Reach = drawings.PublicOnly
+		offline := d.Fetcher.Route
+		d.Fetcher.Route = func(link *url.URL) *url.URL {
+			if link.Hostname() == "169.254.169.254" {
+				return link // refused before any packet leaves
+			}
+			return offline(link)
+		}
+	}
+	h.writeSpec(twoSearches)
+	h.api.SetResults(imgA, -1)
+	h.api.SetResults(imgB, -1)
+	h.apply()
+	hits := fakeHits("LOOP1", "META1")
+	hits[0].URL = local.URL + "/loop1.png"
+	hits[1].URL = "http://169.254.169.254/latest/meta-data/iam/security-credentials/"
+	h.api.SetResults(imgA, -1, hits...)
+	code, page, stderr := h.run(t.Context(), "apply", "--format", "html")
+	if code != exitOK {
+		t.Fatalf("exit %d\n%s", code, stderr)
+	}
+	pics := pictures(page)
+	for alt, want := range map[string]string{
+		"drawing of LOOP1": "127.0.0.1 is a loopback address",
+		"drawing of META1": "169.254.169.254 is a link-local address",
+	} {
+		if p := pics[alt]; p.embedded || !strings.Contains(p.missing, want) {
+			t.Errorf("%s: embedded %v, missing %q; want missing because %q", alt, p.embedded, p.missing, want)
+		}
+	}
+	if n := reached.Load(); n != 0 {
+		t.Errorf("%d requests reached the service on loopback", n)
+	}
+}
+
+// TestHTMLDrawingsFetchedDuringTheCalls checks that a search's drawings
+// are fetched as soon as it is diffed, while other searches still call the
+// API: beta's search is held until alpha's new hit's drawing was fetched,
+// which a run that fetched drawings only after its calls would never do.
+func TestHTMLDrawingsFetchedDuringTheCalls(t *testing.T) {
+	h := newHarness(t, fake.Options{})
+	h.writeSpec(twoSearches)
+	h.api.SetResults(imgA, -1, fakeHits("A1")...)
+	h.api.SetResults(imgB, -1, fakeHits("B1")...)
+	h.apply()
+	h.api.SetResults(imgA, -1, fakeHits("A1", "A2")...)
+	fetched := func() bool {
+		for _, r := range h.images.Requests() {
+			if strings.HasSuffix(r.Path, "/A2.png") {
+				return true
+			}
+		}
+		return false
+	}
+	var overlapped atomic.Bool
+	h.setGate(func(r *http.Request) {
+		if !strings.Contains(readBody(r), "b.png") {
+			return
+		}
+		for deadline := time.Now().Add(20 * time.Second); !fetched() && time.Now().Before(deadline); {
+			time.Sleep(2 * time.Millisecond)
+		}
+		overlapped.Store(fetched())
+	})
+	code, rep, stderr := h.apply()
+	if code != exitOK || len(rep.Searches) != 2 || len(rep.Searches[0].New) != 1 {
+		t.Fatalf("exit %d, %+v\n%s", code, rep.Searches, stderr)
+	}
+	if !overlapped.Load() {
+		t.Error("alpha's new drawing was not fetched while beta's search was held")
+	}
+	if e := h.drawingsIndex().Searches["alpha"].Hits["A2"]; e == nil || e.Drawing.IsZero() {
+		t.Errorf("A2's drawing was not kept: %+v", e)
+	}
+}
+
+// TestHTMLDrawingsDir checks --drawings-dir and PATWATCH_DRAWINGS_DIR for a
+// spec directory where nothing can be written (a ConfigMap): without them
+// a run warns once what to set, and keeps no drawing; with them the
+// drawings are kept there, and plan, apply and show find them.
+func TestHTMLDrawingsDir(t *testing.T) {
+	h := newHarness(t, fake.Options{})
+	h.writeSpec(twoSearches)
+	mustWrite(t, h.path(".patwatch"), "not a directory: .patwatch/drawings cannot be made here") // as read-only as it gets for root
+	h.api.SetResults(imgA, -1, fakeHits("A1")...)
+	h.api.SetResults(imgB, -1, fakeHits("B1")...)
+	code, _, stderr := h.run(t.Context(), "apply")
+	if code != exitOK || strings.Count(stderr, "PATWATCH_DRAWINGS_DIR") != 1 || !strings.Contains(stderr, "--drawings-dir") {
+		t.Fatalf("apply into an unwritable drawings directory: exit %d\n%s", code, stderr)
+	}
+
+	dir := filepath.Join(t.TempDir(), "drawings")
+	h.envs["PATWATCH_DRAWINGS_DIR"] = dir
+	h.api.SetResults(imgA, -1, fakeHits("A1", "A2")...)
+	code, page, stderr := h.run(t.Context(), "apply", "--format", "html")
+	if code != exitOK || strings.Contains(stderr, "PATWATCH_DRAWINGS_DIR") {
+		t.Fatalf("apply with PATWATCH_DRAWINGS_DIR: exit %d\n%s", code, stderr)
+	}
+	if p := pictures(page)["drawing of A2"]; !p.embedded {
+		t.Errorf("the page lacks the new drawing: %s", p.missing)
+	}
+	if _, err := os.Stat(filepath.Join(dir, "patwatch.state.json", "index.json")); err != nil {
+		t.Errorf("the drawings are not in PATWATCH_DRAWINGS_DIR: %v", err)
+	}
+	delete(h.envs, "PATWATCH_DRAWINGS_DIR")
+	code, gallery, stderr := h.run(t.Context(), "show", "--format", "html", "--drawings-dir", dir)
+	if p := pictures(gallery)["drawing of A2"]; code != exitOK || !p.embedded {
+		t.Errorf("show --drawings-dir: exit %d, A2 %+v\n%s", code, p, stderr)
+	}
+	h.api.SetResults(imgA, -1, fakeHits("A1", "A2", "A3")...)
+	code, page, stderr = h.run(t.Context(), "plan", "--format", "html", "--drawings-dir", dir)
+	if p := pictures(page)["query image images.test/a.png"]; code != exitOK || !p.embedded {
+		t.Errorf("plan --drawings-dir: exit %d, the kept query image %+v\n%s", code, p, stderr)
 	}
 }
 

@@ -10,13 +10,10 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
-	"slices"
-	"strings"
 	"time"
 
 	"github.com/rs/zerolog"
 
-	"github.com/patwatch/patwatch/internal/drawings"
 	"github.com/patwatch/patwatch/internal/hint"
 	"github.com/patwatch/patwatch/internal/notify"
 	"github.com/patwatch/patwatch/internal/planfile"
@@ -43,6 +40,7 @@ type reconcileFlags struct {
 	target, exclude         []string
 	dueOnly                 bool
 	baselineDrawings        int
+	drawingsDir             string
 	cmd                     string
 	logs                    *logFlags
 	// save is plan's --save FILE; saved is the plan apply FILE applies,
@@ -74,6 +72,7 @@ func addReconcileFlags(fs *flag.FlagSet, cmd string) *reconcileFlags {
 	choiceVar(fs, &f.format, "format", report.FormatText, "format", reportFormats,
 		"change report format (html: one self-contained page with the drawings)")
 	fs.BoolVar(&f.sandbox, "sandbox", false, "serve the PatSnap API from the built-in simulation: no credentials, no network")
+	drawingsDirVar(fs, &f.drawingsDir)
 	if cmd != "watch" {
 		fs.StringVar(&f.out, "out", "", "also write the change report to `FILE`")
 		fs.BoolVar(&f.detailed, "detailed-exitcode", false, "exit 2 when the change report is not empty (0: nothing changed, 1: error)")
@@ -131,6 +130,9 @@ func (f *reconcileFlags) setup(e env) (zerolog.Logger, error) {
 	if f.state == "" {
 		f.state = e.getenv("PATWATCH_STATE")
 	}
+	if f.drawingsDir == "" {
+		f.drawingsDir = e.getenv("PATWATCH_DRAWINGS_DIR")
+	}
 	if err := f.check(); err != nil {
 		return zerolog.Nop(), err
 	}
@@ -166,124 +168,6 @@ func (f *reconcileFlags) check() error {
 		}
 		if st, err := os.Stat(filepath.Dir(f.out)); err != nil || !st.IsDir() {
 			return hint.Wrap(fmt.Errorf("--out: directory %s does not exist", filepath.Dir(f.out)), "create it first, or name a file in an existing directory")
-		}
-	}
-	return nil
-}
-
-// checkOut refuses an --out that names a file the run reads or keeps: the
-// spec, one of its local images, the state or a file beside it (backup,
-// lock, side files). The change report written there would destroy it.
-func checkOut(out string, sp *spec.Spec, st *stateStore) error {
-	if out == "" {
-		return nil
-	}
-	what := reservedWhat(out, sp, st)
-	if what == "" {
-		return nil
-	}
-	return hint.Wrap(fmt.Errorf("--out %s is %s: writing the change report there would destroy it; nothing was run", out, what),
-		"name another file for the change report, such as --out change.md")
-}
-
-// reservedWhat says what the file p is when a run reads or keeps it (the
-// spec, an image of a search, the state or a file beside it, a report's
-// download, where drawings are kept); "" for any other file.
-func reservedWhat(p string, sp *spec.Spec, st *stateStore) string {
-	what := ""
-	if sp.Path != "" && samePath(p, sp.Path) {
-		what = "the spec"
-	}
-	for _, s := range sp.Searches {
-		for _, img := range s.Images {
-			if what == "" && img.Local() && samePath(p, img.Path) {
-				what = "an image of search " + s.Name
-			}
-		}
-	}
-	if what == "" && st.Reserved(p, store.SandboxAux) {
-		what = "the state file or a file patwatch keeps beside it"
-	}
-	for _, r := range sp.Reports {
-		if what == "" && st.reportsDir != "" && samePath(p, filepath.Join(st.reportsDir, r.Name+r.Ext())) {
-			what = "the downloaded file of report " + r.Name
-		}
-	}
-	if d := st.drawings.Dir(); what == "" && insideDir(p, d) {
-		what = "in " + d + ", where patwatch keeps the drawings of the HTML report"
-	}
-	return what
-}
-
-// insideDir reports whether the file p is inside dir (or dir itself),
-// links in either resolved where they exist.
-func insideDir(p, dir string) bool {
-	resolve := func(p string) string {
-		abs, err := filepath.Abs(p)
-		if err != nil {
-			return p
-		}
-		// The deepest existing ancestor's links resolved, the rest kept.
-		rest := ""
-		for cur := abs; ; cur = filepath.Dir(cur) {
-			if real, err := filepath.EvalSymlinks(cur); err == nil {
-				return filepath.Join(real, rest)
-			}
-			if filepath.Dir(cur) == cur {
-				return abs
-			}
-			rest = filepath.Join(filepath.Base(cur), rest)
-		}
-	}
-	rel, err := filepath.Rel(resolve(dir), resolve(p))
-	return err == nil && rel != ".." && !strings.HasPrefix(rel, ".."+string(filepath.Separator))
-}
-
-// samePath reports whether a and b name the same file: the same absolute
-// path, or (when both exist) the same file through links.
-func samePath(a, b string) bool {
-	aa, err1 := filepath.Abs(a)
-	ab, err2 := filepath.Abs(b)
-	if err1 == nil && err2 == nil && aa == ab {
-		return true
-	}
-	fa, err1 := os.Stat(a)
-	fb, err2 := os.Stat(b)
-	return err1 == nil && err2 == nil && os.SameFile(fa, fb)
-}
-
-// checkResubmit refuses a --resubmit name that is no report of the spec.
-func checkResubmit(names []string, sp *spec.Spec) error {
-	var reports []string
-	for _, r := range sp.Reports {
-		reports = append(reports, r.Name)
-	}
-	for _, n := range names {
-		if !slices.Contains(reports, n) {
-			advice := "name a report of the spec"
-			if best := spec.Suggest(n, reports); best != "" {
-				advice = "did you mean --resubmit " + best + "?"
-			}
-			return hint.Wrap(fmt.Errorf("--resubmit %s: the spec has no report of that name", n), advice)
-		}
-	}
-	return nil
-}
-
-// checkRebaseline refuses a --rebaseline name that is no search of the
-// spec.
-func checkRebaseline(names []string, sp *spec.Spec) error {
-	var searches []string
-	for _, s := range sp.Searches {
-		searches = append(searches, s.Name)
-	}
-	for _, n := range names {
-		if !slices.Contains(searches, n) {
-			advice := "name a search of the spec"
-			if best := spec.Suggest(n, searches); best != "" {
-				advice = "did you mean --rebaseline " + best + "?"
-			}
-			return hint.Wrap(fmt.Errorf("--rebaseline %s: the spec has no search of that name", n), advice)
 		}
 	}
 	return nil
@@ -327,19 +211,26 @@ func (f *reconcileFlags) openStore(ctx context.Context, sp *spec.Spec) (*stateSt
 	if err != nil {
 		return nil, err
 	}
-	return newStateStore(s, reportsDir), nil
+	return newStateStore(s, reportsDir, f.drawingsDir), nil
 }
 
 // stateStore is an opened store with the directories a run uses with it.
 type stateStore struct {
 	store.Store
-	filesDir   string // recorded report files are relative to it
-	reportsDir string
-	drawings   *drawings.FileStore // the thumbnails of HTML reports
+	filesDir    string // recorded report files are relative to it
+	reportsDir  string
+	drawingsDir string // where the thumbnails of HTML reports are kept
 }
 
-func newStateStore(s store.Store, reportsDir string) *stateStore {
-	return &stateStore{Store: s, filesDir: s.FilesDir(reportsDir), reportsDir: reportsDir, drawings: drawings.InDir(s.DrawingsDir())}
+// newStateStore is s with the directories a run uses with it; drawingsDir
+// (--drawings-dir), when set, holds the drawings instead of s's own place.
+func newStateStore(s store.Store, reportsDir, drawingsDir string) *stateStore {
+	return &stateStore{Store: s, filesDir: s.FilesDir(reportsDir), reportsDir: reportsDir, drawingsDir: runner.DrawingsDir(s.DrawingsDir(), drawingsDir)}
+}
+
+// kept is what the runs on st read or keep, which --out must not name.
+func (st *stateStore) kept() runner.Kept {
+	return runner.Kept{Store: st, ReportsDir: st.reportsDir, DrawingsDir: st.drawingsDir}
 }
 
 func runPlan(ctx context.Context, e env, args []string) error {
@@ -384,13 +275,13 @@ func reconcileOnce(ctx context.Context, e env, f *reconcileFlags, cmd string) er
 		return err
 	}
 	defer st.Close()
-	if err := checkOut(f.out, sp, st); err != nil {
+	if err := runner.CheckOut(f.out, sp, st.kept()); err != nil {
 		return err
 	}
-	if err := checkResubmit(f.resubmit, sp); err != nil {
+	if err := runner.CheckResubmit(f.resubmit, sp); err != nil {
 		return err
 	}
-	if err := checkRebaseline(f.rebaseline, sp); err != nil {
+	if err := runner.CheckRebaseline(f.rebaseline, sp); err != nil {
 		return err
 	}
 	if err := checkSave(f, sp, st); err != nil {
@@ -402,7 +293,7 @@ func reconcileOnce(ctx context.Context, e env, f *reconcileFlags, cmd string) er
 	var page *report.Page // the pictures of an HTML report
 	r := newRunner(e, f, log, st, cmd, newLiveAPI(e, log))
 	if f.format == report.FormatHTML {
-		r.Drawings.Page = func(p *report.Page) { page = p }
+		r.Page = func(p *report.Page) { page = p }
 	}
 	if r.Mode == reconciler.ModeOffline {
 		if rep, err = r.Once(ctx, sp, runner.Options{Select: f.selection(), CheckNames: true}); err != nil {
@@ -490,7 +381,10 @@ func finishReport(e env, f *reconcileFlags, rep *report.ChangeReport, page *repo
 // newRunner wires a runner for cmd against the store st: the live API
 // through live, or the sandbox.
 func newRunner(e env, f *reconcileFlags, log zerolog.Logger, st *stateStore, cmd string, live *runner.LiveAPI) *runner.Runner {
-	route := &imageRoute{}
+	d := runner.NewDrawings(st.drawingsDir, f.baselineDrawings, log, e.now)
+	if e.tuneDrawings != nil {
+		e.tuneDrawings(d)
+	}
 	r := &runner.Runner{
 		Store:         st,
 		Command:       cmd,
@@ -507,10 +401,10 @@ func newRunner(e env, f *reconcileFlags, log zerolog.Logger, st *stateStore, cmd
 		AllowMassDrop: f.allowMassDrop,
 		Resubmit:      f.resubmit,
 		Rebaseline:    f.rebaseline,
-		Drawings:      newDrawings(e, f, st, route),
+		Drawings:      d,
 	}
 	if f.sandbox {
-		sb := &runner.Sandbox{Store: st, Mode: r.Mode, Log: log, Tune: e.tuneClient, Started: route.sandboxAt}
+		sb := &runner.Sandbox{Store: st, Mode: r.Mode, Log: log, Tune: e.tuneClient, Started: d.Fetcher.Sandbox}
 		r.Connect = sb.Connect
 	} else {
 		r.Connect, r.Credentials = live.Connect, live.Credentials()

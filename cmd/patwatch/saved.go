@@ -5,6 +5,7 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"path/filepath"
 
 	"github.com/patwatch/patwatch/internal/hint"
 	"github.com/patwatch/patwatch/internal/planfile"
@@ -46,7 +47,7 @@ func (f *reconcileFlags) useSaved(ctx context.Context, e env, fs *flag.FlagSet, 
 				fmt.Sprintf("make a plan with it instead: patwatch plan %s … --save %s", flagName(name), file))
 		}
 	}
-	if set["f"] && !samePath(f.spec, p.Spec.Path) {
+	if abs, err := filepath.Abs(f.spec); set["f"] && (err != nil || abs != p.Spec.Path) {
 		return hint.Wrap(fmt.Errorf("apply %s: the plan was made from the spec %s, not %s", file, p.Spec.Path, f.spec),
 			"leave -f out: a saved plan names its spec")
 	}
@@ -77,22 +78,11 @@ func savedState(ctx context.Context, e env, p *planfile.Plan) string {
 }
 
 // checkSave refuses a --save that would destroy a file the run reads or
-// keeps, or the change report of --out, and a plan that could never be
-// applied: one of a spec read from standard input.
+// keeps, and a plan that could never be applied: one of a spec read from
+// standard input.
 func checkSave(f *reconcileFlags, sp *spec.Spec, st *stateStore) error {
-	save := f.save
-	switch {
-	case save == "":
-		return nil
-	case f.out != "" && samePath(save, f.out):
-		return hint.Wrap(fmt.Errorf("--save %s is also --out: the plan and the change report need a file each", save),
-			"name two files, such as --out plan.md --save plan.saved")
-	case f.spec == "-":
+	if f.save != "" && f.spec == "-" {
 		return errors.New("--save needs a spec file: a plan of a spec read from standard input cannot be applied later")
 	}
-	if what := reservedWhat(save, sp, st); what != "" {
-		return hint.Wrap(fmt.Errorf("--save %s is %s: writing the plan there would destroy it; nothing was run", save, what),
-			"name another file for the plan, such as --save plan.saved")
-	}
-	return nil
+	return runner.CheckSave(f.save, f.out, sp, st.kept())
 }

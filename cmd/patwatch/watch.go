@@ -74,7 +74,7 @@ func runWatch(ctx context.Context, e env, args []string) error {
 			rn := newRunner(e, f, log, st, "watch", live)
 			var page *report.Page
 			if f.format == report.FormatHTML {
-				rn.Drawings.Page = func(p *report.Page) { page = p }
+				rn.Page = func(p *report.Page) { page = p }
 			}
 			prog := newProgress(e.stderr, log, progressLogged)
 			rn.Progress = prog.update

@@ -87,8 +87,10 @@ type Runner struct {
 	Rebaseline    []string
 	Credentials   string
 	// Drawings, when set, keeps the drawings of hits for HTML reports
-	// after an apply's save (drawings.go); nil: no drawing is fetched.
-	Drawings *Drawings
+	// (drawings.go); nil: no drawing is fetched.
+	Drawings Drawings
+	// Page, when set, is given the pictures of the run's HTML page.
+	Page func(*report.Page)
 }
 
 func (r *Runner) now() time.Time {
@@ -170,8 +172,12 @@ func (r *Runner) Once(ctx context.Context, sp *spec.Spec, opts Options) (*report
 	}
 	defer release()
 
+	rec := r.newReconciler(api, sp)
+	rec.Record = opts.saved.recording()
+	stopDrawings := r.startDrawings(ctx, sp, rec, opts)
+	defer stopDrawings()
 	sent := callsSent(api)
-	out := r.newReconciler(ctx, api, sp, opts).Run(ctx, sc)
+	out := rec.Run(ctx, sc)
 	r.countCalls(sp, recorded, out, api, sent, started, opts.saved.callsBefore())
 	r.stamp(out.Report, opts)
 	if r.Mode == reconciler.ModePlan {
@@ -233,7 +239,7 @@ func (r *Runner) lock(ctx context.Context) (unlock func(), err error) {
 }
 
 // newReconciler is the reconciler of one run through api.
-func (r *Runner) newReconciler(ctx context.Context, api reconciler.API, sp *spec.Spec, opts Options) *reconciler.Reconciler {
+func (r *Runner) newReconciler(api reconciler.API, sp *spec.Spec) *reconciler.Reconciler {
 	rec := &reconciler.Reconciler{
 		API:           api,
 		Concurrency:   reconciler.ConcurrencyFor(sp.API.QPS),
@@ -246,10 +252,6 @@ func (r *Runner) newReconciler(ctx context.Context, api reconciler.API, sp *spec
 		Resubmit:      r.Resubmit,
 		Rebaseline:    r.Rebaseline,
 		Credentials:   r.Credentials,
-		Record:        opts.saved.recording(),
-	}
-	if r.Mode == reconciler.ModeApply && r.Drawings != nil && !opts.ReportsOnly {
-		rec.Observe = r.observe(ctx)
 	}
 	return rec
 }
@@ -273,9 +275,7 @@ func (r *Runner) finishApply(ctx context.Context, sp *spec.Spec, recorded *state
 	}); err != nil {
 		r.Log.Warn().Err(err).Msg("the run was not added to the store's history of runs")
 	}
-	if r.Drawings != nil {
-		r.keepDrawings(ctx, sp, out, opts)
-	}
+	r.keepDrawings(ctx, out, opts)
 	// After the drawings step, so that an e-mail's page shows the new
 	// hits' drawings; the state already holds the messages.
 	notifyErr := r.deliverOutbox(ctx, sp, out)

@@ -14,6 +14,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/patwatch/patwatch/internal/hint"
 	"github.com/patwatch/patwatch/internal/planfile"
 	"github.com/patwatch/patwatch/internal/report"
 	"github.com/patwatch/patwatch/reconciler"
@@ -254,4 +255,21 @@ func decisionsRef(sp *spec.Spec) (planfile.File, error) {
 	sum := sha256.Sum256(data)
 	f.SHA256 = hex.EncodeToString(sum[:])
 	return f, nil
+}
+
+// CheckSave refuses a plan --save FILE that would destroy a file the run
+// reads or keeps, or the change report of --out (out).
+func CheckSave(save, out string, sp *spec.Spec, k Kept) error {
+	switch {
+	case save == "":
+		return nil
+	case out != "" && samePath(save, out):
+		return hint.Wrap(fmt.Errorf("--save %s is also --out: the plan and the change report need a file each", save),
+			"name two files, such as --out plan.md --save plan.saved")
+	}
+	if what := reservedWhat(save, sp, k); what != "" {
+		return hint.Wrap(fmt.Errorf("--save %s is %s: writing the plan there would destroy it; nothing was run", save, what),
+			"name another file for the plan, such as --save plan.saved")
+	}
+	return nil
 }

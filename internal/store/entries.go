@@ -9,6 +9,7 @@ import (
 
 	"github.com/patwatch/patwatch/spec"
 	"github.com/patwatch/patwatch/state"
+	"github.com/patwatch/patwatch/state/statefile"
 )
 
 // What commands do with single entries of a state (patwatch show NAME,
@@ -75,7 +76,7 @@ func PullOnly(ctx context.Context, s Store, names []string) ([]byte, error) {
 	if err != nil {
 		return nil, err
 	}
-	return state.Marshal(only)
+	return statefile.Marshal(only)
 }
 
 func unknownEntry(st *state.State, name string) error {
