@@ -4,6 +4,7 @@ import (
 	"context"
 	"flag"
 	"io"
+	"os"
 	"strings"
 	"time"
 
@@ -35,6 +36,9 @@ type env struct {
 	// flagSink, when set, is given every FlagSet a command creates: help
 	// and completion learn a command's flags by running it with -h.
 	flagSink func(*flag.FlagSet)
+	// chdir changes the working directory for -chdir (os.Chdir); nil:
+	// -chdir is refused.
+	chdir func(dir string) error
 	// tuneDrawings, when set, adjusts the drawings step of a run (its
 	// timeouts, where image links go). Only tests set it.
 	tuneDrawings func(runner.Drawings)
@@ -85,8 +89,10 @@ func commands() []command {
 			}},
 		{name: "plan", summary: "show what apply would change, reading the API but changing nothing", run: runPlan,
 			about: "plan refreshes every search and reads every report job's status, then prints what apply would change. " +
-				"It writes nothing: no state, no report job, no file. With --offline it calls no API at all and compares " +
-				"the spec with the state only, which is what the review of a pull request needs.",
+				"It takes no lock and writes nothing: no state, no report job, no file (--out and --save write the files " +
+				"they name). With --offline it calls no API at all and compares the spec with the state only, which is " +
+				"what the review of a pull request needs. With --save FILE, 'patwatch apply FILE' later carries out " +
+				"exactly this plan.",
 			examples: []string{
 				"patwatch plan",
 				"patwatch plan --offline --format markdown --out plan.md --detailed-exitcode",
@@ -211,7 +217,7 @@ func commands() []command {
 // run is the whole program; main only wires it to the process, whose
 // SIGHUP makes watch reload its spec.
 func run(ctx context.Context, args []string, getenv func(string) string, stdin io.Reader, stdout, stderr io.Writer) int {
-	return runEnv(ctx, env{getenv: getenv, stdin: stdin, stdout: stdout, stderr: stderr, reload: notifyHangup}, args)
+	return runEnv(ctx, env{getenv: getenv, stdin: stdin, stdout: stdout, stderr: stderr, reload: notifyHangup, chdir: os.Chdir}, args)
 }
 
 // runEnv runs the command args name and returns its exit status. It is
@@ -234,6 +240,15 @@ func dispatch(ctx context.Context, e env, args []string) error {
 		return runHelp(ctx, e, args[1:])
 	case "-version", "--version":
 		args = append([]string{"version"}, args[1:]...)
+	}
+	if dir, rest, ok, err := chdirArg(args); ok {
+		if err == nil {
+			err = changeDir(e, dir)
+		}
+		if err != nil {
+			return err
+		}
+		return dispatch(ctx, e, rest)
 	}
 	if strings.HasPrefix(args[0], "-") {
 		return flagBeforeCommand(args)
