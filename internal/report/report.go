@@ -154,6 +154,13 @@ type SearchChange struct {
 	// selected by --target or --exclude, untouched by a spec change, or
 	// not due on its own interval.
 	Reason string `json:"reason,omitempty"`
+	// QueryChanges says, in an offline plan, how a rebaselined search's
+	// query changed, field by field ("model 2 → 1", "filters.country
+	// +JP"), when the query its record was made with is known.
+	QueryChanges []string `json:"query_changes,omitempty"`
+	// RetiredUntil is, in an offline plan, until when a removed search's
+	// record is kept for taking back.
+	RetiredUntil *time.Time `json:"retired_until,omitempty"`
 	// Deferred marks an error that is the daily budget
 	// (api.max_calls_per_day) holding the search for the next UTC day: no
 	// call was made, and notifications leave it out, since it would
@@ -196,6 +203,9 @@ type ReportChange struct {
 	// Restored marks a report added back to the spec with the request it
 	// had when it was removed: its retired job and file came back.
 	Restored bool `json:"restored,omitempty"`
+	// RetiredUntil is, in an offline plan, until when a removed report's
+	// job and file are kept for taking back.
+	RetiredUntil *time.Time `json:"retired_until,omitempty"`
 	// Deferred marks an error that is the daily budget holding the report
 	// for the next UTC day (see SearchChange.Deferred).
 	Deferred bool `json:"deferred,omitempty"`

@@ -203,7 +203,7 @@ func (r *Runner) planOffline(ctx context.Context, sp *spec.Spec, opts Options) (
 		r.Log.Warn().Int("estimated", sc.Estimate()).Int("max_calls", limit).
 			Msg("the apply this plan previews could make more calls than api.max_calls allows, and would be refused; narrow it with --target or raise api.max_calls")
 	}
-	rep := reconciler.PlanOffline(sc)
+	rep := reconciler.PlanOffline(sc, r.priorQueries(ctx, sp, recorded))
 	r.stamp(rep, opts)
 	r.PlanPictures(ctx, sp, rep)
 	return rep, nil
