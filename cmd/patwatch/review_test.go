@@ -87,3 +87,48 @@ searches:
 		t.Errorf("the JSON report's query_changes: %q", alpha.QueryChanges)
 	}
 }
+
+// TestPlanLineCallsPerDay: the markdown plan's first line, on a spec with
+// mixed intervals, worked by hand. Before: keep (1 page, every 6h: 4 a
+// day) and gone (3 pages every 12h: 6 a day). After: keep as it was, new-a
+// (3 pages every 2h: 36 a day) and new-b (1 page a day: 1), gone removed.
+// The change is 36 + 1 − 6 = +31 calls a day; the total 4 + 36 + 1 = 41.
+func TestPlanLineCallsPerDay(t *testing.T) {
+	if _, err := exec.LookPath("git"); err != nil {
+		t.Skip("git is not installed")
+	}
+	h := newHarness(t, fake.Options{})
+	search := func(name, extra string) string {
+		return "  - name: " + name + "\n    image: https://images.test/" + name + ".png\n    patent_type: D\n    model: 1\n" + extra
+	}
+	before := "version: 1\ninterval: 6h\napi:\n  max_calls_per_day: 100\nsearches:\n" +
+		search("keep", "    max_results: 100\n") + search("gone", "    max_results: 250\n    interval: 12h\n")
+	h.writeSpec(before)
+	h.git("init", "-q")
+	h.git("add", "patwatch.yaml")
+	h.git("commit", "-q", "-m", "the watch list")
+	if code, _, errOut := h.apply(); code != exitOK {
+		t.Fatalf("apply: exit %d\n%s", code, errOut)
+	}
+	after := func(budget string) string {
+		return "version: 1\ninterval: 6h\napi:\n  max_calls_per_day: " + budget + "\nsearches:\n" +
+			search("keep", "    max_results: 100\n") + search("new-a", "    max_results: 300\n    interval: 2h\n") +
+			search("new-b", "    max_results: 50\n    interval: 1d\n")
+	}
+	for budget, want := range map[string]string{
+		"100": "**+2 searches · −1 search · ≈ +31 calls/day · within budget**\n",
+		"40":  "**+2 searches · −1 search · ≈ +31 calls/day · over budget: ≈ 41 of 40 calls/day**\n",
+	} {
+		h.writeSpec(after(budget))
+		code, out, errOut := h.run(context.Background(), "plan", "--offline", "--format", "markdown")
+		if code != exitOK {
+			t.Fatalf("plan --offline: exit %d\n%s", code, errOut)
+		}
+		if first, _, _ := strings.Cut(out, "\n"); first+"\n" != want {
+			t.Errorf("budget %s: the plan's first line is\n%s\nwant\n%s", budget, first, want)
+		}
+		if !strings.Contains(out, "<details><summary>Plan: ") || !strings.HasSuffix(out, "</details>\n") {
+			t.Errorf("the detail is not in a <details> section:\n%s", out)
+		}
+	}
+}

@@ -17,7 +17,7 @@ func whatIs(data []byte) string {
 		return whatJSON(trimmed)
 	case hasPrefixFold(trimmed, "<!doctype html") || hasPrefixFold(trimmed, "<html"):
 		return "an HTML page (a change report or a gallery)"
-	case changeReportText.Match(trimmed):
+	case changeReportText.Match(trimmed), markdownPlan.Match(trimmed):
 		return "a change report"
 	case yamlKey("decisions").Match(trimmed):
 		return "a decisions file"
@@ -53,6 +53,10 @@ func whatJSON(data []byte) string {
 // changeReportText matches the first line of a change report in text or
 // markdown: "Plan of …", "Apply of …", "### patwatch plan".
 var changeReportText = regexp.MustCompile(`^(?:(?:Plan|Apply)\b|### patwatch )`)
+
+// markdownPlan matches a markdown plan: its one line, then the change
+// report in a <details> section.
+var markdownPlan = regexp.MustCompile(`^\*\*[^\n]*\*\*\n\n<details><summary>(?:Plan|Apply)\b`)
 
 // yamlKey matches a top-level YAML key.
 func yamlKey(k string) *regexp.Regexp {

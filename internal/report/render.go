@@ -51,7 +51,11 @@ func render(buf *bytes.Buffer, c *ChangeReport, format, indent string) error {
 	case FormatText:
 		renderText(buf, c)
 	case FormatMarkdown:
-		renderMarkdown(buf, c)
+		if c.Command == "plan" {
+			renderMarkdownPlan(buf, c)
+		} else {
+			renderMarkdown(buf, c)
+		}
 	case FormatJSON:
 		enc := json.NewEncoder(buf)
 		enc.SetEscapeHTML(false)

@@ -96,6 +96,28 @@ type ChangeReport struct {
 type Calls struct {
 	Estimated int  `json:"estimated"`
 	Made      *int `json:"made,omitempty"`
+	// PerDay is, in an offline plan, what the change does to the watch
+	// list's calls per day.
+	PerDay *PerDay `json:"per_day,omitempty"`
+}
+
+// PerDay is an estimate of the watch list's calls per day (each search's
+// pages times its runs a day, on its own interval, else the spec's, else
+// hourly): how the change moves it, the spec's total, and the spec's
+// daily budget (api.max_calls_per_day; 0: none).
+type PerDay struct {
+	Change int `json:"change"`
+	Total  int `json:"total"`
+	Budget int `json:"budget,omitempty"`
+	// Unknown counts the removed or changed searches whose earlier query
+	// is not known (see plan --offline), left out of Change.
+	Unknown int `json:"unknown,omitempty"`
+}
+
+// OverBudget reports whether the spec's calls per day pass its daily
+// budget.
+func (p *PerDay) OverBudget() bool {
+	return p != nil && p.Budget > 0 && p.Total > p.Budget
 }
 
 // NotDoneStopped is the error of an entry left undone because the run

@@ -17,7 +17,8 @@ import (
 const historyDepth = 50
 
 // priorQueries finds, for an offline plan, the queries that the recorded
-// searches whose query the spec changed were made with: the state keeps
+// searches whose query the spec changed, or that left the spec, were made
+// with (to say how a query changed, and what a change costs): the state keeps
 // only their fingerprints, and the spec's history in git holds the
 // queries. It reads the versions of the spec file committed in the git
 // work tree it lies in, newest first, up to historyDepth, and keeps the
@@ -26,8 +27,15 @@ const historyDepth = 50
 // changed. It calls no API and writes nothing.
 func (r *Runner) priorQueries(ctx context.Context, sp *spec.Spec, recorded *state.State) reconciler.Queries {
 	wanted := map[string]bool{}
+	inSpec := map[string]bool{}
 	for _, s := range sp.Searches {
+		inSpec[s.Name] = true
 		if rec := recorded.Searches[s.Name]; rec != nil && rec.Fingerprint != s.Fingerprint {
+			wanted[rec.Fingerprint] = true
+		}
+	}
+	for name, rec := range recorded.Searches {
+		if !inSpec[name] { // removed: what it cost a day
 			wanted[rec.Fingerprint] = true
 		}
 	}
