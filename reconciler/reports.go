@@ -393,6 +393,9 @@ func (r *Reconciler) reconcileReport(ctx context.Context, mode Mode, desired spe
 				f.Fetch = answered(r.fetchReport(ctx, desired, f.Status.Value.DownloadURL))
 				continue
 			case stepSubmit:
+				if err := r.replay.mayNotSubmit(desired.Name); err != nil {
+					return r.settleReport(mode, reportDecision{Step: stepError, Why: "not in the saved plan", Err: err.Error()}, f, ch, now)
+				}
 				if rec != nil && !rec.OutcomeUnknownAt.IsZero() {
 					r.Log.Warn().Str("report", desired.Name).Time("outcome_unknown_at", rec.OutcomeUnknownAt).
 						Msg("submitting again a report whose last creation may have reached the API unanswered; the account may hold a duplicate job")

@@ -26,11 +26,23 @@ import (
 // (state.Search.RefreshedAt, which Due and the budget's order read), and
 // states the run's worst case (sc.Estimate) in the change report; the calls
 // made are the API client's to count.
+//
+// A scope that replays a saved plan's recording (Selection.Replay) takes
+// each search's answer from it instead of calling, and submits a job only
+// for a report the plan listed as submit. A plan with Record set fills it.
 func (r *Reconciler) Run(ctx context.Context, sc *Scope) *Outcome {
-	r.files = sc.files
+	r.files, r.replay = sc.files, sc.replay
+	defer func() { r.replay = nil }()
+	if r.Record != nil {
+		*r.Record = *newRecording()
+	}
 	out := r.reconcile(ctx, sc)
 	sc.complete(out)
 	setOrigins(out.Report, out.origins)
+	if r.Record != nil {
+		maps.Copy(r.Record.HeldSearches, sc.held.searchChanges)
+		maps.Copy(r.Record.HeldReports, sc.held.reportChanges)
+	}
 	return out
 }
 
@@ -138,6 +150,9 @@ func (r *Reconciler) reconcileSearches(ctx context.Context, p *pass) {
 		if searches[i].observed != nil {
 			p.observed[s.Name] = searches[i].observed
 		}
+		if searches[i].answer != nil {
+			r.Record.Searches[s.Name] = *searches[i].answer
+		}
 		ch := searches[i].change
 		ch.RenamedFrom = p.rn.searches[s.Name]
 		ch.Restored = p.prior.restoredSearch[i] && searches[i].rec != nil
@@ -163,6 +178,9 @@ func (r *Reconciler) reconcileReports(ctx context.Context, p *pass) {
 		}
 		if rec != nil {
 			p.next.Reports[d.Name] = rec
+		}
+		if r.Record != nil {
+			r.Record.Reports[d.Name] = ch.Status
 		}
 		ch.RenamedFrom = p.rn.reports[d.Name]
 		ch.Restored = p.prior.restoredReport[i] && rec != nil

@@ -16,6 +16,7 @@ import (
 
 	"github.com/patwatch/patwatch/internal/hint"
 	"github.com/patwatch/patwatch/internal/notify"
+	"github.com/patwatch/patwatch/internal/planfile"
 	"github.com/patwatch/patwatch/internal/report"
 	"github.com/patwatch/patwatch/internal/runner"
 	"github.com/patwatch/patwatch/internal/store"
@@ -35,13 +36,18 @@ type reconcileFlags struct {
 	timeout                 time.Duration
 	allowMassDrop           bool
 	allowMassRemoval        bool
-	resubmit                []string
+	resubmit, rebaseline    []string
 	target, exclude         []string
 	dueOnly                 bool
 	baselineDrawings        int
 	drawingsDir             string
 	cmd                     string
 	logs                    *logFlags
+	// save is plan's --save FILE; saved is the plan apply FILE applies,
+	// refused when older than maxPlanAge (saved.go).
+	save       string
+	saved      *planfile.Plan
+	maxPlanAge time.Duration
 }
 
 // defaultTimeout is a run's deadline unless --timeout says otherwise: far
@@ -93,11 +99,16 @@ func addReconcileFlags(fs *flag.FlagSet, cmd string) *reconcileFlags {
 	switch cmd {
 	case "plan":
 		fs.BoolVar(&f.offline, "offline", false, "compare the spec with the state only, calling no API")
+		fs.StringVar(&f.save, "save", "", "also save the plan to `FILE`, for 'patwatch apply FILE' to carry out exactly")
 	case "apply":
+		durationVar(fs, &f.maxPlanAge, "max-plan-age", runner.DefaultMaxPlanAge, durationValue{allowZero: true, sample: "2h"},
+			"with a saved plan FILE: refuse it when it is older than this (0: any age)")
 		durationVar(fs, &f.lockTimeout, "lock-timeout", 0, durationValue{allowZero: true, sample: "10m"},
 			"how long to wait for another run to release the state lock")
 		namesVar(fs, &f.resubmit, "resubmit", "cn108977442b",
 			"submit one more job for the report `NAME` past the cap on resubmissions (repeatable)")
+		namesVar(fs, &f.rebaseline, "rebaseline", "phone-designs",
+			"record the search `NAME`'s hits afresh as a new baseline, none reported new or dropped (repeatable)")
 	case "watch":
 		durationVar(fs, &f.interval, "interval", 0, durationValue{min: spec.MinInterval, sample: "6h"},
 			"time between runs, at least 1m (default: the spec's interval, else 1h)")
@@ -137,6 +148,10 @@ func (f *reconcileFlags) setup(e env) (zerolog.Logger, error) {
 func (f *reconcileFlags) check() error {
 	if f.offline && f.sandbox {
 		return errors.New("--offline and --sandbox exclude each other: an offline plan calls no API")
+	}
+	if f.offline && f.save != "" {
+		return hint.Wrap(errors.New("--save cannot be given with --offline: an offline plan sees no answers to apply"),
+			"save a plan that reads the API: patwatch plan --save "+f.save)
 	}
 	if f.baselineDrawings < 0 {
 		return hint.Wrap(fmt.Errorf("--baseline-drawings must not be negative, not %d", f.baselineDrawings), "0 keeps no baseline drawing; new hits' drawings are kept all the same")
@@ -230,7 +245,16 @@ func runPlan(ctx context.Context, e env, args []string) error {
 func runApply(ctx context.Context, e env, args []string) error {
 	fs := flagSet(e, "apply")
 	f := addReconcileFlags(fs, "apply")
-	if err := parseFlags(fs, args); err != nil {
+	pos, err := parseArgs(fs, args)
+	switch {
+	case err != nil:
+		return err
+	case len(pos) == 0:
+		return reconcileOnce(ctx, e, f, "apply")
+	case len(pos) > 1 || looksLikeSpec(pos[0]):
+		return unexpectedArgument(fs, pos[len(pos)-1])
+	}
+	if err := f.useSaved(ctx, e, fs, pos[0]); err != nil {
 		return err
 	}
 	return reconcileOnce(ctx, e, f, "apply")
@@ -257,6 +281,12 @@ func reconcileOnce(ctx context.Context, e env, f *reconcileFlags, cmd string) er
 	if err := runner.CheckResubmit(f.resubmit, sp); err != nil {
 		return err
 	}
+	if err := runner.CheckRebaseline(f.rebaseline, sp); err != nil {
+		return err
+	}
+	if err := checkSave(f, sp, st); err != nil {
+		return err
+	}
 	log = log.With().Str("spec", f.spec).Str("command", cmd).Logger()
 
 	var rep *report.ChangeReport
@@ -272,7 +302,7 @@ func reconcileOnce(ctx context.Context, e env, f *reconcileFlags, cmd string) er
 	} else {
 		prog := newProgress(e.stderr, log, progressLive)
 		r.Progress = prog.update
-		rep, err = r.Once(ctx, sp, runner.Options{Select: f.selection(), CheckNames: true})
+		rep, err = f.runOnce(ctx, r, sp)
 		prog.done()
 		if err != nil {
 			switch {
@@ -287,6 +317,9 @@ func reconcileOnce(ctx context.Context, e env, f *reconcileFlags, cmd string) er
 			}
 			return err
 		}
+	}
+	if f.save != "" {
+		fmt.Fprintf(e.stderr, "patwatch: the plan is saved in %s; 'patwatch apply %s' carries out exactly this plan\n", f.save, f.save)
 	}
 	return finishReport(e, f, rep, page, st.filesDir)
 }
@@ -367,6 +400,7 @@ func newRunner(e env, f *reconcileFlags, log zerolog.Logger, st *stateStore, cmd
 		Timeout:       f.timeout,
 		AllowMassDrop: f.allowMassDrop,
 		Resubmit:      f.resubmit,
+		Rebaseline:    f.rebaseline,
 		Drawings:      d,
 	}
 	if f.sandbox {

@@ -174,6 +174,8 @@ func (run *applyRun) observe(ch *report.SearchChange, rank int, hit *patsnap.Hit
 	switch {
 	case isNew && has(run.drawn[name], hash):
 		return reconciler.KeepLink // seen before it was dropped: Keep looks for its drawing
+	case hit.URL == "" && (isNew || run.missing[name][pn] || baseline):
+		return reconciler.KeepHit // no link, nothing to fetch (a saved plan keeps none of a recorded hit)
 	case isNew, run.missing[name][pn], baseline && rank < run.step.Baseline:
 		key := hitKey(ch.Name, pn)
 		run.mu.Lock()

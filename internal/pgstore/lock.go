@@ -43,6 +43,9 @@ type LockedError struct {
 	Holder      state.LockInfo // valid if HolderKnown
 	HolderKnown bool
 	Watch       bool // the lock a running watch holds for its lifetime
+	// Waited is how long the refused Lock waited for the holder (its
+	// timeout); zero when it tried once.
+	Waited time.Duration
 }
 
 func (e *LockedError) Error() string {
@@ -63,8 +66,11 @@ func (e *LockedError) Is(target error) bool { return target == state.ErrLocked }
 
 // Hint says what to do.
 func (e *LockedError) Hint() string {
-	if e.Watch {
+	switch {
+	case e.Watch:
 		return "one watch per state: stop that one first, or give this one another state (…&state=NAME)"
+	case e.Waited > 0:
+		return state.LockWaitedHint(e.Waited)
 	}
 	return "wait for that run to finish, or pass --lock-timeout (for example --lock-timeout 10m) to wait for it; a holder that dies releases the lock at once"
 }
@@ -133,7 +139,7 @@ func (s *Store) lock(ctx context.Context, kind, command string, timeout time.Dur
 		return fail(fmt.Errorf("lock state %s in %s: %w", s.state, s.display, err))
 	}
 	if !got {
-		return fail(s.lockedError(ctx, conn, kind, key))
+		return fail(s.lockedError(ctx, conn, kind, key, timeout))
 	}
 	since := s.opts.Now().UTC().Truncate(time.Second)
 	if _, err := conn.Exec(ctx, "INSERT INTO "+s.t("locks")+` (state, kind, host, pid, command, since, backend_pid)
@@ -177,8 +183,8 @@ func (s *Store) lock(ctx context.Context, kind, command string, timeout time.Dur
 // session holds the advisory lock now. Between a holder taking the lock
 // and writing its row, the row may still be an earlier holder's: a few
 // quick reads let the new one appear, and then the holder is unknown.
-func (s *Store) lockedError(ctx context.Context, conn *pgx.Conn, kind string, key int64) error {
-	e := &LockedError{Store: s.display, State: s.state, Watch: kind == kindWatch}
+func (s *Store) lockedError(ctx context.Context, conn *pgx.Conn, kind string, key int64, waited time.Duration) error {
+	e := &LockedError{Store: s.display, State: s.state, Watch: kind == kindWatch, Waited: max(waited, 0)}
 	for i := range 5 {
 		var info state.LockInfo
 		err := conn.QueryRow(ctx, `SELECT l.host, l.pid, l.command, l.since FROM `+s.t("locks")+` l

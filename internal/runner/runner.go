@@ -80,10 +80,11 @@ type Runner struct {
 	// start of Once; zero: none. At the deadline the run ends as at an
 	// interrupt: what completed is saved, the rest is reported not done.
 	Timeout time.Duration
-	// AllowMassDrop, Resubmit and Credentials are passed to the
+	// AllowMassDrop, Resubmit, Rebaseline and Credentials are passed to the
 	// reconciler (see reconciler.Reconciler).
 	AllowMassDrop bool
 	Resubmit      []string
+	Rebaseline    []string
 	Credentials   string
 	// Drawings, when set, keeps the drawings of hits for HTML reports
 	// (drawings.go); nil: no drawing is fetched.
@@ -119,6 +120,9 @@ type Options struct {
 	// CheckNames refuses a Select name that is no entry of the spec and
 	// no record of the state (names given on the command line).
 	CheckNames bool
+
+	// saved is what the run does for a saved plan (saved.go).
+	saved *saving
 }
 
 // Once runs one plan, offline plan or apply of sp, as r.Mode says. The
@@ -149,6 +153,9 @@ func (r *Runner) Once(ctx context.Context, sp *spec.Spec, opts Options) (*report
 	if err != nil {
 		return nil, err
 	}
+	if err := opts.saved.check(recorded); err != nil {
+		return nil, err
+	}
 	if err := r.checkSandbox(ctx, recorded); err != nil {
 		return nil, err
 	}
@@ -166,11 +173,12 @@ func (r *Runner) Once(ctx context.Context, sp *spec.Spec, opts Options) (*report
 	defer release()
 
 	rec := r.newReconciler(api, sp)
+	rec.Record = opts.saved.recording()
 	stopDrawings := r.startDrawings(ctx, sp, rec, opts)
 	defer stopDrawings()
 	sent := callsSent(api)
 	out := rec.Run(ctx, sc)
-	r.countCalls(sp, recorded, out, api, sent, started)
+	r.countCalls(sp, recorded, out, api, sent, started, opts.saved.callsBefore())
 	r.stamp(out.Report, opts)
 	if r.Mode == reconciler.ModePlan {
 		r.PlanPictures(ctx, sp, out.Report)
@@ -195,7 +203,7 @@ func (r *Runner) planOffline(ctx context.Context, sp *spec.Spec, opts Options) (
 		r.Log.Warn().Int("estimated", sc.Estimate()).Int("max_calls", limit).
 			Msg("the apply this plan previews could make more calls than api.max_calls allows, and would be refused; narrow it with --target or raise api.max_calls")
 	}
-	rep := reconciler.PlanOffline(sc)
+	rep := reconciler.PlanOffline(sc, r.priorQueries(ctx, sp, recorded))
 	r.stamp(rep, opts)
 	r.PlanPictures(ctx, sp, rep)
 	return rep, nil
@@ -242,6 +250,7 @@ func (r *Runner) newReconciler(api reconciler.API, sp *spec.Spec) *reconciler.Re
 		Now:           r.Now,
 		AllowMassDrop: r.AllowMassDrop,
 		Resubmit:      r.Resubmit,
+		Rebaseline:    r.Rebaseline,
 		Credentials:   r.Credentials,
 	}
 	return rec

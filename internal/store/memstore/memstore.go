@@ -123,6 +123,7 @@ type LockedError struct {
 	State  string
 	Holder state.LockInfo
 	Watch  bool
+	Waited time.Duration // how long the refused Lock waited
 }
 
 func (e *LockedError) Error() string {
@@ -139,6 +140,9 @@ func (e *LockedError) Is(target error) bool { return target == state.ErrLocked }
 
 // Hint says what to do.
 func (e *LockedError) Hint() string {
+	if e.Waited > 0 {
+		return state.LockWaitedHint(e.Waited)
+	}
 	return "wait for that run to finish, or pass a longer lock timeout"
 }
 
@@ -172,7 +176,7 @@ func (s *Store) lock(ctx context.Context, kind, command string, timeout time.Dur
 		}
 		freed := s.db.freed
 		s.db.mu.Unlock()
-		refused := &LockedError{State: s.String(), Holder: held.info, Watch: kind == kindWatch}
+		refused := &LockedError{State: s.String(), Holder: held.info, Watch: kind == kindWatch, Waited: max(timeout, 0)}
 		if timeout <= 0 {
 			return nil, refused
 		}
