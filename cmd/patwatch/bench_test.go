@@ -14,8 +14,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/patwatch/patwatch/internal/drawings"
 	"github.com/patwatch/patwatch/internal/patsnap/fake"
-	"github.com/patwatch/patwatch/internal/runner"
 )
 
 // BenchmarkWatchSaveToRun measures, for 20 saves of the spec (alternately in
@@ -105,7 +105,7 @@ func BenchmarkDrawingsFetch(b *testing.B) {
 		if took == 0 || len(images.Requests()) != hits {
 			b.Fatalf("%d drawings fetched, no log line of %d:\n%s", len(images.Requests()), hits, stderr)
 		}
-		bound := time.Duration(float64(hits) / runner.DefaultDrawingConcurrency * float64(latency))
+		bound := time.Duration(float64(hits) / drawings.DefaultConcurrency * float64(latency))
 		b.ReportMetric(took.Seconds(), "fetch-s")
 		b.ReportMetric(bound.Seconds(), "bound-s")
 		b.ReportMetric(took.Seconds()/bound.Seconds(), "fetch/bound")

@@ -8,6 +8,7 @@ import (
 	"io/fs"
 	"net/http"
 	"net/http/httptest"
+	"net/url"
 	"os"
 	"path/filepath"
 	"sort"
@@ -16,11 +17,11 @@ import (
 	"testing"
 	"time"
 
+	"github.com/patwatch/patwatch/internal/drawings"
 	"github.com/patwatch/patwatch/internal/notify"
 	"github.com/patwatch/patwatch/internal/patsnap"
 	"github.com/patwatch/patwatch/internal/patsnap/fake"
 	"github.com/patwatch/patwatch/internal/report"
-	"github.com/patwatch/patwatch/internal/runner"
 	"github.com/patwatch/patwatch/spec"
 	"github.com/patwatch/patwatch/state"
 )
@@ -78,7 +79,7 @@ type harness struct {
 	imagesURL string
 	// tuneDrawings, when set, adjusts the drawings step after the
 	// harness's routing is in place.
-	tuneDrawings func(*runner.Drawings)
+	tuneDrawings func(*drawings.Step)
 	// allDrawings keeps the default --baseline-drawings. Without it, a
 	// command that does not name the flag keeps testBaselineDrawings:
 	// thumbnails are slow to make under the race detector, and most
@@ -170,9 +171,11 @@ func (h *harness) runTo(ctx context.Context, stdout, stderr *syncBuffer, args ..
 			// Waits between delivery attempts pass at once.
 			n.Sleep = func(ctx context.Context, d time.Duration) error { return ctx.Err() }
 		},
-		tuneDrawings: func(d *runner.Drawings) {
-			route := d.Client.Transport.(*imageRoute)
-			route.next = offline{images: h.imagesURL}
+		tuneDrawings: func(d *drawings.Step) {
+			// The test servers are on loopback, which a run refuses
+			// unless it is told otherwise.
+			d.Fetcher.Reach = drawings.WithLoopback
+			d.Fetcher.Route = offline(h.imagesURL)
 			if capDrawings {
 				d.Baseline = min(d.Baseline, testBaselineDrawings)
 			}
@@ -184,19 +187,21 @@ func (h *harness) runTo(ctx context.Context, stdout, stderr *syncBuffer, args ..
 	return runEnv(ctx, e, args)
 }
 
-// offline is the harness's transport of image links: loopback ones (the
-// sandbox's, a test's own server) go as they are, any other is served by
-// the harness's image server.
-type offline struct{ images string }
-
-func (o offline) RoundTrip(req *http.Request) (*http.Response, error) {
-	host := req.URL.Hostname()
-	if spec.IsLoopbackHost(host) {
-		return http.DefaultTransport.RoundTrip(req)
+// offline is the harness's route of image links: loopback ones (a test's
+// own server) go as they are, any other is served by the harness's image
+// server at images.
+func offline(images string) drawings.Route {
+	base, err := url.Parse(images)
+	if err != nil {
+		panic(err)
 	}
-	route := &imageRoute{}
-	route.sandboxAt(o.images)
-	return route.RoundTrip(req)
+	sandbox := drawings.SandboxRoute(base)
+	return func(link *url.URL) *url.URL {
+		if spec.IsLoopbackHost(link.Hostname()) {
+			return link
+		}
+		return sandbox(link)
+	}
 }
 
 // takesSpec reports whether the harness gives the command its spec with -f.

@@ -1,79 +1,33 @@
 package main
 
 import (
-	"cmp"
 	"context"
 	"io"
-	"maps"
-	"net/http"
-	"net/url"
 	"path/filepath"
-	"slices"
 	"strings"
-	"sync"
 	"time"
 
+	"github.com/rs/zerolog"
+
 	"github.com/patwatch/patwatch/internal/drawings"
-	"github.com/patwatch/patwatch/internal/patsnap/fake"
 	"github.com/patwatch/patwatch/internal/report"
-	"github.com/patwatch/patwatch/internal/runner"
 	"github.com/patwatch/patwatch/spec"
 	"github.com/patwatch/patwatch/state"
 )
 
-// newDrawings configures the drawings step of a run on st. Image links are
-// fetched through route, which the sandbox points at its simulation.
-func newDrawings(e env, f *reconcileFlags, st *stateStore, route *imageRoute) *runner.Drawings {
-	d := &runner.Drawings{
+// newDrawings configures the drawings step of a run on st. The sandbox
+// points its fetcher at the simulation (Fetcher.Sandbox).
+func newDrawings(e env, f *reconcileFlags, log zerolog.Logger, st *stateStore) *drawings.Step {
+	d := &drawings.Step{
 		Cache:    st.drawings,
-		Client:   &http.Client{Transport: route},
 		Baseline: f.baselineDrawings,
+		Log:      log,
+		Now:      e.now,
 	}
 	if e.tuneDrawings != nil {
 		e.tuneDrawings(d)
 	}
 	return d
-}
-
-// imageRoute is the transport of image links. Under --sandbox it sends
-// every one to the simulation, which draws a picture for any path (a
-// link to another host under /fake-images/remote/<host>/…), so that a
-// sandbox run makes no request to the network; otherwise it passes them on.
-type imageRoute struct {
-	mu   sync.Mutex
-	base *url.URL          // the sandbox's API root; nil: no rerouting
-	next http.RoundTripper // nil: http.DefaultTransport
-}
-
-func (t *imageRoute) sandboxAt(baseURL string) {
-	u, err := url.Parse(baseURL)
-	if err != nil {
-		return
-	}
-	t.mu.Lock()
-	defer t.mu.Unlock()
-	t.base = u
-}
-
-func (t *imageRoute) RoundTrip(req *http.Request) (*http.Response, error) {
-	t.mu.Lock()
-	base, next := t.base, t.next
-	t.mu.Unlock()
-	if next == nil {
-		next = http.DefaultTransport
-	}
-	if base == nil {
-		return next.RoundTrip(req)
-	}
-	u := *req.URL
-	if u.Host != base.Host || !strings.HasPrefix(u.Path, fake.PathImagePrefix) {
-		u.Path = fake.PathImagePrefix + "remote/" + req.URL.Host + req.URL.Path
-		u.RawPath = ""
-	}
-	u.Scheme, u.Host = base.Scheme, base.Host
-	out := req.Clone(req.Context())
-	out.URL, out.Host = &u, ""
-	return next.RoundTrip(out)
 }
 
 // renderPage writes rep as an HTML page. Finished reports link to their
@@ -124,62 +78,7 @@ func fileLink(pagePath, filesDir, file string) string {
 // gallery builds show's HTML page: every hit each search of st holds, with
 // the drawings and query images cache keeps, best score first. links fills
 // in durable links (from the spec, when it loads); nil: none.
-func gallery(ctx context.Context, statePath string, st *state.State, cache runner.DrawingCache, links *spec.Links, sandbox bool, now time.Time) *report.Gallery {
-	g := &report.Gallery{State: statePath, Serial: st.Serial, PatwatchVersion: version, GeneratedAt: now.UTC().Truncate(time.Second), Simulated: sandbox}
-	idx, err := cache.LoadIndex(ctx)
-	if err != nil {
-		idx = drawings.NewIndex()
-	}
-	picture := func(ref drawings.Ref, missing string) report.Picture {
-		if ref.IsZero() {
-			return report.Picture{Missing: missing}
-		}
-		t, err := cache.Get(ctx, ref)
-		if err != nil {
-			return report.Picture{Missing: "drawing lost from the cache"}
-		}
-		return runner.Picture(t)
-	}
-	for _, name := range slices.Sorted(maps.Keys(st.Searches)) {
-		s := st.Searches[name]
-		gs := report.GallerySearch{Name: name, BaselineAt: s.BaselineAt}
-		entry := idx.Searches[name]
-		if entry != nil {
-			gs.Query.Line = entry.Query.Line
-			for _, q := range entry.Query.Images {
-				missing := "no query image kept"
-				if q.Error != "" {
-					missing = "query image not fetched: " + q.Error
-				}
-				gs.Query.Images = append(gs.Query.Images, report.QueryImage{Name: q.Name, Picture: picture(q.Thumb, missing)})
-			}
-		}
-		for pn, h := range s.Hits {
-			gh := report.GalleryHit{PatentPN: pn, Title: h.Title, CurrentAssignee: h.CurrentAssignee, Apdt: h.Apdt, Pbdt: h.Pbdt,
-				FirstSeen: h.FirstSeen, Missing: h.Missing}
-			if links != nil {
-				gh.Link = links.PatentURL(pn, h.PatentID)
-			}
-			missing := "no drawing kept"
-			var ref drawings.Ref
-			if entry != nil {
-				if e := entry.Hits[pn]; e != nil {
-					gh.Score, ref = e.Score, e.Drawing
-					switch {
-					case e.Error != "":
-						missing = "drawing not fetched: " + e.Error
-					case !e.Want:
-						missing = runner.NotKept
-					}
-				}
-			}
-			gh.Drawing = picture(ref, missing)
-			gs.Hits = append(gs.Hits, gh)
-		}
-		slices.SortFunc(gs.Hits, func(a, b report.GalleryHit) int {
-			return cmp.Or(cmp.Compare(b.Score, a.Score), b.FirstSeen.Compare(a.FirstSeen), cmp.Compare(a.PatentPN, b.PatentPN))
-		})
-		g.Searches = append(g.Searches, gs)
-	}
-	return g
+func gallery(ctx context.Context, statePath string, st *state.State, cache drawings.Cache, links *spec.Links, sandbox bool, now time.Time) *report.Gallery {
+	return &report.Gallery{State: statePath, Serial: st.Serial, PatwatchVersion: version, GeneratedAt: now.UTC().Truncate(time.Second), Simulated: sandbox,
+		Searches: drawings.Gallery(ctx, cache, st, links)}
 }

@@ -10,6 +10,7 @@ import (
 	"maps"
 	"net/http"
 	"net/http/httptest"
+	"net/url"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -20,7 +21,6 @@ import (
 
 	"github.com/patwatch/patwatch/internal/drawings"
 	"github.com/patwatch/patwatch/internal/patsnap/fake"
-	"github.com/patwatch/patwatch/internal/runner"
 )
 
 // picture is what a page shows for one drawing or query image.
@@ -144,7 +144,7 @@ func newImageServer(t *testing.T) *imageServer {
 func TestHTMLDrawingFailures(t *testing.T) {
 	h := newHarness(t, fake.Options{})
 	imgs := newImageServer(t)
-	h.tuneDrawings = func(d *runner.Drawings) { d.Timeout = 300 * time.Millisecond }
+	h.tuneDrawings = func(d *drawings.Step) { d.Fetcher.Timeout = 300 * time.Millisecond }
 	h.writeSpec(twoSearches)
 	hits := func(pns ...string) []fake.Hit {
 		out := fakeHits(pns...)
@@ -210,6 +210,55 @@ func TestHTMLDrawingFailures(t *testing.T) {
 	}
 	if p := pics["drawing of A2"]; p.embedded || !strings.Contains(p.missing, "below --baseline-drawings") {
 		t.Errorf("a baseline hit beyond --baseline-drawings: %+v", p)
+	}
+}
+
+// TestHTMLDrawingsFromPublicAddressesOnly checks a run as it is outside
+// the tests: an image link to loopback or to a cloud's metadata address is
+// refused where it would connect and shown as missing with the host that
+// was refused; nothing reaches the service. (Redirects are checked the
+// same way: package drawings' tests.)
+func TestHTMLDrawingsFromPublicAddressesOnly(t *testing.T) {
+	h := newHarness(t, fake.Options{})
+	var reached atomic.Int32
+	local := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		reached.Add(1)
+		w.Write(fake.Drawing(r.URL.Path))
+	}))
+	t.Cleanup(local.Close)
+	h.tuneDrawings = func(d *drawings.Step) {
+		d.Fetcher.Reach = drawings.PublicOnly
+		offline := d.Fetcher.Route
+		d.Fetcher.Route = func(link *url.URL) *url.URL {
+			if link.Hostname() == "169.254.169.254" {
+				return link // refused before any packet leaves
+			}
+			return offline(link)
+		}
+	}
+	h.writeSpec(twoSearches)
+	h.api.SetResults(imgA, -1)
+	h.api.SetResults(imgB, -1)
+	h.apply()
+	hits := fakeHits("LOOP1", "META1")
+	hits[0].URL = local.URL + "/loop1.png"
+	hits[1].URL = "http://169.254.169.254/latest/meta-data/iam/security-credentials/"
+	h.api.SetResults(imgA, -1, hits...)
+	code, page, stderr := h.run(t.Context(), "apply", "--format", "html")
+	if code != exitOK {
+		t.Fatalf("exit %d\n%s", code, stderr)
+	}
+	pics := pictures(page)
+	for alt, want := range map[string]string{
+		"drawing of LOOP1": "127.0.0.1 is a loopback address",
+		"drawing of META1": "169.254.169.254 is a link-local address",
+	} {
+		if p := pics[alt]; p.embedded || !strings.Contains(p.missing, want) {
+			t.Errorf("%s: embedded %v, missing %q; want missing because %q", alt, p.embedded, p.missing, want)
+		}
+	}
+	if n := reached.Load(); n != 0 {
+		t.Errorf("%d requests reached the service on loopback", n)
 	}
 }
 

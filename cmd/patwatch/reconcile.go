@@ -83,7 +83,7 @@ func addReconcileFlags(fs *flag.FlagSet, cmd string) *reconcileFlags {
 	}
 	if cmd != "plan" {
 		fs.StringVar(&f.reportsDir, "reports-dir", "", "download finished reports into `DIR` (default: reports/ beside the spec)")
-		fs.IntVar(&f.baselineDrawings, "baseline-drawings", runner.DefaultBaselineDrawings,
+		fs.IntVar(&f.baselineDrawings, "baseline-drawings", drawings.DefaultBaseline,
 			"keep the drawings of the `N` best-ranked hits of each search's baseline (new hits' drawings are always kept)")
 	}
 	durationVar(fs, &f.timeout, "timeout", defaultTimeout, durationValue{allowZero: true, sample: "2h"},
@@ -381,7 +381,7 @@ func reconcileOnce(ctx context.Context, e env, f *reconcileFlags, cmd string) er
 	var page *report.Page // the pictures of an HTML report
 	r := newRunner(e, f, log, st, cmd, nil)
 	if f.format == report.FormatHTML {
-		r.Drawings.Page = func(p *report.Page) { page = p }
+		r.Page = func(p *report.Page) { page = p }
 	}
 	if r.Mode == reconciler.ModeOffline {
 		if rep, err = r.Once(ctx, sp, runner.Options{Select: f.selection(), CheckNames: true}); err != nil {
@@ -518,7 +518,7 @@ func anySucceeded(rep *report.ChangeReport) bool {
 // the environment's credentials, or the sandbox. clients, in watch mode,
 // keeps one live client across runs.
 func newRunner(e env, f *reconcileFlags, log zerolog.Logger, st *stateStore, cmd string, clients *clientPool) *runner.Runner {
-	route := &imageRoute{}
+	d := newDrawings(e, f, log, st)
 	r := &runner.Runner{
 		Store:         st,
 		Command:       cmd,
@@ -536,9 +536,9 @@ func newRunner(e env, f *reconcileFlags, log zerolog.Logger, st *stateStore, cmd
 		Resubmit:      f.resubmit,
 		Credentials:   credentialVars(e, f),
 		Connect: func(ctx context.Context, sp *spec.Spec) (reconciler.API, func(), error) {
-			return connect(ctx, e, f, log, st, cmd != "plan", clients, sp, route)
+			return connect(ctx, e, f, log, st, cmd != "plan", clients, sp, &d.Fetcher)
 		},
-		Drawings: newDrawings(e, f, st, route),
+		Drawings: d,
 	}
 	if cmd != "plan" { // plan never sends
 		r.Notify = newNotifier(e, log)
@@ -570,7 +570,7 @@ func newNotifier(e env, log zerolog.Logger) *notify.Notifier {
 // connect builds the API client: the sandbox's, or the live API's from the
 // environment's credentials, reused from clients when watch mode has one
 // with the same settings. The returned function releases what it started.
-func connect(ctx context.Context, e env, f *reconcileFlags, log zerolog.Logger, st runner.Store, persist bool, clients *clientPool, sp *spec.Spec, images *imageRoute) (reconciler.API, func(), error) {
+func connect(ctx context.Context, e env, f *reconcileFlags, log zerolog.Logger, st runner.Store, persist bool, clients *clientPool, sp *spec.Spec, images *drawings.Fetcher) (reconciler.API, func(), error) {
 	cfg := patsnap.Config{QPS: sp.API.QPS, Logger: log}
 	closeFn := func() {}
 	if f.sandbox {
@@ -580,7 +580,7 @@ func connect(ctx context.Context, e env, f *reconcileFlags, log zerolog.Logger, 
 		}
 		cfg.BaseURL, cfg.APIKey = sb.baseURL, sandboxAPIKey
 		closeFn = sb.close
-		images.sandboxAt(sb.baseURL) // its drawings come from the simulation too
+		images.Sandbox(sb.baseURL) // its drawings come from the simulation too
 	} else {
 		cfg.BaseURL = firstNonEmpty(e.getenv("PATSNAP_BASE_URL"), sp.API.BaseURL, DefaultBaseURL)
 		cfg.APIKey = e.getenv("PATSNAP_API_KEY")

@@ -81,7 +81,7 @@ func runWatch(ctx context.Context, e env, args []string) error {
 			rn := newRunner(e, f, log, st, "watch", &clients)
 			var page *report.Page
 			if f.format == report.FormatHTML {
-				rn.Drawings.Page = func(p *report.Page) { page = p }
+				rn.Page = func(p *report.Page) { page = p }
 			}
 			prog := newProgress(e.stderr, log, false)
 			rn.Progress = prog.update

@@ -179,7 +179,11 @@ func fetch(ctx context.Context, f *Fetcher, rawURL string) (Thumb, error) {
 	if err != nil {
 		return Thumb{}, err
 	}
-	return MakeFrom(host, body)
+	t, err := Make(body)
+	if err != nil {
+		return Thumb{}, fmt.Errorf("the answer from %s: %w", host, err)
+	}
+	return t, nil
 }
 
 func TestFetch(t *testing.T) {
@@ -203,7 +207,7 @@ func TestFetch(t *testing.T) {
 		}
 	}))
 	defer srv.Close()
-	f := &Fetcher{Client: srv.Client(), Timeout: 200 * time.Millisecond}
+	f := &Fetcher{Reach: WithLoopback, Timeout: 200 * time.Millisecond}
 	const sig = "?X-Amz-Signature=secret-signature"
 
 	th, err := fetch(t.Context(), f, srv.URL+"/ok.png"+sig)
@@ -224,7 +228,7 @@ func TestFetch(t *testing.T) {
 		}
 		ff := f
 		if path == "/huge.png" {
-			ff = &Fetcher{Client: srv.Client(), Timeout: time.Minute}
+			ff = &Fetcher{Reach: WithLoopback, Timeout: time.Minute}
 		}
 		_, err := fetch(t.Context(), ff, u)
 		if err == nil || !strings.Contains(err.Error(), want) {

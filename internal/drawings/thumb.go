@@ -3,8 +3,13 @@
 // those still work, and of the searches' query images. Thumbnails are at
 // most MaxSide pixels on their long side and content-addressed (named by
 // the SHA-256 of their bytes); an Index records which hit and which query
-// has which thumbnail. FileStore keeps both in a directory beside the state
-// file, never in the state file itself.
+// has which thumbnail. FileStore keeps both in a directory of their own,
+// never in the state file itself.
+//
+// Step is the whole feature as a run sees it: the step of an apply that
+// fetches and keeps drawings, and the pictures of a run's page, a plan's
+// page and the e-mails' pages; Gallery is show's page. The runner declares
+// the interface it uses (runner.Drawings) and knows nothing else of them.
 package drawings
 
 import (
@@ -29,6 +34,20 @@ const MaxSide = 320
 // maxPixels refuses images whose header announces more pixels than a
 // drawing has (a decompression bomb would make decoding allocate gigabytes).
 const maxPixels = 40_000_000
+
+// DecodeBudget is the memory, in bytes, that decoding images may hold at
+// once. The Go decoders hold a whole image at full size, and more: a
+// progressive JPEG 15 bytes a pixel, a 16-bit PNG 8 and 4 more to scale
+// it, so that a 6,320 × 6,320 image of a few hundred KB on the wire needs
+// half a gigabyte. Each image's need is known from its header before it is
+// decoded (costOf); one that needs more than the whole budget is refused
+// (ErrTooLarge), and a Step decodes the others only while their needs fit
+// in the budget together: large ones one at a time.
+const DecodeBudget = 256 << 20
+
+// ErrTooLarge is matched by the error of an image whose decoding would
+// need more memory than DecodeBudget.
+var ErrTooLarge = errors.New("too large")
 
 // keepUnder is the size below which a PNG or JPEG that is already no
 // larger than a thumbnail is kept as it came, once it has decoded: scaling
@@ -90,14 +109,46 @@ var ErrNotImage = errors.New("not an image")
 // pixels are all grey is kept in grey, a quarter of the size. A PNG or JPEG
 // of thumbnail size (and under 96 KB) is kept as it is, once it decoded in
 // full. Equal input gives equal bytes.
+//
+// An image whose header announces more than 40 million pixels is refused
+// as not an image, one whose decoding would need more than DecodeBudget as
+// ErrTooLarge, both before decoding.
 func Make(src []byte) (Thumb, error) {
+	h, err := inspect(src)
+	if err != nil {
+		return Thumb{}, err
+	}
+	return h.make(src)
+}
+
+// header is what an image's header says of it.
+type header struct {
+	cfg    image.Config
+	format string
+	cost   int64 // the bytes decoding and scaling it hold at most
+}
+
+// inspect reads src's header and refuses what Make would refuse before
+// decoding.
+func inspect(src []byte) (header, error) {
 	cfg, format, err := image.DecodeConfig(bytes.NewReader(src))
 	if err != nil {
-		return Thumb{}, fmt.Errorf("%w: %v", ErrNotImage, err)
+		return header{}, fmt.Errorf("%w: %v", ErrNotImage, err)
 	}
 	if cfg.Width <= 0 || cfg.Height <= 0 || cfg.Width*cfg.Height > maxPixels {
-		return Thumb{}, fmt.Errorf("%w: %s of %d×%d pixels", ErrNotImage, format, cfg.Width, cfg.Height)
+		return header{}, fmt.Errorf("%w: %s of %d×%d pixels", ErrNotImage, format, cfg.Width, cfg.Height)
 	}
+	h := header{cfg: cfg, format: format, cost: costOf(cfg, format, src)}
+	if h.cost > DecodeBudget {
+		return header{}, fmt.Errorf("%w: a %s of %d×%d pixels needs %d MB to decode, more than the %d MB drawings may use",
+			ErrTooLarge, format, cfg.Width, cfg.Height, h.cost>>20, DecodeBudget>>20)
+	}
+	return h, nil
+}
+
+// make is Make of src, whose header h is.
+func (h header) make(src []byte) (Thumb, error) {
+	format := h.format
 	img, _, err := image.Decode(bytes.NewReader(src))
 	if err != nil {
 		return Thumb{}, fmt.Errorf("%w: %s: %v", ErrNotImage, format, err)

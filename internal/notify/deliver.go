@@ -49,11 +49,6 @@ type Notifier struct {
 	Attempts int           // per message and run; 0: DefaultAttempts
 	Backoff  time.Duration // 0: DefaultBackoff
 	Timeout  time.Duration // of one attempt; 0: DefaultTimeout
-	// HTML renders the HTML part of an e-mail; nil or an empty result sends
-	// plain text only. The runner gives its notifier one that renders the
-	// HTML report's page of the message's events with the drawings kept
-	// beside the state.
-	HTML func(*state.Message) string
 	// DigestLimit is how many hits of each kind a digest lists per search;
 	// 0: DigestLimit.
 	DigestLimit int
@@ -89,6 +84,11 @@ func (n *Notifier) sleep(ctx context.Context, d time.Duration) error {
 		return ctx.Err()
 	}
 }
+
+// Pages renders the HTML part of each e-mail of a delivery (the runner's
+// renders the HTML report's page of the message's events, with the
+// drawings kept); nil, or "" for a message, sends plain text only.
+type Pages func(*state.Message) string
 
 // Outcome is what a delivery did with an outbox.
 type Outcome struct {
@@ -176,8 +176,9 @@ func (e *DeliveryError) Unwrap() []error {
 // has failed for MaxAge (reported as an error), or when its channel is no
 // longer in the spec. After a channel refuses a message, its later
 // messages wait for the next run too. When ctx ends, what was not tried
-// stays as it was. Deliver does not modify outbox or its messages.
-func (n *Notifier) Deliver(ctx context.Context, channels []spec.Channel, outbox []*state.Message) *Outcome {
+// stays as it was. Deliver does not modify outbox or its messages. pages
+// renders the e-mails' HTML parts.
+func (n *Notifier) Deliver(ctx context.Context, channels []spec.Channel, outbox []*state.Message, pages Pages) *Outcome {
 	byChannel := map[string][]*state.Message{}
 	var order []string
 	for _, m := range outbox {
@@ -214,7 +215,7 @@ func (n *Notifier) Deliver(ctx context.Context, channels []spec.Channel, outbox 
 			defer wg.Done()
 			sem <- struct{}{}
 			defer func() { <-sem }()
-			results[i], after[i] = n.deliverChannel(ctx, j.ch, j.name, j.msgs)
+			results[i], after[i] = n.deliverChannel(ctx, j.ch, j.name, j.msgs, pages)
 		}()
 	}
 	wg.Wait()
@@ -239,7 +240,7 @@ func (n *Notifier) Deliver(ctx context.Context, channels []spec.Channel, outbox 
 // deliverChannel sends one channel's messages in order. It returns, for
 // each message it dealt with, what stays of it in the outbox (nil: it
 // leaves); messages it did not deal with are not in the map.
-func (n *Notifier) deliverChannel(ctx context.Context, ch *spec.Channel, name string, msgs []*state.Message) (ChannelOutcome, map[*state.Message]*state.Message) {
+func (n *Notifier) deliverChannel(ctx context.Context, ch *spec.Channel, name string, msgs []*state.Message, pages Pages) (ChannelOutcome, map[*state.Message]*state.Message) {
 	res := ChannelOutcome{Channel: name}
 	after := map[*state.Message]*state.Message{}
 	log := n.Log.With().Str("channel", name).Logger()
@@ -255,7 +256,7 @@ func (n *Notifier) deliverChannel(ctx context.Context, ch *spec.Channel, name st
 	t, err := resolve(*ch, n.getenv)
 	for i, m := range msgs {
 		if err == nil {
-			err = n.sendWithRetry(ctx, t, m, log)
+			err = n.sendWithRetry(ctx, t, m, pages, log)
 		}
 		if err == nil {
 			after[m] = nil
@@ -312,7 +313,7 @@ func (n *Notifier) Send(ctx context.Context, ch spec.Channel, m *state.Message) 
 	if err != nil {
 		return err
 	}
-	return n.sendWithRetry(ctx, t, m, n.Log.With().Str("channel", ch.Name).Logger())
+	return n.sendWithRetry(ctx, t, m, nil, n.Log.With().Str("channel", ch.Name).Logger())
 }
 
 // attemptError is a failed attempt, and whether another one may succeed.
@@ -326,7 +327,7 @@ func (e *attemptError) Unwrap() error { return e.err }
 
 // sendWithRetry tries m up to Attempts times, waiting Backoff (doubling)
 // between attempts that may succeed when repeated.
-func (n *Notifier) sendWithRetry(ctx context.Context, t *target, m *state.Message, log zerolog.Logger) error {
+func (n *Notifier) sendWithRetry(ctx context.Context, t *target, m *state.Message, pages Pages, log zerolog.Logger) error {
 	attempts := n.Attempts
 	if attempts <= 0 {
 		attempts = DefaultAttempts
@@ -337,7 +338,7 @@ func (n *Notifier) sendWithRetry(ctx context.Context, t *target, m *state.Messag
 	}
 	var err error
 	for i := 1; ; i++ {
-		err = n.attempt(ctx, t, m)
+		err = n.attempt(ctx, t, m, pages)
 		if err == nil {
 			return nil
 		}
@@ -358,7 +359,7 @@ func (n *Notifier) sendWithRetry(ctx context.Context, t *target, m *state.Messag
 }
 
 // attempt makes one delivery of m to t, bounded by Timeout.
-func (n *Notifier) attempt(ctx context.Context, t *target, m *state.Message) error {
+func (n *Notifier) attempt(ctx context.Context, t *target, m *state.Message, pages Pages) error {
 	timeout := n.Timeout
 	if timeout <= 0 {
 		timeout = DefaultTimeout
@@ -368,5 +369,5 @@ func (n *Notifier) attempt(ctx context.Context, t *target, m *state.Message) err
 	if t.webhook {
 		return n.postWebhook(ctx, t, m)
 	}
-	return n.sendDigest(ctx, t, m)
+	return n.sendDigest(ctx, t, m, pages)
 }

@@ -87,7 +87,7 @@ func TestWebhookDelivery(t *testing.T) {
 	n.UserAgent = "patwatch/test"
 	ch := []spec.Channel{{Name: "ip-team", URLEnv: "HOOK", SecretEnv: "KEY", On: spec.EventKinds}}
 	m := message("L:1:ip-team:abc", "ip-team")
-	out := n.Deliver(context.Background(), ch, []*state.Message{m})
+	out := n.Deliver(context.Background(), ch, []*state.Message{m}, nil)
 	if err := out.Err(); err != nil || len(out.Outbox) != 0 {
 		t.Fatalf("err %v, outbox %d", err, len(out.Outbox))
 	}
@@ -121,7 +121,7 @@ func TestRetriesWithinARun(t *testing.T) {
 	n := testNotifier(map[string]string{}, nil, nil)
 	n.Sleep = func(_ context.Context, d time.Duration) error { waits = append(waits, d); return nil }
 	ch := []spec.Channel{{Name: "a", URL: rcv.URL, On: spec.EventKinds}}
-	out := n.Deliver(context.Background(), ch, []*state.Message{message("id-1", "a")})
+	out := n.Deliver(context.Background(), ch, []*state.Message{message("id-1", "a")}, nil)
 	if err := out.Err(); err != nil || len(out.Outbox) != 0 {
 		t.Fatalf("err %v, outbox %d", err, len(out.Outbox))
 	}
@@ -144,7 +144,7 @@ func TestFailureKeepsMessagesInOrder(t *testing.T) {
 	n := testNotifier(map[string]string{"DOWN": down.URL, "UP": up.URL}, func() time.Time { return clock }, nil)
 	ch := []spec.Channel{{Name: "down", URLEnv: "DOWN", On: spec.EventKinds}, {Name: "up", URLEnv: "UP", On: spec.EventKinds}}
 	outbox := []*state.Message{message("d1", "down"), message("u1", "up"), message("d2", "down")}
-	out := n.Deliver(context.Background(), ch, outbox)
+	out := n.Deliver(context.Background(), ch, outbox, nil)
 
 	if len(out.Outbox) != 2 || out.Outbox[0].ID != "d1" || out.Outbox[1].ID != "d2" {
 		t.Fatalf("outbox %v", ids(out.Outbox))
@@ -170,7 +170,7 @@ func TestFailureKeepsMessagesInOrder(t *testing.T) {
 
 	// A week of failures later the messages are given up, with an error.
 	clock = runTime.Add(MaxAge)
-	again := n.Deliver(context.Background(), ch, out.Outbox)
+	again := n.Deliver(context.Background(), ch, out.Outbox, nil)
 	if len(again.Outbox) != 0 || !again.Channels[0].Expired || len(again.Channels[0].Dropped) != 2 {
 		t.Errorf("after 7 days: outbox %v, outcome %+v", ids(again.Outbox), again.Channels)
 	}
@@ -183,7 +183,7 @@ func TestFailureKeepsMessagesInOrder(t *testing.T) {
 func TestRefusalIsNotRetriedWithinTheRun(t *testing.T) {
 	rcv := newReceiver(t, 1000, http.StatusUnauthorized)
 	n := testNotifier(nil, nil, nil)
-	out := n.Deliver(context.Background(), []spec.Channel{{Name: "a", URL: rcv.URL, On: spec.EventKinds}}, []*state.Message{message("x", "a")})
+	out := n.Deliver(context.Background(), []spec.Channel{{Name: "a", URL: rcv.URL, On: spec.EventKinds}}, []*state.Message{message("x", "a")}, nil)
 	if len(rcv.deliveries()) != 1 || len(out.Outbox) != 1 {
 		t.Errorf("%d attempts, outbox %d", len(rcv.deliveries()), len(out.Outbox))
 	}
@@ -195,7 +195,7 @@ func TestUnsetVariableKeepsMessages(t *testing.T) {
 		{Name: "a", URLEnv: "PATWATCH_NOTIFY_A", On: spec.EventKinds},
 		{Name: "a", URLEnv: "HOOK", SecretEnv: "PATWATCH_NOTIFY_A_KEY", On: spec.EventKinds},
 	} {
-		out := n.Deliver(context.Background(), []spec.Channel{ch}, []*state.Message{message("x", "a")})
+		out := n.Deliver(context.Background(), []spec.Channel{ch}, []*state.Message{message("x", "a")}, nil)
 		var ue *UnsetError
 		if err := out.Err(); !errors.As(err, &ue) || len(out.Outbox) != 1 {
 			t.Errorf("%+v: err %v, outbox %d", ch, err, len(out.Outbox))
@@ -216,7 +216,7 @@ func TestUnsetVariableKeepsMessages(t *testing.T) {
 
 func TestChannelLeftTheSpec(t *testing.T) {
 	n := testNotifier(nil, nil, nil)
-	out := n.Deliver(context.Background(), nil, []*state.Message{message("x", "gone")})
+	out := n.Deliver(context.Background(), nil, []*state.Message{message("x", "gone")}, nil)
 	if len(out.Outbox) != 0 || !out.Channels[0].Gone || out.Err() != nil {
 		t.Errorf("outbox %d, outcome %+v, err %v", len(out.Outbox), out.Channels, out.Err())
 	}
@@ -232,7 +232,7 @@ func TestInterruptedDeliveryKeepsWhatWasNotTried(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	n := testNotifier(nil, nil, nil)
 	n.Client = &http.Client{Transport: &cancelOnSend{cancel: cancel}}
-	out := n.Deliver(ctx, []spec.Channel{{Name: "a", URL: srv.URL, On: spec.EventKinds}}, []*state.Message{message("x", "a"), message("y", "a")})
+	out := n.Deliver(ctx, []spec.Channel{{Name: "a", URL: srv.URL, On: spec.EventKinds}}, []*state.Message{message("x", "a"), message("y", "a")}, nil)
 	if len(out.Outbox) != 2 || out.Outbox[0].Attempts != 0 || out.Err() != nil {
 		t.Errorf("outbox %v attempts %d err %v", ids(out.Outbox), out.Outbox[0].Attempts, out.Err())
 	}
@@ -259,7 +259,7 @@ func TestSecretsNeverInErrorsOrLogs(t *testing.T) {
 	const token = "T0KEN-abc123-very-secret"
 	var log bytes.Buffer
 	n := testNotifier(map[string]string{"HOOK": "http://" + addr + "/hooks/" + token + "?key=" + token + "q", "KEY": "hmac-key-secret"}, nil, &log)
-	out := n.Deliver(context.Background(), []spec.Channel{{Name: "a", URLEnv: "HOOK", SecretEnv: "KEY", On: spec.EventKinds}}, []*state.Message{message("x", "a")})
+	out := n.Deliver(context.Background(), []spec.Channel{{Name: "a", URLEnv: "HOOK", SecretEnv: "KEY", On: spec.EventKinds}}, []*state.Message{message("x", "a")}, nil)
 	text := out.Err().Error() + out.Outbox[0].LastError + log.String()
 	if !strings.Contains(text, "refused") {
 		t.Errorf("the error does not say what happened: %s", text)

@@ -29,7 +29,7 @@ type prepared struct {
 // configuration while they send, and channels are sent to at once.
 // shoutrrr gets no logger: what it would log (URLs, server answers) is not
 // for patwatch's logs.
-func (n *Notifier) prepare(t *target, m *state.Message) (*prepared, error) {
+func (n *Notifier) prepare(t *target, m *state.Message, pages Pages) (*prepared, error) {
 	var r router.ServiceRouter
 	svc, err := r.Locate(t.url)
 	if err != nil {
@@ -48,7 +48,7 @@ func (n *Notifier) prepare(t *target, m *state.Message) (*prepared, error) {
 		if !query["subject"] && !query["title"] {
 			svc.Config.Subject = subject
 		}
-		if err := n.prepareEmail(svc, m); err != nil {
+		if err := prepareEmail(svc, m, pages); err != nil {
 			return nil, &attemptError{err: err, retry: false}
 		}
 		p.text = wrapLines(p.text, MaxLine)
@@ -76,13 +76,13 @@ func queryKeys(raw string) map[string]bool {
 	return keys
 }
 
-// prepareEmail gives an e-mail the HTML part HTML renders, if any. It goes
-// in as a template of shoutrrr's with no action in it, so that nothing in
-// the page is read as one.
-func (n *Notifier) prepareEmail(mail *smtp.Service, m *state.Message) error {
+// prepareEmail gives an e-mail the HTML part pages renders, if any. It
+// goes in as a template of shoutrrr's with no action in it, so that
+// nothing in the page is read as one.
+func prepareEmail(mail *smtp.Service, m *state.Message, pages Pages) error {
 	var page string
-	if n.HTML != nil {
-		page = wrapLines(n.HTML(m), MaxLine)
+	if pages != nil {
+		page = wrapLines(pages(m), MaxLine)
 	}
 	switch {
 	case page != "":
@@ -97,8 +97,8 @@ func (n *Notifier) prepareEmail(mail *smtp.Service, m *state.Message) error {
 }
 
 // sendDigest makes one delivery of m's digest through shoutrrr.
-func (n *Notifier) sendDigest(ctx context.Context, t *target, m *state.Message) error {
-	p, err := n.prepare(t, m)
+func (n *Notifier) sendDigest(ctx context.Context, t *target, m *state.Message, pages Pages) error {
+	p, err := n.prepare(t, m, pages)
 	if err != nil {
 		return err
 	}

@@ -19,9 +19,15 @@ import (
 // fixed hosts that a test cannot reach.
 func handed(t *testing.T, n *Notifier, m *state.Message) *prepared {
 	t.Helper()
+	return handedWith(t, n, m, nil)
+}
+
+// handedWith is handed with the e-mails' HTML parts that pages renders.
+func handedWith(t *testing.T, n *Notifier, m *state.Message, pages Pages) *prepared {
+	t.Helper()
 	var got *prepared
 	n.sendService = func(_ context.Context, p *prepared) error { got = p; return nil }
-	out := n.Deliver(context.Background(), []spec.Channel{{Name: m.Channel, URLEnv: "URL", On: spec.EventKinds}}, []*state.Message{m})
+	out := n.Deliver(context.Background(), []spec.Channel{{Name: m.Channel, URLEnv: "URL", On: spec.EventKinds}}, []*state.Message{m}, pages)
 	if err := out.Err(); err != nil || got == nil {
 		t.Fatalf("%v (handed %v)", err, got != nil)
 	}
@@ -106,8 +112,7 @@ func TestEmailSubjectAndHTMLPart(t *testing.T) {
 	}
 
 	// The seam: once an HTML page exists, it is the HTML part, verbatim.
-	n.HTML = func(*state.Message) string { return "<p>{{not an action}}</p>" }
-	p = handed(t, n, m)
+	p = handedWith(t, n, m, func(*state.Message) string { return "<p>{{not an action}}</p>" })
 	svc = p.service.(*smtp.Service)
 	tpl, ok := svc.GetTemplate("HTML")
 	if !svc.Config.UseHTML || !ok {
@@ -119,7 +124,6 @@ func TestEmailSubjectAndHTMLPart(t *testing.T) {
 	}
 
 	// A URL that asks for HTML gets the digest escaped until then.
-	n.HTML = nil
 	asks := mail + "&usehtml=yes"
 	m.Events[0].Title = "<script>x</script>"
 	p = handed(t, testNotifier(map[string]string{"URL": asks}, nil, nil), m)

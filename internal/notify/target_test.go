@@ -32,7 +32,7 @@ func TestDeliveryChecksTheURLAsValidateDoes(t *testing.T) {
 		attempts++
 		return nil, errors.New("no request should be made")
 	})}
-	out := n.Deliver(context.Background(), []spec.Channel{{Name: "a", URLEnv: "HOOK", On: spec.EventKinds}}, []*state.Message{message("x", "a")})
+	out := n.Deliver(context.Background(), []spec.Channel{{Name: "a", URLEnv: "HOOK", On: spec.EventKinds}}, []*state.Message{message("x", "a")}, nil)
 	err := out.Err()
 	if err == nil || !strings.Contains(err.Error(), "the URL in HOOK has port 99999") || len(out.Outbox) != 1 {
 		t.Fatalf("err %v, outbox %d; want the message kept with validate's reason", err, len(out.Outbox))

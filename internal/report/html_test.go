@@ -14,7 +14,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/patwatch/patwatch/internal/drawings"
 	"github.com/patwatch/patwatch/internal/patsnap/fake"
 )
 
@@ -287,11 +286,12 @@ func bigPage(tb testing.TB, searches, hits int) (*ChangeReport, *Page) {
 	return rep, page
 }
 
-// thumbnail is the thumbnail of the fake's drawing for key.
+// thumbnail is the thumbnail of the fake's drawing for key: the drawing
+// itself, a PNG of thumbnail size already (as package drawings keeps it).
 func thumbnail(tb testing.TB, key string) *Image {
-	t, err := drawings.Make(fake.Drawing(key))
-	if err != nil {
-		tb.Fatal(err)
+	b := fake.Drawing(key)
+	if cfg, err := png.DecodeConfig(bytes.NewReader(b)); err != nil || max(cfg.Width, cfg.Height) > 320 {
+		tb.Fatalf("the fake's drawing of %s is no thumbnail: %v", key, err)
 	}
-	return &Image{MediaType: t.MediaType(), Data: t.Data}
+	return &Image{MediaType: "image/png", Data: b}
 }

@@ -2,10 +2,10 @@ package runner
 
 import (
 	"context"
+	"maps"
+	"slices"
 	"strings"
-	"sync"
 
-	"github.com/patwatch/patwatch/internal/drawings"
 	"github.com/patwatch/patwatch/internal/notify"
 	"github.com/patwatch/patwatch/internal/report"
 	"github.com/patwatch/patwatch/spec"
@@ -19,47 +19,24 @@ const MaxEmailPage = 8 << 20
 
 // emailPages renders the HTML part of each e-mail of outbox: the HTML
 // report's page of the message's own events, with the query images and
-// the hits' drawings kept beside the state. The page comes from the
-// message, not from this run's change report, since a message is resent
-// from the state by a later run; its pictures are those kept when it is
-// sent. "" sends plain text only.
-//
-// The returned func is called from one goroutine per channel. The index is
-// read once, by the first of them, and only the entries of the searches
-// outbox's events name: a page shows no other, and the whole index of a
-// large state is tens of megabytes.
-func (r *Runner) emailPages(ctx context.Context, sp *spec.Spec, outbox []*state.Message) func(*state.Message) string {
-	d := r.Drawings
-	index := sync.OnceValue(func() *drawings.Index {
-		named := map[string]bool{}
-		for _, m := range outbox {
-			for _, e := range m.Events {
-				if e.Search != "" {
-					named[e.Search] = true
-				}
+// the hits' drawings kept. The page comes from the message, not from this
+// run's change report, since a message is resent from the state by a
+// later run; its pictures are those kept when it is sent. "" sends plain
+// text only. It is called from one goroutine per channel.
+func (r *Runner) emailPages(ctx context.Context, sp *spec.Spec, outbox []*state.Message) notify.Pages {
+	named := map[string]bool{}
+	for _, m := range outbox {
+		for _, e := range m.Events {
+			if e.Search != "" {
+				named[e.Search] = true
 			}
 		}
-		idx := drawings.NewIndex()
-		if len(named) == 0 {
-			return idx
-		}
-		err := d.Cache.EachSearch(ctx, func(name string, e *drawings.Search) error {
-			if named[name] {
-				idx.Searches[name] = e
-			}
-			return nil
-		})
-		if err != nil {
-			r.Log.Debug().Err(err).Msg("the drawings index is unreadable; e-mails go without pictures")
-			return drawings.NewIndex()
-		}
-		return idx
-	})
+	}
+	pictures := r.Drawings.Pages(ctx, sp, slices.Sorted(maps.Keys(named)))
 	return func(m *state.Message) string {
-		idx := index()
 		rep := messageReport(m, r.Version)
 		var b strings.Builder
-		page := r.page(ctx, d, sp, rep, idx, nil)
+		page := pictures(rep)
 		page.Notification = true
 		if err := report.RenderHTML(&b, rep, page); err != nil {
 			r.Log.Warn().Err(err).Str("channel", m.Channel).Msg("the e-mail's HTML part was not made; it goes as plain text")

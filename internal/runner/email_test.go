@@ -80,7 +80,7 @@ func TestEmailPagesOfTwoChannels(t *testing.T) {
 		t.Fatal(err)
 	}
 
-	r := &Runner{Log: zerolog.Nop(), Version: "test", Drawings: &Drawings{Cache: cache}}
+	r := &Runner{Log: zerolog.Nop(), Version: "test", Drawings: &drawings.Step{Cache: cache}}
 	sp := &spec.Spec{Searches: []spec.Search{search("a"), search("b"), search("unnamed")}}
 	outbox := []*state.Message{
 		{ID: "1", Channel: "mail-one", Events: []state.Event{{Kind: notify.KindNew, Search: "a", PatentPN: "PN-A", Title: "Chair"}}},

@@ -13,9 +13,10 @@ import (
 	"github.com/patwatch/patwatch/state"
 )
 
-// Deliverer sends an outbox to the spec's channels (*notify.Notifier).
+// Deliverer sends an outbox to the spec's channels (*notify.Notifier);
+// pages, when not nil, renders the HTML part of each e-mail.
 type Deliverer interface {
-	Deliver(ctx context.Context, channels []spec.Channel, outbox []*state.Message) *notify.Outcome
+	Deliver(ctx context.Context, channels []spec.Channel, outbox []*state.Message, pages notify.Pages) *notify.Outcome
 }
 
 // composeOutbox puts the run's notification messages into the state it is
@@ -51,17 +52,14 @@ func (r *Runner) deliverOutbox(ctx context.Context, sp *spec.Spec, out *reconcil
 	if r.Notify == nil || len(out.State.Outbox) == 0 || ctx.Err() != nil {
 		return nil
 	}
-	notifier := r.Notify
-	if n, ok := notifier.(*notify.Notifier); ok && n.HTML == nil && r.Drawings != nil {
+	var pages notify.Pages
+	if r.Drawings != nil {
 		// E-mails get the HTML report's page of their events, with the
-		// drawings the step before kept: a copy, so that the caller's
-		// notifier is left as it was given.
-		withPages := *n
-		withPages.HTML = r.emailPages(ctx, sp, out.State.Outbox)
-		notifier = &withPages
+		// drawings the step before kept.
+		pages = r.emailPages(ctx, sp, out.State.Outbox)
 	}
 	started := time.Now()
-	outcome := notifier.Deliver(ctx, sp.Notify, out.State.Outbox)
+	outcome := r.Notify.Deliver(ctx, sp.Notify, out.State.Outbox, pages)
 	r.Log.Debug().Int("messages", len(out.State.Outbox)).Int("channels", len(outcome.Channels)).
 		Dur("took", time.Since(started)).Msg("outbox delivered")
 	out.State.Outbox = outcome.Outbox

@@ -86,8 +86,10 @@ type Runner struct {
 	Resubmit      []string
 	Credentials   string
 	// Drawings, when set, keeps the drawings of hits for HTML reports
-	// after an apply's save (drawings.go); nil: no drawing is fetched.
-	Drawings *Drawings
+	// (drawings.go); nil: no drawing is fetched.
+	Drawings Drawings
+	// Page, when set, is given the pictures of the run's HTML page.
+	Page func(*report.Page)
 }
 
 func (r *Runner) now() time.Time {
@@ -163,8 +165,11 @@ func (r *Runner) Once(ctx context.Context, sp *spec.Spec, opts Options) (*report
 	}
 	defer release()
 
+	rec := r.newReconciler(api, sp)
+	stopDrawings := r.startDrawings(ctx, sp, rec, opts)
+	defer stopDrawings()
 	sent := callsSent(api)
-	out := r.newReconciler(ctx, api, sp, opts).Run(ctx, sc)
+	out := rec.Run(ctx, sc)
 	r.countCalls(sp, recorded, out, api, sent, started)
 	r.stamp(out.Report, opts)
 	if r.Mode == reconciler.ModePlan {
@@ -226,7 +231,7 @@ func (r *Runner) lock(ctx context.Context) (unlock func(), err error) {
 }
 
 // newReconciler is the reconciler of one run through api.
-func (r *Runner) newReconciler(ctx context.Context, api reconciler.API, sp *spec.Spec, opts Options) *reconciler.Reconciler {
+func (r *Runner) newReconciler(api reconciler.API, sp *spec.Spec) *reconciler.Reconciler {
 	rec := &reconciler.Reconciler{
 		API:           api,
 		Concurrency:   reconciler.ConcurrencyFor(sp.API.QPS),
@@ -238,9 +243,6 @@ func (r *Runner) newReconciler(ctx context.Context, api reconciler.API, sp *spec
 		AllowMassDrop: r.AllowMassDrop,
 		Resubmit:      r.Resubmit,
 		Credentials:   r.Credentials,
-	}
-	if r.Mode == reconciler.ModeApply && r.Drawings != nil && !opts.ReportsOnly {
-		rec.Observe = r.observe(ctx)
 	}
 	return rec
 }
@@ -264,9 +266,7 @@ func (r *Runner) finishApply(ctx context.Context, sp *spec.Spec, recorded *state
 	}); err != nil {
 		r.Log.Warn().Err(err).Msg("the run was not added to the store's history of runs")
 	}
-	if r.Drawings != nil {
-		r.keepDrawings(ctx, sp, out, opts)
-	}
+	r.keepDrawings(ctx, out, opts)
 	// After the drawings step, so that an e-mail's page shows the new
 	// hits' drawings; the state already holds the messages.
 	notifyErr := r.deliverOutbox(ctx, sp, out)
