@@ -122,7 +122,7 @@ func RenderEmail(c *ChangeReport, p *Page) (*Email, error) {
 		Simulated: c.Simulated,
 		Version:   Printable(cmp.Or(c.PatwatchVersion, "(unknown version)")),
 	}
-	v.Title = titleOf(v.Heading, Printable(baseName(c.Spec)), c.GeneratedAt)
+	v.Title = titleOf(v.Heading, Printable(FileName(c.Spec)), c.GeneratedAt)
 	if c.Stopped != nil {
 		v.Stopped = &Stop{Error: Printable(c.Stopped.Error), Check: Printable(c.Stopped.Check)}
 	}
@@ -130,7 +130,7 @@ func RenderEmail(c *ChangeReport, p *Page) (*Email, error) {
 		v.Searches = append(v.Searches, emailSearchView(c, s, p, in))
 	}
 	for _, r := range c.Reports {
-		r.File = baseName(r.File)
+		r.File = FileName(r.File)
 		v.Reports = append(v.Reports, emailReport{Name: Printable(r.Name), Patent: Printable(r.Patent), Status: Printable(reportText(r)), File: Printable(r.File)})
 	}
 	var buf bytes.Buffer
@@ -149,7 +149,7 @@ func emailSearchView(c *ChangeReport, s SearchChange, p *Page, in *inlineImages)
 	for _, img := range q.Images {
 		// The caption is the name's last element: a URL's host and path
 		// would not wrap in a 96 px column.
-		sv.Images = append(sv.Images, emailQueryImage{Name: Printable(baseName(img.Name)),
+		sv.Images = append(sv.Images, emailQueryImage{Name: Printable(FileName(img.Name)),
 			Picture: in.picture(img.Picture, "query image "+Printable(img.Name), emailQueryBox)})
 	}
 	sv.Facts = searchFacts(c, false, s)
@@ -194,7 +194,7 @@ func emailHitView(h HitChange, pic emailPicture) emailHit {
 func emailMeta(c *ChangeReport) string {
 	var parts []string
 	if c.Spec != "" {
-		parts = append(parts, "spec "+Printable(baseName(c.Spec)))
+		parts = append(parts, "spec "+Printable(FileName(c.Spec)))
 	}
 	if !c.GeneratedAt.IsZero() {
 		parts = append(parts, c.GeneratedAt.UTC().Format("2006-01-02 15:04 UTC"))
@@ -205,9 +205,9 @@ func emailMeta(c *ChangeReport) string {
 	return strings.Join(parts, " · ")
 }
 
-// baseName is the last element of a path written on any system, "" for
+// FileName is the last element of a path written on any system, "" for
 // "": what a message may say of a file on the machine that ran patwatch.
-func baseName(p string) string {
+func FileName(p string) string {
 	if p == "" {
 		return ""
 	}
