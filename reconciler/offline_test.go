@@ -31,7 +31,7 @@ func TestRenderOfflinePlanGolden(t *testing.T) {
 	rep := reviewOffline(desired, st)
 	for _, format := range []string{report.FormatText, report.FormatMarkdown} {
 		var buf bytes.Buffer
-		if err := report.Render(&buf, rep, format, false); err != nil {
+		if err := report.Render(&buf, rep, format); err != nil {
 			t.Fatal(err)
 		}
 		golden(t, filepath.Join("testdata", "plan-offline."+format+".golden"), buf.Bytes())

@@ -105,9 +105,11 @@ type Reconciler struct {
 	Progress func(Progress)
 	// Observe, when set, says what Outcome.Observed keeps of each hit of a
 	// refreshed search: ch is the search's change, rank the hit's place in
-	// the answer and isNew whether ch reports it new. nil keeps every hit
-	// with its link. Called from the searches' goroutines at once.
-	Observe func(ch *report.SearchChange, rank int, patentPN string, isNew bool) Keep
+	// the answer and isNew whether ch reports it new; hit is the API's,
+	// with its image link, as soon as the search is diffed (the drawings
+	// step starts fetching then). nil keeps every hit with its link.
+	// Called from the searches' goroutines at once.
+	Observe func(ch *report.SearchChange, rank int, hit *patsnap.Hit, isNew bool) Keep
 
 	// stop ends the run at its first account-wide error; set by Run.
 	stop context.CancelCauseFunc
@@ -448,7 +450,7 @@ func (r *Reconciler) observed(ch *report.SearchChange, hits []patsnap.Hit) []Obs
 	kept := len(keeps)
 	for i, h := range hits {
 		if r.Observe != nil {
-			if keeps[i] = r.Observe(ch, i, h.PatentPN, isNew[h.PatentPN]); keeps[i] == KeepNothing {
+			if keeps[i] = r.Observe(ch, i, &hits[i], isNew[h.PatentPN]); keeps[i] == KeepNothing {
 				kept--
 			}
 		}

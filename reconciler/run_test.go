@@ -713,7 +713,8 @@ func TestObservedKeepsOnlyWhatIsAsked(t *testing.T) {
 	r := newTestReconciler(t, api)
 	var mu sync.Mutex
 	var asked []string
-	r.Observe = func(ch *report.SearchChange, rank int, pn string, isNew bool) Keep {
+	r.Observe = func(ch *report.SearchChange, rank int, hit *patsnap.Hit, isNew bool) Keep {
+		pn := hit.PatentPN
 		mu.Lock()
 		defer mu.Unlock()
 		asked = append(asked, fmt.Sprintf("%s %s %d %s %v", ch.Name, ch.Status, rank, pn, isNew))

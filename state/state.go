@@ -1,19 +1,49 @@
 // Package state is patwatch's memory of every watch: the hits each search has
-// recorded and the jobs and files of each report, kept in a versioned JSON
-// file that is written atomically, deterministically (equal content, equal
-// bytes) and under an OS file lock.
+// recorded and the jobs and files of each report, as the reconciler and every
+// store use it, with the checks a state passes before a store writes it.
+//
+// Where a state is kept is not this package's business: state/statefile is
+// the state file's format (a reader per format version and one writer),
+// state/filestore keeps a state in a file (lock, atomic save, backup), and
+// internal/pgstore keeps one in PostgreSQL.
 package state
 
-import "time"
+import (
+	"errors"
+	"time"
+)
 
-// FormatVersion is the newest state file format this build reads and
-// writes. Save writes the oldest format that holds the content: format 1
-// unless a field of format 2 is in use, so that a state of an older
-// watch list stays byte for byte what it was, and an older patwatch can
-// still read it.
+// FormatVersion is the newest format of a state this build reads and
+// writes. A format is a version of the content, shared by every store: a
+// newer one adds fields, marked below with the format that needs them, and
+// FormatOf says which format a state needs. A store refuses a state of a
+// format newer than this.
 const FormatVersion = 2
 
-// State is the content of a state file.
+// FormatOf is the oldest format that holds st: 2 when a field of format 2
+// is in use, else 1. Stores write a state in it (see state/statefile for
+// why), so that an older patwatch still reads a state that needs nothing
+// newer.
+func FormatOf(st *State) int {
+	if len(st.RetiredSearches) > 0 || len(st.RetiredReports) > 0 || st.Budget != nil || len(st.Outbox) > 0 {
+		return 2
+	}
+	for _, s := range st.Searches {
+		if !s.RefreshedAt.IsZero() {
+			return 2
+		}
+	}
+	for _, r := range st.Reports {
+		if r.Submissions != 0 || !r.OutcomeUnknownAt.IsZero() {
+			return 2
+		}
+	}
+	return 1
+}
+
+// State is the content of a state, in any store. Its JSON tags are format
+// 1's member names, to which a test of state/statefile holds the file's
+// bytes; format 2's fields are hidden from encoding/json.
 type State struct {
 	FormatVersion   int    `json:"format_version"`
 	Serial          uint64 `json:"serial"`  // grows by one on each save that changes content
@@ -149,6 +179,18 @@ func New() *State {
 		Searches:      map[string]*Search{},
 		Reports:       map[string]*Report{},
 	}
+}
+
+// ErrLocked is matched by errors.Is for a state held by another run, in
+// any store.
+var ErrLocked = errors.New("state is locked")
+
+// LockInfo is what a store's lock says about the run that holds it.
+type LockInfo struct {
+	PID     int       `json:"pid"`
+	Host    string    `json:"host"`
+	Command string    `json:"command"`
+	Started time.Time `json:"started"`
 }
 
 // RunRecord describes one apply for a store that keeps a history of runs

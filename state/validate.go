@@ -4,6 +4,7 @@ import (
 	"crypto/rand"
 	"errors"
 	"fmt"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -29,10 +30,16 @@ func newLineage() string {
 	return string(b)
 }
 
-// validate checks what Load guarantees and Save requires of a state, but
-// its hits, which encode checks, and fills nil maps with empty ones. It
-// returns the first problem, with the path of the offending value.
-func validate(st *State) error {
+// MaxCount bounds every count a state holds: a hit's missing, apdt and
+// pbdt, a report's submissions, a message's attempts, the budget's calls.
+const MaxCount = 1<<31 - 1
+
+// Validate checks what every store requires of a state before it writes it
+// and guarantees of one it reads, but its hits, which are too many to pass
+// over twice: a writer checks each with ValidateHit as it writes it. It
+// fills nil maps with empty ones, and returns the first problem, with the
+// path of the offending value.
+func Validate(st *State) error {
 	if st == nil {
 		return errors.New("nil state")
 	}
@@ -51,42 +58,43 @@ func validate(st *State) error {
 		}
 	}
 	for name, r := range st.Reports {
-		if err := validateReport(name, r); err != nil {
+		if err := ValidateReport(name, r); err != nil {
 			return err
 		}
 	}
-	return validateV2(st)
+	return ValidateFormat2(st)
 }
 
 func validateSearch(name string, s *Search) error {
-	at := "searches[" + strconv.Quote(name) + "]"
 	if name == "" {
 		return errors.New("searches: empty search name")
 	}
 	if s == nil {
-		return fmt.Errorf("%s: null", at)
+		return fmt.Errorf("searches[%q]: null", name)
 	}
-	if !isFingerprint(s.Fingerprint) {
-		return fmt.Errorf("%s.fingerprint: %q is not sha256: and 64 lower-case hex digits", at, s.Fingerprint)
+	if !IsFingerprint(s.Fingerprint) {
+		return fmt.Errorf("searches[%q].fingerprint: %q is not sha256: and 64 lower-case hex digits", name, s.Fingerprint)
 	}
-	if err := checkTime(s.BaselineAt); err != nil {
-		return fmt.Errorf("%s.baseline_at: %w", at, err)
+	if err := CheckTime(s.BaselineAt); err != nil {
+		return fmt.Errorf("searches[%q].baseline_at: %w", name, err)
 	}
-	if normTime(s.BaselineAt).IsZero() {
-		return fmt.Errorf("%s.baseline_at: the zero time", at)
+	if s.BaselineAt.Truncate(time.Second).IsZero() { // zero as a file holds it, to the second
+		return fmt.Errorf("searches[%q].baseline_at: the zero time", name)
 	}
 	if s.Hits == nil {
 		s.Hits = map[string]*Hit{}
 	}
 	// The hits, a million in a large state, are checked as they are
-	// encoded, with validateHit: a pass of their own took a tenth of a
+	// written, with ValidateHit: a pass of their own took a tenth of a
 	// save.
 	return nil
 }
 
-// validateHit returns errors that start with the hit's "[pn]" path element.
-func validateHit(pn string, h *Hit) error {
-	if pn != "" && h != nil && h.Missing >= 0 && h.Apdt >= 0 && h.Pbdt >= 0 && checkTime(h.FirstSeen) == nil {
+// ValidateHit checks the hit h recorded as pn, which Validate leaves out.
+// Its errors start with the hit's "[pn]" path element, for the caller to
+// put the search's path before.
+func ValidateHit(pn string, h *Hit) error {
+	if pn != "" && h != nil && h.Missing >= 0 && h.Apdt >= 0 && h.Pbdt >= 0 && CheckTime(h.FirstSeen) == nil {
 		return nil // the common case, without building the path
 	}
 	at := "[" + strconv.Quote(pn) + "]"
@@ -102,42 +110,42 @@ func validateHit(pn string, h *Hit) error {
 	case h.Pbdt < 0:
 		return fmt.Errorf("%s.pbdt: negative (%d)", at, h.Pbdt)
 	}
-	if err := checkTime(h.FirstSeen); err != nil {
+	if err := CheckTime(h.FirstSeen); err != nil {
 		return fmt.Errorf("%s.first_seen: %w", at, err)
 	}
 	return nil
 }
 
-func validateReport(name string, r *Report) error {
-	at := "reports[" + strconv.Quote(name) + "]"
+// ValidateReport checks the report recorded as name, as Validate does.
+func ValidateReport(name string, r *Report) error {
 	if name == "" {
 		return errors.New("reports: empty report name")
 	}
 	if r == nil {
-		return fmt.Errorf("%s: null", at)
+		return fmt.Errorf("reports[%q]: null", name)
 	}
 	switch r.Status {
 	case ReportPending, ReportFailed, ReportDownloaded:
 	default:
-		return fmt.Errorf("%s.status: %q is not %s, %s or %s", at, r.Status, ReportPending, ReportFailed, ReportDownloaded)
+		return fmt.Errorf("reports[%q].status: %q is not %s, %s or %s", name, r.Status, ReportPending, ReportFailed, ReportDownloaded)
 	}
 	if r.Format != "pdf" && r.Format != "word" {
-		return fmt.Errorf("%s.format: %q is not pdf or word", at, r.Format)
+		return fmt.Errorf("reports[%q].format: %q is not pdf or word", name, r.Format)
 	}
 	if err := jobid.Check(r.JobID); err != nil && r.JobID != "" {
 		if !isDecimal(r.JobID) {
-			return fmt.Errorf("%s.job_id: %q is not a decimal number", at, r.JobID)
+			return fmt.Errorf("reports[%q].job_id: %q is not a decimal number", name, r.JobID)
 		}
-		return fmt.Errorf("%s.job_id: %q: %w", at, r.JobID, err)
+		return fmt.Errorf("reports[%q].job_id: %q: %w", name, r.JobID, err)
 	}
 	if r.SHA256 != "" && !isSHA256(r.SHA256) {
-		return fmt.Errorf("%s.sha256: %q is not 64 lower-case hex digits", at, r.SHA256)
+		return fmt.Errorf("reports[%q].sha256: %q is not 64 lower-case hex digits", name, r.SHA256)
 	}
-	if err := checkTime(r.SubmittedAt); err != nil {
-		return fmt.Errorf("%s.submitted_at: %w", at, err)
+	if err := CheckTime(r.SubmittedAt); err != nil {
+		return fmt.Errorf("reports[%q].submitted_at: %w", name, err)
 	}
-	if err := checkTime(r.LinkExpiresAt); err != nil {
-		return fmt.Errorf("%s.link_expires_at: %w", at, err)
+	if err := CheckTime(r.LinkExpiresAt); err != nil {
+		return fmt.Errorf("reports[%q].link_expires_at: %w", name, err)
 	}
 	return nil
 }
@@ -154,9 +162,9 @@ func isDecimal(s string) bool {
 	return true
 }
 
-// isFingerprint reports whether s is a query fingerprint as the spec
+// IsFingerprint reports whether s is a query fingerprint as the spec
 // computes it: "sha256:" and 64 lower-case hex digits.
-func isFingerprint(s string) bool {
+func IsFingerprint(s string) bool {
 	digits, ok := strings.CutPrefix(s, "sha256:")
 	return ok && isSHA256(digits)
 }
@@ -174,7 +182,91 @@ func isSHA256(s string) bool {
 	return true
 }
 
-// normTime is t as the state file holds it: UTC, whole seconds.
-func normTime(t time.Time) time.Time {
-	return t.UTC().Truncate(time.Second)
+// CheckTime reports whether a state can hold t: its stores write times as
+// RFC 3339, which needs a four-digit year.
+func CheckTime(t time.Time) error {
+	if y := t.UTC().Year(); y < 0 || y > 9999 {
+		return fmt.Errorf("time %s is outside years 0000-9999", t.UTC().Format(time.RFC3339))
+	}
+	return nil
 }
+
+// ValidateFormat2 checks the fields of st that need format 2 (see
+// FormatOf): the retired entries, refresh times, report attempts, budget
+// and outbox. Validate includes it; a reader, which checks searches and
+// reports as it reads them, calls it for the rest.
+func ValidateFormat2(st *State) error {
+	for name, s := range st.RetiredSearches {
+		if err := validateSearch(name, s); err != nil {
+			return fmt.Errorf("retired.%w", err)
+		}
+		if err := CheckTime(s.RetiredAt); err != nil || s.RetiredAt.IsZero() {
+			return fmt.Errorf("retired.searches[%q]: no retirement time", name)
+		}
+	}
+	for name, r := range st.RetiredReports {
+		if err := ValidateReport(name, r); err != nil {
+			return fmt.Errorf("retired.%w", err)
+		}
+		if err := CheckTime(r.RetiredAt); err != nil || r.RetiredAt.IsZero() {
+			return fmt.Errorf("retired.reports[%q]: no retirement time", name)
+		}
+	}
+	for name, s := range st.Searches {
+		if err := CheckTime(s.RefreshedAt); err != nil {
+			return fmt.Errorf("searches[%q].refreshed_at: %w", name, err)
+		}
+	}
+	for name, r := range st.Reports {
+		if r.Submissions < 0 || r.Submissions > MaxCount {
+			return fmt.Errorf("reports[%q].submissions: %d is out of range", name, r.Submissions)
+		}
+		if err := CheckTime(r.OutcomeUnknownAt); err != nil {
+			return fmt.Errorf("reports[%q].outcome_unknown_at: %w", name, err)
+		}
+	}
+	if b := st.Budget; b != nil {
+		if d, err := time.Parse(time.DateOnly, b.Day); err != nil || d.Format(time.DateOnly) != b.Day {
+			return fmt.Errorf("budget.day: %q is not a date such as 2026-12-01", b.Day)
+		}
+		if b.Calls < 0 || b.Calls > MaxCount {
+			return fmt.Errorf("budget.calls: %d is out of range", b.Calls)
+		}
+	}
+	return validateOutbox(st.Outbox)
+}
+
+func validateOutbox(outbox []*Message) error {
+	ids := map[string]bool{}
+	for i, m := range outbox {
+		at := "outbox[" + strconv.Itoa(i) + "]"
+		switch {
+		case m == nil:
+			return fmt.Errorf("%s: null", at)
+		case m.ID == "":
+			return fmt.Errorf("%s.id: empty", at)
+		case ids[m.ID]:
+			return fmt.Errorf("%s.id: %q appears twice", at, m.ID)
+		case m.Channel == "":
+			return fmt.Errorf("%s.channel: empty", at)
+		case m.Attempts < 0 || m.Attempts > MaxCount:
+			return fmt.Errorf("%s.attempts: %d is out of range", at, m.Attempts)
+		}
+		ids[m.ID] = true
+		for _, t := range []time.Time{m.GeneratedAt, m.FirstFailed} {
+			if err := CheckTime(t); err != nil {
+				return fmt.Errorf("%s: %w", at, err)
+			}
+		}
+		for j, e := range m.Events {
+			if !slices.Contains(eventKinds, e.Kind) {
+				return fmt.Errorf("%s.events[%d].kind: %q is not one of %v", at, j, e.Kind, eventKinds)
+			}
+		}
+	}
+	return nil
+}
+
+// eventKinds are the kinds of Event.Kind; "test" is the message of
+// 'patwatch notify test', which is never kept but may be.
+var eventKinds = []string{"new", "dropped", "finished", "failed", "error", "test"}

@@ -13,11 +13,14 @@ import (
 	"testing"
 	"time"
 
+	"github.com/rs/zerolog"
+
 	"github.com/patwatch/patwatch/internal/patsnap"
 	"github.com/patwatch/patwatch/internal/patsnap/fake"
 	"github.com/patwatch/patwatch/internal/report"
+	"github.com/patwatch/patwatch/internal/runner"
 	"github.com/patwatch/patwatch/state"
-	"github.com/rs/zerolog"
+	"github.com/patwatch/patwatch/state/filestore"
 )
 
 const imgA = "https://images.test/a.png"
@@ -441,7 +444,7 @@ func TestApplyInterruptSavesWhatCompleted(t *testing.T) {
 func TestApplyRefusesWhileLocked(t *testing.T) {
 	h := newHarness(t, fake.Options{})
 	h.writeSpec(twoSearches)
-	lock, err := state.Lock(context.Background(), h.path("patwatch.state.json"), "apply", 0)
+	lock, err := filestore.Lock(context.Background(), h.path("patwatch.state.json"), "apply", 0)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -545,7 +548,7 @@ func TestApplyStateOutsideTheSpecDirectoryRecordsRelativePaths(t *testing.T) {
 		t.Fatal(err)
 	}
 	h.applyUntil("cn108977442b", report.ReportFinished, 3, "--state", statePath)
-	st, err := state.Load(statePath)
+	st, err := filestore.Load(statePath)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -575,7 +578,7 @@ func TestApplyReplacesARefusedCachedUpload(t *testing.T) {
 	h.writeSpec("version: 1\nsearches:\n  - name: hinge\n    image: hinge.png\n    patent_type: U\n    model: 4\n")
 	// The cache remembers a URL this API never issued (another server, an
 	// upload that expired early): the search is refused with 68300004.
-	cache := newUploadCache(env{getenv: func(k string) string { return h.envs[k] }}, zerolog.Nop(), h.srv.URL, testAPIKey)
+	cache := runner.OpenUploads(func(k string) string { return h.envs[k] }, zerolog.Nop(), h.srv.URL, testAPIKey)
 	cache.Put(sha256Hex(png), patsnap.Upload{URL: h.srv.URL + "/fake-images/stale.png?X-Amz-Signature=old", Expires: time.Now().Add(8 * time.Hour)})
 
 	code, rep, stderr := h.apply()

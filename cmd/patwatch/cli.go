@@ -31,6 +31,7 @@ type command struct {
 	// run parses the command's flags with flagSet and parseFlags (or
 	// parseArgs) before it does anything else: -h must print help and
 	// return, so that help and completion can ask any command for its flags.
+	// It prints no error: runEnv prints the one it returns.
 	run func(ctx context.Context, e env, args []string) error
 	// sub holds subcommands ("state pull"); a command with subcommands has
 	// no run of its own.

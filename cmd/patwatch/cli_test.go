@@ -9,6 +9,8 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/patwatch/patwatch/internal/completion"
 )
 
 // TestHelpGolden pins every command's help: -h prints it on stdout and
@@ -156,7 +158,7 @@ func TestVersion(t *testing.T) {
 }
 
 func TestCompletionGolden(t *testing.T) {
-	for _, sh := range shells {
+	for _, sh := range completion.Shells {
 		t.Run(sh, func(t *testing.T) {
 			code, stdout, stderr := runCmd(t, "completion", sh)
 			if code != 0 || stderr != "" {

@@ -7,9 +7,9 @@ import (
 	"strings"
 	"time"
 
-	"github.com/patwatch/patwatch/internal/drawings"
 	"github.com/patwatch/patwatch/internal/notify"
 	"github.com/patwatch/patwatch/internal/patsnap"
+	"github.com/patwatch/patwatch/internal/runner"
 )
 
 // env is the process environment as the commands see it: the streams, the
@@ -37,7 +37,7 @@ type env struct {
 	flagSink func(*flag.FlagSet)
 	// tuneDrawings, when set, adjusts the drawings step of a run (its
 	// timeouts, where image links go). Only tests set it.
-	tuneDrawings func(*drawings.Step)
+	tuneDrawings func(runner.Drawings)
 }
 
 // clock returns the time now.

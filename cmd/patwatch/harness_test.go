@@ -22,8 +22,10 @@ import (
 	"github.com/patwatch/patwatch/internal/patsnap"
 	"github.com/patwatch/patwatch/internal/patsnap/fake"
 	"github.com/patwatch/patwatch/internal/report"
+	"github.com/patwatch/patwatch/internal/runner"
 	"github.com/patwatch/patwatch/spec"
 	"github.com/patwatch/patwatch/state"
+	"github.com/patwatch/patwatch/state/filestore"
 )
 
 const testAPIKey = "sk-e2e-test-key-0123456789"
@@ -177,7 +179,8 @@ func (h *harness) runTo(ctx context.Context, stdout, stderr *syncBuffer, args ..
 				h.tuneNotifier(n)
 			}
 		},
-		tuneDrawings: func(d *drawings.Step) {
+		tuneDrawings: func(rd runner.Drawings) {
+			d := rd.(*drawings.Step)
 			// The test servers are on loopback, which a run refuses
 			// unless it is told otherwise.
 			d.Fetcher.Reach = drawings.WithLoopback
@@ -272,7 +275,7 @@ func (h *harness) stateBytes() []byte {
 
 func (h *harness) state() *state.State {
 	h.t.Helper()
-	st, err := state.Load(h.path("patwatch.state.json"))
+	st, err := filestore.Load(h.path("patwatch.state.json"))
 	if err != nil {
 		h.t.Fatal(err)
 	}
@@ -282,7 +285,7 @@ func (h *harness) state() *state.State {
 // assertUnlocked fails the test unless the state lock can be taken at once.
 func (h *harness) assertUnlocked() {
 	h.t.Helper()
-	lock, err := state.Lock(context.Background(), h.path("patwatch.state.json"), "test", 0)
+	lock, err := filestore.Lock(context.Background(), h.path("patwatch.state.json"), "test", 0)
 	if err != nil {
 		h.t.Fatalf("the lock was not released: %v", err)
 	}
@@ -396,4 +399,9 @@ func (s *syncBuffer) String() string {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	return s.b.String()
+}
+
+// shQuote quotes s for sh.
+func shQuote(s string) string {
+	return "'" + strings.ReplaceAll(s, "'", `'\''`) + "'"
 }

@@ -1,33 +1,18 @@
 package main
 
 import (
-	"context"
+	"flag"
 	"io"
 	"path/filepath"
 	"strings"
-	"time"
 
-	"github.com/rs/zerolog"
-
-	"github.com/patwatch/patwatch/internal/drawings"
 	"github.com/patwatch/patwatch/internal/report"
-	"github.com/patwatch/patwatch/spec"
-	"github.com/patwatch/patwatch/state"
 )
 
-// newDrawings configures the drawings step of a run on st. The sandbox
-// points its fetcher at the simulation (Fetcher.Sandbox).
-func newDrawings(e env, f *reconcileFlags, log zerolog.Logger, st *stateStore) *drawings.Step {
-	d := &drawings.Step{
-		Cache:    st.drawings,
-		Baseline: f.baselineDrawings,
-		Log:      log,
-		Now:      e.now,
-	}
-	if e.tuneDrawings != nil {
-		e.tuneDrawings(d)
-	}
-	return d
+// drawingsDirVar registers --drawings-dir; PATWATCH_DRAWINGS_DIR is its
+// default, read where the flags are checked.
+func drawingsDirVar(fs *flag.FlagSet, dir *string) {
+	fs.StringVar(dir, "drawings-dir", "", "the `DIR` the drawings of HTML reports are kept in (default: $PATWATCH_DRAWINGS_DIR, else .patwatch/drawings/ beside the state)")
 }
 
 // renderPage writes rep as an HTML page. Finished reports link to their
@@ -73,12 +58,4 @@ func fileLink(pagePath, filesDir, file string) string {
 		return ""
 	}
 	return filepath.ToSlash(rel)
-}
-
-// gallery builds show's HTML page: every hit each search of st holds, with
-// the drawings and query images cache keeps, best score first. links fills
-// in durable links (from the spec, when it loads); nil: none.
-func gallery(ctx context.Context, statePath string, st *state.State, cache drawings.Cache, links *spec.Links, sandbox bool, now time.Time) *report.Gallery {
-	return &report.Gallery{State: statePath, Serial: st.Serial, PatwatchVersion: version, GeneratedAt: now.UTC().Truncate(time.Second), Simulated: sandbox,
-		Searches: drawings.Gallery(ctx, cache, st, links)}
 }

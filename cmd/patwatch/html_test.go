@@ -191,7 +191,10 @@ func TestHTMLDrawingFailures(t *testing.T) {
 
 	// The image server recovers; the next run that sees the hits fetches
 	// their drawings (the hits are no longer new), and show has them all.
+	// (Its fetches, beside the run's calls, get the default time: the
+	// short one above is for SLOW1.)
 	imgs.broken.Store(false)
+	h.tuneDrawings = nil
 	if code, _, stderr := h.run(t.Context(), "apply"); code != exitOK {
 		t.Fatalf("third run: exit %d\n%s", code, stderr)
 	}
@@ -259,6 +262,87 @@ func TestHTMLDrawingsFromPublicAddressesOnly(t *testing.T) {
 	}
 	if n := reached.Load(); n != 0 {
 		t.Errorf("%d requests reached the service on loopback", n)
+	}
+}
+
+// TestHTMLDrawingsFetchedDuringTheCalls checks that a search's drawings
+// are fetched as soon as it is diffed, while other searches still call the
+// API: beta's search is held until alpha's new hit's drawing was fetched,
+// which a run that fetched drawings only after its calls would never do.
+func TestHTMLDrawingsFetchedDuringTheCalls(t *testing.T) {
+	h := newHarness(t, fake.Options{})
+	h.writeSpec(twoSearches)
+	h.api.SetResults(imgA, -1, fakeHits("A1")...)
+	h.api.SetResults(imgB, -1, fakeHits("B1")...)
+	h.apply()
+	h.api.SetResults(imgA, -1, fakeHits("A1", "A2")...)
+	fetched := func() bool {
+		for _, r := range h.images.Requests() {
+			if strings.HasSuffix(r.Path, "/A2.png") {
+				return true
+			}
+		}
+		return false
+	}
+	var overlapped atomic.Bool
+	h.setGate(func(r *http.Request) {
+		if !strings.Contains(readBody(r), "b.png") {
+			return
+		}
+		for deadline := time.Now().Add(20 * time.Second); !fetched() && time.Now().Before(deadline); {
+			time.Sleep(2 * time.Millisecond)
+		}
+		overlapped.Store(fetched())
+	})
+	code, rep, stderr := h.apply()
+	if code != exitOK || len(rep.Searches) != 2 || len(rep.Searches[0].New) != 1 {
+		t.Fatalf("exit %d, %+v\n%s", code, rep.Searches, stderr)
+	}
+	if !overlapped.Load() {
+		t.Error("alpha's new drawing was not fetched while beta's search was held")
+	}
+	if e := h.drawingsIndex().Searches["alpha"].Hits["A2"]; e == nil || e.Drawing.IsZero() {
+		t.Errorf("A2's drawing was not kept: %+v", e)
+	}
+}
+
+// TestHTMLDrawingsDir checks --drawings-dir and PATWATCH_DRAWINGS_DIR for a
+// spec directory where nothing can be written (a ConfigMap): without them
+// a run warns once what to set, and keeps no drawing; with them the
+// drawings are kept there, and plan, apply and show find them.
+func TestHTMLDrawingsDir(t *testing.T) {
+	h := newHarness(t, fake.Options{})
+	h.writeSpec(twoSearches)
+	mustWrite(t, h.path(".patwatch"), "not a directory: .patwatch/drawings cannot be made here") // as read-only as it gets for root
+	h.api.SetResults(imgA, -1, fakeHits("A1")...)
+	h.api.SetResults(imgB, -1, fakeHits("B1")...)
+	code, _, stderr := h.run(t.Context(), "apply")
+	if code != exitOK || strings.Count(stderr, "PATWATCH_DRAWINGS_DIR") != 1 || !strings.Contains(stderr, "--drawings-dir") {
+		t.Fatalf("apply into an unwritable drawings directory: exit %d\n%s", code, stderr)
+	}
+
+	dir := filepath.Join(t.TempDir(), "drawings")
+	h.envs["PATWATCH_DRAWINGS_DIR"] = dir
+	h.api.SetResults(imgA, -1, fakeHits("A1", "A2")...)
+	code, page, stderr := h.run(t.Context(), "apply", "--format", "html")
+	if code != exitOK || strings.Contains(stderr, "PATWATCH_DRAWINGS_DIR") {
+		t.Fatalf("apply with PATWATCH_DRAWINGS_DIR: exit %d\n%s", code, stderr)
+	}
+	if p := pictures(page)["drawing of A2"]; !p.embedded {
+		t.Errorf("the page lacks the new drawing: %s", p.missing)
+	}
+	if _, err := os.Stat(filepath.Join(dir, "patwatch.state.json", "index.json")); err != nil {
+		t.Errorf("the drawings are not in PATWATCH_DRAWINGS_DIR: %v", err)
+	}
+	delete(h.envs, "PATWATCH_DRAWINGS_DIR")
+	code, gallery, stderr := h.run(t.Context(), "show", "--format", "html", "--drawings-dir", dir)
+	if p := pictures(gallery)["drawing of A2"]; code != exitOK || !p.embedded {
+		t.Errorf("show --drawings-dir: exit %d, A2 %+v\n%s", code, p, stderr)
+	}
+	h.api.SetResults(imgA, -1, fakeHits("A1", "A2", "A3")...)
+	code, page, stderr = h.run(t.Context(), "plan", "--format", "html", "--drawings-dir", dir)
+	if p := pictures(page)["query image images.test/a.png"]; code != exitOK || !p.embedded {
+		t.Errorf("plan --drawings-dir: exit %d, the kept query image %+v\n%s", code, p, stderr)
 	}
 }
 

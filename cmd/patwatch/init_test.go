@@ -11,6 +11,10 @@ import (
 // TestInit: a starter spec that validates and runs in the sandbox, the
 // .gitignore lines, and nothing overwritten on a second init.
 func TestInit(t *testing.T) {
+	want, err := os.ReadFile(filepath.Join("..", "..", "internal", "starter", "files", "gitignore"))
+	if err != nil {
+		t.Fatal(err)
+	}
 	dir := t.TempDir()
 	t.Chdir(dir)
 	code, stdout, stderr := runCmd(t, "init")
@@ -35,7 +39,6 @@ func TestInit(t *testing.T) {
 		t.Fatalf("apply --sandbox of the starter spec: exit %d, %+v\n%s", code, rep, stderr)
 	}
 	ignore, _ := os.ReadFile(".gitignore")
-	want, _ := initFiles.ReadFile("initfiles/gitignore")
 	if !bytes.Equal(ignore, want) {
 		t.Errorf(".gitignore:\n%s\nwant:\n%s", ignore, want)
 	}
@@ -79,7 +82,12 @@ func TestInitCIGithub(t *testing.T) {
 	if code != 0 {
 		t.Fatalf("exit %d\n%s", code, stderr)
 	}
-	for _, wf := range ciWorkflows {
+	workflows := []struct{ template, target string }{
+		{"scheduled.yml", "patwatch-scheduled.yml"},
+		{"pull-request.yml", "patwatch-pull-request.yml"},
+		{"pull-request-comment.yml", "patwatch-pull-request-comment.yml"},
+	}
+	for _, wf := range workflows {
 		p := filepath.Join(".github", "workflows", wf.target)
 		if !strings.Contains(stdout, "wrote "+p+"\n") {
 			t.Errorf("output lacks %s:\n%s", p, stdout)
@@ -110,23 +118,6 @@ func TestInitCIGithub(t *testing.T) {
 	}
 }
 
-// TestExamplesAreWhatInitWrites keeps examples/ci equal to init --ci github.
-func TestExamplesAreWhatInitWrites(t *testing.T) {
-	for _, wf := range ciWorkflows {
-		want, err := renderInit(wf.template, newInitPaths(defaultSpec))
-		if err != nil {
-			t.Fatal(err)
-		}
-		got, err := os.ReadFile(filepath.Join("..", "..", "examples", "ci", wf.template))
-		if err != nil {
-			t.Fatal(err)
-		}
-		if !bytes.Equal(got, want) {
-			t.Errorf("examples/ci/%s differs from what init writes (initfiles/%s)", wf.template, wf.template)
-		}
-	}
-}
-
 func snapshotDir(t *testing.T, dir string) map[string]string {
 	t.Helper()
 	out := map[string]string{}
@@ -150,19 +141,4 @@ func equalMaps(a, b map[string]string) bool {
 		}
 	}
 	return true
-}
-
-// TestReadmeGitignoreIsInits keeps the README's .gitignore advice and what
-// init writes the same lines.
-func TestReadmeGitignoreIsInits(t *testing.T) {
-	readme, err := os.ReadFile(filepath.Join("..", "..", "README.md"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	_, block, ok := strings.Cut(string(readme), "```gitignore\n")
-	block, _, _ = strings.Cut(block, "```")
-	want, _ := initFiles.ReadFile("initfiles/gitignore")
-	if !ok || block != string(want) {
-		t.Errorf("the README's .gitignore block differs from initfiles/gitignore:\n%s", block)
-	}
 }

@@ -8,7 +8,6 @@ import (
 	"testing"
 
 	"github.com/patwatch/patwatch/internal/patsnap/fake"
-	"github.com/patwatch/patwatch/internal/report"
 )
 
 // TestSpecFromStandardInput: -f - reads the spec from standard input;
@@ -71,22 +70,5 @@ func TestHalfOfModeACredentials(t *testing.T) {
 	code, _, stderr = h.run(context.Background(), "apply")
 	if code != exitError || !strings.Contains(stderr, "patwatch: error: PATSNAP_CLIENT_ID is not set") || strings.Contains(stderr, "secret\n") {
 		t.Errorf("only the secret: exit %d\n%s", code, stderr)
-	}
-}
-
-// TestFailureLineSaysWhatWasSaved: "what succeeded was saved" only when
-// something succeeded.
-func TestFailureLineSaysWhatWasSaved(t *testing.T) {
-	all := &report.ChangeReport{Command: "apply", Searches: []report.SearchChange{{Name: "a", Status: report.StatusError}, {Name: "b", Status: report.StatusError}}}
-	if got, want := failureLine(all), "2 of 2 searches failed; nothing was saved"; got != want {
-		t.Errorf("all failed: %q, want %q", got, want)
-	}
-	all.StateChanged = true // the outbox of messages telling of it
-	if got, want := failureLine(all), "2 of 2 searches failed; no entry changed in the state"; got != want {
-		t.Errorf("all failed, messages saved: %q, want %q", got, want)
-	}
-	some := &report.ChangeReport{Command: "apply", Searches: []report.SearchChange{{Name: "a", Status: report.StatusError}, {Name: "b", Status: report.StatusOK}}}
-	if got, want := failureLine(some), "1 of 2 searches failed; what succeeded was saved"; got != want {
-		t.Errorf("one failed: %q, want %q", got, want)
 	}
 }

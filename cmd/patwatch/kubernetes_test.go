@@ -122,12 +122,14 @@ func TestKubernetesExamples(t *testing.T) {
 	cm := readManifest(t, "configmap.yaml")
 	secret := readManifest(t, "secret.yaml")
 	pvc := readManifest(t, "pvc.yaml")
+	drawingsPVC := readManifest(t, "drawings-pvc.yaml")
 	cron := readManifest(t, "cronjob.yaml")
 	deploy := readManifest(t, "deployment.yaml")
 	kust := readManifest(t, "kustomization.yaml")
 
-	if cm.APIVersion != "v1" || cm.Kind != "ConfigMap" || secret.APIVersion != "v1" || secret.Kind != "Secret" || pvc.Kind != "PersistentVolumeClaim" {
-		t.Errorf("kinds: %s %s, %s %s, %s", cm.APIVersion, cm.Kind, secret.APIVersion, secret.Kind, pvc.Kind)
+	if cm.APIVersion != "v1" || cm.Kind != "ConfigMap" || secret.APIVersion != "v1" || secret.Kind != "Secret" || pvc.Kind != "PersistentVolumeClaim" ||
+		drawingsPVC.Kind != "PersistentVolumeClaim" {
+		t.Errorf("kinds: %s %s, %s %s, %s, %s", cm.APIVersion, cm.Kind, secret.APIVersion, secret.Kind, pvc.Kind, drawingsPVC.Kind)
 	}
 	files, _ := filepath.Glob(filepath.Join(k8sDir, "*.yaml"))
 	for _, f := range files {
@@ -172,7 +174,7 @@ func TestKubernetesExamples(t *testing.T) {
 	if p := cronPod.Spec.RestartPolicy; p != "Never" && p != "OnFailure" {
 		t.Errorf("cronjob.yaml: restartPolicy %q", p)
 	}
-	checkPod(t, "cronjob.yaml", &cronPod, "apply", cm, secret, pvc)
+	checkPod(t, "cronjob.yaml", &cronPod, "apply", cm, secret, [2]*k8sObject{pvc, drawingsPVC})
 
 	if deploy.APIVersion != "apps/v1" || deploy.Kind != "Deployment" {
 		t.Errorf("deployment.yaml: %s %s, want apps/v1 Deployment", deploy.APIVersion, deploy.Kind)
@@ -185,14 +187,15 @@ func TestKubernetesExamples(t *testing.T) {
 			t.Errorf("deployment.yaml: the selector's %s=%s is not a label of the pod template", k, v)
 		}
 	}
-	checkPod(t, "deployment.yaml", &deploy.Spec.Template, "watch", cm, secret, pvc)
+	checkPod(t, "deployment.yaml", &deploy.Spec.Template, "watch", cm, secret, [2]*k8sObject{pvc, drawingsPVC})
 }
 
 // checkPod checks a pod that runs patwatch cmd: its arguments parse as
 // patwatch's, its spec comes from the ConfigMap mounted as a directory,
-// its reports go to a volume, and its credentials and state URL come from
-// the Secret.
-func checkPod(t *testing.T, file string, pod *podTemplate, cmd string, cm, secret, pvc *k8sObject) {
+// its reports and its drawings go to the volumes of claims (reports,
+// drawings), and its credentials and state URL come from the Secret.
+func checkPod(t *testing.T, file string, pod *podTemplate, cmd string, cm, secret *k8sObject, claims [2]*k8sObject) {
+	pvc, drawingsPVC := claims[0], claims[1]
 	t.Helper()
 	if len(pod.Spec.Containers) != 1 {
 		t.Fatalf("%s: want one container", file)
@@ -211,14 +214,23 @@ func checkPod(t *testing.T, file string, pod *podTemplate, cmd string, cm, secre
 		t.Fatalf("%s: args %v do not parse as patwatch %s's: %v", file, c.Args, cmd, err)
 	}
 
+	drawingsDir := f.drawingsDir
+	for _, e := range c.Env {
+		if e.Name == "PATWATCH_DRAWINGS_DIR" && drawingsDir == "" {
+			drawingsDir = e.Value
+		}
+	}
 	mounts := map[string]string{} // volume name → mount path
 	for _, m := range c.VolumeMounts {
 		mounts[m.Name] = m.MountPath
+		if m.ReadOnly && m.MountPath == drawingsDir {
+			t.Errorf("%s: the drawings directory %s is mounted read-only", file, drawingsDir)
+		}
 		if m.SubPath != "" {
 			t.Errorf("%s: volume %s is mounted with subPath, whose files Kubernetes never updates", file, m.Name)
 		}
 	}
-	var specVol, reportsVol bool
+	var specVol, reportsVol, drawingsVol bool
 	for _, v := range pod.Spec.Volumes {
 		mp, mounted := mounts[v.Name]
 		switch {
@@ -229,6 +241,8 @@ func checkPod(t *testing.T, file string, pod *podTemplate, cmd string, cm, secre
 			if mounted && path.Dir(f.spec) == mp && cm.Data[path.Base(f.spec)] != "" {
 				specVol = true
 			}
+		case v.PersistentVolumeClaim != nil && v.PersistentVolumeClaim.ClaimName == drawingsPVC.Metadata.Name:
+			drawingsVol = drawingsVol || (mounted && mp == drawingsDir)
 		case v.PersistentVolumeClaim != nil:
 			if v.PersistentVolumeClaim.ClaimName != pvc.Metadata.Name {
 				t.Errorf("%s: volume %s claims %s, not %s", file, v.Name, v.PersistentVolumeClaim.ClaimName, pvc.Metadata.Name)
@@ -240,6 +254,10 @@ func checkPod(t *testing.T, file string, pod *podTemplate, cmd string, cm, secre
 	}
 	if !specVol {
 		t.Errorf("%s: -f %s is not a file of the mounted ConfigMap %s", file, f.spec, cm.Metadata.Name)
+	}
+	if !drawingsVol {
+		t.Errorf("%s: the drawings directory %q (--drawings-dir, PATWATCH_DRAWINGS_DIR) is not the writable claim %s: the ConfigMap beside the spec is read-only",
+			file, drawingsDir, drawingsPVC.Metadata.Name)
 	}
 	if !reportsVol {
 		t.Errorf("%s: --reports-dir %q is not the mounted claim %s", file, f.reportsDir, pvc.Metadata.Name)

@@ -2,10 +2,8 @@ package main
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"slices"
-	"strconv"
 	"sync"
 
 	"github.com/patwatch/patwatch/internal/hint"
@@ -79,51 +77,4 @@ func runNotifyTest(ctx context.Context, e env, args []string) error {
 		return append(failed, fmt.Errorf("%d of %s failed", len(failed), plural(len(chosen), "channel", "channels")))
 	}
 	return nil
-}
-
-// checkChannels checks the URL of every channel validate can see: one
-// written in the spec, and one in a variable that is set. An unset
-// variable is only noted (pull-request checks run without secrets), as
-// is a key that would not be used or is missing. Problems are located at
-// the url or url_env field.
-func checkChannels(e env, sp *spec.Spec, file string) (problems []spec.Problem, notes []string) {
-	for i, ch := range sp.Notify {
-		field, raw := "url", ch.URL
-		if ch.URLEnv != "" {
-			field, raw = "url_env", e.getenv(ch.URLEnv)
-		}
-		path := "notify[" + strconv.Itoa(i) + "]." + field
-		if raw == "" {
-			notes = append(notes, fmt.Sprintf("notify %s: %s is not set here, so its URL is not checked; apply keeps the channel's messages in the state until it is set", ch.Name, ch.URLEnv))
-			continue
-		}
-		webhook, err := spec.CheckChannelURL(raw)
-		if err != nil {
-			line, col := ch.URLLine, ch.URLCol
-			if line == 0 {
-				line, col = ch.Line, 1
-			}
-			what := "the URL "
-			if ch.URLEnv != "" {
-				what = "the URL in " + ch.URLEnv + " "
-			}
-			p := spec.Problem{File: specName(file), Line: line, Col: col, Path: path, Msg: what + err.Error()}
-			var ue *spec.URLError
-			if errors.As(err, &ue) {
-				p.Hint = ue.Hint()
-			}
-			problems = append(problems, p)
-			continue
-		}
-		if w := notify.WebhookWarning(raw); w != "" {
-			notes = append(notes, fmt.Sprintf("notify %s: %s", ch.Name, w))
-		}
-		switch {
-		case ch.SecretEnv != "" && !webhook:
-			notes = append(notes, fmt.Sprintf("notify %s: secret_env is only used by webhooks (https://); a service URL is not signed", ch.Name))
-		case ch.SecretEnv != "" && e.getenv(ch.SecretEnv) == "":
-			notes = append(notes, fmt.Sprintf("notify %s: %s is not set here; apply keeps the channel's messages until it is, rather than send them unsigned", ch.Name, ch.SecretEnv))
-		}
-	}
-	return problems, notes
 }

@@ -32,11 +32,20 @@ type progressLine struct {
 	stopped chan struct{} // closed when the logging goroutine has ended
 }
 
-// newProgress starts the progress of a run. draw allows the live line on a
-// terminal; without it (watch mode, whose logs share the terminal) or off a
-// terminal, progress is logged.
-func newProgress(stderr io.Writer, log zerolog.Logger, draw bool) *progressLine {
-	if draw && isTerminal(stderr) {
+// progressShown is where a run shows its progress.
+type progressShown int
+
+const (
+	// progressLive draws the live line on a terminal's stderr, and logs
+	// progress off a terminal.
+	progressLive progressShown = iota
+	// progressLogged always logs it: watch mode's logs share the terminal.
+	progressLogged
+)
+
+// newProgress starts the progress of a run, shown as how says.
+func newProgress(stderr io.Writer, log zerolog.Logger, how progressShown) *progressLine {
+	if how == progressLive && isTerminal(stderr) {
 		return &progressLine{w: stderr}
 	}
 	p := &progressLine{log: log, started: time.Now(), stop: make(chan struct{}), stopped: make(chan struct{})}

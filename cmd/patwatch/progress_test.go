@@ -17,7 +17,7 @@ import (
 func TestProgressIsLoggedOffATerminal(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		var stderr syncBuffer
-		p := newProgress(&stderr, zerolog.New(&stderr), true)
+		p := newProgress(&stderr, zerolog.New(&stderr), progressLive)
 		p.update(reconciler.Progress{SearchesDone: 1, SearchesTotal: 3, ReportsTotal: 1})
 		time.Sleep(29 * time.Second)
 		synctest.Wait()

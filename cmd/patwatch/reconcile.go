@@ -8,30 +8,20 @@ import (
 	"fmt"
 	"io"
 	"io/fs"
-	"net/url"
 	"os"
 	"path/filepath"
-	"slices"
-	"strings"
 	"time"
 
 	"github.com/rs/zerolog"
 
-	"github.com/patwatch/patwatch/internal/atomicfile"
-	"github.com/patwatch/patwatch/internal/drawings"
 	"github.com/patwatch/patwatch/internal/hint"
 	"github.com/patwatch/patwatch/internal/notify"
-	"github.com/patwatch/patwatch/internal/patsnap"
 	"github.com/patwatch/patwatch/internal/report"
 	"github.com/patwatch/patwatch/internal/runner"
 	"github.com/patwatch/patwatch/internal/store"
 	"github.com/patwatch/patwatch/reconciler"
 	"github.com/patwatch/patwatch/spec"
 )
-
-// DefaultBaseURL is the API root used when neither PATSNAP_BASE_URL nor the
-// spec's api.base_url names one.
-const DefaultBaseURL = "https://connect.zhihuiya.com"
 
 // reconcileFlags are the flags of plan, apply and watch.
 type reconcileFlags struct {
@@ -49,6 +39,7 @@ type reconcileFlags struct {
 	target, exclude         []string
 	dueOnly                 bool
 	baselineDrawings        int
+	drawingsDir             string
 	cmd                     string
 	logs                    *logFlags
 }
@@ -75,6 +66,7 @@ func addReconcileFlags(fs *flag.FlagSet, cmd string) *reconcileFlags {
 	choiceVar(fs, &f.format, "format", report.FormatText, "format", reportFormats,
 		"change report format (html: one self-contained page with the drawings)")
 	fs.BoolVar(&f.sandbox, "sandbox", false, "serve the PatSnap API from the built-in simulation: no credentials, no network")
+	drawingsDirVar(fs, &f.drawingsDir)
 	if cmd != "watch" {
 		fs.StringVar(&f.out, "out", "", "also write the change report to `FILE`")
 		fs.BoolVar(&f.detailed, "detailed-exitcode", false, "exit 2 when the change report is not empty (0: nothing changed, 1: error)")
@@ -83,7 +75,7 @@ func addReconcileFlags(fs *flag.FlagSet, cmd string) *reconcileFlags {
 	}
 	if cmd != "plan" {
 		fs.StringVar(&f.reportsDir, "reports-dir", "", "download finished reports into `DIR` (default: reports/ beside the spec)")
-		fs.IntVar(&f.baselineDrawings, "baseline-drawings", drawings.DefaultBaseline,
+		fs.IntVar(&f.baselineDrawings, "baseline-drawings", runner.DefaultBaselineDrawings,
 			"keep the drawings of the `N` best-ranked hits of each search's baseline (new hits' drawings are always kept)")
 	}
 	durationVar(fs, &f.timeout, "timeout", defaultTimeout, durationValue{allowZero: true, sample: "2h"},
@@ -127,12 +119,15 @@ func (f *reconcileFlags) setup(e env) (zerolog.Logger, error) {
 	if f.state == "" {
 		f.state = e.getenv("PATWATCH_STATE")
 	}
+	if f.drawingsDir == "" {
+		f.drawingsDir = e.getenv("PATWATCH_DRAWINGS_DIR")
+	}
 	if err := f.check(); err != nil {
 		return zerolog.Nop(), err
 	}
 	if !f.sandbox && !f.offline {
 		// Before anything else: the token exchange is the first call.
-		if err := checkBaseURL(e.getenv("PATSNAP_BASE_URL")); err != nil {
+		if err := runner.CheckBaseURL(e.getenv("PATSNAP_BASE_URL")); err != nil {
 			return zerolog.Nop(), err
 		}
 	}
@@ -161,126 +156,6 @@ func (f *reconcileFlags) check() error {
 		}
 	}
 	return nil
-}
-
-// checkBaseURL refuses a PATSNAP_BASE_URL that is plain http to anything but
-// a loopback address: the token exchange, the key and every answer would
-// cross the network in clear. The spec's api.base_url is checked by
-// validate the same way.
-func checkBaseURL(raw string) error {
-	if raw == "" {
-		return nil
-	}
-	u, err := url.Parse(raw)
-	if err != nil || u.Scheme != "http" || spec.IsLoopbackHost(u.Hostname()) {
-		return nil // the client refuses what is not a URL at all
-	}
-	return hint.Wrap(fmt.Errorf("PATSNAP_BASE_URL is plain http to %s: credentials and results would cross the network unencrypted", u.Host),
-		"use an https:// URL; plain http is accepted only to a loopback address (127.0.0.1, ::1, localhost), such as a local proxy")
-}
-
-// checkOut refuses an --out that names a file the run reads or keeps: the
-// spec, one of its local images, the state or a file beside it (backup,
-// lock, side files). The change report written there would destroy it.
-func checkOut(out string, sp *spec.Spec, st *stateStore) error {
-	if out == "" {
-		return nil
-	}
-	what := ""
-	if sp.Path != "" && samePath(out, sp.Path) {
-		what = "the spec"
-	}
-	for _, s := range sp.Searches {
-		for _, img := range s.Images {
-			if what == "" && img.Local() && samePath(out, img.Path) {
-				what = "an image of search " + s.Name
-			}
-		}
-	}
-	if what == "" && st.Reserved(out, store.SandboxAux) {
-		what = "the state file or a file patwatch keeps beside it"
-	}
-	for _, r := range sp.Reports {
-		if what == "" && st.reportsDir != "" && samePath(out, filepath.Join(st.reportsDir, r.Name+r.Ext())) {
-			what = "the downloaded file of report " + r.Name
-		}
-	}
-	if d := st.drawings.Dir(); what == "" && insideDir(out, d) {
-		what = "in " + d + ", where patwatch keeps the drawings of the HTML report"
-	}
-	if what == "" {
-		return nil
-	}
-	return hint.Wrap(fmt.Errorf("--out %s is %s: writing the change report there would destroy it; nothing was run", out, what),
-		"name another file for the change report, such as --out change.md")
-}
-
-// insideDir reports whether the file p is inside dir (or dir itself),
-// links in either resolved where they exist.
-func insideDir(p, dir string) bool {
-	resolve := func(p string) string {
-		abs, err := filepath.Abs(p)
-		if err != nil {
-			return p
-		}
-		// The deepest existing ancestor's links resolved, the rest kept.
-		rest := ""
-		for cur := abs; ; cur = filepath.Dir(cur) {
-			if real, err := filepath.EvalSymlinks(cur); err == nil {
-				return filepath.Join(real, rest)
-			}
-			if filepath.Dir(cur) == cur {
-				return abs
-			}
-			rest = filepath.Join(filepath.Base(cur), rest)
-		}
-	}
-	rel, err := filepath.Rel(resolve(dir), resolve(p))
-	return err == nil && rel != ".." && !strings.HasPrefix(rel, ".."+string(filepath.Separator))
-}
-
-// samePath reports whether a and b name the same file: the same absolute
-// path, or (when both exist) the same file through links.
-func samePath(a, b string) bool {
-	aa, err1 := filepath.Abs(a)
-	ab, err2 := filepath.Abs(b)
-	if err1 == nil && err2 == nil && aa == ab {
-		return true
-	}
-	fa, err1 := os.Stat(a)
-	fb, err2 := os.Stat(b)
-	return err1 == nil && err2 == nil && os.SameFile(fa, fb)
-}
-
-// checkResubmit refuses a --resubmit name that is no report of the spec.
-func checkResubmit(names []string, sp *spec.Spec) error {
-	var reports []string
-	for _, r := range sp.Reports {
-		reports = append(reports, r.Name)
-	}
-	for _, n := range names {
-		if !slices.Contains(reports, n) {
-			advice := "name a report of the spec"
-			if best := spec.Suggest(n, reports); best != "" {
-				advice = "did you mean --resubmit " + best + "?"
-			}
-			return hint.Wrap(fmt.Errorf("--resubmit %s: the spec has no report of that name", n), advice)
-		}
-	}
-	return nil
-}
-
-// credentialVars names the environment variables that hold the run's
-// credentials, for the message of a run stopped because PatSnap refused
-// them.
-func credentialVars(e env, f *reconcileFlags) string {
-	switch {
-	case f.sandbox:
-		return ""
-	case e.getenv("PATSNAP_API_KEY") != "":
-		return "PATSNAP_API_KEY"
-	}
-	return "PATSNAP_CLIENT_ID and PATSNAP_CLIENT_SECRET"
 }
 
 // checkParentDir refuses a file path whose directory does not exist.
@@ -321,19 +196,26 @@ func (f *reconcileFlags) openStore(ctx context.Context, sp *spec.Spec) (*stateSt
 	if err != nil {
 		return nil, err
 	}
-	return newStateStore(s, reportsDir), nil
+	return newStateStore(s, reportsDir, f.drawingsDir), nil
 }
 
 // stateStore is an opened store with the directories a run uses with it.
 type stateStore struct {
 	store.Store
-	filesDir   string // recorded report files are relative to it
-	reportsDir string
-	drawings   *drawings.FileStore // the thumbnails of HTML reports
+	filesDir    string // recorded report files are relative to it
+	reportsDir  string
+	drawingsDir string // where the thumbnails of HTML reports are kept
 }
 
-func newStateStore(s store.Store, reportsDir string) *stateStore {
-	return &stateStore{Store: s, filesDir: s.FilesDir(reportsDir), reportsDir: reportsDir, drawings: drawings.InDir(s.DrawingsDir())}
+// newStateStore is s with the directories a run uses with it; drawingsDir
+// (--drawings-dir), when set, holds the drawings instead of s's own place.
+func newStateStore(s store.Store, reportsDir, drawingsDir string) *stateStore {
+	return &stateStore{Store: s, filesDir: s.FilesDir(reportsDir), reportsDir: reportsDir, drawingsDir: runner.DrawingsDir(s.DrawingsDir(), drawingsDir)}
+}
+
+// kept is what the runs on st read or keep, which --out must not name.
+func (st *stateStore) kept() runner.Kept {
+	return runner.Kept{Store: st, ReportsDir: st.reportsDir, DrawingsDir: st.drawingsDir}
 }
 
 func runPlan(ctx context.Context, e env, args []string) error {
@@ -369,17 +251,17 @@ func reconcileOnce(ctx context.Context, e env, f *reconcileFlags, cmd string) er
 		return err
 	}
 	defer st.Close()
-	if err := checkOut(f.out, sp, st); err != nil {
+	if err := runner.CheckOut(f.out, sp, st.kept()); err != nil {
 		return err
 	}
-	if err := checkResubmit(f.resubmit, sp); err != nil {
+	if err := runner.CheckResubmit(f.resubmit, sp); err != nil {
 		return err
 	}
 	log = log.With().Str("spec", f.spec).Str("command", cmd).Logger()
 
 	var rep *report.ChangeReport
 	var page *report.Page // the pictures of an HTML report
-	r := newRunner(e, f, log, st, cmd, nil)
+	r := newRunner(e, f, log, st, cmd, newLiveAPI(e, log))
 	if f.format == report.FormatHTML {
 		r.Page = func(p *report.Page) { page = p }
 	}
@@ -388,7 +270,7 @@ func reconcileOnce(ctx context.Context, e env, f *reconcileFlags, cmd string) er
 			return err
 		}
 	} else {
-		prog := newProgress(e.stderr, log, true)
+		prog := newProgress(e.stderr, log, progressLive)
 		r.Progress = prog.update
 		rep, err = r.Once(ctx, sp, runner.Options{Select: f.selection(), CheckNames: true})
 		prog.done()
@@ -415,7 +297,7 @@ func renderReport(w io.Writer, f *reconcileFlags, rep *report.ChangeReport, page
 	if f.format == report.FormatHTML {
 		return renderPage(w, rep, page, pagePath, filesDir)
 	}
-	return report.Render(w, rep, f.format, false)
+	return report.Render(w, rep, f.format)
 }
 
 // selection is the entries --target, --exclude and --due-only choose.
@@ -433,7 +315,7 @@ func printReport(e env, f *reconcileFlags, rep *report.ChangeReport, page *repor
 		return err
 	}
 	if f.out != "" {
-		if err := atomicfile.WriteFile(f.out, buf.Bytes(), 0o644); err != nil {
+		if err := report.WriteFile(f.out, buf.Bytes()); err != nil {
 			return fmt.Errorf("--out: %w", err)
 		}
 	}
@@ -450,11 +332,11 @@ func finishReport(e env, f *reconcileFlags, rep *report.ChangeReport, page *repo
 	}
 	var stopped error
 	if rep.Stopped != nil {
-		stopped = hint.Wrap(errors.New("the run stopped at an account-wide error: "+rep.Stopped.Error), rep.Stopped.Check)
+		stopped = rep.Stopped.Err()
 	}
 	switch {
 	case rep.Failed():
-		return joinFailures(stopped, errors.New(failureLine(rep)))
+		return joinFailures(stopped, errors.New(rep.Failure()))
 	case f.detailed && rep.Changed:
 		return joinFailures(stopped, exitCode(exitChanged))
 	case stopped != nil:
@@ -463,62 +345,13 @@ func finishReport(e env, f *reconcileFlags, rep *report.ChangeReport, page *repo
 	return nil
 }
 
-func failureLine(rep *report.ChangeReport) string {
-	var parts []string
-	var n int
-	for _, c := range rep.Searches {
-		if c.Status == report.StatusError {
-			n++
-		}
+// newRunner wires a runner for cmd against the store st: the live API
+// through live, or the sandbox.
+func newRunner(e env, f *reconcileFlags, log zerolog.Logger, st *stateStore, cmd string, live *runner.LiveAPI) *runner.Runner {
+	d := runner.NewDrawings(st.drawingsDir, f.baselineDrawings, log, e.now)
+	if e.tuneDrawings != nil {
+		e.tuneDrawings(d)
 	}
-	if n > 0 {
-		parts = append(parts, fmt.Sprintf("%d of %s", n, plural(len(rep.Searches), "search", "searches")))
-	}
-	n = 0
-	for _, c := range rep.Reports {
-		if c.Status == report.ReportError || c.Status == report.ReportFailed {
-			n++
-		}
-	}
-	if n > 0 {
-		parts = append(parts, fmt.Sprintf("%d of %s", n, plural(len(rep.Reports), "report", "reports")))
-	}
-	what := "what succeeded was saved"
-	switch {
-	case rep.Command == "plan":
-		what = "plan changed nothing"
-	case !anySucceeded(rep) && rep.StateChanged:
-		// Saved: the messages that tell of the failure, in the outbox.
-		what = "no entry changed in the state"
-	case !anySucceeded(rep):
-		what = "nothing was saved"
-	}
-	return strings.Join(parts, " and ") + " failed; " + what
-}
-
-// anySucceeded reports whether anything in rep was done: a search refreshed,
-// a report job handled, an entry removed.
-func anySucceeded(rep *report.ChangeReport) bool {
-	for _, s := range rep.Searches {
-		switch s.Status {
-		case report.StatusOK, report.StatusBaseline, report.StatusRebaseline, report.StatusRemoved:
-			return true
-		}
-	}
-	for _, r := range rep.Reports {
-		switch r.Status {
-		case report.ReportSubmitted, report.ReportPending, report.ReportFinished, report.ReportReady, report.ReportRemoved:
-			return true
-		}
-	}
-	return false
-}
-
-// newRunner wires a runner for cmd against the store st: the live API from
-// the environment's credentials, or the sandbox. clients, in watch mode,
-// keeps one live client across runs.
-func newRunner(e env, f *reconcileFlags, log zerolog.Logger, st *stateStore, cmd string, clients *clientPool) *runner.Runner {
-	d := newDrawings(e, f, log, st)
 	r := &runner.Runner{
 		Store:         st,
 		Command:       cmd,
@@ -534,16 +367,23 @@ func newRunner(e env, f *reconcileFlags, log zerolog.Logger, st *stateStore, cmd
 		Timeout:       f.timeout,
 		AllowMassDrop: f.allowMassDrop,
 		Resubmit:      f.resubmit,
-		Credentials:   credentialVars(e, f),
-		Connect: func(ctx context.Context, sp *spec.Spec) (reconciler.API, func(), error) {
-			return connect(ctx, e, f, log, st, cmd != "plan", clients, sp, &d.Fetcher)
-		},
-		Drawings: d,
+		Drawings:      d,
+	}
+	if f.sandbox {
+		sb := &runner.Sandbox{Store: st, Mode: r.Mode, Log: log, Tune: e.tuneClient, Started: d.Fetcher.Sandbox}
+		r.Connect = sb.Connect
+	} else {
+		r.Connect, r.Credentials = live.Connect, live.Credentials()
 	}
 	if cmd != "plan" { // plan never sends
 		r.Notify = newNotifier(e, log)
 	}
 	return r
+}
+
+// newLiveAPI is the connection to the live API of a command's runs.
+func newLiveAPI(e env, log zerolog.Logger) *runner.LiveAPI {
+	return &runner.LiveAPI{Getenv: e.getenv, Log: log, Tune: e.tuneClient}
 }
 
 // mode is what the runs of cmd do; watch's are applies.
@@ -565,100 +405,4 @@ func newNotifier(e env, log zerolog.Logger) *notify.Notifier {
 		e.tuneNotifier(n)
 	}
 	return n
-}
-
-// connect builds the API client: the sandbox's, or the live API's from the
-// environment's credentials, reused from clients when watch mode has one
-// with the same settings. The returned function releases what it started.
-func connect(ctx context.Context, e env, f *reconcileFlags, log zerolog.Logger, st runner.Store, persist bool, clients *clientPool, sp *spec.Spec, images *drawings.Fetcher) (reconciler.API, func(), error) {
-	cfg := patsnap.Config{QPS: sp.API.QPS, Logger: log}
-	closeFn := func() {}
-	if f.sandbox {
-		sb, err := startSandbox(ctx, st, persist, log)
-		if err != nil {
-			return nil, nil, fmt.Errorf("sandbox: %w", err)
-		}
-		cfg.BaseURL, cfg.APIKey = sb.baseURL, sandboxAPIKey
-		closeFn = sb.close
-		images.Sandbox(sb.baseURL) // its drawings come from the simulation too
-	} else {
-		cfg.BaseURL = firstNonEmpty(e.getenv("PATSNAP_BASE_URL"), sp.API.BaseURL, DefaultBaseURL)
-		cfg.APIKey = e.getenv("PATSNAP_API_KEY")
-		cfg.ClientID = e.getenv("PATSNAP_CLIENT_ID")
-		cfg.ClientSecret = e.getenv("PATSNAP_CLIENT_SECRET")
-		if err := checkCredentials(cfg); err != nil {
-			return nil, nil, err
-		}
-		if cfg.APIKey == "" && (cfg.ClientID == "" || cfg.ClientSecret == "") {
-			return nil, nil, hint.Wrap(errors.New("no PatSnap credentials: set PATSNAP_API_KEY, or PATSNAP_CLIENT_ID and PATSNAP_CLIENT_SECRET"),
-				"try patwatch without credentials on the built-in simulation: add --sandbox",
-				"review a change without calling the API: patwatch plan --offline")
-		}
-		if cfg.APIKey != "" {
-			cfg.ClientID, cfg.ClientSecret = "", ""
-		}
-		// The sandbox's address changes every run: its uploads stay in memory.
-		cfg.Uploads = newUploadCache(e, log, cfg.BaseURL, cfg.APIKey+cfg.ClientID)
-	}
-	if e.tuneClient != nil {
-		e.tuneClient(&cfg)
-	}
-	if clients != nil && !f.sandbox {
-		c, err := clients.get(cfg)
-		return c, closeFn, err
-	}
-	c, err := patsnap.New(cfg)
-	if err != nil {
-		closeFn()
-		return nil, nil, err
-	}
-	return c, closeFn, nil
-}
-
-// checkCredentials refuses half of mode A's credentials, naming the
-// variable that is missing.
-func checkCredentials(cfg patsnap.Config) error {
-	if cfg.APIKey != "" {
-		return nil
-	}
-	switch {
-	case cfg.ClientID != "" && cfg.ClientSecret == "":
-		return hint.Wrap(errors.New("PATSNAP_CLIENT_SECRET is not set: PATSNAP_CLIENT_ID is, and mode A needs both"),
-			"set PATSNAP_CLIENT_SECRET to the client secret of the same PatSnap client, or use PATSNAP_API_KEY instead")
-	case cfg.ClientID == "" && cfg.ClientSecret != "":
-		return hint.Wrap(errors.New("PATSNAP_CLIENT_ID is not set: PATSNAP_CLIENT_SECRET is, and mode A needs both"),
-			"set PATSNAP_CLIENT_ID to the client id of the same PatSnap client, or use PATSNAP_API_KEY instead")
-	}
-	return nil
-}
-
-// clientPool keeps one live API client across the runs of watch mode, so
-// that its token, rate limiter and upload cache carry over from run to run
-// (a report poll every 15 s must not fetch a token every time). A change of
-// the spec's api settings builds a new client.
-type clientPool struct {
-	key    string
-	client *patsnap.Client
-}
-
-func (p *clientPool) get(cfg patsnap.Config) (*patsnap.Client, error) {
-	key := fmt.Sprintf("%s|%g", cfg.BaseURL, cfg.QPS)
-	if p.client != nil && p.key == key {
-		return p.client, nil
-	}
-	c, err := patsnap.New(cfg)
-	if err != nil {
-		return nil, err
-	}
-	p.key, p.client = key, c
-	return c, nil
-}
-
-func firstNonEmpty(vals ...string) string {
-	for _, v := range vals {
-		if v != "" {
-			return v
-		}
-	}
-	return ""
 }

@@ -17,6 +17,7 @@ import (
 	"github.com/patwatch/patwatch/internal/patsnap/fake"
 	"github.com/patwatch/patwatch/internal/report"
 	"github.com/patwatch/patwatch/state"
+	"github.com/patwatch/patwatch/state/statefile"
 )
 
 // End-to-end tests of issue 10 ("nothing lost, nothing invented"): the real
@@ -313,7 +314,7 @@ func TestE2EStateReplacedDuringTheRunIsNotOverwritten(t *testing.T) {
 	pulled := h.state()
 	pulled.Serial += 3
 	pulled.Searches["from-upstream"] = pulled.Searches["alpha"]
-	pulledBytes, err := state.Marshal(pulled)
+	pulledBytes, err := statefile.Marshal(pulled)
 	if err != nil {
 		t.Fatal(err)
 	}

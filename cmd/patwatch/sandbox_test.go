@@ -9,7 +9,7 @@ import (
 	"github.com/patwatch/patwatch/internal/patsnap/fake"
 	"github.com/patwatch/patwatch/internal/report"
 	"github.com/patwatch/patwatch/internal/runner"
-	"github.com/patwatch/patwatch/state"
+	"github.com/patwatch/patwatch/state/filestore"
 )
 
 // TestSandboxQuickstart is the README's first command, run as a newcomer
@@ -64,7 +64,7 @@ func TestSandboxQuickstart(t *testing.T) {
 	if code != exitError || !strings.Contains(stderr, "written by --sandbox") {
 		t.Errorf("a live run on the sandbox's state: exit %d\n%s", code, stderr)
 	}
-	os.Remove(state.AuxPath(h.path("patwatch.state.json"), runner.SandboxAux))
+	os.Remove(filestore.AuxPath(h.path("patwatch.state.json"), runner.SandboxAux))
 	code, _, stderr = h.run(t.Context(), "apply", "--sandbox")
 	if code != exitError || !strings.Contains(stderr, "real watch list") {
 		t.Errorf("a sandbox run on a real state: exit %d\n%s", code, stderr)

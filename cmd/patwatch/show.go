@@ -6,9 +6,10 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"time"
 
-	"github.com/patwatch/patwatch/internal/atomicfile"
 	"github.com/patwatch/patwatch/internal/report"
+	"github.com/patwatch/patwatch/internal/runner"
 	"github.com/patwatch/patwatch/internal/store"
 	"github.com/patwatch/patwatch/spec"
 )
@@ -23,8 +24,13 @@ func runShow(ctx context.Context, e env, args []string) error {
 	choiceVar(flags, format, "format", "text", "format", []string{"text", "json", "html"},
 		"output format; html is a gallery of every hit with its drawing, in one self-contained page")
 	out := flags.String("out", "", "also write the output to `FILE`")
+	drawingsDir := new(string)
+	drawingsDirVar(flags, drawingsDir)
 	if err := parseFlags(flags, args); err != nil {
 		return err
+	}
+	if *drawingsDir == "" {
+		*drawingsDir = e.getenv("PATWATCH_DRAWINGS_DIR")
 	}
 	if *out != "" {
 		if err := checkParentDir("--out", *out); err != nil {
@@ -38,8 +44,8 @@ func runShow(ctx context.Context, e env, args []string) error {
 	defer s.Close()
 	// show downloads no report: --out is refused as plan's and apply's is,
 	// but for the reports.
-	st := newStateStore(s, "")
-	if err := checkOut(*out, &spec.Spec{Path: *specPath}, st); err != nil {
+	st := newStateStore(s, "", *drawingsDir)
+	if err := runner.CheckOut(*out, &spec.Spec{Path: *specPath}, st.kept()); err != nil {
 		return err
 	}
 	if *out == "" {
@@ -57,7 +63,7 @@ func runShow(ctx context.Context, e env, args []string) error {
 	if err != nil {
 		return err
 	}
-	if err := atomicfile.WriteFile(*out, buf.Bytes(), 0o644); err != nil {
+	if err := report.WriteFile(*out, buf.Bytes()); err != nil {
 		return fmt.Errorf("--out: %w", err)
 	}
 	return nil
@@ -101,7 +107,8 @@ func show(ctx context.Context, e env, w io.Writer, st *stateStore, specPath, for
 				links = &sp.Links
 			}
 		}
-		return report.RenderGallery(w, gallery(ctx, st.String(), recorded, st.drawings, links, sandbox, e.clock()))
+		page := report.Gallery{State: st.String(), PatwatchVersion: version, GeneratedAt: e.clock().UTC().Truncate(time.Second), Simulated: sandbox}
+		return report.RenderGallery(w, runner.Gallery(ctx, page, st.drawingsDir, recorded, links))
 	}
 	return report.RenderStateText(w, report.StateSource{Kind: st.Kind(), Where: st.String(), Simulated: sandbox}, recorded)
 }

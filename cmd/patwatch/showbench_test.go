@@ -12,6 +12,7 @@ import (
 
 	"github.com/patwatch/patwatch/internal/report"
 	"github.com/patwatch/patwatch/state"
+	"github.com/patwatch/patwatch/state/filestore"
 )
 
 // BenchmarkShow prints a state of 1,000 searches × 1,000 hits as text into
@@ -43,7 +44,11 @@ func BenchmarkShow(b *testing.B) {
 		}
 		st.Searches[fmt.Sprintf("search-%04d", i)] = s
 	}
-	if _, err := state.Save(path, st); err != nil {
+	file, err := filestore.New(path)
+	if err != nil {
+		b.Fatal(err)
+	}
+	if _, err := file.Save(b.Context(), st); err != nil {
 		b.Fatal(err)
 	}
 	st = nil
@@ -55,7 +60,7 @@ func BenchmarkShow(b *testing.B) {
 			if err != nil {
 				b.Fatal(err)
 			}
-			loaded, err := state.Load(path)
+			loaded, err := filestore.Load(path)
 			if err != nil {
 				b.Fatal(err)
 			}

@@ -22,6 +22,8 @@ import (
 	"github.com/patwatch/patwatch/internal/pgstore/pgtest"
 	"github.com/patwatch/patwatch/internal/report"
 	"github.com/patwatch/patwatch/state"
+	"github.com/patwatch/patwatch/state/filestore"
+	"github.com/patwatch/patwatch/state/statefile"
 )
 
 // The end-to-end scenarios below run against both kinds of state: the
@@ -57,7 +59,7 @@ func (h *harness) pulledState(args ...string) *state.State {
 	if err := os.WriteFile(path, h.pulled(args...), 0o600); err != nil {
 		h.t.Fatal(err)
 	}
-	st, err := state.Load(path)
+	st, err := filestore.Load(path)
 	if err != nil {
 		h.t.Fatal(err)
 	}
@@ -410,7 +412,7 @@ func TestStatePushAndPull(t *testing.T) {
 	if got := h.pulled(); !bytes.Equal(got, fileBytes) {
 		t.Fatalf("state pull of a file differs from the file:\n%s", got)
 	}
-	if got := h.pulled("--serial", "1"); !bytes.Equal(got, mustRead(t, state.BackupPath(file))) {
+	if got := h.pulled("--serial", "1"); !bytes.Equal(got, mustRead(t, filestore.BackupPath(file))) {
 		t.Errorf("state pull --serial 1 of a file is not its backup")
 	}
 
@@ -444,7 +446,7 @@ func TestStatePushAndPull(t *testing.T) {
 	other := h.path("other.json")
 	st := state.New()
 	st.Serial = 9
-	b, _ := state.Marshal(st)
+	b, _ := statefile.Marshal(st)
 	must(t, os.WriteFile(other, b, 0o600))
 	if code, out := run("state", "push", other, "--state", db); code != exitError || !strings.Contains(out, "lineage") {
 		t.Errorf("pushing another lineage: exit %d; want a refusal\n%s", code, out)

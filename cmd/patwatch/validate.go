@@ -8,6 +8,7 @@ import (
 	"io/fs"
 
 	"github.com/patwatch/patwatch/internal/hint"
+	"github.com/patwatch/patwatch/internal/notify"
 	"github.com/patwatch/patwatch/schema"
 	"github.com/patwatch/patwatch/spec"
 )
@@ -32,7 +33,7 @@ func runValidate(_ context.Context, e env, args []string) error {
 	if err != nil {
 		return specError(e.stderr, *file, err)
 	}
-	problems, notes := checkChannels(e, s, *file)
+	problems, notes := notify.CheckChannels(e.getenv, s, specName(*file))
 	for _, n := range notes {
 		fmt.Fprintf(e.stderr, "patwatch: note: %s\n", n)
 	}

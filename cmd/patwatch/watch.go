@@ -8,15 +8,13 @@ import (
 
 	"github.com/rs/zerolog"
 
-	"github.com/patwatch/patwatch/internal/atomicfile"
 	"github.com/patwatch/patwatch/internal/hint"
-	"github.com/patwatch/patwatch/internal/notify"
 	"github.com/patwatch/patwatch/internal/report"
 	"github.com/patwatch/patwatch/internal/runner"
 	"github.com/patwatch/patwatch/internal/store"
+	"github.com/patwatch/patwatch/internal/watch"
 	"github.com/patwatch/patwatch/reconciler"
 	"github.com/patwatch/patwatch/spec"
-	"github.com/patwatch/patwatch/watch"
 )
 
 const (
@@ -60,7 +58,7 @@ func runWatch(ctx context.Context, e env, args []string) error {
 		}
 	}()
 
-	var clients clientPool // one live client across runs: its token and rate carry over
+	live := newLiveAPI(e, log) // one client across runs: its token and rate carry over
 	loop := &watch.Loop{
 		SpecPath:         f.spec,
 		Interval:         f.interval,
@@ -68,44 +66,27 @@ func runWatch(ctx context.Context, e env, args []string) error {
 		RetryAfter:       f.retryAfter,
 		Log:              log,
 		AllowMassRemoval: f.allowMassRemoval,
-		Removal: func(ctx context.Context, sp *spec.Spec) (int, int, error) {
-			// A read without the lock, as plan's: the run reads again.
-			recorded, err := st.Load(ctx)
-			if err != nil {
-				return 0, 0, err
-			}
-			n, total := reconciler.Removals(sp, recorded)
-			return n, total, nil
+		Removal:          watch.Removals(st.Load),
+		Refreshed: func(ctx context.Context) (map[string]time.Time, error) {
+			return store.Refreshed(ctx, st)
 		},
 		Apply: func(ctx context.Context, r watch.Run) (*report.ChangeReport, error) {
-			rn := newRunner(e, f, log, st, "watch", &clients)
+			rn := newRunner(e, f, log, st, "watch", live)
 			var page *report.Page
 			if f.format == report.FormatHTML {
 				rn.Page = func(p *report.Page) { page = p }
 			}
-			prog := newProgress(e.stderr, log, false)
+			prog := newProgress(e.stderr, log, progressLogged)
 			rn.Progress = prog.update
 			rep, err := rn.Once(ctx, r.Spec, runner.Options{ReportsOnly: r.ReportsOnly,
 				Select: reconciler.Selection{Targeted: r.Targeted, Target: r.Targets, Exclude: r.Exclude, DueOnly: r.DueOnly, Reason: r.Reason}})
 			prog.done()
-			var de *notify.DeliveryError
-			if errors.As(err, &de) {
-				// The run itself succeeded and is saved; its undelivered
-				// messages wait in the state and go with the next run.
-				// Not a failed run: that would repeat the searches sooner
-				// only to retry a receiver that is down.
-				log.Error().Err(err).Msg("notification delivery failed; the messages wait in the state for the next run")
-				err = nil
-			}
 			if rep != nil {
 				rep.Trigger = r.Trigger
 				writeWatchReport(e, f, log, rep, page, st.filesDir)
 			}
 			return rep, err
 		},
-	}
-	loop.Refreshed = func(ctx context.Context) (map[string]time.Time, error) {
-		return store.Refreshed(ctx, st)
 	}
 	if e.reload != nil {
 		reload, stop := e.reload()
@@ -125,20 +106,14 @@ func runWatch(ctx context.Context, e env, args []string) error {
 	return nil
 }
 
-// writeWatchReport prints a run's change report (one JSON object a line;
-// text and markdown with a blank line after each) and replaces --out with
-// it. An HTML page only goes to --out: one page is the latest run's, and a
-// report poll that changed nothing leaves the last full run's report there.
+// writeWatchReport prints a run's change report as one of a stream (one
+// JSON object a line; text and markdown with a blank line after each) and
+// replaces --out with it. An HTML page only goes to --out: one page is the
+// latest run's, and a report poll that changed nothing leaves the last full
+// run's report there.
 func writeWatchReport(e env, f *reconcileFlags, log zerolog.Logger, rep *report.ChangeReport, page *report.Page, filesDir string) {
 	if f.format != report.FormatHTML {
-		var buf bytes.Buffer
-		if err := report.Render(&buf, rep, f.format, true); err != nil {
-			log.Error().Err(err).Msg("writing the change report")
-		}
-		if f.format != report.FormatJSON {
-			buf.WriteString("\n") // a blank line between runs; JSON is one object a line
-		}
-		if _, err := e.stdout.Write(buf.Bytes()); err != nil {
+		if err := report.RenderStream(e.stdout, rep, f.format); err != nil {
 			log.Error().Err(err).Msg("writing the change report")
 		}
 	}
@@ -150,7 +125,7 @@ func writeWatchReport(e env, f *reconcileFlags, log zerolog.Logger, rep *report.
 		log.Error().Err(err).Msg("rendering the change report for --out")
 		return
 	}
-	if err := atomicfile.WriteFile(f.out, buf.Bytes(), 0o644); err != nil {
+	if err := report.WriteFile(f.out, buf.Bytes()); err != nil {
 		log.Error().Err(err).Msg("writing --out")
 		return
 	}

@@ -89,7 +89,7 @@ func TestMake(t *testing.T) {
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
-			th, err := Make(tc.src)
+			th, err := makeThumb(tc.src)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -102,7 +102,7 @@ func TestMake(t *testing.T) {
 			if w, h, err := Verify(th.Ref, th.Data); err != nil || w != th.Width || h != th.Height {
 				t.Errorf("Verify = %d×%d, %v", w, h, err)
 			}
-			again, _ := Make(tc.src)
+			again, _ := makeThumb(tc.src)
 			if again.SHA256 != th.SHA256 {
 				t.Error("the same input gave another thumbnail")
 			}
@@ -111,7 +111,7 @@ func TestMake(t *testing.T) {
 	t.Run("a PNG or JPEG of thumbnail size is kept as it came", func(t *testing.T) {
 		for _, format := range []string{PNG, JPEG} {
 			src := encode(t, lines(320, 200), format)
-			th, err := Make(src)
+			th, err := makeThumb(src)
 			if err != nil || !bytes.Equal(th.Data, src) || th.Format != format {
 				t.Errorf("%s: kept %v, format %s, %v", format, bytes.Equal(th.Data, src), th.Format, err)
 			}
@@ -120,12 +120,12 @@ func TestMake(t *testing.T) {
 		if err := gifEncode(&gif, lines(100, 80)); err != nil {
 			t.Fatal(err)
 		}
-		if th, err := Make(gif.Bytes()); err != nil || th.Format != PNG {
+		if th, err := makeThumb(gif.Bytes()); err != nil || th.Format != PNG {
 			t.Errorf("a GIF: format %s, %v; want a PNG thumbnail", th.Format, err)
 		}
 	})
 	t.Run("grey drawings are stored in grey", func(t *testing.T) {
-		th, err := Make(encode(t, lines(480, 360), PNG))
+		th, err := makeThumb(encode(t, lines(480, 360), PNG))
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -138,7 +138,7 @@ func TestMake(t *testing.T) {
 		}
 	})
 	t.Run("thin lines survive the scaling", func(t *testing.T) {
-		th, err := Make(encode(t, lines(960, 720), PNG))
+		th, err := makeThumb(encode(t, lines(960, 720), PNG))
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -167,7 +167,7 @@ func TestMakeRefusesWhatIsNotAnImage(t *testing.T) {
 		"a pixel bomb":    bomb,
 		"svg with script": []byte(`<svg xmlns="http://www.w3.org/2000/svg" onload="alert(1)"/>`),
 	} {
-		if _, err := Make(src); !errors.Is(err, ErrNotImage) {
+		if _, err := makeThumb(src); !errors.Is(err, ErrNotImage) {
 			t.Errorf("%s: err = %v, want ErrNotImage", name, err)
 		}
 	}
@@ -175,13 +175,13 @@ func TestMakeRefusesWhatIsNotAnImage(t *testing.T) {
 
 // fetch downloads the image at rawURL and thumbnails it, as a run does.
 func fetch(ctx context.Context, f *Fetcher, rawURL string) (Thumb, error) {
-	body, host, err := f.Download(ctx, rawURL)
+	a, err := f.Download(ctx, rawURL, Validators{})
 	if err != nil {
 		return Thumb{}, err
 	}
-	t, err := Make(body)
+	t, err := makeThumb(a.Body)
 	if err != nil {
-		return Thumb{}, fmt.Errorf("the answer from %s: %w", host, err)
+		return Thumb{}, fmt.Errorf("the answer from %s: %w", a.Host, err)
 	}
 	return t, nil
 }
@@ -250,7 +250,7 @@ func TestFileStore(t *testing.T) {
 	ctx := context.Background()
 	dir := t.TempDir()
 	s := ForStateFile(filepath.Join(dir, "patwatch.state.json"))
-	th, err := Make(encode(t, lines(640, 480), PNG))
+	th, err := makeThumb(encode(t, lines(640, 480), PNG))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -371,7 +371,7 @@ func TestSweep(t *testing.T) {
 	}
 	var thumbs []Thumb
 	for i := range 3 {
-		th, err := Make(encode(t, lines(100+i, 100), PNG))
+		th, err := makeThumb(encode(t, lines(100+i, 100), PNG))
 		if err != nil {
 			t.Fatal(err)
 		}

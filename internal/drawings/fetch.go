@@ -44,14 +44,36 @@ type Fetcher struct {
 	client *http.Client
 }
 
-// Download gets the body at rawURL (at most 16 MB, within Timeout) and
-// the host that answered it (a redirect's), for messages. Its errors name
-// the host that failed and never hold the URL: image links are presigned,
-// and whoever holds one can use it until it expires.
-func (f *Fetcher) Download(ctx context.Context, rawURL string) (body []byte, host string, err error) {
+// Validators name the version of an image its server sent (ETag,
+// Last-Modified), so that it can be asked for again only if it changed.
+type Validators struct {
+	ETag         string `json:"etag,omitempty"`
+	LastModified string `json:"last_modified,omitempty"`
+}
+
+// IsZero reports whether v names no version.
+func (v Validators) IsZero() bool { return v == Validators{} }
+
+// Answer is what a fetch got.
+type Answer struct {
+	Body []byte
+	Host string // that answered (a redirect's), for messages
+	// Validators are the answer's; NotModified says the server answered
+	// 304 to the validators asked with: Body is empty.
+	Validators  Validators
+	NotModified bool
+}
+
+// Download gets the body at rawURL (at most 16 MB, within Timeout). With
+// validators, it asks for the body only if it changed since (If-None-Match,
+// If-Modified-Since). Its errors name the host that failed (a redirect's)
+// and never hold the URL: image links are presigned, and whoever holds one
+// can use it until it expires. An error of the host rather than of the
+// image (no answer, no connection, a 5xx) matches ErrHostFailed.
+func (f *Fetcher) Download(ctx context.Context, rawURL string, since Validators) (Answer, error) {
 	u, err := url.Parse(rawURL)
 	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
-		return nil, "", errNotHTTP
+		return Answer{}, errNotHTTP
 	}
 	timeout := f.Timeout
 	if timeout <= 0 {
@@ -62,28 +84,54 @@ func (f *Fetcher) Download(ctx context.Context, rawURL string) (body []byte, hos
 	defer cancel()
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, rawURL, nil)
 	if err != nil {
-		return nil, "", errNotHTTP
+		return Answer{}, errNotHTTP
 	}
 	req.Header.Set("Accept", "image/png, image/jpeg, image/gif;q=0.8, */*;q=0.1")
+	if since.ETag != "" {
+		req.Header.Set("If-None-Match", since.ETag)
+	}
+	if since.LastModified != "" {
+		req.Header.Set("If-Modified-Since", since.LastModified)
+	}
 	resp, err := f.httpClient().Do(req)
 	if err != nil {
-		return nil, failedHost(u, err), fetchError(parent, ctx, timeout, u, err)
+		return Answer{Host: failedHost(u, err)}, fetchError(parent, ctx, timeout, u, err)
 	}
 	defer resp.Body.Close()
-	host = resp.Request.URL.Host
-	if resp.StatusCode != http.StatusOK {
+	a := Answer{Host: resp.Request.URL.Host,
+		Validators: Validators{ETag: resp.Header.Get("ETag"), LastModified: resp.Header.Get("Last-Modified")}}
+	switch {
+	case resp.StatusCode == http.StatusNotModified && !since.IsZero():
+		a.NotModified = true
+		return a, nil
+	case resp.StatusCode != http.StatusOK:
 		_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, 4<<10))
-		return nil, host, fmt.Errorf("HTTP %d %s from %s", resp.StatusCode, http.StatusText(resp.StatusCode), host)
+		err := fmt.Errorf("HTTP %d %s from %s", resp.StatusCode, http.StatusText(resp.StatusCode), a.Host)
+		if resp.StatusCode >= 500 {
+			err = &hostError{err}
+		}
+		return a, err
 	}
-	body, err = io.ReadAll(io.LimitReader(resp.Body, maxBody+1))
+	a.Body, err = io.ReadAll(io.LimitReader(resp.Body, maxBody+1))
 	if err != nil {
-		return nil, host, fetchError(parent, ctx, timeout, resp.Request.URL, err)
+		return a, fetchError(parent, ctx, timeout, resp.Request.URL, err)
 	}
-	if len(body) > maxBody {
-		return nil, host, fmt.Errorf("the image from %s is larger than %d MB", host, maxBody>>20)
+	if len(a.Body) > maxBody {
+		return a, fmt.Errorf("the image from %s is larger than %d MB", a.Host, maxBody>>20)
 	}
-	return body, host, nil
+	return a, nil
 }
+
+// ErrHostFailed is matched by the error of a fetch that failed for its
+// host rather than its image: no answer in time, no connection, a 5xx.
+var ErrHostFailed = errors.New("the host failed")
+
+// hostError is an error of the host rather than of the image.
+type hostError struct{ err error }
+
+func (e *hostError) Error() string        { return e.err.Error() }
+func (e *hostError) Unwrap() error        { return e.err }
+func (e *hostError) Is(target error) bool { return target == ErrHostFailed }
 
 var errNotHTTP = errors.New("not an http or https link")
 
@@ -129,7 +177,7 @@ func failedHost(link *url.URL, err error) string {
 func fetchError(parent, ctx context.Context, timeout time.Duration, link *url.URL, err error) error {
 	host := failedHost(link, err)
 	if parent.Err() == nil && errors.Is(ctx.Err(), context.DeadlineExceeded) {
-		return fmt.Errorf("no answer within %s from %s", timeout, host)
+		return &hostError{fmt.Errorf("no answer within %s from %s", timeout, host)}
 	}
 	var refused *RefusedError
 	if errors.As(err, &refused) {
@@ -139,5 +187,9 @@ func fetchError(parent, ctx context.Context, timeout time.Duration, link *url.UR
 	if errors.As(err, &ue) {
 		err = ue.Err
 	}
-	return fmt.Errorf("%s: %w", host, err)
+	err = fmt.Errorf("%s: %w", host, err)
+	if parent.Err() != nil { // the run's end, not the host's
+		return err
+	}
+	return &hostError{err}
 }

@@ -76,7 +76,7 @@ func TestFetchRefusesWhatIsNotPublic(t *testing.T) {
 	port := srv.URL[strings.LastIndex(srv.URL, ":")+1:]
 	f := &Fetcher{Timeout: 5 * time.Second}
 	for _, link := range []string{srv.URL + "/a.png", "http://localhost:" + port + "/a.png"} {
-		_, _, err := f.Download(t.Context(), link+"?X-Amz-Signature=secret")
+		_, err := f.Download(t.Context(), link+"?X-Amz-Signature=secret", Validators{})
 		var refused *RefusedError
 		if !errors.As(err, &refused) || refused.What != "loopback" || !strings.Contains(err.Error(), "public addresses only") {
 			t.Errorf("%s: err = %v, want a refused loopback address", link, err)
@@ -85,15 +85,15 @@ func TestFetchRefusesWhatIsNotPublic(t *testing.T) {
 			t.Errorf("the error shows the presigned link: %v", err)
 		}
 	}
-	if _, _, err := f.Download(t.Context(), "http://localhost:"+port+"/a.png"); err == nil || !strings.Contains(err.Error(), "localhost:"+port+" resolves to") {
+	if _, err := f.Download(t.Context(), "http://localhost:"+port+"/a.png", Validators{}); err == nil || !strings.Contains(err.Error(), "localhost:"+port+" resolves to") {
 		t.Errorf("a name that resolves to loopback is not named with what it resolved to: %v", err)
 	}
 	if n := hits.Load(); n != 0 {
 		t.Errorf("%d requests reached the loopback server", n)
 	}
 	admitted := &Fetcher{Reach: WithLoopback, Timeout: 5 * time.Second}
-	if body, _, err := admitted.Download(t.Context(), srv.URL+"/a.png"); err != nil || len(body) != len(png) {
-		t.Errorf("with loopback admitted: %d bytes, %v", len(body), err)
+	if a, err := admitted.Download(t.Context(), srv.URL+"/a.png", Validators{}); err != nil || len(a.Body) != len(png) {
+		t.Errorf("with loopback admitted: %d bytes, %v", len(a.Body), err)
 	}
 }
 
@@ -131,7 +131,7 @@ func TestFetchChecksRedirects(t *testing.T) {
 		"/gone":     "HTTP 404 Not Found from " + otherHost,
 		"/loop":     "more than 10 redirects",
 	} {
-		_, _, err := f.Download(t.Context(), first.URL+path+"?X-Amz-Signature=secret")
+		_, err := f.Download(t.Context(), first.URL+path+"?X-Amz-Signature=secret", Validators{})
 		if err == nil || !strings.Contains(err.Error(), want) {
 			t.Errorf("%s: err = %v, want it to say %q", path, err, want)
 		}
@@ -139,16 +139,16 @@ func TestFetchChecksRedirects(t *testing.T) {
 			t.Errorf("%s: the error shows a link: %v", path, err)
 		}
 	}
-	body, host, err := f.Download(t.Context(), first.URL+"/ok")
-	if err != nil || host != otherHost || len(body) != len(png) {
-		t.Errorf("a redirect that works: host %q, %d bytes, %v", host, len(body), err)
+	a, err := f.Download(t.Context(), first.URL+"/ok", Validators{})
+	if err != nil || a.Host != otherHost || len(a.Body) != len(png) {
+		t.Errorf("a redirect that works: host %q, %d bytes, %v", a.Host, len(a.Body), err)
 	}
 	if n := otherHits.Load(); n != 2 {
 		t.Errorf("the redirects' server got %d requests, want 2", n)
 	}
 
 	// A fetcher of public addresses only refuses the first hop already.
-	_, _, err = (&Fetcher{Timeout: 5 * time.Second}).Download(t.Context(), first.URL+"/ok")
+	_, err = (&Fetcher{Timeout: 5 * time.Second}).Download(t.Context(), first.URL+"/ok", Validators{})
 	if !strings.Contains(err.Error(), "loopback") {
 		t.Errorf("a link to loopback: %v", err)
 	}

@@ -50,6 +50,10 @@ type QueryImage struct {
 	// says why, and the next apply tries again.
 	Thumb Ref    `json:"thumb,omitzero"`
 	Error string `json:"error,omitempty"`
+	// Validators are those of the answer Thumb was made from, when its
+	// server sent any: an apply asks for the image again only if it
+	// changed.
+	Validators
 }
 
 // Hit is what the index records for one hit of a search.

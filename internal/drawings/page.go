@@ -26,23 +26,18 @@ func (s *Step) Plan(ctx context.Context, sp *spec.Spec, rep *report.ChangeReport
 		s.Log.Debug().Err(err).Msg("the drawings index is unreadable; the plan fetches what it shows")
 		idx = NewIndex()
 	}
-	fresh := map[string]fetched{}
-	var mu sync.Mutex // local thumbnails are made here, fetched ones under runFetches' lock
-	keep := func(key string) func(Thumb, error) {
-		return func(t Thumb, err error) {
-			mu.Lock()
-			defer mu.Unlock()
-			fresh[key] = fetched{t, err}
-		}
+	fresh := map[string]fetched{} // written by the pool's callbacks, one at a time
+	keep := func(key string) func(fetched) {
+		return func(f fetched) { fresh[key] = f }
 	}
-	var jobs fetchJobs
+	p := s.newPool(ctx, nil)
 	for _, c := range rep.Searches {
 		entry := idx.Searches[c.Name]
 		for _, h := range c.New {
 			if entry != nil && entry.Hits[h.PatentPN] != nil && !entry.Hits[h.PatentPN].Drawing.IsZero() {
 				continue
 			}
-			jobs.add(h.ImageURL, keep(hitKey(c.Name, h.PatentPN)))
+			p.fetch(h.ImageURL, Validators{}, keep(hitKey(c.Name, h.PatentPN)))
 		}
 	}
 	for _, q := range sp.Searches {
@@ -52,13 +47,17 @@ func (s *Step) Plan(ctx context.Context, sp *spec.Spec, rep *report.ChangeReport
 			switch {
 			case queryThumb(entry, key) != nil:
 			case img.Local():
-				keep(key)(s.localThumb(ctx, img))
+				p.thumbnail(img.Path, keep(key))
 			case !rep.Offline: // an offline plan makes no request at all
-				jobs.add(img.URL, keep(key))
+				p.fetch(img.URL, Validators{}, keep(key))
 			}
 		}
 	}
-	s.runFetches(ctx, &jobs, nil)
+	budget := s.Budget
+	if budget <= 0 {
+		budget = DefaultBudget
+	}
+	p.finish(budget)
 	return s.page(ctx, sp, rep, idx, fresh)
 }
 
@@ -93,12 +92,6 @@ func (s *Step) Pages(ctx context.Context, sp *spec.Spec, searches []string) func
 	return func(rep *report.ChangeReport) *report.Page {
 		return s.page(ctx, sp, rep, index(), nil)
 	}
-}
-
-// fetched is a thumbnail a plan made in memory, or why it could not.
-type fetched struct {
-	thumb Thumb
-	err   error
 }
 
 // page gathers the pictures of rep's page from the cache and from fresh,

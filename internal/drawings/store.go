@@ -58,6 +58,29 @@ func InDir(dir string) *FileStore {
 // Dir is the store's directory.
 func (s *FileStore) Dir() string { return s.dir }
 
+// In returns the store of the same state in the directory base instead
+// (--drawings-dir): base/<the name of s's directory>, so that the states
+// that share base keep their drawings apart there too.
+func (s *FileStore) In(base string) *FileStore {
+	dir := filepath.Join(base, filepath.Base(s.dir))
+	return &FileStore{dir: dir, index: filepath.Join(dir, "index.json"), now: s.now}
+}
+
+// Writable says why thumbnails cannot be stored in the store's directory
+// (created if need be, as every apply's index is saved there), nil when
+// they can.
+func (s *FileStore) Writable(context.Context) error {
+	if err := os.MkdirAll(s.dir, 0o755); err != nil {
+		return err
+	}
+	f, err := atomicfile.Create(s.index, 0o644)
+	if err != nil {
+		return err
+	}
+	f.Abort()
+	return nil
+}
+
 // LoadIndex returns the index; an empty one when there is none yet. An
 // index that does not parse is an error that names the file: the caller
 // decides whether pictures are worth failing for.

@@ -99,27 +99,10 @@ type Thumb struct {
 	Data          []byte
 }
 
-// ErrNotImage is matched by the error of Make for bytes that do not decode
-// as a PNG, JPEG or GIF image.
+// ErrNotImage is matched by the error of a thumbnail made of bytes that do
+// not decode as a PNG, JPEG or GIF image, or whose header announces more
+// than 40 million pixels.
 var ErrNotImage = errors.New("not an image")
-
-// Make decodes src (PNG, JPEG or GIF), scales it down to at most MaxSide
-// pixels on its long side and encodes the result: PNG, or JPEG when that
-// is smaller for an opaque picture whose PNG is large. A drawing whose
-// pixels are all grey is kept in grey, a quarter of the size. A PNG or JPEG
-// of thumbnail size (and under 96 KB) is kept as it is, once it decoded in
-// full. Equal input gives equal bytes.
-//
-// An image whose header announces more than 40 million pixels is refused
-// as not an image, one whose decoding would need more than DecodeBudget as
-// ErrTooLarge, both before decoding.
-func Make(src []byte) (Thumb, error) {
-	h, err := inspect(src)
-	if err != nil {
-		return Thumb{}, err
-	}
-	return h.make(src)
-}
 
 // header is what an image's header says of it.
 type header struct {
@@ -128,8 +111,9 @@ type header struct {
 	cost   int64 // the bytes decoding and scaling it hold at most
 }
 
-// inspect reads src's header and refuses what Make would refuse before
-// decoding.
+// inspect reads src's header and refuses, before anything is decoded, an
+// image that is none (ErrNotImage) or whose decoding would need more than
+// DecodeBudget (ErrTooLarge).
 func inspect(src []byte) (header, error) {
 	cfg, format, err := image.DecodeConfig(bytes.NewReader(src))
 	if err != nil {
@@ -146,7 +130,12 @@ func inspect(src []byte) (header, error) {
 	return h, nil
 }
 
-// make is Make of src, whose header h is.
+// make decodes src, whose header h is (PNG, JPEG or GIF), scales it down
+// to at most MaxSide pixels on its long side and encodes the result: PNG,
+// or JPEG when that is smaller for an opaque picture whose PNG is large. A
+// drawing whose pixels are all grey is kept in grey, a quarter of the
+// size. A PNG or JPEG of thumbnail size (and under 96 KB) is kept as it
+// is, once it decoded in full. Equal input gives equal bytes.
 func (h header) make(src []byte) (Thumb, error) {
 	format := h.format
 	img, _, err := image.Decode(bytes.NewReader(src))

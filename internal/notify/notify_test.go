@@ -15,6 +15,7 @@ import (
 	"github.com/patwatch/patwatch/internal/report"
 	"github.com/patwatch/patwatch/spec"
 	"github.com/patwatch/patwatch/state"
+	"github.com/patwatch/patwatch/state/filestore"
 )
 
 var update = flag.Bool("update", false, "rewrite the golden files")
@@ -195,10 +196,14 @@ func TestBodySurvivesTheState(t *testing.T) {
 	msgs[0].Events[0].Score = 0.1 + 0.2 // a float without a short decimal form
 	st.Outbox = msgs
 	path := filepath.Join(t.TempDir(), "state.json")
-	if _, err := state.Save(path, st); err != nil {
+	file, err := filestore.New(path)
+	if err != nil {
 		t.Fatal(err)
 	}
-	back, err := state.Load(path)
+	if _, err := file.Save(t.Context(), st); err != nil {
+		t.Fatal(err)
+	}
+	back, err := filestore.Load(path)
 	if err != nil {
 		t.Fatal(err)
 	}

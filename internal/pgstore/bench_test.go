@@ -10,6 +10,7 @@ import (
 
 	"github.com/patwatch/patwatch/internal/pgstore/pgtest"
 	"github.com/patwatch/patwatch/state"
+	"github.com/patwatch/patwatch/state/filestore"
 )
 
 // BenchmarkStores measures the database store beside the state file on the
@@ -26,7 +27,11 @@ func BenchmarkStores(b *testing.B) {
 	ctx := context.Background()
 	big := bigState(searches, 1000)
 	path := filepath.Join(b.TempDir(), "patwatch.state.json")
-	if _, err := state.Save(path, big); err != nil {
+	file, err := filestore.New(path)
+	if err != nil {
+		b.Fatal(err)
+	}
+	if _, err := file.Save(ctx, big); err != nil {
 		b.Fatal(err)
 	}
 	schema := pgtest.Schema(b)
@@ -46,7 +51,7 @@ func BenchmarkStores(b *testing.B) {
 
 	b.Run("load/file", func(b *testing.B) {
 		for b.Loop() {
-			if st, err := state.Load(path); err != nil || len(st.Searches) != searches {
+			if st, err := filestore.Load(path); err != nil || len(st.Searches) != searches {
 				b.Fatal(err)
 			}
 		}
@@ -74,11 +79,11 @@ func BenchmarkStores(b *testing.B) {
 		}
 	}
 	b.Run("save-1-new-hit/file", func(b *testing.B) {
-		st, err := state.Load(path)
+		st, err := filestore.Load(path)
 		if err != nil {
 			b.Fatal(err)
 		}
-		save(b, st, func(st *state.State) (bool, error) { return state.Save(path, st) })
+		save(b, st, func(st *state.State) (bool, error) { return file.Save(ctx, st) })
 	})
 	runtime.GC()
 	b.Run("save-1-new-hit/postgres", func(b *testing.B) {
@@ -93,7 +98,7 @@ func BenchmarkStores(b *testing.B) {
 
 	b.Run("lock-unlock/file", func(b *testing.B) {
 		for b.Loop() {
-			h, err := state.Lock(ctx, path, "bench", 0)
+			h, err := filestore.Lock(ctx, path, "bench", 0)
 			if err != nil {
 				b.Fatal(err)
 			}

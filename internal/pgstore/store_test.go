@@ -17,6 +17,8 @@ import (
 
 	"github.com/patwatch/patwatch/internal/pgstore/pgtest"
 	"github.com/patwatch/patwatch/state"
+	"github.com/patwatch/patwatch/state/filestore"
+	"github.com/patwatch/patwatch/state/statefile"
 )
 
 var t0 = time.Date(2026, 3, 14, 9, 26, 53, 0, time.UTC)
@@ -76,7 +78,7 @@ func sampleState() *state.State {
 
 func marshal(t testing.TB, st *state.State) []byte {
 	t.Helper()
-	b, err := state.Marshal(st)
+	b, err := statefile.Marshal(st)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -600,19 +602,19 @@ func TestSessionSettings(t *testing.T) {
 	}
 }
 
-// TestStateFilesRoundTrip pushes every state file of the state package's
+// TestStateFilesRoundTrip pushes every state file of state/statefile's
 // test data (format 1 and 2: retired entries, the budget, an outbox with
 // a NUL in an event) and reads each back as the same bytes.
 func TestStateFilesRoundTrip(t *testing.T) {
 	ctx := context.Background()
 	schema := pgtest.Schema(t)
-	files, _ := filepath.Glob("../../state/testdata/*")
+	files, _ := filepath.Glob("../../state/statefile/testdata/*")
 	n := 0
 	for _, f := range files {
 		if fi, err := os.Stat(f); err != nil || fi.IsDir() {
 			continue
 		}
-		st, err := state.Load(f)
+		st, err := filestore.Load(f)
 		if err != nil || st.Serial == 0 {
 			continue // not a state file, or an empty one
 		}
@@ -647,7 +649,7 @@ func TestStateFilesRoundTrip(t *testing.T) {
 		})
 	}
 	if n < 2 {
-		t.Fatalf("found %d state files in ../../state/testdata, want at least 2", n)
+		t.Fatalf("found %d state files in ../../state/statefile/testdata, want at least 2", n)
 	}
 }
 

@@ -28,7 +28,7 @@ func TestRenderSkippedEntriesAndCalls(t *testing.T) {
 		{FormatJSON, `"calls": {`},
 	} {
 		var b bytes.Buffer
-		if err := Render(&b, c, f.format, false); err != nil {
+		if err := Render(&b, c, f.format); err != nil {
 			t.Fatal(err)
 		}
 		if !strings.Contains(b.String(), f.want) {
@@ -42,14 +42,14 @@ func TestRenderSkippedEntriesAndCalls(t *testing.T) {
 	offline := &ChangeReport{Command: "plan", Offline: true, Calls: Calls{Estimated: 12}}
 	offline.Finish()
 	var b bytes.Buffer
-	if err := Render(&b, offline, FormatJSON, true); err != nil {
+	if err := RenderStream(&b, offline, FormatJSON); err != nil {
 		t.Fatal(err)
 	}
 	if err := json.Unmarshal(b.Bytes(), &back); err != nil || back.Calls["estimated"] != 12.0 || back.Calls["made"] != nil {
 		t.Errorf("an offline plan's calls: %v (%v); want the estimate alone", back.Calls, err)
 	}
 	b.Reset()
-	_ = Render(&b, offline, FormatText, false)
+	_ = Render(&b, offline, FormatText)
 	if !strings.Contains(b.String(), "API calls: none (offline); worst case of the apply: 12\n") {
 		t.Errorf("an offline plan's text:\n%s", b.String())
 	}

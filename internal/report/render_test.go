@@ -54,7 +54,7 @@ func TestRenderGolden(t *testing.T) {
 	for _, format := range []string{FormatText, FormatMarkdown, FormatJSON} {
 		t.Run(format, func(t *testing.T) {
 			var buf bytes.Buffer
-			if err := Render(&buf, sampleReport("apply"), format, false); err != nil {
+			if err := Render(&buf, sampleReport("apply"), format); err != nil {
 				t.Fatal(err)
 			}
 			golden(t, filepath.Join("testdata", "report."+format+".golden"), buf.Bytes())
@@ -64,7 +64,7 @@ func TestRenderGolden(t *testing.T) {
 
 func TestRenderJSONContract(t *testing.T) {
 	var buf bytes.Buffer
-	if err := Render(&buf, sampleReport("apply"), FormatJSON, true); err != nil {
+	if err := RenderStream(&buf, sampleReport("apply"), FormatJSON); err != nil {
 		t.Fatal(err)
 	}
 	if n := strings.Count(buf.String(), "\n"); n != 1 {
@@ -163,7 +163,7 @@ func TestRenderEscapesControlCharacters(t *testing.T) {
 	c.Finish()
 	for _, format := range []string{FormatText, FormatMarkdown} {
 		var buf bytes.Buffer
-		if err := Render(&buf, c, format, false); err != nil {
+		if err := Render(&buf, c, format); err != nil {
 			t.Fatal(err)
 		}
 		out := buf.String()
@@ -202,7 +202,7 @@ func TestRenderPlanGolden(t *testing.T) {
 	for _, format := range []string{FormatText, FormatMarkdown} {
 		t.Run(format, func(t *testing.T) {
 			var buf bytes.Buffer
-			if err := Render(&buf, planReport(), format, false); err != nil {
+			if err := Render(&buf, planReport(), format); err != nil {
 				t.Fatal(err)
 			}
 			golden(t, filepath.Join("testdata", "plan."+format+".golden"), buf.Bytes())
@@ -234,7 +234,7 @@ func TestHeader(t *testing.T) {
 		t.Errorf("Header of a report without run facts = %q, want none", got)
 	}
 	var buf bytes.Buffer
-	Render(&buf, rep, FormatJSON, true)
+	RenderStream(&buf, rep, FormatJSON)
 	for _, want := range []string{`"generated_at":"2026-12-01T08:00:00Z"`, `"patwatch_version":"dev"`, `"spec":"patwatch.yaml"`, `"simulated":true`, `"trigger":"spec changed"`} {
 		if !strings.Contains(buf.String(), want) {
 			t.Errorf("JSON lacks %s: %s", want, buf.String())
@@ -253,7 +253,7 @@ func TestRenderEscapesBidiControls(t *testing.T) {
 	c.Finish()
 	for _, format := range []string{FormatText, FormatMarkdown} {
 		var buf bytes.Buffer
-		if err := Render(&buf, c, format, false); err != nil {
+		if err := Render(&buf, c, format); err != nil {
 			t.Fatal(err)
 		}
 		out := buf.String()
@@ -267,7 +267,7 @@ func TestRenderEscapesBidiControls(t *testing.T) {
 		}
 	}
 	var buf bytes.Buffer
-	if err := Render(&buf, c, FormatJSON, false); err != nil {
+	if err := Render(&buf, c, FormatJSON); err != nil {
 		t.Fatal(err)
 	}
 	var back ChangeReport
@@ -311,7 +311,7 @@ func TestRenderMarkdownLinks(t *testing.T) {
 			c := &ChangeReport{Command: "apply", Searches: []SearchChange{{Name: "s", Status: StatusOK, New: []HitChange{tt.hit}}}}
 			c.Finish()
 			var buf bytes.Buffer
-			if err := Render(&buf, c, FormatMarkdown, false); err != nil {
+			if err := Render(&buf, c, FormatMarkdown); err != nil {
 				t.Fatal(err)
 			}
 			out := buf.String()
@@ -324,7 +324,7 @@ func TestRenderMarkdownLinks(t *testing.T) {
 				}
 			}
 			buf.Reset()
-			if err := Render(&buf, c, FormatJSON, false); err != nil {
+			if err := Render(&buf, c, FormatJSON); err != nil {
 				t.Fatal(err)
 			}
 			var back ChangeReport
@@ -356,10 +356,34 @@ func TestRenderStoppedAndRestoredGolden(t *testing.T) {
 	for _, format := range []string{FormatText, FormatMarkdown, FormatJSON} {
 		t.Run(format, func(t *testing.T) {
 			var buf bytes.Buffer
-			if err := Render(&buf, rep, format, false); err != nil {
+			if err := Render(&buf, rep, format); err != nil {
 				t.Fatal(err)
 			}
 			golden(t, filepath.Join("testdata", "stopped."+format+".golden"), buf.Bytes())
 		})
+	}
+}
+
+// TestRenderStream: watch's stream is one JSON object a line, and text or
+// markdown with a blank line after each report.
+func TestRenderStream(t *testing.T) {
+	for _, format := range []string{FormatText, FormatMarkdown, FormatJSON} {
+		var doc, stream bytes.Buffer
+		if err := Render(&doc, sampleReport("apply"), format); err != nil {
+			t.Fatal(err)
+		}
+		if err := RenderStream(&stream, sampleReport("apply"), format); err != nil {
+			t.Fatal(err)
+		}
+		switch format {
+		case FormatJSON:
+			if n := strings.Count(stream.String(), "\n"); n != 1 || !strings.HasSuffix(stream.String(), "}\n") {
+				t.Errorf("json: %d lines in the stream's entry, want 1", n)
+			}
+		default:
+			if stream.String() != doc.String()+"\n" {
+				t.Errorf("%s: the stream's entry is not the report and a blank line:\n%s", format, stream.String())
+			}
+		}
 	}
 }

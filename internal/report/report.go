@@ -1,8 +1,10 @@
 // Package report is the change report of a run: what each search and
-// report did, as typed statuses, and the renderers that turn it into text,
-// markdown or JSON. The reconciler builds a ChangeReport; commands render it.
-// A new output (an HTML page, a notification digest) is one new renderer
-// file here.
+// report did, as typed statuses, what of it failed (Failure), and the
+// renderers that turn it into text, markdown, JSON (Render, RenderStream)
+// or an HTML page (RenderHTML); RenderGallery draws every hit a state holds.
+// The reconciler builds a ChangeReport; commands render it. A new format is
+// one renderer file here and its case in render. The notification digests
+// are notify's.
 package report
 
 import "time"
@@ -45,8 +47,8 @@ const (
 	ReportDownload  ReportStatus = "download" // plan: apply would download the finished file
 )
 
-// ChangeReport is what a run found: the JSON change report of the contract in
-// shared/interface.md, and the model the text and markdown renderers draw.
+// ChangeReport is what a run found: the JSON change report of README.md's
+// "Change reports", and the model the text and markdown renderers draw.
 type ChangeReport struct {
 	FormatVersion string `json:"format_version"`
 	Command       string `json:"command"`
@@ -96,11 +98,11 @@ type Calls struct {
 	Made      *int `json:"made,omitempty"`
 }
 
-// Stop is why a run stopped early, and what to check.
 // NotDoneStopped is the error of an entry left undone because the run
 // stopped at an account-wide error (Stop).
 const NotDoneStopped = "not done: the run stopped at an account-wide error"
 
+// Stop is why a run stopped early, and what to check.
 type Stop struct {
 	Error string `json:"error"`
 	Check string `json:"check"`

@@ -3,6 +3,7 @@ package runner
 import (
 	"context"
 
+	"github.com/patwatch/patwatch/internal/patsnap"
 	"github.com/patwatch/patwatch/internal/report"
 	"github.com/patwatch/patwatch/reconciler"
 	"github.com/patwatch/patwatch/spec"
@@ -14,8 +15,9 @@ import (
 type Drawings interface {
 	// Start begins the step of an apply of sp, before its calls, and
 	// returns the reconciler's Observe (nil: keep every hit with its
-	// link). Ending ctx ends what it began.
-	Start(ctx context.Context, sp *spec.Spec) func(ch *report.SearchChange, rank int, patentPN string, isNew bool) reconciler.Keep
+	// link): drawings are fetched while the calls go on. Ending ctx ends
+	// what it began.
+	Start(ctx context.Context, sp *spec.Spec) func(ch *report.SearchChange, rank int, hit *patsnap.Hit, isNew bool) reconciler.Keep
 	// Keep ends the step of the apply once its state is saved, and
 	// returns what gathers the pictures of the run's page.
 	Keep(ctx context.Context, out *reconciler.Outcome) func() *report.Page

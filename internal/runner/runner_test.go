@@ -17,6 +17,7 @@ import (
 	"github.com/patwatch/patwatch/reconciler"
 	"github.com/patwatch/patwatch/spec"
 	"github.com/patwatch/patwatch/state"
+	"github.com/patwatch/patwatch/state/filestore"
 )
 
 // memStore is a Store in memory; saveErr, when set, refuses every save.
@@ -109,10 +110,10 @@ func TestOnceEndsAtItsDeadline(t *testing.T) {
 // TestOnceReturnsTheReportOfARunNotSaved: a refused save still returns the
 // change report, with an error matching ErrNotSaved and the store's.
 func TestOnceReturnsTheReportOfARunNotSaved(t *testing.T) {
-	refused := &state.ReplacedError{Path: "s.json", What: "replaced", Loaded: "serial 1 of lineage x", Found: "serial 2 of lineage x"}
+	refused := &filestore.ReplacedError{Path: "s.json", What: "replaced", Loaded: "serial 1 of lineage x", Found: "serial 2 of lineage x"}
 	st := &memStore{st: state.New(), saveErr: refused}
 	rep, err := newRunner(st, slowAPI{}).Once(context.Background(), &spec.Spec{Searches: []spec.Search{search("fast")}}, Options{})
-	var re *state.ReplacedError
+	var re *filestore.ReplacedError
 	if !errors.Is(err, ErrNotSaved) || !errors.As(err, &re) {
 		t.Fatalf("error %v; want ErrNotSaved and the store's error", err)
 	}

@@ -10,24 +10,25 @@ import (
 	"github.com/patwatch/patwatch/internal/drawings"
 	"github.com/patwatch/patwatch/internal/hint"
 	"github.com/patwatch/patwatch/state"
+	"github.com/patwatch/patwatch/state/filestore"
 )
 
 // watchAux is the side file name of the file store's watch lock
-// (state.FileStore.LockWatch).
+// (filestore.Store.LockWatch).
 const watchAux = "watch"
 
 // fileStore is a state file: package state's file store, with what the
 // seam asks beyond it.
 type fileStore struct {
-	*state.FileStore
+	*filestore.Store
 }
 
 func openFile(path string) (*fileStore, error) {
-	f, err := state.NewFileStore(path)
+	f, err := filestore.New(path)
 	if err != nil {
 		return nil, err
 	}
-	return &fileStore{FileStore: f}, nil
+	return &fileStore{Store: f}, nil
 }
 
 func (s *fileStore) Kind() string { return "state file" }
@@ -54,16 +55,16 @@ func (s *fileStore) LoadSerial(ctx context.Context, n uint64) (*state.State, err
 	if !ok {
 		return nil, s.Missing()
 	}
-	cur, err := state.Load(s.Path)
+	cur, err := filestore.Load(s.Path)
 	if err != nil {
 		return nil, err
 	}
 	if cur.Serial == n {
 		return cur, nil
 	}
-	backup := state.BackupPath(s.Path)
+	backup := filestore.BackupPath(s.Path)
 	if _, err := os.Stat(backup); err == nil {
-		if b, err := state.Load(backup); err == nil && b.Serial == n {
+		if b, err := filestore.Load(backup); err == nil && b.Serial == n {
 			return b, nil
 		}
 	}
@@ -75,7 +76,7 @@ func (s *fileStore) LoadSerial(ctx context.Context, n uint64) (*state.State, err
 // replaces as the backup.
 func (s *fileStore) Replace(_ context.Context, st *state.State, serial uint64) error {
 	st.Serial = serial
-	return state.Replace(s.Path, st)
+	return filestore.Replace(s.Path, st)
 }
 
 // FilesDir is the state file's directory, whatever reportsDir is.
@@ -86,7 +87,7 @@ func (s *fileStore) FilesDir(string) string { return s.Dir() }
 func (s *fileStore) DrawingsDir() string { return drawings.ForStateFile(s.Path).Dir() }
 
 func (s *fileStore) Reserved(path string, aux ...string) bool {
-	return s.FileStore.Reserved(path, append([]string{watchAux}, aux...)...)
+	return s.Store.Reserved(path, append([]string{watchAux}, aux...)...)
 }
 
 func (s *fileStore) Close() error { return nil }

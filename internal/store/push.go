@@ -35,7 +35,7 @@ type PushResult struct {
 
 // Push replaces the state dst holds with the one src holds, under dst's
 // lock, as 'patwatch state push' does. The lineage and serial policy is
-// state.PushSerial's: a refusal is a *state.PushError naming dst and
+// PushSerial's: a refusal is a *PushError naming dst and
 // o.From. A state that --sandbox runs wrote moves with their memory, and
 // is never pushed over a real watch list's state, nor a real one over it,
 // unless forced: simulated hits would pass for real ones.
@@ -67,8 +67,8 @@ func Push(ctx context.Context, dst, src Store, o PushOptions) (PushResult, error
 			return PushResult{}, err
 		}
 	}
-	serial, err := state.PushSerial(cur, pushed, o.Force)
-	var pe *state.PushError
+	serial, err := PushSerial(cur, pushed, o.Force)
+	var pe *PushError
 	if errors.As(err, &pe) {
 		pe.Target, pe.Source = dst.String(), o.From
 	}

@@ -12,7 +12,7 @@
 // Beside the seam, the package holds what commands do with a state through
 // it whatever its kind: Pull (its JSON), Push (the replacement that
 // 'patwatch state push' makes, with its lineage and serial policy, see
-// state.PushSerial), Simulated (whether --sandbox runs wrote it),
+// PushSerial), Simulated (whether --sandbox runs wrote it),
 // Refreshed (when its searches were last refreshed).
 package store
 
@@ -28,6 +28,7 @@ import (
 	"github.com/patwatch/patwatch/internal/hint"
 	"github.com/patwatch/patwatch/internal/pgstore"
 	"github.com/patwatch/patwatch/state"
+	"github.com/patwatch/patwatch/state/statefile"
 )
 
 // Store is one state, wherever it lives. A Store is used by one goroutine
@@ -48,7 +49,7 @@ import (
 //     replace is not the one the last Load saw (another run saved a newer
 //     serial, or the state was replaced by one of another lineage).
 //   - What Save or Replace wrote reads back through Load as the same bytes
-//     (state.Marshal).
+//     (statefile.Marshal).
 //   - A side data name that was never written reads as an error matching
 //     fs.ErrNotExist; so do Missing, and LoadSerial of a state never saved.
 type Store interface {
@@ -195,14 +196,14 @@ func Refreshed(ctx context.Context, s Store) (map[string]time.Time, error) {
 	return out, nil
 }
 
-// Pull returns the state s holds as a state file's JSON (state.Marshal). A
+// Pull returns the state s holds as a state file's JSON (statefile.Marshal). A
 // state never saved is an error, s.Missing(): there is nothing to pull.
 func Pull(ctx context.Context, s Store) ([]byte, error) {
 	st, err := loadExisting(ctx, s)
 	if err != nil {
 		return nil, err
 	}
-	return state.Marshal(st)
+	return statefile.Marshal(st)
 }
 
 // PullSerial is Pull of the state as it was saved at serial n (see
@@ -212,7 +213,7 @@ func PullSerial(ctx context.Context, s Store, n uint64) ([]byte, error) {
 	if err != nil {
 		return nil, err
 	}
-	return state.Marshal(st)
+	return statefile.Marshal(st)
 }
 
 // notExist is an error that matches fs.ErrNotExist without saying so.

@@ -21,6 +21,7 @@ import (
 	"time"
 
 	"github.com/patwatch/patwatch/state"
+	"github.com/patwatch/patwatch/state/statefile"
 )
 
 // DB holds named states. Its zero value is not usable: call New.
@@ -329,7 +330,7 @@ func (s *Store) put(r *record, st *state.State, serial uint64) {
 func content(st *state.State) ([]byte, error) {
 	c := *st
 	c.Serial, c.PatwatchVersion = 0, ""
-	return state.Marshal(&c)
+	return statefile.Marshal(&c)
 }
 
 // RecordRun keeps run in the state's history of runs.

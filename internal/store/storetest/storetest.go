@@ -23,6 +23,7 @@ import (
 
 	"github.com/patwatch/patwatch/internal/store"
 	"github.com/patwatch/patwatch/state"
+	"github.com/patwatch/patwatch/state/statefile"
 )
 
 // Backend is a kind of state under test.
@@ -104,7 +105,7 @@ func Sample() *state.State {
 
 func marshal(t *testing.T, st *state.State) []byte {
 	t.Helper()
-	b, err := state.Marshal(st)
+	b, err := statefile.Marshal(st)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -476,8 +477,8 @@ func push(t *testing.T, b Backend, name string) {
 	st.Searches["empty.search"].Fingerprint = fp("d")
 	save(t, s, st)
 	_, err := pushFrom(t, b, name, src, false)
-	var pe *state.PushError
-	if !errors.As(err, &pe) || pe.Refusal != state.PushOlder || pe.Target != s.String() || pe.Source != "pushed.json" {
+	var pe *store.PushError
+	if !errors.As(err, &pe) || pe.Refusal != store.PushOlder || pe.Target != s.String() || pe.Source != "pushed.json" {
 		t.Fatalf("pushing an older state: %v; want a PushError naming %s and pushed.json", err, s)
 	}
 	if r, err := pushFrom(t, b, name, src, true); err != nil || r.Serial != st.Serial+1 {
@@ -490,7 +491,7 @@ func push(t *testing.T, b Backend, name string) {
 	// Another lineage is refused, unless forced.
 	other := b.New(t)
 	replace(t, b, other, state.New())
-	if _, err := pushFrom(t, b, name, other, false); !errors.As(err, &pe) || pe.Refusal != state.PushOtherLineage {
+	if _, err := pushFrom(t, b, name, other, false); !errors.As(err, &pe) || pe.Refusal != store.PushOtherLineage {
 		t.Errorf("pushing another lineage: %v; want a PushError", err)
 	}
 	// A state that does not exist is nothing to push.
