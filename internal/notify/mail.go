@@ -193,6 +193,8 @@ func dialAndSend(ctx context.Context, cfg *smtp.Config, msg *mail.Msg) error {
 		return nil
 	case ctx.Err() != nil:
 		return &attemptError{err: errors.New("smtp: no answer in time"), retry: true}
+	case errors.Is(err, os.ErrDeadlineExceeded):
+		return &attemptError{err: fmt.Errorf("smtp: the server did not answer within %s (the URL's timeout for each command)", timeout), retry: true}
 	}
 	return &attemptError{err: fmt.Errorf("smtp: %w", err), retry: !permanent(err)}
 }
