@@ -89,6 +89,7 @@ type Store struct {
 	migrated bool
 	snap     *snapshot // what the last Load returned or the last Save wrote
 	command  string    // the command of the last Lock, recorded with saves
+	held     *heldLock // the state's lock while this store holds it
 }
 
 // Open returns the store the URL names:
