@@ -152,6 +152,9 @@ func (s *Store) parse(rawURL string) error {
 		return fmt.Errorf("state URL: schema %q is longer than PostgreSQL's 63-byte names", s.schema)
 	case strings.ContainsRune(s.state, 0) || strings.ContainsRune(s.schema, 0):
 		return errors.New("state URL: the state and schema names cannot hold a NUL character")
+	case systemSchema(s.schema):
+		return hint.Wrap(fmt.Errorf("state URL: schema %q is PostgreSQL's own (information_schema and every name that begins with pg_ are the system's): patwatch cannot keep its tables there", s.schema),
+			"name a schema of patwatch's own, such as schema=patwatch (the default), which patwatch creates on first use")
 	}
 	q.Del("state")
 	q.Del("schema")
@@ -362,6 +365,14 @@ func (e *redactedError) Hint() string {
 		return h.Hint()
 	}
 	return ""
+}
+
+// systemSchema reports whether name is one of PostgreSQL's own schemas:
+// information_schema, or a name that begins with pg_, which PostgreSQL
+// reserves (pg_catalog, pg_toast, …): no user can create one, nor tables
+// in one.
+func systemSchema(name string) bool {
+	return name == "information_schema" || strings.HasPrefix(name, "pg_")
 }
 
 // ident quotes a name for SQL.
