@@ -109,26 +109,7 @@ func (s *Store) lock(ctx context.Context, kind, command string, timeout time.Dur
 		return nil, err
 	}
 	key := lockKey(s.schema, s.state, kind)
-	var got bool
-	if timeout <= 0 {
-		err = conn.QueryRow(ctx, "SELECT pg_try_advisory_lock($1)", key).Scan(&got)
-	} else {
-		ms := max(timeout.Milliseconds(), 1)
-		// lock_timeout bounds the wait; the statement timeout is lifted
-		// above it for this one statement.
-		_, err = conn.Exec(ctx, fmt.Sprintf("SET lock_timeout = %d; SET statement_timeout = %d", ms, ms+30_000))
-		if err == nil {
-			_, err = conn.Exec(ctx, "SELECT pg_advisory_lock($1)", key)
-			got = err == nil
-			var pe *pgconn.PgError
-			if errors.As(err, &pe) && pe.Code == "55P03" { // lock_not_available
-				err = nil
-			}
-		}
-		if err == nil {
-			_, err = conn.Exec(ctx, "RESET lock_timeout; RESET statement_timeout")
-		}
-	}
+	got, err := acquire(ctx, conn, key, timeout)
 	if err != nil {
 		return fail(fmt.Errorf("lock state %s in %s: %w", s.state, s.display, err))
 	}
@@ -191,6 +172,32 @@ func (s *Store) lock(ctx context.Context, kind, command string, timeout time.Dur
 		})
 		return uerr
 	}, nil
+}
+
+// acquire takes the advisory lock key on conn's session, waiting up to
+// timeout (zero: try once); got is false when another session holds it.
+func acquire(ctx context.Context, conn *pgx.Conn, key int64, timeout time.Duration) (got bool, err error) {
+	if timeout <= 0 {
+		err = conn.QueryRow(ctx, "SELECT pg_try_advisory_lock($1)", key).Scan(&got)
+		return got, err
+	}
+	ms := max(timeout.Milliseconds(), 1)
+	// lock_timeout bounds the wait; the statement timeout is lifted above
+	// it for this one statement.
+	if _, err = conn.Exec(ctx, fmt.Sprintf("SET lock_timeout = %d; SET statement_timeout = %d", ms, ms+30_000)); err != nil {
+		return false, err
+	}
+	_, err = conn.Exec(ctx, "SELECT pg_advisory_lock($1)", key)
+	got = err == nil
+	var pe *pgconn.PgError
+	if errors.As(err, &pe) && pe.Code == "55P03" { // lock_not_available
+		err = nil
+	}
+	if err != nil {
+		return false, err
+	}
+	_, err = conn.Exec(ctx, "RESET lock_timeout; RESET statement_timeout")
+	return got, err
 }
 
 // lockedError names the holder of the lock key: the locks row whose
