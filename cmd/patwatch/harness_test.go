@@ -226,7 +226,7 @@ func takesSpec(cmd string) bool {
 // bound; it waits on a condition, not on a guess of how long things take.
 func waitFor(t testing.TB, what string, cond func() bool) {
 	t.Helper()
-	waitWithin(t, 20*time.Second, what, cond)
+	waitWithin(t, 60*time.Second, what, cond) // a -race run on a loaded 2-core machine took over 20 s
 }
 
 // waitWithin is waitFor with the bound given.

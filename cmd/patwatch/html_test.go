@@ -144,7 +144,9 @@ func newImageServer(t *testing.T) *imageServer {
 func TestHTMLDrawingFailures(t *testing.T) {
 	h := newHarness(t, fake.Options{})
 	imgs := newImageServer(t)
-	h.tuneDrawings = func(d *drawings.Step) { d.Fetcher.Timeout = 300 * time.Millisecond }
+	// SLOW1 never answers: its fetch fails at this timeout, long enough
+	// that the others, answered at once, never meet it on a loaded machine.
+	h.tuneDrawings = func(d *drawings.Step) { d.Fetcher.Timeout = 3 * time.Second }
 	h.writeSpec(twoSearches)
 	hits := func(pns ...string) []fake.Hit {
 		out := fakeHits(pns...)
@@ -175,7 +177,7 @@ func TestHTMLDrawingFailures(t *testing.T) {
 		"drawing of OK1":   "",
 		"drawing of 404A":  "HTTP 404",
 		"drawing of HTML1": "not an image",
-		"drawing of SLOW1": "no answer within 300ms",
+		"drawing of SLOW1": "no answer within 3s",
 	}
 	for alt, reason := range want {
 		p, ok := pics[alt]

@@ -73,6 +73,7 @@ func newGovernor(qps float64, jitter time.Duration, now func() time.Time, sleep 
 	g := &governor{now: now, sleep: sleep, span: time.Second + jitter, max: qps, rate: qps}
 	g.probes.proven = make(map[string]bool)
 	g.probes.on = make(map[string]*probation)
+	g.probes.out = make(map[string]int)
 	g.lim = rate.NewLimiter(rate.Limit(qps/g.span.Seconds()), 1)
 	return g
 }
