@@ -81,6 +81,21 @@ func (s *mailServer) mails() []string {
 	return slices.Clone(s.mail)
 }
 
+// sessions says, for each MAIL command, whether its session was
+// encrypted; logins counts the AUTH attempts.
+func (s *mailServer) sessions() (encrypted []bool, logins int) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return slices.Clone(s.tls), s.auth
+}
+
+// wire is what connection i sent, byte for byte.
+func (s *mailServer) wire(i int) string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.raw[i].String()
+}
+
 type recordingListener struct {
 	net.Listener
 	srv *mailServer
@@ -376,7 +391,7 @@ func TestEmailOnARealServer(t *testing.T) {
 	if len(referred) != 2 || !maps.Equal(referred, parts) {
 		t.Errorf("the HTML refers to %v, the parts are %v", referred, parts)
 	}
-	if srv.tls[0] {
+	if enc, _ := srv.sessions(); enc[0] {
 		t.Error("usestarttls=no, and the session was encrypted")
 	}
 }
@@ -395,10 +410,10 @@ func TestEmailHoldsNoSmuggling(t *testing.T) {
 	if out := deliverMail(t, testNotifier(nil, nil, nil), url, emailPages(t), m); out.Err() != nil {
 		t.Fatal(out.Err())
 	}
-	if n := len(srv.tls); n != 1 {
-		t.Fatalf("the server was given %d MAIL commands, want 1", n)
+	if enc, _ := srv.sessions(); len(enc) != 1 {
+		t.Fatalf("the server was given %d MAIL commands, want 1", len(enc))
 	}
-	wire := srv.raw[0].String()
+	wire := srv.wire(0)
 	if i := regexp.MustCompile(`\r[^\n]|[^\r]\n`).FindStringIndex(wire); i != nil {
 		t.Errorf("a bare CR or LF on the wire: %q", wire[max(0, i[0]-40):min(len(wire), i[1]+40)])
 	}
@@ -487,8 +502,8 @@ func TestEmailTLS(t *testing.T) {
 			if out := deliverMail(t, testNotifier(nil, nil, nil), url, nil, mailMessage()); out.Err() != nil {
 				t.Fatal(out.Err())
 			}
-			if len(srv.tls) != 1 || !srv.tls[0] {
-				t.Errorf("sessions encrypted: %v, want one, encrypted", srv.tls)
+			if enc, _ := srv.sessions(); len(enc) != 1 || !enc[0] {
+				t.Errorf("sessions encrypted: %v, want one, encrypted", enc)
 			}
 		})
 	}
@@ -507,8 +522,8 @@ func TestEmailRefusedLoginIsNotRetried(t *testing.T) {
 	srv := newMailServer(t, nil, false)
 	url := "smtp://patwatch:wrong-" + mailPass + "@" + srv.addr + "/?from=a@example.com&to=b@example.com&usestarttls=no"
 	out := deliverMail(t, testNotifier(nil, nil, nil), url, nil, mailMessage())
-	if out.Err() == nil || len(out.Outbox) != 1 || srv.auth != 1 {
-		t.Errorf("err %v, outbox %d, %d logins; want one login and the message kept", out.Err(), len(out.Outbox), srv.auth)
+	if _, logins := srv.sessions(); out.Err() == nil || len(out.Outbox) != 1 || logins != 1 {
+		t.Errorf("err %v, outbox %d, %d logins; want one login and the message kept", out.Err(), len(out.Outbox), logins)
 	}
 	if strings.Contains(out.Err().Error(), mailPass) {
 		t.Errorf("the error holds the password: %v", out.Err())
