@@ -109,21 +109,22 @@ func (n *Notifier) deadline(ctx context.Context) (context.Context, context.Cance
 	if d <= 0 {
 		d = DefaultDeadline
 	}
-	return context.WithTimeoutCause(ctx, d, &DeadlineError{Deadline: d})
+	return context.WithTimeoutCause(ctx, d, &deadlineError{Deadline: d})
 }
 
-// DeadlineError is why an attempt failed when a delivery's deadline
-// (Notifier.Deadline) passed during it, or before it.
-type DeadlineError struct{ Deadline time.Duration }
+// deadlineError is why an attempt failed when a delivery's deadline
+// (Notifier.Deadline) passed during it, or before it; the channel's error
+// starts with it.
+type deadlineError struct{ Deadline time.Duration }
 
-func (e *DeadlineError) Error() string {
+func (e *deadlineError) Error() string {
 	return fmt.Sprintf("the delivery's deadline of %s passed", e.Deadline)
 }
 
 // interrupted reports whether ctx ended before its delivery's deadline:
 // an interrupt, or the run's own deadline.
 func interrupted(ctx context.Context) bool {
-	var de *DeadlineError
+	var de *deadlineError
 	return ctx.Err() != nil && !errors.As(context.Cause(ctx), &de)
 }
 
@@ -388,7 +389,7 @@ func (n *Notifier) sendWithRetry(ctx context.Context, t *target, m *state.Messag
 		}
 		var ae *attemptError
 		retry := !errors.As(err, &ae) || ae.retry
-		var de *DeadlineError
+		var de *deadlineError
 		if errors.As(context.Cause(ctx), &de) {
 			err = fmt.Errorf("%w: %w", de, err)
 		}

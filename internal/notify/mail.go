@@ -69,7 +69,7 @@ func (n *Notifier) sendMail(ctx context.Context, t *target, m *state.Message, pa
 	if err != nil {
 		return &attemptError{err: fmt.Errorf("the URL is not one patwatch can read as smtp:// (%s)", scrub(err.Error(), t.secrets)), retry: false}
 	}
-	msg, err := n.composeMail(cfg, m, pages, t.queryKeys())
+	msg, err := n.composeMail(cfg, m, pages, queryKeys(t.url))
 	if err != nil {
 		return &attemptError{err: fmt.Errorf("smtp: %w", err), retry: false}
 	}
@@ -156,7 +156,7 @@ func dialAndSend(ctx context.Context, cfg *smtp.Config, msg *mail.Msg) error {
 	defer stop()
 	defer conns.closeAll()
 
-	tlsConfig := &tls.Config{ServerName: cfg.Host, MinVersion: tls.VersionTLS12, InsecureSkipVerify: cfg.SkipTLSVerify} //nolint:gosec // the URL's skiptlsverify
+	tlsConfig := &tls.Config{ServerName: cfg.Host, MinVersion: tls.VersionTLS12, InsecureSkipVerify: cfg.SkipTLSVerify} // the URL's skiptlsverify, as shoutrrr reads it
 	implicit := cfg.Encryption == smtp.EncMethods.ImplicitTLS || cfg.Encryption == smtp.EncMethods.Auto && cfg.Port == smtp.ImplicitTLSPort
 	policy := mail.NoTLS
 	switch {
@@ -295,6 +295,3 @@ func (s *connSet) closeAll() {
 	}
 	s.conns = nil
 }
-
-// queryKeys are the query keys of t's URL, lower-case.
-func (t *target) queryKeys() map[string]bool { return queryKeys(t.url) }
