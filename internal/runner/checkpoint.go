@@ -67,7 +67,7 @@ func (c *checkpoints) Save(out *reconciler.Outcome) {
 	}
 	// Saved even when the run's context ended, under the lock's proof:
 	// what completed is kept.
-	written, err := c.ls.save(c.ctx, out)
+	written, err := c.ls.checkpoint(c.ctx, out)
 	if err == nil {
 		c.saved = out.State
 	}
