@@ -24,7 +24,7 @@ import (
 // each run a child process under /usr/bin/time -v. After the baseline, one
 // hit in a hundred of each search (by a hash of search and number) is made
 // reported new, first seen an hour after it; the decisions cover half of
-// those, and other hits up to their number. The rounds (PATWATCH_MEM_ROUNDS, default 2)
+// those, other hits, and made-up numbers up to their number. The rounds (PATWATCH_MEM_ROUNDS, default 2)
 // alternate without and with decisions.
 //
 //	PATWATCH_DECISIONS_BIN=/tmp/bin/patwatch \
@@ -94,8 +94,8 @@ func BenchmarkDecisions(b *testing.B) {
 
 // benchNewHits makes one hit in a hundred of each search of the state at
 // path reported new (first seen an hour after its baseline) and returns a
-// decisions file of at most n entries: on half of those patents, then on
-// other hits.
+// decisions file of n entries: on half of those patents, then on other
+// hits, then on numbers no search holds.
 func benchNewHits(b *testing.B, path string, n int) []byte {
 	b.Helper()
 	st, err := filestore.Load(path)
@@ -137,6 +137,11 @@ func benchNewHits(b *testing.B, path string, n int) []byte {
 		if !fresh[pn] {
 			decided = append(decided, pn)
 		}
+	}
+	// The fake's corpus holds fewer patents than that: the rest are
+	// numbers no search holds, which a real decisions file also gathers.
+	for i := 0; len(decided) < n; i++ {
+		decided = append(decided, fmt.Sprintf("CN9%08dU", i))
 	}
 	var d strings.Builder
 	d.WriteString("version: 1\ndecisions:\n")
