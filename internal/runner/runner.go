@@ -179,7 +179,9 @@ func (r *Runner) Once(ctx context.Context, sp *spec.Spec, opts Options) (*report
 	stopDrawings := r.startDrawings(ctx, sp, rec, opts)
 	defer stopDrawings()
 	sent := callsSent(api)
-	count := func(out *reconciler.Outcome) { r.countCalls(sp, recorded, out, api, sent, started, opts.saved.callsBefore()) }
+	count := func(out *reconciler.Outcome) {
+		r.countCalls(sp, recorded, out, api, sent, started, opts.saved.callsBefore())
+	}
 	if r.Mode == reconciler.ModeApply {
 		rec.Checkpoints = r.newCheckpoints(ctx, ls, sp, recorded, opts, started, count)
 	}
