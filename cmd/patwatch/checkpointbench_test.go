@@ -75,8 +75,8 @@ func BenchmarkCheckpointOverhead(b *testing.B) {
 					if r.code != exitOK && r.code != exitChanged {
 						b.Fatalf("apply by %s exited %d\n%s", bin, r.code, memTail(r.stderr))
 					}
-					memSay("%-20s round %d %-16s load %s  wall %s  peak RSS %.0f MB  new or dropped hits %d",
-						kind, round, filepath.Base(bin), load, r.wall, float64(r.rssKB)*1024/1e6, memChangedHits(b, r.stdout))
+					memSay("%-20s round %d %-16s load %s  wall %s  CPU %.1f s  peak RSS %.0f MB  new or dropped hits %d",
+						kind, round, filepath.Base(bin), load, r.wall, r.cpu, float64(r.rssKB)*1024/1e6, memChangedHits(b, r.stdout))
 				}
 			}
 		}
