@@ -26,7 +26,7 @@ func PlanOffline(sc *Scope, before Queries) *report.ChangeReport {
 	rep := reviewOffline(sc.toRun.desired, sc.toRun.recorded, before)
 	sc.merge(rep)
 	rep.Calls.Estimated = sc.estimate
-	rep.Calls.PerDay = perDay(sc.desired, sc.recorded, before, rep)
+	rep.CallsPerDay = perDay(sc.desired, sc.recorded, before, rep)
 	until := sc.started.Add(state.RetentionPeriod)
 	for i := range rep.Searches {
 		if rep.Searches[i].Status == report.StatusRemoved {

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"os"
 	"slices"
 	"strings"
 
@@ -30,6 +31,45 @@ func Format(data []byte) ([]byte, error) {
 // FormatDecisions is Format for a decisions file.
 func FormatDecisions(data []byte) ([]byte, error) {
 	return formatYAML(data, nil)
+}
+
+// Formatted is a file of a spec and its canonical form (see FormatFiles).
+type Formatted struct {
+	Path          string
+	Before, After []byte
+}
+
+// Changed reports whether the file is not in canonical form.
+func (f Formatted) Changed() bool { return !bytes.Equal(f.Before, f.After) }
+
+// FormatFiles reads the spec file at path, and its decisions file when
+// there is one (DecisionsPath), and returns each with its canonical form
+// (Format, FormatDecisions). It writes nothing: Rewrite does.
+func FormatFiles(path string) ([]Formatted, error) {
+	files := []Formatted{{Path: path}}
+	if d := DecisionsPath(path); fileExists(d) {
+		files = append(files, Formatted{Path: d})
+	}
+	for i, f := range files {
+		format := Format
+		if i > 0 {
+			format = FormatDecisions
+		}
+		var err error
+		if f.Before, err = os.ReadFile(f.Path); err != nil {
+			return nil, fmt.Errorf("read spec: %w", err)
+		}
+		if f.After, err = format(f.Before); err != nil {
+			return nil, fmt.Errorf("%s: %w", f.Path, err)
+		}
+		files[i] = f
+	}
+	return files, nil
+}
+
+func fileExists(path string) bool {
+	_, err := os.Stat(path)
+	return err == nil
 }
 
 // Rewrite replaces the file at path with data (a formatted spec or

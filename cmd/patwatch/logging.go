@@ -7,6 +7,7 @@ import (
 	"os"
 	"time"
 
+	"github.com/patwatch/patwatch/internal/flagvalue"
 	"github.com/rs/zerolog"
 )
 
@@ -18,8 +19,8 @@ type logFlags struct {
 
 func addLogFlags(fs *flag.FlagSet) *logFlags {
 	lf := &logFlags{level: zerolog.InfoLevel}
-	fs.Var(&levelValue{&lf.level}, "log-level", "log level")
-	choiceVar(fs, &lf.format, "log-format", "auto", "log format", []string{"auto", "console", "json"},
+	flagvalue.LevelVar(fs, &lf.level, "log-level", "log level")
+	flagvalue.ChoiceVar(fs, &lf.format, "log-format", "auto", "log format", []string{"auto", "console", "json"},
 		"log format: auto is console on a terminal, else JSON lines")
 	return lf
 }
@@ -48,6 +49,14 @@ func (lf *logFlags) logger(e env) (zerolog.Logger, error) {
 }
 
 // isTerminal reports whether w is a character device, such as a terminal.
+// terminal is w when it is a terminal, else nil.
+func terminal(w io.Writer) io.Writer {
+	if isTerminal(w) {
+		return w
+	}
+	return nil
+}
+
 func isTerminal(w io.Writer) bool {
 	f, ok := w.(*os.File)
 	if !ok {

@@ -76,11 +76,11 @@ func runWatch(ctx context.Context, e env, args []string) error {
 			if f.format == report.FormatHTML {
 				rn.Page = func(p *report.Page) { page = p }
 			}
-			prog := newProgress(e.stderr, log, progressLogged)
-			rn.Progress = prog.update
+			prog := runner.ShowProgress(nil, log) // logged: watch's logs share the terminal
+			rn.Progress = prog.Update
 			rep, err := rn.Once(ctx, r.Spec, runner.Options{ReportsOnly: r.ReportsOnly,
 				Select: reconciler.Selection{Targeted: r.Targeted, Target: r.Targets, Exclude: r.Exclude, DueOnly: r.DueOnly, Reason: r.Reason}})
-			prog.done()
+			prog.Done()
 			if rep != nil {
 				rep.Trigger = r.Trigger
 				writeWatchReport(e, f, log, rep, page, st.filesDir)

@@ -87,6 +87,9 @@ type ChangeReport struct {
 	// Calls counts the run's API calls: the worst case it was allowed to
 	// make, and what it made.
 	Calls Calls `json:"calls"`
+	// CallsPerDay is, in an offline plan, what the change does to the
+	// watch list's calls per day.
+	CallsPerDay *PerDay `json:"calls_per_day,omitempty"`
 }
 
 // Calls is what a run spends of the API: Estimated is the most calls it
@@ -96,9 +99,6 @@ type ChangeReport struct {
 type Calls struct {
 	Estimated int  `json:"estimated"`
 	Made      *int `json:"made,omitempty"`
-	// PerDay is, in an offline plan, what the change does to the watch
-	// list's calls per day.
-	PerDay *PerDay `json:"per_day,omitempty"`
 }
 
 // PerDay is an estimate of the watch list's calls per day (each search's

@@ -1,4 +1,4 @@
-package main
+package runner
 
 import (
 	"fmt"
@@ -17,10 +17,10 @@ import (
 // run is not taken for a hung one.
 const progressLogEvery = 30 * time.Second
 
-// progressLine shows how a run advances: on a terminal's stderr as a live
+// ProgressLine shows how a run advances: on a terminal's stderr as a live
 // line redrawn in place, anywhere else as a log line every
 // progressLogEvery, until done.
-type progressLine struct {
+type ProgressLine struct {
 	w     io.Writer // the terminal; nil when logging instead
 	drawn bool
 
@@ -32,29 +32,21 @@ type progressLine struct {
 	stopped chan struct{} // closed when the logging goroutine has ended
 }
 
-// progressShown is where a run shows its progress.
-type progressShown int
-
-const (
-	// progressLive draws the live line on a terminal's stderr, and logs
-	// progress off a terminal.
-	progressLive progressShown = iota
-	// progressLogged always logs it: watch mode's logs share the terminal.
-	progressLogged
-)
-
-// newProgress starts the progress of a run, shown as how says.
-func newProgress(stderr io.Writer, log zerolog.Logger, how progressShown) *progressLine {
-	if how == progressLive && isTerminal(stderr) {
-		return &progressLine{w: stderr}
+// ShowProgress starts showing how a run advances: as a live line on
+// terminal, a terminal that nothing else writes to; with none (nil), as a
+// log line every 30 s. The run's Progress is the returned line's Update;
+// Done ends it.
+func ShowProgress(terminal io.Writer, log zerolog.Logger) *ProgressLine {
+	if terminal != nil {
+		return &ProgressLine{w: terminal}
 	}
-	p := &progressLine{log: log, started: time.Now(), stop: make(chan struct{}), stopped: make(chan struct{})}
+	p := &ProgressLine{log: log, started: time.Now(), stop: make(chan struct{}), stopped: make(chan struct{})}
 	go p.logEvery(progressLogEvery)
 	return p
 }
 
 // logEvery logs the latest progress every d until done.
-func (p *progressLine) logEvery(d time.Duration) {
+func (p *ProgressLine) logEvery(d time.Duration) {
 	defer close(p.stopped)
 	t := time.NewTicker(d)
 	defer t.Stop()
@@ -76,7 +68,8 @@ func (p *progressLine) logEvery(d time.Duration) {
 	}
 }
 
-func (p *progressLine) update(pr reconciler.Progress) {
+// Update shows pr.
+func (p *ProgressLine) Update(pr reconciler.Progress) {
 	if p.w == nil {
 		p.mu.Lock()
 		p.last = pr
@@ -98,9 +91,9 @@ func (p *progressLine) update(pr reconciler.Progress) {
 	p.drawn = true
 }
 
-// done clears the line so that the change report starts on a clean one, or
-// stops the logging and waits for it to end.
-func (p *progressLine) done() {
+// Done clears the line so that the change report starts on a clean one,
+// or stops the logging and waits for it to end.
+func (p *ProgressLine) Done() {
 	if p.w != nil && p.drawn {
 		fmt.Fprint(p.w, "\r\033[K")
 	}

@@ -1,7 +1,9 @@
-package main
+package runner
 
 import (
+	"bytes"
 	"strings"
+	"sync"
 	"testing"
 	"testing/synctest"
 	"time"
@@ -17,8 +19,8 @@ import (
 func TestProgressIsLoggedOffATerminal(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		var stderr syncBuffer
-		p := newProgress(&stderr, zerolog.New(&stderr), progressLive)
-		p.update(reconciler.Progress{SearchesDone: 1, SearchesTotal: 3, ReportsTotal: 1})
+		p := ShowProgress(nil, zerolog.New(&stderr))
+		p.Update(reconciler.Progress{SearchesDone: 1, SearchesTotal: 3, ReportsTotal: 1})
 		time.Sleep(29 * time.Second)
 		synctest.Wait()
 		if got := stderr.String(); got != "" {
@@ -33,18 +35,36 @@ func TestProgressIsLoggedOffATerminal(t *testing.T) {
 		}
 		time.Sleep(30 * time.Second) // no advance: logged all the same
 		synctest.Wait()
-		p.update(reconciler.Progress{SearchesDone: 3, SearchesTotal: 3, ReportsTotal: 1, Queue: []int{4}})
+		p.Update(reconciler.Progress{SearchesDone: 3, SearchesTotal: 3, ReportsTotal: 1, Queue: []int{4}})
 		time.Sleep(30 * time.Second)
 		synctest.Wait()
 		lines = strings.Split(strings.TrimSpace(stderr.String()), "\n")
 		if len(lines) != 3 || !strings.Contains(lines[1], `"elapsed":"1m0s"`) || !strings.Contains(lines[2], `"searches_done":3`) || !strings.Contains(lines[2], `"queue":[4]`) {
 			t.Fatalf("after 90s: %q", lines)
 		}
-		p.done()
+		p.Done()
 		time.Sleep(time.Hour)
 		synctest.Wait()
 		if n := strings.Count(stderr.String(), "\n"); n != 3 {
 			t.Errorf("logged after done: %d lines", n)
 		}
 	})
+}
+
+// syncBuffer is a bytes.Buffer safe for a writer and a concurrent reader.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
 }
