@@ -219,3 +219,38 @@ func TestSavedPlanCallsCountAgainstTheBudget(t *testing.T) {
 			got, *applied.Calls.Made, want, before, *planned.Calls.Made)
 	}
 }
+
+// TestSavedPlanOnEveryKindOfState: a plan saved on a database state holds
+// its URL without the password, and applies with $PATWATCH_STATE (which
+// holds it); refused once the state moved.
+func TestSavedPlanOnEveryKindOfState(t *testing.T) {
+	for _, kind := range storeKinds {
+		t.Run(kind, func(t *testing.T) {
+			h := newHarness(t, fake.Options{})
+			h.useStore(kind)
+			h.writeSpec(searchesAndReport)
+			h.api.SetResults(imgA, -1, fakeHits("A1")...)
+			h.api.SetResults(imgB, -1, fakeHits("B1")...)
+			if code, _, errOut := h.apply("--target", "alpha", "--target", "beta"); code != exitOK {
+				t.Fatalf("apply: exit %d\n%s", code, errOut)
+			}
+			h.api.SetResults(imgA, -1, fakeHits("A1", "A2")...)
+			h.savePlan()
+			plan, _ := os.ReadFile(h.path("p.plan"))
+			h.checkNoPassword(string(plan))
+			h.api.ResetRequests()
+			code, rep, errOut := h.report("apply", h.path("p.plan"))
+			if code != exitOK || !reflect.DeepEqual(pns(searchByName(t, rep, "alpha").New), []string{"A2"}) {
+				t.Fatalf("apply FILE: exit %d, %+v\n%s", code, rep.Searches, errOut)
+			}
+			if h.count(fake.EndpointSearchSingle) != 0 {
+				t.Error("apply FILE searched again")
+			}
+			h.checkNoPassword(errOut)
+			code, _, errOut = h.run(context.Background(), "apply", h.path("p.plan"))
+			if code != exitError || !strings.Contains(errOut, "the state moved") {
+				t.Errorf("the plan applied twice: exit %d\n%s", code, errOut)
+			}
+		})
+	}
+}
