@@ -25,8 +25,9 @@ import (
 func PlanOffline(sc *Scope, before Queries) *report.ChangeReport {
 	rep := reviewOffline(sc.toRun.desired, sc.toRun.recorded, before)
 	sc.merge(rep)
+	setOrigins(rep, sc.origins)
 	rep.Calls.Estimated = sc.estimate
-	rep.CallsPerDay = perDay(sc.desired, sc.recorded, before, rep)
+	rep.Calls.PerDay = perDay(sc.desired, sc.recorded, before, rep)
 	until := sc.started.Add(state.RetentionPeriod)
 	for i := range rep.Searches {
 		if rep.Searches[i].Status == report.StatusRemoved {

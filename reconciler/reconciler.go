@@ -11,6 +11,11 @@
 // concurrently and through the API client's shared rate cap, and returns a
 // new state value for the caller to save; it never writes the state itself.
 // A plan takes the same decisions and only the steps that change nothing.
+//
+// The analyst's decisions (spec.Decisions) are followed after each
+// search's diff (applyDecisions): a not_relevant hit is recorded but never
+// reported. Automatic value reports (auto.go) are reports the scope and
+// the run add to the spec's own, and then live like them.
 package reconciler
 
 import (
@@ -156,6 +161,10 @@ type Outcome struct {
 	// presigned image links (which the state does not keep): those that
 	// Reconciler.Observe asked for.
 	Observed map[string][]ObservedHit
+
+	// origins says why each automatic report of the run is asked for,
+	// for the change report (setOrigins).
+	origins map[string]autoOrigin
 }
 
 // Keep is what Outcome.Observed keeps of a hit.
@@ -350,6 +359,8 @@ type searchOutcome struct {
 	rec      *state.Search
 	change   report.SearchChange
 	observed []ObservedHit // the API's answer, when the search succeeded
+	// autos are the hits that meet the search's auto_report.
+	autos []autoCandidate
 	// answer is what Record keeps of a successful answer; nil when the
 	// run records nothing.
 	answer *RecordedSearch
@@ -377,7 +388,7 @@ func (r *Reconciler) runSearches(ctx context.Context, desired *spec.Spec, prior 
 		go func() {
 			defer wg.Done()
 			for i := range jobs {
-				out[i] = r.refreshSearch(ctx, desired.Searches[i], prior[i], uploads)
+				out[i] = r.refreshSearch(ctx, desired.Searches[i], prior[i], uploads, desired.Decisions)
 				results <- done{i}
 			}
 		}()
@@ -399,8 +410,9 @@ func (r *Reconciler) runSearches(ctx context.Context, desired *spec.Spec, prior 
 	return out
 }
 
-// refreshSearch calls the API for one search and diffs the answer.
-func (r *Reconciler) refreshSearch(ctx context.Context, s spec.Search, rec *state.Search, uploads *imageUploads) searchOutcome {
+// refreshSearch calls the API for one search and diffs the answer, whose
+// new and dropped hits then follow the decisions ds.
+func (r *Reconciler) refreshSearch(ctx context.Context, s spec.Search, rec *state.Search, uploads *imageUploads, ds *spec.Decisions) searchOutcome {
 	if s.Suspend {
 		ch := report.SearchChange{Name: s.Name, Status: report.StatusSuspended}
 		if rec != nil {
@@ -449,12 +461,14 @@ func (r *Reconciler) refreshSearch(ctx context.Context, s spec.Search, rec *stat
 		r.Log.Warn().Str("search", s.Name).Err(obs.Err).Msg("search failed; its recorded hits are kept")
 	}
 	next, ch := DiffSearch(s, r.rebaselined(s.Name, rec), obs, r.now())
+	applyDecisions(&ch, ds)
 	out := searchOutcome{rec: next, change: ch}
 	if obs.Err == nil {
 		r.Log.Debug().Str("search", s.Name).Str("status", string(ch.Status)).Int("hits", ch.Hits).Int("calls", obs.Result.Calls).Msg("search refreshed")
 		if ch.Status != report.StatusError {
 			out.observed = r.observed(&ch, obs.Result.Hits)
 		}
+		out.autos = autoCandidates(s, next, obs.Result.Hits, ch, ds)
 		if r.Record != nil {
 			answer := recordAnswer(s, rec, obs.Result)
 			out.answer = &answer

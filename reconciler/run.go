@@ -38,6 +38,7 @@ func (r *Reconciler) Run(ctx context.Context, sc *Scope) *Outcome {
 	}
 	out := r.reconcile(ctx, sc)
 	sc.complete(out)
+	setOrigins(out.Report, out.origins)
 	if r.Record != nil {
 		maps.Copy(r.Record.HeldSearches, sc.held.searchChanges)
 		maps.Copy(r.Record.HeldReports, sc.held.reportChanges)
@@ -60,6 +61,14 @@ type pass struct {
 	rep      *report.ChangeReport
 	observed map[string][]ObservedHit
 	prog     Progress
+
+	// sel is the scope's selection; origins says why each automatic
+	// report of desired is asked for, those the run adds included.
+	sel     Selection
+	origins map[string]autoOrigin
+	// unreportable says why the hits reported new whose numbers PatSnap
+	// cannot report on get no automatic report; listed after the reports.
+	unreportable []report.ReportChange
 }
 
 func newPass(sc *Scope, now time.Time) *pass {
@@ -86,6 +95,8 @@ func newPass(sc *Scope, now time.Time) *pass {
 		rep:      &report.ChangeReport{Command: sc.mode.Command()},
 		observed: map[string][]ObservedHit{},
 		prog:     Progress{SearchesTotal: len(desired.Searches), ReportsTotal: len(desired.Reports)},
+		sel:      sc.sel,
+		origins:  maps.Clone(sc.origins),
 	}
 }
 
@@ -104,13 +115,14 @@ func (r *Reconciler) reconcile(ctx context.Context, sc *Scope) *Outcome {
 		r.reconcileSearches(ctx, p)
 	}
 	r.reconcileReports(ctx, p)
+	p.rep.Reports = append(p.rep.Reports, p.unreportable...)
 	p.retireRemoved()
 	if as := accountStopOf(ctx); as != nil {
 		p.rep.Stopped = &report.Stop{Error: as.err.Error(), Check: accountAdvice(as.err, r.Credentials)}
 	}
 	addLinks(p.rep, p.desired.Links)
 	p.rep.Finish()
-	return &Outcome{Report: p.rep, State: p.next, Observed: p.observed}
+	return &Outcome{Report: p.rep, State: p.next, Observed: p.observed, origins: p.origins}
 }
 
 // carrySearches carries every search's record over untouched, for a
@@ -127,7 +139,11 @@ func (p *pass) carrySearches() {
 // within their retention.
 func (r *Reconciler) reconcileSearches(ctx context.Context, p *pass) {
 	searches := r.runSearches(ctx, p.desired, p.prior.searches, &p.prog)
+	cands := map[string][]autoCandidate{}
 	for i, s := range p.desired.Searches {
+		if c := searches[i].autos; len(c) > 0 {
+			cands[s.Name] = c
+		}
 		if rec := searches[i].rec; rec != nil {
 			p.next.Searches[s.Name] = rec
 		}
@@ -143,6 +159,7 @@ func (r *Reconciler) reconcileSearches(ctx context.Context, p *pass) {
 		p.rep.Searches = append(p.rep.Searches, ch)
 	}
 	p.next.RetiredSearches = keptRetired(p.recorded.RetiredSearches, desiredSearchNames(p.desired), p.now, func(s *state.Search) time.Time { return s.RetiredAt })
+	p.addAutos(cands, p.sel)
 }
 
 // reconcileReports takes each report through its steps, one after the

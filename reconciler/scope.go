@@ -47,6 +47,12 @@ type Scope struct {
 	estimate int
 	// files holds the report files the estimate checked, for the run.
 	files fileChecks
+	// sel is the selection the scope resolved: a run adds the automatic
+	// reports it selects.
+	sel Selection
+	// origins says why each automatic report known before the run is
+	// asked for (see standingAutos).
+	origins map[string]autoOrigin
 }
 
 // held is what a scope leaves as it is: the records of the entries left
@@ -60,12 +66,16 @@ type held struct {
 
 // NewScope resolves sel against desired and recorded for a run of mode
 // that starts at now: which groups of entries are selected (see Selection),
-// which of those are due, and which fit in the budget, reports first. It
+// the automatic reports known before any call (standingAutos) among the
+// reports, which of those are due, and which fit in the budget, reports
+// first. It
 // calls nothing; it reads the recorded report files whose state decides a
 // report's worst case (stateDir is the directory they are recorded
 // relative to), and keeps those checks for the run. An offline scope
 // (ModeOffline) costs what the apply it previews would.
 func NewScope(mode Mode, desired *spec.Spec, recorded *state.State, sel Selection, now time.Time, stateDir string) *Scope {
+	a := standingAutos(desired, recorded)
+	desired, recorded = withAutos(desired, recorded, a)
 	sc := &Scope{
 		mode:        mode,
 		started:     now.UTC().Truncate(time.Second),
@@ -81,8 +91,11 @@ func NewScope(mode Mode, desired *spec.Spec, recorded *state.State, sel Selectio
 			searchChanges: map[string]report.SearchChange{},
 			reportChanges: map[string]report.ReportChange{},
 		},
-		files: fileChecks{},
+		files:   fileChecks{},
+		sel:     sel,
+		origins: a.origins,
 	}
+	maps.Copy(sc.held.reports, a.refused)
 	run := sc.candidates(sel)
 	if sel.Budget != nil {
 		sc.budgetOrder(run)
@@ -336,6 +349,9 @@ func (sc *Scope) searchCandidate(g *group) candidate {
 		if s.Suspend {
 			continue
 		}
+		if s.AutoReport != nil && sc.mode != ModePlan {
+			c.calls += s.AutoReport.MaxPerRun * callsSubmit // the new automatic reports it may order
+		}
 		for _, img := range s.Images {
 			if img.Local() {
 				c.images = append(c.images, img.SHA256)
@@ -582,4 +598,24 @@ func mergeChanges[E, C any](ran []C, held map[string]C, entries []E, entryName f
 	}
 	sort.SliceStable(rest, func(i, j int) bool { return strings.Compare(changeName(rest[i]), changeName(rest[j])) < 0 })
 	return append(out, rest...)
+}
+
+// withAutos is desired with the standing automatic reports a added to its
+// reports, and recorded without the records of the refused ones, which the
+// scope holds as they are.
+func withAutos(desired *spec.Spec, recorded *state.State, a autos) (*spec.Spec, *state.State) {
+	if len(a.reports) > 0 {
+		d := *desired
+		d.Reports = append(slices.Clip(d.Reports), a.reports...)
+		desired = &d
+	}
+	if len(a.refused) > 0 {
+		r := *recorded
+		r.Reports = maps.Clone(r.Reports)
+		for name := range a.refused {
+			delete(r.Reports, name)
+		}
+		recorded = &r
+	}
+	return desired, recorded
 }

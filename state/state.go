@@ -215,6 +215,11 @@ func formatWait(d time.Duration) string {
 	return b.String()
 }
 
+// ErrLockLost is matched by errors.Is for a lock its holder did not
+// release but no longer holds (a database that restarted, or ended the
+// lock's session): a store refuses to save under it.
+var ErrLockLost = errors.New("the state's lock was lost")
+
 // LockInfo is what a store's lock says about the run that holds it.
 type LockInfo struct {
 	PID     int       `json:"pid"`

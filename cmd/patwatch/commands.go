@@ -65,9 +65,10 @@ func commands() []command {
 				"patwatch init --ci github          # also .github/workflows/patwatch-*.yml",
 				"patwatch init -f watch/designs.yaml",
 			}},
-		{name: "validate", summary: "check a spec and report every problem in it", run: runValidate,
-			exits: []exitMeaning{{exitOK, "the spec is valid"}, {exitError, "the spec has problems (each is listed), cannot be read, or a flag is wrong"}},
-			about: "validate reads the spec and reports every problem at once, as FILE:LINE:COL: field: message, " +
+		{name: "validate", summary: "check a spec and its decisions file and report every problem in them", run: runValidate,
+			exits: []exitMeaning{{exitOK, "the spec and its decisions file are valid"}, {exitError, "the spec or its decisions file has problems (each is listed), cannot be read, or a flag is wrong"}},
+			about: "validate reads the spec and its decisions file (patwatch.decisions.yaml beside patwatch.yaml, or the " +
+				"spec's decisions field) and reports every problem at once, as FILE:LINE:COL: field: message, " +
 				"with a hint where one helps. It calls no API and needs no credentials.",
 			examples: []string{
 				"patwatch validate",
@@ -146,6 +147,14 @@ func commands() []command {
 					},
 					exits: []exitMeaning{{exitOK, "every channel accepted its test message"}, {exitError, "a delivery failed (each is listed), the spec is invalid, or a name is not a channel"}}},
 			}},
+		{name: "mark", summary: "record the analyst's decision on hits in the decisions file", args: "PATENT_PN...", run: runMark,
+			about: "mark writes the decision on each patent named into the spec's decisions file (docs/decisions.md), " +
+				"keeping its comments and order, and dated today; none removes it. Bad input is refused, the file untouched.",
+			examples: []string{"patwatch mark CN305104902S --as not_relevant --note \"kitchen scale\" --by alice", "patwatch mark CN305104902S --as none"}},
+		{name: "inbox", summary: "list the hits reported new that await a decision", run: runInbox,
+			about: "inbox lists the hits reported new (not by a baseline) that no decision covers, one entry per patent " +
+				"across searches, newest first; --format html is the review page, each card with its mark command.",
+			examples: []string{"patwatch inbox --format html --out inbox.html"}},
 		{name: "show", summary: "print what the state holds", args: "[NAME...]", run: runShow,
 			about: "show prints the state (only the searches and reports named, when NAME is given): each search with its recorded hits, each report with its job and file; " +
 				"--format html draws a gallery of every hit each search holds, best score first, with the drawings " +
@@ -162,10 +171,11 @@ func commands() []command {
 				"All work for every kind of state (a file, or a postgres:// URL), so pulling from one and pushing to " +
 				"another moves a state.",
 			sub: stateCommands()},
-		{name: "schema", summary: "print the spec's JSON Schema", run: runSchema,
+		{name: "schema", summary: "print the spec's JSON Schema (or the decisions file's)", run: runSchema,
 			about: "schema prints the JSON Schema (draft 2020-12) that editors check a spec against as it is typed; " +
-				"the first line of a spec, # yaml-language-server: $schema=..., points an editor at it.",
-			examples: []string{"patwatch schema > spec.schema.json"}},
+				"the first line of a spec, # yaml-language-server: $schema=..., points an editor at it. With --decisions " +
+				"it prints the decisions file's.",
+			examples: []string{"patwatch schema > spec.schema.json", "patwatch schema --decisions > decisions.schema.json"}},
 		{name: "completion", summary: "print a shell completion script for bash, zsh or fish", args: "bash|zsh|fish", run: runCompletion,
 			about: "completion prints a script that completes patwatch's commands, their flags and the flags' values " +
 				"in the named shell.",

@@ -116,7 +116,7 @@ func show(ctx context.Context, e env, w io.Writer, st *stateStore, specPath, for
 		sandbox, _ = store.Simulated(ctx, st)
 	}
 	if format == "html" {
-		var links *spec.Links
+		links := &spec.Links{Patent: spec.DefaultPatentLink} // without a spec, the default's
 		if exists {
 			if sp, err := spec.Load(specPath); err == nil { // for the durable links; show needs no spec
 				links = &sp.Links

@@ -58,7 +58,11 @@ func runValidate(_ context.Context, e env, args []string) error {
 		log.Debug().Str("search", se.Name).Str("fingerprint", se.Fingerprint).Int("line", se.Line).Msg("search")
 	}
 	log.Debug().Str("spec", s.Path).Int("searches", len(s.Searches)).Int("reports", len(s.Reports)).Msg("spec is valid")
-	fmt.Fprintf(e.stdout, "ok: %s, %s\n", plural(len(s.Searches), "search", "searches"), plural(len(s.Reports), "report", "reports"))
+	decisions := ""
+	if n := s.Decisions.Len(); n > 0 {
+		decisions = ", " + plural(n, "decision", "decisions")
+	}
+	fmt.Fprintf(e.stdout, "ok: %s, %s%s\n", plural(len(s.Searches), "search", "searches"), plural(len(s.Reports), "report", "reports"), decisions)
 	return nil
 }
 
@@ -126,13 +130,19 @@ func plural(n int, one, many string) string {
 	return fmt.Sprintf("%d %s", n, many)
 }
 
-// runSchema implements 'patwatch schema': print the spec's JSON Schema.
+// runSchema implements 'patwatch schema': print the spec's JSON Schema, or
+// with --decisions the decisions file's.
 func runSchema(_ context.Context, e env, args []string) error {
 	fs := flagSet(e, "schema")
+	decisions := fs.Bool("decisions", false, "print the decisions file's schema instead of the spec's")
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
-	if _, err := e.stdout.Write(schema.JSON()); err != nil {
+	doc := schema.JSON()
+	if *decisions {
+		doc = schema.DecisionsJSON()
+	}
+	if _, err := e.stdout.Write(doc); err != nil {
 		return fmt.Errorf("write schema: %w", err)
 	}
 	return nil

@@ -194,6 +194,16 @@ func has(sorted []uint64, hash uint64) bool {
 	return found
 }
 
+// End ends what Start began for an apply that will not call Keep (its
+// save failed, or it ended first): the fetches under way are stopped and
+// waited for, so that nothing is written once the run is over. After
+// Keep, it does nothing.
+func (s *Step) End() {
+	if run := s.run; run != nil && run.pool != nil {
+		run.pool.finish(0)
+	}
+}
+
 // Keep ends the step of the apply Start began, once its state is saved:
 // it waits (within Budget) for what is still fetched, keeps it, records
 // the run's hits and query images in the index, which follows the state,

@@ -71,7 +71,7 @@ func PlanLine(c *ChangeReport) string {
 	if len(parts) == 0 {
 		parts = append(parts, "no change")
 	}
-	return strings.Join(append(parts, perDayParts(c.CallsPerDay)...), " · ")
+	return strings.Join(append(parts, perDayParts(c.Calls.PerDay)...), " · ")
 }
 
 // perDayParts are PlanLine's parts on calls per day.

@@ -51,11 +51,11 @@ func TestPlanLine(t *testing.T) {
 		{Name: "a", Status: StatusBaseline}, {Name: "b", Status: StatusBaseline}, {Name: "c", Status: StatusRemoved},
 		{Name: "d", Status: StatusRebaseline}, {Name: "e", Status: StatusOK},
 	}, Reports: []ReportChange{{Name: "r", Status: ReportRemoved}}}
-	c.CallsPerDay = &PerDay{Change: 38, Total: 1200, Budget: 2000}
+	c.Calls.PerDay = &PerDay{Change: 38, Total: 1200, Budget: 2000}
 	if got, want := PlanLine(c), "+2 searches · ~1 search · −1 search · −1 report · ≈ +38 calls/day · within budget"; got != want {
 		t.Errorf("PlanLine = %q, want %q", got, want)
 	}
-	c.CallsPerDay = &PerDay{Change: -3, Total: 2400, Budget: 2000, Unknown: 1}
+	c.Calls.PerDay = &PerDay{Change: -3, Total: 2400, Budget: 2000, Unknown: 1}
 	if got, want := PlanLine(c), "+2 searches · ~1 search · −1 search · −1 report · ≈ −3 calls/day · 1 earlier query unknown · over budget: ≈ 2,400 of 2,000 calls/day"; got != want {
 		t.Errorf("PlanLine = %q, want %q", got, want)
 	}

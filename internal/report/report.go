@@ -87,9 +87,6 @@ type ChangeReport struct {
 	// Calls counts the run's API calls: the worst case it was allowed to
 	// make, and what it made.
 	Calls Calls `json:"calls"`
-	// CallsPerDay is, in an offline plan, what the change does to the
-	// watch list's calls per day.
-	CallsPerDay *PerDay `json:"calls_per_day,omitempty"`
 }
 
 // Calls is what a run spends of the API: Estimated is the most calls it
@@ -99,6 +96,9 @@ type ChangeReport struct {
 type Calls struct {
 	Estimated int  `json:"estimated"`
 	Made      *int `json:"made,omitempty"`
+	// PerDay is, in an offline plan, what the change does to the watch
+	// list's calls per day.
+	PerDay *PerDay `json:"per_day,omitempty"`
 }
 
 // PerDay is an estimate of the watch list's calls per day (each search's
@@ -165,6 +165,10 @@ type SearchChange struct {
 	Dropped []HitChange  `json:"dropped"`
 	// Missing counts hits absent this run but not yet dropped (drop_after).
 	Missing int `json:"missing,omitempty"`
+	// Suppressed counts this run's new and dropped hits that a
+	// not_relevant decision silenced: recorded, never listed in New or
+	// Dropped, never notified.
+	Suppressed int `json:"suppressed"`
 	// RenamedFrom is the search's former name, when it was renamed in the
 	// spec with its query unchanged: its recorded hits carried over.
 	RenamedFrom string `json:"renamed_from,omitempty"`
@@ -204,6 +208,9 @@ type HitChange struct {
 	// Link is the hit's durable link from the spec's links.patent; empty
 	// when the spec sets none.
 	Link string `json:"link"`
+	// Decision is the analyst's verdict on the hit in its search (the
+	// decisions file): relevant or report; "" when none holds.
+	Decision string `json:"decision"`
 }
 
 // ReportChange is one report's part of a change report.
@@ -231,7 +238,23 @@ type ReportChange struct {
 	// Deferred marks an error that is the daily budget holding the report
 	// for the next UTC day (see SearchChange.Deferred).
 	Deferred bool `json:"deferred,omitempty"`
+	// Origin says where the report comes from: the spec (OriginSpec), a
+	// search's auto_report (OriginAuto, with Search and Score), or a
+	// decision (OriginDecision).
+	Origin string `json:"origin"`
+	// Search and Score, for an automatic report, are the search whose hit
+	// asked for it and the hit's score in this run's answer (0: not
+	// refreshed in this run).
+	Search string  `json:"search,omitempty"`
+	Score  float64 `json:"score,omitempty"`
 }
+
+// Where a report comes from (ReportChange.Origin).
+const (
+	OriginSpec     = "spec"     // declared in the spec's reports
+	OriginAuto     = "auto"     // a search's auto_report, for a new hit
+	OriginDecision = "decision" // a decision with verdict report
+)
 
 // changed reports whether a search's part counts as a change.
 func (s SearchChange) changed() bool {

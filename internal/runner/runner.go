@@ -30,6 +30,7 @@ import (
 // a name.
 type Store interface {
 	Lock(ctx context.Context, command string, timeout time.Duration) (unlock func() error, err error)
+	CheckLock(ctx context.Context) error
 	Load(ctx context.Context) (*state.State, error)
 	Save(ctx context.Context, st *state.State) (written bool, err error)
 	RecordRun(ctx context.Context, run state.RunRecord) error
@@ -142,12 +143,13 @@ func (r *Runner) Once(ctx context.Context, sp *spec.Spec, opts Options) (*report
 		ctx, cancel = context.WithTimeoutCause(ctx, r.Timeout, &deadlineError{timeout: r.Timeout})
 		defer cancel()
 	}
+	var ls *lease // an apply's lock (lease.go)
 	if r.Mode == reconciler.ModeApply {
-		unlock, err := r.lock(ctx)
-		if err != nil {
+		var err error
+		if ctx, ls, err = r.takeLease(ctx); err != nil {
 			return nil, err
 		}
-		defer unlock()
+		defer ls.release()
 	}
 	recorded, err := r.Store.Load(ctx)
 	if err != nil {
@@ -172,7 +174,7 @@ func (r *Runner) Once(ctx context.Context, sp *spec.Spec, opts Options) (*report
 	}
 	defer release()
 
-	rec := r.newReconciler(api, sp)
+	rec := r.newReconciler(ls.fence(api), sp)
 	rec.Record = opts.saved.recording()
 	stopDrawings := r.startDrawings(ctx, sp, rec, opts)
 	defer stopDrawings()
@@ -184,7 +186,7 @@ func (r *Runner) Once(ctx context.Context, sp *spec.Spec, opts Options) (*report
 		r.PlanPictures(ctx, sp, out.Report)
 		return out.Report, r.ended(ctx, false)
 	}
-	return r.finishApply(ctx, sp, recorded, out, opts, started)
+	return r.finishApply(ctx, ls, sp, recorded, out, opts, started)
 }
 
 // planOffline is an offline plan: it reads the state without its lock and
@@ -258,11 +260,11 @@ func (r *Runner) newReconciler(api reconciler.API, sp *spec.Spec) *reconciler.Re
 
 // finishApply keeps what an apply found: it saves the state, adds the run
 // to the store's history, keeps the drawings and delivers the outbox.
-func (r *Runner) finishApply(ctx context.Context, sp *spec.Spec, recorded *state.State, out *reconciler.Outcome, opts Options, started time.Time) (*report.ChangeReport, error) {
+func (r *Runner) finishApply(ctx context.Context, ls *lease, sp *spec.Spec, recorded *state.State, out *reconciler.Outcome, opts Options, started time.Time) (*report.ChangeReport, error) {
 	out.State.PatwatchVersion = r.Version
 	r.composeOutbox(sp, recorded, out)
 	// Saved even when ctx ended: what completed is kept.
-	written, err := r.Store.Save(context.WithoutCancel(ctx), out.State)
+	written, err := ls.save(ctx, out)
 	if err != nil {
 		return out.Report, &notSaved{err: err}
 	}
@@ -290,6 +292,10 @@ func (r *Runner) finishApply(ctx context.Context, sp *spec.Spec, recorded *state
 func (r *Runner) ended(ctx context.Context, saved bool) error {
 	if ctx.Err() == nil {
 		return nil
+	}
+	var lost *lockLost
+	if errors.As(context.Cause(ctx), &lost) {
+		return lockLostError(lost)
 	}
 	var de *deadlineError
 	switch {

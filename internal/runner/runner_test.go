@@ -41,6 +41,7 @@ func (m *memStore) Save(ctx context.Context, st *state.State) (bool, error) {
 	m.saved = st
 	return true, nil
 }
+func (m *memStore) CheckLock(context.Context) error { return nil }
 func (m *memStore) LockWatch(context.Context) (func() error, error) {
 	return func() error { return nil }, nil
 }

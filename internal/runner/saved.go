@@ -262,8 +262,11 @@ func StateName(s Store) string {
 // decisionsRef is the spec's decisions file with the digest of its bytes
 // (empty when it does not exist).
 func decisionsRef(sp *spec.Spec) (planfile.File, error) {
-	path := spec.DecisionsPath(sp.Path)
-	f := planfile.File{Path: path, Name: filepath.Base(path)}
+	path, name := spec.DefaultDecisionsFile(sp.Path), filepath.Base(spec.DefaultDecisionsFile(sp.Path))
+	if sp.Decisions != nil {
+		path, name = sp.Decisions.Path, sp.Decisions.Name
+	}
+	f := planfile.File{Path: path, Name: name}
 	data, err := os.ReadFile(path)
 	switch {
 	case errors.Is(err, fs.ErrNotExist):
