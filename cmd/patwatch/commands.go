@@ -136,17 +136,7 @@ func commands() []command {
 		{name: "notify", summary: "work with the spec's notification channels",
 			about: "Each channel of the spec's notify list gets one message per apply or watch run that has events for it; " +
 				"notify's subcommands work with the channels directly.",
-			sub: []command{
-				{name: "test", summary: "send a test message to each channel (all when none is named)", args: "[NAME...]", run: runNotifyTest,
-					about: "notify test sends a message whose only event is {\"kind\": \"test\"} to each named channel of the spec, " +
-						"or to all of them, and prints one line per channel. It reads the channels' URLs and keys from the " +
-						"environment as apply does, and needs no state and no PatSnap credentials.",
-					examples: []string{
-						"patwatch notify test",
-						"patwatch notify test ip-team -f watch/designs.yaml",
-					},
-					exits: []exitMeaning{{exitOK, "every channel accepted its test message"}, {exitError, "a delivery failed (each is listed), the spec is invalid, or a name is not a channel"}}},
-			}},
+			sub: notifyCommands()},
 		{name: "mark", summary: "record the analyst's decision on hits in the decisions file", args: "PATENT_PN...", run: runMark,
 			about: "mark writes the decision on each patent named into the spec's decisions file (docs/decisions.md), " +
 				"keeping its comments and order, and dated today; none removes it. Bad input is refused, the file untouched.",
@@ -186,6 +176,21 @@ func commands() []command {
 			}},
 		{name: "version", summary: "print patwatch's version", run: runVersion,
 			examples: []string{"patwatch version", "patwatch version --format json"}},
+	}
+}
+
+// notifyCommands are the subcommands of notify.
+func notifyCommands() []command {
+	return []command{
+		{name: "test", summary: "send a test message to each channel (all when none is named)", args: "[NAME...]", run: runNotifyTest,
+			about: "notify test sends a message whose only event is {\"kind\": \"test\"} to each named channel of the spec, " +
+				"or to all of them, and prints one line per channel. It reads the channels' URLs and keys from the " +
+				"environment as apply does, and needs no state and no PatSnap credentials.",
+			examples: []string{
+				"patwatch notify test",
+				"patwatch notify test ip-team -f watch/designs.yaml",
+			},
+			exits: []exitMeaning{{exitOK, "every channel accepted its test message"}, {exitError, "a delivery failed (each is listed), the spec is invalid, or a name is not a channel"}}},
 	}
 }
 
