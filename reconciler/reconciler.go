@@ -9,7 +9,9 @@
 // nextReportStep for a report's next step, PlanOffline for a
 // spec-against-state review. The Reconciler's Run does the calls,
 // concurrently and through the API client's shared rate cap, and returns a
-// new state value for the caller to save; it never writes the state itself.
+// new state value for the caller to save; it never writes the state itself,
+// and hands the outcome so far to a Checkpointer of the caller's while an
+// apply goes on.
 // A plan takes the same decisions and only the steps that change nothing.
 //
 // The analyst's decisions (spec.Decisions) are followed after each
@@ -123,6 +125,9 @@ type Reconciler struct {
 	// decided, for a saved plan (see Recording); the recording it holds is
 	// replaced.
 	Record *Recording
+	// Checkpoints, when set, keeps an apply's outcome while it runs (see
+	// Checkpointer); nil: the outcome is only returned at the end.
+	Checkpoints Checkpointer
 
 	// replay is the saved plan's recording the run carries out (the
 	// scope's); set by Run.
@@ -218,13 +223,22 @@ func accountStopOf(ctx context.Context) *accountStop {
 var errAccountStopped = errors.New(report.NotDoneStopped)
 
 // notDone is the error of an item left undone because ctx ended.
-func notDone(ctx context.Context) error {
+func notDone(ctx context.Context) error { return endedBy(ctx, errInterrupted) }
+
+// cutShort is the error of an item whose call was under way when ctx
+// ended: the call's own error (a cancelled request) says nothing more.
+func cutShort(ctx context.Context) error { return endedBy(ctx, errCut) }
+
+// endedBy is the error of an item that ctx's end left undone: the
+// account-wide error's, interrupt for an interrupt, or the cause that
+// ended ctx (a deadline, which says which).
+func endedBy(ctx context.Context, interrupt error) error {
 	cause := context.Cause(ctx)
 	switch {
 	case accountStopOf(ctx) != nil:
 		return errAccountStopped
 	case cause == nil || errors.Is(cause, context.Canceled):
-		return errInterrupted
+		return interrupt
 	}
 	return fmt.Errorf("not done: %w", cause)
 }
@@ -367,9 +381,10 @@ type searchOutcome struct {
 }
 
 // runSearches refreshes every search with at most Concurrency at once, each
-// from its prior record, and returns their outcomes in spec order.
-func (r *Reconciler) runSearches(ctx context.Context, desired *spec.Spec, prior []*state.Search, prog *Progress) []searchOutcome {
-	out := make([]searchOutcome, len(desired.Searches))
+// from its prior record, and hands each outcome to settled as it comes, in
+// the calling goroutine. A search that has settled never waits for the
+// next to be taken in: settled may take its time (a checkpoint's save).
+func (r *Reconciler) runSearches(ctx context.Context, desired *spec.Spec, prior []*state.Search, settled func(i int, o searchOutcome)) {
 	uploads := &imageUploads{}
 	if r.replay == nil { // a saved plan's answers need no image
 		uploads = r.uploadImages(ctx, desired)
@@ -379,19 +394,19 @@ func (r *Reconciler) runSearches(ctx context.Context, desired *spec.Spec, prior 
 	if workers <= 0 {
 		workers = DefaultConcurrency
 	}
-	type done struct{ i int }
+	type done struct {
+		i int
+		o searchOutcome
+	}
 	jobs := make(chan int)
-	results := make(chan done)
+	results := make(chan done, len(desired.Searches))
 	var wg sync.WaitGroup
 	for range min(workers, max(len(desired.Searches), 1)) {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
+		wg.Go(func() {
 			for i := range jobs {
-				out[i] = r.refreshSearch(ctx, desired.Searches[i], prior[i], uploads, desired.Decisions)
-				results <- done{i}
+				results <- done{i, r.refreshSearch(ctx, desired.Searches[i], prior[i], uploads, desired.Decisions)}
 			}
-		}()
+		})
 	}
 	go func() {
 		defer close(jobs)
@@ -403,11 +418,9 @@ func (r *Reconciler) runSearches(ctx context.Context, desired *spec.Spec, prior 
 		wg.Wait()
 		close(results)
 	}()
-	for range results {
-		prog.SearchesDone++
-		r.tell(*prog)
+	for d := range results {
+		settled(d.i, d.o)
 	}
-	return out
 }
 
 // refreshSearch calls the API for one search and diffs the answer, whose
@@ -447,17 +460,17 @@ func (r *Reconciler) refreshSearch(ctx context.Context, s spec.Search, rec *stat
 				r.checkAccount(obs.Err)
 			}
 		}
-		switch {
-		case obs.Err == nil || ctx.Err() == nil || patsnap.IsAccountWide(obs.Err):
-		case accountStopOf(ctx) != nil:
-			obs.Err = errAccountStopped // cut by another search's account-wide error
-		case errors.Is(context.Cause(ctx), context.Canceled):
-			obs.Err = fmt.Errorf("interrupted: %w", obs.Err)
-		default: // a deadline, which says which
-			obs.Err = fmt.Errorf("interrupted: %v: %w", context.Cause(ctx), obs.Err)
+		if obs.Err != nil && ctx.Err() != nil && !patsnap.IsAccountWide(obs.Err) {
+			// Cut by the run's end, which the change report states once.
+			r.Log.Debug().Str("search", s.Name).Err(obs.Err).Msg("search cut short")
+			obs.Err = cutShort(ctx)
 		}
 	}
-	if obs.Err != nil && !errors.Is(obs.Err, errAccountStopped) {
+	switch {
+	case obs.Err == nil:
+	case ctx.Err() != nil: // the run ended (an interrupt, an account-wide error): said once, at its end
+		r.Log.Debug().Str("search", s.Name).Err(obs.Err).Msg("search not done; its recorded hits are kept")
+	default:
 		r.Log.Warn().Str("search", s.Name).Err(obs.Err).Msg("search failed; its recorded hits are kept")
 	}
 	next, ch := DiffSearch(s, r.rebaselined(s.Name, rec), obs, r.now())

@@ -24,7 +24,7 @@ import (
 // each run a child process under /usr/bin/time -v. After the baseline, one
 // hit in a hundred of each search (by a hash of search and number) is made
 // reported new, first seen an hour after it; the decisions cover half of
-// those, and other hits. The rounds (PATWATCH_MEM_ROUNDS, default 2)
+// those, other hits, and made-up numbers up to their number. The rounds (PATWATCH_MEM_ROUNDS, default 2)
 // alternate without and with decisions.
 //
 //	PATWATCH_DECISIONS_BIN=/tmp/bin/patwatch \
@@ -56,7 +56,7 @@ func BenchmarkDecisions(b *testing.B) {
 		}
 		decisions := benchNewHits(b, filepath.Join(pristine, "state.json"), n)
 		decisionsPath := filepath.Join(dir, "patwatch.decisions.yaml")
-		memSay("machine: NumCPU %d; %d searches × 1,000 hits; %d decisions (%d bytes)", runtime.NumCPU(), searches, n, len(decisions))
+		memSay("machine: NumCPU %d; %d searches × 1,000 hits; %d decisions (%d bytes)", runtime.NumCPU(), searches, strings.Count(string(decisions), "verdict:"), len(decisions))
 		for round := 1; round <= rounds; round++ {
 			for _, with := range []bool{false, true} {
 				runDir := filepath.Join(dir, "run")
@@ -94,28 +94,26 @@ func BenchmarkDecisions(b *testing.B) {
 
 // benchNewHits makes one hit in a hundred of each search of the state at
 // path reported new (first seen an hour after its baseline) and returns a
-// decisions file of at most n entries: on half of those hits, then on
-// others.
+// decisions file of n entries: on half of those patents, then on other
+// hits, then on numbers no search holds.
 func benchNewHits(b *testing.B, path string, n int) []byte {
 	b.Helper()
 	st, err := filestore.Load(path)
 	if err != nil {
 		b.Fatal(err)
 	}
-	var fresh, other []string
+	fresh, all := map[string]bool{}, map[string]bool{}
 	for _, name := range slices.Sorted(maps.Keys(st.Searches)) {
 		s := st.Searches[name]
-		for _, pn := range slices.Sorted(maps.Keys(s.Hits)) {
+		for pn, hit := range s.Hits {
+			all[pn] = true
 			h := fnv.New32a()
 			h.Write([]byte(name + pn))
-			switch h.Sum32() % 100 {
-			case 0:
-				hit := *s.Hits[pn]
-				hit.FirstSeen = s.BaselineAt.Add(time.Hour)
-				s.Hits[pn] = &hit
-				fresh = append(fresh, pn)
-			case 1:
-				other = append(other, pn)
+			if h.Sum32()%100 == 0 {
+				newer := *hit
+				newer.FirstSeen = s.BaselineAt.Add(time.Hour)
+				s.Hits[pn] = &newer
+				fresh[pn] = true
 			}
 		}
 	}
@@ -125,17 +123,29 @@ func benchNewHits(b *testing.B, path string, n int) []byte {
 	if err := os.Remove(filestore.BackupPath(path)); err != nil {
 		b.Fatal(err)
 	}
-	var d strings.Builder
-	d.WriteString("version: 1\ndecisions:\n")
-	seen := map[string]bool{}
-	for i, pn := range append(fresh[:len(fresh)/2:len(fresh)/2], other...) {
-		if len(seen) == n {
+	// Half of the new ones first, then any other hit, to n in all.
+	var decided []string
+	for i, pn := range slices.Sorted(maps.Keys(fresh)) {
+		if i%2 == 0 {
+			decided = append(decided, pn)
+		}
+	}
+	for _, pn := range slices.Sorted(maps.Keys(all)) {
+		if len(decided) >= n {
 			break
 		}
-		if seen[pn] {
-			continue
+		if !fresh[pn] {
+			decided = append(decided, pn)
 		}
-		seen[pn] = true
+	}
+	// The fake's corpus holds fewer patents than that: the rest are
+	// numbers no search holds, which a real decisions file also gathers.
+	for i := 0; len(decided) < n; i++ {
+		decided = append(decided, fmt.Sprintf("CN9%08dU", i))
+	}
+	var d strings.Builder
+	d.WriteString("version: 1\ndecisions:\n")
+	for i, pn := range decided[:min(n, len(decided))] {
 		verdict := "not_relevant"
 		if i%4 == 0 {
 			verdict = "relevant"

@@ -180,7 +180,7 @@ func notifyHarness(t *testing.T) (*harness, *hookReceiver) {
 // nothing in the outbox.
 func TestNotifyWebhookEndToEnd(t *testing.T) {
 	h, rcv := notifyHarness(t)
-	code, rep, stderr := h.apply()
+	code, rep, stderr := h.apply("--log-level", "info") // deliveries are logged at info
 	if code != exitOK {
 		t.Fatalf("exit %d\n%s", code, stderr)
 	}

@@ -14,6 +14,7 @@ import (
 
 	"github.com/rs/zerolog"
 
+	"github.com/patwatch/patwatch/internal/console"
 	"github.com/patwatch/patwatch/internal/flagvalue"
 	"github.com/patwatch/patwatch/internal/hint"
 	"github.com/patwatch/patwatch/internal/notify"
@@ -37,6 +38,7 @@ type reconcileFlags struct {
 	timeout                 time.Duration
 	allowMassDrop           bool
 	allowMassRemoval        bool
+	standby                 bool
 	resubmit, rebaseline    []string
 	target, exclude         []string
 	dueOnly                 bool
@@ -75,7 +77,7 @@ func addReconcileFlags(fs *flag.FlagSet, cmd string) *reconcileFlags {
 	fs.BoolVar(&f.sandbox, "sandbox", false, "serve the PatSnap API from the built-in simulation: no credentials, no network")
 	drawingsDirVar(fs, &f.drawingsDir)
 	if cmd != "watch" {
-		fs.StringVar(&f.out, "out", "", "also write the change report to `FILE`")
+		fs.StringVar(&f.out, "out", "", "also write the change report to `FILE` (html: only there, and the text report to standard output)")
 		fs.BoolVar(&f.detailed, "detailed-exitcode", false, "exit 2 when the change report is not empty (0: nothing changed, 1: error)")
 	} else {
 		fs.StringVar(&f.out, "out", "", "write each run's change report to `FILE`, replacing the last run's (needed with --format html)")
@@ -119,10 +121,16 @@ func addReconcileFlags(fs *flag.FlagSet, cmd string) *reconcileFlags {
 			"first wait before retrying a failed run; doubles on each failure, up to --interval (0: wait for the next scheduled run)")
 		flagvalue.DurationVar(fs, &f.lockTimeout, "lock-timeout", time.Minute, flagvalue.Duration{AllowZero: true, Sample: "5m"},
 			"how long each run waits for another run to release the state lock")
+		fs.BoolVar(&f.standby, "standby", false,
+			"while another watch holds the state, wait and take over when it ends, instead of exiting")
 		fs.BoolVar(&f.allowMassRemoval, "allow-mass-removal", false,
 			"apply spec changes that remove more than half of the recorded searches and reports (held until an apply otherwise)")
 	}
-	f.logs = addLogFlags(fs)
+	level := zerolog.WarnLevel
+	if cmd == "watch" {
+		level = zerolog.InfoLevel // its runs are its log
+	}
+	f.logs = addLogFlags(fs, level)
 	return f
 }
 
@@ -301,7 +309,7 @@ func reconcileOnce(ctx context.Context, e env, f *reconcileFlags, cmd string) er
 			return err
 		}
 	} else {
-		prog := runner.ShowProgress(terminal(e.stderr), log)
+		prog := f.logs.console.Progress(console.Live)
 		r.Progress = prog.Update
 		rep, err = f.runOnce(ctx, r, sp)
 		prog.Done()
@@ -311,9 +319,13 @@ func reconcileOnce(ctx context.Context, e env, f *reconcileFlags, cmd string) er
 				// What the run found, none of which was kept: the error
 				// says so, not the report's failure line.
 				printReport(e, f, rep, page, st.filesDir)
+			case rep != nil && errors.Is(err, runner.ErrInterrupted):
+				// What completed before the interrupt; the error says
+				// how much that was, and the report's failure line
+				// would say it again.
+				return joinFailures(printReport(e, f, rep, page, st.filesDir), err)
 			case rep != nil:
-				// What completed before the interrupt, and the error
-				// after what the report tells.
+				// The report, and the error after what it tells.
 				return joinFailures(finishReport(e, f, rep, page, st.filesDir), err)
 			}
 			return err
@@ -339,13 +351,21 @@ func (f *reconcileFlags) selection() reconciler.Selection {
 	return reconciler.Selection{Target: f.target, Exclude: f.exclude, DueOnly: f.dueOnly}
 }
 
-// printReport prints the change report and writes --out.
+// printReport prints the change report and writes --out. An HTML page
+// written to --out is not printed: the text report is.
 func printReport(e env, f *reconcileFlags, rep *report.ChangeReport, page *report.Page, filesDir string) error {
 	var buf bytes.Buffer
 	if err := renderReport(&buf, f, rep, page, f.out, filesDir); err != nil {
 		return err
 	}
-	if _, err := e.stdout.Write(buf.Bytes()); err != nil {
+	shown := &buf
+	if f.format == report.FormatHTML && f.out != "" {
+		shown = &bytes.Buffer{}
+		if err := report.Render(shown, rep, report.FormatText); err != nil {
+			return err
+		}
+	}
+	if _, err := e.stdout.Write(shown.Bytes()); err != nil {
 		return err
 	}
 	if f.out != "" {
@@ -364,17 +384,14 @@ func finishReport(e env, f *reconcileFlags, rep *report.ChangeReport, page *repo
 	if err := printReport(e, f, rep, page, filesDir); err != nil {
 		return err
 	}
-	var stopped error
-	if rep.Stopped != nil {
-		stopped = rep.Stopped.Err()
-	}
+	err := rep.Err() // the failure and the stop, said once
 	switch {
 	case rep.Failed():
-		return joinFailures(stopped, errors.New(rep.Failure()))
+		return err
 	case f.detailed && rep.Changed:
-		return joinFailures(stopped, exitCode(exitChanged))
-	case stopped != nil:
-		return joinFailures(stopped, exitCode(exitOK))
+		return joinFailures(err, exitCode(exitChanged))
+	case err != nil:
+		return joinFailures(err, exitCode(exitOK))
 	}
 	return nil
 }

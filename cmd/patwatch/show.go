@@ -24,7 +24,7 @@ func runShow(ctx context.Context, e env, args []string) error {
 	format := new(string)
 	flagvalue.ChoiceVar(flags, format, "format", "text", "format", []string{"text", "json", "html"},
 		"output format; html is a gallery of every hit with its drawing, in one self-contained page")
-	out := flags.String("out", "", "also write the output to `FILE`")
+	out := flags.String("out", "", "also write the output to `FILE` (html: only there, and the text to standard output)")
 	drawingsDir := new(string)
 	drawingsDirVar(flags, drawingsDir)
 	names, err := parseArgs(flags, args)
@@ -59,7 +59,13 @@ func runShow(ctx context.Context, e env, args []string) error {
 	}
 	var buf bytes.Buffer
 	err = show(ctx, e, &buf, st, *specPath, *format, names)
-	if _, werr := e.stdout.Write(buf.Bytes()); werr != nil {
+	shown := &buf
+	if *format == "html" && err == nil {
+		// The page goes to --out only: the terminal gets the text.
+		shown = &bytes.Buffer{}
+		err = show(ctx, e, shown, st, *specPath, "text", names)
+	}
+	if _, werr := e.stdout.Write(shown.Bytes()); werr != nil {
 		return joinFailures(err, werr)
 	}
 	if err != nil {
@@ -92,12 +98,7 @@ func show(ctx context.Context, e env, w io.Writer, st *stateStore, specPath, for
 		_, err := io.WriteString(w, emptyStateJSON)
 		return err
 	case format == "json":
-		b, err := store.Pull(ctx, st)
-		if err != nil {
-			return err
-		}
-		_, err = w.Write(b)
-		return err
+		return store.Pull(ctx, st, w)
 	case format == "text" && !exists && len(names) == 0:
 		fmt.Fprintf(w, "No state yet: %s. 'patwatch apply' creates it.\n", st.Missing())
 		return nil

@@ -13,6 +13,7 @@ import (
 	"github.com/patwatch/patwatch/internal/report"
 	"github.com/patwatch/patwatch/schema"
 	"github.com/patwatch/patwatch/spec"
+	"github.com/rs/zerolog"
 )
 
 // defaultSpec is the spec file -f names when not given.
@@ -26,7 +27,7 @@ func runValidate(_ context.Context, e env, args []string) error {
 	var format string
 	flagvalue.ChoiceVar(fs, &format, "format", "text", "format", []string{"text", "json"},
 		"output format: text, or json (every problem with its file, line, column, field and hint)")
-	lf := addLogFlags(fs)
+	lf := addLogFlags(fs, zerolog.WarnLevel)
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}

@@ -57,7 +57,7 @@ type pool struct {
 	queue   []*fetchJob
 	byKey   map[string]*fetchJob
 	closed  bool
-	ended   bool // finish has run
+	ended   bool           // finish has run
 	hosts   map[string]int // consecutive failures by host; giveUpAfter: given up
 	fetched int
 	failed  int

@@ -13,8 +13,6 @@ import (
 	"strings"
 	"time"
 
-	"github.com/rs/zerolog"
-
 	"github.com/patwatch/patwatch/internal/hint"
 	"github.com/patwatch/patwatch/spec"
 )
@@ -147,44 +145,6 @@ func (n *Names) Set(s string) error {
 }
 
 func (n *Names) Example() string { return n.sample }
-
-// LogLevels are the levels --log-level takes, most verbose first.
-var LogLevels = []string{"trace", "debug", "info", "warn", "error"}
-
-// Level is --log-level: one of LogLevels (zerolog's parser would also
-// take numbers, and "" as no level at all).
-type Level struct{ p *zerolog.Level }
-
-// LevelVar registers a log level flag, set in *p.
-func LevelVar(fs *flag.FlagSet, p *zerolog.Level, name, usage string) {
-	fs.Var(&Level{p}, name, usage)
-}
-
-func (l *Level) String() string {
-	if l == nil || l.p == nil {
-		return ""
-	}
-	return l.p.String()
-}
-
-func (l *Level) Set(s string) error {
-	if !slices.Contains(LogLevels, s) {
-		advice := "use " + OrList(LogLevels)
-		if s == "warning" {
-			advice = "write warn"
-		}
-		return hint.Wrap(fmt.Errorf("unknown log level %q", s), advice)
-	}
-	lvl, err := zerolog.ParseLevel(s)
-	if err != nil {
-		return err
-	}
-	*l.p = lvl
-	return nil
-}
-
-func (l *Level) Values() []string { return LogLevels }
-func (l *Level) Example() string  { return "debug" }
 
 // OrList writes words as "a, b or c".
 func OrList(words []string) string {

@@ -55,6 +55,9 @@ type call struct {
 	// creation: a repeat would create a second job). Such a failure is
 	// returned at once, matching ErrOutcomeUnknown.
 	unsafe bool
+	// place is where the call waits in line for its turn; nil: a place of
+	// its own (see governor).
+	place *place
 }
 
 // do runs cl until it succeeds, fails for good, or ctx ends, and hands the
@@ -130,7 +133,7 @@ func (c *Client) ready(ctx context.Context, cl *call, st *callState) (*pass, err
 				return nil, err
 			}
 		}
-		turn, err := c.gov.wait(ctx, st.urgent)
+		turn, err := c.gov.wait(ctx, st.urgent, cl.place)
 		if err != nil {
 			pr.free()
 			return nil, waitError(cl, err)

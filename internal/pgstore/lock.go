@@ -68,7 +68,7 @@ func (e *LockedError) Is(target error) bool { return target == state.ErrLocked }
 func (e *LockedError) Hint() string {
 	switch {
 	case e.Watch:
-		return "one watch per state: stop that one first, or give this one another state (…&state=NAME)"
+		return "one watch per state: stop that one first, give this one another state (…&state=NAME), or start it with --standby to take over when that one ends"
 	case e.Waited > 0:
 		return state.LockWaitedHint(e.Waited)
 	}
@@ -86,9 +86,11 @@ func (s *Store) Lock(ctx context.Context, command string, timeout time.Duration)
 }
 
 // LockWatch marks the state as watched by one `patwatch watch` for as long
-// as it runs: a second watch is refused at once, naming the first.
-func (s *Store) LockWatch(ctx context.Context) (unlock func() error, err error) {
-	unlock, err = s.lock(ctx, kindWatch, "watch", 0)
+// as it runs: a second watch waits up to timeout (zero: tries once), and
+// is then refused, naming the first. A holder that dies releases it with
+// its session, as Lock's.
+func (s *Store) LockWatch(ctx context.Context, timeout time.Duration) (unlock func() error, err error) {
+	unlock, err = s.lock(ctx, kindWatch, "watch", timeout)
 	return unlock, s.redact(err)
 }
 

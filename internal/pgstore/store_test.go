@@ -366,11 +366,11 @@ func TestLocks(t *testing.T) {
 		t.Fatalf("another state is blocked: %v", err)
 	}
 	ub()
-	uw, err := open(t, schema, "one").LockWatch(ctx)
+	uw, err := open(t, schema, "one").LockWatch(ctx, 0)
 	if err != nil {
 		t.Fatalf("the watch lock is blocked by the run lock: %v", err)
 	}
-	if _, err := open(t, schema, "one").LockWatch(ctx); !errors.As(err, &le) || !le.Watch {
+	if _, err := open(t, schema, "one").LockWatch(ctx, 0); !errors.As(err, &le) || !le.Watch {
 		t.Errorf("a second watch: %v; want a LockedError of a watch", err)
 	}
 	uw()

@@ -121,6 +121,19 @@ func (l *lease) save(ctx context.Context, out *reconciler.Outcome) (bool, error)
 	return written, nil
 }
 
+// checkpoint saves out's state while the run goes on. A save refused
+// because the lock was lost stops the run before its next paid call, as
+// prove does, and is not tried again here: the run's last save (save)
+// takes the lock again for what it completed.
+func (l *lease) checkpoint(ctx context.Context, out *reconciler.Outcome) (bool, error) {
+	written, err := l.r.Store.Save(context.WithoutCancel(ctx), out.State)
+	if errors.Is(err, state.ErrLockLost) {
+		l.r.Log.Error().Err(err).Msg("the state's lock was lost: the run stops before its next report job submission")
+		l.stop(&lockLost{err: err})
+	}
+	return written, err
+}
+
 // submitted lists the report jobs rep says the run submitted.
 func submitted(rep *report.ChangeReport) []string {
 	var jobs []string

@@ -179,12 +179,18 @@ func (r *Runner) Once(ctx context.Context, sp *spec.Spec, opts Options) (*report
 	stopDrawings := r.startDrawings(ctx, sp, rec, opts)
 	defer stopDrawings()
 	sent := callsSent(api)
+	count := func(out *reconciler.Outcome) {
+		r.countCalls(sp, recorded, out, api, sent, started, opts.saved.callsBefore())
+	}
+	if r.Mode == reconciler.ModeApply {
+		rec.Checkpoints = r.newCheckpoints(ctx, ls, sp, recorded, opts, started, count)
+	}
 	out := rec.Run(ctx, sc)
-	r.countCalls(sp, recorded, out, api, sent, started, opts.saved.callsBefore())
+	count(out)
 	r.stamp(out.Report, opts)
 	if r.Mode == reconciler.ModePlan {
 		r.PlanPictures(ctx, sp, out.Report)
-		return out.Report, r.ended(ctx, false)
+		return out.Report, planEnded(ctx)
 	}
 	return r.finishApply(ctx, ls, sp, recorded, out, opts, started)
 }
@@ -261,12 +267,37 @@ func (r *Runner) newReconciler(api reconciler.API, sp *spec.Spec) *reconciler.Re
 // finishApply keeps what an apply found: it saves the state, adds the run
 // to the store's history, keeps the drawings and delivers the outbox.
 func (r *Runner) finishApply(ctx context.Context, ls *lease, sp *spec.Spec, recorded *state.State, out *reconciler.Outcome, opts Options, started time.Time) (*report.ChangeReport, error) {
-	out.State.PatwatchVersion = r.Version
-	r.composeOutbox(sp, recorded, out)
+	r.prepareSave(sp, recorded, out)
+	if keeps(recorded, out.State) {
+		if err := r.save(ctx, ls, out, started); err != nil {
+			return out.Report, err
+		}
+	}
+	r.keepDrawings(ctx, out, opts)
+	// After the drawings step, so that an e-mail's page shows the new
+	// hits' drawings; the state already holds the messages.
+	notifyErr := r.deliverOutbox(ctx, sp, out)
+	if err := applyEnded(ctx, out.Report); err != nil {
+		return out.Report, err
+	}
+	return out.Report, notifyErr
+}
+
+// keeps reports whether next, the state an apply from recorded made, is
+// to be saved: a state never saved that would hold nothing is not (a
+// first apply that failed entirely leaves no state behind, as none had
+// been before it).
+func keeps(recorded, next *state.State) bool {
+	return recorded.Serial > 0 || len(next.Searches)+len(next.Reports)+len(next.RetiredSearches)+len(next.RetiredReports) > 0 ||
+		len(next.Outbox) > 0 || next.Budget != nil
+}
+
+// save saves an apply's outcome and adds the run to the store's history.
+func (r *Runner) save(ctx context.Context, ls *lease, out *reconciler.Outcome, started time.Time) error {
 	// Saved even when ctx ended: what completed is kept.
 	written, err := ls.save(ctx, out)
 	if err != nil {
-		return out.Report, &notSaved{err: err}
+		return &notSaved{err: err}
 	}
 	out.Report.StateChanged = written
 	r.Log.Debug().Bool("written", written).Uint64("serial", out.State.Serial).Msg("state saved")
@@ -277,53 +308,17 @@ func (r *Runner) finishApply(ctx context.Context, ls *lease, sp *spec.Spec, reco
 	}); err != nil {
 		r.Log.Warn().Err(err).Msg("the run was not added to the store's history of runs")
 	}
-	r.keepDrawings(ctx, out, opts)
-	// After the drawings step, so that an e-mail's page shows the new
-	// hits' drawings; the state already holds the messages.
-	notifyErr := r.deliverOutbox(ctx, sp, out)
-	if err := r.ended(ctx, true); err != nil {
-		return out.Report, err
-	}
-	return out.Report, notifyErr
+	return nil
 }
 
-// ended is the error of a run whose context ended before it was done, nil
-// for one that finished.
-func (r *Runner) ended(ctx context.Context, saved bool) error {
-	if ctx.Err() == nil {
-		return nil
-	}
-	var lost *lockLost
-	if errors.As(context.Cause(ctx), &lost) {
-		return lockLostError(lost)
-	}
-	var de *deadlineError
-	switch {
-	case !errors.As(context.Cause(ctx), &de) && !saved:
-		return nil // an interrupted plan's report says what it did not do
-	case de == nil:
-		return ErrInterrupted
-	}
-	what := "the work completed before it was saved"
-	if !saved {
-		what = "the plan is incomplete"
-	}
-	return hint.Wrap(fmt.Errorf("%w; %s", de, what),
-		fmt.Sprintf("give the run more time with --timeout (now %s), or see which calls are slow with --log-level debug",
-			spec.FormatDuration(de.timeout)))
+// prepareSave makes the state of out, an apply's outcome so far or at its
+// end, ready to save: it records patwatch's version, and puts the messages
+// of the changes out holds into its outbox, so that the save that records
+// the changes records their messages (see composeOutbox).
+func (r *Runner) prepareSave(sp *spec.Spec, recorded *state.State, out *reconciler.Outcome) {
+	out.State.PatwatchVersion = r.Version
+	r.composeOutbox(sp, recorded, out)
 }
-
-// deadlineError is the cause of a run that passed its deadline.
-type deadlineError struct{ timeout time.Duration }
-
-func (e *deadlineError) Error() string {
-	return fmt.Sprintf("the run's deadline of %s passed (--timeout)", spec.FormatDuration(e.timeout))
-}
-
-// ErrInterrupted is returned with the change report of a run whose context
-// ended: the work completed before then was saved.
-var ErrInterrupted = hint.Wrap(errors.New("interrupted; the work completed before the interrupt was saved"),
-	"run apply again to finish")
 
 // ErrNotSaved is matched by errors.Is for a run whose changes were not
 // saved; its change report is returned with it.

@@ -48,7 +48,7 @@ func (e *LockedError) Is(target error) bool { return target == state.ErrLocked }
 func (e *LockedError) Hint() string {
 	switch {
 	case e.Watch:
-		return "one watch per state: stop that one first, or give this one another --state"
+		return "one watch per state: stop that one first, give this one another --state, or start it with --standby to take over when that one ends"
 	case e.Waited > 0:
 		return state.LockWaitedHint(e.Waited)
 	}

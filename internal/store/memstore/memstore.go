@@ -154,9 +154,10 @@ func (s *Store) Lock(ctx context.Context, command string, timeout time.Duration)
 // CheckLock is nil: a lock in memory lasts until it is released.
 func (s *Store) CheckLock(context.Context) error { return nil }
 
-// LockWatch takes the lock of a watch, at once or not at all.
-func (s *Store) LockWatch(ctx context.Context) (func() error, error) {
-	return s.lock(ctx, kindWatch, "watch", 0)
+// LockWatch takes the lock of a watch, waiting up to timeout for its
+// holder.
+func (s *Store) LockWatch(ctx context.Context, timeout time.Duration) (func() error, error) {
+	return s.lock(ctx, kindWatch, "watch", timeout)
 }
 
 func (s *Store) lock(ctx context.Context, kind, command string, timeout time.Duration) (func() error, error) {
