@@ -5,6 +5,9 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"io/fs"
+	"os"
+	"path/filepath"
 	"slices"
 	"strings"
 
@@ -27,9 +30,61 @@ func Format(data []byte) ([]byte, error) {
 	return formatYAML(data, specShape())
 }
 
-// FormatDecisions is Format for a decisions file.
+// FormatDecisions is Format for a decisions file, its keys in the
+// decisions file's schema's order.
 func FormatDecisions(data []byte) ([]byte, error) {
-	return formatYAML(data, nil)
+	return formatYAML(data, decisionsShape())
+}
+
+// Formatted is a file of a spec and its canonical form (see FormatFiles).
+type Formatted struct {
+	Path          string
+	Before, After []byte
+}
+
+// Changed reports whether the file is not in canonical form.
+func (f Formatted) Changed() bool { return !bytes.Equal(f.Before, f.After) }
+
+// FormatFiles reads the spec file at path, and its decisions file when
+// there is one (the spec's decisions field, else DefaultDecisionsFile),
+// and returns each with its canonical form (Format, FormatDecisions). It
+// writes nothing: Rewrite does.
+func FormatFiles(path string) ([]Formatted, error) {
+	spec := Formatted{Path: path}
+	var err error
+	if spec.Before, err = os.ReadFile(path); err != nil {
+		return nil, fmt.Errorf("read spec: %w", err)
+	}
+	if spec.After, err = Format(spec.Before); err != nil {
+		return nil, fmt.Errorf("%s: %w", path, err)
+	}
+	files := []Formatted{spec}
+	d := Formatted{Path: decisionsFileOf(path, spec.Before)}
+	if d.Before, err = os.ReadFile(d.Path); errors.Is(err, fs.ErrNotExist) {
+		return files, nil
+	} else if err != nil {
+		return nil, fmt.Errorf("read decisions file: %w", err)
+	}
+	if d.After, err = FormatDecisions(d.Before); err != nil {
+		return nil, fmt.Errorf("%s: %w", d.Path, err)
+	}
+	return append(files, d), nil
+}
+
+// decisionsFileOf is where the decisions file of the spec at path, whose
+// bytes are data, is: its decisions field, relative to the spec, else
+// the default beside it.
+func decisionsFileOf(path string, data []byte) string {
+	var doc struct {
+		Decisions string `yaml:"decisions"`
+	}
+	if yaml.Unmarshal(data, &doc) != nil || doc.Decisions == "" {
+		return filepath.Join(filepath.Dir(path), filepath.Base(DefaultDecisionsFile(path)))
+	}
+	if filepath.IsAbs(doc.Decisions) {
+		return doc.Decisions
+	}
+	return filepath.Join(filepath.Dir(path), doc.Decisions)
 }
 
 // Rewrite replaces the file at path with data (a formatted spec or
@@ -312,10 +367,15 @@ func comments(data []byte) []string {
 }
 
 // specShape is the spec schema's layout (see shape).
-func specShape() *shape {
-	sh, err := schemaShape(schema.JSON())
+func specShape() *shape { return mustShape(schema.JSON()) }
+
+// decisionsShape is the decisions file schema's layout.
+func decisionsShape() *shape { return mustShape(schema.DecisionsJSON()) }
+
+func mustShape(doc []byte) *shape {
+	sh, err := schemaShape(doc)
 	if err != nil {
-		panic("spec: the embedded schema: " + err.Error()) // a build that cannot read its own schema
+		panic("spec: an embedded schema: " + err.Error()) // a build that cannot read its own schema
 	}
 	return sh
 }

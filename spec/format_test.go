@@ -122,3 +122,40 @@ searches:
 		t.Errorf("Format:\n%s\nwant:\n%s", out, want)
 	}
 }
+
+// TestFormatDecisions: a decisions file takes its schema's order (version,
+// then decisions; in a decision, verdict, note, by, at, searches), keeps
+// the patents' order and every comment, and formatting again changes
+// nothing.
+func TestFormatDecisions(t *testing.T) {
+	in := `decisions:
+    # the phone team's
+    CN305104902S:
+        note: "kitchen scale, not a phone"
+        verdict: not_relevant   # checked twice
+        searches: [phone-designs]
+        at: 2026-12-07
+    CN215812345U: {verdict: report}
+version: 1
+`
+	want := `version: 1
+decisions:
+  # the phone team's
+  CN305104902S:
+    verdict: not_relevant # checked twice
+    note: "kitchen scale, not a phone"
+    at: 2026-12-07
+    searches: [phone-designs]
+  CN215812345U: {verdict: report}
+`
+	out, err := FormatDecisions([]byte(in))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if string(out) != want {
+		t.Errorf("FormatDecisions:\n%s\nwant:\n%s", out, want)
+	}
+	if again, err := FormatDecisions(out); err != nil || !bytes.Equal(again, out) {
+		t.Errorf("formatting again changes it (%v):\n%s", err, again)
+	}
+}

@@ -9,6 +9,7 @@ import (
 	"slices"
 	"strings"
 
+	"github.com/patwatch/patwatch/internal/flagvalue"
 	"github.com/patwatch/patwatch/internal/hint"
 	"github.com/patwatch/patwatch/spec"
 )
@@ -162,71 +163,11 @@ func looksLikeSpec(arg string) bool {
 // "--" ends the flags), and returns the positional ones; fs.Args holds them
 // too. An error ends the command, as with parseFlags.
 func parseArgs(fs *flag.FlagSet, args []string) ([]string, error) {
-	pos, err := parseInto(fs, args)
+	pos, err := flagvalue.Parse(fs, args, func(name string) error { return unknownFlag(fs, name) })
 	if errors.Is(err, flag.ErrHelp) {
 		fs.Usage()
 	}
 	return pos, err
-}
-
-// parseInto sets fs's flags from args. It parses itself rather than through
-// fs.Parse so that flags may follow positional arguments, and so that every
-// mistake gets an error that names the flag and says what would be right.
-func parseInto(fs *flag.FlagSet, args []string) ([]string, error) {
-	var pos []string
-	for i := 0; i < len(args); i++ {
-		a := args[i]
-		if a == "--" {
-			pos = append(pos, args[i+1:]...)
-			break
-		}
-		if len(a) < 2 || a[0] != '-' {
-			pos = append(pos, a) // "-" alone is an argument: standard input
-			continue
-		}
-		name := strings.TrimPrefix(a[1:], "-")
-		name, value, hasValue := strings.Cut(name, "=")
-		if name == "" || name[0] == '-' {
-			return nil, hint.Wrap(fmt.Errorf("bad flag syntax %s", a), fmt.Sprintf("flags are written -name or --name; run 'patwatch %s -h' for its flags", fs.Name()))
-		}
-		f := fs.Lookup(name)
-		if f == nil {
-			if name == "h" || name == "help" {
-				return nil, flag.ErrHelp
-			}
-			return nil, unknownFlag(fs, name)
-		}
-		if isBool(f) {
-			if !hasValue {
-				value = "true"
-			}
-		} else if !hasValue {
-			if i+1 >= len(args) {
-				return nil, hint.Wrap(fmt.Errorf("%s needs a value", flagName(f.Name)), "give it one: "+exampleUse(f))
-			}
-			i++
-			value = args[i]
-			if len(value) > 1 && value[0] == '-' && fs.Lookup(strings.TrimLeft(value, "-")) != nil {
-				return nil, hint.Wrap(fmt.Errorf("%s needs a value before %s", flagName(f.Name), value), "give it one: "+exampleUse(f))
-			}
-		}
-		if err := fs.Set(name, value); err != nil {
-			if isBool(f) {
-				err = hint.Wrap(fmt.Errorf("%q is not true or false", value), "write "+flagName(f.Name)+" alone to turn it on, or "+flagName(f.Name)+"=false")
-			}
-			return nil, fmt.Errorf("%s: %w", flagName(f.Name), err)
-		}
-	}
-	// Mark the set parsed, with the positional arguments as its Args.
-	if err := fs.Parse(append([]string{"--"}, pos...)); err != nil {
-		return nil, err
-	}
-	return pos, nil
-}
-
-func isBool(f *flag.Flag) bool {
-	b, ok := f.Value.(interface{ IsBoolFlag() bool })
-	return ok && b.IsBoolFlag()
 }
 
 // unknownFlag explains a flag fs does not take: the one probably meant,
@@ -299,17 +240,4 @@ func describe(c command) *flag.FlagSet {
 }
 
 // flagName is how help and messages write a flag: -f, --state.
-func flagName(name string) string {
-	if len(name) == 1 {
-		return "-" + name
-	}
-	return "--" + name
-}
-
-// exampleUse is a flag with a valid value, for hints.
-func exampleUse(f *flag.Flag) string {
-	if ex, ok := f.Value.(interface{ example() string }); ok {
-		return flagName(f.Name) + " " + ex.example()
-	}
-	return flagName(f.Name) + " " + placeholder(f)
-}
+func flagName(name string) string { return flagvalue.Name(name) }

@@ -36,8 +36,7 @@ type env struct {
 	// flagSink, when set, is given every FlagSet a command creates: help
 	// and completion learn a command's flags by running it with -h.
 	flagSink func(*flag.FlagSet)
-	// chdir changes the working directory for -chdir (os.Chdir); nil:
-	// -chdir is refused.
+	// chdir changes the working directory for -chdir (os.Chdir).
 	chdir func(dir string) error
 	// tuneDrawings, when set, adjusts the drawings step of a run (its
 	// timeouts, where image links go). Only tests set it.
@@ -137,17 +136,7 @@ func commands() []command {
 		{name: "notify", summary: "work with the spec's notification channels",
 			about: "Each channel of the spec's notify list gets one message per apply or watch run that has events for it; " +
 				"notify's subcommands work with the channels directly.",
-			sub: []command{
-				{name: "test", summary: "send a test message to each channel (all when none is named)", args: "[NAME...]", run: runNotifyTest,
-					about: "notify test sends a message whose only event is {\"kind\": \"test\"} to each named channel of the spec, " +
-						"or to all of them, and prints one line per channel. It reads the channels' URLs and keys from the " +
-						"environment as apply does, and needs no state and no PatSnap credentials.",
-					examples: []string{
-						"patwatch notify test",
-						"patwatch notify test ip-team -f watch/designs.yaml",
-					},
-					exits: []exitMeaning{{exitOK, "every channel accepted its test message"}, {exitError, "a delivery failed (each is listed), the spec is invalid, or a name is not a channel"}}},
-			}},
+			sub: notifyCommands()},
 		{name: "mark", summary: "record the analyst's decision on hits in the decisions file", args: "PATENT_PN...", run: runMark,
 			about: "mark writes the decision on each patent named into the spec's decisions file (docs/decisions.md), " +
 				"keeping its comments and order, and dated today; none removes it. Bad input is refused, the file untouched.",
@@ -171,41 +160,7 @@ func commands() []command {
 				"state pull prints a state as the state file's JSON; state push replaces a state with a state file. " +
 				"All work for every kind of state (a file, or a postgres:// URL), so pulling from one and pushing to " +
 				"another moves a state.",
-			sub: []command{
-				{name: "list", summary: "list the searches and reports the state holds", run: runStateList,
-					about: "list prints one line per entry of the state: its kind (search or report), name, status (active, " +
-						"suspended, removed from the spec, or retired until the day it goes), hits, and the last successful " +
-						"refresh where the state records it (searches with their own interval, or under a daily budget). " +
-						"The spec, when there is one, says which are suspended or removed. It takes no lock.",
-					examples: []string{
-						"patwatch state list",
-						"patwatch state list --format json | jq -r '.entries[] | select(.status == \"retired\") | .name'",
-					}},
-				{name: "rm", summary: "forget entries that left the spec, now rather than after 30 days", args: "NAME...", run: runStateRm,
-					about: "rm forgets each named search or report that is no longer in the spec (retired, or removed and not " +
-						"yet retired by an apply), under the state's lock: an entry added back later starts with a new baseline " +
-						"or a new report job. Downloaded report files stay. An entry still in the spec is refused.",
-					examples: []string{
-						"patwatch state rm old-designs",
-					}},
-				{name: "pull", summary: "print the state as the state file's JSON", run: runStatePull,
-					about: "pull prints the state (by default $PATWATCH_STATE, else patwatch.state.json beside the spec) as " +
-						"the state file's JSON, exactly the bytes a state file holding it has. --serial prints an earlier " +
-						"serial: a database keeps every one, a state file its backup's. It takes no lock.",
-					examples: []string{
-						"patwatch state pull > backup.json",
-						"patwatch state pull --state 'postgres://db/ip?state=team-a' --serial 41",
-					}},
-				{name: "push", summary: "replace the state with a state file", args: "FILE", run: runStatePush,
-					about: "push replaces the state with FILE (- reads standard input), under the state's lock. It refuses " +
-						"a state of another lineage, or one older than the current (a lower serial, or the same serial " +
-						"with other content), unless --force; a forced push gets the serial after the current one, so " +
-						"that serials never go back.",
-					examples: []string{
-						"patwatch state push patwatch.state.json --state 'postgres://db/ip?state=team-a'",
-						"patwatch state pull --state 'postgres://db/ip' | patwatch state push - --state patwatch.state.json",
-					}},
-			}},
+			sub: stateCommands()},
 		{name: "schema", summary: "print the spec's JSON Schema (or the decisions file's)", run: runSchema,
 			about: "schema prints the JSON Schema (draft 2020-12) that editors check a spec against as it is typed; " +
 				"the first line of a spec, # yaml-language-server: $schema=..., points an editor at it. With --decisions " +
@@ -221,6 +176,60 @@ func commands() []command {
 			}},
 		{name: "version", summary: "print patwatch's version", run: runVersion,
 			examples: []string{"patwatch version", "patwatch version --format json"}},
+	}
+}
+
+// notifyCommands are the subcommands of notify.
+func notifyCommands() []command {
+	return []command{
+		{name: "test", summary: "send a test message to each channel (all when none is named)", args: "[NAME...]", run: runNotifyTest,
+			about: "notify test sends a message whose only event is {\"kind\": \"test\"} to each named channel of the spec, " +
+				"or to all of them, and prints one line per channel. It reads the channels' URLs and keys from the " +
+				"environment as apply does, and needs no state and no PatSnap credentials.",
+			examples: []string{
+				"patwatch notify test",
+				"patwatch notify test ip-team -f watch/designs.yaml",
+			},
+			exits: []exitMeaning{{exitOK, "every channel accepted its test message"}, {exitError, "a delivery failed (each is listed), the spec is invalid, or a name is not a channel"}}},
+	}
+}
+
+// stateCommands are the subcommands of state.
+func stateCommands() []command {
+	return []command{
+		{name: "list", summary: "list the searches and reports the state holds", run: runStateList,
+			about: "list prints one line per entry of the state: its kind (search or report), name, status (active, " +
+				"suspended, removed from the spec, or retired until the day it goes), hits, and the last successful " +
+				"refresh where the state records it (searches with their own interval, or under a daily budget). " +
+				"The spec, when there is one, says which are suspended or removed. It takes no lock.",
+			examples: []string{
+				"patwatch state list",
+				"patwatch state list --format json | jq -r '.entries[] | select(.status == \"retired\") | .name'",
+			}},
+		{name: "rm", summary: "forget entries that left the spec, now rather than after 30 days", args: "NAME...", run: runStateRm,
+			about: "rm forgets each named search or report that is no longer in the spec (retired, or removed and not " +
+				"yet retired by an apply), under the state's lock: an entry added back later starts with a new baseline " +
+				"or a new report job. Downloaded report files stay. An entry still in the spec is refused.",
+			examples: []string{
+				"patwatch state rm old-designs",
+			}},
+		{name: "pull", summary: "print the state as the state file's JSON", run: runStatePull,
+			about: "pull prints the state (by default $PATWATCH_STATE, else patwatch.state.json beside the spec) as " +
+				"the state file's JSON, exactly the bytes a state file holding it has. --serial prints an earlier " +
+				"serial: a database keeps every one, a state file its backup's. It takes no lock.",
+			examples: []string{
+				"patwatch state pull > backup.json",
+				"patwatch state pull --state 'postgres://db/ip?state=team-a' --serial 41",
+			}},
+		{name: "push", summary: "replace the state with a state file", args: "FILE", run: runStatePush,
+			about: "push replaces the state with FILE (- reads standard input), under the state's lock. It refuses " +
+				"a state of another lineage, or one older than the current (a lower serial, or the same serial " +
+				"with other content), unless --force; a forced push gets the serial after the current one, so " +
+				"that serials never go back.",
+			examples: []string{
+				"patwatch state push patwatch.state.json --state 'postgres://db/ip?state=team-a'",
+				"patwatch state pull --state 'postgres://db/ip' | patwatch state push - --state patwatch.state.json",
+			}},
 	}
 }
 
@@ -251,10 +260,7 @@ func dispatch(ctx context.Context, e env, args []string) error {
 	case "-version", "--version":
 		args = append([]string{"version"}, args[1:]...)
 	}
-	if dir, rest, ok, err := chdirArg(args); ok {
-		if err == nil {
-			err = changeDir(e, dir)
-		}
+	if rest, ok, err := chdir(e, args); ok {
 		if err != nil {
 			return err
 		}

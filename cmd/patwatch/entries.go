@@ -4,14 +4,13 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"io/fs"
 	"strings"
 	"time"
 
+	"github.com/patwatch/patwatch/internal/flagvalue"
 	"github.com/patwatch/patwatch/internal/hint"
 	"github.com/patwatch/patwatch/internal/report"
 	"github.com/patwatch/patwatch/internal/store"
-	"github.com/patwatch/patwatch/spec"
 )
 
 // runStateList prints one line per entry the state holds.
@@ -19,14 +18,11 @@ func runStateList(ctx context.Context, e env, args []string) error {
 	fs := flagSet(e, "state list")
 	st := addStateFlags(fs, "list")
 	var format string
-	choiceVar(fs, &format, "format", report.FormatText, "format", []string{report.FormatText, report.FormatJSON}, "output format: text or json")
+	flagvalue.ChoiceVar(fs, &format, "format", report.FormatText, "format", []string{report.FormatText, report.FormatJSON}, "output format: text or json")
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
-	sp, err := optionalSpec(e, st.spec)
-	if err != nil {
-		return err
-	}
+	sp, _ := loadSpec(e, st.spec) // nil without a valid spec: no entry is then suspended or removed
 	s, err := openState(ctx, resolveState(e, st.state, st.spec), st.spec)
 	if err != nil {
 		return err
@@ -39,26 +35,12 @@ func runStateList(ctx context.Context, e env, args []string) error {
 	return report.RenderEntries(e.stdout, report.Entries(recorded, sp), format)
 }
 
-// optionalSpec is the spec at path, for a command that reads it only for
-// what it adds (which entries are suspended or gone): nil when there is
-// none, an error when there is one that is invalid.
-func optionalSpec(e env, path string) (*spec.Spec, error) {
-	sp, err := loadSpec(e, path)
-	if errors.Is(err, fs.ErrNotExist) {
-		return nil, nil
-	}
-	if err != nil {
-		return nil, specError(e.stderr, path, err)
-	}
-	return sp, nil
-}
-
 // runStateRm forgets entries that left the spec.
 func runStateRm(ctx context.Context, e env, args []string) error {
 	fs := flagSet(e, "state rm")
 	st := addStateFlags(fs, "forget the entries of")
 	var lockTimeout time.Duration
-	durationVar(fs, &lockTimeout, "lock-timeout", 0, durationValue{allowZero: true, sample: "10m"},
+	flagvalue.DurationVar(fs, &lockTimeout, "lock-timeout", 0, flagvalue.Duration{AllowZero: true, Sample: "10m"},
 		"how long to wait for a run to release the state's lock")
 	names, err := parseArgs(fs, args)
 	if err != nil {

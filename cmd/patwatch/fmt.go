@@ -1,20 +1,17 @@
 package main
 
 import (
-	"bytes"
 	"context"
-	"errors"
 	"fmt"
 	"io"
-	"io/fs"
-	"os"
 
 	"github.com/rogpeppe/go-internal/diff"
 
 	"github.com/patwatch/patwatch/spec"
 )
 
-// runFmt rewrites the spec and its decisions file in canonical form.
+// runFmt rewrites the spec and its decisions file in canonical form,
+// listing the files it changed (with --check, those it would).
 func runFmt(_ context.Context, e env, args []string) error {
 	flags := flagSet(e, "fmt")
 	specPath := flags.String("f", defaultSpec, "the `SPEC` to format; - formats standard input to standard output")
@@ -23,87 +20,44 @@ func runFmt(_ context.Context, e env, args []string) error {
 	if err := parseFlags(flags, args); err != nil {
 		return err
 	}
+	var files []spec.Formatted
+	var err error
 	if *specPath == "-" {
-		return fmtStdin(e, *check)
-	}
-	files := []fmtFile{{path: *specPath, format: spec.Format}}
-	if d := spec.DecisionsPath(*specPath); exists(d) {
-		files = append(files, fmtFile{path: d, format: spec.FormatDecisions})
-	}
-	var changed []string
-	for _, f := range files {
-		before, after, err := f.formatted()
-		if err != nil {
+		f := spec.Formatted{Path: stdinName}
+		if f.Before, err = io.ReadAll(io.LimitReader(e.stdin, spec.MaxFileSize+1)); err == nil {
+			f.After, err = spec.Format(f.Before)
+		}
+		if err == nil && !*check && !*showDiff {
+			_, err = e.stdout.Write(f.After)
 			return err
 		}
-		if bytes.Equal(before, after) {
+		files = []spec.Formatted{f}
+	} else {
+		files, err = spec.FormatFiles(*specPath)
+	}
+	if err != nil {
+		return specError(e.stderr, *specPath, err)
+	}
+	changed := false
+	for _, f := range files {
+		if !f.Changed() {
 			continue
 		}
-		changed = append(changed, f.path)
-		if *showDiff {
-			e.stdout.Write(diff.Diff(f.path, before, f.path+" (fmt)", after))
+		changed = true
+		switch {
+		case *showDiff:
+			e.stdout.Write(diff.Diff(f.Path, f.Before, f.Path+" (fmt)", f.After))
+		default:
+			fmt.Fprintln(e.stdout, f.Path)
 		}
-		if !*check {
-			if err := spec.Rewrite(f.path, after); err != nil {
+		if !*check && *specPath != "-" {
+			if err := spec.Rewrite(f.Path, f.After); err != nil {
 				return err
 			}
 		}
 	}
-	if !*showDiff {
-		for _, c := range changed {
-			fmt.Fprintln(e.stdout, c)
-		}
-	}
-	if *check && len(changed) > 0 {
+	if *check && changed {
 		return exitCode(exitError)
 	}
 	return nil
-}
-
-// fmtFile is a file fmt formats, and how.
-type fmtFile struct {
-	path   string
-	format func([]byte) ([]byte, error)
-}
-
-// formatted reads the file and returns its bytes and its canonical form.
-func (f fmtFile) formatted() (before, after []byte, err error) {
-	before, err = os.ReadFile(f.path)
-	if errors.Is(err, fs.ErrNotExist) {
-		return nil, nil, specError(io.Discard, f.path, err)
-	}
-	if err != nil {
-		return nil, nil, fmt.Errorf("fmt: %w", err)
-	}
-	after, err = f.format(before)
-	if err != nil {
-		return nil, nil, fmt.Errorf("%s: %w", f.path, err)
-	}
-	return before, after, nil
-}
-
-// fmtStdin formats the spec on standard input to standard output; with
-// check, it prints nothing and exits 1 if the spec is not canonical.
-func fmtStdin(e env, check bool) error {
-	before, err := io.ReadAll(io.LimitReader(e.stdin, spec.MaxFileSize+1))
-	if err != nil {
-		return fmt.Errorf("fmt: read standard input: %w", err)
-	}
-	after, err := spec.Format(before)
-	if err != nil {
-		return fmt.Errorf("%s: %w", stdinName, err)
-	}
-	if check {
-		if !bytes.Equal(before, after) {
-			return exitCode(exitError)
-		}
-		return nil
-	}
-	_, err = e.stdout.Write(after)
-	return err
-}
-
-func exists(path string) bool {
-	_, err := os.Stat(path)
-	return err == nil
 }

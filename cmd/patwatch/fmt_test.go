@@ -55,7 +55,7 @@ func TestFmtCheckAndDiff(t *testing.T) {
 	h := newHarness(t, fake.Options{})
 	messy := "searches:\n    - model: 1\n      name: a\n      image: https://img.test/a.png\n      patent_type: D\nversion: 1\n"
 	h.writeSpec(messy)
-	decisions := "decisions:\n    CN1S:\n        verdict: relevant\nversion: 1\n"
+	decisions := "decisions:\n    CN1S:\n        verdict: relevant\nversion: 1\n" // keys in the schema's order: version first
 	if err := os.WriteFile(h.path("patwatch.decisions.yaml"), []byte(decisions), 0o644); err != nil {
 		t.Fatal(err)
 	}
@@ -82,7 +82,7 @@ func TestFmtCheckAndDiff(t *testing.T) {
 	if got, _ := os.ReadFile(h.path("patwatch.yaml")); !bytes.Equal(got, []byte(want)) {
 		t.Errorf("fmt wrote\n%s\nwant\n%s", got, want)
 	}
-	if got, _ := os.ReadFile(h.path("patwatch.decisions.yaml")); !strings.HasPrefix(string(got), "decisions:\n  CN1S:\n    verdict: relevant\n") {
+	if got, _ := os.ReadFile(h.path("patwatch.decisions.yaml")); string(got) != "version: 1\ndecisions:\n  CN1S:\n    verdict: relevant\n" {
 		t.Errorf("fmt wrote the decisions file\n%s", got)
 	}
 }

@@ -5,6 +5,7 @@ import (
 	"context"
 	"io"
 
+	"github.com/patwatch/patwatch/internal/flagvalue"
 	"github.com/patwatch/patwatch/internal/inbox"
 	"github.com/patwatch/patwatch/internal/report"
 	"github.com/patwatch/patwatch/internal/runner"
@@ -18,7 +19,7 @@ func runInbox(ctx context.Context, e env, args []string) error {
 	specPath := fs.String("f", defaultSpec, "the `SPEC` whose decisions file and state to read")
 	statePath := fs.String("state", "", "the state `FILE`, or a postgres:// URL (default: $PATWATCH_STATE, else patwatch.state.json beside the spec)")
 	var format string
-	choiceVar(fs, &format, "format", "text", "format", []string{"text", "json", "html"}, "output format; html is a page of cards with the drawings")
+	flagvalue.ChoiceVar(fs, &format, "format", "text", "format", []string{"text", "json", "html"}, "output format; html is a page of cards with the drawings")
 	out := fs.String("out", "", "also write the inbox to `FILE` (with --format html: the page goes there, the text to stdout)")
 	drawingsDir := new(string)
 	drawingsDirVar(fs, drawingsDir)

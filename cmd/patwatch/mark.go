@@ -7,6 +7,7 @@ import (
 	"slices"
 	"time"
 
+	"github.com/patwatch/patwatch/internal/flagvalue"
 	"github.com/patwatch/patwatch/internal/hint"
 	"github.com/patwatch/patwatch/spec"
 )
@@ -18,8 +19,8 @@ func runMark(_ context.Context, e env, args []string) error {
 	file := fs.String("f", defaultSpec, "the spec `SPEC` whose decisions file to edit")
 	var as string
 	var m spec.Marks
-	choiceVar(fs, &as, "as", "", "verdict", []string{"not_relevant", "relevant", "report", "none"}, "the decision; none removes it (required)")
-	namesVar(fs, &m.Searches, "search", "phone-designs", "the decision holds only in the search `NAME` (repeatable; default: every search)")
+	flagvalue.ChoiceVar(fs, &as, "as", "", "verdict", []string{"not_relevant", "relevant", "report", "none"}, "the decision; none removes it (required)")
+	flagvalue.NamesVar(fs, &m.Searches, "search", "phone-designs", "the decision holds only in the search `NAME` (repeatable; default: every search)")
 	fs.StringVar(&m.Note, "note", "", "why, as `TEXT` for the reviewers")
 	fs.StringVar(&m.By, "by", "", "the `NAME` of who decided")
 	patents, err := parseArgs(fs, args)

@@ -15,6 +15,7 @@ import (
 	"github.com/rs/zerolog"
 
 	"github.com/patwatch/patwatch/internal/console"
+	"github.com/patwatch/patwatch/internal/flagvalue"
 	"github.com/patwatch/patwatch/internal/hint"
 	"github.com/patwatch/patwatch/internal/notify"
 	"github.com/patwatch/patwatch/internal/planfile"
@@ -71,7 +72,7 @@ func addReconcileFlags(fs *flag.FlagSet, cmd string) *reconcileFlags {
 	}
 	fs.StringVar(&f.spec, "f", defaultSpec, specUsage)
 	fs.StringVar(&f.state, "state", "", "the state `FILE`, or a postgres:// URL (default: $PATWATCH_STATE, else patwatch.state.json beside the spec)")
-	choiceVar(fs, &f.format, "format", report.FormatText, "format", reportFormats,
+	flagvalue.ChoiceVar(fs, &f.format, "format", report.FormatText, "format", reportFormats,
 		"change report format (html: one self-contained page with the drawings)")
 	fs.BoolVar(&f.sandbox, "sandbox", false, "serve the PatSnap API from the built-in simulation: no credentials, no network")
 	drawingsDirVar(fs, &f.drawingsDir)
@@ -86,14 +87,14 @@ func addReconcileFlags(fs *flag.FlagSet, cmd string) *reconcileFlags {
 		fs.IntVar(&f.baselineDrawings, "baseline-drawings", runner.DefaultBaselineDrawings,
 			"keep the drawings of the `N` best-ranked hits of each search's baseline (new hits' drawings are always kept)")
 	}
-	durationVar(fs, &f.timeout, "timeout", defaultTimeout, durationValue{allowZero: true, sample: "2h"},
+	flagvalue.DurationVar(fs, &f.timeout, "timeout", defaultTimeout, flagvalue.Duration{AllowZero: true, Sample: "2h"},
 		"the deadline of a run, after which what completed is saved and the rest reported not done (0: none)")
 	fs.BoolVar(&f.allowMassDrop, "allow-mass-drop", false,
 		"accept answers that drop more than half of a search's recorded hits at once (held as an error otherwise)")
 	if cmd != "watch" {
-		namesVar(fs, &f.target, "target", "phone-designs",
+		flagvalue.NamesVar(fs, &f.target, "target", "phone-designs",
 			"reconcile only the search or report `NAME` (repeatable); every other entry is skipped and kept as it is")
-		namesVar(fs, &f.exclude, "exclude", "phone-designs",
+		flagvalue.NamesVar(fs, &f.exclude, "exclude", "phone-designs",
 			"leave the search or report `NAME` out of the run (repeatable); it is skipped and kept as it is")
 		fs.BoolVar(&f.dueOnly, "due-only", false,
 			"refresh a search with its own interval only once that interval has passed since its last refresh")
@@ -103,22 +104,22 @@ func addReconcileFlags(fs *flag.FlagSet, cmd string) *reconcileFlags {
 		fs.BoolVar(&f.offline, "offline", false, "compare the spec with the state only, calling no API")
 		fs.StringVar(&f.save, "save", "", "also save the plan to `FILE`, for 'patwatch apply FILE' to carry out exactly")
 	case "apply":
-		durationVar(fs, &f.maxPlanAge, "max-plan-age", runner.DefaultMaxPlanAge, durationValue{allowZero: true, sample: "2h"},
+		flagvalue.DurationVar(fs, &f.maxPlanAge, "max-plan-age", runner.DefaultMaxPlanAge, flagvalue.Duration{AllowZero: true, Sample: "2h"},
 			"with a saved plan FILE: refuse it when it is older than this (0: any age)")
-		durationVar(fs, &f.lockTimeout, "lock-timeout", 0, durationValue{allowZero: true, sample: "10m"},
+		flagvalue.DurationVar(fs, &f.lockTimeout, "lock-timeout", 0, flagvalue.Duration{AllowZero: true, Sample: "10m"},
 			"how long to wait for another run to release the state lock")
-		namesVar(fs, &f.resubmit, "resubmit", "cn108977442b",
+		flagvalue.NamesVar(fs, &f.resubmit, "resubmit", "cn108977442b",
 			"submit one more job for the report `NAME` past the cap on resubmissions (repeatable)")
-		namesVar(fs, &f.rebaseline, "rebaseline", "phone-designs",
+		flagvalue.NamesVar(fs, &f.rebaseline, "rebaseline", "phone-designs",
 			"record the search `NAME`'s hits afresh as a new baseline, none reported new or dropped (repeatable)")
 	case "watch":
-		durationVar(fs, &f.interval, "interval", 0, durationValue{min: spec.MinInterval, sample: "6h"},
+		flagvalue.DurationVar(fs, &f.interval, "interval", 0, flagvalue.Duration{Min: spec.MinInterval, Sample: "6h"},
 			"time between runs, at least 1m (default: the spec's interval, else 1h)")
-		durationVar(fs, &f.pollInterval, "poll-interval", defaultPollInterval, durationValue{sample: "30s"},
+		flagvalue.DurationVar(fs, &f.pollInterval, "poll-interval", defaultPollInterval, flagvalue.Duration{Sample: "30s"},
 			"time between polls of pending report jobs")
-		durationVar(fs, &f.retryAfter, "retry-after", defaultRetryAfter, durationValue{allowZero: true, sample: "1m"},
+		flagvalue.DurationVar(fs, &f.retryAfter, "retry-after", defaultRetryAfter, flagvalue.Duration{AllowZero: true, Sample: "1m"},
 			"first wait before retrying a failed run; doubles on each failure, up to --interval (0: wait for the next scheduled run)")
-		durationVar(fs, &f.lockTimeout, "lock-timeout", time.Minute, durationValue{allowZero: true, sample: "5m"},
+		flagvalue.DurationVar(fs, &f.lockTimeout, "lock-timeout", time.Minute, flagvalue.Duration{AllowZero: true, Sample: "5m"},
 			"how long each run waits for another run to release the state lock")
 		fs.BoolVar(&f.standby, "standby", false,
 			"while another watch holds the state, wait and take over when it ends, instead of exiting")

@@ -53,28 +53,9 @@ func (f *reconcileFlags) useSaved(ctx context.Context, e env, fs *flag.FlagSet, 
 	}
 	f.spec, f.saved, f.sandbox = p.Spec.Path, p, p.Simulated
 	if !set["state"] {
-		f.state = savedState(ctx, e, p)
+		f.state = runner.SavedTarget(ctx, p, e.getenv("PATWATCH_STATE"))
 	}
 	return nil
-}
-
-// savedState is the state the saved plan p names: $PATWATCH_STATE when it
-// names that state (it may hold the password the plan leaves out), else the
-// plan's own name for it.
-func savedState(ctx context.Context, e env, p *planfile.Plan) string {
-	env := e.getenv("PATWATCH_STATE")
-	if env == "" {
-		return p.State.Target
-	}
-	s, err := openState(ctx, env, p.Spec.Path)
-	if err != nil {
-		return p.State.Target
-	}
-	defer s.Close()
-	if runner.StateName(s) == p.State.Target {
-		return env
-	}
-	return p.State.Target
 }
 
 // checkSave refuses a --save that would destroy a file the run reads or

@@ -127,7 +127,7 @@ func TestSavedPlanRefusals(t *testing.T) {
 			if err := os.WriteFile(h.path("patwatch.decisions.yaml"), []byte("version: 1\ndecisions: {}\n"), 0o644); err != nil {
 				t.Fatal(err)
 			}
-		}, nil, "the decisions file patwatch.decisions.yaml was created since the plan"},
+		}, nil, "the decisions file %DIR%/patwatch.decisions.yaml was created since the plan"},
 		{"old plan", func(h *harness) { h.clock.Advance(25 * time.Hour) }, nil,
 			"it was made 1d1h ago, more than --max-plan-age allows (1d)"},
 		{"younger than asked", func(h *harness) { h.clock.Advance(3 * time.Hour) }, []string{"--max-plan-age", "2h"},

@@ -8,6 +8,7 @@ import (
 	"io"
 	"time"
 
+	"github.com/patwatch/patwatch/internal/flagvalue"
 	"github.com/patwatch/patwatch/internal/report"
 	"github.com/patwatch/patwatch/internal/runner"
 	"github.com/patwatch/patwatch/internal/store"
@@ -21,7 +22,7 @@ func runShow(ctx context.Context, e env, args []string) error {
 	specPath := flags.String("f", defaultSpec, "the `SPEC` the state belongs to; the state defaults to patwatch.state.json beside it")
 	statePath := flags.String("state", "", "the state `FILE`, or a postgres:// URL (default: $PATWATCH_STATE, else patwatch.state.json beside the spec)")
 	format := new(string)
-	choiceVar(flags, format, "format", "text", "format", []string{"text", "json", "html"},
+	flagvalue.ChoiceVar(flags, format, "format", "text", "format", []string{"text", "json", "html"},
 		"output format; html is a gallery of every hit with its drawing, in one self-contained page")
 	out := flags.String("out", "", "also write the output to `FILE` (html: only there, and the text to standard output)")
 	drawingsDir := new(string)

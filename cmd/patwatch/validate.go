@@ -7,6 +7,7 @@ import (
 	"io"
 	"io/fs"
 
+	"github.com/patwatch/patwatch/internal/flagvalue"
 	"github.com/patwatch/patwatch/internal/hint"
 	"github.com/patwatch/patwatch/internal/notify"
 	"github.com/patwatch/patwatch/internal/report"
@@ -24,7 +25,7 @@ func runValidate(_ context.Context, e env, args []string) error {
 	fs := flagSet(e, "validate")
 	file := fs.String("f", defaultSpec, "check the spec in `SPEC`; - reads it from standard input")
 	var format string
-	choiceVar(fs, &format, "format", "text", "format", []string{"text", "json"},
+	flagvalue.ChoiceVar(fs, &format, "format", "text", "format", []string{"text", "json"},
 		"output format: text, or json (every problem with its file, line, column, field and hint)")
 	lf := addLogFlags(fs, zerolog.WarnLevel)
 	if err := parseFlags(fs, args); err != nil {
@@ -36,8 +37,11 @@ func runValidate(_ context.Context, e env, args []string) error {
 	}
 	s, err := loadSpec(e, *file)
 	if err != nil {
-		if format == "json" {
-			return validationJSON(e, specName(*file), err)
+		if se := (*spec.Error)(nil); format == "json" {
+			if !errors.As(err, &se) {
+				err = specError(io.Discard, *file, err) // with its hint
+			}
+			return validationJSON(e, spec.ProblemsOf(specName(*file), err))
 		}
 		return specError(e.stderr, *file, err)
 	}
@@ -46,7 +50,7 @@ func runValidate(_ context.Context, e env, args []string) error {
 		fmt.Fprintf(e.stderr, "patwatch: note: %s\n", n)
 	}
 	if format == "json" {
-		return validationJSON(e, specName(*file), joinProblems(problems))
+		return validationJSON(e, problems)
 	}
 	if len(problems) > 0 {
 		return specError(e.stderr, *file, &spec.Error{Problems: problems})
@@ -63,34 +67,11 @@ func runValidate(_ context.Context, e env, args []string) error {
 	return nil
 }
 
-// joinProblems is the error of problems: nil for none.
-func joinProblems(problems []spec.Problem) error {
-	if len(problems) == 0 {
-		return nil
-	}
-	return &spec.Error{Problems: problems}
-}
-
-// validationJSON prints validate's JSON for err, what loading and checking
-// the spec named file found (nil: nothing), and returns the exit status:
-// 1 when there is a problem, printed on stdout only. A file that could not
-// be read is one problem with no place.
-func validationJSON(e env, file string, err error) error {
-	var problems []spec.Problem
-	var se *spec.Error
-	switch {
-	case errors.As(err, &se):
-		problems = se.Problems
-	case err != nil:
-		hints := hint.Of(specError(io.Discard, file, err))
-		p := spec.Problem{File: file, Msg: err.Error()}
-		if len(hints) > 0 {
-			p.Hint = hints[0]
-		}
-		problems = []spec.Problem{p}
-	}
-	if werr := report.RenderValidation(e.stdout, problems); werr != nil {
-		return werr
+// validationJSON prints validate's JSON of problems, and returns the exit
+// status: 1 when there is one.
+func validationJSON(e env, problems []spec.Problem) error {
+	if err := report.RenderValidation(e.stdout, problems); err != nil {
+		return err
 	}
 	if len(problems) > 0 {
 		return exitCode(exitError)

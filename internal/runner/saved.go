@@ -17,6 +17,7 @@ import (
 	"github.com/patwatch/patwatch/internal/hint"
 	"github.com/patwatch/patwatch/internal/planfile"
 	"github.com/patwatch/patwatch/internal/report"
+	"github.com/patwatch/patwatch/internal/store"
 	"github.com/patwatch/patwatch/reconciler"
 	"github.com/patwatch/patwatch/spec"
 	"github.com/patwatch/patwatch/state"
@@ -227,6 +228,24 @@ func (e *PlanRefusedError) Hint() string {
 	return fmt.Sprintf("make the plan again and review it: patwatch plan --save %s, then patwatch apply %s", e.Path, e.Path)
 }
 
+// SavedTarget is the state to apply the saved plan p to when no --state
+// names one: env ($PATWATCH_STATE) when it names the plan's state (it may
+// hold the password the plan leaves out), else the plan's own name for it.
+func SavedTarget(ctx context.Context, p *planfile.Plan, env string) string {
+	if env == "" {
+		return p.State.Target
+	}
+	s, err := store.Open(ctx, env, store.Options{})
+	if err != nil {
+		return p.State.Target
+	}
+	defer s.Close()
+	if StateName(s) == p.State.Target {
+		return env
+	}
+	return p.State.Target
+}
+
 // StateName names the state of s as a saved plan records it: a state
 // file's absolute path, or the state's URL without its password.
 func StateName(s Store) string {
@@ -243,8 +262,11 @@ func StateName(s Store) string {
 // decisionsRef is the spec's decisions file with the digest of its bytes
 // (empty when it does not exist).
 func decisionsRef(sp *spec.Spec) (planfile.File, error) {
-	path := spec.DecisionsPath(sp.Path)
-	f := planfile.File{Path: path, Name: filepath.Base(path)}
+	path, name := spec.DefaultDecisionsFile(sp.Path), filepath.Base(spec.DefaultDecisionsFile(sp.Path))
+	if sp.Decisions != nil {
+		path, name = sp.Decisions.Path, sp.Decisions.Name
+	}
+	f := planfile.File{Path: path, Name: name}
 	data, err := os.ReadFile(path)
 	switch {
 	case errors.Is(err, fs.ErrNotExist):
