@@ -9,7 +9,9 @@
 // nextReportStep for a report's next step, PlanOffline for a
 // spec-against-state review. The Reconciler's Run does the calls,
 // concurrently and through the API client's shared rate cap, and returns a
-// new state value for the caller to save; it never writes the state itself.
+// new state value for the caller to save; it never writes the state itself,
+// and hands the outcome so far to a Checkpointer of the caller's while an
+// apply goes on.
 // A plan takes the same decisions and only the steps that change nothing.
 //
 // The analyst's decisions (spec.Decisions) are followed after each
@@ -101,6 +103,10 @@ type Reconciler struct {
 	// Resubmit names the reports that may be submitted again past
 	// MaxResubmissions in this run (--resubmit).
 	Resubmit []string
+	// Rebaseline names the searches whose answer is a new baseline in this
+	// run, as if their query had changed (--rebaseline): their hits are
+	// recorded afresh, none reported new or dropped.
+	Rebaseline []string
 	// Credentials names the environment variables that hold the run's
 	// credentials, for the message of a run stopped because the API refused
 	// them ("PATSNAP_API_KEY"); empty when there are none (the sandbox).
@@ -115,7 +121,17 @@ type Reconciler struct {
 	// step starts fetching then). nil keeps every hit with its link.
 	// Called from the searches' goroutines at once.
 	Observe func(ch *report.SearchChange, rank int, hit *patsnap.Hit, isNew bool) Keep
+	// Record, when set on a plan, is filled with what the run saw and
+	// decided, for a saved plan (see Recording); the recording it holds is
+	// replaced.
+	Record *Recording
+	// Checkpoints, when set, keeps an apply's outcome while it runs (see
+	// Checkpointer); nil: the outcome is only returned at the end.
+	Checkpoints Checkpointer
 
+	// replay is the saved plan's recording the run carries out (the
+	// scope's); set by Run.
+	replay *Recording
 	// stop ends the run at its first account-wide error; set by Run.
 	stop context.CancelCauseFunc
 	// files holds the report files checked before the run (the scope's);
@@ -174,7 +190,8 @@ type ObservedHit struct {
 	Rank     int // its place in the answer, 0 first
 	Score    float64
 	URL      string // presigned; expires
-	// LinkLeft marks a hit whose link Observe left out (URL is "").
+	// LinkLeft marks a hit whose link Observe left out, or that had none
+	// (a saved plan keeps no link of a hit it had recorded): URL is "".
 	LinkLeft bool
 }
 
@@ -206,13 +223,22 @@ func accountStopOf(ctx context.Context) *accountStop {
 var errAccountStopped = errors.New(report.NotDoneStopped)
 
 // notDone is the error of an item left undone because ctx ended.
-func notDone(ctx context.Context) error {
+func notDone(ctx context.Context) error { return endedBy(ctx, errInterrupted) }
+
+// cutShort is the error of an item whose call was under way when ctx
+// ended: the call's own error (a cancelled request) says nothing more.
+func cutShort(ctx context.Context) error { return endedBy(ctx, errCut) }
+
+// endedBy is the error of an item that ctx's end left undone: the
+// account-wide error's, interrupt for an interrupt, or the cause that
+// ended ctx (a deadline, which says which).
+func endedBy(ctx context.Context, interrupt error) error {
 	cause := context.Cause(ctx)
 	switch {
 	case accountStopOf(ctx) != nil:
 		return errAccountStopped
 	case cause == nil || errors.Is(cause, context.Canceled):
-		return errInterrupted
+		return interrupt
 	}
 	return fmt.Errorf("not done: %w", cause)
 }
@@ -349,31 +375,38 @@ type searchOutcome struct {
 	observed []ObservedHit // the API's answer, when the search succeeded
 	// autos are the hits that meet the search's auto_report.
 	autos []autoCandidate
+	// answer is what Record keeps of a successful answer; nil when the
+	// run records nothing.
+	answer *RecordedSearch
 }
 
 // runSearches refreshes every search with at most Concurrency at once, each
-// from its prior record, and returns their outcomes in spec order.
-func (r *Reconciler) runSearches(ctx context.Context, desired *spec.Spec, prior []*state.Search, prog *Progress) []searchOutcome {
-	out := make([]searchOutcome, len(desired.Searches))
-	uploads := r.uploadImages(ctx, desired)
+// from its prior record, and hands each outcome to settled as it comes, in
+// the calling goroutine. A search that has settled never waits for the
+// next to be taken in: settled may take its time (a checkpoint's save).
+func (r *Reconciler) runSearches(ctx context.Context, desired *spec.Spec, prior []*state.Search, settled func(i int, o searchOutcome)) {
+	uploads := &imageUploads{}
+	if r.replay == nil { // a saved plan's answers need no image
+		uploads = r.uploadImages(ctx, desired)
+	}
 
 	workers := r.Concurrency
 	if workers <= 0 {
 		workers = DefaultConcurrency
 	}
-	type done struct{ i int }
+	type done struct {
+		i int
+		o searchOutcome
+	}
 	jobs := make(chan int)
-	results := make(chan done)
+	results := make(chan done, len(desired.Searches))
 	var wg sync.WaitGroup
 	for range min(workers, max(len(desired.Searches), 1)) {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
+		wg.Go(func() {
 			for i := range jobs {
-				out[i] = r.refreshSearch(ctx, desired.Searches[i], prior[i], uploads, desired.Decisions)
-				results <- done{i}
+				results <- done{i, r.refreshSearch(ctx, desired.Searches[i], prior[i], uploads, desired.Decisions)}
 			}
-		}()
+		})
 	}
 	go func() {
 		defer close(jobs)
@@ -385,11 +418,9 @@ func (r *Reconciler) runSearches(ctx context.Context, desired *spec.Spec, prior 
 		wg.Wait()
 		close(results)
 	}()
-	for range results {
-		prog.SearchesDone++
-		r.tell(*prog)
+	for d := range results {
+		settled(d.i, d.o)
 	}
-	return out
 }
 
 // refreshSearch calls the API for one search and diffs the answer, whose
@@ -408,6 +439,8 @@ func (r *Reconciler) refreshSearch(ctx context.Context, s spec.Search, rec *stat
 	var obs SearchObservation
 	if err := ctx.Err(); err != nil {
 		obs.Err = notDone(ctx)
+	} else if r.replay != nil {
+		obs = r.replay.replayed(s, rec)
 	} else if req, reused, err := searchRequest(s, uploads); err != nil {
 		obs.Err = err
 	} else {
@@ -427,20 +460,20 @@ func (r *Reconciler) refreshSearch(ctx context.Context, s spec.Search, rec *stat
 				r.checkAccount(obs.Err)
 			}
 		}
-		switch {
-		case obs.Err == nil || ctx.Err() == nil || patsnap.IsAccountWide(obs.Err):
-		case accountStopOf(ctx) != nil:
-			obs.Err = errAccountStopped // cut by another search's account-wide error
-		case errors.Is(context.Cause(ctx), context.Canceled):
-			obs.Err = fmt.Errorf("interrupted: %w", obs.Err)
-		default: // a deadline, which says which
-			obs.Err = fmt.Errorf("interrupted: %v: %w", context.Cause(ctx), obs.Err)
+		if obs.Err != nil && ctx.Err() != nil && !patsnap.IsAccountWide(obs.Err) {
+			// Cut by the run's end, which the change report states once.
+			r.Log.Debug().Str("search", s.Name).Err(obs.Err).Msg("search cut short")
+			obs.Err = cutShort(ctx)
 		}
 	}
-	if obs.Err != nil && !errors.Is(obs.Err, errAccountStopped) {
+	switch {
+	case obs.Err == nil:
+	case ctx.Err() != nil: // the run ended (an interrupt, an account-wide error): said once, at its end
+		r.Log.Debug().Str("search", s.Name).Err(obs.Err).Msg("search not done; its recorded hits are kept")
+	default:
 		r.Log.Warn().Str("search", s.Name).Err(obs.Err).Msg("search failed; its recorded hits are kept")
 	}
-	next, ch := DiffSearch(s, rec, obs, r.now())
+	next, ch := DiffSearch(s, r.rebaselined(s.Name, rec), obs, r.now())
 	applyDecisions(&ch, ds)
 	out := searchOutcome{rec: next, change: ch}
 	if obs.Err == nil {
@@ -449,8 +482,24 @@ func (r *Reconciler) refreshSearch(ctx context.Context, s spec.Search, rec *stat
 			out.observed = r.observed(&ch, obs.Result.Hits)
 		}
 		out.autos = autoCandidates(s, next, obs.Result.Hits, ch, ds)
+		if r.Record != nil {
+			answer := recordAnswer(s, rec, obs.Result)
+			out.answer = &answer
+		}
 	}
 	return out
+}
+
+// rebaselined is the record the answer of the search name is compared
+// with: rec, or, for a search named in Rebaseline, rec as a record of no
+// query, which makes the answer a new baseline.
+func (r *Reconciler) rebaselined(name string, rec *state.Search) *state.Search {
+	if rec == nil || !slices.Contains(r.Rebaseline, name) {
+		return rec
+	}
+	forced := *rec
+	forced.Fingerprint = ""
+	return &forced
 }
 
 // observed is what Observe asks to keep of hits, the answer of the search
@@ -471,10 +520,10 @@ func (r *Reconciler) observed(ch *report.SearchChange, hits []patsnap.Hit) []Obs
 	}
 	out := make([]ObservedHit, 0, kept) // what a run holds to its end: no spare room
 	for i, h := range hits {
-		switch keeps[i] {
-		case KeepLink:
+		switch {
+		case keeps[i] == KeepLink && h.URL != "":
 			out = append(out, ObservedHit{PatentPN: h.PatentPN, Rank: i, Score: h.Score, URL: h.URL})
-		case KeepHit:
+		case keeps[i] != KeepNothing: // a saved plan keeps no link of a hit it had recorded
 			out = append(out, ObservedHit{PatentPN: h.PatentPN, Rank: i, Score: h.Score, LinkLeft: true})
 		}
 	}

@@ -90,6 +90,17 @@ type answer[T any] struct {
 
 func answered[T any](v T, err error) *answer[T] { return &answer[T]{Value: v, Err: err} }
 
+// cutAnswer is a, the answer of a call made under ctx, with the run's end
+// for its error (cutShort) when ctx ended while the call ran: a cancelled
+// request says nothing more, unless its error does (an account-wide error,
+// a job creation whose outcome is unknown).
+func cutAnswer[T any](ctx context.Context, a *answer[T]) *answer[T] {
+	if a.Err != nil && ctx.Err() != nil && !patsnap.IsAccountWide(a.Err) && !errors.Is(a.Err, patsnap.ErrOutcomeUnknown) {
+		a.Err = cutShort(ctx)
+	}
+	return a
+}
+
 // reportFacts is what is known of one report at a point of its run: the
 // spec's report, its record, and the answers of the steps taken so far (nil
 // until taken).
@@ -377,12 +388,12 @@ func (r *Reconciler) reconcileReport(ctx context.Context, mode Mode, desired spe
 			f.File = r.files.check(r.abs(rec.File), rec.SHA256)
 			continue
 		case stepPoll:
-			f.Status = answered(r.API.ReportStatus(ctx, rec.JobID))
+			f.Status = cutAnswer(ctx, answered(r.API.ReportStatus(ctx, rec.JobID)))
 			r.checkAccount(f.Status.Err)
 			continue
 		case stepRefresh:
 			f.Refused, f.Fetch = f.Fetch, nil
-			f.Status = answered(r.API.ReportStatus(ctx, rec.JobID))
+			f.Status = cutAnswer(ctx, answered(r.API.ReportStatus(ctx, rec.JobID)))
 			r.checkAccount(f.Status.Err)
 			continue
 		}
@@ -390,19 +401,22 @@ func (r *Reconciler) reconcileReport(ctx context.Context, mode Mode, desired spe
 			switch d.Step {
 			case stepDownload:
 				r.files = nil // the checks made before may no longer hold
-				f.Fetch = answered(r.fetchReport(ctx, desired, f.Status.Value.DownloadURL))
+				f.Fetch = cutAnswer(ctx, answered(r.fetchReport(ctx, desired, f.Status.Value.DownloadURL)))
 				continue
 			case stepSubmit:
+				if err := r.replay.mayNotSubmit(desired.Name); err != nil {
+					return r.settleReport(mode, reportDecision{Step: stepError, Why: "not in the saved plan", Err: err.Error()}, f, ch, now)
+				}
 				if rec != nil && !rec.OutcomeUnknownAt.IsZero() {
 					r.Log.Warn().Str("report", desired.Name).Time("outcome_unknown_at", rec.OutcomeUnknownAt).
 						Msg("submitting again a report whose last creation may have reached the API unanswered; the account may hold a duplicate job")
 				}
-				f.Submit = answered(r.API.CreateReport(ctx, patsnap.ReportRequest{
+				f.Submit = cutAnswer(ctx, answered(r.API.CreateReport(ctx, patsnap.ReportRequest{
 					PatentNumber: desired.PatentNumber,
 					PatentID:     desired.PatentID,
 					Format:       desired.Format,
 					Logo:         desired.Logo,
-				}))
+				})))
 				r.checkAccount(f.Submit.Err)
 				continue
 			case stepMove:
@@ -577,7 +591,12 @@ func (r *Reconciler) rel(p string) string {
 	return p
 }
 
-var errInterrupted = errors.New("interrupted before it ran")
+// The errors of an entry an interrupt left undone: before or while its
+// calls were made.
+var (
+	errInterrupted = errors.New("interrupted before it ran")
+	errCut         = errors.New("interrupted before it finished")
+)
 
 func sha256Hex(b []byte) string {
 	sum := sha256.Sum256(b)

@@ -210,7 +210,7 @@ func TestRunSearchCutByTheInterruptSaysSo(t *testing.T) {
 	}}
 	r := newTestReconciler(t, api)
 	out := run(t, ctx, r, ModeApply, &spec.Spec{Searches: []spec.Search{urlSearch("s")}}, state.New())
-	if ch := searchByName(t, out.Report, "s"); ch.Status != report.StatusError || ch.Error != "interrupted: context canceled" {
+	if ch := searchByName(t, out.Report, "s"); ch.Status != report.StatusError || ch.Error != "interrupted before it finished" {
 		t.Errorf("got %+v; want an error saying the run was interrupted", ch)
 	}
 	if _, ok := out.State.Searches["s"]; ok {

@@ -34,6 +34,8 @@ type Scope struct {
 	// budgeted records every search's refresh, for the order in which a
 	// daily budget admits them.
 	budgeted bool
+	// replay is the saved plan's recording the run carries out, if any.
+	replay *Recording
 
 	// toRun is the part of desired and recorded the run reconciles: the
 	// spec's entries not held, in spec order, and the records not held.
@@ -82,6 +84,7 @@ func NewScope(mode Mode, desired *spec.Spec, recorded *state.State, sel Selectio
 		stateDir:    stateDir,
 		reportsOnly: sel.ReportsOnly,
 		budgeted:    sel.Budget != nil,
+		replay:      sel.Replay,
 		held: held{
 			searches:      map[string]*state.Search{},
 			reports:       map[string]*state.Report{},
@@ -147,8 +150,7 @@ func (sc *Scope) candidates(sel Selection) []candidate {
 	searchNames, reportNames := sc.entryNames()
 	var run []candidate
 	for _, g := range sc.reportGroups(reportNames) {
-		if !sel.selects(g.names(reportNames)) {
-			sc.leave(g, reason, "")
+		if sc.leftOut(sel, g, reportNames, reason) {
 			continue
 		}
 		c := candidate{g: g}
@@ -158,8 +160,7 @@ func (sc *Scope) candidates(sel Selection) []candidate {
 		run = append(run, c)
 	}
 	for _, g := range sc.searchGroups(searchNames) {
-		if !sel.selects(g.names(searchNames)) {
-			sc.leave(g, reason, "")
+		if sc.leftOut(sel, g, searchNames, reason) {
 			continue
 		}
 		if sel.DueOnly && !sc.reportsOnly {
@@ -171,6 +172,52 @@ func (sc *Scope) candidates(sel Selection) []candidate {
 		run = append(run, sc.searchCandidate(g))
 	}
 	return run
+}
+
+// leftOut holds g, whose entries' names are among names, when sel leaves
+// it out: as the saved plan sel replays held it, or as not selected (for
+// reason). It reports whether it did.
+func (sc *Scope) leftOut(sel Selection, g *group, names []string, reason string) bool {
+	if sel.Replay == nil {
+		if sel.selects(g.names(names)) {
+			return false
+		}
+		sc.leave(g, reason, "")
+		return true
+	}
+	all := g.names(names)
+	if !slices.ContainsFunc(all, func(n string) bool { return sel.Replay.holds(g.kind, n) }) {
+		return false
+	}
+	for _, n := range all {
+		sc.holdAsRecorded(g.kind, n, sel.Replay)
+	}
+	return true
+}
+
+// holdAsRecorded holds the entry name of kind k with the change the
+// recording rc gives it (skipped, when it gives none).
+func (sc *Scope) holdAsRecorded(k kind, name string, rc *Recording) {
+	const notPlanned = "not in the saved plan"
+	if k == searchKind {
+		if rec := sc.recorded.Searches[name]; rec != nil {
+			sc.held.searches[name] = rec
+		}
+		ch, ok := rc.HeldSearches[name]
+		if !ok {
+			ch = report.SearchChange{Name: name, Status: report.StatusSkipped, Reason: notPlanned}
+		}
+		sc.held.searchChanges[name] = ch
+		return
+	}
+	if rec := sc.recorded.Reports[name]; rec != nil {
+		sc.held.reports[name] = rec
+	}
+	ch, ok := rc.HeldReports[name]
+	if !ok {
+		ch = report.ReportChange{Name: name, Status: report.ReportSkipped, Reason: notPlanned}
+	}
+	sc.held.reportChanges[name] = ch
 }
 
 // selects reports whether sel selects a group of entries named names.
@@ -295,6 +342,9 @@ func (sc *Scope) searchCandidate(g *group) candidate {
 	}
 	for _, i := range g.desired {
 		s := sc.desired.Searches[i]
+		if sc.replay != nil && sc.replay.answers(s.Name) {
+			continue // answered by the saved plan: no call, no upload
+		}
 		c.calls += searchCalls(s)
 		if s.Suspend {
 			continue

@@ -401,8 +401,13 @@ func (l *loader) image(ptr []string, s string) (Image, bool) {
 		l.add(ptr, fmt.Sprintf("image file %s is not a PNG or JPEG image", quoteShort(s)), "PatSnap's image search accepts PNG and JPEG files only")
 		return Image{}, false
 	}
+	return Image{Path: p, SHA256: digest(data)}, true
+}
+
+// digest is the hex SHA-256 digest of data.
+func digest(data []byte) string {
 	sum := sha256.Sum256(data)
-	return Image{Path: p, SHA256: hex.EncodeToString(sum[:])}, true
+	return hex.EncodeToString(sum[:])
 }
 
 // outsideHint is the hint of a local image outside the spec's directory.

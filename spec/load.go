@@ -77,6 +77,7 @@ func Parse(path string, data []byte) (*Spec, error) {
 	}
 	s.Path = abs
 	s.Dir = l.dir
+	s.SHA256 = digest(data)
 	return s, nil
 }
 

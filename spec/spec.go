@@ -24,6 +24,9 @@ type Spec struct {
 	// against which relative image paths were resolved.
 	Path string
 	Dir  string
+	// SHA256 is the hex digest of the bytes the spec was parsed from: a
+	// saved plan is applied only to the spec it was made from.
+	SHA256 string
 
 	Version  int
 	Interval time.Duration // zero when the spec sets none

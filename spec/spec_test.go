@@ -93,7 +93,7 @@ reports:
 	dir := filepath.Dir(path)
 	one, zero := 1, 0
 	want := &Spec{
-		Path: path, Dir: dir, Version: 1, Interval: 90 * 60e9,
+		Path: path, Dir: dir, SHA256: sha([]byte(src)), Version: 1, Interval: 90 * 60e9,
 		API: API{BaseURL: "https://connect.patsnap.com", QPS: 2.5},
 		Searches: []Search{{
 			Name: "full",

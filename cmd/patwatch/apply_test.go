@@ -169,6 +169,13 @@ func TestApplySearchFailureKeepsItsHits(t *testing.T) {
 			h.api.SetResults(imgB, -1, fakeHits("B1", "B2")...)
 			f := tc.fault
 			f.Endpoint, f.ImageURL = fake.EndpointSearchSingle, imgA
+			// alpha's failure is answered once beta's search has reached
+			// the API: a client that has seen no answer yet from the
+			// search endpoint puts it on probation at a rate-limit
+			// answer, and the harness's instant sleeps would run the
+			// probation's minutes out before beta's request is sent.
+			from := len(h.api.Requests())
+			f.Hold = func(ctx context.Context) { h.api.Await(ctx, from, fake.EndpointSearchSingle, imgB) }
 			h.api.AddFault(f)
 
 			code, rep, stderr := h.apply("--detailed-exitcode")

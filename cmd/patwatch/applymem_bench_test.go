@@ -157,6 +157,7 @@ type memResult struct {
 	code           int
 	rssKB          int
 	wall           string
+	cpu            float64 // user and system seconds
 	stdout, stderr string
 }
 
@@ -209,6 +210,12 @@ func memTime(b *testing.B, bin string, env []string, trace string, binArgs ...st
 		}
 		if v, ok := strings.CutPrefix(line, "Command exited with non-zero status "); ok {
 			r.code, _ = strconv.Atoi(v)
+		}
+		for _, p := range []string{"User time (seconds): ", "System time (seconds): "} {
+			if v, ok := strings.CutPrefix(line, p); ok {
+				s, _ := strconv.ParseFloat(v, 64)
+				r.cpu += s
+			}
 		}
 	}
 	if r.rssKB == 0 {

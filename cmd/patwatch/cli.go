@@ -115,21 +115,6 @@ func isHelpArg(a string) bool {
 	return false
 }
 
-// flagBeforeCommand explains a command line that starts with a flag:
-// patwatch's flags belong to its commands.
-func flagBeforeCommand(args []string) error {
-	for i, a := range args {
-		if lookupCommand(a) == nil || strings.HasPrefix(a, "-") {
-			continue
-		}
-		fixed := append(append([]string{a}, args[:i]...), args[i+1:]...)
-		return hint.Wrap(fmt.Errorf("%s comes before the command", strings.Join(args[:i], " ")),
-			"flags go after the command they belong to: patwatch "+strings.Join(fixed, " "))
-	}
-	return hint.Wrap(fmt.Errorf("unknown flag %s: a command comes first", args[0]),
-		"run 'patwatch help' for the list of commands")
-}
-
 // flagSet returns the FlagSet of the command named name (its full path,
 // such as "apply" or "state push"). Its -h prints the command's help on
 // stdout; parseFlags returns parse errors in patwatch's own form.
@@ -152,13 +137,25 @@ func parseFlags(fs *flag.FlagSet, args []string) error {
 		return err
 	}
 	if len(pos) > 0 {
-		hints := []string{fmt.Sprintf("run 'patwatch %s -h' for its flags", fs.Name())}
-		if strings.HasSuffix(pos[0], ".yaml") || strings.HasSuffix(pos[0], ".yml") || pos[0] == "-" {
-			hints = []string{"name the spec with -f " + pos[0]}
-		}
-		return hint.Wrap(fmt.Errorf("unexpected argument %q", pos[0]), hints...)
+		return unexpectedArgument(fs, pos[0])
 	}
 	return nil
+}
+
+// unexpectedArgument is the error of the positional argument arg, which
+// the command of fs does not take.
+func unexpectedArgument(fs *flag.FlagSet, arg string) error {
+	hints := []string{fmt.Sprintf("run 'patwatch %s -h' for its flags", fs.Name())}
+	if looksLikeSpec(arg) {
+		hints = []string{"name the spec with -f " + arg}
+	}
+	return hint.Wrap(fmt.Errorf("unexpected argument %q", arg), hints...)
+}
+
+// looksLikeSpec reports whether the argument arg names a spec: a YAML
+// file, or standard input.
+func looksLikeSpec(arg string) bool {
+	return strings.HasSuffix(arg, ".yaml") || strings.HasSuffix(arg, ".yml") || arg == "-"
 }
 
 // parseArgs parses args, flags and positional arguments in any order (a
@@ -232,19 +229,25 @@ func isBool(f *flag.Flag) bool {
 	return ok && b.IsBoolFlag()
 }
 
-// unknownFlag explains a flag fs does not take: the one probably meant, or
-// the commands that do take it.
+// unknownFlag explains a flag fs does not take: the one probably meant,
+// what patwatch calls a Terraform flag, or the commands that do take it.
 func unknownFlag(fs *flag.FlagSet, name string) error {
+	return hint.Wrap(fmt.Errorf("%s has no flag %s", fs.Name(), flagName(name)), flagHints(fs, name)...)
+}
+
+// flagHints are the hints of unknownFlag.
+func flagHints(fs *flag.FlagSet, name string) []string {
 	var names []string
 	fs.VisitAll(func(f *flag.Flag) { names = append(names, f.Name) })
 	var hints []string
-	if best := spec.Suggest(name, names); best != "" {
+	if th := terraformHint(fs, name); th != "" {
+		hints = append(hints, th)
+	} else if best := spec.Suggest(name, names); best != "" {
 		hints = append(hints, fmt.Sprintf("did you mean %s?", flagName(best)))
 	} else if others := commandsWithFlag(name); len(others) > 0 {
 		hints = append(hints, fmt.Sprintf("%s is a flag of %s", flagName(name), strings.Join(others, ", ")))
 	}
-	hints = append(hints, fmt.Sprintf("run 'patwatch %s -h' for its flags", fs.Name()))
-	return hint.Wrap(fmt.Errorf("%s has no flag %s", fs.Name(), flagName(name)), hints...)
+	return append(hints, fmt.Sprintf("run 'patwatch %s -h' for its flags", fs.Name()))
 }
 
 // commandsWithFlag lists the commands that take the flag name.

@@ -4,6 +4,7 @@ import (
 	"context"
 	"flag"
 	"io"
+	"os"
 	"strings"
 	"time"
 
@@ -35,6 +36,9 @@ type env struct {
 	// flagSink, when set, is given every FlagSet a command creates: help
 	// and completion learn a command's flags by running it with -h.
 	flagSink func(*flag.FlagSet)
+	// chdir changes the working directory for -chdir (os.Chdir); nil:
+	// -chdir is refused.
+	chdir func(dir string) error
 	// tuneDrawings, when set, adjusts the drawings step of a run (its
 	// timeouts, where image links go). Only tests set it.
 	tuneDrawings func(runner.Drawings)
@@ -72,23 +76,41 @@ func commands() []command {
 				"patwatch validate -f examples/quickstart.yaml",
 				"cat patwatch.yaml | patwatch validate -f -",
 			}},
+		{name: "fmt", summary: "rewrite the spec and its decisions file in canonical form", run: runFmt,
+			exits: []exitMeaning{{exitOK, "done; with --check: every file is in canonical form"},
+				{exitError, "with --check: a file is not in canonical form (each is listed); or a file is not YAML"}},
+			about: "fmt rewrites the spec, and its decisions file when there is one, in canonical form: two-space " +
+				"indentation, keys in the schema's order, comments and blank lines kept, the meaning unchanged (fmt " +
+				"checks that the file decodes to the same data, and refuses otherwise). It lists the files it changed. " +
+				"The spec need not be valid, only YAML.",
+			examples: []string{
+				"patwatch fmt",
+				"patwatch fmt --check --diff   # in CI: show what is not canonical, and fail",
+				"patwatch fmt -f - < patwatch.yaml",
+			}},
 		{name: "plan", summary: "show what apply would change, reading the API but changing nothing", run: runPlan,
 			about: "plan refreshes every search and reads every report job's status, then prints what apply would change. " +
-				"It writes nothing: no state, no report job, no file. With --offline it calls no API at all and compares " +
-				"the spec with the state only, which is what the review of a pull request needs.",
+				"It takes no lock and writes nothing: no state, no report job, no file (--out and --save write the files " +
+				"they name). With --offline it calls no API at all and compares the spec with the state only, which is " +
+				"what the review of a pull request needs. With --save FILE, 'patwatch apply FILE' later carries out " +
+				"exactly this plan.",
 			examples: []string{
 				"patwatch plan",
 				"patwatch plan --offline --format markdown --out plan.md --detailed-exitcode",
 				"patwatch plan --sandbox -f examples/quickstart.yaml",
 				"patwatch plan --offline --format json | jq .calls   # the worst case of the next apply",
+				"patwatch plan --save p.plan   # then 'patwatch apply p.plan' carries out exactly this plan",
 			}},
-		{name: "apply", summary: "reconcile once: refresh searches, handle report jobs, save the state", run: runApply,
+		{name: "apply", summary: "reconcile once: refresh searches, handle report jobs, save the state", args: "[FILE]", run: runApply,
 			about: "apply refreshes every search, submits missing report jobs, polls pending ones, downloads finished ones " +
 				"into --reports-dir, saves the state once and prints the change report. What succeeded is saved even " +
 				"when something else failed. With a notify list in the spec, the run's notifications are saved with its " +
 				"changes and then delivered; one that is not delivered stays in the state, is sent again by the next run, " +
-				"and makes this one exit 1.",
+				"and makes this one exit 1. Given a plan saved by plan --save FILE, it applies exactly that plan: the hits the " +
+				"plan saw, without searching again, and only the report jobs it listed; it refuses a plan whose state, spec " +
+				"or decisions file changed since, or that is older than --max-plan-age.",
 			examples: []string{
+				"patwatch apply p.plan   # exactly the plan 'patwatch plan --save p.plan' saved",
 				"patwatch apply --sandbox -f examples/quickstart.yaml   # no credentials, no network",
 				"patwatch apply --format markdown --out change.md --detailed-exitcode",
 				"patwatch apply --format html --out changes.html   # the query images beside the new hits' drawings",
@@ -134,20 +156,38 @@ func commands() []command {
 			about: "inbox lists the hits reported new (not by a baseline) that no decision covers, one entry per patent " +
 				"across searches, newest first; --format html is the review page, each card with its mark command.",
 			examples: []string{"patwatch inbox --format html --out inbox.html"}},
-		{name: "show", summary: "print what the state holds", run: runShow,
-			about: "show prints the state: each search with its recorded hits, each report with its job and file; " +
+		{name: "show", summary: "print what the state holds", args: "[NAME...]", run: runShow,
+			about: "show prints the state (only the searches and reports named, when NAME is given): each search with its recorded hits, each report with its job and file; " +
 				"--format html draws a gallery of every hit each search holds, best score first, with the drawings " +
 				"patwatch kept. It needs no spec; -f only locates the state beside it (and gives the gallery its links).",
 			examples: []string{
 				"patwatch show",
 				"patwatch show --format json | jq '.searches | keys'",
 				"patwatch show --format html --out gallery.html",
+				"patwatch show phone-designs      # that search only",
 			}},
-		{name: "state", summary: "pull or push the state: move it between state files and databases",
-			about: "state pull prints a state as the state file's JSON; state push replaces a state with a state file. " +
-				"Both work for every kind of state (a file, or a postgres:// URL), so pulling from one and pushing to " +
+		{name: "state", summary: "list or forget the state's entries; pull or push the state between files and databases",
+			about: "state list lists the entries a state holds; state rm forgets those that left the spec. " +
+				"state pull prints a state as the state file's JSON; state push replaces a state with a state file. " +
+				"All work for every kind of state (a file, or a postgres:// URL), so pulling from one and pushing to " +
 				"another moves a state.",
 			sub: []command{
+				{name: "list", summary: "list the searches and reports the state holds", run: runStateList,
+					about: "list prints one line per entry of the state: its kind (search or report), name, status (active, " +
+						"suspended, removed from the spec, or retired until the day it goes), hits, and the last successful " +
+						"refresh where the state records it (searches with their own interval, or under a daily budget). " +
+						"The spec, when there is one, says which are suspended or removed. It takes no lock.",
+					examples: []string{
+						"patwatch state list",
+						"patwatch state list --format json | jq -r '.entries[] | select(.status == \"retired\") | .name'",
+					}},
+				{name: "rm", summary: "forget entries that left the spec, now rather than after 30 days", args: "NAME...", run: runStateRm,
+					about: "rm forgets each named search or report that is no longer in the spec (retired, or removed and not " +
+						"yet retired by an apply), under the state's lock: an entry added back later starts with a new baseline " +
+						"or a new report job. Downloaded report files stay. An entry still in the spec is refused.",
+					examples: []string{
+						"patwatch state rm old-designs",
+					}},
 				{name: "pull", summary: "print the state as the state file's JSON", run: runStatePull,
 					about: "pull prints the state (by default $PATWATCH_STATE, else patwatch.state.json beside the spec) as " +
 						"the state file's JSON, exactly the bytes a state file holding it has. --serial prints an earlier " +
@@ -187,7 +227,7 @@ func commands() []command {
 // run is the whole program; main only wires it to the process, whose
 // SIGHUP makes watch reload its spec.
 func run(ctx context.Context, args []string, getenv func(string) string, stdin io.Reader, stdout, stderr io.Writer) int {
-	return runEnv(ctx, env{getenv: getenv, stdin: stdin, stdout: stdout, stderr: stderr, reload: notifyHangup}, args)
+	return runEnv(ctx, env{getenv: getenv, stdin: stdin, stdout: stdout, stderr: stderr, reload: notifyHangup, chdir: os.Chdir}, args)
 }
 
 // runEnv runs the command args name and returns its exit status. It is
@@ -210,6 +250,15 @@ func dispatch(ctx context.Context, e env, args []string) error {
 		return runHelp(ctx, e, args[1:])
 	case "-version", "--version":
 		args = append([]string{"version"}, args[1:]...)
+	}
+	if dir, rest, ok, err := chdirArg(args); ok {
+		if err == nil {
+			err = changeDir(e, dir)
+		}
+		if err != nil {
+			return err
+		}
+		return dispatch(ctx, e, rest)
 	}
 	if strings.HasPrefix(args[0], "-") {
 		return flagBeforeCommand(args)

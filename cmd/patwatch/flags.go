@@ -8,8 +8,6 @@ import (
 	"strings"
 	"time"
 
-	"github.com/rs/zerolog"
-
 	"github.com/patwatch/patwatch/internal/hint"
 	"github.com/patwatch/patwatch/spec"
 )
@@ -142,39 +140,6 @@ func (n *namesValue) Set(s string) error {
 }
 
 func (n *namesValue) example() string { return n.sample }
-
-// logLevels are the levels --log-level takes, most verbose first.
-var logLevels = []string{"trace", "debug", "info", "warn", "error"}
-
-// levelValue is --log-level: one of logLevels (zerolog's parser would also
-// take numbers, and "" as no level at all).
-type levelValue struct{ p *zerolog.Level }
-
-func (l *levelValue) String() string {
-	if l == nil || l.p == nil {
-		return ""
-	}
-	return l.p.String()
-}
-
-func (l *levelValue) Set(s string) error {
-	if !slices.Contains(logLevels, s) {
-		advice := "use " + orList(logLevels)
-		if s == "warning" {
-			advice = "write warn"
-		}
-		return hint.Wrap(fmt.Errorf("unknown log level %q", s), advice)
-	}
-	lvl, err := zerolog.ParseLevel(s)
-	if err != nil {
-		return err
-	}
-	*l.p = lvl
-	return nil
-}
-
-func (l *levelValue) values() []string { return logLevels }
-func (l *levelValue) example() string  { return "debug" }
 
 // orList writes words as "a, b or c".
 func orList(words []string) string {

@@ -36,6 +36,7 @@ func overview(w io.Writer) {
 	fmt.Fprintln(w, "patwatch: reconcile a watch list of PatSnap image searches and patent value reports")
 	fmt.Fprintln(w)
 	fmt.Fprintln(w, "usage: patwatch COMMAND [flags]")
+	fmt.Fprintln(w, "       patwatch -chdir=DIR COMMAND [flags]   # as if started in DIR")
 	fmt.Fprintln(w)
 	fmt.Fprintln(w, "commands:")
 	cs := allCommands()
@@ -125,13 +126,15 @@ func exitCodes(c *command, fs *flag.FlagSet) []exitMeaning {
 		return c.exits
 	}
 	if fs.Lookup("detailed-exitcode") != nil {
-		failed := "a search or report that failed"
-		if c.name != "plan" { // plan sends nothing
-			failed = "a search or report that failed, or a notification not delivered"
+		// plan takes no lock, saves nothing and sends nothing.
+		failed := "error: invalid spec or flags, state unreadable, or a search or report that failed (plan changes nothing either way)"
+		if c.name != "plan" {
+			failed = "error: invalid spec or flags, state unreadable or locked, or a search or report that failed, " +
+				"or a notification not delivered (what succeeded is still saved)"
 		}
 		return []exitMeaning{
 			{exitOK, "success; with --detailed-exitcode: success and nothing changed"},
-			{exitError, "error: invalid spec or flags, state unreadable or locked, or " + failed + " (what succeeded is still saved)"},
+			{exitError, failed},
 			{exitChanged, "only with --detailed-exitcode: success, and the change report is not empty"},
 		}
 	}

@@ -179,8 +179,15 @@ func TestKubernetesExamples(t *testing.T) {
 	if deploy.APIVersion != "apps/v1" || deploy.Kind != "Deployment" {
 		t.Errorf("deployment.yaml: %s %s, want apps/v1 Deployment", deploy.APIVersion, deploy.Kind)
 	}
-	if deploy.Spec.Replicas == nil || *deploy.Spec.Replicas != 1 || deploy.Spec.Strategy.Type != "Recreate" {
-		t.Errorf("deployment.yaml: want one replica replaced with Recreate (one watch per state)")
+	// One watch per state: two replicas are one watch and one standby.
+	if deploy.Spec.Replicas == nil || *deploy.Spec.Replicas != 2 {
+		t.Errorf("deployment.yaml: want two replicas, one active and one standby")
+	}
+	if cs := deploy.Spec.Template.Spec.Containers; len(cs) != 1 || !slices.Contains(cs[0].Args, "--standby") {
+		t.Errorf("deployment.yaml: the replicas do not run watch --standby: a second watch would exit at once")
+	}
+	if !pgstore.IsURL(secret.StringData["PATWATCH_STATE"]) {
+		t.Errorf("deployment.yaml: its replicas on two nodes share the state: PATWATCH_STATE must be a postgres:// URL")
 	}
 	for k, v := range deploy.Spec.Selector.MatchLabels {
 		if deploy.Spec.Template.Metadata.Labels[k] != v {

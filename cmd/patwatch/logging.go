@@ -3,56 +3,112 @@ package main
 import (
 	"flag"
 	"fmt"
-	"io"
-	"os"
-	"time"
+	"slices"
 
 	"github.com/rs/zerolog"
+
+	"github.com/patwatch/patwatch/internal/console"
+	"github.com/patwatch/patwatch/internal/hint"
 )
 
-// logFlags are the logging flags every command that logs accepts.
+// logFlags are the logging flags every command that logs accepts, and the
+// console they set up.
 type logFlags struct {
-	level  zerolog.Level
-	format string
+	level   levelValue
+	format  formatValue
+	console *console.Console // set by logger
 }
 
-func addLogFlags(fs *flag.FlagSet) *logFlags {
-	lf := &logFlags{level: zerolog.InfoLevel}
-	fs.Var(&levelValue{&lf.level}, "log-level", "log level")
-	choiceVar(fs, &lf.format, "log-format", "auto", "log format", []string{"auto", "console", "json"},
-		"log format: auto is console on a terminal, else JSON lines")
+// addLogFlags registers --log-level, whose default is level unless
+// PATWATCH_LOG says otherwise, and --log-format, text unless
+// PATWATCH_LOG_FORMAT says otherwise. Commands log warnings by default,
+// so that a run with nothing to warn about writes nothing to stderr; watch
+// logs its runs (info).
+func addLogFlags(fs *flag.FlagSet, level zerolog.Level) *logFlags {
+	lf := &logFlags{level: levelValue{level: level}, format: formatValue{format: console.FormatText}}
+	fs.Var(&lf.level, "log-level", "log level; $PATWATCH_LOG sets it too")
+	fs.Var(&lf.format, "log-format", "log format: text (readable lines) or json (one object a line); $PATWATCH_LOG_FORMAT sets it too")
 	return lf
 }
 
-// logger builds the one logger of a run. Logs go to stderr: human-readable on
-// a terminal, JSON lines otherwise.
+// logger sets up the console of a run and returns its logger. The flags
+// win over the environment.
 func (lf *logFlags) logger(e env) (zerolog.Logger, error) {
-	var w io.Writer = e.stderr
-	format := lf.format
-	if format == "auto" {
-		format = "json"
-		if isTerminal(e.stderr) {
-			format = "console"
+	if v := e.getenv("PATWATCH_LOG"); v != "" && !lf.level.set {
+		if err := lf.level.Set(v); err != nil {
+			return zerolog.Nop(), fmt.Errorf("PATWATCH_LOG: %w", err)
 		}
 	}
-	switch format {
-	case "console":
-		// Colour only on a terminal: escape codes in a log file or a
-		// journal are noise.
-		w = zerolog.ConsoleWriter{Out: e.stderr, TimeFormat: time.TimeOnly, NoColor: !isTerminal(e.stderr) || e.getenv("NO_COLOR") != ""}
-	case "json":
-	default:
-		return zerolog.Nop(), fmt.Errorf("--log-format: unknown log format %q", lf.format)
+	if v := e.getenv("PATWATCH_LOG_FORMAT"); v != "" && !lf.format.set {
+		if err := lf.format.Set(v); err != nil {
+			return zerolog.Nop(), fmt.Errorf("PATWATCH_LOG_FORMAT: %w", err)
+		}
 	}
-	return zerolog.New(w).Level(lf.level).With().Timestamp().Logger(), nil
+	c, err := console.New(e.stderr, console.Options{Level: lf.level.level, Format: lf.format.format, NoColor: e.getenv("NO_COLOR") != ""})
+	if err != nil {
+		return zerolog.Nop(), err
+	}
+	lf.console = c
+	return c.Log(), nil
 }
 
-// isTerminal reports whether w is a character device, such as a terminal.
-func isTerminal(w io.Writer) bool {
-	f, ok := w.(*os.File)
-	if !ok {
-		return false
-	}
-	st, err := f.Stat()
-	return err == nil && st.Mode()&os.ModeCharDevice != 0
+// levelValue is --log-level: one of console.Levels, in any case (zerolog's
+// parser would also take numbers, and "" as no level at all).
+type levelValue struct {
+	level zerolog.Level
+	set   bool
 }
+
+func (l *levelValue) String() string {
+	if l == nil {
+		return ""
+	}
+	return l.level.String()
+}
+
+func (l *levelValue) Set(s string) error {
+	lvl, err := console.ParseLevel(s)
+	if err != nil {
+		advice := "use " + orList(console.Levels)
+		if s == "warning" {
+			advice = "write warn"
+		}
+		return hint.Wrap(err, advice)
+	}
+	l.level, l.set = lvl, true
+	return nil
+}
+
+func (l *levelValue) values() []string { return console.Levels }
+func (l *levelValue) example() string  { return "debug" }
+
+// logFormats are the values --log-format takes.
+var logFormats = []string{console.FormatText, console.FormatJSON}
+
+// formatValue is --log-format. The values of earlier versions are
+// taken as text: auto (which was JSON off a terminal) and console.
+type formatValue struct {
+	format string
+	set    bool
+}
+
+func (f *formatValue) String() string {
+	if f == nil {
+		return ""
+	}
+	return f.format
+}
+
+func (f *formatValue) Set(s string) error {
+	switch {
+	case s == "auto" || s == "console":
+		s = console.FormatText
+	case !slices.Contains(logFormats, s):
+		return hint.Wrap(fmt.Errorf("unknown log format %q", s), "use "+orList(logFormats))
+	}
+	f.format, f.set = s, true
+	return nil
+}
+
+func (f *formatValue) values() []string { return logFormats }
+func (f *formatValue) example() string  { return console.FormatJSON }

@@ -9,6 +9,7 @@ import (
 	"github.com/patwatch/patwatch/internal/hint"
 	"github.com/patwatch/patwatch/internal/notify"
 	"github.com/patwatch/patwatch/spec"
+	"github.com/rs/zerolog"
 )
 
 // runNotifyTest implements 'patwatch notify test [NAME...]': a test
@@ -17,7 +18,7 @@ import (
 func runNotifyTest(ctx context.Context, e env, args []string) error {
 	fs := flagSet(e, "notify test")
 	file := fs.String("f", defaultSpec, "read the channels from the spec in `SPEC`; - reads it from standard input")
-	lf := addLogFlags(fs)
+	lf := addLogFlags(fs, zerolog.WarnLevel)
 	names, err := parseArgs(fs, args)
 	if err != nil {
 		return err

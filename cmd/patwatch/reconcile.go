@@ -14,8 +14,10 @@ import (
 
 	"github.com/rs/zerolog"
 
+	"github.com/patwatch/patwatch/internal/console"
 	"github.com/patwatch/patwatch/internal/hint"
 	"github.com/patwatch/patwatch/internal/notify"
+	"github.com/patwatch/patwatch/internal/planfile"
 	"github.com/patwatch/patwatch/internal/report"
 	"github.com/patwatch/patwatch/internal/runner"
 	"github.com/patwatch/patwatch/internal/store"
@@ -35,13 +37,19 @@ type reconcileFlags struct {
 	timeout                 time.Duration
 	allowMassDrop           bool
 	allowMassRemoval        bool
-	resubmit                []string
+	standby                 bool
+	resubmit, rebaseline    []string
 	target, exclude         []string
 	dueOnly                 bool
 	baselineDrawings        int
 	drawingsDir             string
 	cmd                     string
 	logs                    *logFlags
+	// save is plan's --save FILE; saved is the plan apply FILE applies,
+	// refused when older than maxPlanAge (saved.go).
+	save       string
+	saved      *planfile.Plan
+	maxPlanAge time.Duration
 }
 
 // defaultTimeout is a run's deadline unless --timeout says otherwise: far
@@ -68,7 +76,7 @@ func addReconcileFlags(fs *flag.FlagSet, cmd string) *reconcileFlags {
 	fs.BoolVar(&f.sandbox, "sandbox", false, "serve the PatSnap API from the built-in simulation: no credentials, no network")
 	drawingsDirVar(fs, &f.drawingsDir)
 	if cmd != "watch" {
-		fs.StringVar(&f.out, "out", "", "also write the change report to `FILE`")
+		fs.StringVar(&f.out, "out", "", "also write the change report to `FILE` (html: only there, and the text report to standard output)")
 		fs.BoolVar(&f.detailed, "detailed-exitcode", false, "exit 2 when the change report is not empty (0: nothing changed, 1: error)")
 	} else {
 		fs.StringVar(&f.out, "out", "", "write each run's change report to `FILE`, replacing the last run's (needed with --format html)")
@@ -93,11 +101,16 @@ func addReconcileFlags(fs *flag.FlagSet, cmd string) *reconcileFlags {
 	switch cmd {
 	case "plan":
 		fs.BoolVar(&f.offline, "offline", false, "compare the spec with the state only, calling no API")
+		fs.StringVar(&f.save, "save", "", "also save the plan to `FILE`, for 'patwatch apply FILE' to carry out exactly")
 	case "apply":
+		durationVar(fs, &f.maxPlanAge, "max-plan-age", runner.DefaultMaxPlanAge, durationValue{allowZero: true, sample: "2h"},
+			"with a saved plan FILE: refuse it when it is older than this (0: any age)")
 		durationVar(fs, &f.lockTimeout, "lock-timeout", 0, durationValue{allowZero: true, sample: "10m"},
 			"how long to wait for another run to release the state lock")
 		namesVar(fs, &f.resubmit, "resubmit", "cn108977442b",
 			"submit one more job for the report `NAME` past the cap on resubmissions (repeatable)")
+		namesVar(fs, &f.rebaseline, "rebaseline", "phone-designs",
+			"record the search `NAME`'s hits afresh as a new baseline, none reported new or dropped (repeatable)")
 	case "watch":
 		durationVar(fs, &f.interval, "interval", 0, durationValue{min: spec.MinInterval, sample: "6h"},
 			"time between runs, at least 1m (default: the spec's interval, else 1h)")
@@ -107,10 +120,16 @@ func addReconcileFlags(fs *flag.FlagSet, cmd string) *reconcileFlags {
 			"first wait before retrying a failed run; doubles on each failure, up to --interval (0: wait for the next scheduled run)")
 		durationVar(fs, &f.lockTimeout, "lock-timeout", time.Minute, durationValue{allowZero: true, sample: "5m"},
 			"how long each run waits for another run to release the state lock")
+		fs.BoolVar(&f.standby, "standby", false,
+			"while another watch holds the state, wait and take over when it ends, instead of exiting")
 		fs.BoolVar(&f.allowMassRemoval, "allow-mass-removal", false,
 			"apply spec changes that remove more than half of the recorded searches and reports (held until an apply otherwise)")
 	}
-	f.logs = addLogFlags(fs)
+	level := zerolog.WarnLevel
+	if cmd == "watch" {
+		level = zerolog.InfoLevel // its runs are its log
+	}
+	f.logs = addLogFlags(fs, level)
 	return f
 }
 
@@ -137,6 +156,10 @@ func (f *reconcileFlags) setup(e env) (zerolog.Logger, error) {
 func (f *reconcileFlags) check() error {
 	if f.offline && f.sandbox {
 		return errors.New("--offline and --sandbox exclude each other: an offline plan calls no API")
+	}
+	if f.offline && f.save != "" {
+		return hint.Wrap(errors.New("--save cannot be given with --offline: an offline plan sees no answers to apply"),
+			"save a plan that reads the API: patwatch plan --save "+f.save)
 	}
 	if f.baselineDrawings < 0 {
 		return hint.Wrap(fmt.Errorf("--baseline-drawings must not be negative, not %d", f.baselineDrawings), "0 keeps no baseline drawing; new hits' drawings are kept all the same")
@@ -230,7 +253,16 @@ func runPlan(ctx context.Context, e env, args []string) error {
 func runApply(ctx context.Context, e env, args []string) error {
 	fs := flagSet(e, "apply")
 	f := addReconcileFlags(fs, "apply")
-	if err := parseFlags(fs, args); err != nil {
+	pos, err := parseArgs(fs, args)
+	switch {
+	case err != nil:
+		return err
+	case len(pos) == 0:
+		return reconcileOnce(ctx, e, f, "apply")
+	case len(pos) > 1 || looksLikeSpec(pos[0]):
+		return unexpectedArgument(fs, pos[len(pos)-1])
+	}
+	if err := f.useSaved(ctx, e, fs, pos[0]); err != nil {
 		return err
 	}
 	return reconcileOnce(ctx, e, f, "apply")
@@ -257,6 +289,12 @@ func reconcileOnce(ctx context.Context, e env, f *reconcileFlags, cmd string) er
 	if err := runner.CheckResubmit(f.resubmit, sp); err != nil {
 		return err
 	}
+	if err := runner.CheckRebaseline(f.rebaseline, sp); err != nil {
+		return err
+	}
+	if err := checkSave(f, sp, st); err != nil {
+		return err
+	}
 	log = log.With().Str("spec", f.spec).Str("command", cmd).Logger()
 
 	var rep *report.ChangeReport
@@ -270,23 +308,30 @@ func reconcileOnce(ctx context.Context, e env, f *reconcileFlags, cmd string) er
 			return err
 		}
 	} else {
-		prog := newProgress(e.stderr, log, progressLive)
-		r.Progress = prog.update
-		rep, err = r.Once(ctx, sp, runner.Options{Select: f.selection(), CheckNames: true})
-		prog.done()
+		prog := f.logs.console.Progress(console.Live)
+		r.Progress = prog.Update
+		rep, err = f.runOnce(ctx, r, sp)
+		prog.Done()
 		if err != nil {
 			switch {
 			case rep != nil && errors.Is(err, runner.ErrNotSaved):
 				// What the run found, none of which was kept: the error
 				// says so, not the report's failure line.
 				printReport(e, f, rep, page, st.filesDir)
+			case rep != nil && errors.Is(err, runner.ErrInterrupted):
+				// What completed before the interrupt; the error says
+				// how much that was, and the report's failure line
+				// would say it again.
+				return joinFailures(printReport(e, f, rep, page, st.filesDir), err)
 			case rep != nil:
-				// What completed before the interrupt, and the error
-				// after what the report tells.
+				// The report, and the error after what it tells.
 				return joinFailures(finishReport(e, f, rep, page, st.filesDir), err)
 			}
 			return err
 		}
+	}
+	if f.save != "" {
+		fmt.Fprintf(e.stderr, "patwatch: the plan is saved in %s; 'patwatch apply %s' carries out exactly this plan\n", f.save, f.save)
 	}
 	return finishReport(e, f, rep, page, st.filesDir)
 }
@@ -305,13 +350,21 @@ func (f *reconcileFlags) selection() reconciler.Selection {
 	return reconciler.Selection{Target: f.target, Exclude: f.exclude, DueOnly: f.dueOnly}
 }
 
-// printReport prints the change report and writes --out.
+// printReport prints the change report and writes --out. An HTML page
+// written to --out is not printed: the text report is.
 func printReport(e env, f *reconcileFlags, rep *report.ChangeReport, page *report.Page, filesDir string) error {
 	var buf bytes.Buffer
 	if err := renderReport(&buf, f, rep, page, f.out, filesDir); err != nil {
 		return err
 	}
-	if _, err := e.stdout.Write(buf.Bytes()); err != nil {
+	shown := &buf
+	if f.format == report.FormatHTML && f.out != "" {
+		shown = &bytes.Buffer{}
+		if err := report.Render(shown, rep, report.FormatText); err != nil {
+			return err
+		}
+	}
+	if _, err := e.stdout.Write(shown.Bytes()); err != nil {
 		return err
 	}
 	if f.out != "" {
@@ -330,17 +383,14 @@ func finishReport(e env, f *reconcileFlags, rep *report.ChangeReport, page *repo
 	if err := printReport(e, f, rep, page, filesDir); err != nil {
 		return err
 	}
-	var stopped error
-	if rep.Stopped != nil {
-		stopped = rep.Stopped.Err()
-	}
+	err := rep.Err() // the failure and the stop, said once
 	switch {
 	case rep.Failed():
-		return joinFailures(stopped, errors.New(rep.Failure()))
+		return err
 	case f.detailed && rep.Changed:
-		return joinFailures(stopped, exitCode(exitChanged))
-	case stopped != nil:
-		return joinFailures(stopped, exitCode(exitOK))
+		return joinFailures(err, exitCode(exitChanged))
+	case err != nil:
+		return joinFailures(err, exitCode(exitOK))
 	}
 	return nil
 }
@@ -367,6 +417,7 @@ func newRunner(e env, f *reconcileFlags, log zerolog.Logger, st *stateStore, cmd
 		Timeout:       f.timeout,
 		AllowMassDrop: f.allowMassDrop,
 		Resubmit:      f.resubmit,
+		Rebaseline:    f.rebaseline,
 		Drawings:      d,
 	}
 	if f.sandbox {

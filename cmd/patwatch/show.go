@@ -23,10 +23,11 @@ func runShow(ctx context.Context, e env, args []string) error {
 	format := new(string)
 	choiceVar(flags, format, "format", "text", "format", []string{"text", "json", "html"},
 		"output format; html is a gallery of every hit with its drawing, in one self-contained page")
-	out := flags.String("out", "", "also write the output to `FILE`")
+	out := flags.String("out", "", "also write the output to `FILE` (html: only there, and the text to standard output)")
 	drawingsDir := new(string)
 	drawingsDirVar(flags, drawingsDir)
-	if err := parseFlags(flags, args); err != nil {
+	names, err := parseArgs(flags, args)
+	if err != nil {
 		return err
 	}
 	if *drawingsDir == "" {
@@ -52,12 +53,18 @@ func runShow(ctx context.Context, e env, args []string) error {
 		// One write per 64 KiB rather than one per cell: on a state of a
 		// million hits the unbuffered writes were half the time (issue 11.4).
 		bw := bufio.NewWriterSize(e.stdout, 64<<10)
-		err := show(ctx, e, bw, st, *specPath, *format)
+		err := show(ctx, e, bw, st, *specPath, *format, names)
 		return joinFailures(err, bw.Flush())
 	}
 	var buf bytes.Buffer
-	err = show(ctx, e, &buf, st, *specPath, *format)
-	if _, werr := e.stdout.Write(buf.Bytes()); werr != nil {
+	err = show(ctx, e, &buf, st, *specPath, *format, names)
+	shown := &buf
+	if *format == "html" && err == nil {
+		// The page goes to --out only: the terminal gets the text.
+		shown = &bytes.Buffer{}
+		err = show(ctx, e, shown, st, *specPath, "text", names)
+	}
+	if _, werr := e.stdout.Write(shown.Bytes()); werr != nil {
 		return joinFailures(err, werr)
 	}
 	if err != nil {
@@ -69,32 +76,40 @@ func runShow(ctx context.Context, e env, args []string) error {
 	return nil
 }
 
-// show writes what the state st holds to w in format. specPath locates
-// the spec's durable links.
-func show(ctx context.Context, e env, w io.Writer, st *stateStore, specPath, format string) error {
+// show writes what the state st holds to w in format: the entries named
+// names, or all when none is named. specPath locates the spec's durable
+// links.
+func show(ctx context.Context, e env, w io.Writer, st *stateStore, specPath, format string, names []string) error {
 	exists, err := st.Exists(ctx)
 	if err != nil {
 		return err
 	}
 	switch {
-	case format == "json" && !exists:
-		// Always JSON, for the scripts that read it: the empty state.
-		_, err := io.WriteString(w, emptyStateJSON)
-		return err
-	case format == "json":
-		b, err := store.Pull(ctx, st)
+	case format == "json" && len(names) > 0:
+		b, err := store.PullOnly(ctx, st, names)
 		if err != nil {
 			return err
 		}
 		_, err = w.Write(b)
 		return err
-	case format == "text" && !exists:
+	case format == "json" && !exists:
+		// Always JSON, for the scripts that read it: the empty state.
+		_, err := io.WriteString(w, emptyStateJSON)
+		return err
+	case format == "json":
+		return store.Pull(ctx, st, w)
+	case format == "text" && !exists && len(names) == 0:
 		fmt.Fprintf(w, "No state yet: %s. 'patwatch apply' creates it.\n", st.Missing())
 		return nil
 	}
 	recorded, err := st.Load(ctx) // empty when there is none
 	if err != nil {
 		return err
+	}
+	if len(names) > 0 {
+		if recorded, err = store.Only(recorded, names); err != nil {
+			return err
+		}
 	}
 	sandbox := false
 	if exists {

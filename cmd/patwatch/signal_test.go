@@ -11,16 +11,6 @@ import (
 	"github.com/patwatch/patwatch/internal/patsnap/fake"
 )
 
-// TestMain lets a test run this test binary as the patwatch command itself,
-// so that real signals reach main's handling.
-func TestMain(m *testing.M) {
-	if os.Getenv("PATWATCH_TEST_BE_MAIN") == "1" {
-		main()
-		return
-	}
-	os.Exit(m.Run())
-}
-
 // startProcess starts patwatch as a real process with the harness's
 // environment and returns it with its stderr.
 func (h *harness) startProcess(args ...string) (*exec.Cmd, *syncBuffer) {

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bufio"
 	"context"
 	"errors"
 	"flag"
@@ -35,23 +36,20 @@ func runStatePull(ctx context.Context, e env, args []string) error {
 		return err
 	}
 	defer s.Close()
-	var b []byte
-	if serial != nil {
-		b, err = store.PullSerial(ctx, s, *serial)
-	} else {
-		b, err = store.Pull(ctx, s)
-	}
-	if err != nil {
-		return err
-	}
 	if sim, err := store.Simulated(ctx, s); err == nil && sim {
 		// The JSON cannot say so, and the state it is pushed into would
 		// take the simulated hits for real ones.
 		fmt.Fprintf(e.stderr, "patwatch: warning: %s was written by --sandbox runs: its hits are simulated, and the JSON does not say so\n", s)
 		fmt.Fprintln(e.stderr, "patwatch: hint: push it only into another sandbox state; 'patwatch state push FILE' of a state file carries its sandbox memory along")
 	}
-	_, err = e.stdout.Write(b)
-	return err
+	// Streamed: the state is held once, as loaded, not its JSON as well.
+	w := bufio.NewWriterSize(e.stdout, 256<<10)
+	if serial != nil {
+		err = store.PullSerial(ctx, s, *serial, w)
+	} else {
+		err = store.Pull(ctx, s, w)
+	}
+	return joinFailures(err, w.Flush())
 }
 
 func runStatePush(ctx context.Context, e env, args []string) error {

@@ -9,8 +9,10 @@ import (
 
 	"github.com/patwatch/patwatch/internal/hint"
 	"github.com/patwatch/patwatch/internal/notify"
+	"github.com/patwatch/patwatch/internal/report"
 	"github.com/patwatch/patwatch/schema"
 	"github.com/patwatch/patwatch/spec"
+	"github.com/rs/zerolog"
 )
 
 // defaultSpec is the spec file -f names when not given.
@@ -21,7 +23,10 @@ const defaultSpec = "patwatch.yaml"
 func runValidate(_ context.Context, e env, args []string) error {
 	fs := flagSet(e, "validate")
 	file := fs.String("f", defaultSpec, "check the spec in `SPEC`; - reads it from standard input")
-	lf := addLogFlags(fs)
+	var format string
+	choiceVar(fs, &format, "format", "text", "format", []string{"text", "json"},
+		"output format: text, or json (every problem with its file, line, column, field and hint)")
+	lf := addLogFlags(fs, zerolog.WarnLevel)
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
@@ -31,11 +36,17 @@ func runValidate(_ context.Context, e env, args []string) error {
 	}
 	s, err := loadSpec(e, *file)
 	if err != nil {
+		if format == "json" {
+			return validationJSON(e, specName(*file), err)
+		}
 		return specError(e.stderr, *file, err)
 	}
 	problems, notes := notify.CheckChannels(e.getenv, s, specName(*file))
 	for _, n := range notes {
 		fmt.Fprintf(e.stderr, "patwatch: note: %s\n", n)
+	}
+	if format == "json" {
+		return validationJSON(e, specName(*file), joinProblems(problems))
 	}
 	if len(problems) > 0 {
 		return specError(e.stderr, *file, &spec.Error{Problems: problems})
@@ -49,6 +60,41 @@ func runValidate(_ context.Context, e env, args []string) error {
 		decisions = ", " + plural(n, "decision", "decisions")
 	}
 	fmt.Fprintf(e.stdout, "ok: %s, %s%s\n", plural(len(s.Searches), "search", "searches"), plural(len(s.Reports), "report", "reports"), decisions)
+	return nil
+}
+
+// joinProblems is the error of problems: nil for none.
+func joinProblems(problems []spec.Problem) error {
+	if len(problems) == 0 {
+		return nil
+	}
+	return &spec.Error{Problems: problems}
+}
+
+// validationJSON prints validate's JSON for err, what loading and checking
+// the spec named file found (nil: nothing), and returns the exit status:
+// 1 when there is a problem, printed on stdout only. A file that could not
+// be read is one problem with no place.
+func validationJSON(e env, file string, err error) error {
+	var problems []spec.Problem
+	var se *spec.Error
+	switch {
+	case errors.As(err, &se):
+		problems = se.Problems
+	case err != nil:
+		hints := hint.Of(specError(io.Discard, file, err))
+		p := spec.Problem{File: file, Msg: err.Error()}
+		if len(hints) > 0 {
+			p.Hint = hints[0]
+		}
+		problems = []spec.Problem{p}
+	}
+	if werr := report.RenderValidation(e.stdout, problems); werr != nil {
+		return werr
+	}
+	if len(problems) > 0 {
+		return exitCode(exitError)
+	}
 	return nil
 }
 

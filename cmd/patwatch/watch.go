@@ -8,6 +8,7 @@ import (
 
 	"github.com/rs/zerolog"
 
+	"github.com/patwatch/patwatch/internal/console"
 	"github.com/patwatch/patwatch/internal/hint"
 	"github.com/patwatch/patwatch/internal/report"
 	"github.com/patwatch/patwatch/internal/runner"
@@ -48,8 +49,11 @@ func runWatch(ctx context.Context, e env, args []string) error {
 		return err
 	}
 	defer st.Close()
-	unlock, err := st.LockWatch(ctx)
+	unlock, err := lockWatch(ctx, f, st, log)
 	if err != nil {
+		if ctx.Err() != nil {
+			return nil // stopped while standing by
+		}
 		return err
 	}
 	defer func() {
@@ -76,11 +80,11 @@ func runWatch(ctx context.Context, e env, args []string) error {
 			if f.format == report.FormatHTML {
 				rn.Page = func(p *report.Page) { page = p }
 			}
-			prog := newProgress(e.stderr, log, progressLogged)
-			rn.Progress = prog.update
+			prog := f.logs.console.Progress(console.Recorded)
+			rn.Progress = prog.Update
 			rep, err := rn.Once(ctx, r.Spec, runner.Options{ReportsOnly: r.ReportsOnly,
 				Select: reconciler.Selection{Targeted: r.Targeted, Target: r.Targets, Exclude: r.Exclude, DueOnly: r.DueOnly, Reason: r.Reason}})
-			prog.done()
+			prog.Done()
 			if rep != nil {
 				rep.Trigger = r.Trigger
 				writeWatchReport(e, f, log, rep, page, st.filesDir)
@@ -130,4 +134,13 @@ func writeWatchReport(e env, f *reconcileFlags, log zerolog.Logger, rep *report.
 		return
 	}
 	log.Info().Str("out", f.out).Str("format", f.format).Msg("change report written")
+}
+
+// lockWatch takes the state's watch lock for the watch's lifetime: at
+// once or not at all, or with --standby once the watch that holds it ends.
+func lockWatch(ctx context.Context, f *reconcileFlags, st *stateStore, log zerolog.Logger) (func() error, error) {
+	if f.standby {
+		return watch.Standby(ctx, st.LockWatch, log)
+	}
+	return st.LockWatch(ctx, 0)
 }

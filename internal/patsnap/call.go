@@ -55,6 +55,9 @@ type call struct {
 	// creation: a repeat would create a second job). Such a failure is
 	// returned at once, matching ErrOutcomeUnknown.
 	unsafe bool
+	// place is where the call waits in line for its turn; nil: a place of
+	// its own (see governor).
+	place *place
 }
 
 // do runs cl until it succeeds, fails for good, or ctx ends, and hands the
@@ -79,8 +82,8 @@ type callState struct {
 	stale     int  // turns given up because the token went stale
 }
 
-// pass is what lets one attempt go: the endpoint's probe (nil when it is
-// not on probation), the governor's turn, and the credential to send.
+// pass is what lets one attempt go: its probe (nil once the endpoint has
+// answered successfully), the governor's turn, and the credential to send.
 type pass struct {
 	probe *probe
 	turn  *turn
@@ -130,17 +133,17 @@ func (c *Client) ready(ctx context.Context, cl *call, st *callState) (*pass, err
 				return nil, err
 			}
 		}
-		turn, err := c.gov.wait(ctx, st.urgent)
+		turn, err := c.gov.wait(ctx, st.urgent, cl.place)
 		if err != nil {
 			pr.free()
 			return nil, waitError(cl, err)
 		}
-		if pr == nil && c.gov.onProbation(cl.endpoint) != nil {
+		if pr != nil && pr.p == nil && c.gov.onProbation(cl.endpoint) != nil {
 			// The endpoint was put on probation while this call waited
-			// for its turn: it goes as one of its probes. This turn sent
-			// nothing.
+			// for its turn: it goes as one of its probes, before those
+			// that came after it. This turn sent nothing.
 			c.gov.unrecord(turn)
-			if pr, err = c.gov.admit(ctx, cl.endpoint); err != nil {
+			if pr, err = c.gov.enter(ctx, pr); err != nil {
 				return nil, waitError(cl, err)
 			}
 			continue

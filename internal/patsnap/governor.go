@@ -1,6 +1,7 @@
 package patsnap
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"math"
@@ -42,7 +43,10 @@ const (
 // keep coming, and the next turn waits until it has drained. Callers wait
 // for their turn one at a time, first come first served, with an urgent
 // lane ahead (token exchanges, and calls already answered once: a retry or
-// a call whose token went stale in the queue). Rate-limit answers slow the
+// a call whose token went stale in the queue). The calls of one search
+// wait at the place in line its first call took (see place), so that a
+// search once started takes its pages before the searches behind it start,
+// and searches complete one after the other rather than all at the end. Rate-limit answers slow the
 // shared rate down rather than the one request (see slowDown): every caller
 // behind them waits longer, and retries take their turn like any request.
 // Before its turn, a request to an endpoint that has been refused without
@@ -55,8 +59,9 @@ type governor struct {
 
 	mu     sync.Mutex
 	busy   bool // a caller holds the turn
-	urgent []chan struct{}
-	normal []chan struct{}
+	urgent []queued
+	normal []queued // by place, then arrival
+	places uint64   // the places given so far
 
 	span  time.Duration // the window: 1 s + jitter
 	turns []*turn       // the latest turns, in the order given: at most ceil(max)+1
@@ -69,10 +74,26 @@ type governor struct {
 	probes probations
 }
 
+// place is a caller's place in the normal lane: callers are served in the
+// order their places were taken. A caller without one takes a place when
+// it gets in line; the calls of one search share one, taken by the first
+// of them to get in line, so that the later pages of a search started
+// earlier go before the first page of a search started later.
+type place struct {
+	n uint64 // 0 until taken
+}
+
+// queued is a caller in line for a turn: its channel is closed when the turn is its.
+type queued struct {
+	ch chan struct{}
+	n  uint64 // its place; 0 in the urgent lane
+}
+
 func newGovernor(qps float64, jitter time.Duration, now func() time.Time, sleep func(context.Context, time.Duration) error) *governor {
 	g := &governor{now: now, sleep: sleep, span: time.Second + jitter, max: qps, rate: qps}
 	g.probes.proven = make(map[string]bool)
 	g.probes.on = make(map[string]*probation)
+	g.probes.out = make(map[string]int)
 	g.lim = rate.NewLimiter(rate.Limit(qps/g.span.Seconds()), 1)
 	return g
 }
@@ -145,9 +166,10 @@ var errNoTurn = errors.New("no turn under the rate cap before the deadline")
 // wait blocks until the caller's turn and returns its time. Time comes from
 // the injected clock and waiting from the injected Sleep, so tests can count
 // the schedule without sleeping. A turn that would come after ctx's deadline
-// is not waited for.
-func (g *governor) wait(ctx context.Context, urgent bool) (*turn, error) {
-	if err := g.acquire(ctx, urgent); err != nil {
+// is not waited for. A caller of the normal lane waits at pl (nil: a place
+// of its own).
+func (g *governor) wait(ctx context.Context, urgent bool, pl *place) (*turn, error) {
+	if err := g.acquire(ctx, urgent, pl); err != nil {
 		return nil, err
 	}
 	defer g.release()
@@ -179,34 +201,35 @@ func (g *governor) wait(ctx context.Context, urgent bool) (*turn, error) {
 }
 
 // acquire takes the turn, queueing behind earlier callers of the same lane
-// and behind every urgent one.
-func (g *governor) acquire(ctx context.Context, urgent bool) error {
+// (in the normal lane, behind every caller of an earlier place) and behind
+// every urgent one.
+func (g *governor) acquire(ctx context.Context, urgent bool, pl *place) error {
 	g.mu.Lock()
 	if !g.busy {
 		g.busy = true
+		g.takePlace(urgent, pl)
 		g.mu.Unlock()
 		return nil
 	}
-	ch := make(chan struct{})
+	w := queued{ch: make(chan struct{}), n: g.takePlace(urgent, pl)}
 	if urgent {
-		g.urgent = append(g.urgent, ch)
+		g.urgent = append(g.urgent, w)
 	} else {
-		g.normal = append(g.normal, ch)
+		i, _ := slices.BinarySearchFunc(g.normal, w.n+1, func(o queued, n uint64) int { return cmp.Compare(o.n, n) })
+		g.normal = slices.Insert(g.normal, i, w)
 	}
 	g.mu.Unlock()
 	select {
-	case <-ch:
+	case <-w.ch:
 		return nil
 	case <-ctx.Done():
 	}
 	g.mu.Lock()
-	for _, q := range []*[]chan struct{}{&g.urgent, &g.normal} {
-		for i, c := range *q {
-			if c == ch {
-				*q = append((*q)[:i], (*q)[i+1:]...)
-				g.mu.Unlock()
-				return ctx.Err()
-			}
+	for _, q := range []*[]queued{&g.urgent, &g.normal} {
+		if i := slices.IndexFunc(*q, func(o queued) bool { return o.ch == w.ch }); i >= 0 {
+			*q = slices.Delete(*q, i, i+1)
+			g.mu.Unlock()
+			return ctx.Err()
 		}
 	}
 	g.mu.Unlock()
@@ -215,15 +238,32 @@ func (g *governor) acquire(ctx context.Context, urgent bool) error {
 	return ctx.Err()
 }
 
+// takePlace returns the place of a caller of the normal lane, pl's or a
+// new one, taking it for pl if it has none yet; 0 for an urgent caller.
+// g.mu is held.
+func (g *governor) takePlace(urgent bool, pl *place) uint64 {
+	if urgent {
+		return 0
+	}
+	if pl == nil {
+		pl = &place{}
+	}
+	if pl.n == 0 {
+		g.places++
+		pl.n = g.places
+	}
+	return pl.n
+}
+
 // release hands the turn to the next caller, urgent ones first.
 func (g *governor) release() {
 	g.mu.Lock()
 	defer g.mu.Unlock()
-	for _, q := range []*[]chan struct{}{&g.urgent, &g.normal} {
+	for _, q := range []*[]queued{&g.urgent, &g.normal} {
 		if len(*q) > 0 {
-			ch := (*q)[0]
+			w := (*q)[0]
 			*q = (*q)[1:]
-			close(ch)
+			close(w.ch)
 			return
 		}
 	}

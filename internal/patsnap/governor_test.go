@@ -22,7 +22,7 @@ func TestGovernorSpacesTurnsForJitter(t *testing.T) {
 	g := newGovernor(4, 40*time.Millisecond, clk.Now, clk.Sleep)
 	var turns []time.Time
 	for range 9 {
-		tr, err := g.wait(context.Background(), false)
+		tr, err := g.wait(context.Background(), false, nil)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -95,7 +95,7 @@ func TestGovernorDrainsTheWindowAfterACut(t *testing.T) {
 	start := clk.Now()
 	var turns []*turn
 	for range 11 {
-		tr, err := g.wait(context.Background(), false)
+		tr, err := g.wait(context.Background(), false, nil)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -105,7 +105,7 @@ func TestGovernorDrainsTheWindowAfterACut(t *testing.T) {
 	if cut, r := g.slowDown(turns[10]); !cut || r != 8 {
 		t.Fatalf("cut %v to %v, want 8 (0.8 of the 10 the server let through)", cut, r)
 	}
-	next, err := g.wait(context.Background(), false)
+	next, err := g.wait(context.Background(), false, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -123,7 +123,7 @@ func TestGovernorDrainsTheWindowAfterACut(t *testing.T) {
 	start = clk.Now()
 	turns = turns[:0]
 	for range 11 {
-		tr, err := g.wait(context.Background(), false)
+		tr, err := g.wait(context.Background(), false, nil)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -131,7 +131,7 @@ func TestGovernorDrainsTheWindowAfterACut(t *testing.T) {
 	}
 	g.sent(turns[1], turns[1].at.Add(120*time.Millisecond))
 	g.slowDown(turns[10])
-	if next, err = g.wait(context.Background(), false); err != nil {
+	if next, err = g.wait(context.Background(), false, nil); err != nil {
 		t.Fatal(err)
 	}
 	if got, want := next.at.Sub(start), turns[2].at.Sub(start)+time.Second; got != want {
@@ -145,7 +145,7 @@ func TestGovernorUrgentFirst(t *testing.T) {
 	clk := newFakeClock()
 	clk.frozen = true
 	g := newGovernor(1000, 0, clk.Now, clk.Sleep)
-	if err := g.acquire(context.Background(), false); err != nil {
+	if err := g.acquire(context.Background(), false, nil); err != nil {
 		t.Fatal(err)
 	}
 	var mu sync.Mutex
@@ -153,7 +153,7 @@ func TestGovernorUrgentFirst(t *testing.T) {
 	var wg sync.WaitGroup
 	enqueue := func(name string, urgent bool) {
 		wg.Go(func() {
-			if err := g.acquire(context.Background(), urgent); err != nil {
+			if err := g.acquire(context.Background(), urgent, nil); err != nil {
 				t.Error(err)
 				return
 			}
@@ -180,17 +180,62 @@ func TestGovernorUrgentFirst(t *testing.T) {
 	}
 }
 
+// TestGovernorPlaces: in the normal lane, callers that share a place (the
+// pages of one search) are served at the place the first of them took,
+// before callers of later places, however late they got in line.
+func TestGovernorPlaces(t *testing.T) {
+	clk := newFakeClock()
+	clk.frozen = true
+	g := newGovernor(1000, 0, clk.Now, clk.Sleep)
+	var a, b place
+	if err := g.acquire(context.Background(), false, &a); err != nil { // a's first page holds the turn
+		t.Fatal(err)
+	}
+	var mu sync.Mutex
+	var order []string
+	var wg sync.WaitGroup
+	queued := 0
+	enqueue := func(name string, pl *place) {
+		queued++
+		wg.Go(func() {
+			if err := g.acquire(context.Background(), false, pl); err != nil {
+				t.Error(err)
+				return
+			}
+			mu.Lock()
+			order = append(order, name)
+			mu.Unlock()
+			g.release()
+		})
+		waitFor(t, func() bool {
+			g.mu.Lock()
+			defer g.mu.Unlock()
+			return len(g.normal) == queued
+		})
+	}
+	enqueue("b1", &b)
+	enqueue("other", nil)
+	enqueue("a2", &a)
+	enqueue("b2", &b)
+	enqueue("a3", &a)
+	g.release()
+	wg.Wait()
+	if want := []string{"a2", "a3", "b1", "b2", "other"}; !slices.Equal(order, want) {
+		t.Errorf("order %v, want %v", order, want)
+	}
+}
+
 // TestGovernorCancelledWaiterLeavesTheQueue: a caller whose context ends
 // while queued gives up its place without taking the turn from others.
 func TestGovernorCancelledWaiterLeavesTheQueue(t *testing.T) {
 	clk := newFakeClock()
 	g := newGovernor(1000, 0, clk.Now, clk.Sleep)
-	if err := g.acquire(context.Background(), false); err != nil {
+	if err := g.acquire(context.Background(), false, nil); err != nil {
 		t.Fatal(err)
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error)
-	go func() { done <- g.acquire(ctx, false) }()
+	go func() { done <- g.acquire(ctx, false, nil) }()
 	waitFor(t, func() bool {
 		g.mu.Lock()
 		defer g.mu.Unlock()
@@ -201,7 +246,7 @@ func TestGovernorCancelledWaiterLeavesTheQueue(t *testing.T) {
 		t.Fatalf("acquire: %v", err)
 	}
 	g.release()
-	if err := g.acquire(context.Background(), false); err != nil {
+	if err := g.acquire(context.Background(), false, nil); err != nil {
 		t.Fatalf("the turn was lost: %v", err)
 	}
 }

@@ -1,9 +1,11 @@
 package patsnap_test
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"net/http"
 	"net/http/httptest"
 	"sync"
@@ -157,4 +159,63 @@ func TestFakeBusyServerRetriedBeyondMaxRetries(t *testing.T) {
 	if n := e.count(fake.EndpointSearchSingle); n != 1+30 {
 		t.Errorf("%d attempts after the success, want 30", n-1)
 	}
+}
+
+// TestFakeOneSearchRefusedAnotherAnswered: two searches on one endpoint
+// that has not answered yet; the API refuses one's image as too fast every
+// time and answers the other's. The other's request is on its way when the
+// first refusal comes, and waits go at once (as in the command's tests):
+// the refused search's probes must not run the probation to its verdict
+// past the request still waiting for its answer. That answer proves the
+// endpoint: the other search succeeds, and the refused one fails as a busy
+// server's refusal, never as the account-wide ErrAlwaysRateLimited.
+func TestFakeOneSearchRefusedAnotherAnswered(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		const refusedImage, answeredImage = "https://img.example/refused.png", "https://img.example/answered.png"
+		srv := fake.New(fake.Options{APIKeys: []string{fakeKey}})
+		srv.AddFault(fake.Fault{Endpoint: fake.EndpointSearchSingle, ImageURL: refusedImage, Code: fake.CodeQPS})
+		// The answered search's request reaches the server first and is
+		// answered only after the first refusal, once everything else in
+		// the bubble waits (time.Sleep in a bubble returns only then).
+		answeredArrived, firstRefusal := make(chan struct{}), make(chan struct{})
+		var once sync.Once
+		gate := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			body, _ := io.ReadAll(r.Body)
+			r.Body = io.NopCloser(bytes.NewReader(body))
+			if bytes.Contains(body, []byte(answeredImage)) {
+				close(answeredArrived)
+				<-firstRefusal
+				time.Sleep(time.Millisecond)
+			} else {
+				once.Do(func() {
+					<-answeredArrived
+					close(firstRefusal)
+				})
+			}
+			srv.ServeHTTP(w, r)
+		})
+		c, err := patsnap.New(patsnap.Config{
+			BaseURL: "https://api.example", HTTPClient: &http.Client{Transport: inMemory{gate}},
+			APIKey: fakeKey, QPS: 5,
+			Sleep: func(ctx context.Context, d time.Duration) error { return ctx.Err() },
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		search := func(image string) error {
+			_, err := c.Search(context.Background(), patsnap.SearchRequest{URLs: []string{image}, PatentType: "D", Model: 1, MaxResults: 10})
+			return err
+		}
+		var refused, answered error
+		var wg sync.WaitGroup
+		wg.Go(func() { refused = search(refusedImage) })
+		wg.Go(func() { answered = search(answeredImage) })
+		wg.Wait()
+		if answered != nil {
+			t.Errorf("the answered search: %v", answered)
+		}
+		if patsnap.ClassOf(refused) != patsnap.ClassRateLimit || errors.Is(refused, patsnap.ErrAlwaysRateLimited) {
+			t.Errorf("the refused search: %v; want a busy server's rate-limit error", refused)
+		}
+	})
 }

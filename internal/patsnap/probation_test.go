@@ -8,6 +8,7 @@ import (
 	"sync"
 	"sync/atomic"
 	"testing"
+	"testing/synctest"
 	"time"
 )
 
@@ -187,3 +188,71 @@ type deadlineOnly struct {
 }
 
 func (d deadlineOnly) Deadline() (time.Time, bool) { return d.dl, true }
+
+// TestProbationLetsEarlierRequestsGoFirst: when an endpoint is put on
+// probation, no probe goes while a request let go before is on its way,
+// and a request let go before the refusal but sent only after it goes
+// before the refused request's retry, which came later; its success ends
+// the probation for the retry.
+func TestProbationLetsEarlierRequestsGoFirst(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		g := newGovernor(1000, 0, time.Now, sleepCtx)
+		ctx := context.Background()
+		ae := &APIError{Endpoint: EndpointSearchSingle, Code: 67200002, Class: ClassRateLimit}
+		admit := func() *probe {
+			pr, err := g.admit(ctx, EndpointSearchSingle)
+			if err != nil || pr == nil || pr.p != nil {
+				t.Fatalf("admit: %+v %v; want a request without probation", pr, err)
+			}
+			return pr
+		}
+		onItsWay, notYetSent, refused := admit(), admit(), admit()
+		start := time.Now()
+		if v := g.refused(EndpointSearchSingle, refused, ae); v != nil {
+			t.Fatalf("verdict %v", v)
+		}
+		refused.free()
+
+		// The retry, then the request not yet sent, wait for the one on
+		// its way.
+		type admitted struct {
+			pr  *probe
+			err error
+		}
+		retried, sent := make(chan admitted, 1), make(chan admitted, 1)
+		go func() {
+			pr, err := g.admit(ctx, EndpointSearchSingle)
+			retried <- admitted{pr, err}
+		}()
+		synctest.Wait()
+		go func() {
+			pr, err := g.enter(ctx, notYetSent)
+			sent <- admitted{pr, err}
+		}()
+		synctest.Wait()
+		if len(retried)+len(sent) != 0 {
+			t.Fatal("a request went while one let go before the refusal was on its way")
+		}
+		// That one is refused too: the request let go before the refusal
+		// goes first, as a probe, when the probation allows.
+		g.refused(EndpointSearchSingle, onItsWay, ae)
+		onItsWay.free()
+		first := <-sent
+		if first.err != nil || first.pr == nil || first.pr.p == nil {
+			t.Fatalf("the request let go before the refusal: %+v; want a probe", first)
+		}
+		if went := first.pr.at.Sub(start); went != probeFirstWait {
+			t.Errorf("it went %v after the refusal, want %v", went, probeFirstWait)
+		}
+		synctest.Wait()
+		if len(retried) != 0 {
+			t.Fatal("the retry went while the probe was on its way")
+		}
+		// The probe succeeds: the retry goes at once, without a probation.
+		g.proven(EndpointSearchSingle)
+		first.pr.free()
+		if r := <-retried; r.pr != nil || r.err != nil {
+			t.Errorf("the retry after a success: %+v; want no probation", r)
+		}
+	})
+}

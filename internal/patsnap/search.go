@@ -52,7 +52,9 @@ type searchBody struct {
 // it needs, for a rank beyond the API's total_search_result_count, or for
 // an offset past MaxOffset. Once the first page has answered, its total says
 // how many pages are needed, and they are fetched at once, each taking its
-// turn in the client's shared rate. With req.MinScore > 0 and results
+// turn in the client's shared rate at the place the first page took: ahead
+// of the searches that started after this one, so that concurrent searches
+// complete one after the other. With req.MinScore > 0 and results
 // ordered by score (Field "" or "SCORE"), paging stops at the first page
 // whose last hit scores below it, and pages are fetched ahead only as far as
 // the scores so far say hits at or above it remain (the slope of the last
@@ -104,6 +106,10 @@ type searchRun struct {
 	byScore  bool
 	keep     hitKeeper // its minScore is the request's
 	res      *SearchResult
+	// place is the search's place in line for turns, which every page
+	// takes: pages fetched after the first go before the searches that
+	// started later (see governor).
+	place place
 
 	firstTotal int // page 1's total; 0 while unknown
 }
@@ -262,7 +268,7 @@ func (sr *searchRun) fetch(ctx context.Context, pages []page) []page {
 func (sr *searchRun) page(ctx context.Context, offset, limit int) ([]Hit, int, bool, error) {
 	body := sr.body
 	body.Offset, body.Limit = offset, limit
-	hits, total, hasTotal, err := sr.c.searchPage(ctx, sr.endpoint, sr.path, body, func(hits []Hit, total int, hasTotal bool) error {
+	hits, total, hasTotal, err := sr.c.searchPage(ctx, sr.endpoint, sr.path, body, &sr.place, func(hits []Hit, total int, hasTotal bool) error {
 		return checkPage(sr.endpoint, offset, limit, len(hits), total, hasTotal, sr.firstTotal)
 	})
 	if len(hits) > limit {
@@ -367,14 +373,14 @@ func searchRequestBody(req SearchRequest) (searchBody, string, string, error) {
 	return b, endpoint, path, nil
 }
 
-// searchPage makes one P060/P061 call; agree judges a well-formed answer,
-// whose error makes it a failed attempt.
-func (c *Client) searchPage(ctx context.Context, endpoint, path string, body searchBody, agree func([]Hit, int, bool) error) ([]Hit, int, bool, error) {
+// searchPage makes one P060/P061 call, waiting for its turn at pl; agree
+// judges a well-formed answer, whose error makes it a failed attempt.
+func (c *Client) searchPage(ctx context.Context, endpoint, path string, body searchBody, pl *place, agree func([]Hit, int, bool) error) ([]Hit, int, bool, error) {
 	raw, err := json.Marshal(body)
 	if err != nil {
 		return nil, 0, false, &APIError{Endpoint: endpoint, Class: ClassInvalid, Msg: "cannot encode the request", Err: err}
 	}
-	cl := &call{endpoint: endpoint, method: http.MethodPost, path: path, body: raw, contentType: "application/json"}
+	cl := &call{endpoint: endpoint, method: http.MethodPost, path: path, body: raw, contentType: "application/json", place: pl}
 	var hits []Hit
 	var total int
 	var hasTotal bool

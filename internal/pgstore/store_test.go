@@ -366,11 +366,11 @@ func TestLocks(t *testing.T) {
 		t.Fatalf("another state is blocked: %v", err)
 	}
 	ub()
-	uw, err := open(t, schema, "one").LockWatch(ctx)
+	uw, err := open(t, schema, "one").LockWatch(ctx, 0)
 	if err != nil {
 		t.Fatalf("the watch lock is blocked by the run lock: %v", err)
 	}
-	if _, err := open(t, schema, "one").LockWatch(ctx); !errors.As(err, &le) || !le.Watch {
+	if _, err := open(t, schema, "one").LockWatch(ctx, 0); !errors.As(err, &le) || !le.Watch {
 		t.Errorf("a second watch: %v; want a LockedError of a watch", err)
 	}
 	uw()
@@ -469,6 +469,9 @@ func TestURLs(t *testing.T) {
 		{url: "postgres://u:secret@db/pw?keepalives_idle=soon", err: "keepalives_idle"},
 		{url: "postgres://u:secret@db:notaport/pw", err: "state URL"},
 		{url: "postgres://u:secret@db/pw?sslmode=sometimes", err: "sslmode"},
+		{url: "postgres://u:secret@db/pw?schema=pg_catalog", err: `schema "pg_catalog" is PostgreSQL's own`},
+		{url: "postgres://u:secret@db/pw?schema=information_schema", err: `schema "information_schema" is PostgreSQL's own`},
+		{url: "postgres://u:secret@db/pw?schema=pg_toast", err: `schema "pg_toast" is PostgreSQL's own`},
 	}
 	for _, c := range cases {
 		s, err := Open(c.url, Options{})

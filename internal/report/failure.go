@@ -65,7 +65,21 @@ func (c *ChangeReport) anySucceeded() bool {
 	return false
 }
 
-// Err is the stop as an error, with what to check as its hint.
-func (s *Stop) Err() error {
-	return hint.Wrap(errors.New("the run stopped at an account-wide error: "+s.Error), s.Check)
+// Err is the error a run that c reports ends with, in one line: its
+// failure (see Failure), its stop at an account-wide error, or both, the
+// stop first and what to check as its hint. It is nil for a run that
+// neither failed nor stopped.
+func (c *ChangeReport) Err() error {
+	failure := c.Failure()
+	switch {
+	case c.Stopped == nil && failure == "":
+		return nil
+	case c.Stopped == nil:
+		return errors.New(failure)
+	}
+	msg := "the run stopped at an account-wide error: " + c.Stopped.Error
+	if failure != "" {
+		msg += "; " + failure
+	}
+	return hint.Wrap(errors.New(msg), c.Stopped.Check)
 }

@@ -32,12 +32,27 @@ func TestFailureSaysWhatWasSaved(t *testing.T) {
 	}
 }
 
-func TestStopErr(t *testing.T) {
-	err := (&Stop{Error: "PatSnap 67200002: balance", Check: "top it up"}).Err()
+// TestErrSaysTheStopOnce: a run stopped at an account-wide error ends
+// with one error that says the stop and what of the run was saved, with
+// what to check as its hint; a failure alone is its failure line.
+func TestErrSaysTheStopOnce(t *testing.T) {
+	stopped := &ChangeReport{Command: "apply", Stopped: &Stop{Error: "PatSnap 67200002: balance", Check: "top it up"}}
+	err := stopped.Err()
 	if got := err.Error(); got != "the run stopped at an account-wide error: PatSnap 67200002: balance" {
 		t.Errorf("Err() = %q", got)
 	}
 	if h := hint.Of(err); len(h) != 1 || !strings.Contains(h[0], "top it up") {
 		t.Errorf("hints %q", h)
+	}
+	stopped.Searches = []SearchChange{{Name: "a", Status: StatusError}, {Name: "b", Status: StatusError}}
+	if got, want := stopped.Err().Error(), "the run stopped at an account-wide error: PatSnap 67200002: balance; 2 of 2 searches failed; nothing was saved"; got != want {
+		t.Errorf("Err() = %q, want %q", got, want)
+	}
+	failed := &ChangeReport{Command: "apply", Searches: []SearchChange{{Name: "a", Status: StatusError}, {Name: "b", Status: StatusOK}}}
+	if got := failed.Err().Error(); got != failed.Failure() || len(hint.Of(failed.Err())) != 0 {
+		t.Errorf("a failure alone: %q, want %q", got, failed.Failure())
+	}
+	if err := (&ChangeReport{Command: "apply"}).Err(); err != nil {
+		t.Errorf("a run that neither failed nor stopped: %v", err)
 	}
 }

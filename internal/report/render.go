@@ -51,7 +51,11 @@ func render(buf *bytes.Buffer, c *ChangeReport, format, indent string) error {
 	case FormatText:
 		renderText(buf, c)
 	case FormatMarkdown:
-		renderMarkdown(buf, c)
+		if c.Command == "plan" {
+			renderMarkdownPlan(buf, c)
+		} else {
+			renderMarkdown(buf, c)
+		}
 	case FormatJSON:
 		enc := json.NewEncoder(buf)
 		enc.SetEscapeHTML(false)
@@ -310,7 +314,7 @@ func renderTextSearch(w *bytes.Buffer, c *ChangeReport, plan bool, s SearchChang
 	case StatusRebaseline:
 		switch {
 		case c.Offline:
-			line("~", "query changed, apply rebaselines it (%s recorded now)", hits)
+			line("~", "query changed%s, apply rebaselines it (%s recorded now)", queryNote(s), hits)
 		case plan:
 			line("~", "query changed, apply rebaselines it with %s%s", hits, totalNote(s))
 		default:
@@ -323,7 +327,7 @@ func renderTextSearch(w *bytes.Buffer, c *ChangeReport, plan bool, s SearchChang
 		case s.Hits == 0:
 			line("-", "removed from the spec")
 		case plan:
-			line("-", "removed from the spec, apply retires its %s", count(s.Hits, "recorded hit", "recorded hits"))
+			line("-", "removed from the spec, apply retires its %s%s", count(s.Hits, "recorded hit", "recorded hits"), untilNote(s.RetiredUntil))
 		default:
 			line("-", "removed from the spec, its %s retired", count(s.Hits, "recorded hit", "recorded hits"))
 		}
@@ -376,6 +380,24 @@ func writeTextHit(w *bytes.Buffer, sym string, h HitChange) {
 	}
 }
 
+// queryNote says how a search's query changed, where that is known:
+// " (model 2 → 1, filters.country +JP)".
+func queryNote(s SearchChange) string {
+	if len(s.QueryChanges) == 0 {
+		return ""
+	}
+	return " (" + Printable(strings.Join(s.QueryChanges, ", ")) + ")"
+}
+
+// untilNote says until when a removed entry's record is kept, where that
+// is known: ", kept until 2027-01-06 for taking back".
+func untilNote(until *time.Time) string {
+	if until == nil {
+		return ""
+	}
+	return ", kept until " + until.UTC().Format(time.DateOnly) + " for taking back"
+}
+
 func totalNote(s SearchChange) string {
 	if s.Total == 0 {
 		return ""
@@ -419,9 +441,9 @@ func reportText(r ReportChange) string {
 		return "job " + r.JobID + " failed: " + r.Error + " (the next apply submits it again)"
 	case ReportRemoved:
 		if r.File != "" {
-			return "removed from the spec, its job retired (the file stays at " + r.File + ")"
+			return "removed from the spec, its job retired (the file stays at " + r.File + ")" + untilNote(r.RetiredUntil)
 		}
-		return "removed from the spec, its job retired"
+		return "removed from the spec, its job retired" + untilNote(r.RetiredUntil)
 	case ReportError:
 		return "error: " + r.Error
 	case ReportSubmit:
@@ -489,6 +511,7 @@ func renderMarkdown(w *bytes.Buffer, c *ChangeReport) {
 			if s.Restored {
 				status += " (restored)"
 			}
+			status += queryNote(s) + untilNote(s.RetiredUntil)
 			fmt.Fprintf(w, "| %s | %s | %d |\n", mdEscape(s.Name), mdEscape(status), s.Hits)
 		}
 		w.WriteString("\n")
@@ -555,6 +578,7 @@ func renderMarkdown(w *bytes.Buffer, c *ChangeReport) {
 			if o := originNote(r); o != "" {
 				status += " (" + o + ")"
 			}
+			status += untilNote(r.RetiredUntil)
 			fmt.Fprintf(w, "| %s | %s | %s | %s | %s |\n", mdEscape(r.Name), mdEscape(r.Patent), mdEscape(status), r.JobID, mdEscape(r.File))
 		}
 		w.WriteString("\n")

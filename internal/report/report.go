@@ -96,6 +96,28 @@ type ChangeReport struct {
 type Calls struct {
 	Estimated int  `json:"estimated"`
 	Made      *int `json:"made,omitempty"`
+	// PerDay is, in an offline plan, what the change does to the watch
+	// list's calls per day.
+	PerDay *PerDay `json:"per_day,omitempty"`
+}
+
+// PerDay is an estimate of the watch list's calls per day (each search's
+// pages times its runs a day, on its own interval, else the spec's, else
+// hourly): how the change moves it, the spec's total, and the spec's
+// daily budget (api.max_calls_per_day; 0: none).
+type PerDay struct {
+	Change int `json:"change"`
+	Total  int `json:"total"`
+	Budget int `json:"budget,omitempty"`
+	// Unknown counts the removed or changed searches whose earlier query
+	// is not known (see plan --offline), left out of Change.
+	Unknown int `json:"unknown,omitempty"`
+}
+
+// OverBudget reports whether the spec's calls per day pass its daily
+// budget.
+func (p *PerDay) OverBudget() bool {
+	return p != nil && p.Budget > 0 && p.Total > p.Budget
 }
 
 // NotDoneStopped is the error of an entry left undone because the run
@@ -158,6 +180,13 @@ type SearchChange struct {
 	// selected by --target or --exclude, untouched by a spec change, or
 	// not due on its own interval.
 	Reason string `json:"reason,omitempty"`
+	// QueryChanges says, in an offline plan, how a rebaselined search's
+	// query changed, field by field ("model 2 → 1", "filters.country
+	// +JP"), when the query its record was made with is known.
+	QueryChanges []string `json:"query_changes,omitempty"`
+	// RetiredUntil is, in an offline plan, until when a removed search's
+	// record is kept for taking back.
+	RetiredUntil *time.Time `json:"retired_until,omitempty"`
 	// Deferred marks an error that is the daily budget
 	// (api.max_calls_per_day) holding the search for the next UTC day: no
 	// call was made, and notifications leave it out, since it would
@@ -203,6 +232,9 @@ type ReportChange struct {
 	// Restored marks a report added back to the spec with the request it
 	// had when it was removed: its retired job and file came back.
 	Restored bool `json:"restored,omitempty"`
+	// RetiredUntil is, in an offline plan, until when a removed report's
+	// job and file are kept for taking back.
+	RetiredUntil *time.Time `json:"retired_until,omitempty"`
 	// Deferred marks an error that is the daily budget holding the report
 	// for the next UTC day (see SearchChange.Deferred).
 	Deferred bool `json:"deferred,omitempty"`

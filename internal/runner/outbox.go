@@ -22,15 +22,18 @@ type Deliverer interface {
 // composeOutbox puts the run's notification messages into the state it is
 // about to save, after the messages earlier runs left undelivered: one per
 // channel that has events, each with the id it keeps for good (made of
-// the serial this save gives the state). The save that records the run's
-// changes is the save that records their messages: no change is saved
-// without its message, and no message is sent for a change not saved.
+// the serial of the run's first save that changes content). The save that
+// records the run's changes is the save that records their messages: no
+// change is saved without its message, and no message is sent for a change
+// not saved. Each checkpoint of a run composes its messages afresh from
+// all the changes it holds, replacing the ones the last checkpoint saved:
+// none is sent before the run's end.
 func (r *Runner) composeOutbox(sp *spec.Spec, recorded *state.State, out *reconciler.Outcome) {
 	outbox := slices.Clone(recorded.Outbox)
 	if len(sp.Notify) > 0 {
 		outbox = append(outbox, notify.Compose(sp.Notify, notify.Events(out.Report), notify.Run{
 			Lineage:     out.State.Lineage,
-			Serial:      recorded.Serial + 1, // the save that follows changes content: it writes this serial
+			Serial:      recorded.Serial + 1, // the run's first save that changes content writes this serial
 			GeneratedAt: out.Report.GeneratedAt,
 			Spec:        r.SpecPath,
 			Simulated:   r.Sandbox,

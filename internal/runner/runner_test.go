@@ -20,11 +20,14 @@ import (
 	"github.com/patwatch/patwatch/state/filestore"
 )
 
-// memStore is a Store in memory; saveErr, when set, refuses every save.
+// memStore is a Store in memory; saveErr, when set, refuses every save,
+// and each save takes saveTakes.
 type memStore struct {
-	st      *state.State
-	saved   *state.State
-	saveErr error
+	st        *state.State
+	saved     *state.State
+	saves     []*state.State // every state saved, in order
+	saveErr   error
+	saveTakes time.Duration
 }
 
 func (m *memStore) Lock(context.Context, string, time.Duration) (func() error, error) {
@@ -35,15 +38,15 @@ func (m *memStore) Save(ctx context.Context, st *state.State) (bool, error) {
 	if ctx.Err() != nil {
 		return false, ctx.Err() // a database store would fail so
 	}
+	time.Sleep(m.saveTakes)
 	if m.saveErr != nil {
 		return false, m.saveErr
 	}
 	m.saved = st
+	m.saves = append(m.saves, st)
 	return true, nil
 }
-func (m *memStore) LockWatch(context.Context) (func() error, error) {
-	return func() error { return nil }, nil
-}
+func (m *memStore) CheckLock(context.Context) error                  { return nil }
 func (m *memStore) RecordRun(context.Context, state.RunRecord) error { return nil }
 func (m *memStore) ReadAux(context.Context, string) ([]byte, error)  { return nil, fs.ErrNotExist }
 func (m *memStore) WriteAux(context.Context, string, []byte) error   { return nil }

@@ -20,6 +20,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"io/fs"
 	"os"
 	"path/filepath"
@@ -57,9 +58,19 @@ type Store interface {
 	// refusal), waiting up to timeout (zero: try once), and returns the
 	// function that releases it.
 	Lock(ctx context.Context, command string, timeout time.Duration) (unlock func() error, err error)
-	// LockWatch is held by a running watch for its lifetime, so that a
-	// second watch on the same state is refused at once, naming the first.
-	LockWatch(ctx context.Context) (unlock func() error, err error)
+	// CheckLock proves that the lock Lock took is still held, for a run
+	// about to make a paid call: nil while it is (or when the store holds
+	// none), an error matching state.ErrLockLost once it is not. A lock
+	// that a database holds for a session is lost when the database
+	// restarts or ends the session; a store that loses its lock refuses
+	// to Save under it. A state file's lock lasts as long as its holder's
+	// process: nil.
+	CheckLock(ctx context.Context) error
+	// LockWatch takes the lock a watch holds for its lifetime, so that a
+	// second watch on the same state is refused, naming the first: it
+	// waits up to timeout (zero: tries once), as Lock does, and a standby
+	// watch (--standby) waits in turns of it until the holder ends.
+	LockWatch(ctx context.Context, timeout time.Duration) (unlock func() error, err error)
 
 	// Load reads the current state; a state never saved is an empty one.
 	Load(ctx context.Context) (*state.State, error)
@@ -196,24 +207,26 @@ func Refreshed(ctx context.Context, s Store) (map[string]time.Time, error) {
 	return out, nil
 }
 
-// Pull returns the state s holds as a state file's JSON (statefile.Marshal). A
-// state never saved is an error, s.Missing(): there is nothing to pull.
-func Pull(ctx context.Context, s Store) ([]byte, error) {
+// Pull writes the state s holds to w as a state file's JSON (what
+// statefile.Marshal makes of it), as it encodes it: it holds the state
+// loaded, not its JSON as well. A state never saved is an error,
+// s.Missing(), and nothing is written: there is nothing to pull.
+func Pull(ctx context.Context, s Store, w io.Writer) error {
 	st, err := loadExisting(ctx, s)
 	if err != nil {
-		return nil, err
+		return err
 	}
-	return statefile.Marshal(st)
+	return statefile.Encode(w, st, st.Serial, st.PatwatchVersion, nil)
 }
 
 // PullSerial is Pull of the state as it was saved at serial n (see
 // Store.LoadSerial).
-func PullSerial(ctx context.Context, s Store, n uint64) ([]byte, error) {
+func PullSerial(ctx context.Context, s Store, n uint64, w io.Writer) error {
 	st, err := s.LoadSerial(ctx, n)
 	if err != nil {
-		return nil, err
+		return err
 	}
-	return statefile.Marshal(st)
+	return statefile.Encode(w, st, st.Serial, st.PatwatchVersion, nil)
 }
 
 // notExist is an error that matches fs.ErrNotExist without saying so.

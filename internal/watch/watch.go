@@ -12,6 +12,9 @@
 //
 // A signal only means "may have changed": the consumer compares a Snapshot of the files with the
 // one taken at its last run and runs only when they differ.
+//
+// Beside the Trigger, the package holds watch mode itself (Loop) and, for a watch started with
+// --standby, Standby: the wait for the state's watch lock while another watch holds it.
 package watch
 
 import (

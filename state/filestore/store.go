@@ -70,11 +70,11 @@ func (s *Store) Lock(ctx context.Context, command string, timeout time.Duration)
 }
 
 // LockWatch marks the store as watched by one `patwatch watch` for as long
-// as it runs: a second watch is refused at once with a *LockedError naming
-// the first. Runs still take Lock each time, so an apply between two watch
-// runs is safe.
-func (s *Store) LockWatch(ctx context.Context) (unlock func() error, err error) {
-	held, err := Lock(ctx, AuxPath(s.Path, "watch"), "watch", 0)
+// as it runs: a second watch waits up to timeout (zero: tries once), and
+// is then refused with a *LockedError naming the first. Runs still take
+// Lock each time, so an apply between two watch runs is safe.
+func (s *Store) LockWatch(ctx context.Context, timeout time.Duration) (unlock func() error, err error) {
+	held, err := Lock(ctx, AuxPath(s.Path, "watch"), "watch", timeout)
 	if err != nil {
 		var le *LockedError
 		if errors.As(err, &le) {

@@ -33,6 +33,7 @@ package fake
 
 import (
 	"bytes"
+	"context"
 	"crypto/hmac"
 	"crypto/sha256"
 	"encoding/hex"
@@ -279,6 +280,31 @@ type Request struct {
 	At         time.Time // when it arrived, by Options.Now
 }
 
+// Await blocks until a search request to ep whose first image URL is
+// image (query strings ignored) has arrived after the first from requests
+// (see Requests), or ctx ends: a test orders an answer after that request
+// with it (Fault.Hold).
+func (s *Server) Await(ctx context.Context, from int, ep Endpoint, image string) {
+	want := stripQuery(image)
+	tick := time.NewTicker(time.Millisecond)
+	defer tick.Stop()
+	for seen := from; ; {
+		s.mu.Lock()
+		for ; seen < len(s.reqs); seen++ {
+			if r := s.reqs[seen]; r.Endpoint == ep && s.subjectOf(nil, ep, r.Body).image == want {
+				s.mu.Unlock()
+				return
+			}
+		}
+		s.mu.Unlock()
+		select {
+		case <-ctx.Done():
+			return
+		case <-tick.C:
+		}
+	}
+}
+
 // Requests returns copies of every request received so far, in arrival order.
 func (s *Server) Requests() []Request {
 	s.mu.Lock()
@@ -317,6 +343,10 @@ func cloneValues(v url.Values) url.Values {
 
 // Fault makes matching requests fail. All set selectors must match.
 type Fault struct {
+	// Hold, when set, is called before a request the fault matches is
+	// answered, and may block until ctx (the request's) ends: a test puts
+	// the fault's answers after other requests with it.
+	Hold     func(ctx context.Context)
 	Endpoint Endpoint // "": any endpoint
 	ImageURL string   // only searches whose first image URL equals it (query strings ignored)
 	Patent   string   // only report creates for this patent number or id
@@ -667,6 +697,9 @@ func (s *Server) handle(r *http.Request, ep Endpoint, body []byte, readErr error
 		return errAnswer(http.StatusRequestEntityTooLarge, CodeBadRequest, ""), false
 	}
 	if f, ok := s.takeFault(s.subjectOf(r, ep, body)); ok {
+		if f.Hold != nil {
+			f.Hold(r.Context())
+		}
 		switch {
 		case f.Truncate:
 			return s.serve(r, ep, body), true

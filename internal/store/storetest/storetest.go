@@ -63,6 +63,7 @@ func Run(t *testing.T, b Backend) {
 		{"history where it is kept", history},
 		{"the lock is exclusive and a refusal names the holder", exclusiveLock},
 		{"a dead holder releases the lock", deadHolder},
+		{"a standby watch takes over", standbyWatch},
 		{"side data round trip", aux},
 		{"the push policy", push},
 		{"the sandbox's memory moves with a push", pushSandbox},
@@ -158,7 +159,8 @@ func missingState(t *testing.T, b Backend, name string) {
 	if _, err := s.LoadSerial(ctx, 1); err == nil {
 		t.Error("LoadSerial of a state never saved succeeded")
 	}
-	if _, err := store.Pull(ctx, s); !errors.Is(err, fs.ErrNotExist) {
+	var pulled bytes.Buffer
+	if err := store.Pull(ctx, s, &pulled); !errors.Is(err, fs.ErrNotExist) || pulled.Len() != 0 {
 		t.Errorf("Pull of a state never saved: %v; want an error matching fs.ErrNotExist", err)
 	}
 	if sim, err := store.Simulated(ctx, s); sim || err != nil {
@@ -179,8 +181,9 @@ func roundTrip(t *testing.T, b Backend, name string) {
 	if b := marshal(t, got); !bytes.Equal(b, want) {
 		t.Fatalf("read back differs:\n%s\nwant:\n%s", b, want)
 	}
-	if pulled, err := store.Pull(ctx, s); err != nil || !bytes.Equal(pulled, want) {
-		t.Errorf("Pull: %v\n%s\nwant:\n%s", err, pulled, want)
+	var pulled bytes.Buffer
+	if err := store.Pull(ctx, s, &pulled); err != nil || !bytes.Equal(pulled.Bytes(), want) {
+		t.Errorf("Pull: %v\n%s\nwant:\n%s", err, pulled.Bytes(), want)
 	}
 	old, err := b.Open(t, name).LoadSerial(ctx, sample.Serial)
 	if err != nil || !bytes.Equal(marshal(t, old), want) {
@@ -305,17 +308,24 @@ func exclusiveLock(t *testing.T, b Backend, name string) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	// A lock held proves itself; a store that holds none has nothing to prove.
+	if err := x.CheckLock(ctx); err != nil {
+		t.Errorf("CheckLock of a held lock: %v", err)
+	}
+	if err := y.CheckLock(ctx); err != nil {
+		t.Errorf("CheckLock of a store that holds no lock: %v", err)
+	}
 	_, err = y.Lock(ctx, "apply", 0)
 	checkRefusal(t, err, "apply", os.Getpid())
 	_, err = y.Lock(ctx, "apply", 50*time.Millisecond)
 	checkRefusal(t, err, "apply", os.Getpid())
 
 	// The watch lock is another lock, as exclusive.
-	unwatch, err := y.LockWatch(ctx)
+	unwatch, err := y.LockWatch(ctx, 0)
 	if err != nil {
 		t.Fatalf("the watch lock is blocked by a run's: %v", err)
 	}
-	_, err = x.LockWatch(ctx)
+	_, err = x.LockWatch(ctx, 0)
 	checkRefusal(t, err, "watch", os.Getpid())
 	if err := unwatch(); err != nil {
 		t.Fatal(err)
@@ -346,12 +356,17 @@ func exclusiveLock(t *testing.T, b Backend, name string) {
 	u()
 }
 
+// deadHolder: a holder of the state's lock and of the watch lock that dies
+// releases both.
 func deadHolder(t *testing.T, b Backend, name string) {
 	ctx := context.Background()
 	pid := os.Getpid()
 	if b.Crash != nil {
 		s := b.Open(t, name)
 		if _, err := s.Lock(ctx, "apply", 0); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := s.LockWatch(ctx, 0); err != nil {
 			t.Fatal(err)
 		}
 		b.Crash(s)
@@ -365,11 +380,54 @@ func deadHolder(t *testing.T, b Backend, name string) {
 		t.Fatalf("the lock of a holder (pid %d) that died: %v", pid, err)
 	}
 	u()
+	u, err = b.Open(t, name).LockWatch(ctx, time.Minute)
+	if err != nil {
+		t.Fatalf("the watch lock of a holder (pid %d) that died: %v", pid, err)
+	}
+	u()
 }
 
-// killHolder starts the test binary as a process that locks the state
-// name, checks that it holds it, and kills it with SIGKILL. It returns the
-// process's pid.
+// standbyWatch: a watch lock taken with a timeout waits for the holder,
+// is refused naming it when the timeout passes, and is taken as soon as
+// the holder lets go.
+func standbyWatch(t *testing.T, b Backend, name string) {
+	ctx := context.Background()
+	x, y := b.Open(t, name), b.Open(t, name)
+	unwatch, err := x.LockWatch(ctx, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = y.LockWatch(ctx, 50*time.Millisecond)
+	checkRefusal(t, err, "watch", os.Getpid())
+	got := make(chan error, 1)
+	go func() {
+		u, err := y.LockWatch(ctx, time.Minute)
+		if err == nil {
+			err = u()
+		}
+		got <- err
+	}()
+	if err := unwatch(); err != nil {
+		t.Fatal(err)
+	}
+	if err := <-got; err != nil {
+		t.Fatalf("the standby: %v", err)
+	}
+	waited, cancel := context.WithCancel(ctx)
+	unwatch, err = x.LockWatch(ctx, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer unwatch()
+	go cancel()
+	if _, err := y.LockWatch(waited, time.Minute); err == nil {
+		t.Error("a standby whose context ended took the watch lock")
+	}
+}
+
+// killHolder starts the test binary as a process that takes the state
+// name's lock and its watch lock, checks that it holds them, and kills it
+// with SIGKILL. It returns the process's pid.
 func killHolder(t *testing.T, b Backend, name string) int {
 	top, _, _ := strings.Cut(t.Name(), "/")
 	cmd := exec.Command(os.Args[0], "-test.run=^"+regexp.QuoteMeta(top)+"$", "-test.count=1")
@@ -406,6 +464,8 @@ func killHolder(t *testing.T, b Backend, name string) int {
 	}
 	_, err = b.Open(t, name).Lock(context.Background(), "apply", 0)
 	checkRefusal(t, err, "apply", cmd.Process.Pid)
+	_, err = b.Open(t, name).LockWatch(context.Background(), 0)
+	checkRefusal(t, err, "watch", cmd.Process.Pid)
 	if err := cmd.Process.Kill(); err != nil {
 		t.Fatal(err)
 	}
@@ -417,10 +477,14 @@ func killHolder(t *testing.T, b Backend, name string) int {
 const holding = "storetest: holding the lock"
 
 // holdUntilKilled is the holder process of killHolder: it takes the lock
-// of the state name and holds it until it is killed (or its standard input
-// closes, when the test that started it failed).
+// of the state name and its watch lock, and holds them until it is killed
+// (or its standard input closes, when the test that started it failed).
 func holdUntilKilled(t *testing.T, b Backend, name string) {
-	if _, err := b.Open(t, name).Lock(context.Background(), "apply", 0); err != nil {
+	s := b.Open(t, name)
+	if _, err := s.Lock(context.Background(), "apply", 0); err != nil {
+		t.Fatalf("the holder process: %v", err)
+	}
+	if _, err := s.LockWatch(context.Background(), 0); err != nil {
 		t.Fatalf("the holder process: %v", err)
 	}
 	fmt.Println(holding)
