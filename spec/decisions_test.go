@@ -263,3 +263,33 @@ func TestDecisionsFileNotRegular(t *testing.T) {
 		t.Errorf("problems: %q", got)
 	}
 }
+
+// BenchmarkLoadWithDecisions loads a spec with a decisions file of 10,000
+// entries (issue 23, Measure); BenchmarkLoadWithoutDecisions is the same
+// spec alone.
+func BenchmarkLoadWithDecisions(b *testing.B)    { benchLoadDecisions(b, 10_000) }
+func BenchmarkLoadWithoutDecisions(b *testing.B) { benchLoadDecisions(b, 0) }
+
+func benchLoadDecisions(b *testing.B, n int) {
+	dir := b.TempDir()
+	path := filepath.Join(dir, "spec.yaml")
+	if err := os.WriteFile(path, []byte(decisionsSpec), 0o644); err != nil {
+		b.Fatal(err)
+	}
+	if n > 0 {
+		var d strings.Builder
+		d.WriteString("version: 1\ndecisions:\n")
+		for i := range n {
+			fmt.Fprintf(&d, "  CN%09dU:\n    verdict: not_relevant\n    by: alice\n    at: 2026-12-07\n", i)
+		}
+		if err := os.WriteFile(filepath.Join(dir, "spec.decisions.yaml"), []byte(d.String()), 0o644); err != nil {
+			b.Fatal(err)
+		}
+	}
+	b.ReportAllocs()
+	for b.Loop() {
+		if _, err := Load(path); err != nil {
+			b.Fatal(err)
+		}
+	}
+}

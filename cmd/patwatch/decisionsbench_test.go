@@ -9,6 +9,7 @@ import (
 	"path/filepath"
 	"runtime"
 	"slices"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -84,9 +85,9 @@ func BenchmarkDecisions(b *testing.B) {
 				if in.code != exitOK {
 					b.Fatalf("inbox %s: exit %d\n%s", label, in.code, memTail(in.stderr))
 				}
-				memSay("round %d %-18s load %s  apply: peak RSS %d kB (%.0f MB) wall %s  inbox: %d entries, peak RSS %d kB (%.0f MB) wall %s",
-					round, label, load, r.rssKB, float64(r.rssKB)*1024/1e6, r.wall,
-					strings.Count(in.stdout, `"patent_pn"`), in.rssKB, float64(in.rssKB)*1024/1e6, in.wall)
+				memSay("round %d %-18s load %s  apply: peak RSS %d kB (%.0f MB) wall %s cpu %.1f s  inbox: %d entries, peak RSS %d kB (%.0f MB) wall %s cpu %.2f s",
+					round, label, load, r.rssKB, float64(r.rssKB)*1024/1e6, r.wall, benchCPU(r.stderr),
+					strings.Count(in.stdout, `"patent_pn"`), in.rssKB, float64(in.rssKB)*1024/1e6, in.wall, benchCPU(in.stderr))
 			}
 		}
 	}
@@ -153,4 +154,20 @@ func benchNewHits(b *testing.B, path string, n int) []byte {
 		fmt.Fprintf(&d, "  %s:\n    verdict: %s\n    by: alice\n    at: 2026-12-07\n", pn, verdict)
 	}
 	return []byte(d.String())
+}
+
+// benchCPU is the user and system CPU seconds GNU time reported in stderr:
+// less at the mercy of the machine's other load than the wall time.
+func benchCPU(stderr string) float64 {
+	total := 0.0
+	for _, line := range strings.Split(stderr, "\n") {
+		line = strings.TrimSpace(line)
+		for _, p := range []string{"User time (seconds): ", "System time (seconds): "} {
+			if v, ok := strings.CutPrefix(line, p); ok {
+				f, _ := strconv.ParseFloat(v, 64)
+				total += f
+			}
+		}
+	}
+	return total
 }
