@@ -17,18 +17,41 @@ import (
 // listed as it says. It is what a pull request's reviewer needs, and it
 // runs with no credentials. The change report states the worst case of the
 // apply it previews (sc.Estimate).
-func PlanOffline(sc *Scope) *report.ChangeReport {
-	rep := reviewOffline(sc.toRun.desired, sc.toRun.recorded)
+//
+// What a reviewer needs to know of each change is said: a search whose
+// query changed says how, field by field, when before holds the query its
+// record was made with (see Queries); a removal says until when the
+// retired record is kept for taking back.
+func PlanOffline(sc *Scope, before Queries) *report.ChangeReport {
+	rep := reviewOffline(sc.toRun.desired, sc.toRun.recorded, before)
 	sc.merge(rep)
+	setOrigins(rep, sc.origins)
 	rep.Calls.Estimated = sc.estimate
+	rep.Calls.PerDay = perDay(sc.desired, sc.recorded, before, rep)
+	until := sc.started.Add(state.RetentionPeriod)
+	for i := range rep.Searches {
+		if rep.Searches[i].Status == report.StatusRemoved {
+			rep.Searches[i].RetiredUntil = &until
+		}
+	}
+	for i := range rep.Reports {
+		if rep.Reports[i].Status == report.ReportRemoved {
+			rep.Reports[i].RetiredUntil = &until
+		}
+	}
 	return rep
 }
+
+// Queries are queries the state's records were made with, by their
+// fingerprint (spec.Search.Fingerprint): the searches of earlier versions
+// of the spec, where they are known.
+type Queries map[string]spec.Search
 
 // reviewOffline is PlanOffline's review of desired against recorded. An
 // entry added back under a retired entry's name, with its query or request,
 // is planned from the retired record (restored), as apply would take it
 // back; with no clock, the retention is not checked.
-func reviewOffline(desired *spec.Spec, recorded *state.State) *report.ChangeReport {
+func reviewOffline(desired *spec.Spec, recorded *state.State, before Queries) *report.ChangeReport {
 	rep := &report.ChangeReport{Command: ModeOffline.Command(), Offline: true}
 	rn := findRenames(desired, recorded)
 	prior := priorRecords(desired, recorded, rn, time.Time{})
@@ -42,6 +65,9 @@ func reviewOffline(desired *spec.Spec, recorded *state.State) *report.ChangeRepo
 			ch.Status = report.StatusBaseline
 		case rec.Fingerprint != s.Fingerprint:
 			ch.Status = report.StatusRebaseline
+			if old, ok := before[rec.Fingerprint]; ok {
+				ch.QueryChanges = spec.QueryChanges(old, s)
+			}
 		}
 		if rec != nil {
 			ch.Hits = len(rec.Hits)

@@ -28,7 +28,7 @@ func TestRenderOfflinePlanGolden(t *testing.T) {
 		Reports: []spec.Report{{Name: "ready", PatentNumber: "CN1", Format: "pdf", Logo: true}, {Name: "wanted", PatentNumber: "CN2", Format: "word"},
 			{Name: "to-word", PatentNumber: "CN3", Format: "word", Logo: true}},
 	}
-	rep := reviewOffline(desired, st)
+	rep := reviewOffline(desired, st, nil)
 	for _, format := range []string{report.FormatText, report.FormatMarkdown} {
 		var buf bytes.Buffer
 		if err := report.Render(&buf, rep, format); err != nil {
@@ -85,7 +85,7 @@ func TestPlanOfflineExplains(t *testing.T) {
 			}
 			want := d
 			tt.desired(&want)
-			got := reviewOffline(&spec.Spec{Reports: []spec.Report{want}}, st).Reports[0]
+			got := reviewOffline(&spec.Spec{Reports: []spec.Report{want}}, st, nil).Reports[0]
 			if got.Status != report.ReportSubmit || got.Reason != tt.want {
 				t.Errorf("%s, reason %q; want submit, %q", got.Status, got.Reason, tt.want)
 			}
@@ -94,7 +94,7 @@ func TestPlanOfflineExplains(t *testing.T) {
 
 	st := state.New()
 	st.Searches["gone"] = &state.Search{Fingerprint: "f", Hits: map[string]*state.Hit{"A": {}, "B": {}, "C": {}}}
-	rep := reviewOffline(&spec.Spec{Searches: []spec.Search{{Name: "kept", Fingerprint: "k"}}}, st)
+	rep := reviewOffline(&spec.Spec{Searches: []spec.Search{{Name: "kept", Fingerprint: "k"}}}, st, nil)
 	if gone := rep.Searches[1]; gone.Status != report.StatusRemoved || gone.Hits != 3 {
 		t.Errorf("removed search: %+v; want removed with its 3 hits", gone)
 	}
@@ -110,7 +110,7 @@ func TestPlanOfflineRestoresRetiredEntries(t *testing.T) {
 	rep := reviewOffline(&spec.Spec{
 		Searches: []spec.Search{{Name: "back", Fingerprint: "f"}},
 		Reports:  []spec.Report{{Name: "r", PatentNumber: "CN1", Format: "pdf", Logo: true}},
-	}, st)
+	}, st, nil)
 	if s := rep.Searches[0]; s.Status != report.StatusOK || !s.Restored || s.Hits != 2 {
 		t.Errorf("search added back: %+v; want ok, restored with 2 hits", s)
 	}
@@ -134,7 +134,7 @@ func TestPlanOfflineScope(t *testing.T) {
 	}
 	recorded := newState(map[string]*state.Search{"other": recordedSearch("fp-other", "O1")}, nil)
 	sc := NewScope(ModeOffline, desired, recorded, Selection{Target: []string{"big", "r"}}, runNow, t.TempDir())
-	rep := PlanOffline(sc)
+	rep := PlanOffline(sc, nil)
 	if rep.Command != "plan" || !rep.Offline || rep.Calls.Made != nil {
 		t.Errorf("command %q, offline %v, calls made %v; want an offline plan that made none", rep.Command, rep.Offline, rep.Calls.Made)
 	}
@@ -150,5 +150,30 @@ func TestPlanOfflineScope(t *testing.T) {
 	}
 	if len(rep.Reports) != 1 || rep.Reports[0].Status != report.ReportSubmit {
 		t.Errorf("reports %+v; want r's job to be submitted", rep.Reports)
+	}
+}
+
+// TestPlanOfflineSaysHowAQueryChanged: with the query a record was made
+// with, a rebaseline says field by field what changed; a removal says
+// until when it is kept.
+func TestPlanOfflineSaysHowAQueryChanged(t *testing.T) {
+	old := spec.Search{Name: "s", Images: []spec.Image{{URL: "https://img.test/a.png"}}, PatentType: "D", Model: 2, MaxResults: 100}
+	old.Fingerprint = spec.QueryFingerprint(old)
+	now := old
+	now.Model = 1
+	now.Fingerprint = spec.QueryFingerprint(now)
+	st := state.New()
+	st.Searches["s"] = &state.Search{Fingerprint: old.Fingerprint}
+	st.Searches["gone"] = &state.Search{Fingerprint: "f"}
+	desired := &spec.Spec{Searches: []spec.Search{now}}
+	rep := PlanOffline(NewScope(ModeOffline, desired, st, Selection{}, t0, t.TempDir()), Queries{old.Fingerprint: old})
+	if s := rep.Searches[0]; s.Status != report.StatusRebaseline || len(s.QueryChanges) != 1 || s.QueryChanges[0] != "model 2 → 1" {
+		t.Errorf("the rebaseline: %+v", s)
+	}
+	if g := rep.Searches[1]; g.Status != report.StatusRemoved || g.RetiredUntil == nil || !g.RetiredUntil.Equal(t0.Add(state.RetentionPeriod)) {
+		t.Errorf("the removal: %+v", g)
+	}
+	if rep := PlanOffline(NewScope(ModeOffline, desired, st, Selection{}, t0, t.TempDir()), nil); len(rep.Searches[0].QueryChanges) != 0 {
+		t.Errorf("without the old query, the plan made up changes: %q", rep.Searches[0].QueryChanges)
 	}
 }

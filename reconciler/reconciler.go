@@ -13,6 +13,11 @@
 // and hands the outcome so far to a Checkpointer of the caller's while an
 // apply goes on.
 // A plan takes the same decisions and only the steps that change nothing.
+//
+// The analyst's decisions (spec.Decisions) are followed after each
+// search's diff (applyDecisions): a not_relevant hit is recorded but never
+// reported. Automatic value reports (auto.go) are reports the scope and
+// the run add to the spec's own, and then live like them.
 package reconciler
 
 import (
@@ -98,6 +103,10 @@ type Reconciler struct {
 	// Resubmit names the reports that may be submitted again past
 	// MaxResubmissions in this run (--resubmit).
 	Resubmit []string
+	// Rebaseline names the searches whose answer is a new baseline in this
+	// run, as if their query had changed (--rebaseline): their hits are
+	// recorded afresh, none reported new or dropped.
+	Rebaseline []string
 	// Credentials names the environment variables that hold the run's
 	// credentials, for the message of a run stopped because the API refused
 	// them ("PATSNAP_API_KEY"); empty when there are none (the sandbox).
@@ -112,10 +121,17 @@ type Reconciler struct {
 	// step starts fetching then). nil keeps every hit with its link.
 	// Called from the searches' goroutines at once.
 	Observe func(ch *report.SearchChange, rank int, hit *patsnap.Hit, isNew bool) Keep
+	// Record, when set on a plan, is filled with what the run saw and
+	// decided, for a saved plan (see Recording); the recording it holds is
+	// replaced.
+	Record *Recording
 	// Checkpoints, when set, keeps an apply's outcome while it runs (see
 	// Checkpointer); nil: the outcome is only returned at the end.
 	Checkpoints Checkpointer
 
+	// replay is the saved plan's recording the run carries out (the
+	// scope's); set by Run.
+	replay *Recording
 	// stop ends the run at its first account-wide error; set by Run.
 	stop context.CancelCauseFunc
 	// files holds the report files checked before the run (the scope's);
@@ -150,6 +166,10 @@ type Outcome struct {
 	// presigned image links (which the state does not keep): those that
 	// Reconciler.Observe asked for.
 	Observed map[string][]ObservedHit
+
+	// origins says why each automatic report of the run is asked for,
+	// for the change report (setOrigins).
+	origins map[string]autoOrigin
 }
 
 // Keep is what Outcome.Observed keeps of a hit.
@@ -170,7 +190,8 @@ type ObservedHit struct {
 	Rank     int // its place in the answer, 0 first
 	Score    float64
 	URL      string // presigned; expires
-	// LinkLeft marks a hit whose link Observe left out (URL is "").
+	// LinkLeft marks a hit whose link Observe left out, or that had none
+	// (a saved plan keeps no link of a hit it had recorded): URL is "".
 	LinkLeft bool
 }
 
@@ -352,6 +373,11 @@ type searchOutcome struct {
 	rec      *state.Search
 	change   report.SearchChange
 	observed []ObservedHit // the API's answer, when the search succeeded
+	// autos are the hits that meet the search's auto_report.
+	autos []autoCandidate
+	// answer is what Record keeps of a successful answer; nil when the
+	// run records nothing.
+	answer *RecordedSearch
 }
 
 // runSearches refreshes every search with at most Concurrency at once, each
@@ -359,7 +385,10 @@ type searchOutcome struct {
 // the calling goroutine. A search that has settled never waits for the
 // next to be taken in: settled may take its time (a checkpoint's save).
 func (r *Reconciler) runSearches(ctx context.Context, desired *spec.Spec, prior []*state.Search, settled func(i int, o searchOutcome)) {
-	uploads := r.uploadImages(ctx, desired)
+	uploads := &imageUploads{}
+	if r.replay == nil { // a saved plan's answers need no image
+		uploads = r.uploadImages(ctx, desired)
+	}
 
 	workers := r.Concurrency
 	if workers <= 0 {
@@ -375,7 +404,7 @@ func (r *Reconciler) runSearches(ctx context.Context, desired *spec.Spec, prior 
 	for range min(workers, max(len(desired.Searches), 1)) {
 		wg.Go(func() {
 			for i := range jobs {
-				results <- done{i, r.refreshSearch(ctx, desired.Searches[i], prior[i], uploads)}
+				results <- done{i, r.refreshSearch(ctx, desired.Searches[i], prior[i], uploads, desired.Decisions)}
 			}
 		})
 	}
@@ -394,8 +423,9 @@ func (r *Reconciler) runSearches(ctx context.Context, desired *spec.Spec, prior 
 	}
 }
 
-// refreshSearch calls the API for one search and diffs the answer.
-func (r *Reconciler) refreshSearch(ctx context.Context, s spec.Search, rec *state.Search, uploads *imageUploads) searchOutcome {
+// refreshSearch calls the API for one search and diffs the answer, whose
+// new and dropped hits then follow the decisions ds.
+func (r *Reconciler) refreshSearch(ctx context.Context, s spec.Search, rec *state.Search, uploads *imageUploads, ds *spec.Decisions) searchOutcome {
 	if s.Suspend {
 		ch := report.SearchChange{Name: s.Name, Status: report.StatusSuspended}
 		if rec != nil {
@@ -409,6 +439,8 @@ func (r *Reconciler) refreshSearch(ctx context.Context, s spec.Search, rec *stat
 	var obs SearchObservation
 	if err := ctx.Err(); err != nil {
 		obs.Err = notDone(ctx)
+	} else if r.replay != nil {
+		obs = r.replay.replayed(s, rec)
 	} else if req, reused, err := searchRequest(s, uploads); err != nil {
 		obs.Err = err
 	} else {
@@ -441,15 +473,33 @@ func (r *Reconciler) refreshSearch(ctx context.Context, s spec.Search, rec *stat
 	default:
 		r.Log.Warn().Str("search", s.Name).Err(obs.Err).Msg("search failed; its recorded hits are kept")
 	}
-	next, ch := DiffSearch(s, rec, obs, r.now())
+	next, ch := DiffSearch(s, r.rebaselined(s.Name, rec), obs, r.now())
+	applyDecisions(&ch, ds)
 	out := searchOutcome{rec: next, change: ch}
 	if obs.Err == nil {
 		r.Log.Debug().Str("search", s.Name).Str("status", string(ch.Status)).Int("hits", ch.Hits).Int("calls", obs.Result.Calls).Msg("search refreshed")
 		if ch.Status != report.StatusError {
 			out.observed = r.observed(&ch, obs.Result.Hits)
 		}
+		out.autos = autoCandidates(s, next, obs.Result.Hits, ch, ds)
+		if r.Record != nil {
+			answer := recordAnswer(s, rec, obs.Result)
+			out.answer = &answer
+		}
 	}
 	return out
+}
+
+// rebaselined is the record the answer of the search name is compared
+// with: rec, or, for a search named in Rebaseline, rec as a record of no
+// query, which makes the answer a new baseline.
+func (r *Reconciler) rebaselined(name string, rec *state.Search) *state.Search {
+	if rec == nil || !slices.Contains(r.Rebaseline, name) {
+		return rec
+	}
+	forced := *rec
+	forced.Fingerprint = ""
+	return &forced
 }
 
 // observed is what Observe asks to keep of hits, the answer of the search
@@ -470,10 +520,10 @@ func (r *Reconciler) observed(ch *report.SearchChange, hits []patsnap.Hit) []Obs
 	}
 	out := make([]ObservedHit, 0, kept) // what a run holds to its end: no spare room
 	for i, h := range hits {
-		switch keeps[i] {
-		case KeepLink:
+		switch {
+		case keeps[i] == KeepLink && h.URL != "":
 			out = append(out, ObservedHit{PatentPN: h.PatentPN, Rank: i, Score: h.Score, URL: h.URL})
-		case KeepHit:
+		case keeps[i] != KeepNothing: // a saved plan keeps no link of a hit it had recorded
 			out = append(out, ObservedHit{PatentPN: h.PatentPN, Rank: i, Score: h.Score, LinkLeft: true})
 		}
 	}

@@ -120,6 +120,9 @@ func removed(desired *spec.Spec, recorded *state.State, rn renames) ([]report.Se
 // that desired would remove, renames aside, and the entries recorded. Watch
 // mode holds a spec change that would remove most of them.
 func Removals(desired *spec.Spec, recorded *state.State) (n, total int) {
+	total = len(recorded.Searches) + len(recorded.Reports)
+	// The automatic reports still asked for are the spec's too.
+	desired, recorded = withAutos(desired, recorded, standingAutos(desired, recorded))
 	gone, goneReports := removed(desired, recorded, findRenames(desired, recorded))
-	return len(gone) + len(goneReports), len(recorded.Searches) + len(recorded.Reports)
+	return len(gone) + len(goneReports), total
 }

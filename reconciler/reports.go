@@ -54,6 +54,7 @@ const (
 	stepFinished  // the file was downloaded
 	stepSubmitted // a new job was created
 	stepUnknown   // a job's creation may have reached the API unanswered; recorded so
+	stepRefused   // the API refused to create an automatic report's job; recorded so, never submitted again
 	stepError     // a call failed, or a submission was held; the record stays as it was
 )
 
@@ -61,7 +62,7 @@ var stepNames = [...]string{
 	stepCheckFile: "check-file", stepPoll: "poll", stepDownload: "download", stepSubmit: "submit", stepMove: "move",
 	stepRefresh: "refresh-link", stepSuspended: "suspended", stepReady: "ready", stepPending: "pending",
 	stepFailed: "record-failed", stepFinished: "finished", stepSubmitted: "submitted", stepUnknown: "outcome-unknown",
-	stepError: "error",
+	stepRefused: "refused", stepError: "error",
 }
 
 func (s reportStep) String() string {
@@ -111,6 +112,10 @@ type reportFacts struct {
 	// Resubmit lifts the cap of MaxResubmissions for this run: the user
 	// asked for one more job (--resubmit).
 	Resubmit bool
+	// Automatic marks an automatic report (spec.IsAutoReportName): a
+	// creation the API refuses as a request it cannot serve is recorded
+	// so, and never submitted again.
+	Automatic bool
 
 	File   fileState
 	Status *answer[*patsnap.ReportStatus]
@@ -161,6 +166,8 @@ func decideStep(f reportFacts, now time.Time) reportDecision {
 		return reportDecision{Step: stepUnknown, Why: "the job's creation may have reached the API unanswered", Err: fmt.Sprintf(
 			"%v; the job may exist on the account. It was not sent again in this run; the next apply submits it again "+
 				"(PatSnap's list of jobs shows whether this one was created)", f.Submit.Err)}
+	case f.Submit != nil && f.Automatic && patsnap.ClassOf(f.Submit.Err) == patsnap.ClassInvalid:
+		return reportDecision{Step: stepRefused, Why: "the API refused to report on the patent", Err: f.Submit.Err.Error()}
 	case f.Submit != nil && f.Submit.Err != nil:
 		return reportDecision{Step: stepError, Why: "the API did not create the job", Err: f.Submit.Err.Error()}
 	case f.Submit != nil:
@@ -366,7 +373,8 @@ func (r *Reconciler) reconcileReport(ctx context.Context, mode Mode, desired spe
 		ch.JobID, ch.File = rec.JobID, rec.File
 	}
 	now := r.now()
-	f := reportFacts{Desired: desired, Rec: rec, RenamedFrom: renamedFrom, Resubmit: slices.Contains(r.Resubmit, desired.Name)}
+	f := reportFacts{Desired: desired, Rec: rec, RenamedFrom: renamedFrom, Resubmit: slices.Contains(r.Resubmit, desired.Name),
+		Automatic: spec.IsAutoReportName(desired.Name)}
 	for {
 		d := nextReportStep(f, now)
 		ev := r.Log.Debug()
@@ -396,6 +404,9 @@ func (r *Reconciler) reconcileReport(ctx context.Context, mode Mode, desired spe
 				f.Fetch = cutAnswer(ctx, answered(r.fetchReport(ctx, desired, f.Status.Value.DownloadURL)))
 				continue
 			case stepSubmit:
+				if err := r.replay.mayNotSubmit(desired.Name); err != nil {
+					return r.settleReport(mode, reportDecision{Step: stepError, Why: "not in the saved plan", Err: err.Error()}, f, ch, now)
+				}
 				if rec != nil && !rec.OutcomeUnknownAt.IsZero() {
 					r.Log.Warn().Str("report", desired.Name).Time("outcome_unknown_at", rec.OutcomeUnknownAt).
 						Msg("submitting again a report whose last creation may have reached the API unanswered; the account may hold a duplicate job")
@@ -477,6 +488,11 @@ func (r *Reconciler) settleReport(mode Mode, d reportDecision, f reportFacts, ch
 		next := unknownRecord(f.Desired, rec, r.now())
 		ch.JobID, ch.File = "", next.File
 		return next, ch
+	case stepRefused:
+		// Said once, here: the record keeps it from being submitted again.
+		ch.Status = report.ReportSkipped
+		ch.Reason = "PatSnap refused to report on it (" + d.Err + "); it is not ordered again"
+		return refusal(f.Desired, d.Err, r.now()), ch
 	case stepError:
 		ch.Status = report.ReportError
 		ch.Error = d.Err

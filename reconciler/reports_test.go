@@ -343,7 +343,7 @@ func TestPlanOfflineReports(t *testing.T) {
 			if tt.rec != nil {
 				st.Reports["r"] = tt.rec
 			}
-			rep := reviewOffline(&spec.Spec{Reports: []spec.Report{tt.desired}}, st)
+			rep := reviewOffline(&spec.Spec{Reports: []spec.Report{tt.desired}}, st, nil)
 			if got := rep.Reports[0].Status; got != tt.want {
 				t.Errorf("status %q, want %q", got, tt.want)
 			}

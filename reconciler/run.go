@@ -2,6 +2,7 @@ package reconciler
 
 import (
 	"context"
+	"maps"
 	"time"
 
 	"github.com/patwatch/patwatch/internal/report"
@@ -26,12 +27,25 @@ import (
 // states the run's worst case (sc.Estimate) in the change report; the calls
 // made are the API client's to count.
 //
+// A scope that replays a saved plan's recording (Selection.Replay) takes
+// each search's answer from it instead of calling, and submits a job only
+// for a report the plan listed as submit. A plan with Record set fills it.
+//
 // With Checkpoints set, Run hands over the outcome so far while it runs
 // (see Checkpointer): the searches and reports settled by then, every other
 // entry as an interrupt at that moment would leave it.
 func (r *Reconciler) Run(ctx context.Context, sc *Scope) *Outcome {
-	r.files = sc.files
-	return r.reconcile(ctx, sc)
+	r.files, r.replay = sc.files, sc.replay
+	defer func() { r.replay = nil }()
+	if r.Record != nil {
+		*r.Record = *newRecording()
+	}
+	out := r.reconcile(ctx, sc)
+	if r.Record != nil {
+		maps.Copy(r.Record.HeldSearches, sc.held.searchChanges)
+		maps.Copy(r.Record.HeldReports, sc.held.reportChanges)
+	}
+	return out
 }
 
 // pass is a run in progress over the part of the spec and the state that
@@ -53,6 +67,14 @@ type pass struct {
 	settled  []bool
 	reports  []reportOutcome
 	prog     Progress
+
+	// sel is the scope's selection; origins says why each automatic
+	// report of desired is asked for, those the run adds included.
+	sel     Selection
+	origins map[string]autoOrigin
+	// unreportable says why the hits reported new whose numbers PatSnap
+	// cannot report on get no automatic report; listed after the reports.
+	unreportable []report.ReportChange
 }
 
 // reportOutcome is a settled report's new record and change.
@@ -76,6 +98,8 @@ func newPass(sc *Scope, now time.Time) *pass {
 		searches:    make([]searchOutcome, len(desired.Searches)),
 		settled:     make([]bool, len(desired.Searches)),
 		prog:        Progress{SearchesTotal: len(desired.Searches), ReportsTotal: len(desired.Reports)},
+		sel:         sc.sel,
+		origins:     maps.Clone(sc.origins),
 	}
 	if p.reportsOnly {
 		p.prog.SearchesTotal = 0
@@ -95,10 +119,14 @@ func (r *Reconciler) reconcile(ctx context.Context, sc *Scope) *Outcome {
 	if !p.reportsOnly {
 		r.runSearches(ctx, p.desired, p.prior.searches, func(i int, o searchOutcome) {
 			p.searches[i], p.settled[i] = o, true
+			if o.answer != nil {
+				r.Record.Searches[p.desired.Searches[i].Name] = *o.answer
+			}
 			p.prog.SearchesDone++
 			r.tell(p.prog)
 			r.checkpoint(ctx, p)
 		})
+		p.addAutos(p.autoCandidates(), p.sel)
 	}
 	r.reconcileReports(ctx, p)
 	return p.outcome(ctx, r.Credentials)
@@ -130,14 +158,29 @@ func (p *pass) outcome(ctx context.Context, credentials string) *Outcome {
 		p.putSearches(out)
 	}
 	p.putReports(out)
+	out.Report.Reports = append(out.Report.Reports, p.unreportable...)
 	p.retireRemoved(out)
 	if as := accountStopOf(ctx); as != nil {
 		out.Report.Stopped = &report.Stop{Error: as.err.Error(), Check: accountAdvice(as.err, credentials)}
 	}
 	addLinks(out.Report, p.desired.Links)
 	out.Report.Finish()
+	out.origins = p.origins
 	p.sc.complete(out)
+	setOrigins(out.Report, out.origins)
 	return out
+}
+
+// autoCandidates are the hits of the settled searches that meet their
+// search's auto_report, by search.
+func (p *pass) autoCandidates() map[string][]autoCandidate {
+	cands := map[string][]autoCandidate{}
+	for i, s := range p.desired.Searches {
+		if c := p.searches[i].autos; p.settled[i] && len(c) > 0 {
+			cands[s.Name] = c
+		}
+	}
+	return cands
 }
 
 // carrySearches carries every search's record over untouched, for a
@@ -205,6 +248,9 @@ func (r *Reconciler) reconcileReports(ctx context.Context, p *pass) {
 			}
 		} else {
 			rec, ch = r.reconcileReport(ctx, p.mode, d, rec, p.rn.reports[d.Name])
+		}
+		if r.Record != nil {
+			r.Record.Reports[d.Name] = ch.Status
 		}
 		ch.RenamedFrom = p.rn.reports[d.Name]
 		ch.Restored = p.prior.restoredReport[i] && rec != nil

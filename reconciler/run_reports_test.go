@@ -470,7 +470,7 @@ func TestRunReports(t *testing.T) {
 			out := run(t, context.Background(), r, tt.mode, &spec.Spec{Reports: []spec.Report{desired}}, recordedState)
 
 			want := tt.want
-			want.Name, want.Patent = desired.Name, desired.Patent()
+			want.Name, want.Patent, want.Origin = desired.Name, desired.Patent(), report.OriginSpec
 			want.Error = strings.ReplaceAll(want.Error, "<dir>", r.StateDir)
 			if len(out.Report.Reports) != 1 || !reflect.DeepEqual(out.Report.Reports[0], want) {
 				t.Errorf("change report:\n got %+v\nwant %+v", out.Report.Reports, want)
@@ -503,7 +503,7 @@ func TestRunRemovedReportIsForgotten(t *testing.T) {
 		"gone": recordedReport(downloaded("reports/gone.pdf", earlierPDF, linkEnd)),
 	})
 	out := run(t, context.Background(), r, ModeApply, &spec.Spec{}, recordedState)
-	want := []report.ReportChange{{Name: "gone", Patent: "CN1", Status: report.ReportRemoved, JobID: "100", File: "reports/gone.pdf"}}
+	want := []report.ReportChange{{Name: "gone", Patent: "CN1", Status: report.ReportRemoved, JobID: "100", File: "reports/gone.pdf", Origin: report.OriginSpec}}
 	if !reflect.DeepEqual(out.Report.Reports, want) {
 		t.Errorf("change report:\n got %+v\nwant %+v", out.Report.Reports, want)
 	}

@@ -187,8 +187,8 @@ func TestRunInterruptedLeavesTheRestAsTheyWere(t *testing.T) {
 		t.Error("the interrupted search's record was replaced")
 	}
 	want := []report.ReportChange{
-		{Name: "r", Patent: "CN1", Status: report.ReportError, JobID: "100", File: "reports/r.pdf", Error: "interrupted before it ran"},
-		{Name: "new", Patent: "CN2", Status: report.ReportError, Error: "interrupted before it ran"},
+		{Name: "r", Patent: "CN1", Status: report.ReportError, JobID: "100", File: "reports/r.pdf", Error: "interrupted before it ran", Origin: report.OriginSpec},
+		{Name: "new", Patent: "CN2", Status: report.ReportError, Error: "interrupted before it ran", Origin: report.OriginSpec},
 	}
 	if !reflect.DeepEqual(out.Report.Reports, want) {
 		t.Errorf("reports after the interrupt:\n got %+v\nwant %+v", out.Report.Reports, want)
@@ -282,8 +282,8 @@ func TestRunReportsOnlyCarriesTheSearchesOver(t *testing.T) {
 		t.Errorf("searches not carried over: %+v", out.State.Searches)
 	}
 	want := []report.ReportChange{
-		{Name: "r", Patent: "CN1", Status: report.ReportPending, JobID: "100", QueueNum: 4},
-		{Name: "old", Patent: "id-9", Status: report.ReportRemoved, JobID: "9"},
+		{Name: "r", Patent: "CN1", Status: report.ReportPending, JobID: "100", QueueNum: 4, Origin: report.OriginSpec},
+		{Name: "old", Patent: "id-9", Status: report.ReportRemoved, JobID: "9", Origin: report.OriginSpec},
 	}
 	if !reflect.DeepEqual(out.Report.Reports, want) {
 		t.Errorf("reports:\n got %+v\nwant %+v", out.Report.Reports, want)

@@ -34,6 +34,8 @@ type Scope struct {
 	// budgeted records every search's refresh, for the order in which a
 	// daily budget admits them.
 	budgeted bool
+	// replay is the saved plan's recording the run carries out, if any.
+	replay *Recording
 
 	// toRun is the part of desired and recorded the run reconciles: the
 	// spec's entries not held, in spec order, and the records not held.
@@ -45,6 +47,12 @@ type Scope struct {
 	estimate int
 	// files holds the report files the estimate checked, for the run.
 	files fileChecks
+	// sel is the selection the scope resolved: a run adds the automatic
+	// reports it selects.
+	sel Selection
+	// origins says why each automatic report known before the run is
+	// asked for (see standingAutos).
+	origins map[string]autoOrigin
 }
 
 // held is what a scope leaves as it is: the records of the entries left
@@ -58,12 +66,16 @@ type held struct {
 
 // NewScope resolves sel against desired and recorded for a run of mode
 // that starts at now: which groups of entries are selected (see Selection),
-// which of those are due, and which fit in the budget, reports first. It
+// the automatic reports known before any call (standingAutos) among the
+// reports, which of those are due, and which fit in the budget, reports
+// first. It
 // calls nothing; it reads the recorded report files whose state decides a
 // report's worst case (stateDir is the directory they are recorded
 // relative to), and keeps those checks for the run. An offline scope
 // (ModeOffline) costs what the apply it previews would.
 func NewScope(mode Mode, desired *spec.Spec, recorded *state.State, sel Selection, now time.Time, stateDir string) *Scope {
+	a := standingAutos(desired, recorded)
+	desired, recorded = withAutos(desired, recorded, a)
 	sc := &Scope{
 		mode:        mode,
 		started:     now.UTC().Truncate(time.Second),
@@ -72,14 +84,18 @@ func NewScope(mode Mode, desired *spec.Spec, recorded *state.State, sel Selectio
 		stateDir:    stateDir,
 		reportsOnly: sel.ReportsOnly,
 		budgeted:    sel.Budget != nil,
+		replay:      sel.Replay,
 		held: held{
 			searches:      map[string]*state.Search{},
 			reports:       map[string]*state.Report{},
 			searchChanges: map[string]report.SearchChange{},
 			reportChanges: map[string]report.ReportChange{},
 		},
-		files: fileChecks{},
+		files:   fileChecks{},
+		sel:     sel,
+		origins: a.origins,
 	}
+	maps.Copy(sc.held.reports, a.refused)
 	run := sc.candidates(sel)
 	if sel.Budget != nil {
 		sc.budgetOrder(run)
@@ -134,8 +150,7 @@ func (sc *Scope) candidates(sel Selection) []candidate {
 	searchNames, reportNames := sc.entryNames()
 	var run []candidate
 	for _, g := range sc.reportGroups(reportNames) {
-		if !sel.selects(g.names(reportNames)) {
-			sc.leave(g, reason, "")
+		if sc.leftOut(sel, g, reportNames, reason) {
 			continue
 		}
 		c := candidate{g: g}
@@ -145,8 +160,7 @@ func (sc *Scope) candidates(sel Selection) []candidate {
 		run = append(run, c)
 	}
 	for _, g := range sc.searchGroups(searchNames) {
-		if !sel.selects(g.names(searchNames)) {
-			sc.leave(g, reason, "")
+		if sc.leftOut(sel, g, searchNames, reason) {
 			continue
 		}
 		if sel.DueOnly && !sc.reportsOnly {
@@ -158,6 +172,52 @@ func (sc *Scope) candidates(sel Selection) []candidate {
 		run = append(run, sc.searchCandidate(g))
 	}
 	return run
+}
+
+// leftOut holds g, whose entries' names are among names, when sel leaves
+// it out: as the saved plan sel replays held it, or as not selected (for
+// reason). It reports whether it did.
+func (sc *Scope) leftOut(sel Selection, g *group, names []string, reason string) bool {
+	if sel.Replay == nil {
+		if sel.selects(g.names(names)) {
+			return false
+		}
+		sc.leave(g, reason, "")
+		return true
+	}
+	all := g.names(names)
+	if !slices.ContainsFunc(all, func(n string) bool { return sel.Replay.holds(g.kind, n) }) {
+		return false
+	}
+	for _, n := range all {
+		sc.holdAsRecorded(g.kind, n, sel.Replay)
+	}
+	return true
+}
+
+// holdAsRecorded holds the entry name of kind k with the change the
+// recording rc gives it (skipped, when it gives none).
+func (sc *Scope) holdAsRecorded(k kind, name string, rc *Recording) {
+	const notPlanned = "not in the saved plan"
+	if k == searchKind {
+		if rec := sc.recorded.Searches[name]; rec != nil {
+			sc.held.searches[name] = rec
+		}
+		ch, ok := rc.HeldSearches[name]
+		if !ok {
+			ch = report.SearchChange{Name: name, Status: report.StatusSkipped, Reason: notPlanned}
+		}
+		sc.held.searchChanges[name] = ch
+		return
+	}
+	if rec := sc.recorded.Reports[name]; rec != nil {
+		sc.held.reports[name] = rec
+	}
+	ch, ok := rc.HeldReports[name]
+	if !ok {
+		ch = report.ReportChange{Name: name, Status: report.ReportSkipped, Reason: notPlanned}
+	}
+	sc.held.reportChanges[name] = ch
 }
 
 // selects reports whether sel selects a group of entries named names.
@@ -282,9 +342,15 @@ func (sc *Scope) searchCandidate(g *group) candidate {
 	}
 	for _, i := range g.desired {
 		s := sc.desired.Searches[i]
+		if sc.replay != nil && sc.replay.answers(s.Name) {
+			continue // answered by the saved plan: no call, no upload
+		}
 		c.calls += searchCalls(s)
 		if s.Suspend {
 			continue
+		}
+		if s.AutoReport != nil && sc.mode != ModePlan {
+			c.calls += s.AutoReport.MaxPerRun * callsSubmit // the new automatic reports it may order
 		}
 		for _, img := range s.Images {
 			if img.Local() {
@@ -532,4 +598,24 @@ func mergeChanges[E, C any](ran []C, held map[string]C, entries []E, entryName f
 	}
 	sort.SliceStable(rest, func(i, j int) bool { return strings.Compare(changeName(rest[i]), changeName(rest[j])) < 0 })
 	return append(out, rest...)
+}
+
+// withAutos is desired with the standing automatic reports a added to its
+// reports, and recorded without the records of the refused ones, which the
+// scope holds as they are.
+func withAutos(desired *spec.Spec, recorded *state.State, a autos) (*spec.Spec, *state.State) {
+	if len(a.reports) > 0 {
+		d := *desired
+		d.Reports = append(slices.Clip(d.Reports), a.reports...)
+		desired = &d
+	}
+	if len(a.refused) > 0 {
+		r := *recorded
+		r.Reports = maps.Clone(r.Reports)
+		for name := range a.refused {
+			delete(r.Reports, name)
+		}
+		recorded = &r
+	}
+	return desired, recorded
 }

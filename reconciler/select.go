@@ -43,6 +43,11 @@ type Selection struct {
 	// spec order, then searches, those refreshed longest ago first; every
 	// search's refresh is recorded for that order. A removal costs nothing.
 	Budget *Budget
+	// Replay, when set, is a saved plan's recording, which the run carries
+	// out: the entries the plan's scope held are held as it reported them,
+	// every other entry runs (Target, Exclude and DueOnly are not read),
+	// and a search whose answer the recording holds costs no call.
+	Replay *Recording
 	// ReportsOnly runs the reports alone: the searches' records are carried
 	// over untouched, and the change report lists no search. Watch mode
 	// polls pending report jobs this way between full runs.

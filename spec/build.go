@@ -2,6 +2,7 @@ package spec
 
 import (
 	"bytes"
+	"cmp"
 	"crypto/sha256"
 	"encoding/hex"
 	"fmt"
@@ -53,9 +54,11 @@ func (l *loader) build(v any) *Spec {
 			s.API.MaxCallsPerDay = n
 		}
 	}
+	l.decisionsField, _ = top["decisions"].(string)
+	s.Links.Patent = DefaultPatentLink
 	if links, ok := top["links"].(map[string]any); ok {
 		if t, ok := links["patent"].(string); ok {
-			s.Links.Patent = l.linkTemplate([]string{"links", "patent"}, t)
+			s.Links.Patent = cmp.Or(l.linkTemplate([]string{"links", "patent"}, t), DefaultPatentLink)
 		}
 	}
 	if list, ok := top["searches"].([]any); ok {
@@ -298,6 +301,9 @@ func (l *loader) search(ptr []string, m map[string]any, names map[string]int) Se
 	s.Interval = l.interval(with(ptr, "interval"), m["interval"])
 	s.AllowMassDrop, _ = m["allow_mass_drop"].(bool)
 	s.Suspend, _ = m["suspend"].(bool)
+	if a, ok := m["auto_report"].(map[string]any); ok {
+		s.AutoReport = l.autoReport(with(ptr, "auto_report"), a, s.PatentType)
+	}
 	s.Fingerprint = QueryFingerprint(s)
 	return s
 }
@@ -395,8 +401,13 @@ func (l *loader) image(ptr []string, s string) (Image, bool) {
 		l.add(ptr, fmt.Sprintf("image file %s is not a PNG or JPEG image", quoteShort(s)), "PatSnap's image search accepts PNG and JPEG files only")
 		return Image{}, false
 	}
+	return Image{Path: p, SHA256: digest(data)}, true
+}
+
+// digest is the hex SHA-256 digest of data.
+func digest(data []byte) string {
 	sum := sha256.Sum256(data)
-	return Image{Path: p, SHA256: hex.EncodeToString(sum[:])}, true
+	return hex.EncodeToString(sum[:])
 }
 
 // outsideHint is the hint of a local image outside the spec's directory.
@@ -453,6 +464,7 @@ func (l *loader) report(ptr []string, m map[string]any, names map[string]int) Re
 	}
 	r.Name, _ = m["name"].(string)
 	l.unique(ptr, "reports", r.Name, names)
+	l.reservedReportName(ptr, r.Name)
 	_, hasNumber := m["patent_number"]
 	_, hasID := m["patent_id"]
 	switch {

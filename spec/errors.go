@@ -1,9 +1,12 @@
 package spec
 
 import (
+	"errors"
 	"fmt"
 	"sort"
 	"strings"
+
+	"github.com/patwatch/patwatch/internal/hint"
 )
 
 // Problem is one thing wrong with a spec, located in its file.
@@ -67,4 +70,22 @@ func sortProblems(ps []Problem) []Problem {
 		out = append(out, p)
 	}
 	return out
+}
+
+// ProblemsOf is the problems of err, an error of loading or checking the
+// spec file: an *Error's, or err itself as one problem with no place (a
+// file that could not be read) and its first hint; none for nil.
+func ProblemsOf(file string, err error) []Problem {
+	var se *Error
+	switch {
+	case err == nil:
+		return nil
+	case errors.As(err, &se):
+		return se.Problems
+	}
+	p := Problem{File: file, Msg: err.Error()}
+	if hints := hint.Of(err); len(hints) > 0 {
+		p.Hint = hints[0]
+	}
+	return []Problem{p}
 }

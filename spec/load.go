@@ -58,27 +58,36 @@ func Load(path string) (*Spec, error) {
 
 // Parse parses and validates the spec in data. path names the spec in
 // problems exactly as given, and its directory (made absolute) is where
-// relative image paths are looked up. Every problem found is returned at once
-// as an *Error; Parse never panics, whatever the input.
+// relative image paths and the decisions file are looked up. Every problem
+// found, in the spec and in its decisions file, is returned at once as an
+// *Error (the spec's first); Parse never panics, whatever the input.
 func Parse(path string, data []byte) (*Spec, error) {
 	abs, err := filepath.Abs(path)
 	if err != nil {
 		abs = filepath.Clean(path)
 	}
-	l := &loader{file: path, dir: filepath.Dir(abs)}
+	l := &loader{file: path, dir: filepath.Dir(abs), doc: specDocument}
 	s := l.load(data)
-	if len(l.probs) > 0 {
-		return nil, &Error{Problems: sortProblems(l.probs)}
+	var more []Problem // the decisions file's
+	if s != nil {
+		s.Decisions, more = l.loadDecisions(l.decisionsField, s.Searches)
+	}
+	if len(l.probs) > 0 || len(more) > 0 {
+		return nil, &Error{Problems: append(sortProblems(l.probs), more...)}
 	}
 	s.Path = abs
 	s.Dir = l.dir
+	s.SHA256 = digest(data)
 	return s, nil
 }
 
 // loader collects the problems of one spec as the pipeline runs.
 type loader struct {
+	doc  *document
 	file string
 	dir  string
+	// decisionsField is the spec's decisions field, once built.
+	decisionsField string
 	// outsideImages is the spec's allow_outside_images: local images may
 	// lie outside dir.
 	outsideImages bool
@@ -126,29 +135,35 @@ func (l *loader) addKey(ptr []string, msg, hint string) {
 	l.addNode(val, l.renderPath(ptr), msg, hint)
 }
 
-const emptyHint = `start the spec with "version: 1"; patwatch refuses an empty spec so that an emptied file never reads as "remove every watch"`
-
-// load runs the pipeline; it returns nil once a stage has found problems
-// that make the next stage meaningless.
+// load runs the pipeline on a spec; it returns nil once a stage has found
+// problems that make the next stage meaningless.
 func (l *loader) load(data []byte) *Spec {
-	if len(data) > MaxFileSize {
-		l.addAt(1, 1, "", fmt.Sprintf("spec is larger than %d bytes (1 MiB), the most patwatch reads", MaxFileSize),
-			"is this the right file? a watch list is a small YAML file")
-		return nil
+	var s *Spec
+	l.run(data, func(v any) { s = l.build(v) })
+	return s
+}
+
+// run runs the pipeline's stages on data and, if they get that far, build
+// on the validated value; what build finds in values sanitize cut out is
+// not reported again.
+func (l *loader) run(data []byte, build func(v any)) {
+	if len(data) > l.doc.maxSize {
+		l.addAt(1, 1, "", l.doc.tooLarge, l.doc.tooLargeHint)
+		return
 	}
 	if !l.checkText(data) {
-		return nil
+		return
 	}
 	root, ok := l.parseYAML(data)
 	if !ok {
-		return nil
+		return
 	}
 	l.root = root
 	if !l.checkExpansion(root) {
-		return nil
+		return
 	}
 	if l.sanitize(root, nil) {
-		return nil
+		return
 	}
 	early := len(l.probs)
 	defer func() {
@@ -163,10 +178,10 @@ func (l *loader) load(data []byte) *Spec {
 	}()
 	v, ok := l.decode(root)
 	if !ok {
-		return nil
+		return
 	}
 	l.validateSchema(v)
-	return l.build(v)
+	build(v)
 }
 
 // checkText refuses bytes that are not UTF-8 text, pointing at the first bad
@@ -178,13 +193,13 @@ func (l *loader) checkText(data []byte) bool {
 		r, size := utf8.DecodeRune(data[i:])
 		switch {
 		case r == utf8.RuneError && size <= 1:
-			l.addAt(line, col, "", fmt.Sprintf("byte 0x%02x is not UTF-8 text", data[i]), "a spec is a UTF-8 YAML text file")
+			l.addAt(line, col, "", fmt.Sprintf("byte 0x%02x is not UTF-8 text", data[i]), "a "+l.doc.noun+" is a UTF-8 YAML text file")
 			return false
 		case r == '\n':
 			line, col = line+1, 0
 		case r == '\t' || r == '\r' || r == 0xFEFF && i == 0:
 		case r < 0x20 || r == 0x7f:
-			l.addAt(line, col, "", fmt.Sprintf("control character %U is not allowed in a spec", r), "a spec is a UTF-8 YAML text file")
+			l.addAt(line, col, "", fmt.Sprintf("control character %U is not allowed in a %s", r, l.doc.noun), "a "+l.doc.noun+" is a UTF-8 YAML text file")
 			return false
 		}
 		i += size
@@ -207,7 +222,7 @@ func (l *loader) parseYAML(data []byte) (root *yaml.Node, ok bool) {
 	var doc yaml.Node
 	if err := dec.Decode(&doc); err != nil {
 		if errors.Is(err, io.EOF) {
-			l.addAt(1, 1, "", "spec is empty", emptyHint)
+			l.addAt(1, 1, "", l.doc.noun+" is empty", l.doc.emptyHint)
 		} else {
 			l.yamlError(err, data, nil)
 		}
@@ -224,17 +239,16 @@ func (l *loader) parseYAML(data []byte) (root *yaml.Node, ok bool) {
 		if len(next.Content) > 0 {
 			line = next.Content[0].Line
 		}
-		l.addAt(line, 1, "", "spec must be a single YAML document; a second one starts here",
-			`remove the "---" line, or split the file into two specs`)
+		l.addAt(line, 1, "", l.doc.noun+" must be a single YAML document; a second one starts here", l.doc.splitHint)
 		return nil, false
 	}
 	if len(doc.Content) != 1 {
-		l.addAt(1, 1, "", "spec is empty", emptyHint)
+		l.addAt(1, 1, "", l.doc.noun+" is empty", l.doc.emptyHint)
 		return nil, false
 	}
 	root = doc.Content[0]
 	if root.Kind == yaml.ScalarNode && root.Tag == "!!null" {
-		l.addNode(root, "", "spec is empty", emptyHint)
+		l.addNode(root, "", l.doc.noun+" is empty", l.doc.emptyHint)
 		return nil, false
 	}
 	return root, true
@@ -406,7 +420,7 @@ func (l *loader) checkExpansion(root *yaml.Node) bool {
 				if cycle == nil {
 					cycle = n
 				}
-				return MaxValues + 1
+				return l.doc.maxValues + 1
 			}
 			return size(n.Alias)
 		}
@@ -418,7 +432,7 @@ func (l *loader) checkExpansion(root *yaml.Node) bool {
 		}
 		total := 1
 		for _, c := range n.Content {
-			if total += size(c); total > MaxValues {
+			if total += size(c); total > l.doc.maxValues {
 				break
 			}
 		}
@@ -432,12 +446,12 @@ func (l *loader) checkExpansion(root *yaml.Node) bool {
 	case cycle != nil:
 		l.addNode(cycle, "", fmt.Sprintf("alias *%s refers to a value that contains it", cycle.Value), "an alias may only repeat a value defined before and outside it")
 		return false
-	case total > MaxValues && firstAlias != nil:
-		l.addNode(firstAlias, "", fmt.Sprintf("YAML aliases expand the spec to more than %d values", MaxValues),
+	case total > l.doc.maxValues && firstAlias != nil:
+		l.addNode(firstAlias, "", fmt.Sprintf("YAML aliases expand the %s to more than %d values", l.doc.noun, l.doc.maxValues),
 			"write the values out instead of repeating them through anchors and aliases")
 		return false
-	case total > MaxValues:
-		l.addNode(root, "", fmt.Sprintf("spec holds more than %d values; a watch list is far smaller", MaxValues), "is this the right file?")
+	case total > l.doc.maxValues:
+		l.addNode(root, "", l.doc.tooMany, "is this the right file?")
 		return false
 	}
 	return true
@@ -508,15 +522,15 @@ func firstAlias(n *yaml.Node) *yaml.Node {
 // linear in the depth of the tree.
 func (l *loader) sanitize(n *yaml.Node, ptr []string) (drop bool) {
 	if len(ptr) > maxDepth {
-		l.addNode(n, l.renderPath(ptr[:maxDepth]), fmt.Sprintf("values are nested more than %d levels deep; no part of a spec is", maxDepth), "")
+		l.addNode(n, l.renderPath(ptr[:maxDepth]), fmt.Sprintf("values are nested more than %d levels deep; no part of a %s is", maxDepth, l.doc.noun), "")
 		return true
 	}
 	switch n.Kind {
 	case yaml.MappingNode:
-		if len(n.Content)/2 > maxFields {
-			// No mapping in a spec has this many fields; and yaml.v3's
+		if len(n.Content)/2 > maxFields && !l.wide(ptr) {
+			// No other mapping has this many fields; and yaml.v3's
 			// duplicate-key check would take quadratic time over them.
-			l.addNode(n, l.renderPath(ptr), fmt.Sprintf("mapping has %d fields; no part of a spec has more than %d", len(n.Content)/2, maxFields), "")
+			l.addNode(n, l.renderPath(ptr), fmt.Sprintf("mapping has %d fields; no part of a %s has more than %d", len(n.Content)/2, l.doc.noun, maxFields), "")
 			return true
 		}
 		if n.Tag != "!!map" {
@@ -641,41 +655,21 @@ func (l *loader) decode(root *yaml.Node) (v any, ok bool) {
 			v, ok = nil, false
 		}
 	}()
-	if err := root.Decode(&v); err != nil {
+	var err error
+	if l.doc.wide != "" {
+		v, err = l.decodeWide(root)
+	} else {
+		err = root.Decode(&v)
+	}
+	if err != nil {
 		l.yamlError(err, nil, root)
 		return nil, false
 	}
 	if !jsonCompatible(v) {
 		// sanitize should have caught every such value with its position.
-		l.addNode(root, "", "spec holds a value that is not text, a number, a boolean, a list or a mapping",
+		l.addNode(root, "", l.doc.noun+" holds a value that is not text, a number, a boolean, a list or a mapping",
 			"quote dates, numbers meant as text, and field names")
 		return nil, false
 	}
 	return v, true
-}
-
-// jsonCompatible reports whether v holds only values the schema validator
-// accepts; a NaN or a non-string key would make it fail or panic.
-func jsonCompatible(v any) bool {
-	switch v := v.(type) {
-	case nil, bool, string, int, int64, uint64:
-		return true
-	case float64:
-		return v == v && v-v == 0 // not NaN, not infinite
-	case []any:
-		for _, e := range v {
-			if !jsonCompatible(e) {
-				return false
-			}
-		}
-		return true
-	case map[string]any:
-		for _, e := range v {
-			if !jsonCompatible(e) {
-				return false
-			}
-		}
-		return true
-	}
-	return false
 }

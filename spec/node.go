@@ -128,3 +128,29 @@ func (l *loader) renderPath(ptr []string) string {
 	}
 	return b.String()
 }
+
+// jsonCompatible reports whether v holds only values the schema validator
+// accepts; a NaN or a non-string key would make it fail or panic.
+func jsonCompatible(v any) bool {
+	switch v := v.(type) {
+	case nil, bool, string, int, int64, uint64:
+		return true
+	case float64:
+		return v == v && v-v == 0 // not NaN, not infinite
+	case []any:
+		for _, e := range v {
+			if !jsonCompatible(e) {
+				return false
+			}
+		}
+		return true
+	case map[string]any:
+		for _, e := range v {
+			if !jsonCompatible(e) {
+				return false
+			}
+		}
+		return true
+	}
+	return false
+}

@@ -16,22 +16,21 @@ import (
 	"gopkg.in/yaml.v3"
 
 	"github.com/patwatch/patwatch/internal/patsnap"
-	"github.com/patwatch/patwatch/schema"
 )
 
 // validateSchema checks v against the embedded schema and records one
 // problem per failed leaf, worded from the schema itself (its enums, bounds
 // and patternErrorMessage) rather than the validator's generic text.
 func (l *loader) validateSchema(v any) {
-	sch, err := schema.Compile()
+	sch, err := l.doc.schema()
 	if err != nil {
 		// The schema is embedded and compiled in tests; this is a build defect.
 		l.addAt(1, 1, "", fmt.Sprintf("internal error: %v", err), "")
 		return
 	}
 	var raw map[string]any
-	if err := json.Unmarshal(schema.JSON(), &raw); err != nil {
-		l.addAt(1, 1, "", fmt.Sprintf("internal error: spec schema: %v", err), "")
+	if err := json.Unmarshal(l.doc.schemaRaw(), &raw); err != nil {
+		l.addAt(1, 1, "", fmt.Sprintf("internal error: %s schema: %v", l.doc.noun, err), "")
 		return
 	}
 	verr := sch.Validate(v)
@@ -55,7 +54,8 @@ func (l *loader) validateSchema(v any) {
 // too, in better words and with a hint: every rule the schema writes in
 // anyOf, allOf or if/then (the either/or pairs, an interval's floor, a
 // date's month and day, the rules of URLs, NaN) and the duplicate images of
-// a search. The schema states them for editors, each with an errorMessage
+// a search, and the form of a decision's patent number (propertyNames),
+// which build locates at the key. The schema states them for editors, each with an errorMessage
 // in validate's words; validate reports them once, from build (or, for
 // NaN, from sanitize).
 func restated(leaf *jsonschema.ValidationError) bool {
@@ -63,7 +63,7 @@ func restated(leaf *jsonschema.ValidationError) bool {
 	toks := pointerTokens(frag)
 	for i, t := range toks {
 		switch t {
-		case "oneOf", "anyOf", "allOf", "not", "if", "then", "else":
+		case "oneOf", "anyOf", "allOf", "not", "if", "then", "else", "propertyNames":
 			return true
 		case "uniqueItems":
 			return i > 0 && toks[i-1] == "images"
@@ -155,7 +155,7 @@ func (l *loader) schemaProblem(leaf *jsonschema.ValidationError, v any, raw map[
 			}
 			hint := ""
 			if len(ptr) == 0 && name == "version" {
-				hint = `add "version: 1" as the first line; patwatch refuses a spec without it so that an emptied or truncated file never reads as "remove every watch"`
+				hint = l.doc.versionHint
 			}
 			l.add(with(ptr, name), "required field is missing", hint)
 		}
@@ -173,8 +173,7 @@ func (l *loader) schemaProblem(leaf *jsonschema.ValidationError, v any, raw map[
 		}
 	case "type":
 		if len(ptr) == 0 {
-			l.add(ptr, "spec must be a mapping of fields such as version and searches, not "+valueKind(val),
-				`a spec starts with "version: 1", followed by searches: and reports: lists`)
+			l.add(ptr, l.doc.noun+" must be a mapping of fields such as "+l.doc.fields+", not "+valueKind(val), l.doc.notMapping)
 			return
 		}
 		if _, isNumber := floatOf(val); isNumber && len(kwToks) >= 2 && kwToks[len(kwToks)-2] == "interval" {
@@ -190,8 +189,8 @@ func (l *loader) schemaProblem(leaf *jsonschema.ValidationError, v any, raw map[
 			msg = fmt.Sprintf("must be the number %s, not the text %s", jsonText(sch["const"]), quoteShort(str))
 			hint = "remove the quotes"
 		} else if len(ptr) == 1 && field == "version" {
-			msg = fmt.Sprintf("unsupported spec version %s; this patwatch reads version 1", jsonText(val))
-			hint = "write version: 1, or use the patwatch release that wrote this spec"
+			msg = fmt.Sprintf("unsupported %s version %s; this patwatch reads version 1", l.doc.noun, jsonText(val))
+			hint = l.doc.versionWrong
 		}
 		l.add(ptr, msg, hint)
 	case "enum":
@@ -208,6 +207,11 @@ func (l *loader) schemaProblem(leaf *jsonschema.ValidationError, v any, raw map[
 		}
 		if s, ok := val.(string); ok && hint == "" && isNumberText(s) {
 			hint = "remove the quotes: the value is a number"
+		}
+		if s, ok := val.(string); ok && hint == "" && len(s) > 2 { // not for one-letter codes: D, U
+			if best := Suggest(strings.ReplaceAll(s, "-", "_"), stringsOf(opts)); best != "" {
+				hint = "did you mean " + best + "?"
+			}
 		}
 		l.add(ptr, fmt.Sprintf("must be one of %s, not %s", strings.Join(words, ", "), jsonText(val)), hint)
 	case "pattern":
@@ -441,4 +445,15 @@ func lenOf(v any) int {
 		return len([]rune(v))
 	}
 	return 0
+}
+
+// stringsOf is the strings among vals.
+func stringsOf(vals []any) []string {
+	var out []string
+	for _, v := range vals {
+		if s, ok := v.(string); ok {
+			out = append(out, s)
+		}
+	}
+	return out
 }

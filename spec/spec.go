@@ -1,4 +1,6 @@
-// Package spec loads a patwatch watch list (a YAML file) into typed values.
+// Package spec loads a patwatch watch list (a YAML file) into typed values,
+// with its decisions file (the analyst's verdicts on hits, decisions.go),
+// and edits that file the way a person would (Mark).
 //
 // A spec passes through one pipeline: bytes, a yaml.Node tree, a sanitising
 // walk that rejects what JSON Schema cannot hold (non-string keys, NaN and
@@ -22,6 +24,9 @@ type Spec struct {
 	// against which relative image paths were resolved.
 	Path string
 	Dir  string
+	// SHA256 is the hex digest of the bytes the spec was parsed from: a
+	// saved plan is applied only to the spec it was made from.
+	SHA256 string
 
 	Version  int
 	Interval time.Duration // zero when the spec sets none
@@ -30,6 +35,9 @@ type Spec struct {
 	Reports  []Report // in file order
 	Links    Links
 	Notify   []Channel // in file order
+	// Decisions is the spec's decisions file (never nil once loaded):
+	// the analyst's verdicts on hits, which the runs and reports follow.
+	Decisions *Decisions
 }
 
 // API holds the optional api section.
@@ -45,10 +53,15 @@ type API struct {
 
 // Links holds the durable link templates of the links section.
 type Links struct {
-	// Patent is a URL template with {patent_pn} and/or {patent_id}; empty
-	// when the spec sets none.
+	// Patent is a URL template with {patent_pn} and/or {patent_id};
+	// DefaultPatentLink when the spec sets none.
 	Patent string
 }
+
+// DefaultPatentLink is links.patent when the spec sets none: Espacenet's
+// search by publication number, public and durable, which finds the
+// numbers of the offices the image search returns.
+const DefaultPatentLink = "https://worldwide.espacenet.com/patent/search?q=pn%3D{patent_pn}"
 
 // Channel is one notification channel of the notify section.
 type Channel struct {
@@ -86,6 +99,9 @@ type Search struct {
 	// AllowMassDrop accepts a run that drops more than half of the hits
 	// at once, which is otherwise held as an error.
 	AllowMassDrop bool
+	// AutoReport, when set, orders a value report for each new hit that
+	// meets it (utility-model searches only); nil: none.
+	AutoReport *AutoReport
 
 	// Fingerprint is a stable hash of everything that defines the query.
 	// It changes exactly when the query changes.

@@ -93,7 +93,7 @@ reports:
 	dir := filepath.Dir(path)
 	one, zero := 1, 0
 	want := &Spec{
-		Path: path, Dir: dir, Version: 1, Interval: 90 * 60e9,
+		Path: path, Dir: dir, SHA256: sha([]byte(src)), Version: 1, Interval: 90 * 60e9,
 		API: API{BaseURL: "https://connect.patsnap.com", QPS: 2.5},
 		Searches: []Search{{
 			Name: "full",
@@ -121,6 +121,9 @@ reports:
 			{Name: "r1", PatentNumber: "CN108977442B", Format: "pdf", Logo: true, Line: 36},
 			{Name: "r2", PatentID: "6e433449-143b-41d9-9abf-6c6519b07779", Format: "word", Logo: false, Suspend: true, Line: 38},
 		},
+		Links: Links{Patent: DefaultPatentLink},
+		// No decisions file: none, where mark would write it.
+		Decisions: &Decisions{Path: filepath.Join(dir, "spec.decisions.yaml"), Name: strings.TrimSuffix(path, ".yaml") + ".decisions.yaml", ByPatent: map[string]Decision{}},
 	}
 	for i := range s.Searches {
 		if !strings.HasPrefix(s.Searches[i].Fingerprint, "sha256:") || len(s.Searches[i].Fingerprint) != 71 {

@@ -10,6 +10,8 @@ package state
 
 import (
 	"errors"
+	"fmt"
+	"strings"
 	"time"
 )
 
@@ -184,6 +186,39 @@ func New() *State {
 // ErrLocked is matched by errors.Is for a state held by another run, in
 // any store.
 var ErrLocked = errors.New("state is locked")
+
+// LockWaitedHint is the hint of a lock refused after waiting waited for
+// its holder (--lock-timeout), in every store: passing --lock-timeout
+// again would not help, waiting longer might.
+func LockWaitedHint(waited time.Duration) string {
+	return fmt.Sprintf("waited %s (--lock-timeout) and that run still holds the lock; it is released the moment that run ends, even if it dies: "+
+		"wait longer with a larger --lock-timeout, or see whether that run is stuck", formatWait(waited))
+}
+
+// formatWait writes d as the durations of patwatch's flags do: 3s, 10m,
+// 1h30m.
+func formatWait(d time.Duration) string {
+	d = d.Round(time.Second)
+	if d < time.Second {
+		return "less than a second"
+	}
+	var b strings.Builder
+	for _, u := range []struct {
+		d    time.Duration
+		unit string
+	}{{time.Hour, "h"}, {time.Minute, "m"}, {time.Second, "s"}} {
+		if n := d / u.d; n > 0 {
+			fmt.Fprintf(&b, "%d%s", n, u.unit)
+			d -= n * u.d
+		}
+	}
+	return b.String()
+}
+
+// ErrLockLost is matched by errors.Is for a lock its holder did not
+// release but no longer holds (a database that restarted, or ended the
+// lock's session): a store refuses to save under it.
+var ErrLockLost = errors.New("the state's lock was lost")
 
 // LockInfo is what a store's lock says about the run that holds it.
 type LockInfo struct {

@@ -9,6 +9,7 @@ import (
 	"slices"
 	"strings"
 
+	"github.com/patwatch/patwatch/internal/flagvalue"
 	"github.com/patwatch/patwatch/internal/hint"
 	"github.com/patwatch/patwatch/spec"
 )
@@ -115,21 +116,6 @@ func isHelpArg(a string) bool {
 	return false
 }
 
-// flagBeforeCommand explains a command line that starts with a flag:
-// patwatch's flags belong to its commands.
-func flagBeforeCommand(args []string) error {
-	for i, a := range args {
-		if lookupCommand(a) == nil || strings.HasPrefix(a, "-") {
-			continue
-		}
-		fixed := append(append([]string{a}, args[:i]...), args[i+1:]...)
-		return hint.Wrap(fmt.Errorf("%s comes before the command", strings.Join(args[:i], " ")),
-			"flags go after the command they belong to: patwatch "+strings.Join(fixed, " "))
-	}
-	return hint.Wrap(fmt.Errorf("unknown flag %s: a command comes first", args[0]),
-		"run 'patwatch help' for the list of commands")
-}
-
 // flagSet returns the FlagSet of the command named name (its full path,
 // such as "apply" or "state push"). Its -h prints the command's help on
 // stdout; parseFlags returns parse errors in patwatch's own form.
@@ -152,99 +138,57 @@ func parseFlags(fs *flag.FlagSet, args []string) error {
 		return err
 	}
 	if len(pos) > 0 {
-		hints := []string{fmt.Sprintf("run 'patwatch %s -h' for its flags", fs.Name())}
-		if strings.HasSuffix(pos[0], ".yaml") || strings.HasSuffix(pos[0], ".yml") || pos[0] == "-" {
-			hints = []string{"name the spec with -f " + pos[0]}
-		}
-		return hint.Wrap(fmt.Errorf("unexpected argument %q", pos[0]), hints...)
+		return unexpectedArgument(fs, pos[0])
 	}
 	return nil
+}
+
+// unexpectedArgument is the error of the positional argument arg, which
+// the command of fs does not take.
+func unexpectedArgument(fs *flag.FlagSet, arg string) error {
+	hints := []string{fmt.Sprintf("run 'patwatch %s -h' for its flags", fs.Name())}
+	if looksLikeSpec(arg) {
+		hints = []string{"name the spec with -f " + arg}
+	}
+	return hint.Wrap(fmt.Errorf("unexpected argument %q", arg), hints...)
+}
+
+// looksLikeSpec reports whether the argument arg names a spec: a YAML
+// file, or standard input.
+func looksLikeSpec(arg string) bool {
+	return strings.HasSuffix(arg, ".yaml") || strings.HasSuffix(arg, ".yml") || arg == "-"
 }
 
 // parseArgs parses args, flags and positional arguments in any order (a
 // "--" ends the flags), and returns the positional ones; fs.Args holds them
 // too. An error ends the command, as with parseFlags.
 func parseArgs(fs *flag.FlagSet, args []string) ([]string, error) {
-	pos, err := parseInto(fs, args)
+	pos, err := flagvalue.Parse(fs, args, func(name string) error { return unknownFlag(fs, name) })
 	if errors.Is(err, flag.ErrHelp) {
 		fs.Usage()
 	}
 	return pos, err
 }
 
-// parseInto sets fs's flags from args. It parses itself rather than through
-// fs.Parse so that flags may follow positional arguments, and so that every
-// mistake gets an error that names the flag and says what would be right.
-func parseInto(fs *flag.FlagSet, args []string) ([]string, error) {
-	var pos []string
-	for i := 0; i < len(args); i++ {
-		a := args[i]
-		if a == "--" {
-			pos = append(pos, args[i+1:]...)
-			break
-		}
-		if len(a) < 2 || a[0] != '-' {
-			pos = append(pos, a) // "-" alone is an argument: standard input
-			continue
-		}
-		name := strings.TrimPrefix(a[1:], "-")
-		name, value, hasValue := strings.Cut(name, "=")
-		if name == "" || name[0] == '-' {
-			return nil, hint.Wrap(fmt.Errorf("bad flag syntax %s", a), fmt.Sprintf("flags are written -name or --name; run 'patwatch %s -h' for its flags", fs.Name()))
-		}
-		f := fs.Lookup(name)
-		if f == nil {
-			if name == "h" || name == "help" {
-				return nil, flag.ErrHelp
-			}
-			return nil, unknownFlag(fs, name)
-		}
-		if isBool(f) {
-			if !hasValue {
-				value = "true"
-			}
-		} else if !hasValue {
-			if i+1 >= len(args) {
-				return nil, hint.Wrap(fmt.Errorf("%s needs a value", flagName(f.Name)), "give it one: "+exampleUse(f))
-			}
-			i++
-			value = args[i]
-			if len(value) > 1 && value[0] == '-' && fs.Lookup(strings.TrimLeft(value, "-")) != nil {
-				return nil, hint.Wrap(fmt.Errorf("%s needs a value before %s", flagName(f.Name), value), "give it one: "+exampleUse(f))
-			}
-		}
-		if err := fs.Set(name, value); err != nil {
-			if isBool(f) {
-				err = hint.Wrap(fmt.Errorf("%q is not true or false", value), "write "+flagName(f.Name)+" alone to turn it on, or "+flagName(f.Name)+"=false")
-			}
-			return nil, fmt.Errorf("%s: %w", flagName(f.Name), err)
-		}
-	}
-	// Mark the set parsed, with the positional arguments as its Args.
-	if err := fs.Parse(append([]string{"--"}, pos...)); err != nil {
-		return nil, err
-	}
-	return pos, nil
-}
-
-func isBool(f *flag.Flag) bool {
-	b, ok := f.Value.(interface{ IsBoolFlag() bool })
-	return ok && b.IsBoolFlag()
-}
-
-// unknownFlag explains a flag fs does not take: the one probably meant, or
-// the commands that do take it.
+// unknownFlag explains a flag fs does not take: the one probably meant,
+// what patwatch calls a Terraform flag, or the commands that do take it.
 func unknownFlag(fs *flag.FlagSet, name string) error {
+	return hint.Wrap(fmt.Errorf("%s has no flag %s", fs.Name(), flagName(name)), flagHints(fs, name)...)
+}
+
+// flagHints are the hints of unknownFlag.
+func flagHints(fs *flag.FlagSet, name string) []string {
 	var names []string
 	fs.VisitAll(func(f *flag.Flag) { names = append(names, f.Name) })
 	var hints []string
-	if best := spec.Suggest(name, names); best != "" {
+	if th := terraformHint(fs, name); th != "" {
+		hints = append(hints, th)
+	} else if best := spec.Suggest(name, names); best != "" {
 		hints = append(hints, fmt.Sprintf("did you mean %s?", flagName(best)))
 	} else if others := commandsWithFlag(name); len(others) > 0 {
 		hints = append(hints, fmt.Sprintf("%s is a flag of %s", flagName(name), strings.Join(others, ", ")))
 	}
-	hints = append(hints, fmt.Sprintf("run 'patwatch %s -h' for its flags", fs.Name()))
-	return hint.Wrap(fmt.Errorf("%s has no flag %s", fs.Name(), flagName(name)), hints...)
+	return append(hints, fmt.Sprintf("run 'patwatch %s -h' for its flags", fs.Name()))
 }
 
 // commandsWithFlag lists the commands that take the flag name.
@@ -296,17 +240,4 @@ func describe(c command) *flag.FlagSet {
 }
 
 // flagName is how help and messages write a flag: -f, --state.
-func flagName(name string) string {
-	if len(name) == 1 {
-		return "-" + name
-	}
-	return "--" + name
-}
-
-// exampleUse is a flag with a valid value, for hints.
-func exampleUse(f *flag.Flag) string {
-	if ex, ok := f.Value.(interface{ example() string }); ok {
-		return flagName(f.Name) + " " + ex.example()
-	}
-	return flagName(f.Name) + " " + placeholder(f)
-}
+func flagName(name string) string { return flagvalue.Name(name) }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"flag"
 	"io"
+	"os"
 	"strings"
 	"time"
 
@@ -35,6 +36,8 @@ type env struct {
 	// flagSink, when set, is given every FlagSet a command creates: help
 	// and completion learn a command's flags by running it with -h.
 	flagSink func(*flag.FlagSet)
+	// chdir changes the working directory for -chdir (os.Chdir).
+	chdir func(dir string) error
 	// tuneDrawings, when set, adjusts the drawings step of a run (its
 	// timeouts, where image links go). Only tests set it.
 	tuneDrawings func(runner.Drawings)
@@ -62,32 +65,51 @@ func commands() []command {
 				"patwatch init --ci github          # also .github/workflows/patwatch-*.yml",
 				"patwatch init -f watch/designs.yaml",
 			}},
-		{name: "validate", summary: "check a spec and report every problem in it", run: runValidate,
-			exits: []exitMeaning{{exitOK, "the spec is valid"}, {exitError, "the spec has problems (each is listed), cannot be read, or a flag is wrong"}},
-			about: "validate reads the spec and reports every problem at once, as FILE:LINE:COL: field: message, " +
+		{name: "validate", summary: "check a spec and its decisions file and report every problem in them", run: runValidate,
+			exits: []exitMeaning{{exitOK, "the spec and its decisions file are valid"}, {exitError, "the spec or its decisions file has problems (each is listed), cannot be read, or a flag is wrong"}},
+			about: "validate reads the spec and its decisions file (patwatch.decisions.yaml beside patwatch.yaml, or the " +
+				"spec's decisions field) and reports every problem at once, as FILE:LINE:COL: field: message, " +
 				"with a hint where one helps. It calls no API and needs no credentials.",
 			examples: []string{
 				"patwatch validate",
 				"patwatch validate -f examples/quickstart.yaml",
 				"cat patwatch.yaml | patwatch validate -f -",
 			}},
+		{name: "fmt", summary: "rewrite the spec and its decisions file in canonical form", run: runFmt,
+			exits: []exitMeaning{{exitOK, "done; with --check: every file is in canonical form"},
+				{exitError, "with --check: a file is not in canonical form (each is listed); or a file is not YAML"}},
+			about: "fmt rewrites the spec, and its decisions file when there is one, in canonical form: two-space " +
+				"indentation, keys in the schema's order, comments and blank lines kept, the meaning unchanged (fmt " +
+				"checks that the file decodes to the same data, and refuses otherwise). It lists the files it changed. " +
+				"The spec need not be valid, only YAML.",
+			examples: []string{
+				"patwatch fmt",
+				"patwatch fmt --check --diff   # in CI: show what is not canonical, and fail",
+				"patwatch fmt -f - < patwatch.yaml",
+			}},
 		{name: "plan", summary: "show what apply would change, reading the API but changing nothing", run: runPlan,
 			about: "plan refreshes every search and reads every report job's status, then prints what apply would change. " +
-				"It writes nothing: no state, no report job, no file. With --offline it calls no API at all and compares " +
-				"the spec with the state only, which is what the review of a pull request needs.",
+				"It takes no lock and writes nothing: no state, no report job, no file (--out and --save write the files " +
+				"they name). With --offline it calls no API at all and compares the spec with the state only, which is " +
+				"what the review of a pull request needs. With --save FILE, 'patwatch apply FILE' later carries out " +
+				"exactly this plan.",
 			examples: []string{
 				"patwatch plan",
 				"patwatch plan --offline --format markdown --out plan.md --detailed-exitcode",
 				"patwatch plan --sandbox -f examples/quickstart.yaml",
 				"patwatch plan --offline --format json | jq .calls   # the worst case of the next apply",
+				"patwatch plan --save p.plan   # then 'patwatch apply p.plan' carries out exactly this plan",
 			}},
-		{name: "apply", summary: "reconcile once: refresh searches, handle report jobs, save the state", run: runApply,
+		{name: "apply", summary: "reconcile once: refresh searches, handle report jobs, save the state", args: "[FILE]", run: runApply,
 			about: "apply refreshes every search, submits missing report jobs, polls pending ones, downloads finished ones " +
 				"into --reports-dir, saves the state once and prints the change report. What succeeded is saved even " +
 				"when something else failed. With a notify list in the spec, the run's notifications are saved with its " +
 				"changes and then delivered; one that is not delivered stays in the state, is sent again by the next run, " +
-				"and makes this one exit 1.",
+				"and makes this one exit 1. Given a plan saved by plan --save FILE, it applies exactly that plan: the hits the " +
+				"plan saw, without searching again, and only the report jobs it listed; it refuses a plan whose state, spec " +
+				"or decisions file changed since, or that is older than --max-plan-age.",
 			examples: []string{
+				"patwatch apply p.plan   # exactly the plan 'patwatch plan --save p.plan' saved",
 				"patwatch apply --sandbox -f examples/quickstart.yaml   # no credentials, no network",
 				"patwatch apply --format markdown --out change.md --detailed-exitcode",
 				"patwatch apply --format html --out changes.html   # the query images beside the new hits' drawings",
@@ -114,53 +136,36 @@ func commands() []command {
 		{name: "notify", summary: "work with the spec's notification channels",
 			about: "Each channel of the spec's notify list gets one message per apply or watch run that has events for it; " +
 				"notify's subcommands work with the channels directly.",
-			sub: []command{
-				{name: "test", summary: "send a test message to each channel (all when none is named)", args: "[NAME...]", run: runNotifyTest,
-					about: "notify test sends a message whose only event is {\"kind\": \"test\"} to each named channel of the spec, " +
-						"or to all of them, and prints one line per channel. It reads the channels' URLs and keys from the " +
-						"environment as apply does, and needs no state and no PatSnap credentials.",
-					examples: []string{
-						"patwatch notify test",
-						"patwatch notify test ip-team -f watch/designs.yaml",
-					},
-					exits: []exitMeaning{{exitOK, "every channel accepted its test message"}, {exitError, "a delivery failed (each is listed), the spec is invalid, or a name is not a channel"}}},
-			}},
-		{name: "show", summary: "print what the state holds", run: runShow,
-			about: "show prints the state: each search with its recorded hits, each report with its job and file; " +
+			sub: notifyCommands()},
+		{name: "mark", summary: "record the analyst's decision on hits in the decisions file", args: "PATENT_PN...", run: runMark,
+			about: "mark writes the decision on each patent named into the spec's decisions file (docs/decisions.md), " +
+				"keeping its comments and order, and dated today; none removes it. Bad input is refused, the file untouched.",
+			examples: []string{"patwatch mark CN305104902S --as not_relevant --note \"kitchen scale\" --by alice", "patwatch mark CN305104902S --as none"}},
+		{name: "inbox", summary: "list the hits reported new that await a decision", run: runInbox,
+			about: "inbox lists the hits reported new (not by a baseline) that no decision covers, one entry per patent " +
+				"across searches, newest first; --format html is the review page, each card with its mark command.",
+			examples: []string{"patwatch inbox --format html --out inbox.html"}},
+		{name: "show", summary: "print what the state holds", args: "[NAME...]", run: runShow,
+			about: "show prints the state (only the searches and reports named, when NAME is given): each search with its recorded hits, each report with its job and file; " +
 				"--format html draws a gallery of every hit each search holds, best score first, with the drawings " +
 				"patwatch kept. It needs no spec; -f only locates the state beside it (and gives the gallery its links).",
 			examples: []string{
 				"patwatch show",
 				"patwatch show --format json | jq '.searches | keys'",
 				"patwatch show --format html --out gallery.html",
+				"patwatch show phone-designs      # that search only",
 			}},
-		{name: "state", summary: "pull or push the state: move it between state files and databases",
-			about: "state pull prints a state as the state file's JSON; state push replaces a state with a state file. " +
-				"Both work for every kind of state (a file, or a postgres:// URL), so pulling from one and pushing to " +
+		{name: "state", summary: "list or forget the state's entries; pull or push the state between files and databases",
+			about: "state list lists the entries a state holds; state rm forgets those that left the spec. " +
+				"state pull prints a state as the state file's JSON; state push replaces a state with a state file. " +
+				"All work for every kind of state (a file, or a postgres:// URL), so pulling from one and pushing to " +
 				"another moves a state.",
-			sub: []command{
-				{name: "pull", summary: "print the state as the state file's JSON", run: runStatePull,
-					about: "pull prints the state (by default $PATWATCH_STATE, else patwatch.state.json beside the spec) as " +
-						"the state file's JSON, exactly the bytes a state file holding it has. --serial prints an earlier " +
-						"serial: a database keeps every one, a state file its backup's. It takes no lock.",
-					examples: []string{
-						"patwatch state pull > backup.json",
-						"patwatch state pull --state 'postgres://db/ip?state=team-a' --serial 41",
-					}},
-				{name: "push", summary: "replace the state with a state file", args: "FILE", run: runStatePush,
-					about: "push replaces the state with FILE (- reads standard input), under the state's lock. It refuses " +
-						"a state of another lineage, or one older than the current (a lower serial, or the same serial " +
-						"with other content), unless --force; a forced push gets the serial after the current one, so " +
-						"that serials never go back.",
-					examples: []string{
-						"patwatch state push patwatch.state.json --state 'postgres://db/ip?state=team-a'",
-						"patwatch state pull --state 'postgres://db/ip' | patwatch state push - --state patwatch.state.json",
-					}},
-			}},
-		{name: "schema", summary: "print the spec's JSON Schema", run: runSchema,
+			sub: stateCommands()},
+		{name: "schema", summary: "print the spec's JSON Schema (or the decisions file's)", run: runSchema,
 			about: "schema prints the JSON Schema (draft 2020-12) that editors check a spec against as it is typed; " +
-				"the first line of a spec, # yaml-language-server: $schema=..., points an editor at it.",
-			examples: []string{"patwatch schema > spec.schema.json"}},
+				"the first line of a spec, # yaml-language-server: $schema=..., points an editor at it. With --decisions " +
+				"it prints the decisions file's.",
+			examples: []string{"patwatch schema > spec.schema.json", "patwatch schema --decisions > decisions.schema.json"}},
 		{name: "completion", summary: "print a shell completion script for bash, zsh or fish", args: "bash|zsh|fish", run: runCompletion,
 			about: "completion prints a script that completes patwatch's commands, their flags and the flags' values " +
 				"in the named shell.",
@@ -174,10 +179,64 @@ func commands() []command {
 	}
 }
 
+// notifyCommands are the subcommands of notify.
+func notifyCommands() []command {
+	return []command{
+		{name: "test", summary: "send a test message to each channel (all when none is named)", args: "[NAME...]", run: runNotifyTest,
+			about: "notify test sends a message whose only event is {\"kind\": \"test\"} to each named channel of the spec, " +
+				"or to all of them, and prints one line per channel. It reads the channels' URLs and keys from the " +
+				"environment as apply does, and needs no state and no PatSnap credentials.",
+			examples: []string{
+				"patwatch notify test",
+				"patwatch notify test ip-team -f watch/designs.yaml",
+			},
+			exits: []exitMeaning{{exitOK, "every channel accepted its test message"}, {exitError, "a delivery failed (each is listed), the spec is invalid, or a name is not a channel"}}},
+	}
+}
+
+// stateCommands are the subcommands of state.
+func stateCommands() []command {
+	return []command{
+		{name: "list", summary: "list the searches and reports the state holds", run: runStateList,
+			about: "list prints one line per entry of the state: its kind (search or report), name, status (active, " +
+				"suspended, removed from the spec, or retired until the day it goes), hits, and the last successful " +
+				"refresh where the state records it (searches with their own interval, or under a daily budget). " +
+				"The spec, when there is one, says which are suspended or removed. It takes no lock.",
+			examples: []string{
+				"patwatch state list",
+				"patwatch state list --format json | jq -r '.entries[] | select(.status == \"retired\") | .name'",
+			}},
+		{name: "rm", summary: "forget entries that left the spec, now rather than after 30 days", args: "NAME...", run: runStateRm,
+			about: "rm forgets each named search or report that is no longer in the spec (retired, or removed and not " +
+				"yet retired by an apply), under the state's lock: an entry added back later starts with a new baseline " +
+				"or a new report job. Downloaded report files stay. An entry still in the spec is refused.",
+			examples: []string{
+				"patwatch state rm old-designs",
+			}},
+		{name: "pull", summary: "print the state as the state file's JSON", run: runStatePull,
+			about: "pull prints the state (by default $PATWATCH_STATE, else patwatch.state.json beside the spec) as " +
+				"the state file's JSON, exactly the bytes a state file holding it has. --serial prints an earlier " +
+				"serial: a database keeps every one, a state file its backup's. It takes no lock.",
+			examples: []string{
+				"patwatch state pull > backup.json",
+				"patwatch state pull --state 'postgres://db/ip?state=team-a' --serial 41",
+			}},
+		{name: "push", summary: "replace the state with a state file", args: "FILE", run: runStatePush,
+			about: "push replaces the state with FILE (- reads standard input), under the state's lock. It refuses " +
+				"a state of another lineage, or one older than the current (a lower serial, or the same serial " +
+				"with other content), unless --force; a forced push gets the serial after the current one, so " +
+				"that serials never go back.",
+			examples: []string{
+				"patwatch state push patwatch.state.json --state 'postgres://db/ip?state=team-a'",
+				"patwatch state pull --state 'postgres://db/ip' | patwatch state push - --state patwatch.state.json",
+			}},
+	}
+}
+
 // run is the whole program; main only wires it to the process, whose
 // SIGHUP makes watch reload its spec.
 func run(ctx context.Context, args []string, getenv func(string) string, stdin io.Reader, stdout, stderr io.Writer) int {
-	return runEnv(ctx, env{getenv: getenv, stdin: stdin, stdout: stdout, stderr: stderr, reload: notifyHangup}, args)
+	return runEnv(ctx, env{getenv: getenv, stdin: stdin, stdout: stdout, stderr: stderr, reload: notifyHangup, chdir: os.Chdir}, args)
 }
 
 // runEnv runs the command args name and returns its exit status. It is
@@ -200,6 +259,12 @@ func dispatch(ctx context.Context, e env, args []string) error {
 		return runHelp(ctx, e, args[1:])
 	case "-version", "--version":
 		args = append([]string{"version"}, args[1:]...)
+	}
+	if rest, ok, err := chdir(e, args); ok {
+		if err != nil {
+			return err
+		}
+		return dispatch(ctx, e, rest)
 	}
 	if strings.HasPrefix(args[0], "-") {
 		return flagBeforeCommand(args)

@@ -6,6 +6,7 @@ import (
 	"strings"
 
 	"github.com/patwatch/patwatch/internal/completion"
+	"github.com/patwatch/patwatch/internal/flagvalue"
 	"github.com/patwatch/patwatch/internal/hint"
 )
 
@@ -18,12 +19,12 @@ func runCompletion(_ context.Context, e env, args []string) error {
 		return err
 	}
 	if len(pos) != 1 {
-		return hint.Wrap(fmt.Errorf("completion takes one shell: %s", orList(completion.Shells)), "for example: source <(patwatch completion bash)")
+		return hint.Wrap(fmt.Errorf("completion takes one shell: %s", flagvalue.OrList(completion.Shells)), "for example: source <(patwatch completion bash)")
 	}
 	if err := completion.Write(e.stdout, pos[0], completionModel()); err != nil {
-		advice := "use " + orList(completion.Shells)
+		advice := "use " + flagvalue.OrList(completion.Shells)
 		if pos[0] == "sh" || pos[0] == "ksh" {
-			advice = "bash's script may work in ksh93; otherwise use " + orList(completion.Shells)
+			advice = "bash's script may work in ksh93; otherwise use " + flagvalue.OrList(completion.Shells)
 		}
 		return hint.Wrap(err, advice)
 	}
@@ -62,17 +63,17 @@ func compCommandOf(path []string, c command) completion.Command {
 	if fs == nil {
 		return cc
 	}
-	for _, f := range orderedFlags(fs) {
+	for _, f := range flagvalue.Ordered(fs) {
 		cf := completion.Flag{Name: f.Name, Usage: strings.ReplaceAll(f.Usage, "`", ""), Value: completion.Any}
-		v, choice := f.Value.(interface{ values() []string })
+		v, choice := f.Value.(interface{ Values() []string })
 		switch {
-		case isBool(f):
+		case flagvalue.IsBool(f):
 			cf.Value = completion.None
-		case choice && len(v.values()) > 0:
-			cf.Value, cf.Choices = completion.Choice, v.values()
-		case placeholder(f) == "SPEC" || placeholder(f) == "FILE":
+		case choice && len(v.Values()) > 0:
+			cf.Value, cf.Choices = completion.Choice, v.Values()
+		case flagvalue.Placeholder(f) == "SPEC" || flagvalue.Placeholder(f) == "FILE":
 			cf.Value = completion.File
-		case placeholder(f) == "DIR":
+		case flagvalue.Placeholder(f) == "DIR":
 			cf.Value = completion.Dir
 		}
 		cc.Flags = append(cc.Flags, cf)

@@ -82,6 +82,9 @@ type harness struct {
 	// tuneDrawings, when set, adjusts the drawings step after the
 	// harness's routing is in place.
 	tuneDrawings func(*drawings.Step)
+	// tuneNotifier, when set, adjusts the notifier after the harness's
+	// waits that pass at once.
+	tuneNotifier func(*notify.Notifier)
 	// allDrawings keeps the default --baseline-drawings. Without it, a
 	// command that does not name the flag keeps testBaselineDrawings:
 	// thumbnails are slow to make under the race detector, and most
@@ -172,6 +175,9 @@ func (h *harness) runTo(ctx context.Context, stdout, stderr *syncBuffer, args ..
 		tuneNotifier: func(n *notify.Notifier) {
 			// Waits between delivery attempts pass at once.
 			n.Sleep = func(ctx context.Context, d time.Duration) error { return ctx.Err() }
+			if h.tuneNotifier != nil {
+				h.tuneNotifier(n)
+			}
 		},
 		tuneDrawings: func(rd runner.Drawings) {
 			d := rd.(*drawings.Step)
@@ -220,7 +226,7 @@ func takesSpec(cmd string) bool {
 // bound; it waits on a condition, not on a guess of how long things take.
 func waitFor(t testing.TB, what string, cond func() bool) {
 	t.Helper()
-	waitWithin(t, 20*time.Second, what, cond)
+	waitWithin(t, 60*time.Second, what, cond) // a -race run on a loaded 2-core machine took over 20 s
 }
 
 // waitWithin is waitFor with the bound given.

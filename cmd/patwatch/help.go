@@ -5,9 +5,9 @@ import (
 	"flag"
 	"fmt"
 	"io"
-	"slices"
 	"strings"
-	"time"
+
+	"github.com/patwatch/patwatch/internal/flagvalue"
 )
 
 // helpWidth is the width help text is wrapped to.
@@ -36,6 +36,7 @@ func overview(w io.Writer) {
 	fmt.Fprintln(w, "patwatch: reconcile a watch list of PatSnap image searches and patent value reports")
 	fmt.Fprintln(w)
 	fmt.Fprintln(w, "usage: patwatch COMMAND [flags]")
+	fmt.Fprintln(w, "       patwatch -chdir=DIR COMMAND [flags]   # as if started in DIR")
 	fmt.Fprintln(w)
 	fmt.Fprintln(w, "commands:")
 	cs := allCommands()
@@ -84,17 +85,17 @@ func writeHelp(w io.Writer, fs *flag.FlagSet) {
 	}
 	fmt.Fprintf(w, "usage:\n%s\n", synopsis(fs, c.args))
 
-	flags := orderedFlags(fs)
+	flags := flagvalue.Ordered(fs)
 	if len(flags) > 0 {
 		fmt.Fprintln(w, "\nflags:")
 		rows := make([][2]string, len(flags))
 		width := 0
 		for i, f := range flags {
 			left := flagName(f.Name)
-			if p := placeholder(f); p != "" {
+			if p := flagvalue.Placeholder(f); p != "" {
 				left += " " + p
 			}
-			rows[i] = [2]string{left, flagUsage(f)}
+			rows[i] = [2]string{left, flagvalue.Usage(f)}
 			if len(left) <= 28 {
 				width = max(width, len(left))
 			}
@@ -125,13 +126,15 @@ func exitCodes(c *command, fs *flag.FlagSet) []exitMeaning {
 		return c.exits
 	}
 	if fs.Lookup("detailed-exitcode") != nil {
-		failed := "a search or report that failed"
-		if c.name != "plan" { // plan sends nothing
-			failed = "a search or report that failed, or a notification not delivered"
+		// plan takes no lock, saves nothing and sends nothing.
+		failed := "error: invalid spec or flags, state unreadable, or a search or report that failed (plan changes nothing either way)"
+		if c.name != "plan" {
+			failed = "error: invalid spec or flags, state unreadable or locked, or a search or report that failed, " +
+				"or a notification not delivered (what succeeded is still saved)"
 		}
 		return []exitMeaning{
 			{exitOK, "success; with --detailed-exitcode: success and nothing changed"},
-			{exitError, "error: invalid spec or flags, state unreadable or locked, or " + failed + " (what succeeded is still saved)"},
+			{exitError, failed},
 			{exitChanged, "only with --detailed-exitcode: success, and the change report is not empty"},
 		}
 	}
@@ -143,9 +146,9 @@ func exitCodes(c *command, fs *flag.FlagSet) []exitMeaning {
 func synopsis(fs *flag.FlagSet, args string) string {
 	head := "  patwatch " + fs.Name()
 	var parts []string
-	for _, f := range orderedFlags(fs) {
+	for _, f := range flagvalue.Ordered(fs) {
 		p := flagName(f.Name)
-		if ph := placeholder(f); ph != "" {
+		if ph := flagvalue.Placeholder(f); ph != "" {
 			p += " " + ph
 		}
 		parts = append(parts, "["+p+"]")
@@ -170,68 +173,6 @@ func synopsis(fs *flag.FlagSet, args string) string {
 	}
 	b.WriteString(line)
 	return b.String()
-}
-
-// orderedFlags is fs's flags in the order help lists them: -f first, the
-// logging flags last, the rest by name.
-func orderedFlags(fs *flag.FlagSet) []*flag.Flag {
-	var out []*flag.Flag
-	fs.VisitAll(func(f *flag.Flag) { out = append(out, f) })
-	rank := func(f *flag.Flag) int {
-		switch {
-		case f.Name == "f":
-			return 0
-		case strings.HasPrefix(f.Name, "log-"):
-			return 2
-		}
-		return 1
-	}
-	slices.SortStableFunc(out, func(a, b *flag.Flag) int {
-		if ra, rb := rank(a), rank(b); ra != rb {
-			return ra - rb
-		}
-		return strings.Compare(a.Name, b.Name)
-	})
-	return out
-}
-
-// placeholder is what a flag's value is called in the synopsis: its
-// choices (text|json), DURATION, or the word its usage marks with back
-// quotes, in capitals; "" for a boolean flag.
-func placeholder(f *flag.Flag) string {
-	if isBool(f) {
-		return ""
-	}
-	if v, ok := f.Value.(interface{ values() []string }); ok {
-		return strings.Join(v.values(), "|")
-	}
-	if _, ok := f.Value.(*durationValue); ok {
-		return "DURATION"
-	}
-	if g, ok := f.Value.(flag.Getter); ok {
-		if _, isDuration := g.Get().(time.Duration); isDuration {
-			return "DURATION" // a flag registered with fs.DurationVar
-		}
-	}
-	if _, rest, ok := strings.Cut(f.Usage, "`"); ok {
-		if name, _, ok := strings.Cut(rest, "`"); ok {
-			return strings.ToUpper(name)
-		}
-	}
-	return "VALUE"
-}
-
-// flagUsage is a flag's description for help, with its default.
-func flagUsage(f *flag.Flag) string {
-	u := strings.ReplaceAll(f.Usage, "`", "")
-	switch f.DefValue {
-	case "", "false", "0", "0s":
-		return u
-	}
-	if strings.Contains(u, "(default") {
-		return u
-	}
-	return fmt.Sprintf("%s (default %s)", u, f.DefValue)
 }
 
 // wrap breaks text into lines of at most width columns; lines after the

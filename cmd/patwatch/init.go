@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 
+	"github.com/patwatch/patwatch/internal/flagvalue"
 	"github.com/patwatch/patwatch/internal/hint"
 	"github.com/patwatch/patwatch/internal/report"
 	"github.com/patwatch/patwatch/internal/starter"
@@ -17,7 +18,7 @@ func runInit(_ context.Context, e env, args []string) error {
 	fl := flagSet(e, "init")
 	specPath := fl.String("f", defaultSpec, "write the starter spec to `SPEC`")
 	var ci string
-	choiceVar(fl, &ci, "ci", "", "CI system", []string{starter.CIGitHub}, "also write the CI workflows of `CI`: github (GitHub Actions)")
+	flagvalue.ChoiceVar(fl, &ci, "ci", "", "CI system", []string{starter.CIGitHub}, "also write the CI workflows of `CI`: github (GitHub Actions)")
 	if err := parseFlags(fl, args); err != nil {
 		return err
 	}

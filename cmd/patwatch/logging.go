@@ -8,6 +8,7 @@ import (
 	"github.com/rs/zerolog"
 
 	"github.com/patwatch/patwatch/internal/console"
+	"github.com/patwatch/patwatch/internal/flagvalue"
 	"github.com/patwatch/patwatch/internal/hint"
 )
 
@@ -69,7 +70,7 @@ func (l *levelValue) String() string {
 func (l *levelValue) Set(s string) error {
 	lvl, err := console.ParseLevel(s)
 	if err != nil {
-		advice := "use " + orList(console.Levels)
+		advice := "use " + flagvalue.OrList(console.Levels)
 		if s == "warning" {
 			advice = "write warn"
 		}
@@ -79,8 +80,8 @@ func (l *levelValue) Set(s string) error {
 	return nil
 }
 
-func (l *levelValue) values() []string { return console.Levels }
-func (l *levelValue) example() string  { return "debug" }
+func (l *levelValue) Values() []string { return console.Levels }
+func (l *levelValue) Example() string  { return "debug" }
 
 // logFormats are the values --log-format takes.
 var logFormats = []string{console.FormatText, console.FormatJSON}
@@ -104,11 +105,11 @@ func (f *formatValue) Set(s string) error {
 	case s == "auto" || s == "console":
 		s = console.FormatText
 	case !slices.Contains(logFormats, s):
-		return hint.Wrap(fmt.Errorf("unknown log format %q", s), "use "+orList(logFormats))
+		return hint.Wrap(fmt.Errorf("unknown log format %q", s), "use "+flagvalue.OrList(logFormats))
 	}
 	f.format, f.set = s, true
 	return nil
 }
 
-func (f *formatValue) values() []string { return logFormats }
-func (f *formatValue) example() string  { return console.FormatJSON }
+func (f *formatValue) Values() []string { return logFormats }
+func (f *formatValue) Example() string  { return console.FormatJSON }

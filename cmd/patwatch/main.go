@@ -17,6 +17,7 @@ import (
 	"strings"
 	"syscall"
 
+	"github.com/patwatch/patwatch/internal/flagvalue"
 	"github.com/patwatch/patwatch/internal/hint"
 )
 
@@ -202,7 +203,7 @@ func currentBuild() buildInfo {
 func runVersion(_ context.Context, e env, args []string) error {
 	fs := flagSet(e, "version")
 	var format string
-	choiceVar(fs, &format, "format", "text", "format", []string{"text", "json"}, "output format: text or json")
+	flagvalue.ChoiceVar(fs, &format, "format", "text", "format", []string{"text", "json"}, "output format: text or json")
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}

@@ -6,6 +6,7 @@ import (
 	"slices"
 	"sync"
 
+	"github.com/patwatch/patwatch/internal/flagvalue"
 	"github.com/patwatch/patwatch/internal/hint"
 	"github.com/patwatch/patwatch/internal/notify"
 	"github.com/patwatch/patwatch/spec"
@@ -45,7 +46,7 @@ func runNotifyTest(ctx context.Context, e env, args []string) error {
 		for _, name := range names {
 			i := slices.IndexFunc(sp.Notify, func(c spec.Channel) bool { return c.Name == name })
 			if i < 0 {
-				advice := "the spec's channels are " + orList(all)
+				advice := "the spec's channels are " + flagvalue.OrList(all)
 				if best := spec.Suggest(name, all); best != "" {
 					advice = "did you mean " + best + "? " + advice
 				}

@@ -508,37 +508,60 @@ func TestNotifyServicesEndToEnd(t *testing.T) {
 	if got := msg.Header.Get("Subject"); got != "patwatch: 1 new hit, 1 report finished" {
 		t.Errorf("subject %q", got)
 	}
-	// The digest as text, and the HTML report's page of the same events
-	// as the HTML part, with the new hit's drawing inline.
+	// The digest as text, and the e-mail of the same events as the HTML
+	// part, with the new hit's drawing as an inline part it refers to.
 	mediaType, params, err := mime.ParseMediaType(msg.Header.Get("Content-Type"))
-	if err != nil || mediaType != "multipart/alternative" || msg.Header.Get("To") != "ip@example.com" {
-		t.Fatalf("mail is %q (%v), want multipart/alternative:\n%s", mediaType, err, mails[0])
+	if err != nil || mediaType != "multipart/related" {
+		t.Fatalf("mail is %q (%v), want multipart/related:\n%s", mediaType, err, mails[0])
+	}
+	if to, err := mail.ParseAddress(msg.Header.Get("To")); err != nil || to.Address != "ip@example.com" {
+		t.Errorf("To %q", msg.Header.Get("To"))
 	}
 	parts := map[string]string{}
-	mr := multipart.NewReader(msg.Body, params["boundary"])
-	for {
-		part, err := mr.NextPart()
-		if err != nil {
-			break
+	var cids []string
+	var readParts func(r io.Reader, boundary string)
+	readParts = func(r io.Reader, boundary string) {
+		mr := multipart.NewReader(r, boundary)
+		for {
+			part, err := mr.NextPart()
+			if err != nil {
+				break
+			}
+			ct, params, _ := mime.ParseMediaType(part.Header.Get("Content-Type"))
+			if ct == "multipart/alternative" {
+				readParts(part, params["boundary"])
+				continue
+			}
+			b, _ := io.ReadAll(part)
+			parts[ct] = string(b)
+			if cid := part.Header.Get("Content-Id"); cid != "" {
+				cids = append(cids, strings.Trim(cid, "<>"))
+			}
 		}
-		b, _ := io.ReadAll(part)
-		ct, _, _ := mime.ParseMediaType(part.Header.Get("Content-Type"))
-		parts[ct] = string(b)
 	}
-	if text := parts["text/plain"]; !strings.Contains(text, "+ report cn108977442b (CN108977442B) finished: reports/cn108977442b.pdf") ||
-		!strings.Contains(text, "+ A4  Design A4") {
+	readParts(msg.Body, params["boundary"])
+	if text := parts["text/plain"]; !strings.Contains(text, "+ report cn108977442b (CN108977442B) finished: cn108977442b.pdf") ||
+		!strings.Contains(text, "+ A4  Design A4") || strings.Contains(text, "reports/") {
 		t.Errorf("the mail's text part:\n%s", text)
 	}
 	page := parts["text/html"]
-	for _, want := range []string{"patwatch: what a run found", "A4", "Design A4", `src="data:image/`,
+	for _, want := range []string{"patwatch: what a run found", "A4", "Design A4", `src="cid:`,
 		"https://worldwide.espacenet.com/patent/search?q=pn%3DA4", "cn108977442b", "1 new, 0 dropped."} {
 		if !strings.Contains(page, want) {
 			t.Errorf("the mail's HTML part lacks %q:\n%.3000s", want, page)
 		}
 	}
-	for _, never := range []string{"A3", "<script", "https://images.test", "https://img.test", " hits", "in all"} {
+	for _, never := range []string{"A3", "<script", "https://images.test", "https://img.test", " hits", "in all", "data:", "reports/"} {
 		if strings.Contains(page, never) {
 			t.Errorf("the mail's HTML part holds %q, which the message does not tell:\n%s", never, page)
+		}
+	}
+	if len(cids) == 0 {
+		t.Error("the mail has no inline image")
+	}
+	for _, cid := range cids {
+		if !strings.Contains(page, `src="cid:`+cid+`"`) {
+			t.Errorf("inline part %s is not referred to", cid)
 		}
 	}
 	assertNoSecrets(t, h, stderr)

@@ -479,16 +479,57 @@ func TestPullRequestWorkflowRecipe(t *testing.T) {
 		t.Fatalf("the plan artifact: %v\n%s", err, plan)
 	}
 
-	// The comment workflow downloads the artifact into patwatch-plan/.
-	ghLog := filepath.Join(root, "gh.log")
-	writeFileAll(t, filepath.Join(bin, "gh"), []byte("#!/bin/sh\necho \"$GH_REPO $*\" >> "+shQuote(ghLog)+"\n"), 0o755)
-	comment := filepath.Join(root, "comment")
-	if err := os.CopyFS(filepath.Join(comment, "patwatch-plan"), os.DirFS(filepath.Join(dir, "patwatch-plan"))); err != nil {
-		t.Fatal(err)
+	if !strings.HasPrefix(string(plan), "**+2 searches · +1 report · ≈ +8 calls/day**\n\n<details>") {
+		t.Errorf("the plan does not start with its one line:\n%s", plan)
 	}
-	runWorkflow(t, "pull-request-comment.yml", comment, bin, map[string]string{"GH_TOKEN": "t", "GH_REPO": "o/r"})
-	if b, _ := os.ReadFile(ghLog); string(b) != "o/r pr comment 42 --body-file patwatch-plan/plan.md --edit-last\n" {
-		t.Errorf("gh was run as:\n%s", b)
+
+	// The comment workflow downloads the artifact into patwatch-plan/. The
+	// first time there is no comment of its own: it posts one; after that,
+	// the gh api call finds its id (echoed by this gh), and it edits that
+	// one in place.
+	ghLog := filepath.Join(root, "gh.log")
+	for i, answer := range []string{"", "7"} {
+		os.Remove(ghLog)
+		gh := "#!/bin/sh\necho \"$GH_REPO $*\" >> " + shQuote(ghLog) + "\n"
+		if answer != "" {
+			gh += "case \"$*\" in *--paginate*) echo " + answer + " ;; esac\n"
+		}
+		writeFileAll(t, filepath.Join(bin, "gh"), []byte(gh), 0o755)
+		comment := filepath.Join(root, "comment"+strconv.Itoa(i))
+		if err := os.CopyFS(filepath.Join(comment, "patwatch-plan"), os.DirFS(filepath.Join(dir, "patwatch-plan"))); err != nil {
+			t.Fatal(err)
+		}
+		runWorkflow(t, "pull-request-comment.yml", comment, bin, map[string]string{"GH_TOKEN": "t", "GH_REPO": "o/r"})
+		b, _ := os.ReadFile(ghLog)
+		want := "o/r pr comment 42 --body-file patwatch-plan/plan.md\n"
+		if answer != "" {
+			want = "o/r api -X PATCH repos/o/r/issues/comments/7 -F body=@patwatch-plan/plan.md --silent\n"
+		}
+		if !strings.HasPrefix(string(b), "o/r api repos/o/r/issues/42/comments --paginate --jq") || !strings.HasSuffix(string(b), want) {
+			t.Errorf("gh was run as:\n%s\nwant the comments looked up, then %s", b, want)
+		}
+		if body, _ := os.ReadFile(filepath.Join(comment, "patwatch-plan", "plan.md")); !strings.HasSuffix(string(body), "\n<!-- patwatch plan -->\n") {
+			t.Error("the comment has no marker to find it by")
+		}
+	}
+	comment := filepath.Join(root, "comment0")
+
+	// A change over the daily budget fails the check (after the upload).
+	var pr workflow
+	prSrc, _ := os.ReadFile(filepath.Join("..", "..", "examples", "ci", "pull-request.yml"))
+	yaml.Unmarshal(prSrc, &pr)
+	budget := ""
+	for _, st := range pr.Jobs["plan"].Steps {
+		if st.Name == "budget" {
+			budget = st.Run
+		}
+	}
+	over := filepath.Join(root, "over")
+	writeFileAll(t, filepath.Join(over, "patwatch-plan", "plan.md"), []byte("**+1 search · ≈ +96 calls/day · over budget: ≈ 104 of 100 calls/day**\n"), 0o644)
+	cmd := exec.Command("bash", "--noprofile", "--norc", "-e", "-c", budget)
+	cmd.Dir, cmd.Env = over, []string{"PATH=/usr/bin:/bin"}
+	if out, err := cmd.CombinedOutput(); err == nil || !strings.Contains(string(out), "::error::this change would take the watch list over its daily budget") {
+		t.Errorf("a change over the budget passed the check: %v\n%s", err, out)
 	}
 
 	// A number is all the artifact may bring.
@@ -497,7 +538,7 @@ func TestPullRequestWorkflowRecipe(t *testing.T) {
 	var wf workflow
 	yaml.Unmarshal(src, &wf)
 	script := wf.Jobs["comment"].Steps[1].Run
-	cmd := exec.Command("bash", "--noprofile", "--norc", "-e", "-c", script)
+	cmd = exec.Command("bash", "--noprofile", "--norc", "-e", "-c", script)
 	cmd.Dir, cmd.Env = comment, []string{"PATH=" + bin + ":/usr/bin:/bin", "HOME=" + root}
 	if out, err := cmd.CombinedOutput(); err == nil || !strings.Contains(string(out), "no pull request number") {
 		t.Errorf("a forged pull request number was used: %v\n%s", err, out)

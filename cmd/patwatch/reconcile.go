@@ -15,8 +15,10 @@ import (
 	"github.com/rs/zerolog"
 
 	"github.com/patwatch/patwatch/internal/console"
+	"github.com/patwatch/patwatch/internal/flagvalue"
 	"github.com/patwatch/patwatch/internal/hint"
 	"github.com/patwatch/patwatch/internal/notify"
+	"github.com/patwatch/patwatch/internal/planfile"
 	"github.com/patwatch/patwatch/internal/report"
 	"github.com/patwatch/patwatch/internal/runner"
 	"github.com/patwatch/patwatch/internal/store"
@@ -37,13 +39,18 @@ type reconcileFlags struct {
 	allowMassDrop           bool
 	allowMassRemoval        bool
 	standby                 bool
-	resubmit                []string
+	resubmit, rebaseline    []string
 	target, exclude         []string
 	dueOnly                 bool
 	baselineDrawings        int
 	drawingsDir             string
 	cmd                     string
 	logs                    *logFlags
+	// save is plan's --save FILE; saved is the plan apply FILE applies,
+	// refused when older than maxPlanAge (saved.go).
+	save       string
+	saved      *planfile.Plan
+	maxPlanAge time.Duration
 }
 
 // defaultTimeout is a run's deadline unless --timeout says otherwise: far
@@ -65,7 +72,7 @@ func addReconcileFlags(fs *flag.FlagSet, cmd string) *reconcileFlags {
 	}
 	fs.StringVar(&f.spec, "f", defaultSpec, specUsage)
 	fs.StringVar(&f.state, "state", "", "the state `FILE`, or a postgres:// URL (default: $PATWATCH_STATE, else patwatch.state.json beside the spec)")
-	choiceVar(fs, &f.format, "format", report.FormatText, "format", reportFormats,
+	flagvalue.ChoiceVar(fs, &f.format, "format", report.FormatText, "format", reportFormats,
 		"change report format (html: one self-contained page with the drawings)")
 	fs.BoolVar(&f.sandbox, "sandbox", false, "serve the PatSnap API from the built-in simulation: no credentials, no network")
 	drawingsDirVar(fs, &f.drawingsDir)
@@ -80,14 +87,14 @@ func addReconcileFlags(fs *flag.FlagSet, cmd string) *reconcileFlags {
 		fs.IntVar(&f.baselineDrawings, "baseline-drawings", runner.DefaultBaselineDrawings,
 			"keep the drawings of the `N` best-ranked hits of each search's baseline (new hits' drawings are always kept)")
 	}
-	durationVar(fs, &f.timeout, "timeout", defaultTimeout, durationValue{allowZero: true, sample: "2h"},
+	flagvalue.DurationVar(fs, &f.timeout, "timeout", defaultTimeout, flagvalue.Duration{AllowZero: true, Sample: "2h"},
 		"the deadline of a run, after which what completed is saved and the rest reported not done (0: none)")
 	fs.BoolVar(&f.allowMassDrop, "allow-mass-drop", false,
 		"accept answers that drop more than half of a search's recorded hits at once (held as an error otherwise)")
 	if cmd != "watch" {
-		namesVar(fs, &f.target, "target", "phone-designs",
+		flagvalue.NamesVar(fs, &f.target, "target", "phone-designs",
 			"reconcile only the search or report `NAME` (repeatable); every other entry is skipped and kept as it is")
-		namesVar(fs, &f.exclude, "exclude", "phone-designs",
+		flagvalue.NamesVar(fs, &f.exclude, "exclude", "phone-designs",
 			"leave the search or report `NAME` out of the run (repeatable); it is skipped and kept as it is")
 		fs.BoolVar(&f.dueOnly, "due-only", false,
 			"refresh a search with its own interval only once that interval has passed since its last refresh")
@@ -95,19 +102,24 @@ func addReconcileFlags(fs *flag.FlagSet, cmd string) *reconcileFlags {
 	switch cmd {
 	case "plan":
 		fs.BoolVar(&f.offline, "offline", false, "compare the spec with the state only, calling no API")
+		fs.StringVar(&f.save, "save", "", "also save the plan to `FILE`, for 'patwatch apply FILE' to carry out exactly")
 	case "apply":
-		durationVar(fs, &f.lockTimeout, "lock-timeout", 0, durationValue{allowZero: true, sample: "10m"},
+		flagvalue.DurationVar(fs, &f.maxPlanAge, "max-plan-age", runner.DefaultMaxPlanAge, flagvalue.Duration{AllowZero: true, Sample: "2h"},
+			"with a saved plan FILE: refuse it when it is older than this (0: any age)")
+		flagvalue.DurationVar(fs, &f.lockTimeout, "lock-timeout", 0, flagvalue.Duration{AllowZero: true, Sample: "10m"},
 			"how long to wait for another run to release the state lock")
-		namesVar(fs, &f.resubmit, "resubmit", "cn108977442b",
+		flagvalue.NamesVar(fs, &f.resubmit, "resubmit", "cn108977442b",
 			"submit one more job for the report `NAME` past the cap on resubmissions (repeatable)")
+		flagvalue.NamesVar(fs, &f.rebaseline, "rebaseline", "phone-designs",
+			"record the search `NAME`'s hits afresh as a new baseline, none reported new or dropped (repeatable)")
 	case "watch":
-		durationVar(fs, &f.interval, "interval", 0, durationValue{min: spec.MinInterval, sample: "6h"},
+		flagvalue.DurationVar(fs, &f.interval, "interval", 0, flagvalue.Duration{Min: spec.MinInterval, Sample: "6h"},
 			"time between runs, at least 1m (default: the spec's interval, else 1h)")
-		durationVar(fs, &f.pollInterval, "poll-interval", defaultPollInterval, durationValue{sample: "30s"},
+		flagvalue.DurationVar(fs, &f.pollInterval, "poll-interval", defaultPollInterval, flagvalue.Duration{Sample: "30s"},
 			"time between polls of pending report jobs")
-		durationVar(fs, &f.retryAfter, "retry-after", defaultRetryAfter, durationValue{allowZero: true, sample: "1m"},
+		flagvalue.DurationVar(fs, &f.retryAfter, "retry-after", defaultRetryAfter, flagvalue.Duration{AllowZero: true, Sample: "1m"},
 			"first wait before retrying a failed run; doubles on each failure, up to --interval (0: wait for the next scheduled run)")
-		durationVar(fs, &f.lockTimeout, "lock-timeout", time.Minute, durationValue{allowZero: true, sample: "5m"},
+		flagvalue.DurationVar(fs, &f.lockTimeout, "lock-timeout", time.Minute, flagvalue.Duration{AllowZero: true, Sample: "5m"},
 			"how long each run waits for another run to release the state lock")
 		fs.BoolVar(&f.standby, "standby", false,
 			"while another watch holds the state, wait and take over when it ends, instead of exiting")
@@ -145,6 +157,10 @@ func (f *reconcileFlags) setup(e env) (zerolog.Logger, error) {
 func (f *reconcileFlags) check() error {
 	if f.offline && f.sandbox {
 		return errors.New("--offline and --sandbox exclude each other: an offline plan calls no API")
+	}
+	if f.offline && f.save != "" {
+		return hint.Wrap(errors.New("--save cannot be given with --offline: an offline plan sees no answers to apply"),
+			"save a plan that reads the API: patwatch plan --save "+f.save)
 	}
 	if f.baselineDrawings < 0 {
 		return hint.Wrap(fmt.Errorf("--baseline-drawings must not be negative, not %d", f.baselineDrawings), "0 keeps no baseline drawing; new hits' drawings are kept all the same")
@@ -238,7 +254,16 @@ func runPlan(ctx context.Context, e env, args []string) error {
 func runApply(ctx context.Context, e env, args []string) error {
 	fs := flagSet(e, "apply")
 	f := addReconcileFlags(fs, "apply")
-	if err := parseFlags(fs, args); err != nil {
+	pos, err := parseArgs(fs, args)
+	switch {
+	case err != nil:
+		return err
+	case len(pos) == 0:
+		return reconcileOnce(ctx, e, f, "apply")
+	case len(pos) > 1 || looksLikeSpec(pos[0]):
+		return unexpectedArgument(fs, pos[len(pos)-1])
+	}
+	if err := f.useSaved(ctx, e, fs, pos[0]); err != nil {
 		return err
 	}
 	return reconcileOnce(ctx, e, f, "apply")
@@ -265,6 +290,12 @@ func reconcileOnce(ctx context.Context, e env, f *reconcileFlags, cmd string) er
 	if err := runner.CheckResubmit(f.resubmit, sp); err != nil {
 		return err
 	}
+	if err := runner.CheckRebaseline(f.rebaseline, sp); err != nil {
+		return err
+	}
+	if err := checkSave(f, sp, st); err != nil {
+		return err
+	}
 	log = log.With().Str("spec", f.spec).Str("command", cmd).Logger()
 
 	var rep *report.ChangeReport
@@ -280,7 +311,7 @@ func reconcileOnce(ctx context.Context, e env, f *reconcileFlags, cmd string) er
 	} else {
 		prog := f.logs.console.Progress(console.Live)
 		r.Progress = prog.Update
-		rep, err = r.Once(ctx, sp, runner.Options{Select: f.selection(), CheckNames: true})
+		rep, err = f.runOnce(ctx, r, sp)
 		prog.Done()
 		if err != nil {
 			switch {
@@ -299,6 +330,9 @@ func reconcileOnce(ctx context.Context, e env, f *reconcileFlags, cmd string) er
 			}
 			return err
 		}
+	}
+	if f.save != "" {
+		fmt.Fprintf(e.stderr, "patwatch: the plan is saved in %s; 'patwatch apply %s' carries out exactly this plan\n", f.save, f.save)
 	}
 	return finishReport(e, f, rep, page, st.filesDir)
 }
@@ -384,6 +418,7 @@ func newRunner(e env, f *reconcileFlags, log zerolog.Logger, st *stateStore, cmd
 		Timeout:       f.timeout,
 		AllowMassDrop: f.allowMassDrop,
 		Resubmit:      f.resubmit,
+		Rebaseline:    f.rebaseline,
 		Drawings:      d,
 	}
 	if f.sandbox {

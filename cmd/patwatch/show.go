@@ -8,6 +8,7 @@ import (
 	"io"
 	"time"
 
+	"github.com/patwatch/patwatch/internal/flagvalue"
 	"github.com/patwatch/patwatch/internal/report"
 	"github.com/patwatch/patwatch/internal/runner"
 	"github.com/patwatch/patwatch/internal/store"
@@ -21,12 +22,13 @@ func runShow(ctx context.Context, e env, args []string) error {
 	specPath := flags.String("f", defaultSpec, "the `SPEC` the state belongs to; the state defaults to patwatch.state.json beside it")
 	statePath := flags.String("state", "", "the state `FILE`, or a postgres:// URL (default: $PATWATCH_STATE, else patwatch.state.json beside the spec)")
 	format := new(string)
-	choiceVar(flags, format, "format", "text", "format", []string{"text", "json", "html"},
+	flagvalue.ChoiceVar(flags, format, "format", "text", "format", []string{"text", "json", "html"},
 		"output format; html is a gallery of every hit with its drawing, in one self-contained page")
 	out := flags.String("out", "", "also write the output to `FILE` (html: only there, and the text to standard output)")
 	drawingsDir := new(string)
 	drawingsDirVar(flags, drawingsDir)
-	if err := parseFlags(flags, args); err != nil {
+	names, err := parseArgs(flags, args)
+	if err != nil {
 		return err
 	}
 	if *drawingsDir == "" {
@@ -52,16 +54,16 @@ func runShow(ctx context.Context, e env, args []string) error {
 		// One write per 64 KiB rather than one per cell: on a state of a
 		// million hits the unbuffered writes were half the time (issue 11.4).
 		bw := bufio.NewWriterSize(e.stdout, 64<<10)
-		err := show(ctx, e, bw, st, *specPath, *format)
+		err := show(ctx, e, bw, st, *specPath, *format, names)
 		return joinFailures(err, bw.Flush())
 	}
 	var buf bytes.Buffer
-	err = show(ctx, e, &buf, st, *specPath, *format)
+	err = show(ctx, e, &buf, st, *specPath, *format, names)
 	shown := &buf
 	if *format == "html" && err == nil {
 		// The page goes to --out only: the terminal gets the text.
 		shown = &bytes.Buffer{}
-		err = show(ctx, e, shown, st, *specPath, "text")
+		err = show(ctx, e, shown, st, *specPath, "text", names)
 	}
 	if _, werr := e.stdout.Write(shown.Bytes()); werr != nil {
 		return joinFailures(err, werr)
@@ -75,21 +77,29 @@ func runShow(ctx context.Context, e env, args []string) error {
 	return nil
 }
 
-// show writes what the state st holds to w in format. specPath locates
-// the spec's durable links.
-func show(ctx context.Context, e env, w io.Writer, st *stateStore, specPath, format string) error {
+// show writes what the state st holds to w in format: the entries named
+// names, or all when none is named. specPath locates the spec's durable
+// links.
+func show(ctx context.Context, e env, w io.Writer, st *stateStore, specPath, format string, names []string) error {
 	exists, err := st.Exists(ctx)
 	if err != nil {
 		return err
 	}
 	switch {
+	case format == "json" && len(names) > 0:
+		b, err := store.PullOnly(ctx, st, names)
+		if err != nil {
+			return err
+		}
+		_, err = w.Write(b)
+		return err
 	case format == "json" && !exists:
 		// Always JSON, for the scripts that read it: the empty state.
 		_, err := io.WriteString(w, emptyStateJSON)
 		return err
 	case format == "json":
 		return store.Pull(ctx, st, w)
-	case format == "text" && !exists:
+	case format == "text" && !exists && len(names) == 0:
 		fmt.Fprintf(w, "No state yet: %s. 'patwatch apply' creates it.\n", st.Missing())
 		return nil
 	}
@@ -97,12 +107,17 @@ func show(ctx context.Context, e env, w io.Writer, st *stateStore, specPath, for
 	if err != nil {
 		return err
 	}
+	if len(names) > 0 {
+		if recorded, err = store.Only(recorded, names); err != nil {
+			return err
+		}
+	}
 	sandbox := false
 	if exists {
 		sandbox, _ = store.Simulated(ctx, st)
 	}
 	if format == "html" {
-		var links *spec.Links
+		links := &spec.Links{Patent: spec.DefaultPatentLink} // without a spec, the default's
 		if exists {
 			if sp, err := spec.Load(specPath); err == nil { // for the durable links; show needs no spec
 				links = &sp.Links

@@ -12,6 +12,7 @@ import (
 	"strconv"
 	"time"
 
+	"github.com/patwatch/patwatch/internal/flagvalue"
 	"github.com/patwatch/patwatch/internal/hint"
 	"github.com/patwatch/patwatch/internal/store"
 )
@@ -57,7 +58,7 @@ func runStatePush(ctx context.Context, e env, args []string) error {
 	st := addStateFlags(fs, "replace")
 	force := fs.Bool("force", false, "replace a state of another lineage, or a newer one")
 	var lockTimeout time.Duration
-	durationVar(fs, &lockTimeout, "lock-timeout", 0, durationValue{allowZero: true, sample: "10m"},
+	flagvalue.DurationVar(fs, &lockTimeout, "lock-timeout", 0, flagvalue.Duration{AllowZero: true, Sample: "10m"},
 		"how long to wait for a run to release the state's lock")
 	pos, err := parseArgs(fs, args)
 	if err != nil {

@@ -7,8 +7,10 @@ import (
 	"io"
 	"io/fs"
 
+	"github.com/patwatch/patwatch/internal/flagvalue"
 	"github.com/patwatch/patwatch/internal/hint"
 	"github.com/patwatch/patwatch/internal/notify"
+	"github.com/patwatch/patwatch/internal/report"
 	"github.com/patwatch/patwatch/schema"
 	"github.com/patwatch/patwatch/spec"
 	"github.com/rs/zerolog"
@@ -22,6 +24,9 @@ const defaultSpec = "patwatch.yaml"
 func runValidate(_ context.Context, e env, args []string) error {
 	fs := flagSet(e, "validate")
 	file := fs.String("f", defaultSpec, "check the spec in `SPEC`; - reads it from standard input")
+	var format string
+	flagvalue.ChoiceVar(fs, &format, "format", "text", "format", []string{"text", "json"},
+		"output format: text, or json (every problem with its file, line, column, field and hint)")
 	lf := addLogFlags(fs, zerolog.WarnLevel)
 	if err := parseFlags(fs, args); err != nil {
 		return err
@@ -32,11 +37,20 @@ func runValidate(_ context.Context, e env, args []string) error {
 	}
 	s, err := loadSpec(e, *file)
 	if err != nil {
+		if se := (*spec.Error)(nil); format == "json" {
+			if !errors.As(err, &se) {
+				err = specError(io.Discard, *file, err) // with its hint
+			}
+			return validationJSON(e, spec.ProblemsOf(specName(*file), err))
+		}
 		return specError(e.stderr, *file, err)
 	}
 	problems, notes := notify.CheckChannels(e.getenv, s, specName(*file))
 	for _, n := range notes {
 		fmt.Fprintf(e.stderr, "patwatch: note: %s\n", n)
+	}
+	if format == "json" {
+		return validationJSON(e, problems)
 	}
 	if len(problems) > 0 {
 		return specError(e.stderr, *file, &spec.Error{Problems: problems})
@@ -45,7 +59,23 @@ func runValidate(_ context.Context, e env, args []string) error {
 		log.Debug().Str("search", se.Name).Str("fingerprint", se.Fingerprint).Int("line", se.Line).Msg("search")
 	}
 	log.Debug().Str("spec", s.Path).Int("searches", len(s.Searches)).Int("reports", len(s.Reports)).Msg("spec is valid")
-	fmt.Fprintf(e.stdout, "ok: %s, %s\n", plural(len(s.Searches), "search", "searches"), plural(len(s.Reports), "report", "reports"))
+	decisions := ""
+	if n := s.Decisions.Len(); n > 0 {
+		decisions = ", " + plural(n, "decision", "decisions")
+	}
+	fmt.Fprintf(e.stdout, "ok: %s, %s%s\n", plural(len(s.Searches), "search", "searches"), plural(len(s.Reports), "report", "reports"), decisions)
+	return nil
+}
+
+// validationJSON prints validate's JSON of problems, and returns the exit
+// status: 1 when there is one.
+func validationJSON(e env, problems []spec.Problem) error {
+	if err := report.RenderValidation(e.stdout, problems); err != nil {
+		return err
+	}
+	if len(problems) > 0 {
+		return exitCode(exitError)
+	}
 	return nil
 }
 
@@ -101,13 +131,19 @@ func plural(n int, one, many string) string {
 	return fmt.Sprintf("%d %s", n, many)
 }
 
-// runSchema implements 'patwatch schema': print the spec's JSON Schema.
+// runSchema implements 'patwatch schema': print the spec's JSON Schema, or
+// with --decisions the decisions file's.
 func runSchema(_ context.Context, e env, args []string) error {
 	fs := flagSet(e, "schema")
+	decisions := fs.Bool("decisions", false, "print the decisions file's schema instead of the spec's")
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
-	if _, err := e.stdout.Write(schema.JSON()); err != nil {
+	doc := schema.JSON()
+	if *decisions {
+		doc = schema.DecisionsJSON()
+	}
+	if _, err := e.stdout.Write(doc); err != nil {
 		return fmt.Errorf("write schema: %w", err)
 	}
 	return nil

@@ -174,6 +174,8 @@ func (run *applyRun) observe(ch *report.SearchChange, rank int, hit *patsnap.Hit
 	switch {
 	case isNew && has(run.drawn[name], hash):
 		return reconciler.KeepLink // seen before it was dropped: Keep looks for its drawing
+	case hit.URL == "" && (isNew || run.missing[name][pn] || baseline):
+		return reconciler.KeepHit // no link, nothing to fetch (a saved plan keeps none of a recorded hit)
 	case isNew, run.missing[name][pn], baseline && rank < run.step.Baseline:
 		key := hitKey(ch.Name, pn)
 		run.mu.Lock()
@@ -190,6 +192,16 @@ func (run *applyRun) observe(ch *report.SearchChange, rank int, hit *patsnap.Hit
 func has(sorted []uint64, hash uint64) bool {
 	_, found := slices.BinarySearch(sorted, hash)
 	return found
+}
+
+// End ends what Start began for an apply that will not call Keep (its
+// save failed, or it ended first): the fetches under way are stopped and
+// waited for, so that nothing is written once the run is over. After
+// Keep, it does nothing.
+func (s *Step) End() {
+	if run := s.run; run != nil && run.pool != nil {
+		run.pool.finish(0)
+	}
 }
 
 // Keep ends the step of the apply Start began, once its state is saved:

@@ -57,6 +57,7 @@ type pool struct {
 	queue   []*fetchJob
 	byKey   map[string]*fetchJob
 	closed  bool
+	ended   bool           // finish has run
 	hosts   map[string]int // consecutive failures by host; giveUpAfter: given up
 	fetched int
 	failed  int
@@ -255,6 +256,13 @@ func (p *pool) thumb(b body) fetched {
 // pool and returns how many were fetched and how many failed. What is not
 // fetched by then fails as out of time.
 func (p *pool) finish(budget time.Duration) (ok, failed int) {
+	p.mu.Lock()
+	if p.ended { // a second call waits for nothing: the first did
+		defer p.mu.Unlock()
+		return p.fetched, p.failed
+	}
+	p.ended = true
+	p.mu.Unlock()
 	stop := time.AfterFunc(budget, p.cancel)
 	defer stop.Stop()
 	p.mu.Lock()

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/rs/zerolog"
+	mail "github.com/wneessen/go-mail"
 
 	"github.com/patwatch/patwatch/internal/report"
 	"github.com/patwatch/patwatch/spec"
@@ -26,6 +27,9 @@ const (
 	DefaultBackoff = 2 * time.Second
 	// DefaultTimeout bounds one attempt.
 	DefaultTimeout = 30 * time.Second
+	// DefaultDeadline bounds a whole delivery: every channel's messages,
+	// their attempts and the waits between them.
+	DefaultDeadline = 2 * time.Minute
 	// MaxAge is how long a message may fail before it is dropped.
 	MaxAge = 7 * 24 * time.Hour
 	// concurrency is how many channels are delivered to at once.
@@ -49,12 +53,20 @@ type Notifier struct {
 	Attempts int           // per message and run; 0: DefaultAttempts
 	Backoff  time.Duration // 0: DefaultBackoff
 	Timeout  time.Duration // of one attempt; 0: DefaultTimeout
+	// Deadline bounds each Deliver and Send as a whole, counted from its
+	// start; 0: DefaultDeadline. A message not delivered by then stays
+	// in the outbox with the failure recorded, as after any failed
+	// attempt, and is sent again by the next run.
+	Deadline time.Duration
 	// DigestLimit is how many hits of each kind a digest lists per search;
 	// 0: DigestLimit.
 	DigestLimit int
 
 	// sendService, when set, replaces the call into shoutrrr (tests).
 	sendService func(ctx context.Context, p *prepared) error
+	// sendMessage, when set, replaces the SMTP session of an e-mail
+	// (tests).
+	sendMessage func(ctx context.Context, msg *mail.Msg) error
 }
 
 func (n *Notifier) now() time.Time {
@@ -85,10 +97,36 @@ func (n *Notifier) sleep(ctx context.Context, d time.Duration) error {
 	}
 }
 
-// Pages renders the HTML part of each e-mail of a delivery (the runner's
-// renders the HTML report's page of the message's events, with the
-// drawings kept); nil, or "" for a message, sends plain text only.
-type Pages func(*state.Message) string
+// Pages renders the HTML part of each e-mail of a delivery, with its
+// inline images (the runner's renders the e-mail of the message's events,
+// with the drawings kept: report.RenderEmail); nil, or nil for a message,
+// sends plain text only. It is called from one goroutine per channel.
+type Pages func(*state.Message) *report.Email
+
+// deadline starts the deadline of one delivery.
+func (n *Notifier) deadline(ctx context.Context) (context.Context, context.CancelFunc) {
+	d := n.Deadline
+	if d <= 0 {
+		d = DefaultDeadline
+	}
+	return context.WithTimeoutCause(ctx, d, &deadlineError{Deadline: d})
+}
+
+// deadlineError is why an attempt failed when a delivery's deadline
+// (Notifier.Deadline) passed during it, or before it; the channel's error
+// starts with it.
+type deadlineError struct{ Deadline time.Duration }
+
+func (e *deadlineError) Error() string {
+	return fmt.Sprintf("the delivery's deadline of %s passed", e.Deadline)
+}
+
+// interrupted reports whether ctx ended before its delivery's deadline:
+// an interrupt, or the run's own deadline.
+func interrupted(ctx context.Context) bool {
+	var de *deadlineError
+	return ctx.Err() != nil && !errors.As(context.Cause(ctx), &de)
+}
 
 // Outcome is what a delivery did with an outbox.
 type Outcome struct {
@@ -177,8 +215,13 @@ func (e *DeliveryError) Unwrap() []error {
 // longer in the spec. After a channel refuses a message, its later
 // messages wait for the next run too. When ctx ends, what was not tried
 // stays as it was. Deliver does not modify outbox or its messages. pages
-// renders the e-mails' HTML parts.
+// renders the e-mails' HTML parts. The whole delivery is bounded by
+// Deadline: when it passes, the channels that still have messages fail
+// (their messages stay for the next run) and every connection Deliver
+// opened is closed before it returns.
 func (n *Notifier) Deliver(ctx context.Context, channels []spec.Channel, outbox []*state.Message, pages Pages) *Outcome {
+	ctx, cancel := n.deadline(ctx)
+	defer cancel()
 	byChannel := map[string][]*state.Message{}
 	var order []string
 	for _, m := range outbox {
@@ -264,7 +307,7 @@ func (n *Notifier) deliverChannel(ctx context.Context, ch *spec.Channel, name st
 			log.Info().Str("id", m.ID).Int("events", len(m.Events)).Msg("notification delivered")
 			continue
 		}
-		if ctx.Err() != nil {
+		if interrupted(ctx) {
 			for _, m := range msgs[i:] { // they stay as they were, for the next run
 				res.Kept = append(res.Kept, m.ID)
 			}
@@ -309,6 +352,8 @@ func (n *Notifier) failed(m *state.Message, err error, t *target) *state.Message
 // Send delivers one message to ch now, with the same retries as Deliver,
 // outside any outbox: 'patwatch notify test'.
 func (n *Notifier) Send(ctx context.Context, ch spec.Channel, m *state.Message) error {
+	ctx, cancel := n.deadline(ctx)
+	defer cancel()
 	t, err := resolve(ch, n.getenv)
 	if err != nil {
 		return err
@@ -344,6 +389,10 @@ func (n *Notifier) sendWithRetry(ctx context.Context, t *target, m *state.Messag
 		}
 		var ae *attemptError
 		retry := !errors.As(err, &ae) || ae.retry
+		var de *deadlineError
+		if errors.As(context.Cause(ctx), &de) {
+			err = fmt.Errorf("%w: %w", de, err)
+		}
 		// From here on the error is text only: whatever a library said is
 		// scrubbed of the URL's parts and the key.
 		err = errors.New(scrub(err.Error(), t.secrets))
@@ -366,8 +415,11 @@ func (n *Notifier) attempt(ctx context.Context, t *target, m *state.Message, pag
 	}
 	ctx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
-	if t.webhook {
+	switch t.kind {
+	case viaWebhook:
 		return n.postWebhook(ctx, t, m)
+	case viaMail:
+		return n.sendMail(ctx, t, m, pages)
 	}
-	return n.sendDigest(ctx, t, m, pages)
+	return n.sendDigest(ctx, t, m)
 }

@@ -14,10 +14,13 @@ import (
 const DigestLimit = 10
 
 // Digest renders m for a chat or an e-mail: a subject line (the tally of
-// what the message tells), then the spec and time of the run, then per
+// what the message tells), then the spec's file name and the time of the
+// run, then per
 // search its new hits with title, assignee, score and durable link and
 // its dropped hits, at most limit of each ("and N more" past that), then
-// the reports that finished or failed and the entries whose call failed.
+// the reports that finished or failed (a finished one with its file's
+// name) and the entries whose call failed. No path of the machine that
+// ran patwatch is in it: it means nothing where the message is read.
 // The text is plain: it reads the same in Slack, Teams, a terminal and a
 // mail client. The subject is also the text's first line.
 func Digest(m *state.Message, limit int) (subject, text string) {
@@ -30,7 +33,7 @@ func Digest(m *state.Message, limit int) (subject, text string) {
 	}
 	var b strings.Builder
 	b.WriteString(subject + "\n")
-	fmt.Fprintf(&b, "%s, run of %s\n", clean(m.Spec), m.GeneratedAt.UTC().Format("2006-01-02 15:04 UTC"))
+	fmt.Fprintf(&b, "%s, run of %s\n", clean(report.FileName(m.Spec)), m.GeneratedAt.UTC().Format("2006-01-02 15:04 UTC"))
 
 	type group struct {
 		name         string
@@ -115,7 +118,7 @@ func Digest(m *state.Message, limit int) (subject, text string) {
 	for _, e := range reports {
 		switch e.Kind {
 		case KindFinished:
-			fmt.Fprintf(&b, "+ report %s (%s) finished: %s\n", clean(e.Report), clean(e.Patent), clean(e.File))
+			fmt.Fprintf(&b, "+ report %s (%s) finished: %s\n", clean(e.Report), clean(e.Patent), clean(report.FileName(e.File)))
 		case KindFailed:
 			fmt.Fprintf(&b, "! report %s (%s) failed: %s\n", clean(e.Report), clean(e.Patent), clean(e.Error))
 		default:

@@ -1,7 +1,11 @@
 // Package notify turns the outcome of a run into notification messages and
 // delivers them to the spec's channels: webhooks (https://, or http:// to a
-// loopback address), which receive the contract's JSON, and every other
-// scheme through shoutrrr, which receives a readable digest.
+// loopback address), which receive the contract's JSON; e-mail (smtp://,
+// in shoutrrr's URL form), which patwatch's own mail writer sends with the
+// digest as its text and the run's e-mail page as its HTML (mail.go); and
+// every other scheme through shoutrrr, which receives a readable digest.
+// A delivery is bounded by one deadline, and an e-mail's connections
+// never outlive their attempt.
 //
 // Messages are values of the state's outbox (state.Message): the runner
 // writes them into the state in the same save as the changes they describe

@@ -9,7 +9,6 @@ import (
 	"github.com/nicholas-fedor/shoutrrr/pkg/router"
 	"github.com/nicholas-fedor/shoutrrr/pkg/services/chat/slack"
 	"github.com/nicholas-fedor/shoutrrr/pkg/services/chat/teams"
-	"github.com/nicholas-fedor/shoutrrr/pkg/services/email/smtp"
 	"github.com/nicholas-fedor/shoutrrr/pkg/types"
 
 	"github.com/patwatch/patwatch/state"
@@ -29,7 +28,7 @@ type prepared struct {
 // configuration while they send, and channels are sent to at once.
 // shoutrrr gets no logger: what it would log (URLs, server answers) is not
 // for patwatch's logs.
-func (n *Notifier) prepare(t *target, m *state.Message, pages Pages) (*prepared, error) {
+func (n *Notifier) prepare(t *target, m *state.Message) (*prepared, error) {
 	var r router.ServiceRouter
 	svc, err := r.Locate(t.url)
 	if err != nil {
@@ -39,19 +38,11 @@ func (n *Notifier) prepare(t *target, m *state.Message, pages Pages) (*prepared,
 	text += "\nmessage id " + m.ID + "\n"
 	p := &prepared{service: svc, scheme: svc.GetID(), text: text, params: types.Params{}}
 	query := queryKeys(t.url)
-	// Where a service shows a title of its own (a mail's subject, the
-	// head of a Slack message or a Teams card), the digest's first line
-	// becomes it, unless the URL sets one.
+	// Where a service shows a title of its own (the head of a Slack
+	// message or a Teams card), the digest's first line becomes it,
+	// unless the URL sets one. (An e-mail's subject: mail.go.)
 	body := strings.TrimPrefix(text, subject+"\n")
 	switch svc := svc.(type) {
-	case *smtp.Service:
-		if !query["subject"] && !query["title"] {
-			svc.Config.Subject = subject
-		}
-		if err := prepareEmail(svc, m, pages); err != nil {
-			return nil, &attemptError{err: err, retry: false}
-		}
-		p.text = wrapLines(p.text, MaxLine)
 	case *slack.Service:
 		if !query["title"] {
 			svc.Config.Title, p.text = subject, body
@@ -76,29 +67,9 @@ func queryKeys(raw string) map[string]bool {
 	return keys
 }
 
-// prepareEmail gives an e-mail the HTML part pages renders, if any. It
-// goes in as a template of shoutrrr's with no action in it, so that
-// nothing in the page is read as one.
-func prepareEmail(mail *smtp.Service, m *state.Message, pages Pages) error {
-	var page string
-	if pages != nil {
-		page = wrapLines(pages(m), MaxLine)
-	}
-	switch {
-	case page != "":
-		mail.Config.UseHTML = true
-		return mail.SetTemplateString("HTML", strings.ReplaceAll(page, "{{", `{{"{{"}}`))
-	case mail.Config.UseHTML:
-		// The URL asks for HTML and there is no page yet: the digest,
-		// escaped (shoutrrr's own fallback would not escape a title).
-		return mail.SetTemplateString("HTML", `<pre>{{html .message}}</pre>`)
-	}
-	return nil
-}
-
 // sendDigest makes one delivery of m's digest through shoutrrr.
-func (n *Notifier) sendDigest(ctx context.Context, t *target, m *state.Message, pages Pages) error {
-	p, err := n.prepare(t, m, pages)
+func (n *Notifier) sendDigest(ctx context.Context, t *target, m *state.Message) error {
+	p, err := n.prepare(t, m)
 	if err != nil {
 		return err
 	}

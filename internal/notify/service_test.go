@@ -8,7 +8,6 @@ import (
 
 	"github.com/nicholas-fedor/shoutrrr/pkg/services/chat/slack"
 	"github.com/nicholas-fedor/shoutrrr/pkg/services/chat/teams"
-	"github.com/nicholas-fedor/shoutrrr/pkg/services/email/smtp"
 
 	"github.com/patwatch/patwatch/spec"
 	"github.com/patwatch/patwatch/state"
@@ -19,15 +18,9 @@ import (
 // fixed hosts that a test cannot reach.
 func handed(t *testing.T, n *Notifier, m *state.Message) *prepared {
 	t.Helper()
-	return handedWith(t, n, m, nil)
-}
-
-// handedWith is handed with the e-mails' HTML parts that pages renders.
-func handedWith(t *testing.T, n *Notifier, m *state.Message, pages Pages) *prepared {
-	t.Helper()
 	var got *prepared
 	n.sendService = func(_ context.Context, p *prepared) error { got = p; return nil }
-	out := n.Deliver(context.Background(), []spec.Channel{{Name: m.Channel, URLEnv: "URL", On: spec.EventKinds}}, []*state.Message{m}, pages)
+	out := n.Deliver(context.Background(), []spec.Channel{{Name: m.Channel, URLEnv: "URL", On: spec.EventKinds}}, []*state.Message{m}, nil)
 	if err := out.Err(); err != nil || got == nil {
 		t.Fatalf("%v (handed %v)", err, got != nil)
 	}
@@ -94,49 +87,5 @@ func TestTeamsGetsTheDigest(t *testing.T) {
 	// Teams makes a section of each line: the hits are lines of their own.
 	if !strings.Contains(p.text, "\n+ EU0065350760001S  Mobile phones\n") || !strings.Contains(p.text, "\n- USD810151S  Armchair\n") {
 		t.Errorf("text handed to Teams:\n%s", p.text)
-	}
-}
-
-func TestEmailSubjectAndHTMLPart(t *testing.T) {
-	const mail = "smtp://u:pw@mail.example.com:587/?from=patwatch@example.com&to=ip@example.com"
-	m := digestMessage()
-	n := testNotifier(map[string]string{"URL": mail}, nil, nil)
-	p := handed(t, n, m)
-	svc := p.service.(*smtp.Service)
-	subject, digest := Digest(m, DigestLimit)
-	if svc.Config.Subject != subject || svc.Config.UseHTML || !strings.HasPrefix(p.text, digest) {
-		t.Errorf("subject %q, html %v", svc.Config.Subject, svc.Config.UseHTML)
-	}
-	if _, ok := svc.GetTemplate("HTML"); ok {
-		t.Error("an HTML part without the HTML report")
-	}
-
-	// The seam: once an HTML page exists, it is the HTML part, verbatim.
-	p = handedWith(t, n, m, func(*state.Message) string { return "<p>{{not an action}}</p>" })
-	svc = p.service.(*smtp.Service)
-	tpl, ok := svc.GetTemplate("HTML")
-	if !svc.Config.UseHTML || !ok {
-		t.Fatalf("html %v, template %v", svc.Config.UseHTML, ok)
-	}
-	var b strings.Builder
-	if err := tpl.Execute(&b, map[string]string{"message": p.text}); err != nil || b.String() != "<p>{{not an action}}</p>" {
-		t.Errorf("HTML part %q, %v", b.String(), err)
-	}
-
-	// A URL that asks for HTML gets the digest escaped until then.
-	asks := mail + "&usehtml=yes"
-	m.Events[0].Title = "<script>x</script>"
-	p = handed(t, testNotifier(map[string]string{"URL": asks}, nil, nil), m)
-	tpl, _ = p.service.(*smtp.Service).GetTemplate("HTML")
-	b.Reset()
-	if err := tpl.Execute(&b, map[string]string{"message": p.text}); err != nil || strings.Contains(b.String(), "<script>") {
-		t.Errorf("HTML part %q, %v", b.String(), err)
-	}
-
-	// A subject in the URL is the user's.
-	own := mail + "&subject=Patents"
-	p = handed(t, testNotifier(map[string]string{"URL": own}, nil, nil), m)
-	if got := p.service.(*smtp.Service).Config.Subject; got != "Patents" {
-		t.Errorf("subject %q", got)
 	}
 }

@@ -16,10 +16,19 @@ import (
 type target struct {
 	channel string
 	url     string
-	webhook bool
+	kind    channelKind
 	secret  []byte // the webhook's HMAC key; nil: unsigned
 	secrets []string
 }
+
+// channelKind is how a channel's messages are sent.
+type channelKind int
+
+const (
+	viaService channelKind = iota // a shoutrrr service: the digest
+	viaWebhook                    // the contract's JSON (webhook.go)
+	viaMail                       // smtp://: patwatch's own mail writer (mail.go)
+)
 
 // UnsetError is a channel whose URL (or webhook key) comes from an
 // environment variable that is not set: its messages stay in the outbox.
@@ -58,7 +67,12 @@ func resolve(ch spec.Channel, getenv func(string) string) (*target, error) {
 	if err != nil {
 		return nil, fmt.Errorf("channel %s: %s %w", ch.Name, where, err)
 	}
-	t.webhook = webhook
+	switch u, _ := url.Parse(raw); {
+	case webhook:
+		t.kind = viaWebhook
+	case u != nil && strings.EqualFold(u.Scheme, "smtp"):
+		t.kind = viaMail
+	}
 	if webhook && ch.SecretEnv != "" {
 		key := getenv(ch.SecretEnv)
 		if key == "" {

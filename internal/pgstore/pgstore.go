@@ -89,6 +89,7 @@ type Store struct {
 	migrated bool
 	snap     *snapshot // what the last Load returned or the last Save wrote
 	command  string    // the command of the last Lock, recorded with saves
+	held     *heldLock // the state's lock while this store holds it
 }
 
 // Open returns the store the URL names:
@@ -142,15 +143,8 @@ func (s *Store) parse(rawURL string) error {
 	if q.Has("schema") {
 		s.schema = q.Get("schema")
 	}
-	switch {
-	case s.state == "":
-		return errors.New("state URL: the state parameter is empty; leave it out for the state named " + DefaultState)
-	case s.schema == "":
-		return errors.New("state URL: the schema parameter is empty; leave it out for schema " + DefaultSchema)
-	case len(s.schema) > 63:
-		return fmt.Errorf("state URL: schema %q is longer than PostgreSQL's 63-byte names", s.schema)
-	case strings.ContainsRune(s.state, 0) || strings.ContainsRune(s.schema, 0):
-		return errors.New("state URL: the state and schema names cannot hold a NUL character")
+	if err := s.checkNames(); err != nil {
+		return err
 	}
 	q.Del("state")
 	q.Del("schema")
@@ -361,6 +355,33 @@ func (e *redactedError) Hint() string {
 		return h.Hint()
 	}
 	return ""
+}
+
+// checkNames refuses state and schema names PostgreSQL cannot hold or
+// patwatch may not use.
+func (s *Store) checkNames() error {
+	switch {
+	case s.state == "":
+		return errors.New("state URL: the state parameter is empty; leave it out for the state named " + DefaultState)
+	case s.schema == "":
+		return errors.New("state URL: the schema parameter is empty; leave it out for schema " + DefaultSchema)
+	case len(s.schema) > 63:
+		return fmt.Errorf("state URL: schema %q is longer than PostgreSQL's 63-byte names", s.schema)
+	case strings.ContainsRune(s.state, 0) || strings.ContainsRune(s.schema, 0):
+		return errors.New("state URL: the state and schema names cannot hold a NUL character")
+	case systemSchema(s.schema):
+		return hint.Wrap(fmt.Errorf("state URL: schema %q is PostgreSQL's own (information_schema and every name that begins with pg_ are the system's): patwatch cannot keep its tables there", s.schema),
+			"name a schema of patwatch's own, such as schema=patwatch (the default), which patwatch creates on first use")
+	}
+	return nil
+}
+
+// systemSchema reports whether name is one of PostgreSQL's own schemas:
+// information_schema, or a name that begins with pg_, which PostgreSQL
+// reserves (pg_catalog, pg_toast, …): no user can create one, nor tables
+// in one.
+func systemSchema(name string) bool {
+	return name == "information_schema" || strings.HasPrefix(name, "pg_")
 }
 
 // ident quotes a name for SQL.

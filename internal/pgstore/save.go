@@ -56,9 +56,11 @@ func (e *ConflictError) Hint() string {
 // reports whether it wrote. Content is everything but the serial and the
 // patwatch version, as for a state file. A write is one transaction: it
 // checks that the database still holds the lineage and serial this store
-// last read (or wrote), writes the rows that changed (closing their
-// previous versions, which stay as history) and a serials row, and gives
-// st the next serial. Save runs to completion even if ctx is cancelled: an
+// last read (or wrote) and, when this store holds the state's lock, that
+// the lock's session still holds it (a *LockLostError otherwise, writing
+// nothing), writes the rows that changed (closing their previous
+// versions, which stay as history) and a serials row, and gives st the
+// next serial. Save runs to completion even if ctx is cancelled: an
 // interrupted run saves what it completed.
 func (s *Store) Save(ctx context.Context, st *state.State) (bool, error) {
 	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), opTimeout)
@@ -172,7 +174,7 @@ func (s *Store) save(ctx context.Context, st *state.State, o saveOptions) (bool,
 		return false, err
 	}
 	o.serial = serial
-	wrote, err := s.write(ctx, conn, &writing{st: st, snap: snap, c: c, format: format, saveOptions: o})
+	wrote, err := s.write(ctx, conn, &writing{st: st, snap: snap, c: c, format: format, lock: s.held, saveOptions: o})
 	if err != nil {
 		return false, err
 	}

@@ -226,7 +226,7 @@ func (s *Store) migrate(ctx context.Context, conn *pgx.Conn) error {
 	}
 	if !exists {
 		if _, err := tx.Exec(ctx, "CREATE SCHEMA "+ident(s.schema)); err != nil {
-			return s.privilegeHint(fmt.Errorf("%s: create schema %s: %w", s.display, s.schema, err))
+			return s.privilegeHint(fmt.Errorf("%s: create schema %s: %w", s.display, s.schema, err), false)
 		}
 	}
 	if _, err := tx.Exec(ctx, `CREATE TABLE IF NOT EXISTS `+s.t("schema_version")+` (
@@ -234,7 +234,7 @@ func (s *Store) migrate(ctx context.Context, conn *pgx.Conn) error {
 	applied_at       timestamptz NOT NULL DEFAULT now(),
 	patwatch_version text NOT NULL
 )`); err != nil {
-		return s.privilegeHint(fmt.Errorf("%s: create table %s.schema_version: %w", s.display, s.schema, err))
+		return s.privilegeHint(fmt.Errorf("%s: create table %s.schema_version: %w", s.display, s.schema, err), true)
 	}
 	// Read again under the lock: another patwatch may have migrated.
 	if v, by, err = s.schemaVersion(ctx, tx); err != nil {
@@ -245,7 +245,7 @@ func (s *Store) migrate(ctx context.Context, conn *pgx.Conn) error {
 	}
 	for ; v < SchemaVersion; v++ {
 		if _, err := tx.Exec(ctx, fmt.Sprintf(migrations[v], ident(s.schema))); err != nil {
-			return s.privilegeHint(fmt.Errorf("%s: migrate schema %s to version %d: %w", s.display, s.schema, v+1, err))
+			return s.privilegeHint(fmt.Errorf("%s: migrate schema %s to version %d: %w", s.display, s.schema, v+1, err), true)
 		}
 		if _, err := tx.Exec(ctx, "INSERT INTO "+s.t("schema_version")+" (version, patwatch_version) VALUES ($1, $2)", v+1, s.opts.Version); err != nil {
 			return fmt.Errorf("%s: migrate: %w", s.display, err)
@@ -279,11 +279,15 @@ func (s *Store) schemaVersion(ctx context.Context, q querier) (int, string, erro
 	return *v, *by, nil
 }
 
-// privilegeHint adds a hint to an error caused by missing privileges.
-func (s *Store) privilegeHint(err error) error {
+// privilegeHint adds a hint to an error caused by missing privileges:
+// what to grant, in a schema that exists already or for one to create.
+func (s *Store) privilegeHint(err error, schemaExists bool) error {
 	var pe *pgconn.PgError
-	if errors.As(err, &pe) && pe.Code == "42501" {
-		return hint.Wrap(err, fmt.Sprintf("patwatch creates its tables on first use: let this user create schema %s (GRANT CREATE ON DATABASE …), or have an administrator run patwatch once", s.schema))
+	if !errors.As(err, &pe) || pe.Code != "42501" {
+		return err
 	}
-	return err
+	if schemaExists {
+		return hint.Wrap(err, fmt.Sprintf("patwatch creates its tables on first use: let this user create tables in schema %s (GRANT CREATE ON SCHEMA %s TO …), or have an administrator run patwatch once", s.schema, ident(s.schema)))
+	}
+	return hint.Wrap(err, fmt.Sprintf("patwatch creates its tables on first use: let this user create schema %s (GRANT CREATE ON DATABASE …), or have an administrator run patwatch once", s.schema))
 }

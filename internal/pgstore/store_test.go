@@ -469,6 +469,9 @@ func TestURLs(t *testing.T) {
 		{url: "postgres://u:secret@db/pw?keepalives_idle=soon", err: "keepalives_idle"},
 		{url: "postgres://u:secret@db:notaport/pw", err: "state URL"},
 		{url: "postgres://u:secret@db/pw?sslmode=sometimes", err: "sslmode"},
+		{url: "postgres://u:secret@db/pw?schema=pg_catalog", err: `schema "pg_catalog" is PostgreSQL's own`},
+		{url: "postgres://u:secret@db/pw?schema=information_schema", err: `schema "information_schema" is PostgreSQL's own`},
+		{url: "postgres://u:secret@db/pw?schema=pg_toast", err: `schema "pg_toast" is PostgreSQL's own`},
 	}
 	for _, c := range cases {
 		s, err := Open(c.url, Options{})

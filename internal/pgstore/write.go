@@ -21,6 +21,7 @@ type writing struct {
 	snap   *snapshot
 	c      *changes
 	format int
+	lock   *heldLock // the state's lock this store holds, which the save proves; nil: none
 	saveOptions
 }
 
@@ -41,10 +42,11 @@ func (s *Store) write(ctx context.Context, conn *pgx.Conn, w *writing) (bool, er
 		err = tx.Commit(ctx)
 	}
 	var ce *ConflictError
+	var ll *LockLostError
 	switch {
 	case errors.Is(err, errNoChange):
 		return false, nil
-	case errors.As(err, &ce):
+	case errors.As(err, &ce), errors.As(err, &ll):
 		return false, err
 	case err != nil:
 		return false, fmt.Errorf("save state %s to %s: %w", s.state, s.display, err)
@@ -52,9 +54,15 @@ func (s *Store) write(ctx context.Context, conn *pgx.Conn, w *writing) (bool, er
 	return true, nil
 }
 
-// writeTx writes w in tx: the state's head row, then the rows it closes,
-// the rows it adds and its serials row.
+// writeTx writes w in tx: once it has proved the lock it holds, if any,
+// the state's head row, then the rows it closes, the rows it adds and its
+// serials row.
 func (s *Store) writeTx(ctx context.Context, conn *pgx.Conn, tx pgx.Tx, w *writing) error {
+	if w.lock != nil {
+		if err := s.proveLock(ctx, tx, w.lock); err != nil {
+			return err
+		}
+	}
 	now := s.opts.Now().UTC()
 	if err := s.writeHead(ctx, conn, tx, w, now); err != nil {
 		return err

@@ -20,7 +20,7 @@ import (
 // FormatHTML is the self-contained HTML page of a change report.
 const FormatHTML = "html"
 
-//go:embed html/page.tmpl html/style.css
+//go:embed html/page.tmpl html/style.css html/email.tmpl
 var htmlFiles embed.FS
 
 var (
@@ -115,7 +115,12 @@ func RenderHTML(w io.Writer, c *ChangeReport, p *Page) error {
 		}
 		drawings := p.Drawings[s.Name]
 		for _, h := range s.New {
-			sv.New = append(sv.New, hitView(h, drawings[h.PatentPN], "new"))
+			hv := hitView(h, drawings[h.PatentPN], "new")
+			if h.Decision == "" {
+				hv.Mark = MarkCommand(h.PatentPN)
+				v.How = true
+			}
+			sv.New = append(sv.New, hv)
 		}
 		for _, h := range s.Dropped {
 			sv.Dropped = append(sv.Dropped, hitView(h, drawings[h.PatentPN], "dropped"))
@@ -126,6 +131,9 @@ func RenderHTML(w io.Writer, c *ChangeReport, p *Page) error {
 		rv := reportView{Name: r.Name, Patent: r.Patent, Status: reportText(r), File: r.File}
 		if r.RenamedFrom != "" {
 			rv.Status += " (renamed from " + r.RenamedFrom + ")"
+		}
+		if o := originNote(r); o != "" {
+			rv.Status += " (" + o + ")"
 		}
 		if href, ok := p.Files[r.Name]; ok && r.File != "" {
 			rv.Href = relativeLink(href)
@@ -236,8 +244,11 @@ type pageView struct {
 	shell
 	Title, Heading, Meta, Tally string
 	Stopped                     *Stop
-	Searches                    []searchView
-	Reports                     []reportView
+	// How, when set, says on the page how to decide the new hits: their
+	// cards carry the command.
+	How      bool
+	Searches []searchView
+	Reports  []reportView
 }
 
 type searchView struct {
@@ -255,14 +266,19 @@ type queryShown struct {
 }
 
 type queryImageShown struct {
-	Name    string
-	Picture pictureShown
+	Name string
+	// NameParts is Name cut after each '/', where its caption may break
+	// (never inside a word).
+	NameParts []string
+	Picture   pictureShown
 }
 
 type hitShown struct {
 	PatentPN, Title, Assignee string
 	ScoreText                 string // three decimals, as the text report shows it
 	Dates, Seen               string
+	Decision                  string       // the analyst's verdict; "" for none
+	Mark                      string       // the command that decides it, to copy; "" for none
 	Link                      template.URL // "" unless an https link
 	Picture                   pictureShown
 }
@@ -284,13 +300,14 @@ type pictureShown struct {
 func queryView(q Query) queryShown {
 	out := queryShown{Line: q.Line}
 	for _, img := range q.Images {
-		out.Images = append(out.Images, queryImageShown{Name: img.Name, Picture: picture(img.Picture, "query image "+img.Name, "")})
+		out.Images = append(out.Images, queryImageShown{Name: img.Name, NameParts: strings.SplitAfter(img.Name, "/"),
+			Picture: picture(img.Picture, "query image "+img.Name, "")})
 	}
 	return out
 }
 
 func hitView(h HitChange, pic Picture, kind string) hitShown {
-	v := hitShown{PatentPN: h.PatentPN, Title: h.Title, Assignee: h.CurrentAssignee, Link: httpsLink(h.Link)}
+	v := hitShown{PatentPN: h.PatentPN, Title: h.Title, Assignee: h.CurrentAssignee, Link: httpsLink(h.Link), Decision: h.Decision}
 	if h.Score > 0 {
 		v.ScoreText = strconv.FormatFloat(min(h.Score, 1), 'f', 3, 64)
 	}
@@ -487,7 +504,7 @@ func searchFacts(c *ChangeReport, plan bool, s SearchChange) []string {
 	case StatusSkipped:
 		facts = append(facts, "Skipped: "+defaultSkipReason+".")
 	default:
-		line := fmt.Sprintf("%d new, %d dropped, %s%s%s.", len(s.New), len(s.Dropped), hits, missingNote(s), total)
+		line := fmt.Sprintf("%d new, %d dropped, %s%s%s%s.", len(s.New), len(s.Dropped), hits, missingNote(s), suppressedNote(s), total)
 		facts = append(facts, line)
 	}
 	return facts

@@ -51,7 +51,11 @@ func render(buf *bytes.Buffer, c *ChangeReport, format, indent string) error {
 	case FormatText:
 		renderText(buf, c)
 	case FormatMarkdown:
-		renderMarkdown(buf, c)
+		if c.Command == "plan" {
+			renderMarkdownPlan(buf, c)
+		} else {
+			renderMarkdown(buf, c)
+		}
 	case FormatJSON:
 		enc := json.NewEncoder(buf)
 		enc.SetEscapeHTML(false)
@@ -66,9 +70,10 @@ func render(buf *bytes.Buffer, c *ChangeReport, format, indent string) error {
 // Summary is the one-line tally of a change report.
 func Summary(c *ChangeReport) string {
 	var n struct {
-		newHits, dropped, baseline, rebaseline, renamed, restored, removed, searchErr, submitted, finished, failed, pending, reportErr int
+		newHits, dropped, silenced, baseline, rebaseline, renamed, restored, removed, searchErr, submitted, finished, failed, pending, reportErr int
 	}
 	for _, s := range c.Searches {
+		n.silenced += s.Suppressed
 		if s.RenamedFrom != "" {
 			n.renamed++
 		}
@@ -119,6 +124,7 @@ func Summary(c *ChangeReport) string {
 	}
 	add(n.newHits, "new")
 	add(n.dropped, "dropped")
+	add(n.silenced, "silenced by decisions")
 	add(n.baseline, Plural(n.baseline, "baseline", "baselines"))
 	add(n.rebaseline, Plural(n.rebaseline, "rebaseline", "rebaselines"))
 	add(n.renamed, "renamed")
@@ -257,7 +263,7 @@ func renderText(w *bytes.Buffer, c *ChangeReport) {
 			if r.Status == ReportReady || r.Status == ReportPending {
 				text += ", its retired job and file restored"
 			}
-			fmt.Fprintf(w, "%s report %s (%s, back in the spec): %s\n", sym, name, r.Patent, Printable(text))
+			fmt.Fprintf(w, "%s report %s (%s, back in the spec): %s\n", sym, name, reportSubject(r), Printable(text))
 			continue
 		}
 		if r.RenamedFrom != "" {
@@ -267,10 +273,10 @@ func renderText(w *bytes.Buffer, c *ChangeReport) {
 			if r.Status == ReportReady || r.Status == ReportPending {
 				text += ", its job and file carried over"
 			}
-			fmt.Fprintf(w, "%s report %s (%s, renamed from %s): %s\n", sym, name, r.Patent, r.RenamedFrom, Printable(text))
+			fmt.Fprintf(w, "%s report %s (%s, renamed from %s): %s\n", sym, name, reportSubject(r), r.RenamedFrom, Printable(text))
 			continue
 		}
-		fmt.Fprintf(w, "%s report %s (%s): %s\n", sym, name, r.Patent, Printable(text))
+		fmt.Fprintf(w, "%s report %s (%s): %s\n", sym, name, reportSubject(r), Printable(text))
 	}
 	if c.Stopped != nil {
 		fmt.Fprintf(w, "\n! the run stopped at an account-wide error: %s\n  check: %s\n", Printable(c.Stopped.Error), Printable(c.Stopped.Check))
@@ -308,7 +314,7 @@ func renderTextSearch(w *bytes.Buffer, c *ChangeReport, plan bool, s SearchChang
 	case StatusRebaseline:
 		switch {
 		case c.Offline:
-			line("~", "query changed, apply rebaselines it (%s recorded now)", hits)
+			line("~", "query changed%s, apply rebaselines it (%s recorded now)", queryNote(s), hits)
 		case plan:
 			line("~", "query changed, apply rebaselines it with %s%s", hits, totalNote(s))
 		default:
@@ -321,7 +327,7 @@ func renderTextSearch(w *bytes.Buffer, c *ChangeReport, plan bool, s SearchChang
 		case s.Hits == 0:
 			line("-", "removed from the spec")
 		case plan:
-			line("-", "removed from the spec, apply retires its %s", count(s.Hits, "recorded hit", "recorded hits"))
+			line("-", "removed from the spec, apply retires its %s%s", count(s.Hits, "recorded hit", "recorded hits"), untilNote(s.RetiredUntil))
 		default:
 			line("-", "removed from the spec, its %s retired", count(s.Hits, "recorded hit", "recorded hits"))
 		}
@@ -332,7 +338,7 @@ func renderTextSearch(w *bytes.Buffer, c *ChangeReport, plan bool, s SearchChang
 	default:
 		switch {
 		case len(s.New) > 0 || len(s.Dropped) > 0:
-			line("~", "%d new, %d dropped, %s%s%s", len(s.New), len(s.Dropped), hits, missingNote(s), totalNote(s))
+			line("~", "%d new, %d dropped, %s%s%s%s", len(s.New), len(s.Dropped), hits, missingNote(s), suppressedNote(s), totalNote(s))
 			for _, h := range s.New {
 				writeTextHit(w, "+", h)
 			}
@@ -340,11 +346,11 @@ func renderTextSearch(w *bytes.Buffer, c *ChangeReport, plan bool, s SearchChang
 				writeTextHit(w, "-", h)
 			}
 		case s.RenamedFrom != "":
-			line("~", "its %s carried over%s%s", hits, missingNote(s), totalNote(s))
+			line("~", "its %s carried over%s%s%s", hits, missingNote(s), suppressedNote(s), totalNote(s))
 		case s.Restored:
-			line("~", "its retired %s restored%s%s", hits, missingNote(s), totalNote(s))
+			line("~", "its retired %s restored%s%s%s", hits, missingNote(s), suppressedNote(s), totalNote(s))
 		default:
-			line(" ", "no change, %s%s%s", hits, missingNote(s), totalNote(s))
+			line(" ", "no change, %s%s%s%s", hits, missingNote(s), suppressedNote(s), totalNote(s))
 		}
 	}
 }
@@ -355,7 +361,7 @@ func count(n int, one, many string) string {
 }
 
 func writeTextHit(w *bytes.Buffer, sym string, h HitChange) {
-	fmt.Fprintf(w, "    %s %s  %s\n", sym, Printable(h.PatentPN), orDash(Printable(h.Title)))
+	fmt.Fprintf(w, "    %s %s  %s%s\n", sym, Printable(h.PatentPN), orDash(Printable(h.Title)), decisionMark(h))
 	var facts []string
 	if h.CurrentAssignee != "" {
 		facts = append(facts, Printable(h.CurrentAssignee))
@@ -372,6 +378,24 @@ func writeTextHit(w *bytes.Buffer, sym string, h HitChange) {
 	if len(facts) > 0 {
 		fmt.Fprintf(w, "        %s\n", strings.Join(facts, " · "))
 	}
+}
+
+// queryNote says how a search's query changed, where that is known:
+// " (model 2 → 1, filters.country +JP)".
+func queryNote(s SearchChange) string {
+	if len(s.QueryChanges) == 0 {
+		return ""
+	}
+	return " (" + Printable(strings.Join(s.QueryChanges, ", ")) + ")"
+}
+
+// untilNote says until when a removed entry's record is kept, where that
+// is known: ", kept until 2027-01-06 for taking back".
+func untilNote(until *time.Time) string {
+	if until == nil {
+		return ""
+	}
+	return ", kept until " + until.UTC().Format(time.DateOnly) + " for taking back"
 }
 
 func totalNote(s SearchChange) string {
@@ -417,9 +441,9 @@ func reportText(r ReportChange) string {
 		return "job " + r.JobID + " failed: " + r.Error + " (the next apply submits it again)"
 	case ReportRemoved:
 		if r.File != "" {
-			return "removed from the spec, its job retired (the file stays at " + r.File + ")"
+			return "removed from the spec, its job retired (the file stays at " + r.File + ")" + untilNote(r.RetiredUntil)
 		}
-		return "removed from the spec, its job retired"
+		return "removed from the spec, its job retired" + untilNote(r.RetiredUntil)
 	case ReportError:
 		return "error: " + r.Error
 	case ReportSubmit:
@@ -487,6 +511,7 @@ func renderMarkdown(w *bytes.Buffer, c *ChangeReport) {
 			if s.Restored {
 				status += " (restored)"
 			}
+			status += queryNote(s) + untilNote(s.RetiredUntil)
 			fmt.Fprintf(w, "| %s | %s | %d |\n", mdEscape(s.Name), mdEscape(status), s.Hits)
 		}
 		w.WriteString("\n")
@@ -505,6 +530,9 @@ func renderMarkdown(w *bytes.Buffer, c *ChangeReport) {
 			}
 			if s.Restored {
 				status += " (restored)"
+			}
+			if s.Suppressed > 0 {
+				status += fmt.Sprintf(" (%d silenced by decisions)", s.Suppressed)
 			}
 			fmt.Fprintf(w, "| %s | %s | %d | %d | %d | %d |\n", mdEscape(s.Name), mdEscape(status), len(s.New), len(s.Dropped), s.Hits, s.Total)
 		}
@@ -547,6 +575,10 @@ func renderMarkdown(w *bytes.Buffer, c *ChangeReport) {
 			if r.Restored {
 				status += " (restored)"
 			}
+			if o := originNote(r); o != "" {
+				status += " (" + o + ")"
+			}
+			status += untilNote(r.RetiredUntil)
 			fmt.Fprintf(w, "| %s | %s | %s | %s | %s |\n", mdEscape(r.Name), mdEscape(r.Patent), mdEscape(status), r.JobID, mdEscape(r.File))
 		}
 		w.WriteString("\n")
@@ -559,6 +591,9 @@ func renderMarkdown(w *bytes.Buffer, c *ChangeReport) {
 // must not be committed with a change report. Without a durable link, an
 // unsigned drawing link is the patent number's link.
 func writeMarkdownHit(w *bytes.Buffer, kind string, h HitChange) {
+	if h.Decision != "" {
+		kind += " (" + h.Decision + ")"
+	}
 	pn := mdEscape(h.PatentPN)
 	drawing, unsigned := markdownURL(h.ImageURL)
 	unsigned = unsigned && !strings.Contains(h.ImageURL, "?")
@@ -580,7 +615,7 @@ func writeMarkdownHit(w *bytes.Buffer, kind string, h HitChange) {
 		}
 		return ymd(d)
 	}
-	fmt.Fprintf(w, "| %s | %s | %s | %s | %s | %s | %s |\n", kind, pn, mdEscape(h.Title), mdEscape(h.CurrentAssignee), score, dates(h.Apdt), dates(h.Pbdt))
+	fmt.Fprintf(w, "| %s | %s | %s | %s | %s | %s | %s |\n", mdEscape(kind), pn, mdEscape(h.Title), mdEscape(h.CurrentAssignee), score, dates(h.Apdt), dates(h.Pbdt))
 }
 
 // Printable makes text that came from the API or a file safe to print on a

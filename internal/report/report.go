@@ -96,6 +96,28 @@ type ChangeReport struct {
 type Calls struct {
 	Estimated int  `json:"estimated"`
 	Made      *int `json:"made,omitempty"`
+	// PerDay is, in an offline plan, what the change does to the watch
+	// list's calls per day.
+	PerDay *PerDay `json:"per_day,omitempty"`
+}
+
+// PerDay is an estimate of the watch list's calls per day (each search's
+// pages times its runs a day, on its own interval, else the spec's, else
+// hourly): how the change moves it, the spec's total, and the spec's
+// daily budget (api.max_calls_per_day; 0: none).
+type PerDay struct {
+	Change int `json:"change"`
+	Total  int `json:"total"`
+	Budget int `json:"budget,omitempty"`
+	// Unknown counts the removed or changed searches whose earlier query
+	// is not known (see plan --offline), left out of Change.
+	Unknown int `json:"unknown,omitempty"`
+}
+
+// OverBudget reports whether the spec's calls per day pass its daily
+// budget.
+func (p *PerDay) OverBudget() bool {
+	return p != nil && p.Budget > 0 && p.Total > p.Budget
 }
 
 // NotDoneStopped is the error of an entry left undone because the run
@@ -143,6 +165,10 @@ type SearchChange struct {
 	Dropped []HitChange  `json:"dropped"`
 	// Missing counts hits absent this run but not yet dropped (drop_after).
 	Missing int `json:"missing,omitempty"`
+	// Suppressed counts this run's new and dropped hits that a
+	// not_relevant decision silenced: recorded, never listed in New or
+	// Dropped, never notified.
+	Suppressed int `json:"suppressed"`
 	// RenamedFrom is the search's former name, when it was renamed in the
 	// spec with its query unchanged: its recorded hits carried over.
 	RenamedFrom string `json:"renamed_from,omitempty"`
@@ -154,6 +180,13 @@ type SearchChange struct {
 	// selected by --target or --exclude, untouched by a spec change, or
 	// not due on its own interval.
 	Reason string `json:"reason,omitempty"`
+	// QueryChanges says, in an offline plan, how a rebaselined search's
+	// query changed, field by field ("model 2 → 1", "filters.country
+	// +JP"), when the query its record was made with is known.
+	QueryChanges []string `json:"query_changes,omitempty"`
+	// RetiredUntil is, in an offline plan, until when a removed search's
+	// record is kept for taking back.
+	RetiredUntil *time.Time `json:"retired_until,omitempty"`
 	// Deferred marks an error that is the daily budget
 	// (api.max_calls_per_day) holding the search for the next UTC day: no
 	// call was made, and notifications leave it out, since it would
@@ -175,6 +208,9 @@ type HitChange struct {
 	// Link is the hit's durable link from the spec's links.patent; empty
 	// when the spec sets none.
 	Link string `json:"link"`
+	// Decision is the analyst's verdict on the hit in its search (the
+	// decisions file): relevant or report; "" when none holds.
+	Decision string `json:"decision"`
 }
 
 // ReportChange is one report's part of a change report.
@@ -196,10 +232,29 @@ type ReportChange struct {
 	// Restored marks a report added back to the spec with the request it
 	// had when it was removed: its retired job and file came back.
 	Restored bool `json:"restored,omitempty"`
+	// RetiredUntil is, in an offline plan, until when a removed report's
+	// job and file are kept for taking back.
+	RetiredUntil *time.Time `json:"retired_until,omitempty"`
 	// Deferred marks an error that is the daily budget holding the report
 	// for the next UTC day (see SearchChange.Deferred).
 	Deferred bool `json:"deferred,omitempty"`
+	// Origin says where the report comes from: the spec (OriginSpec), a
+	// search's auto_report (OriginAuto, with Search and Score), or a
+	// decision (OriginDecision).
+	Origin string `json:"origin"`
+	// Search and Score, for an automatic report, are the search whose hit
+	// asked for it and the hit's score in this run's answer (0: not
+	// refreshed in this run).
+	Search string  `json:"search,omitempty"`
+	Score  float64 `json:"score,omitempty"`
 }
+
+// Where a report comes from (ReportChange.Origin).
+const (
+	OriginSpec     = "spec"     // declared in the spec's reports
+	OriginAuto     = "auto"     // a search's auto_report, for a new hit
+	OriginDecision = "decision" // a decision with verdict report
+)
 
 // changed reports whether a search's part counts as a change.
 func (s SearchChange) changed() bool {

@@ -82,9 +82,11 @@ func (r *Runner) checkMaxCalls(sp *spec.Spec, sc *reconciler.Scope) error {
 
 // countCalls puts the calls the run made into its change report and, for
 // an apply under api.max_calls_per_day, adds them to the day's count in the
-// state. A run that made no call leaves the count as it was, even from an
-// earlier day: it means nothing then, and the state stays unwritten.
-func (r *Runner) countCalls(sp *spec.Spec, recorded *state.State, out *reconciler.Outcome, api reconciler.API, before int, started time.Time) {
+// state, with planned, the calls of the saved plan it carries out (which
+// the plan, writing nothing, did not count). A run that made no call leaves
+// the count as it was, even from an earlier day: it means nothing then, and
+// the state stays unwritten.
+func (r *Runner) countCalls(sp *spec.Spec, recorded *state.State, out *reconciler.Outcome, api reconciler.API, before int, started time.Time, planned int) {
 	made := 0
 	if before >= 0 {
 		made = callsSent(api) - before
@@ -93,16 +95,17 @@ func (r *Runner) countCalls(sp *spec.Spec, recorded *state.State, out *reconcile
 	if r.Mode != reconciler.ModeApply {
 		return
 	}
+	spent := made + planned
 	b := recorded.Budget
 	switch {
 	case sp.API.MaxCallsPerDay <= 0:
 		b = nil
-	case made > 0:
+	case spent > 0:
 		today, used := day(started), 0
 		if b != nil && b.Day == today {
 			used = b.Calls
 		}
-		b = &state.Budget{Day: today, Calls: used + made}
+		b = &state.Budget{Day: today, Calls: used + spent}
 	}
 	out.State.Budget = b
 	if made > 0 {

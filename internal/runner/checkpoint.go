@@ -37,14 +37,15 @@ type checkpoints struct {
 	opts     Options
 	count    func(out *reconciler.Outcome) // counts the calls made so far into out
 
+	ls     *lease // the apply's lock, proved by each save
 	every  time.Duration
 	last   time.Time    // the run's start, then the end of the last save
 	saved  *state.State // the state last saved; recorded before one
 	failed bool         // a save failed: said once, tried again all the same
 }
 
-func (r *Runner) newCheckpoints(ctx context.Context, sp *spec.Spec, recorded *state.State, opts Options, started time.Time, count func(*reconciler.Outcome)) *checkpoints {
-	return &checkpoints{r: r, ctx: ctx, sp: sp, recorded: recorded, opts: opts, count: count,
+func (r *Runner) newCheckpoints(ctx context.Context, ls *lease, sp *spec.Spec, recorded *state.State, opts Options, started time.Time, count func(*reconciler.Outcome)) *checkpoints {
+	return &checkpoints{r: r, ctx: ctx, ls: ls, sp: sp, recorded: recorded, opts: opts, count: count,
 		every: MinCheckpointEvery, last: started, saved: recorded}
 }
 
@@ -64,8 +65,9 @@ func (c *checkpoints) Save(out *reconciler.Outcome) {
 		c.last = r.now()
 		return
 	}
-	// Saved even when the run's context ended: what completed is kept.
-	written, err := r.Store.Save(context.WithoutCancel(c.ctx), out.State)
+	// Saved even when the run's context ended, under the lock's proof:
+	// what completed is kept.
+	written, err := c.ls.checkpoint(c.ctx, out)
 	if err == nil {
 		c.saved = out.State
 	}

@@ -21,6 +21,9 @@ type Drawings interface {
 	// Keep ends the step of the apply once its state is saved, and
 	// returns what gathers the pictures of the run's page.
 	Keep(ctx context.Context, out *reconciler.Outcome) func() *report.Page
+	// End ends what Start began once the run is over, whether Keep was
+	// called or not: nothing of the step outlives the run.
+	End()
 	// Plan returns the pictures of a plan's page, fetched for the page
 	// where none is kept, and keeps nothing.
 	Plan(ctx context.Context, sp *spec.Spec, rep *report.ChangeReport) *report.Page
@@ -36,9 +39,12 @@ func (r *Runner) startDrawings(ctx context.Context, sp *spec.Spec, rec *reconcil
 	if r.Mode != reconciler.ModeApply || r.Drawings == nil || opts.ReportsOnly {
 		return func() {}
 	}
-	ctx, stop = context.WithCancel(ctx)
+	ctx, cancel := context.WithCancel(ctx)
 	rec.Observe = r.Drawings.Start(ctx, sp)
-	return stop
+	return func() {
+		cancel()
+		r.Drawings.End()
+	}
 }
 
 // keepDrawings ends the drawings step of an apply once its state is

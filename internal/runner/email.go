@@ -4,7 +4,6 @@ import (
 	"context"
 	"maps"
 	"slices"
-	"strings"
 
 	"github.com/patwatch/patwatch/internal/notify"
 	"github.com/patwatch/patwatch/internal/report"
@@ -12,17 +11,18 @@ import (
 	"github.com/patwatch/patwatch/state"
 )
 
-// MaxEmailPage is the largest HTML part an e-mail gets: past it (a
-// baseline-sized wave of hits, each with its drawing) the message goes as
-// plain text only, which every mail server takes.
+// MaxEmailPage is the largest HTML part an e-mail gets, its inline images
+// counted: past it (a baseline-sized wave of hits, each with its drawing)
+// the message goes as plain text only, which every mail server takes.
 const MaxEmailPage = 8 << 20
 
-// emailPages renders the HTML part of each e-mail of outbox: the HTML
-// report's page of the message's own events, with the query images and
-// the hits' drawings kept. The page comes from the message, not from this
-// run's change report, since a message is resent from the state by a
-// later run; its pictures are those kept when it is sent. "" sends plain
-// text only. It is called from one goroutine per channel.
+// emailPages renders the HTML part of each e-mail of outbox: the e-mail of
+// the message's own events (report.RenderEmail), with the query images
+// and the hits' drawings kept as its inline images. The e-mail comes from
+// the message, not from this run's change report, since a message is
+// resent from the state by a later run; its pictures are those kept when
+// it is sent. nil sends plain text only. It is called from one goroutine
+// per channel.
 func (r *Runner) emailPages(ctx context.Context, sp *spec.Spec, outbox []*state.Message) notify.Pages {
 	named := map[string]bool{}
 	for _, m := range outbox {
@@ -33,21 +33,21 @@ func (r *Runner) emailPages(ctx context.Context, sp *spec.Spec, outbox []*state.
 		}
 	}
 	pictures := r.Drawings.Pages(ctx, sp, slices.Sorted(maps.Keys(named)))
-	return func(m *state.Message) string {
+	return func(m *state.Message) *report.Email {
 		rep := messageReport(m, r.Version)
-		var b strings.Builder
 		page := pictures(rep)
 		page.Notification = true
-		if err := report.RenderHTML(&b, rep, page); err != nil {
+		e, err := report.RenderEmail(rep, page)
+		if err != nil {
 			r.Log.Warn().Err(err).Str("channel", m.Channel).Msg("the e-mail's HTML part was not made; it goes as plain text")
-			return ""
+			return nil
 		}
-		if b.Len() > MaxEmailPage {
-			r.Log.Warn().Str("channel", m.Channel).Int("bytes", b.Len()).
+		if e.Size() > MaxEmailPage {
+			r.Log.Warn().Str("channel", m.Channel).Int("bytes", e.Size()).
 				Msg("the e-mail's HTML part is too large for a mail server; it goes as plain text")
-			return ""
+			return nil
 		}
-		return b.String()
+		return e
 	}
 }
 

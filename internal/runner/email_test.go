@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"context"
 	"crypto/sha256"
-	"encoding/base64"
 	"encoding/hex"
 	"image"
 	"image/color"
@@ -19,6 +18,7 @@ import (
 
 	"github.com/patwatch/patwatch/internal/drawings"
 	"github.com/patwatch/patwatch/internal/notify"
+	"github.com/patwatch/patwatch/internal/report"
 	"github.com/patwatch/patwatch/spec"
 	"github.com/patwatch/patwatch/state"
 )
@@ -86,7 +86,7 @@ func TestEmailPagesOfTwoChannels(t *testing.T) {
 		{ID: "2", Channel: "mail-two", Events: []state.Event{{Kind: notify.KindNew, Search: "b", PatentPN: "PN-B", Title: "Table"}}},
 	}
 	page := r.emailPages(ctx, sp, outbox)
-	pages := make([]string, len(outbox))
+	pages := make([]*report.Email, len(outbox))
 	var wg sync.WaitGroup
 	for i, m := range outbox {
 		wg.Go(func() { pages[i] = page(m) })
@@ -96,10 +96,10 @@ func TestEmailPagesOfTwoChannels(t *testing.T) {
 	if n, l := cache.eachs.Load(), cache.loads.Load(); n != 1 || l != 0 {
 		t.Errorf("the index was read %d times a search at a time and %d times whole; want once, a search at a time", n, l)
 	}
-	data := base64.StdEncoding.EncodeToString(th.Data)
 	for i, p := range pages {
-		if !strings.Contains(p, outbox[i].Events[0].PatentPN) || !strings.Contains(p, data) {
-			t.Errorf("the page of message %s lacks its hit or its drawing:\n%.400s", outbox[i].ID, p)
+		if p == nil || !strings.Contains(p.HTML, outbox[i].Events[0].PatentPN) || len(p.Images) != 1 ||
+			!bytes.Equal(p.Images[0].Data, th.Data) || !strings.Contains(p.HTML, `src="cid:`+p.Images[0].CID+`"`) {
+			t.Errorf("the e-mail of message %s lacks its hit or its drawing: %+v", outbox[i].ID, p)
 		}
 	}
 }

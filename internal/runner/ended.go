@@ -51,6 +51,10 @@ func applyEnded(ctx context.Context, rep *report.ChangeReport) error {
 	if ctx.Err() == nil {
 		return nil
 	}
+	var lost *lockLost
+	if errors.As(context.Cause(ctx), &lost) {
+		return lockLostError(lost)
+	}
 	var de *deadlineError
 	errors.As(context.Cause(ctx), &de)
 	return &interruptedError{deadline: de, done: doneOf(rep)}

@@ -31,33 +31,40 @@ func CheckOut(out string, sp *spec.Spec, k Kept) error {
 	if out == "" {
 		return nil
 	}
-	what := ""
-	if sp.Path != "" && samePath(out, sp.Path) {
-		what = "the spec"
-	}
-	for _, s := range sp.Searches {
-		for _, img := range s.Images {
-			if what == "" && img.Local() && samePath(out, img.Path) {
-				what = "an image of search " + s.Name
-			}
-		}
-	}
-	if what == "" && k.Store.Reserved(out, SandboxAux) {
-		what = "the state file or a file patwatch keeps beside it"
-	}
-	for _, r := range sp.Reports {
-		if what == "" && k.ReportsDir != "" && samePath(out, filepath.Join(k.ReportsDir, r.Name+r.Ext())) {
-			what = "the downloaded file of report " + r.Name
-		}
-	}
-	if d := k.DrawingsDir; what == "" && insideDir(out, d) {
-		what = "in " + d + ", where patwatch keeps the drawings of the HTML report"
-	}
+	what := reservedWhat(out, sp, k)
 	if what == "" {
 		return nil
 	}
 	return hint.Wrap(fmt.Errorf("--out %s is %s: writing the change report there would destroy it; nothing was run", out, what),
 		"name another file for the change report, such as --out change.md")
+}
+
+// reservedWhat says what the file p is when the runs of sp read or keep
+// it; "" for any other file.
+func reservedWhat(p string, sp *spec.Spec, k Kept) string {
+	what := ""
+	if sp.Path != "" && samePath(p, sp.Path) {
+		what = "the spec"
+	}
+	for _, s := range sp.Searches {
+		for _, img := range s.Images {
+			if what == "" && img.Local() && samePath(p, img.Path) {
+				what = "an image of search " + s.Name
+			}
+		}
+	}
+	if what == "" && k.Store.Reserved(p, SandboxAux) {
+		what = "the state file or a file patwatch keeps beside it"
+	}
+	for _, r := range sp.Reports {
+		if what == "" && k.ReportsDir != "" && samePath(p, filepath.Join(k.ReportsDir, r.Name+r.Ext())) {
+			what = "the downloaded file of report " + r.Name
+		}
+	}
+	if d := k.DrawingsDir; what == "" && insideDir(p, d) {
+		what = "in " + d + ", where patwatch keeps the drawings of the HTML report"
+	}
+	return what
 }
 
 // insideDir reports whether the file p is inside dir (or dir itself),
@@ -110,6 +117,25 @@ func CheckResubmit(names []string, sp *spec.Spec) error {
 				advice = "did you mean --resubmit " + best + "?"
 			}
 			return hint.Wrap(fmt.Errorf("--resubmit %s: the spec has no report of that name", n), advice)
+		}
+	}
+	return nil
+}
+
+// CheckRebaseline refuses a --rebaseline name that is no search of the
+// spec.
+func CheckRebaseline(names []string, sp *spec.Spec) error {
+	var searches []string
+	for _, s := range sp.Searches {
+		searches = append(searches, s.Name)
+	}
+	for _, n := range names {
+		if !slices.Contains(searches, n) {
+			advice := "name a search of the spec"
+			if best := spec.Suggest(n, searches); best != "" {
+				advice = "did you mean --rebaseline " + best + "?"
+			}
+			return hint.Wrap(fmt.Errorf("--rebaseline %s: the spec has no search of that name", n), advice)
 		}
 	}
 	return nil

@@ -30,6 +30,7 @@ import (
 // a name.
 type Store interface {
 	Lock(ctx context.Context, command string, timeout time.Duration) (unlock func() error, err error)
+	CheckLock(ctx context.Context) error
 	Load(ctx context.Context) (*state.State, error)
 	Save(ctx context.Context, st *state.State) (written bool, err error)
 	RecordRun(ctx context.Context, run state.RunRecord) error
@@ -80,10 +81,11 @@ type Runner struct {
 	// start of Once; zero: none. At the deadline the run ends as at an
 	// interrupt: what completed is saved, the rest is reported not done.
 	Timeout time.Duration
-	// AllowMassDrop, Resubmit and Credentials are passed to the
+	// AllowMassDrop, Resubmit, Rebaseline and Credentials are passed to the
 	// reconciler (see reconciler.Reconciler).
 	AllowMassDrop bool
 	Resubmit      []string
+	Rebaseline    []string
 	Credentials   string
 	// Drawings, when set, keeps the drawings of hits for HTML reports
 	// (drawings.go); nil: no drawing is fetched.
@@ -119,6 +121,9 @@ type Options struct {
 	// CheckNames refuses a Select name that is no entry of the spec and
 	// no record of the state (names given on the command line).
 	CheckNames bool
+
+	// saved is what the run does for a saved plan (saved.go).
+	saved *saving
 }
 
 // Once runs one plan, offline plan or apply of sp, as r.Mode says. The
@@ -138,15 +143,19 @@ func (r *Runner) Once(ctx context.Context, sp *spec.Spec, opts Options) (*report
 		ctx, cancel = context.WithTimeoutCause(ctx, r.Timeout, &deadlineError{timeout: r.Timeout})
 		defer cancel()
 	}
+	var ls *lease // an apply's lock (lease.go)
 	if r.Mode == reconciler.ModeApply {
-		unlock, err := r.lock(ctx)
-		if err != nil {
+		var err error
+		if ctx, ls, err = r.takeLease(ctx); err != nil {
 			return nil, err
 		}
-		defer unlock()
+		defer ls.release()
 	}
 	recorded, err := r.Store.Load(ctx)
 	if err != nil {
+		return nil, err
+	}
+	if err := opts.saved.check(recorded); err != nil {
 		return nil, err
 	}
 	if err := r.checkSandbox(ctx, recorded); err != nil {
@@ -165,13 +174,16 @@ func (r *Runner) Once(ctx context.Context, sp *spec.Spec, opts Options) (*report
 	}
 	defer release()
 
-	rec := r.newReconciler(api, sp)
+	rec := r.newReconciler(ls.fence(api), sp)
+	rec.Record = opts.saved.recording()
 	stopDrawings := r.startDrawings(ctx, sp, rec, opts)
 	defer stopDrawings()
 	sent := callsSent(api)
-	count := func(out *reconciler.Outcome) { r.countCalls(sp, recorded, out, api, sent, started) }
+	count := func(out *reconciler.Outcome) {
+		r.countCalls(sp, recorded, out, api, sent, started, opts.saved.callsBefore())
+	}
 	if r.Mode == reconciler.ModeApply {
-		rec.Checkpoints = r.newCheckpoints(ctx, sp, recorded, opts, started, count)
+		rec.Checkpoints = r.newCheckpoints(ctx, ls, sp, recorded, opts, started, count)
 	}
 	out := rec.Run(ctx, sc)
 	count(out)
@@ -180,7 +192,7 @@ func (r *Runner) Once(ctx context.Context, sp *spec.Spec, opts Options) (*report
 		r.PlanPictures(ctx, sp, out.Report)
 		return out.Report, planEnded(ctx)
 	}
-	return r.finishApply(ctx, sp, recorded, out, opts, started)
+	return r.finishApply(ctx, ls, sp, recorded, out, opts, started)
 }
 
 // planOffline is an offline plan: it reads the state without its lock and
@@ -199,7 +211,7 @@ func (r *Runner) planOffline(ctx context.Context, sp *spec.Spec, opts Options) (
 		r.Log.Warn().Int("estimated", sc.Estimate()).Int("max_calls", limit).
 			Msg("the apply this plan previews could make more calls than api.max_calls allows, and would be refused; narrow it with --target or raise api.max_calls")
 	}
-	rep := reconciler.PlanOffline(sc)
+	rep := reconciler.PlanOffline(sc, r.priorQueries(ctx, sp, recorded))
 	r.stamp(rep, opts)
 	r.PlanPictures(ctx, sp, rep)
 	return rep, nil
@@ -246,6 +258,7 @@ func (r *Runner) newReconciler(api reconciler.API, sp *spec.Spec) *reconciler.Re
 		Now:           r.Now,
 		AllowMassDrop: r.AllowMassDrop,
 		Resubmit:      r.Resubmit,
+		Rebaseline:    r.Rebaseline,
 		Credentials:   r.Credentials,
 	}
 	return rec
@@ -253,10 +266,10 @@ func (r *Runner) newReconciler(api reconciler.API, sp *spec.Spec) *reconciler.Re
 
 // finishApply keeps what an apply found: it saves the state, adds the run
 // to the store's history, keeps the drawings and delivers the outbox.
-func (r *Runner) finishApply(ctx context.Context, sp *spec.Spec, recorded *state.State, out *reconciler.Outcome, opts Options, started time.Time) (*report.ChangeReport, error) {
+func (r *Runner) finishApply(ctx context.Context, ls *lease, sp *spec.Spec, recorded *state.State, out *reconciler.Outcome, opts Options, started time.Time) (*report.ChangeReport, error) {
 	r.prepareSave(sp, recorded, out)
 	if keeps(recorded, out.State) {
-		if err := r.save(ctx, out, started); err != nil {
+		if err := r.save(ctx, ls, out, started); err != nil {
 			return out.Report, err
 		}
 	}
@@ -280,9 +293,9 @@ func keeps(recorded, next *state.State) bool {
 }
 
 // save saves an apply's outcome and adds the run to the store's history.
-func (r *Runner) save(ctx context.Context, out *reconciler.Outcome, started time.Time) error {
+func (r *Runner) save(ctx context.Context, ls *lease, out *reconciler.Outcome, started time.Time) error {
 	// Saved even when ctx ended: what completed is kept.
-	written, err := r.Store.Save(context.WithoutCancel(ctx), out.State)
+	written, err := ls.save(ctx, out)
 	if err != nil {
 		return &notSaved{err: err}
 	}

@@ -46,6 +46,7 @@ func (m *memStore) Save(ctx context.Context, st *state.State) (bool, error) {
 	m.saves = append(m.saves, st)
 	return true, nil
 }
+func (m *memStore) CheckLock(context.Context) error                  { return nil }
 func (m *memStore) RecordRun(context.Context, state.RunRecord) error { return nil }
 func (m *memStore) ReadAux(context.Context, string) ([]byte, error)  { return nil, fs.ErrNotExist }
 func (m *memStore) WriteAux(context.Context, string, []byte) error   { return nil }

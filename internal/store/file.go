@@ -33,6 +33,10 @@ func openFile(path string) (*fileStore, error) {
 
 func (s *fileStore) Kind() string { return "state file" }
 
+// CheckLock is nil: the lock file's lock lasts as long as the process that
+// holds it.
+func (s *fileStore) CheckLock(context.Context) error { return nil }
+
 func (s *fileStore) Missing() error {
 	return hint.Wrap(notExist{fmt.Errorf("%s does not exist", s.Path)}, "'patwatch apply' creates it; name another with --state")
 }

@@ -58,6 +58,14 @@ type Store interface {
 	// refusal), waiting up to timeout (zero: try once), and returns the
 	// function that releases it.
 	Lock(ctx context.Context, command string, timeout time.Duration) (unlock func() error, err error)
+	// CheckLock proves that the lock Lock took is still held, for a run
+	// about to make a paid call: nil while it is (or when the store holds
+	// none), an error matching state.ErrLockLost once it is not. A lock
+	// that a database holds for a session is lost when the database
+	// restarts or ends the session; a store that loses its lock refuses
+	// to Save under it. A state file's lock lasts as long as its holder's
+	// process: nil.
+	CheckLock(ctx context.Context) error
 	// LockWatch takes the lock a watch holds for its lifetime, so that a
 	// second watch on the same state is refused, naming the first: it
 	// waits up to timeout (zero: tries once), as Lock does, and a standby

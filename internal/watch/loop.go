@@ -330,11 +330,16 @@ func (l *Loop) reload(sig signaller) (changed bool, err error) {
 	return true, err
 }
 
-// watchedFiles are the spec and the local images of the last good spec.
+// watchedFiles are the spec, and the decisions file and local images of
+// the last good spec. A save of the decisions file reloads the spec and
+// touches no entry (Touched): the next runs follow the new decisions.
 func (l *Loop) watchedFiles() []string {
 	files := []string{l.SpecPath}
 	if l.spec == nil {
 		return files
+	}
+	if l.spec.Decisions != nil {
+		files = append(files, l.spec.Decisions.Path)
 	}
 	seen := map[string]bool{}
 	for _, s := range l.spec.Searches {

@@ -23,6 +23,9 @@ type LockedError struct {
 	Holder      state.LockInfo // valid if HolderKnown
 	HolderKnown bool           // false if the lock file could not be read
 	Watch       bool           // the lock is the one a running watch holds for its lifetime
+	// Waited is how long the refused Lock waited for the holder (its
+	// timeout); zero when it tried once.
+	Waited time.Duration
 }
 
 func (e *LockedError) Error() string {
@@ -43,8 +46,11 @@ func (e *LockedError) Is(target error) bool { return target == state.ErrLocked }
 
 // Hint says what to do.
 func (e *LockedError) Hint() string {
-	if e.Watch {
+	switch {
+	case e.Watch:
 		return "one watch per state: stop that one first, give this one another --state, or start it with --standby to take over when that one ends"
+	case e.Waited > 0:
+		return state.LockWaitedHint(e.Waited)
 	}
 	return "wait for that run to finish, or pass --lock-timeout (for example --lock-timeout 10m) to wait for it"
 }
@@ -152,7 +158,7 @@ func (lk Locker) Lock(ctx context.Context, statePath, command string, timeout ti
 		}
 		left := deadline.Sub(now())
 		if left <= 0 {
-			return nil, lockedError(statePath, path)
+			return nil, lockedError(statePath, path, timeout)
 		}
 		if err := wait(ctx, min(poll, left)); err != nil {
 			return nil, fmt.Errorf("lock state %s: %w", statePath, err)
@@ -203,9 +209,10 @@ func writeInfo(path string, info state.LockInfo) error {
 	return err
 }
 
-// lockedError reads who holds the lock at lockPath.
-func lockedError(statePath, lockPath string) error {
-	e := &LockedError{Path: statePath}
+// lockedError reads who holds the lock at lockPath, after a wait of
+// waited.
+func lockedError(statePath, lockPath string, waited time.Duration) error {
+	e := &LockedError{Path: statePath, Waited: waited}
 	if b, err := os.ReadFile(lockPath); err == nil {
 		var info state.LockInfo
 		if json.Unmarshal(b, &info) == nil && info.PID != 0 {

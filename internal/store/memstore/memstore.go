@@ -123,6 +123,7 @@ type LockedError struct {
 	State  string
 	Holder state.LockInfo
 	Watch  bool
+	Waited time.Duration // how long the refused Lock waited
 }
 
 func (e *LockedError) Error() string {
@@ -139,6 +140,9 @@ func (e *LockedError) Is(target error) bool { return target == state.ErrLocked }
 
 // Hint says what to do.
 func (e *LockedError) Hint() string {
+	if e.Waited > 0 {
+		return state.LockWaitedHint(e.Waited)
+	}
 	return "wait for that run to finish, or pass a longer lock timeout"
 }
 
@@ -146,6 +150,9 @@ func (e *LockedError) Hint() string {
 func (s *Store) Lock(ctx context.Context, command string, timeout time.Duration) (func() error, error) {
 	return s.lock(ctx, kindState, command, timeout)
 }
+
+// CheckLock is nil: a lock in memory lasts until it is released.
+func (s *Store) CheckLock(context.Context) error { return nil }
 
 // LockWatch takes the lock of a watch, waiting up to timeout for its
 // holder.
@@ -173,7 +180,7 @@ func (s *Store) lock(ctx context.Context, kind, command string, timeout time.Dur
 		}
 		freed := s.db.freed
 		s.db.mu.Unlock()
-		refused := &LockedError{State: s.String(), Holder: held.info, Watch: kind == kindWatch}
+		refused := &LockedError{State: s.String(), Holder: held.info, Watch: kind == kindWatch, Waited: max(timeout, 0)}
 		if timeout <= 0 {
 			return nil, refused
 		}

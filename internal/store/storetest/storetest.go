@@ -308,6 +308,13 @@ func exclusiveLock(t *testing.T, b Backend, name string) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	// A lock held proves itself; a store that holds none has nothing to prove.
+	if err := x.CheckLock(ctx); err != nil {
+		t.Errorf("CheckLock of a held lock: %v", err)
+	}
+	if err := y.CheckLock(ctx); err != nil {
+		t.Errorf("CheckLock of a store that holds no lock: %v", err)
+	}
 	_, err = y.Lock(ctx, "apply", 0)
 	checkRefusal(t, err, "apply", os.Getpid())
 	_, err = y.Lock(ctx, "apply", 50*time.Millisecond)
