@@ -95,7 +95,7 @@ func applyWithDrawings(b *testing.B, c strictRun, reachable bool) (wall, took ti
 		}}
 	start := time.Now()
 	code := runEnv(context.Background(), e, []string{"apply", "-f", specPath, "--state", filepath.Join(dir, "state.json"),
-		"--format", "json", "--log-format", "json"})
+		"--format", "json", "--log-format", "json", "--log-level", "info"})
 	wall = time.Since(start)
 	var rep report.ChangeReport
 	if err := json.Unmarshal(stdout.Bytes(), &rep); err != nil || code != exitOK {
@@ -110,6 +110,9 @@ func applyWithDrawings(b *testing.B, c strictRun, reachable bool) (wall, took ti
 			took, _ = time.ParseDuration(ev.Took)
 			fetched, failed = *ev.Fetched, *ev.Failed
 		}
+	}
+	if fetched+failed != 3*c.searches {
+		b.Fatalf("the run fetched %d and failed %d drawings, not the %d of its searches:\n%s", fetched, failed, 3*c.searches, stderr.String())
 	}
 	return wall, took, fetched, failed
 }
