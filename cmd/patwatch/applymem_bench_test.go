@@ -8,7 +8,6 @@ import (
 	"fmt"
 	"io"
 	"io/fs"
-	"net/http/httptest"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -19,8 +18,6 @@ import (
 	"sync"
 	"testing"
 	"time"
-
-	"github.com/patwatch/patwatch/internal/patsnap/fake"
 )
 
 // BenchmarkApplyNoChangeMemory is issue 11.4's other half, measured from
@@ -40,41 +37,13 @@ import (
 //	PATWATCH_MEM_BINS=/tmp/mem-bin/new-patwatch,/tmp/mem-bin/base-patwatch \
 //	  go test -run '^$' -bench ApplyNoChangeMemory -benchtime 1x -timeout 40m ./cmd/patwatch
 func BenchmarkApplyNoChangeMemory(b *testing.B) {
-	binsEnv := os.Getenv("PATWATCH_MEM_BINS")
-	if binsEnv == "" {
-		b.Skip("set PATWATCH_MEM_BINS=/path/a,/path/b to patwatch binaries to measure")
-	}
-	if _, err := os.Stat("/usr/bin/time"); err != nil {
-		b.Skipf("GNU time is needed: %v", err)
-	}
-	bins := strings.Split(binsEnv, ",")
+	bins := memBins(b, "PATWATCH_MEM_BINS")
 	searches, rounds := memEnvInt(b, "PATWATCH_MEM_SEARCHES", 1000), memEnvInt(b, "PATWATCH_MEM_ROUNDS", 3)
 	for b.Loop() {
-		dir := b.TempDir()
-		api := fake.New(fake.Options{APIKeys: []string{testAPIKey}})
-		srv := httptest.NewServer(api)
-		b.Cleanup(srv.Close)
-		specPath := filepath.Join(dir, "patwatch.yaml")
-		if err := os.WriteFile(specPath, []byte(memSpec(searches)), 0o644); err != nil {
-			b.Fatal(err)
-		}
-		env := append(os.Environ(), "PATSNAP_BASE_URL="+srv.URL, "PATSNAP_API_KEY="+testAPIKey,
-			"PATWATCH_CACHE_DIR="+filepath.Join(dir, "cache"))
-		pristine := filepath.Join(dir, "pristine")
-		if err := os.Mkdir(pristine, 0o755); err != nil {
-			b.Fatal(err)
-		}
-
-		base := memRun(b, bins[0], env, "", specPath, filepath.Join(pristine, "state.json"))
-		if base.code != exitChanged {
-			b.Fatalf("baseline apply by %s exited %d, want %d (changed)\n%s", bins[0], base.code, exitChanged, base.stderr)
-		}
-		fi, err := os.Stat(filepath.Join(pristine, "state.json"))
-		if err != nil {
-			b.Fatal(err)
-		}
+		m := newMemBench(b, bins[0], searches)
+		api, env, specPath, pristine := m.api, m.env, m.specPath, m.pristine
 		format := "?"
-		if f, err := os.Open(filepath.Join(pristine, "state.json")); err == nil {
+		if f, err := os.Open(m.pristineState()); err == nil {
 			head := make([]byte, 64)
 			n, _ := f.Read(head)
 			if m := memFormat.FindSubmatch(head[:n]); m != nil {
@@ -83,7 +52,7 @@ func BenchmarkApplyNoChangeMemory(b *testing.B) {
 			f.Close()
 		}
 		memSay("machine: NumCPU %d; %d searches × 1,000 hits; baseline by %s in %s, state %d bytes (%.1f MB), format %s",
-			runtime.NumCPU(), searches, bins[0], base.wall, fi.Size(), float64(fi.Size())/1e6, format)
+			runtime.NumCPU(), searches, bins[0], m.base.wall, m.size, m.sizeMB(), format)
 
 		_ = fs.WalkDir(os.DirFS(pristine), ".", func(p string, d fs.DirEntry, err error) error {
 			if err == nil && !d.IsDir() {
@@ -96,20 +65,14 @@ func BenchmarkApplyNoChangeMemory(b *testing.B) {
 
 		for round := 1; round <= rounds; round++ {
 			for _, bin := range bins {
-				runDir := filepath.Join(dir, "run")
-				if err := os.RemoveAll(runDir); err != nil {
-					b.Fatal(err)
-				}
-				if err := os.CopyFS(runDir, os.DirFS(pristine)); err != nil {
-					b.Fatal(err)
-				}
+				statePath := m.fresh(b)
 				api.ResetRequests()
 				load := memLoadavg()
 				trace := ""
 				if keep := os.Getenv("PATWATCH_MEM_KEEP"); keep != "" && os.Getenv("PATWATCH_MEM_TRACE") != "" {
 					trace = filepath.Join(keep, fmt.Sprintf("round%d-%s.trace", round, filepath.Base(bin)))
 				}
-				r := memRun(b, bin, env, trace, specPath, filepath.Join(runDir, "state.json"))
+				r := memRun(b, bin, env, trace, specPath, statePath)
 				calls := len(api.Requests())
 				if r.code != exitOK {
 					b.Fatalf("no-change apply by %s exited %d, want 0\n%s", bin, r.code, r.stderr)
@@ -124,13 +87,13 @@ func BenchmarkApplyNoChangeMemory(b *testing.B) {
 					}
 				}
 				memSay("round %d %-16s load %s  state %.1f MB  peak RSS %d kB (%.0f MB)  RSS/state %.2f  wall %s  calls %d  drawings failed %s",
-					round, filepath.Base(bin), load, float64(fi.Size())/1e6, r.rssKB, float64(r.rssKB)*1024/1e6,
-					float64(r.rssKB)*1024/float64(fi.Size()), r.wall, calls, memFailed(r.stderr))
+					round, filepath.Base(bin), load, m.sizeMB(), r.rssKB, float64(r.rssKB)*1024/1e6,
+					float64(r.rssKB)*1024/float64(m.size), r.wall, calls, memFailed(r.stderr))
 				// The floor: the same state loaded and compared with the
 				// spec by an offline plan, which calls no API and saves nothing.
-				p := memTime(b, bin, env, "", "plan", "--offline", "-f", specPath, "--state", filepath.Join(runDir, "state.json"), "--format", "json", "--log-format", "json")
+				p := memTime(b, bin, env, "", "plan", "--offline", "-f", specPath, "--state", statePath, "--format", "json", "--log-format", "json")
 				memSay("        %-16s plan --offline: exit %d  peak RSS %d kB (%.0f MB)  RSS/state %.2f  wall %s",
-					filepath.Base(bin), p.code, p.rssKB, float64(p.rssKB)*1024/1e6, float64(p.rssKB)*1024/float64(fi.Size()), p.wall)
+					filepath.Base(bin), p.code, p.rssKB, float64(p.rssKB)*1024/1e6, float64(p.rssKB)*1024/float64(m.size), p.wall)
 			}
 		}
 	}

@@ -4,7 +4,6 @@ import (
 	"fmt"
 	"hash/fnv"
 	"maps"
-	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"runtime"
@@ -14,7 +13,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/patwatch/patwatch/internal/patsnap/fake"
 	"github.com/patwatch/patwatch/state/filestore"
 )
 
@@ -31,42 +29,18 @@ import (
 //	PATWATCH_DECISIONS_BIN=/tmp/bin/patwatch \
 //	  go test -run '^$' -bench Decisions -benchtime 1x -timeout 60m ./cmd/patwatch
 func BenchmarkDecisions(b *testing.B) {
-	bin := os.Getenv("PATWATCH_DECISIONS_BIN")
-	if bin == "" {
-		b.Skip("set PATWATCH_DECISIONS_BIN to a patwatch binary to measure")
-	}
+	bin := memBins(b, "PATWATCH_DECISIONS_BIN")[0]
 	searches, rounds := memEnvInt(b, "PATWATCH_MEM_SEARCHES", 1000), memEnvInt(b, "PATWATCH_MEM_ROUNDS", 2)
 	n := memEnvInt(b, "PATWATCH_DECISIONS", 10_000)
 	for b.Loop() {
-		dir := b.TempDir()
-		api := fake.New(fake.Options{APIKeys: []string{testAPIKey}})
-		srv := httptest.NewServer(api)
-		b.Cleanup(srv.Close)
-		specPath := filepath.Join(dir, "patwatch.yaml")
-		if err := os.WriteFile(specPath, []byte(memSpec(searches)), 0o644); err != nil {
-			b.Fatal(err)
-		}
-		env := append(os.Environ(), "PATSNAP_BASE_URL="+srv.URL, "PATSNAP_API_KEY="+testAPIKey,
-			"PATWATCH_CACHE_DIR="+filepath.Join(dir, "cache"))
-		pristine := filepath.Join(dir, "pristine")
-		if err := os.Mkdir(pristine, 0o755); err != nil {
-			b.Fatal(err)
-		}
-		if r := memRun(b, bin, env, "", specPath, filepath.Join(pristine, "state.json")); r.code != exitChanged {
-			b.Fatalf("baseline: exit %d\n%s", r.code, memTail(r.stderr))
-		}
-		decisions := benchNewHits(b, filepath.Join(pristine, "state.json"), n)
+		m := newMemBench(b, bin, searches)
+		env, specPath, dir := m.env, m.specPath, m.dir
+		decisions := benchNewHits(b, m.pristineState(), n)
 		decisionsPath := filepath.Join(dir, "patwatch.decisions.yaml")
 		memSay("machine: NumCPU %d; %d searches × 1,000 hits; %d decisions (%d bytes)", runtime.NumCPU(), searches, strings.Count(string(decisions), "verdict:"), len(decisions))
 		for round := 1; round <= rounds; round++ {
 			for _, with := range []bool{false, true} {
-				runDir := filepath.Join(dir, "run")
-				if err := os.RemoveAll(runDir); err != nil {
-					b.Fatal(err)
-				}
-				if err := os.CopyFS(runDir, os.DirFS(pristine)); err != nil {
-					b.Fatal(err)
-				}
+				statePath := m.fresh(b)
 				os.Remove(decisionsPath)
 				label := "without decisions"
 				if with {
@@ -75,7 +49,6 @@ func BenchmarkDecisions(b *testing.B) {
 						b.Fatal(err)
 					}
 				}
-				statePath := filepath.Join(runDir, "state.json")
 				load := memLoadavg()
 				r := memRun(b, bin, env, "", specPath, statePath)
 				if r.code != exitOK || memChangedHits(b, r.stdout) != 0 {

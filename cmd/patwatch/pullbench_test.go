@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"fmt"
 	"io"
 	"os"
 	"path/filepath"
@@ -21,12 +20,7 @@ import (
 //	go test -run '^$' -bench StatePull -benchtime 3x ./cmd/patwatch
 //	/usr/bin/time -f '%e s %M KB' patwatch state pull --state STATE > /dev/null
 func BenchmarkStatePull(b *testing.B) {
-	searches := 1000
-	if s := os.Getenv("PATWATCH_BENCH_SEARCHES"); s != "" {
-		if _, err := fmt.Sscan(s, &searches); err != nil {
-			b.Fatalf("PATWATCH_BENCH_SEARCHES: %v", err)
-		}
-	}
+	searches := benchSearches(b, 1000)
 	dir := b.TempDir()
 	path := filepath.Join(dir, "patwatch.state.json")
 	writeBigState(b, path, searches)

@@ -1,13 +1,10 @@
 package main
 
 import (
-	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"runtime"
 	"testing"
-
-	"github.com/patwatch/patwatch/internal/patsnap/fake"
 )
 
 // BenchmarkApplySavedPlanMemory is issue 24's measure of apply FILE on a
@@ -22,49 +19,14 @@ import (
 //	PATWATCH_MEM_BIN=/tmp/mem-bin/patwatch \
 //	  go test -run '^$' -bench ApplySavedPlanMemory -benchtime 1x -timeout 60m ./cmd/patwatch
 func BenchmarkApplySavedPlanMemory(b *testing.B) {
-	bin := os.Getenv("PATWATCH_MEM_BIN")
-	if bin == "" {
-		b.Skip("set PATWATCH_MEM_BIN to a patwatch binary to measure")
-	}
-	if _, err := os.Stat("/usr/bin/time"); err != nil {
-		b.Skipf("GNU time is needed: %v", err)
-	}
+	bin := memBins(b, "PATWATCH_MEM_BIN")[0]
 	searches, rounds := memEnvInt(b, "PATWATCH_MEM_SEARCHES", 1000), memEnvInt(b, "PATWATCH_MEM_ROUNDS", 1)
 	for b.Loop() {
-		dir := b.TempDir()
-		api := fake.New(fake.Options{APIKeys: []string{testAPIKey}})
-		srv := httptest.NewServer(api)
-		b.Cleanup(srv.Close)
-		specPath := filepath.Join(dir, "patwatch.yaml")
-		if err := os.WriteFile(specPath, []byte(memSpec(searches)), 0o644); err != nil {
-			b.Fatal(err)
-		}
-		env := append(os.Environ(), "PATSNAP_BASE_URL="+srv.URL, "PATSNAP_API_KEY="+testAPIKey,
-			"PATWATCH_CACHE_DIR="+filepath.Join(dir, "cache"))
-		pristine := filepath.Join(dir, "pristine")
-		if err := os.Mkdir(pristine, 0o755); err != nil {
-			b.Fatal(err)
-		}
-		if base := memRun(b, bin, env, "", specPath, filepath.Join(pristine, "state.json")); base.code != exitChanged {
-			b.Fatalf("baseline apply exited %d\n%s", base.code, base.stderr)
-		}
-		fi, err := os.Stat(filepath.Join(pristine, "state.json"))
-		if err != nil {
-			b.Fatal(err)
-		}
-		memSay("machine: NumCPU %d; %d searches × 1,000 hits; state %.1f MB", runtime.NumCPU(), searches, float64(fi.Size())/1e6)
-		fresh := func() string {
-			run := filepath.Join(dir, "run")
-			if err := os.RemoveAll(run); err != nil {
-				b.Fatal(err)
-			}
-			if err := os.CopyFS(run, os.DirFS(pristine)); err != nil {
-				b.Fatal(err)
-			}
-			return filepath.Join(run, "state.json")
-		}
+		m := newMemBench(b, bin, searches)
+		api, env, specPath, dir := m.api, m.env, m.specPath, m.dir
+		memSay("machine: NumCPU %d; %d searches × 1,000 hits; state %.1f MB", runtime.NumCPU(), searches, m.sizeMB())
 		for round := 1; round <= rounds; round++ {
-			state := fresh()
+			state := m.fresh(b)
 			planFile := filepath.Join(dir, "p.plan")
 			api.ResetRequests()
 			p := memTime(b, bin, env, "", "plan", "-f", specPath, "--state", state, "--format", "json", "--log-format", "json", "--save", planFile)
@@ -81,7 +43,7 @@ func BenchmarkApplySavedPlanMemory(b *testing.B) {
 			memSay("round %d  load %s  plan --save: peak RSS %.0f MB, wall %s, %d calls, plan file %d bytes;  apply FILE: peak RSS %.0f MB, wall %s, %d calls",
 				round, memLoadavg(), float64(p.rssKB)*1024/1e6, p.wall, planCalls, pf.Size(), float64(a.rssKB)*1024/1e6, a.wall, len(api.Requests()))
 			api.ResetRequests()
-			o := memRun(b, bin, env, "", specPath, fresh())
+			o := memRun(b, bin, env, "", specPath, m.fresh(b))
 			memSay("         load %s  apply (no plan): exit %d, peak RSS %.0f MB, wall %s, %d calls",
 				memLoadavg(), o.code, float64(o.rssKB)*1024/1e6, o.wall, len(api.Requests()))
 		}

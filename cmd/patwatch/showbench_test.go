@@ -22,12 +22,7 @@ import (
 //
 //	go test -run '^$' -bench Show -benchtime 3x ./cmd/patwatch
 func BenchmarkShow(b *testing.B) {
-	searches := 1000
-	if s := os.Getenv("PATWATCH_BENCH_SEARCHES"); s != "" {
-		if _, err := fmt.Sscan(s, &searches); err != nil {
-			b.Fatalf("PATWATCH_BENCH_SEARCHES: %v", err)
-		}
-	}
+	searches := benchSearches(b, 1000)
 	dir := b.TempDir()
 	path := filepath.Join(dir, "patwatch.state.json")
 	writeBigState(b, path, searches)
