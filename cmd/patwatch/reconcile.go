@@ -58,9 +58,6 @@ type reconcileFlags struct {
 // enough that a run hung on a dead connection ends the same morning.
 const defaultTimeout = 30 * time.Minute
 
-// reportFormats are the change report formats plan, apply and watch print.
-var reportFormats = []string{report.FormatText, report.FormatJSON, report.FormatMarkdown, report.FormatHTML}
-
 // addReconcileFlags registers the flags a command takes; which ones is the
 // command's synopsis in the contract. Help and completion list whatever is
 // registered here.
@@ -72,7 +69,7 @@ func addReconcileFlags(fs *flag.FlagSet, cmd string) *reconcileFlags {
 	}
 	fs.StringVar(&f.spec, "f", defaultSpec, specUsage)
 	fs.StringVar(&f.state, "state", "", "the state `FILE`, or a postgres:// URL (default: $PATWATCH_STATE, else patwatch.state.json beside the spec)")
-	flagvalue.ChoiceVar(fs, &f.format, "format", report.FormatText, "format", reportFormats,
+	flagvalue.ChoiceVar(fs, &f.format, "format", report.FormatText, "format", report.Formats(),
 		"change report format (html: one self-contained page with the drawings)")
 	fs.BoolVar(&f.sandbox, "sandbox", false, "serve the PatSnap API from the built-in simulation: no credentials, no network")
 	drawingsDirVar(fs, &f.drawingsDir)

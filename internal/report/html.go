@@ -17,9 +17,6 @@ import (
 	"time"
 )
 
-// FormatHTML is the self-contained HTML page of a change report.
-const FormatHTML = "html"
-
 //go:embed html/page.tmpl html/style.css html/email.tmpl
 var htmlFiles embed.FS
 

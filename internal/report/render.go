@@ -2,70 +2,13 @@ package report
 
 import (
 	"bytes"
-	"encoding/json"
 	"fmt"
-	"io"
 	"net/url"
 	"strconv"
 	"strings"
 	"time"
 	"unicode"
 )
-
-// Formats a change report renders to.
-const (
-	FormatText     = "text"
-	FormatJSON     = "json"
-	FormatMarkdown = "markdown"
-)
-
-// Render writes the change report in format: text for a terminal, markdown
-// for a pull-request comment or an artifact, json (indented) for programs.
-func Render(w io.Writer, c *ChangeReport, format string) error {
-	var buf bytes.Buffer
-	if err := render(&buf, c, format, "  "); err != nil {
-		return err
-	}
-	_, err := w.Write(buf.Bytes())
-	return err
-}
-
-// RenderStream writes the change report as one of a stream of them, as
-// watch mode prints one per run: json on one line (JSON Lines), text and
-// markdown followed by a blank line.
-func RenderStream(w io.Writer, c *ChangeReport, format string) error {
-	var buf bytes.Buffer
-	if err := render(&buf, c, format, ""); err != nil {
-		return err
-	}
-	if format != FormatJSON {
-		buf.WriteString("\n")
-	}
-	_, err := w.Write(buf.Bytes())
-	return err
-}
-
-// render writes c in format to buf; indent indents JSON ("": one line).
-func render(buf *bytes.Buffer, c *ChangeReport, format, indent string) error {
-	switch format {
-	case FormatText:
-		renderText(buf, c)
-	case FormatMarkdown:
-		if c.Command == "plan" {
-			renderMarkdownPlan(buf, c)
-		} else {
-			renderMarkdown(buf, c)
-		}
-	case FormatJSON:
-		enc := json.NewEncoder(buf)
-		enc.SetEscapeHTML(false)
-		enc.SetIndent("", indent)
-		return enc.Encode(c)
-	default:
-		return fmt.Errorf("unknown format %q (want text, json or markdown)", format)
-	}
-	return nil
-}
 
 // Summary is the one-line tally of a change report.
 func Summary(c *ChangeReport) string {

@@ -1,10 +1,11 @@
 // Package report is the change report of a run: what each search and
 // report did, as typed statuses, what of it failed (Failure), and the
-// renderers that turn it into text, markdown, JSON (Render, RenderStream)
-// or an HTML page (RenderHTML); RenderGallery draws every hit a state holds.
-// The reconciler builds a ChangeReport; commands render it. A new format is
-// one renderer file here and its case in render. The notification digests
-// are notify's.
+// renderers that turn it into text, markdown, JSON or an HTML page (Render,
+// RenderStream; RenderHTML for the page with the drawings); RenderGallery
+// draws every hit a state holds. The reconciler builds a ChangeReport;
+// commands render it. A new format is one renderer file here and its row in
+// formats (formats.go), from which --format lists its choices (Formats).
+// The notification digests are notify's.
 package report
 
 import "time"
