@@ -2,8 +2,11 @@ package spec
 
 import (
 	"errors"
+	"net/url"
 	"strings"
 	"testing"
+
+	"github.com/patwatch/patwatch/internal/hint"
 )
 
 // teamsURL is shoutrrr's documented example of a Teams webhook.
@@ -96,5 +99,64 @@ func TestChannelURLIsCheckedAtLoad(t *testing.T) {
 	src := head + "  - name: team\n    url_env: PATWATCH_NOTIFY_TEAM\n"
 	if _, err := Parse("patwatch.yaml", []byte(src)); err != nil {
 		t.Errorf("a URL in the environment: %v", err)
+	}
+}
+
+// A scheme shoutrrr has no service for, with a rule of its own, as a
+// sender file of internal/notify registers one.
+func init() { RegisterChannelScheme("Pigeon+Test", checkPigeon) }
+
+func checkPigeon(u *url.URL) error {
+	if u.Host == "" {
+		return hint.Wrap(errors.New("names no loft"), "write pigeon+test://LOFT")
+	}
+	return nil
+}
+
+// TestRegisteredChannelScheme: a registered scheme's URLs pass its rule
+// (any case) and the port's, are no webhook, and come back refused as a
+// *URLError with the rule's reason and hint; a misspelt scheme is offered
+// it.
+func TestRegisteredChannelScheme(t *testing.T) {
+	tests := []struct {
+		url, err, hint string
+	}{
+		{"pigeon+test://loft", "", ""},
+		{"PIGEON+TEST://loft", "", ""},
+		{"pigeon+test:///no-loft", "names no loft", "write pigeon+test://LOFT"},
+		{"pigeon+test://loft:99999", "port 99999", "port"},
+		{"pidgeon+test://loft", "has scheme pidgeon://", "did you mean pigeon+test://? patwatch also sends to pigeon+test; webhooks are https://"},
+	}
+	for _, tt := range tests {
+		webhook, err := CheckChannelURL(tt.url)
+		var ue *URLError
+		switch {
+		case tt.err == "" && err != nil:
+			t.Errorf("%s: %v", tt.url, err)
+		case tt.err == "":
+		case !errors.As(err, &ue) || !strings.Contains(ue.Error(), tt.err) || !strings.Contains(ue.Hint(), tt.hint):
+			t.Errorf("%s: error %v (hint %q), want a *URLError with %q (hint %q)", tt.url, err, hint.Of(err), tt.err, tt.hint)
+		}
+		if webhook {
+			t.Errorf("%s: a webhook", tt.url)
+		}
+	}
+	src := "version: 1\nsearches:\n  - {name: a, image: \"https://img.example/a.png\", patent_type: D, model: 1}\nnotify:\n  - name: team\n    url: pigeon+test://loft\n"
+	if _, err := Parse("patwatch.yaml", []byte(src)); err != nil {
+		t.Errorf("the loader refuses a registered scheme: %v", err)
+	}
+}
+
+// TestRegisterChannelSchemeRefuses: a scheme has one meaning.
+func TestRegisterChannelSchemeRefuses(t *testing.T) {
+	for _, scheme := range []string{"", "pigeon+test", "HTTPS", "slack", "generic+carrier"} {
+		func() {
+			defer func() {
+				if recover() == nil {
+					t.Errorf("%q registered", scheme)
+				}
+			}()
+			RegisterChannelScheme(scheme, checkPigeon)
+		}()
 	}
 }

@@ -407,7 +407,8 @@ func (n *Notifier) sendWithRetry(ctx context.Context, t *target, m *state.Messag
 	}
 }
 
-// attempt makes one delivery of m to t, bounded by Timeout.
+// attempt makes one delivery of m to t through its sender, bounded by
+// Timeout.
 func (n *Notifier) attempt(ctx context.Context, t *target, m *state.Message, pages Pages) error {
 	timeout := n.Timeout
 	if timeout <= 0 {
@@ -415,11 +416,5 @@ func (n *Notifier) attempt(ctx context.Context, t *target, m *state.Message, pag
 	}
 	ctx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
-	switch t.kind {
-	case viaWebhook:
-		return n.postWebhook(ctx, t, m)
-	case viaMail:
-		return n.sendMail(ctx, t, m, pages)
-	}
-	return n.sendDigest(ctx, t, m)
+	return t.sender.send(ctx, n, t, m, pages)
 }

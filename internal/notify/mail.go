@@ -61,6 +61,15 @@ func mailConfig(raw string) (*smtp.Config, error) {
 	return &cfg, nil
 }
 
+// mailSender sends smtp:// URLs' e-mails with patwatch's mail writer.
+type mailSender struct{}
+
+func init() { register(mailSender{}, "smtp") }
+
+func (mailSender) send(ctx context.Context, n *Notifier, t *target, m *state.Message, pages Pages) error {
+	return n.sendMail(ctx, t, m, pages)
+}
+
 // sendMail makes one delivery of m by e-mail, bounded by ctx: when ctx
 // ends, every connection the attempt opened is closed, and none outlives
 // it in any case.

@@ -4,6 +4,9 @@
 // in shoutrrr's URL form), which patwatch's own mail writer sends with the
 // digest as its text and the run's e-mail page as its HTML (mail.go); and
 // every other scheme through shoutrrr, which receives a readable digest.
+// Each of these is a sender in a file of its own that registers itself
+// for its URL schemes (sender.go): a channel shoutrrr lacks is one more
+// such file.
 // A delivery is bounded by one deadline, and an e-mail's connections
 // never outlive their attempt.
 //

@@ -14,6 +14,17 @@ import (
 	"github.com/patwatch/patwatch/state"
 )
 
+// digestSender hands the digest to shoutrrr: the sender of every scheme
+// without one of its own, which spec.CheckChannelURL has made sure is a
+// shoutrrr service.
+type digestSender struct{}
+
+func init() { registerFallback(digestSender{}) }
+
+func (digestSender) send(ctx context.Context, n *Notifier, t *target, m *state.Message, _ Pages) error {
+	return n.sendDigest(ctx, t, m)
+}
+
 // prepared is what patwatch hands to shoutrrr for one message: the service
 // its URL configures, the digest, and the params of the send.
 type prepared struct {

@@ -16,19 +16,10 @@ import (
 type target struct {
 	channel string
 	url     string
-	kind    channelKind
+	sender  sender // how its messages are sent (sender.go)
 	secret  []byte // the webhook's HMAC key; nil: unsigned
 	secrets []string
 }
-
-// channelKind is how a channel's messages are sent.
-type channelKind int
-
-const (
-	viaService channelKind = iota // a shoutrrr service: the digest
-	viaWebhook                    // the contract's JSON (webhook.go)
-	viaMail                       // smtp://: patwatch's own mail writer (mail.go)
-)
 
 // UnsetError is a channel whose URL (or webhook key) comes from an
 // environment variable that is not set: its messages stay in the outbox.
@@ -47,9 +38,9 @@ func (e *UnsetError) Hint() string {
 	return fmt.Sprintf("set %s in the environment patwatch runs in (a CI secret, say); until then apply keeps the channel's messages in the state", e.Variable)
 }
 
-// resolve finds ch's URL and key in the environment and checks the URL
-// with spec.CheckChannelURL, the rule validate and the spec's loader apply:
-// a URL that fails it is never tried.
+// resolve finds ch's URL and key in the environment, checks the URL with
+// spec.CheckChannelURL, the rule validate and the spec's loader apply (a
+// URL that fails it is never tried), and picks the sender of its scheme.
 func resolve(ch spec.Channel, getenv func(string) string) (*target, error) {
 	raw := ch.URL
 	if ch.URLEnv != "" {
@@ -67,12 +58,8 @@ func resolve(ch spec.Channel, getenv func(string) string) (*target, error) {
 	if err != nil {
 		return nil, fmt.Errorf("channel %s: %s %w", ch.Name, where, err)
 	}
-	switch u, _ := url.Parse(raw); {
-	case webhook:
-		t.kind = viaWebhook
-	case u != nil && strings.EqualFold(u.Scheme, "smtp"):
-		t.kind = viaMail
-	}
+	u, _ := url.Parse(raw) // CheckChannelURL has parsed it
+	t.sender = senderOf(u.Scheme)
 	if webhook && ch.SecretEnv != "" {
 		key := getenv(ch.SecretEnv)
 		if key == "" {

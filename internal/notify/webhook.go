@@ -31,6 +31,16 @@ func Signature(key, body []byte) string {
 	return "sha256=" + hex.EncodeToString(mac.Sum(nil))
 }
 
+// webhookSender posts the contract's JSON to https:// URLs and to http://
+// ones, which spec.CheckChannelURL accepts only to a loopback address.
+type webhookSender struct{}
+
+func init() { register(webhookSender{}, "https", "http") }
+
+func (webhookSender) send(ctx context.Context, n *Notifier, t *target, m *state.Message, _ Pages) error {
+	return n.postWebhook(ctx, t, m)
+}
+
 // postWebhook makes one delivery of m's JSON to the webhook t. A 2xx answer
 // is acceptance; a redirect is not followed (the body would go where the
 // spec did not say) and counts as a refusal.
