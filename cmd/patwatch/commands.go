@@ -293,6 +293,28 @@ func exitCodes(name string, fs *flag.FlagSet) []cli.Exit {
 	}
 }
 
+// specAsCommand is the hint for a spec named where a command goes.
+func specAsCommand(name string) string {
+	if strings.HasSuffix(name, ".yaml") || strings.HasSuffix(name, ".yml") {
+		return "name the spec after the command: patwatch apply -f " + name
+	}
+	return ""
+}
+
+// specAsArgument is the hint for a spec named as a positional argument.
+func specAsArgument(arg string) string {
+	if looksLikeSpec(arg) {
+		return "name the spec with -f " + arg
+	}
+	return ""
+}
+
+// looksLikeSpec reports whether the argument arg names a spec: a YAML
+// file, or standard input.
+func looksLikeSpec(arg string) bool {
+	return strings.HasSuffix(arg, ".yaml") || strings.HasSuffix(arg, ".yml") || arg == "-"
+}
+
 // flagSet returns the FlagSet of the command named name (its full path,
 // such as "apply" or "state push"), whose -h prints the command's help.
 func flagSet(e env, name string) *flag.FlagSet { return app().FlagSet(e, name) }

@@ -70,25 +70,3 @@ func terraformHint(fs *flag.FlagSet, name string) string {
 	}
 	return ""
 }
-
-// specAsCommand is the hint for a spec named where a command goes.
-func specAsCommand(name string) string {
-	if strings.HasSuffix(name, ".yaml") || strings.HasSuffix(name, ".yml") {
-		return "name the spec after the command: patwatch apply -f " + name
-	}
-	return ""
-}
-
-// specAsArgument is the hint for a spec named as a positional argument.
-func specAsArgument(arg string) string {
-	if looksLikeSpec(arg) {
-		return "name the spec with -f " + arg
-	}
-	return ""
-}
-
-// looksLikeSpec reports whether the argument arg names a spec: a YAML
-// file, or standard input.
-func looksLikeSpec(arg string) bool {
-	return strings.HasSuffix(arg, ".yaml") || strings.HasSuffix(arg, ".yml") || arg == "-"
-}

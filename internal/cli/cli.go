@@ -60,8 +60,8 @@ type App[E any] struct {
 
 	// Output returns e's standard output and standard error.
 	Output func(e E) (stdout, stderr io.Writer)
-	// FlagSink returns the function e hands every FlagSet a command creates
-	// to (FlagSet does), nil for none.
+	// FlagSink returns e's sink, to which FlagSet hands every FlagSet it
+	// creates; nil for none.
 	FlagSink func(e E) func(*flag.FlagSet)
 	// Quiet returns an E that discards its output and whose FlagSink is
 	// sink: the framework learns a command's flags by running it with -h
