@@ -2,44 +2,45 @@ package main
 
 import (
 	"encoding/json"
-	"flag"
 	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 
 	"github.com/patwatch/patwatch/internal/completion"
+	"github.com/patwatch/patwatch/internal/flagvalue"
 )
 
 // TestHelpGolden pins every command's help: -h prints it on stdout and
 // exits 0, 'patwatch help CMD' prints the same, and it lists every flag the
 // command registers, in the synopsis and in the flags section.
 func TestHelpGolden(t *testing.T) {
-	for _, c := range allCommands() {
-		t.Run(c.name, func(t *testing.T) {
-			args := append(strings.Fields(c.name), "-h")
+	for _, c := range app().Completion().Commands {
+		name := strings.Join(c.Path, " ")
+		t.Run(name, func(t *testing.T) {
+			args := append(slices.Clone(c.Path), "-h")
 			code, stdout, stderr := runCmd(t, args...)
 			if code != 0 || stderr != "" {
 				t.Fatalf("%s: exit %d, stderr %q", strings.Join(args, " "), code, stderr)
 			}
-			golden(t, filepath.Join("testdata", "help", strings.ReplaceAll(c.name, " ", "-")+".golden"), stdout)
+			golden(t, filepath.Join("testdata", "help", strings.Join(c.Path, "-")+".golden"), stdout)
 
-			code, viaHelp, _ := runCmd(t, append([]string{"help"}, strings.Fields(c.name)...)...)
+			code, viaHelp, _ := runCmd(t, append([]string{"help"}, c.Path...)...)
 			if code != 0 || viaHelp != stdout {
-				t.Errorf("patwatch help %s differs from -h (exit %d):\n%s", c.name, code, viaHelp)
+				t.Errorf("patwatch help %s differs from -h (exit %d):\n%s", name, code, viaHelp)
 			}
 			synopsis, _, _ := strings.Cut(stdout, "\n\nflags:")
-			fs := describe(c)
-			fs.VisitAll(func(f *flag.Flag) {
-				if !strings.Contains(synopsis, "["+flagName(f.Name)) {
-					t.Errorf("the synopsis lacks %s", flagName(f.Name))
+			for _, f := range c.Flags {
+				if !strings.Contains(synopsis, "["+flagvalue.Name(f.Name)) {
+					t.Errorf("the synopsis lacks %s", flagvalue.Name(f.Name))
 				}
-				if !strings.Contains(stdout, "\n  "+flagName(f.Name)) {
-					t.Errorf("the flags section lacks %s", flagName(f.Name))
+				if !strings.Contains(stdout, "\n  "+flagvalue.Name(f.Name)) {
+					t.Errorf("the flags section lacks %s", flagvalue.Name(f.Name))
 				}
-			})
+			}
 			if strings.Contains(stdout, "flags:\n\n") || strings.HasSuffix(stdout, "flags:\n") {
 				t.Error("an empty flags: section")
 			}
@@ -53,9 +54,9 @@ func TestOverview(t *testing.T) {
 		if code != 0 || stderr != "" {
 			t.Fatalf("%v: exit %d, stderr %q", args, code, stderr)
 		}
-		for _, c := range allCommands() {
-			if !strings.Contains(stdout, "\n  "+c.name+" ") {
-				t.Errorf("%v does not list %s", args, c.name)
+		for _, c := range app().Completion().Commands {
+			if name := strings.Join(c.Path, " "); !strings.Contains(stdout, "\n  "+name+" ") {
+				t.Errorf("%v does not list %s", args, name)
 			}
 		}
 		golden(t, filepath.Join("testdata", "help", "overview.golden"), stdout)
@@ -236,33 +237,6 @@ func TestBashCompletes(t *testing.T) {
 }
 
 func jsonUnmarshal(s string, v any) error { return json.Unmarshal([]byte(s), v) }
-
-// TestSubcommands: a command with subcommands (such as a state group)
-// dispatches, suggests and helps like the top level.
-func TestSubcommands(t *testing.T) {
-	table := []command{{name: "state", summary: "work with the state", sub: []command{
-		{name: "pull", summary: "print the state"},
-		{name: "push", summary: "replace the state", args: "FILE"},
-	}}}
-	c, rest, err := findCommand(table, []string{"state", "push", "x.json", "--force"})
-	if err != nil || c.name != "state push" || strings.Join(rest, " ") != "x.json --force" {
-		t.Errorf("findCommand: %q %v %v", c.name, rest, err)
-	}
-	if c, _, err := findCommand(table, []string{"state"}); err != nil || c.name != "state" || c.run != nil {
-		t.Errorf("the group alone: %q %v", c.name, err)
-	}
-	_, _, err = findCommand(table, []string{"state", "pul"})
-	var buf strings.Builder
-	printError(&buf, err)
-	if !strings.Contains(buf.String(), `unknown command "state pul"`) || !strings.Contains(buf.String(), "did you mean patwatch state pull?") {
-		t.Errorf("a mistyped subcommand:\n%s", buf.String())
-	}
-	buf.Reset()
-	groupHelp(&buf, command{name: "state", summary: "work with the state", sub: table[0].sub})
-	if !strings.Contains(buf.String(), "usage: patwatch state COMMAND") || !strings.Contains(buf.String(), "  push  replace the state") {
-		t.Errorf("group help:\n%s", buf.String())
-	}
-}
 
 // TestConsoleLogsArePlainOffATerminal: --log-format console colours only a
 // terminal; a file or a pipe gets no escape codes.

@@ -7,6 +7,7 @@ import (
 
 	"github.com/rogpeppe/go-internal/diff"
 
+	"github.com/patwatch/patwatch/internal/cli"
 	"github.com/patwatch/patwatch/spec"
 )
 
@@ -57,7 +58,7 @@ func runFmt(_ context.Context, e env, args []string) error {
 		}
 	}
 	if *check && changed {
-		return exitCode(exitError)
+		return cli.ExitCode(exitError)
 	}
 	return nil
 }

@@ -14,6 +14,16 @@ import (
 // first: -chdir before the command, and the hints for Terraform's
 // spellings of what patwatch calls otherwise.
 
+// global runs patwatch's own flags, which go before the command: -chdir,
+// and --version for the version command.
+func global(e env, args []string) (rest []string, ok bool, err error) {
+	switch args[0] {
+	case "-version", "--version":
+		return append([]string{"version"}, args[1:]...), true, nil
+	}
+	return chdir(e, args)
+}
+
 // chdir runs a leading -chdir=DIR (or -chdir DIR, --chdir…) of args: the
 // command runs as if started in DIR. It returns the arguments after it,
 // and ok false when args do not start with one.
@@ -59,32 +69,4 @@ func terraformHint(fs *flag.FlagSet, name string) string {
 		return "-chdir goes before the command: patwatch -chdir=DIR " + cmd
 	}
 	return ""
-}
-
-// flagBeforeCommand explains a command line that starts with a flag:
-// patwatch's flags (but -chdir) belong to its commands. It suggests the
-// flags moved after the command when the command takes them all, and
-// says whose a flag is otherwise.
-func flagBeforeCommand(args []string) error {
-	for i, a := range args {
-		c := lookupCommand(a)
-		if c == nil || strings.HasPrefix(a, "-") {
-			continue
-		}
-		err := fmt.Errorf("%s comes before the command", strings.Join(args[:i], " "))
-		fs := describe(*c)
-		if fs == nil {
-			return hint.Wrap(err, "run 'patwatch help "+a+"' for its subcommands and their flags")
-		}
-		for _, f := range args[:i] {
-			name, _, _ := strings.Cut(strings.TrimLeft(f, "-"), "=")
-			if strings.HasPrefix(f, "-") && fs.Lookup(name) == nil {
-				return hint.Wrap(err, append([]string{fmt.Sprintf("%s has no flag %s", fs.Name(), flagName(name))}, flagHints(fs, name)...)...)
-			}
-		}
-		fixed := append(append([]string{a}, args[:i]...), args[i+1:]...)
-		return hint.Wrap(err, "flags go after the command they belong to: patwatch "+strings.Join(fixed, " "))
-	}
-	return hint.Wrap(fmt.Errorf("unknown flag %s: a command comes first", args[0]),
-		"run 'patwatch help' for the list of commands")
 }

@@ -5,6 +5,7 @@ import (
 	"context"
 	"io"
 
+	"github.com/patwatch/patwatch/internal/cli"
 	"github.com/patwatch/patwatch/internal/flagvalue"
 	"github.com/patwatch/patwatch/internal/inbox"
 	"github.com/patwatch/patwatch/internal/report"
@@ -36,7 +37,7 @@ func runInbox(ctx context.Context, e env, args []string) error {
 	}
 	defer s.Close()
 	st := newStateStore(s, "", cmp.Or(*drawingsDir, e.getenv("PATWATCH_DRAWINGS_DIR")))
-	if err := joinFailures(checkParentDir("--out", *out), runner.CheckOut(*out, sp, st.kept())); *out != "" && err != nil {
+	if err := cli.Join(checkParentDir("--out", *out), runner.CheckOut(*out, sp, st.kept())); *out != "" && err != nil {
 		return err
 	}
 	recorded, err := st.Load(ctx)

@@ -5,20 +5,16 @@ package main
 import (
 	"context"
 	"encoding/json"
-	"errors"
-	"flag"
 	"fmt"
-	"io"
 	"os"
 	"os/signal"
 	"runtime"
 	"runtime/debug"
-	"strconv"
 	"strings"
 	"syscall"
 
+	"github.com/patwatch/patwatch/internal/cli"
 	"github.com/patwatch/patwatch/internal/flagvalue"
-	"github.com/patwatch/patwatch/internal/hint"
 )
 
 // version is set at build time with -ldflags "-X main.version=…"; without
@@ -74,108 +70,13 @@ func notifyHangup() (<-chan struct{}, func()) {
 	}
 }
 
-// Exit codes, as fixed by the user-facing contract.
+// Exit codes, as fixed by the user-facing contract (README.md): the cli
+// framework's two, and the one of --detailed-exitcode.
 const (
-	exitOK      = 0
-	exitError   = 1
+	exitOK      = cli.StatusOK
+	exitError   = cli.StatusError
 	exitChanged = 2 // only with --detailed-exitcode
 )
-
-// exitCode is an error that sets the exit status and prints nothing:
-// exitError after a failure told in another form (patwatch without a
-// command, or a group without its subcommand, prints its help), exitChanged
-// for --detailed-exitcode, or, last in failures, exitOK for a run that did
-// not fail but has errors to tell.
-type exitCode int
-
-func (c exitCode) Error() string { return "exit status " + strconv.Itoa(int(c)) }
-
-// failures are errors told one after the other, each with its hints; the
-// last one sets the exit status.
-type failures []error
-
-func (f failures) Error() string {
-	var msgs []string
-	for _, err := range f {
-		if _, ok := err.(exitCode); !ok {
-			msgs = append(msgs, err.Error())
-		}
-	}
-	return strings.Join(msgs, "\n")
-}
-
-func (f failures) Unwrap() []error { return f }
-
-// joinFailures returns the errors of errs that are not nil, in order: nil,
-// the one, or failures (never nested).
-func joinFailures(errs ...error) error {
-	var f failures
-	for _, err := range errs {
-		if more, ok := err.(failures); ok {
-			f = append(f, more...)
-		} else if err != nil {
-			f = append(f, err)
-		}
-	}
-	switch len(f) {
-	case 0:
-		return nil
-	case 1:
-		return f[0]
-	}
-	return f
-}
-
-// exit prints the error a command returned and returns the exit status it
-// means.
-func exit(w io.Writer, err error) int {
-	if err != nil {
-		printError(w, err)
-	}
-	return status(err)
-}
-
-// status is the exit status err means: 0 for none and for flag.ErrHelp
-// (-h printed the help), an exitCode's own, the last one's of failures, 1
-// for any other error.
-func status(err error) int {
-	switch err := err.(type) {
-	case nil:
-		return exitOK
-	case exitCode:
-		return int(err)
-	case failures:
-		return status(err[len(err)-1])
-	}
-	if errors.Is(err, flag.ErrHelp) {
-		return exitOK
-	}
-	return exitError
-}
-
-// printError prints err as "patwatch: error: …" lines followed by its
-// hints as "patwatch: hint: …" lines; failures one after the other. It
-// prints nothing for an exitCode or flag.ErrHelp.
-func printError(w io.Writer, err error) {
-	switch err := err.(type) {
-	case exitCode:
-		return
-	case failures:
-		for _, e := range err {
-			printError(w, e)
-		}
-		return
-	}
-	if errors.Is(err, flag.ErrHelp) {
-		return
-	}
-	for _, line := range strings.Split(err.Error(), "\n") {
-		fmt.Fprintf(w, "patwatch: error: %s\n", line)
-	}
-	for _, h := range hint.Of(err) {
-		fmt.Fprintf(w, "patwatch: hint: %s\n", h)
-	}
-}
 
 // buildInfo is what 'patwatch version' reports.
 type buildInfo struct {

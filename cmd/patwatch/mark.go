@@ -7,6 +7,7 @@ import (
 	"slices"
 	"time"
 
+	"github.com/patwatch/patwatch/internal/cli"
 	"github.com/patwatch/patwatch/internal/flagvalue"
 	"github.com/patwatch/patwatch/internal/hint"
 	"github.com/patwatch/patwatch/spec"
@@ -41,7 +42,7 @@ func runMark(_ context.Context, e env, args []string) error {
 		return specError(e.stderr, *file, err)
 	}
 	if errs := sp.CheckMarks(m); len(errs) > 0 {
-		return joinFailures(append(errs, errors.New("nothing was written"))...)
+		return cli.Join(append(errs, errors.New("nothing was written"))...)
 	}
 	done, err := sp.Mark(m)
 	if err != nil {

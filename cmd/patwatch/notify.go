@@ -6,6 +6,7 @@ import (
 	"slices"
 	"sync"
 
+	"github.com/patwatch/patwatch/internal/cli"
 	"github.com/patwatch/patwatch/internal/flagvalue"
 	"github.com/patwatch/patwatch/internal/hint"
 	"github.com/patwatch/patwatch/internal/notify"
@@ -67,7 +68,7 @@ func runNotifyTest(ctx context.Context, e env, args []string) error {
 		}()
 	}
 	wg.Wait()
-	var failed failures
+	var failed cli.Failures
 	for i, ch := range chosen {
 		if errs[i] != nil {
 			failed = append(failed, fmt.Errorf("%s: %w", ch.Name, errs[i]))

@@ -14,6 +14,7 @@ import (
 
 	"github.com/rs/zerolog"
 
+	"github.com/patwatch/patwatch/internal/cli"
 	"github.com/patwatch/patwatch/internal/console"
 	"github.com/patwatch/patwatch/internal/flagvalue"
 	"github.com/patwatch/patwatch/internal/hint"
@@ -320,10 +321,10 @@ func reconcileOnce(ctx context.Context, e env, f *reconcileFlags, cmd string) er
 				// What completed before the interrupt; the error says
 				// how much that was, and the report's failure line
 				// would say it again.
-				return joinFailures(printReport(e, f, rep, page, st.filesDir), err)
+				return cli.Join(printReport(e, f, rep, page, st.filesDir), err)
 			case rep != nil:
 				// The report, and the error after what it tells.
-				return joinFailures(finishReport(e, f, rep, page, st.filesDir), err)
+				return cli.Join(finishReport(e, f, rep, page, st.filesDir), err)
 			}
 			return err
 		}
@@ -386,9 +387,9 @@ func finishReport(e env, f *reconcileFlags, rep *report.ChangeReport, page *repo
 	case rep.Failed():
 		return err
 	case f.detailed && rep.Changed:
-		return joinFailures(err, exitCode(exitChanged))
+		return cli.Join(err, cli.ExitCode(exitChanged))
 	case err != nil:
-		return joinFailures(err, exitCode(exitOK))
+		return cli.Join(err, cli.ExitCode(exitOK))
 	}
 	return nil
 }

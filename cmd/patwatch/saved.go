@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"path/filepath"
 
+	"github.com/patwatch/patwatch/internal/flagvalue"
 	"github.com/patwatch/patwatch/internal/hint"
 	"github.com/patwatch/patwatch/internal/planfile"
 	"github.com/patwatch/patwatch/internal/report"
@@ -43,8 +44,8 @@ func (f *reconcileFlags) useSaved(ctx context.Context, e env, fs *flag.FlagSet, 
 	fs.Visit(func(fl *flag.Flag) { set[fl.Name] = true })
 	for _, name := range savedPlanFixes {
 		if set[name] {
-			return hint.Wrap(fmt.Errorf("apply %s: %s cannot be given with a saved plan: the plan is applied as it was made", file, flagName(name)),
-				fmt.Sprintf("make a plan with it instead: patwatch plan %s … --save %s", flagName(name), file))
+			return hint.Wrap(fmt.Errorf("apply %s: %s cannot be given with a saved plan: the plan is applied as it was made", file, flagvalue.Name(name)),
+				fmt.Sprintf("make a plan with it instead: patwatch plan %s … --save %s", flagvalue.Name(name), file))
 		}
 	}
 	if abs, err := filepath.Abs(f.spec); set["f"] && (err != nil || abs != p.Spec.Path) {

@@ -8,6 +8,7 @@ import (
 	"io"
 	"time"
 
+	"github.com/patwatch/patwatch/internal/cli"
 	"github.com/patwatch/patwatch/internal/flagvalue"
 	"github.com/patwatch/patwatch/internal/report"
 	"github.com/patwatch/patwatch/internal/runner"
@@ -55,7 +56,7 @@ func runShow(ctx context.Context, e env, args []string) error {
 		// million hits the unbuffered writes were half the time (issue 11.4).
 		bw := bufio.NewWriterSize(e.stdout, 64<<10)
 		err := show(ctx, e, bw, st, *specPath, *format, names)
-		return joinFailures(err, bw.Flush())
+		return cli.Join(err, bw.Flush())
 	}
 	var buf bytes.Buffer
 	err = show(ctx, e, &buf, st, *specPath, *format, names)
@@ -66,7 +67,7 @@ func runShow(ctx context.Context, e env, args []string) error {
 		err = show(ctx, e, shown, st, *specPath, "text", names)
 	}
 	if _, werr := e.stdout.Write(shown.Bytes()); werr != nil {
-		return joinFailures(err, werr)
+		return cli.Join(err, werr)
 	}
 	if err != nil {
 		return err

@@ -12,6 +12,7 @@ import (
 	"strconv"
 	"time"
 
+	"github.com/patwatch/patwatch/internal/cli"
 	"github.com/patwatch/patwatch/internal/flagvalue"
 	"github.com/patwatch/patwatch/internal/hint"
 	"github.com/patwatch/patwatch/internal/store"
@@ -50,7 +51,7 @@ func runStatePull(ctx context.Context, e env, args []string) error {
 	} else {
 		err = store.Pull(ctx, s, w)
 	}
-	return joinFailures(err, w.Flush())
+	return cli.Join(err, w.Flush())
 }
 
 func runStatePush(ctx context.Context, e env, args []string) error {

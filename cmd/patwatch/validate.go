@@ -7,6 +7,7 @@ import (
 	"io"
 	"io/fs"
 
+	"github.com/patwatch/patwatch/internal/cli"
 	"github.com/patwatch/patwatch/internal/flagvalue"
 	"github.com/patwatch/patwatch/internal/hint"
 	"github.com/patwatch/patwatch/internal/notify"
@@ -74,7 +75,7 @@ func validationJSON(e env, problems []spec.Problem) error {
 		return err
 	}
 	if len(problems) > 0 {
-		return exitCode(exitError)
+		return cli.ExitCode(exitError)
 	}
 	return nil
 }
