@@ -81,6 +81,10 @@ func (e *UnknownNameError) Hint() string {
 
 // Check returns an *UnknownNameError for the first name of Target or
 // Exclude that names neither an entry of desired nor a record of recorded.
+// The automatic reports known before any call (those report decisions
+// order, and those recorded that are still asked for) are entries of
+// desired: a run that targets one runs it alone, before the run that
+// records it.
 func (sel Selection) Check(desired *spec.Spec, recorded *state.State) error {
 	known := map[string]bool{}
 	for _, s := range desired.Searches {
@@ -88,6 +92,9 @@ func (sel Selection) Check(desired *spec.Spec, recorded *state.State) error {
 	}
 	for _, r := range desired.Reports {
 		known[r.Name] = true
+	}
+	for name := range standingAutos(desired, recorded).origins {
+		known[name] = true
 	}
 	for name := range recorded.Searches {
 		known[name] = true

@@ -333,3 +333,19 @@ func TestSelectionCheckSuggests(t *testing.T) {
 		}
 	}
 }
+
+// TestSelectionCheckKnowsStandingAutos: the automatic report a report
+// decision orders is a known name before any run records it; an auto-
+// name nothing orders is not.
+func TestSelectionCheckKnowsStandingAutos(t *testing.T) {
+	desired := &spec.Spec{Searches: []spec.Search{urlSearch("hinges")},
+		Decisions: &spec.Decisions{ByPatent: map[string]spec.Decision{"CN215812345U": {Verdict: spec.VerdictReport}}}}
+	recorded := newState(nil, nil)
+	if err := (Selection{Target: []string{"auto-cn215812345u"}}).Check(desired, recorded); err != nil {
+		t.Errorf("the ordered report: %v", err)
+	}
+	var ue *UnknownNameError
+	if err := (Selection{Exclude: []string{"auto-cn999u"}}).Check(desired, recorded); !errors.As(err, &ue) {
+		t.Errorf("a report nothing orders: %v, want an *UnknownNameError", err)
+	}
+}

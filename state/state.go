@@ -106,6 +106,7 @@ type Event struct {
 	CurrentAssignee string
 	Apdt, Pbdt      int
 	Link            string
+	Decision        string // a new or dropped hit's verdict (relevant, report); "" for none
 	Patent          string
 	File            string
 	Error           string

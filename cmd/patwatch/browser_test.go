@@ -7,6 +7,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -223,15 +224,35 @@ func TestHTMLInBrowser(t *testing.T) {
 			}
 			keepArtifact(t, view.name, shot)
 		}
+		// The gallery marks the hits the decisions file decides, each on
+		// its card as the report page does.
+		var pns []string
+		for pn := range h.state().Searches["phone-designs"].Hits {
+			pns = append(pns, pn)
+		}
+		slices.Sort(pns)
+		decided := "version: 1\ndecisions:\n  " + pns[0] + ": {verdict: relevant}\n  " + pns[1] + ": {verdict: not_relevant, searches: [phone-designs]}\n"
+		if err := os.WriteFile(h.path("quickstart.decisions.yaml"), []byte(decided), 0o644); err != nil {
+			t.Fatal(err)
+		}
 		if code, _, stderr := h.run(t.Context(), append([]string{"show", "--format", "html", "--out", "gallery.html"}, spec...)...); code != exitOK {
 			t.Fatalf("show: exit %d\n%s", code, stderr)
 		}
-		got, left, shot := open(t, tab(t, ctx), h.path("gallery.html"), 1100, false)
+		tb := tab(t, ctx)
+		got, left, shot := open(t, tb, h.path("gallery.html"), 1100, false)
 		checkLoaded(t, got, left, h.path("gallery.html"))
 		if want := 2 + 4 + 3 + 3; raceEnabled && len(got.Images) != want || !raceEnabled && len(got.Images) != 2+50+74 {
 			t.Errorf("the gallery shows %d drawings and query images", len(got.Images))
 		}
 		keepArtifact(t, "html-gallery.png", shot)
+		badges, err := chromedp.Run(tb, chromedp.Evaluate[[]string](`Array.from(document.querySelectorAll('#search-phone-designs .card .decision'), e => `+
+			`(e.offsetWidth > 0 ? '' : 'hidden ') + e.closest('.card').querySelector('.pn').textContent + ' ' + e.textContent).sort()`))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if want := []string{pns[0] + " decision: relevant", pns[1] + " decision: not_relevant"}; !slices.Equal(badges, want) {
+			t.Errorf("the gallery's decision badges: %q, want %q", badges, want)
+		}
 	})
 
 	t.Run("hostile titles", func(t *testing.T) {

@@ -231,6 +231,14 @@ func TestEmailInMailpit(t *testing.T) {
 			t.Fatalf("exit %d\n%s", code, stderr)
 		}
 	}
+	checkMailpitMessage(t, api)
+}
+
+// checkMailpitMessage checks the one message Mailpit holds: its drawings
+// are inline parts it refers to, with no data: image, and its HTML check
+// scores at least 90 % supported. It returns the message's HTML.
+func checkMailpitMessage(t *testing.T, api string) string {
+	t.Helper()
 	var list struct {
 		Messages []struct{ ID string }
 	}
@@ -274,5 +282,42 @@ func TestEmailInMailpit(t *testing.T) {
 			t.Logf("%s: found %d, partial %.1f %%, unsupported %.1f %%", w.Slug, w.Score.Found, w.Score.Partial, w.Score.Unsupported)
 		}
 		t.Errorf("%.1f %% supported, want at least 90 %%", c.Supported)
+	}
+	return msg.HTML
+}
+
+// TestEmailWithDecisionsInMailpit: the sandbox quickstart's e-mail with
+// its new hits decided relevant and report (the cards' decision lines)
+// still scores at least 90 % supported in Mailpit's HTML check.
+func TestEmailWithDecisionsInMailpit(t *testing.T) {
+	smtpAddr, api := mailpit(t)
+	h := newHarness(t, fake.Options{})
+	data, err := os.ReadFile("../../examples/quickstart.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	h.envs["MAIL"] = "smtp://" + smtpAddr + "/?from=patwatch@example.com&to=ip@example.com&usestarttls=no"
+	h.writeSpec(string(data) + "\nnotify:\n  - name: mail\n    url_env: MAIL\n")
+	if code, _, stderr := h.run(context.Background(), "apply", "--sandbox"); code != exitOK {
+		t.Fatalf("baseline: exit %d\n%s", code, stderr)
+	}
+	// The plan shows the hits the next apply reports new: decide them.
+	code, rep, stderr := h.report("plan", "--sandbox")
+	if code != exitOK {
+		t.Fatalf("plan: exit %d\n%s", code, stderr)
+	}
+	var decisions strings.Builder
+	decisions.WriteString("version: 1\ndecisions:\n")
+	for _, s := range rep.Searches {
+		for _, hit := range s.New {
+			decisions.WriteString("  " + hit.PatentPN + ": {verdict: relevant}\n")
+		}
+	}
+	h.writeDecisions(decisions.String())
+	if code, _, stderr := h.run(context.Background(), "apply", "--sandbox"); code != exitOK {
+		t.Fatalf("exit %d\n%s", code, stderr)
+	}
+	if html := checkMailpitMessage(t, api); !strings.Contains(html, ">decision: relevant</div>") {
+		t.Errorf("the e-mail marks no decision:\n%.3000s", html)
 	}
 }

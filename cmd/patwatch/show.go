@@ -79,27 +79,30 @@ func runShow(ctx context.Context, e env, args []string) error {
 }
 
 // show writes what the state st holds to w in format: the entries named
-// names, or all when none is named. specPath locates the spec's durable
-// links.
+// names, or all when none is named. specPath locates the spec, whose
+// durable links and decisions file show reads when it loads (showSpec).
 func show(ctx context.Context, e env, w io.Writer, st *stateStore, specPath, format string, names []string) error {
 	exists, err := st.Exists(ctx)
 	if err != nil {
 		return err
 	}
+	sp := &spec.Spec{Links: spec.Links{Patent: spec.DefaultPatentLink}}
+	if exists {
+		sp = showSpec(specPath)
+	}
 	switch {
-	case format == "json" && len(names) > 0:
-		b, err := store.PullOnly(ctx, st, names)
-		if err != nil {
-			return err
-		}
-		_, err = w.Write(b)
-		return err
-	case format == "json" && !exists:
+	case format == "json" && !exists && len(names) == 0:
 		// Always JSON, for the scripts that read it: the empty state.
 		_, err := io.WriteString(w, emptyStateJSON)
 		return err
+	case format == "json" && len(names) == 0 && sp.Decisions.Len() == 0:
+		return store.Pull(ctx, st, w) // streamed: nothing to mark
 	case format == "json":
-		return store.Pull(ctx, st, w)
+		b, err := pullShown(ctx, st, names)
+		if err != nil {
+			return err
+		}
+		return report.MarkStateJSON(w, b, sp.Decisions)
 	case format == "text" && !exists && len(names) == 0:
 		fmt.Fprintf(w, "No state yet: %s. 'patwatch apply' creates it.\n", st.Missing())
 		return nil
@@ -118,16 +121,31 @@ func show(ctx context.Context, e env, w io.Writer, st *stateStore, specPath, for
 		sandbox, _ = store.Simulated(ctx, st)
 	}
 	if format == "html" {
-		links := &spec.Links{Patent: spec.DefaultPatentLink} // without a spec, the default's
-		if exists {
-			if sp, err := spec.Load(specPath); err == nil { // for the durable links; show needs no spec
-				links = &sp.Links
-			}
-		}
 		page := report.Gallery{State: st.String(), PatwatchVersion: version, GeneratedAt: e.clock().UTC().Truncate(time.Second), Simulated: sandbox}
-		return report.RenderGallery(w, runner.Gallery(ctx, page, st.drawingsDir, recorded, links))
+		return report.RenderGallery(w, runner.Gallery(ctx, page, st.drawingsDir, recorded, &sp.Links, sp.Decisions))
 	}
-	return report.RenderStateText(w, report.StateSource{Kind: st.Kind(), Where: st.String(), Simulated: sandbox}, recorded)
+	return report.RenderStateText(w, report.StateSource{Kind: st.Kind(), Where: st.String(), Simulated: sandbox}, recorded, sp.Decisions)
+}
+
+// showSpec is what show reads of the spec at specPath, which it does not
+// need: the durable links and the decisions file that mark the hits, when
+// the spec loads; else the default links and no decision.
+func showSpec(specPath string) *spec.Spec {
+	if sp, err := spec.Load(specPath); err == nil {
+		return sp
+	}
+	return &spec.Spec{Links: spec.Links{Patent: spec.DefaultPatentLink}}
+}
+
+// pullShown is the state file's JSON of the entries named names of st, or
+// of all of it when none is named.
+func pullShown(ctx context.Context, st *stateStore, names []string) ([]byte, error) {
+	if len(names) > 0 {
+		return store.PullOnly(ctx, st, names)
+	}
+	var b bytes.Buffer
+	err := store.Pull(ctx, st, &b)
+	return b.Bytes(), err
 }
 
 // emptyStateJSON is what show --format json prints when there is no state:

@@ -38,7 +38,7 @@ func BenchmarkShow(b *testing.B) {
 			if err != nil {
 				b.Fatal(err)
 			}
-			if err := report.RenderStateText(f, report.StateSource{Kind: "state file", Where: path}, loaded); err != nil {
+			if err := report.RenderStateText(f, report.StateSource{Kind: "state file", Where: path}, loaded, nil); err != nil {
 				b.Fatal(err)
 			}
 			f.Close()

@@ -9,9 +9,12 @@ import (
 	"github.com/patwatch/patwatch/state"
 )
 
-// Body is the JSON a webhook receives for m, as the contract's
+// Body is the JSON a webhook receives for m, as README.md's
 // "Notifications" section fixes it. Equal messages give equal bytes, so a
-// message sent again has the same body and signature.
+// message sent again has the same body and signature. A hit's decision is
+// a member only when it has one: a message kept from before decisions
+// were notified (none of its events has one) keeps its bytes, and so the
+// id made of them.
 func Body(m *state.Message) []byte { return body(m, m.ID) }
 
 func body(m *state.Message, id string) []byte {
@@ -64,7 +67,8 @@ func wireEvent(e state.Event) any {
 			Apdt            int     `json:"apdt"`
 			Pbdt            int     `json:"pbdt"`
 			Link            string  `json:"link"`
-		}{e.Kind, e.Search, e.PatentPN, e.Title, score, e.CurrentAssignee, e.Apdt, e.Pbdt, e.Link}
+			Decision        string  `json:"decision,omitempty"`
+		}{e.Kind, e.Search, e.PatentPN, e.Title, score, e.CurrentAssignee, e.Apdt, e.Pbdt, e.Link, e.Decision}
 	case KindDropped:
 		return struct {
 			Kind            string `json:"kind"`
@@ -75,7 +79,8 @@ func wireEvent(e state.Event) any {
 			Apdt            int    `json:"apdt,omitempty"`
 			Pbdt            int    `json:"pbdt,omitempty"`
 			Link            string `json:"link"`
-		}{e.Kind, e.Search, e.PatentPN, e.Title, e.CurrentAssignee, e.Apdt, e.Pbdt, e.Link}
+			Decision        string `json:"decision,omitempty"`
+		}{e.Kind, e.Search, e.PatentPN, e.Title, e.CurrentAssignee, e.Apdt, e.Pbdt, e.Link, e.Decision}
 	case KindFinished:
 		return struct {
 			Kind   string `json:"kind"`

@@ -15,10 +15,10 @@ const DigestLimit = 10
 
 // Digest renders m for a chat or an e-mail: a subject line (the tally of
 // what the message tells), then the spec's file name and the time of the
-// run, then per
-// search its new hits with title, assignee, score and durable link and
-// its dropped hits, at most limit of each ("and N more" past that), then
-// the reports that finished or failed (a finished one with its file's
+// run, then per search its new hits with title, assignee, score and
+// durable link and its dropped hits, each marked with its decision as the
+// text change report marks it ("  [relevant]"), at most limit of each
+// ("and N more" past that), then the reports that finished or failed (a finished one with its file's
 // name) and the entries whose call failed. No path of the machine that
 // ran patwatch is in it: it means nothing where the message is read.
 // The text is plain: it reads the same in Slack, Teams, a terminal and a
@@ -90,7 +90,7 @@ func Digest(m *state.Message, limit int) (subject, text string) {
 				fmt.Fprintf(&b, "  … and %d more new %s\n", len(g.news)-limit, report.Plural(len(g.news)-limit, "hit", "hits"))
 				break
 			}
-			fmt.Fprintf(&b, "+ %s  %s\n", clean(e.PatentPN), clean(e.Title))
+			fmt.Fprintf(&b, "+ %s  %s%s\n", clean(e.PatentPN), clean(e.Title), decisionMark(e))
 			var facts []string
 			if e.CurrentAssignee != "" {
 				facts = append(facts, clean(e.CurrentAssignee))
@@ -106,7 +106,7 @@ func Digest(m *state.Message, limit int) (subject, text string) {
 				fmt.Fprintf(&b, "  … and %d more dropped\n", len(g.drops)-limit)
 				break
 			}
-			fmt.Fprintf(&b, "- %s  %s\n", clean(e.PatentPN), clean(e.Title))
+			fmt.Fprintf(&b, "- %s  %s%s\n", clean(e.PatentPN), clean(e.Title), decisionMark(e))
 		}
 		for _, e := range g.searchErrors {
 			fmt.Fprintf(&b, "! search %s failed: %s\n", clean(g.name), clean(e.Error))
@@ -157,6 +157,14 @@ func tally(events []state.Event) string {
 		return "nothing to tell"
 	}
 	return strings.Join(parts, ", ")
+}
+
+// decisionMark marks a hit's event with its decision: "  [relevant]".
+func decisionMark(e state.Event) string {
+	if e.Decision == "" {
+		return ""
+	}
+	return "  [" + clean(e.Decision) + "]"
 }
 
 // clean keeps text from the API on its line: control characters are

@@ -44,9 +44,11 @@ const (
 const FormatVersion = "1"
 
 // Events lists what a run's change report has to tell, in the report's
-// order: per search its new hits, dropped hits and error; per report its
-// finish, failure or error. Baselines, removals, skipped entries and
-// entries the daily budget deferred tell nothing.
+// order: per search its new hits and dropped hits (each with its decision,
+// when the decisions file holds one: a not_relevant hit is not in the
+// report at all) and its error; per report its finish, failure or error.
+// Baselines, removals, skipped entries and entries the daily budget
+// deferred tell nothing.
 func Events(rep *report.ChangeReport) []state.Event {
 	var out []state.Event
 	// A run stopped at an account-wide error tells it once, with what to
@@ -70,11 +72,11 @@ func Events(rep *report.ChangeReport) []state.Event {
 	for _, s := range rep.Searches {
 		for _, h := range s.New {
 			out = append(out, state.Event{Kind: KindNew, Search: s.Name, PatentPN: h.PatentPN, Title: h.Title, Score: h.Score,
-				CurrentAssignee: h.CurrentAssignee, Apdt: h.Apdt, Pbdt: h.Pbdt, Link: h.Link})
+				CurrentAssignee: h.CurrentAssignee, Apdt: h.Apdt, Pbdt: h.Pbdt, Link: h.Link, Decision: h.Decision})
 		}
 		for _, h := range s.Dropped {
 			out = append(out, state.Event{Kind: KindDropped, Search: s.Name, PatentPN: h.PatentPN, Title: h.Title,
-				CurrentAssignee: h.CurrentAssignee, Apdt: h.Apdt, Pbdt: h.Pbdt, Link: h.Link})
+				CurrentAssignee: h.CurrentAssignee, Apdt: h.Apdt, Pbdt: h.Pbdt, Link: h.Link, Decision: h.Decision})
 		}
 		if s.Status == report.StatusError && !s.Deferred {
 			add(state.Event{Kind: KindError, Search: s.Name, Error: s.Error})

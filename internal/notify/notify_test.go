@@ -194,6 +194,7 @@ func TestBodySurvivesTheState(t *testing.T) {
 	msgs := Compose([]spec.Channel{{Name: "ip-team", On: spec.EventKinds}}, Events(sampleReport()), Run{
 		Lineage: st.Lineage, Serial: 1, GeneratedAt: runTime, Spec: "w/patwatch.yaml", Simulated: true})
 	msgs[0].Events[0].Score = 0.1 + 0.2 // a float without a short decimal form
+	msgs[0].Events[2].Decision = "relevant"
 	st.Outbox = msgs
 	path := filepath.Join(t.TempDir(), "state.json")
 	file, err := filestore.New(path)
@@ -276,5 +277,48 @@ func TestEventsOfAStoppedRun(t *testing.T) {
 				t.Errorf("events:\n got %q\nwant %q", got, tt.want)
 			}
 		})
+	}
+}
+
+// TestDecisionsInMessages: a new or dropped hit's decision travels with
+// its event into the webhook JSON and the digest; a hit without one has
+// no decision member, so that a message without decisions has the bytes
+// (and the id) it had before decisions were notified.
+func TestDecisionsInMessages(t *testing.T) {
+	rep := sampleReport()
+	rep.Searches[0].New[0].Decision = "relevant"
+	rep.Searches[0].Dropped[0].Decision = "report"
+	msgs := Compose([]spec.Channel{{Name: "ip-team", On: spec.EventKinds}}, Events(rep), sampleRun())
+	var wire struct {
+		Events []map[string]any `json:"events"`
+	}
+	if err := json.Unmarshal(Body(msgs[0]), &wire); err != nil {
+		t.Fatal(err)
+	}
+	var got []string
+	for _, e := range wire.Events {
+		d, ok := e["decision"]
+		got = append(got, fmt.Sprintf("%s %v %v", e["kind"], d, ok))
+	}
+	want := []string{"new relevant true", "new <nil> false", "dropped report true", "error <nil> false",
+		"finished <nil> false", "failed <nil> false", "error <nil> false"}
+	if !reflect.DeepEqual(got, want) {
+		t.Errorf("decisions in the body:\n got %q\nwant %q", got, want)
+	}
+	_, text := Digest(msgs[0], 10)
+	for _, line := range []string{"+ EU0065350760001S  Mobile phones  [relevant]\n", "+ CN305104902S  相机镜头\n", "- USD810151S  Armchair  [report]\n"} {
+		if !strings.Contains(text, line) {
+			t.Errorf("the digest lacks %q:\n%s", line, text)
+		}
+	}
+
+	// Without decisions, the same message as before: the golden body's
+	// bytes, and an id made of them.
+	plain := Compose([]spec.Channel{{Name: "ip-team", On: spec.EventKinds}}, Events(sampleReport()), sampleRun())[0]
+	if bytes.Contains(Body(plain), []byte(`"decision"`)) {
+		t.Errorf("a message without decisions has a decision member: %s", Body(plain))
+	}
+	if plain.ID == msgs[0].ID {
+		t.Error("a message with decisions has the id of one without")
 	}
 }

@@ -41,6 +41,7 @@ type eventJSON struct {
 	Apdt            int     `json:"apdt,omitempty"`
 	Pbdt            int     `json:"pbdt,omitempty"`
 	Link            string  `json:"link,omitempty"`
+	Decision        string  `json:"decision,omitempty"`
 	Patent          string  `json:"patent,omitempty"`
 	File            string  `json:"file,omitempty"`
 	Error           string  `json:"error,omitempty"`
@@ -58,7 +59,7 @@ func eventsJSON(evs []state.Event) ([]byte, error) {
 	out := make([]eventJSON, len(evs))
 	for i, e := range evs {
 		out[i] = eventJSON{Kind: e.Kind, Search: e.Search, Report: e.Report, PatentPN: e.PatentPN, Title: e.Title, Score: e.Score,
-			CurrentAssignee: e.CurrentAssignee, Apdt: e.Apdt, Pbdt: e.Pbdt, Link: e.Link, Patent: e.Patent, File: e.File, Error: e.Error}
+			CurrentAssignee: e.CurrentAssignee, Apdt: e.Apdt, Pbdt: e.Pbdt, Link: e.Link, Decision: e.Decision, Patent: e.Patent, File: e.File, Error: e.Error}
 		if eventHasExtra {
 			x, err := fieldsJSON(&evs[i], eventExtraFields)
 			if err != nil {
@@ -78,7 +79,7 @@ func eventsOf(b []byte) ([]state.Event, error) {
 	var out []state.Event
 	for _, e := range in {
 		ev := state.Event{Kind: e.Kind, Search: e.Search, Report: e.Report, PatentPN: e.PatentPN, Title: e.Title, Score: e.Score,
-			CurrentAssignee: e.CurrentAssignee, Apdt: e.Apdt, Pbdt: e.Pbdt, Link: e.Link, Patent: e.Patent, File: e.File, Error: e.Error}
+			CurrentAssignee: e.CurrentAssignee, Apdt: e.Apdt, Pbdt: e.Pbdt, Link: e.Link, Decision: e.Decision, Patent: e.Patent, File: e.File, Error: e.Error}
 		if e.X != nil {
 			if err := setFieldsJSON(&ev, e.X); err != nil {
 				return nil, err

@@ -39,7 +39,7 @@ var (
 	hitModelled     = []string{"FirstSeen", "Missing", "PatentID", "Title", "CurrentAssignee", "Apno", "Apdt", "Pbdt"}
 	reportModelled  = []string{"PatentNumber", "PatentID", "Format", "Logo", "JobID", "Status", "SubmittedAt", "LinkExpiresAt", "File", "SHA256", "LastError", "Submissions", "OutcomeUnknownAt", "RetiredAt"}
 	messageModelled = []string{"ID", "Channel", "GeneratedAt", "Spec", "Simulated", "Events", "Attempts", "FirstFailed", "LastError"}
-	eventModelled   = []string{"Kind", "Search", "Report", "PatentPN", "Title", "Score", "CurrentAssignee", "Apdt", "Pbdt", "Link", "Patent", "File", "Error"}
+	eventModelled   = []string{"Kind", "Search", "Report", "PatentPN", "Title", "Score", "CurrentAssignee", "Apdt", "Pbdt", "Link", "Decision", "Patent", "File", "Error"}
 )
 
 // Whether a type has fields beyond its columns decides whether its rows

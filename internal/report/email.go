@@ -86,10 +86,15 @@ var emailStyles = map[string]string{
 	"scorefill":  "background-color:#17703a;font-size:1px;line-height:1px;",
 	"scorerest":  "background-color:#d8dde3;font-size:1px;line-height:1px;",
 	"scoretext":  "padding:0 0 0 8px;font-size:13px;line-height:16px;",
+	"decision":   "padding:0 0 4px 0;font-size:12px;line-height:16px;font-weight:bold;",
 	"a":          "color:#0b57d0;",
 	"th":         "padding:6px 8px 6px 0;border-bottom:1px solid #d8dde3;font-size:11px;text-transform:uppercase;color:#5a6675;",
 	"td":         "padding:6px 8px 6px 0;border-bottom:1px solid #d8dde3;font-size:13px;",
 }
+
+// decisionColors are the colours of a hit's decision, as the report
+// page's badges have them.
+var decisionColors = map[string]string{"relevant": "#0b57d0", "report": "#17703a"}
 
 // badgeColors are the colours of searchBadge's classes.
 var badgeColors = map[string]string{"ok": "#5a6675", "new": "#17703a", "dropped-badge": "#a34f00", "error": "#b3261e", "baseline": "#0b57d0"}
@@ -104,7 +109,8 @@ func emailCSS(name string) template.CSS {
 
 // RenderEmail renders c as the HTML part of an e-mail, with the pictures
 // of p (which may be nil) as inline images, each distinct image once. It
-// shows what RenderHTML shows of a notification (Page.Notification), for
+// shows what RenderHTML shows of a notification (Page.Notification), a
+// hit's decision included, for
 // mail clients: a table layout with inline styles, pictures of a fixed
 // size with alt text, the score as text and a table bar, the base name of
 // a report's file rather than a path on the machine that ran patwatch,
@@ -171,7 +177,7 @@ func emailSearchView(c *ChangeReport, s SearchChange, p *Page, in *inlineImages)
 
 func emailHitView(h HitChange, pic emailPicture) emailHit {
 	v := emailHit{PatentPN: Printable(h.PatentPN), Title: Printable(h.Title), Assignee: Printable(h.CurrentAssignee),
-		Link: httpsLink(h.Link), Picture: pic}
+		Decision: Printable(h.Decision), DecisionColor: cmp.Or(decisionColors[h.Decision], "#5a6675"), Link: httpsLink(h.Link), Picture: pic}
 	if h.Score > 0 && !math.IsInf(h.Score, 0) {
 		score := min(h.Score, 1)
 		v.ScoreText = strconv.FormatFloat(score, 'f', 3, 64)
@@ -295,6 +301,7 @@ type emailHit struct {
 	ScoreText                 string // three decimals, as the text report shows it
 	ScoreFill, ScoreRest      int    // the bar's two cells, in px of 100
 	Dates                     string
+	Decision, DecisionColor   string       // the analyst's verdict, "" for none, and its colour
 	Link                      template.URL // "" unless an https link
 	Picture                   emailPicture
 }

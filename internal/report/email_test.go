@@ -170,3 +170,27 @@ func TestRenderEmailScoreBar(t *testing.T) {
 		t.Errorf("%d scores shown, want 2 (C has none)", n)
 	}
 }
+
+// TestEmailMarksDecisions: a new or dropped hit with a decision says it on
+// its card, inline-styled like the rest; a hit without one says nothing.
+func TestEmailMarksDecisions(t *testing.T) {
+	rep := sampleReport("apply")
+	rep.Searches[0].New[0].Decision = "relevant"
+	rep.Searches[0].Dropped[0].Decision = "report"
+	e, err := RenderEmail(rep, emailPage(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	checkEmailShape(t, e)
+	for _, want := range []string{
+		`<div style="padding:0 0 4px 0;font-size:12px;line-height:16px;font-weight:bold;color:#0b57d0">decision: relevant</div>`,
+		`color:#17703a">decision: report</div>`,
+	} {
+		if !strings.Contains(e.HTML, want) {
+			t.Errorf("the e-mail lacks %q", want)
+		}
+	}
+	if n := strings.Count(e.HTML, "decision: "); n != 2 {
+		t.Errorf("%d decisions shown, want the 2 the hits have", n)
+	}
+}

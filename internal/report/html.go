@@ -167,11 +167,13 @@ type GalleryHit struct {
 	FirstSeen                        time.Time
 	Missing                          int // successful runs it was missing from
 	Link                             string
+	Decision                         string // its verdict in the spec's decisions file; "" for none
 	Drawing                          Picture
 }
 
 // RenderGallery writes g as one self-contained HTML page, with the same
-// guarantees as RenderHTML.
+// guarantees as RenderHTML: each hit a card of the report page's, with its
+// decision's badge when it has one.
 func RenderGallery(w io.Writer, g *Gallery) error {
 	hits := 0
 	for _, s := range g.Searches {
@@ -199,7 +201,7 @@ func RenderGallery(w io.Writer, g *Gallery) error {
 		}
 		for _, h := range s.Hits {
 			hv := hitView(HitChange{PatentPN: h.PatentPN, Title: h.Title, Score: h.Score, CurrentAssignee: h.CurrentAssignee,
-				Apdt: h.Apdt, Pbdt: h.Pbdt, Link: h.Link}, h.Drawing, "")
+				Apdt: h.Apdt, Pbdt: h.Pbdt, Link: h.Link, Decision: h.Decision}, h.Drawing, "")
 			if !h.FirstSeen.IsZero() {
 				hv.Seen = "first seen " + h.FirstSeen.UTC().Format(time.DateOnly)
 			}

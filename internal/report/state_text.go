@@ -12,6 +12,7 @@ import (
 
 	"golang.org/x/text/width"
 
+	"github.com/patwatch/patwatch/spec"
 	"github.com/patwatch/patwatch/state"
 )
 
@@ -28,13 +29,16 @@ type StateSource struct {
 
 // RenderStateText writes st for a person (patwatch show): a header, then
 // each search with its hits and each report, in name order, in columns
-// aligned by display width. Text from the state is escaped (Printable).
-func RenderStateText(w io.Writer, src StateSource, st *state.State) error {
+// aligned by display width. A hit that ds (the spec's decisions file; nil:
+// none) decides in its search is marked with its verdict after its
+// columns, as the change report marks it ("[relevant]"). Text from the
+// state is escaped (Printable).
+func RenderStateText(w io.Writer, src StateSource, st *state.State, ds *spec.Decisions) error {
 	if err := stateHeader(src, st).write(w, ""); err != nil {
 		return err
 	}
 	for _, name := range slices.Sorted(maps.Keys(st.Searches)) {
-		if err := searchText(w, name, st.Searches[name]); err != nil {
+		if err := searchText(w, name, st.Searches[name], ds); err != nil {
 			return err
 		}
 	}
@@ -68,7 +72,7 @@ func stateHeader(src StateSource, st *state.State) *table {
 }
 
 // searchText writes a search: what it recorded, then its hits.
-func searchText(w io.Writer, name string, s *state.Search) error {
+func searchText(w io.Writer, name string, s *state.Search, ds *spec.Decisions) error {
 	missing := 0
 	for _, h := range s.Hits {
 		if h.Missing > 0 {
@@ -94,7 +98,11 @@ func searchText(w io.Writer, name string, s *state.Search) error {
 	ht.row("PATENT", "FIRST SEEN", "MISSING", "TITLE", "ASSIGNEE")
 	for _, pn := range slices.Sorted(maps.Keys(s.Hits)) {
 		h := s.Hits[pn]
-		ht.row(Printable(pn), stamp(h.FirstSeen), strconv.Itoa(h.Missing), orDash(Printable(h.Title)), orDash(Printable(h.CurrentAssignee)))
+		cells := []string{Printable(pn), stamp(h.FirstSeen), strconv.Itoa(h.Missing), orDash(Printable(h.Title)), orDash(Printable(h.CurrentAssignee))}
+		if v := ds.For(name, pn); v != "" {
+			cells = append(cells, "["+Printable(string(v))+"]")
+		}
+		ht.row(cells...)
 	}
 	return ht.write(w, "    ")
 }

@@ -37,9 +37,15 @@ func NewDrawings(dir string, baseline int, log zerolog.Logger, now func() time.T
 
 // Gallery completes g, show's HTML page of st, with every hit each search
 // of st holds and the drawings and query images kept in dir, best score
-// first. links fills in durable links (nil: none).
-func Gallery(ctx context.Context, g report.Gallery, dir string, st *state.State, links *spec.Links) *report.Gallery {
+// first. links fills in durable links (nil: none), ds each hit's decision
+// in its search (nil: none).
+func Gallery(ctx context.Context, g report.Gallery, dir string, st *state.State, links *spec.Links, ds *spec.Decisions) *report.Gallery {
 	g.Serial = st.Serial
 	g.Searches = drawings.Gallery(ctx, drawings.InDir(dir), st, links)
+	for _, s := range g.Searches {
+		for i := range s.Hits {
+			s.Hits[i].Decision = string(ds.For(s.Name, s.Hits[i].PatentPN))
+		}
+	}
 	return &g
 }

@@ -52,7 +52,8 @@ func (r *Runner) emailPages(ctx context.Context, sp *spec.Spec, outbox []*state.
 }
 
 // messageReport is the change report a message's events tell: its
-// searches with their new and dropped hits or their error, its reports
+// searches with their new and dropped hits (with their decisions) or their
+// error, its reports
 // finished, failed or in error, in the order of the events.
 func messageReport(m *state.Message, version string) *report.ChangeReport {
 	rep := &report.ChangeReport{FormatVersion: report.ReportFormatVersion, Command: "apply", GeneratedAt: m.GeneratedAt,
@@ -70,7 +71,7 @@ func messageReport(m *state.Message, version string) *report.ChangeReport {
 	}
 	for _, e := range m.Events {
 		hit := report.HitChange{PatentPN: e.PatentPN, Title: e.Title, Score: e.Score, CurrentAssignee: e.CurrentAssignee,
-			Apdt: e.Apdt, Pbdt: e.Pbdt, Link: e.Link}
+			Apdt: e.Apdt, Pbdt: e.Pbdt, Link: e.Link, Decision: e.Decision}
 		switch {
 		case e.Kind == notify.KindNew:
 			s := search(e.Search)

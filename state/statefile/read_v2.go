@@ -84,6 +84,7 @@ type eventJSON struct {
 	Apdt            int     `json:"apdt,omitzero"`
 	Pbdt            int     `json:"pbdt,omitzero"`
 	Link            string  `json:"link,omitzero"`
+	Decision        string  `json:"decision,omitzero"`
 	Patent          string  `json:"patent,omitzero"`
 	File            string  `json:"file,omitzero"`
 	Error           string  `json:"error,omitzero"`
