@@ -3,81 +3,30 @@ package main
 import (
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
-	"io"
 	"net"
 	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
-	"slices"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/patwatch/patwatch/internal/notify"
+	"github.com/patwatch/patwatch/internal/notify/notifytest"
 	"github.com/patwatch/patwatch/internal/patsnap/fake"
 )
 
-// tarpit is an SMTP server that accepts connections and never answers,
-// as an overloaded or hostile one does (issue 25.3.2).
-type tarpit struct {
-	addr  string
-	mu    sync.Mutex
-	conns []net.Conn
-}
-
-func newTarpit(t *testing.T) *tarpit {
+// sockets counts the connections patwatch opened to the tarpit, and those
+// it has not closed (a read waits 5 s for one it left open).
+func sockets(t *testing.T, tp *notifytest.Tarpit) (opened, open int) {
 	t.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
+	opened, open, err := tp.Sockets(5 * time.Second)
 	if err != nil {
 		t.Fatal(err)
 	}
-	tp := &tarpit{addr: l.Addr().String()}
-	go func() {
-		for {
-			c, err := l.Accept()
-			if err != nil {
-				return
-			}
-			tp.mu.Lock()
-			tp.conns = append(tp.conns, c)
-			tp.mu.Unlock()
-		}
-	}()
-	t.Cleanup(func() {
-		l.Close()
-		tp.mu.Lock()
-		defer tp.mu.Unlock()
-		for _, c := range tp.conns {
-			c.Close()
-		}
-	})
-	return tp
-}
-
-// sockets counts the connections patwatch opened to the tarpit, and those
-// it has not closed. One it closed has its end of file waiting at the
-// tarpit already; one it left open is found by a read that waits out its
-// deadline.
-func (tp *tarpit) sockets(t *testing.T) (opened, open int) {
-	t.Helper()
-	tp.mu.Lock()
-	conns := slices.Clone(tp.conns)
-	tp.mu.Unlock()
-	for _, c := range conns {
-		c.SetReadDeadline(time.Now().Add(5 * time.Second))
-		if _, err := io.Copy(io.Discard, c); err != nil {
-			var ne net.Error
-			if !errors.As(err, &ne) || !ne.Timeout() {
-				t.Fatal(err)
-			}
-			open++
-		}
-	}
-	return len(conns), open
+	return opened, open
 }
 
 // tarpitSpec adds an e-mail channel whose URL is in MAIL to notifySpec.
@@ -92,8 +41,8 @@ const tarpitSpec = notifySpec + `
 // message waits in the state, and no connection to the server is left.
 func TestEmailTarpitBoundsTheApply(t *testing.T) {
 	h, _ := notifyHarness(t)
-	tp := newTarpit(t)
-	h.envs["MAIL"] = "smtp://patwatch:" + smtpPass + "@" + tp.addr + "/?from=a@example.com&to=b@example.com&timeout=1h"
+	tp := notifytest.NewTarpit(t)
+	h.envs["MAIL"] = "smtp://patwatch:" + smtpPass + "@" + tp.Addr + "/?from=a@example.com&to=b@example.com&timeout=1h"
 	h.tuneNotifier = func(n *notify.Notifier) { n.Deadline = 500 * time.Millisecond }
 	h.writeSpec(tarpitSpec)
 	started := time.Now()
@@ -105,7 +54,7 @@ func TestEmailTarpitBoundsTheApply(t *testing.T) {
 		!strings.Contains(stderr, "1 message kept in the state for the next run") {
 		t.Fatalf("exit %d, want 1 naming the deadline\n%s", code, stderr)
 	}
-	if opened, open := tp.sockets(t); opened == 0 || open != 0 {
+	if opened, open := sockets(t, tp); opened == 0 || open != 0 {
 		t.Errorf("%d connections to the tarpit, %d left open after the apply", opened, open)
 	}
 	assertNoSecrets(t, h, stderr)
@@ -116,14 +65,14 @@ func TestEmailTarpitBoundsTheApply(t *testing.T) {
 // connections closed: their number does not grow.
 func TestEmailTarpitLeavesNoSocketInWatch(t *testing.T) {
 	h, _ := notifyHarness(t)
-	tp := newTarpit(t)
-	h.envs["MAIL"] = "smtp://patwatch:" + smtpPass + "@" + tp.addr + "/?from=a@example.com&to=b@example.com&timeout=1h"
+	tp := notifytest.NewTarpit(t)
+	h.envs["MAIL"] = "smtp://patwatch:" + smtpPass + "@" + tp.Addr + "/?from=a@example.com&to=b@example.com&timeout=1h"
 	h.tuneNotifier = func(n *notify.Notifier) { n.Deadline = 300 * time.Millisecond }
 	h.writeSpec(tarpitSpec)
 	w := startWatch(t, h)
 	for run := 1; run <= 3; run++ {
 		w.waitRuns(run)
-		opened, open := tp.sockets(t)
+		opened, open := sockets(t, tp)
 		if opened < run || open != 0 {
 			t.Fatalf("after run %d: %d connections to the tarpit, %d of them open", run, opened, open)
 		}
@@ -132,7 +81,7 @@ func TestEmailTarpitLeavesNoSocketInWatch(t *testing.T) {
 		h.writeSpec(tarpitSpec + fmt.Sprintf("# edit %d\n", run))
 	}
 	w.stop()
-	if opened, open := tp.sockets(t); open != 0 {
+	if opened, open := sockets(t, tp); open != 0 {
 		t.Errorf("%d connections to the tarpit, %d left open after the watch", opened, open)
 	}
 }

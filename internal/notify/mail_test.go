@@ -10,7 +10,6 @@ import (
 	"crypto/x509"
 	"crypto/x509/pkix"
 	"encoding/base64"
-	"errors"
 	"image"
 	"image/color"
 	"image/png"
@@ -33,6 +32,7 @@ import (
 	"github.com/emersion/go-smtp"
 	gomail "github.com/wneessen/go-mail"
 
+	"github.com/patwatch/patwatch/internal/notify/notifytest"
 	"github.com/patwatch/patwatch/internal/report"
 	"github.com/patwatch/patwatch/spec"
 	"github.com/patwatch/patwatch/state"
@@ -530,71 +530,15 @@ func TestEmailRefusedLoginIsNotRetried(t *testing.T) {
 	}
 }
 
-// tarpit accepts connections and never answers, as a server that is
-// overloaded or hostile does.
-type tarpit struct {
-	addr  string
-	mu    sync.Mutex
-	conns []net.Conn
-}
-
-func newTarpit(t *testing.T) *tarpit {
-	t.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	tp := &tarpit{addr: l.Addr().String()}
-	go func() {
-		for {
-			c, err := l.Accept()
-			if err != nil {
-				return
-			}
-			tp.mu.Lock()
-			tp.conns = append(tp.conns, c)
-			tp.mu.Unlock()
-		}
-	}()
-	t.Cleanup(func() {
-		l.Close()
-		tp.mu.Lock()
-		defer tp.mu.Unlock()
-		for _, c := range tp.conns {
-			c.Close()
-		}
-	})
-	return tp
-}
-
-// open counts the connections the other end has not closed. Each one
-// the client closed has its end of file waiting already; one it left
-// open is found by a read that waits out wait.
-func (tp *tarpit) open(wait time.Duration) (accepted, open int) {
-	tp.mu.Lock()
-	conns := slices.Clone(tp.conns)
-	tp.mu.Unlock()
-	for _, c := range conns {
-		c.SetReadDeadline(time.Now().Add(wait))
-		if _, err := io.Copy(io.Discard, c); err != nil {
-			var ne net.Error
-			if errors.As(err, &ne) && ne.Timeout() {
-				open++
-			}
-		}
-	}
-	return len(conns), open
-}
-
 // TestEmailTarpitIsBounded (issue 25.3.2): a server that accepts and never
 // answers holds a delivery only until its deadline, even when the URL
 // gives each SMTP command an hour; the message stays in the outbox with
 // the deadline as its error, and no connection outlives the delivery.
 func TestEmailTarpitIsBounded(t *testing.T) {
-	tp := newTarpit(t)
+	tp := notifytest.NewTarpit(t)
 	n := testNotifier(nil, nil, nil)
 	n.Deadline = 300 * time.Millisecond
-	url := "smtp://" + tp.addr + "/?from=a@example.com&to=b@example.com&timeout=1h"
+	url := "smtp://" + tp.Addr + "/?from=a@example.com&to=b@example.com&timeout=1h"
 	done := make(chan *Outcome, 1)
 	go func() { done <- deliverMail(t, n, url, nil, mailMessage(), message("later", "mail")) }()
 	var out *Outcome
@@ -609,7 +553,7 @@ func TestEmailTarpitIsBounded(t *testing.T) {
 	if err := out.Err(); err == nil || !strings.Contains(err.Error(), "the delivery's deadline of 300ms passed") {
 		t.Errorf("the channel's error does not name the deadline: %v", err)
 	}
-	if accepted, open := tp.open(5 * time.Second); accepted == 0 || open != 0 {
-		t.Errorf("%d connections accepted, %d still open after the delivery", accepted, open)
+	if accepted, open, err := tp.Sockets(5 * time.Second); err != nil || accepted == 0 || open != 0 {
+		t.Errorf("%d connections accepted, %d still open after the delivery (%v)", accepted, open, err)
 	}
 }
