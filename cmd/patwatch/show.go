@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"bytes"
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"time"
@@ -98,11 +99,7 @@ func show(ctx context.Context, e env, w io.Writer, st *stateStore, specPath, for
 	case format == "json" && len(names) == 0 && sp.Decisions.Len() == 0:
 		return store.Pull(ctx, st, w) // streamed: nothing to mark
 	case format == "json":
-		b, err := pullShown(ctx, st, names)
-		if err != nil {
-			return err
-		}
-		return report.MarkStateJSON(w, b, sp.Decisions)
+		return markedPull(ctx, w, st, names, sp.Decisions)
 	case format == "text" && !exists && len(names) == 0:
 		fmt.Fprintf(w, "No state yet: %s. 'patwatch apply' creates it.\n", st.Missing())
 		return nil
@@ -137,15 +134,40 @@ func showSpec(specPath string) *spec.Spec {
 	return &spec.Spec{Links: spec.Links{Patent: spec.DefaultPatentLink}}
 }
 
-// pullShown is the state file's JSON of the entries named names of st, or
-// of all of it when none is named.
-func pullShown(ctx context.Context, st *stateStore, names []string) ([]byte, error) {
-	if len(names) > 0 {
-		return store.PullOnly(ctx, st, names)
+// markedPull writes the state's JSON (the entries named names, or all of
+// it) to w with each decided hit marked, as the store streams it: a state
+// of any size is never held whole. A failed pull is the error, not what
+// the marking made of its cut-off JSON.
+func markedPull(ctx context.Context, w io.Writer, st *stateStore, names []string, ds *spec.Decisions) error {
+	pr, pw := io.Pipe()
+	pulled := make(chan error, 1)
+	go func() {
+		err := pullShown(ctx, st, names, pw)
+		pw.CloseWithError(err)
+		pulled <- err
+	}()
+	err := report.MarkStateJSON(w, pr, ds)
+	if err == nil {
+		_, err = io.Copy(io.Discard, pr) // what follows the JSON: its newline
 	}
-	var b bytes.Buffer
-	err := store.Pull(ctx, st, &b)
-	return b.Bytes(), err
+	pr.CloseWithError(err) // a pull still writing stops
+	if perr := <-pulled; perr != nil && !errors.Is(perr, io.ErrClosedPipe) {
+		return perr
+	}
+	return err
+}
+
+// pullShown writes the state file's JSON of the entries named names of
+// st, or of all of it when none is named, to w.
+func pullShown(ctx context.Context, st *stateStore, names []string, w io.Writer) error {
+	if len(names) == 0 {
+		return store.Pull(ctx, st, w)
+	}
+	b, err := store.PullOnly(ctx, st, names)
+	if err == nil {
+		_, err = w.Write(b)
+	}
+	return err
 }
 
 // emptyStateJSON is what show --format json prints when there is no state:

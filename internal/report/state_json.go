@@ -1,7 +1,6 @@
 package report
 
 import (
-	"bytes"
 	"fmt"
 	"io"
 
@@ -10,20 +9,20 @@ import (
 	"github.com/patwatch/patwatch/spec"
 )
 
-// MarkStateJSON writes the state file's JSON stateJSON (patwatch show
-// --format json) to w with each hit of a live search that ds decides given
+// MarkStateJSON copies the state file's JSON from stateJSON (patwatch show
+// --format json) to w, as it reads it, with each hit of a live search that ds decides given
 // a "decision" member, its verdict, after its own; every other byte is as
 // it was, so that without a decision the output is the state file's JSON
 // itself. A not_relevant hit is marked too: the state holds it.
-func MarkStateJSON(w io.Writer, stateJSON []byte, ds *spec.Decisions) error {
+func MarkStateJSON(w io.Writer, stateJSON io.Reader, ds *spec.Decisions) error {
 	if ds.Len() == 0 {
-		_, err := w.Write(stateJSON)
+		_, err := io.Copy(w, stateJSON)
 		return err
 	}
 	// The state file's own encoding: two-space indentation, and strings
 	// written as they are, escapes and all.
 	m := marker{
-		dec: jsontext.NewDecoder(bytes.NewReader(stateJSON), jsontext.AllowDuplicateNames(true)),
+		dec: jsontext.NewDecoder(stateJSON, jsontext.AllowDuplicateNames(true)),
 		enc: jsontext.NewEncoder(w, jsontext.WithIndent("  "), jsontext.PreserveRawStrings(true), jsontext.AllowDuplicateNames(true)),
 		ds:  ds,
 	}

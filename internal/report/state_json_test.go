@@ -18,7 +18,7 @@ func TestMarkStateJSON(t *testing.T) {
 		t.Fatal(err)
 	}
 	var out bytes.Buffer
-	if err := MarkStateJSON(&out, in, nil); err != nil || !bytes.Equal(out.Bytes(), in) {
+	if err := MarkStateJSON(&out, bytes.NewReader(in), nil); err != nil || !bytes.Equal(out.Bytes(), in) {
 		t.Fatalf("without decisions: %v, changed bytes:\n%s", err, out.Bytes())
 	}
 	ds := &spec.Decisions{ByPatent: map[string]spec.Decision{
@@ -27,7 +27,7 @@ func TestMarkStateJSON(t *testing.T) {
 		"CN108977442B":     {Verdict: spec.VerdictReport},                                // a report's patent, no hit
 	}}
 	out.Reset()
-	if err := MarkStateJSON(&out, in, ds); err != nil {
+	if err := MarkStateJSON(&out, bytes.NewReader(in), ds); err != nil {
 		t.Fatal(err)
 	}
 	want := strings.Replace(string(in), `"current_assignee": "小米科技有限责任公司"
