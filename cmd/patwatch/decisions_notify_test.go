@@ -92,7 +92,15 @@ func mailParts(t *testing.T, raw string) map[string]string {
 	if err != nil {
 		t.Fatal(err)
 	}
-	parts := map[string]string{}
+	parts, _ := readMailParts(msg.Body, params["boundary"])
+	return parts
+}
+
+// readMailParts reads the multipart body r of a mail: its leaf parts'
+// bodies by media type (those of a multipart/alternative too), and the
+// Content-IDs of its inline parts.
+func readMailParts(r io.Reader, boundary string) (parts map[string]string, cids []string) {
+	parts = map[string]string{}
 	var read func(r io.Reader, boundary string)
 	read = func(r io.Reader, boundary string) {
 		mr := multipart.NewReader(r, boundary)
@@ -108,10 +116,13 @@ func mailParts(t *testing.T, raw string) map[string]string {
 			}
 			b, _ := io.ReadAll(part)
 			parts[ct] = string(b)
+			if cid := part.Header.Get("Content-Id"); cid != "" {
+				cids = append(cids, strings.Trim(cid, "<>"))
+			}
 		}
 	}
-	read(msg.Body, params["boundary"])
-	return parts
+	read(r, boundary)
+	return parts, cids
 }
 
 // oldMessageBody is the webhook body of the message in

@@ -159,14 +159,9 @@ func getJSON(t *testing.T, url string, v any) {
 	}
 }
 
-// TestEmailInMailpit (issue 25.1): the sandbox quickstart's e-mail,
-// delivered to Mailpit, scores at least 90 % supported in its HTML check
-// (caniemail's data on how e-mail clients support each feature), with
-// its drawings as inline parts and no data: image.
-//
-// The score it logs is the README's (go test ./cmd/patwatch -run
-// EmailInMailpit -v).
-func TestEmailInMailpit(t *testing.T) {
+// mailpitQuickstart is a harness whose spec is the sandbox quickstart with
+// an e-mail channel to a Mailpit server, and that server's API root.
+func mailpitQuickstart(t *testing.T) (*harness, string) {
 	smtpAddr, api := mailpit(t)
 	h := newHarness(t, fake.Options{})
 	data, err := os.ReadFile("../../examples/quickstart.yaml")
@@ -175,6 +170,18 @@ func TestEmailInMailpit(t *testing.T) {
 	}
 	h.envs["MAIL"] = "smtp://" + smtpAddr + "/?from=patwatch@example.com&to=ip@example.com&usestarttls=no"
 	h.writeSpec(string(data) + "\nnotify:\n  - name: mail\n    url_env: MAIL\n")
+	return h, api
+}
+
+// TestEmailInMailpit (issue 25.1): the sandbox quickstart's e-mail,
+// delivered to Mailpit, scores at least 90 % supported in its HTML check
+// (caniemail's data on how e-mail clients support each feature), with
+// its drawings as inline parts and no data: image.
+//
+// The score it logs is the README's (go test ./cmd/patwatch -run
+// EmailInMailpit -v).
+func TestEmailInMailpit(t *testing.T) {
+	h, api := mailpitQuickstart(t)
 	for range 2 { // a baseline, then new hits
 		if code, _, stderr := h.run(context.Background(), "apply", "--sandbox"); code != exitOK {
 			t.Fatalf("exit %d\n%s", code, stderr)
@@ -239,14 +246,7 @@ func checkMailpitMessage(t *testing.T, api string) string {
 // its new hits decided relevant and report (the cards' decision lines)
 // still scores at least 90 % supported in Mailpit's HTML check.
 func TestEmailWithDecisionsInMailpit(t *testing.T) {
-	smtpAddr, api := mailpit(t)
-	h := newHarness(t, fake.Options{})
-	data, err := os.ReadFile("../../examples/quickstart.yaml")
-	if err != nil {
-		t.Fatal(err)
-	}
-	h.envs["MAIL"] = "smtp://" + smtpAddr + "/?from=patwatch@example.com&to=ip@example.com&usestarttls=no"
-	h.writeSpec(string(data) + "\nnotify:\n  - name: mail\n    url_env: MAIL\n")
+	h, api := mailpitQuickstart(t)
 	if code, _, stderr := h.run(context.Background(), "apply", "--sandbox"); code != exitOK {
 		t.Fatalf("baseline: exit %d\n%s", code, stderr)
 	}

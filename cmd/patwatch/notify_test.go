@@ -9,7 +9,6 @@ import (
 	"errors"
 	"io"
 	"mime"
-	"mime/multipart"
 	"net"
 	"net/http"
 	"net/http/httptest"
@@ -517,29 +516,7 @@ func TestNotifyServicesEndToEnd(t *testing.T) {
 	if to, err := mail.ParseAddress(msg.Header.Get("To")); err != nil || to.Address != "ip@example.com" {
 		t.Errorf("To %q", msg.Header.Get("To"))
 	}
-	parts := map[string]string{}
-	var cids []string
-	var readParts func(r io.Reader, boundary string)
-	readParts = func(r io.Reader, boundary string) {
-		mr := multipart.NewReader(r, boundary)
-		for {
-			part, err := mr.NextPart()
-			if err != nil {
-				break
-			}
-			ct, params, _ := mime.ParseMediaType(part.Header.Get("Content-Type"))
-			if ct == "multipart/alternative" {
-				readParts(part, params["boundary"])
-				continue
-			}
-			b, _ := io.ReadAll(part)
-			parts[ct] = string(b)
-			if cid := part.Header.Get("Content-Id"); cid != "" {
-				cids = append(cids, strings.Trim(cid, "<>"))
-			}
-		}
-	}
-	readParts(msg.Body, params["boundary"])
+	parts, cids := readMailParts(msg.Body, params["boundary"])
 	if text := parts["text/plain"]; !strings.Contains(text, "+ report cn108977442b (CN108977442B) finished: cn108977442b.pdf") ||
 		!strings.Contains(text, "+ A4  Design A4") || strings.Contains(text, "reports/") {
 		t.Errorf("the mail's text part:\n%s", text)
