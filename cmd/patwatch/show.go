@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"time"
 
 	"github.com/patwatch/patwatch/internal/cli"
@@ -52,20 +53,21 @@ func runShow(ctx context.Context, e env, args []string) error {
 	if err := runner.CheckOut(*out, &spec.Spec{Path: *specPath}, st.kept()); err != nil {
 		return err
 	}
+	sp := showSpec(e, *specPath)
 	if *out == "" {
 		// One write per 64 KiB rather than one per cell: on a state of a
 		// million hits the unbuffered writes were half the time (issue 11.4).
 		bw := bufio.NewWriterSize(e.stdout, 64<<10)
-		err := show(ctx, e, bw, st, *specPath, *format, names)
+		err := show(ctx, e, bw, st, sp, *format, names)
 		return cli.Join(err, bw.Flush())
 	}
 	var buf bytes.Buffer
-	err = show(ctx, e, &buf, st, *specPath, *format, names)
+	err = show(ctx, e, &buf, st, sp, *format, names)
 	shown := &buf
 	if *format == "html" && err == nil {
 		// The page goes to --out only: the terminal gets the text.
 		shown = &bytes.Buffer{}
-		err = show(ctx, e, shown, st, *specPath, "text", names)
+		err = show(ctx, e, shown, st, sp, "text", names)
 	}
 	if _, werr := e.stdout.Write(shown.Bytes()); werr != nil {
 		return cli.Join(err, werr)
@@ -80,16 +82,12 @@ func runShow(ctx context.Context, e env, args []string) error {
 }
 
 // show writes what the state st holds to w in format: the entries named
-// names, or all when none is named. specPath locates the spec, whose
-// durable links and decisions file show reads when it loads (showSpec).
-func show(ctx context.Context, e env, w io.Writer, st *stateStore, specPath, format string, names []string) error {
+// names, or all when none is named. sp gives the hits' durable links and
+// decisions (showSpec).
+func show(ctx context.Context, e env, w io.Writer, st *stateStore, sp *spec.Spec, format string, names []string) error {
 	exists, err := st.Exists(ctx)
 	if err != nil {
 		return err
-	}
-	sp := &spec.Spec{Links: spec.Links{Patent: spec.DefaultPatentLink}}
-	if exists {
-		sp = showSpec(specPath)
 	}
 	switch {
 	case format == "json" && !exists && len(names) == 0:
@@ -126,10 +124,17 @@ func show(ctx context.Context, e env, w io.Writer, st *stateStore, specPath, for
 
 // showSpec is what show reads of the spec at specPath, which it does not
 // need: the durable links and the decisions file that mark the hits, when
-// the spec loads; else the default links and no decision.
-func showSpec(specPath string) *spec.Spec {
-	if sp, err := spec.Load(specPath); err == nil {
+// the spec loads; else the default links and no decision, with a warning
+// when the spec is there but does not load (a missing spec is show's
+// usual case).
+func showSpec(e env, specPath string) *spec.Spec {
+	sp, err := loadSpec(e, specPath)
+	if err == nil {
 		return sp
+	}
+	if !errors.Is(err, fs.ErrNotExist) {
+		fmt.Fprintf(e.stderr, "patwatch: warning: %s does not load, so show marks no decision and gives the default links (run 'patwatch validate -f %s'): %v\n",
+			specPath, specPath, err)
 	}
 	return &spec.Spec{Links: spec.Links{Patent: spec.DefaultPatentLink}}
 }

@@ -77,4 +77,27 @@ func TestShowMarksDecisions(t *testing.T) {
 	if stdout != string(want) {
 		t.Errorf("show --format json without decisions is not the state's JSON:\n%s", stdout)
 	}
+	// Without the spec, show is quiet: it needs none.
+	if _, _, stderr := runShowIn(t, dir, "--state", "$DIR/patwatch.state.json", "-f", "$DIR/absent.yaml"); stderr != "" {
+		t.Errorf("show without a spec warns:\n%s", stderr)
+	}
+}
+
+// TestShowWarnsOfASpecThatDoesNotLoad: with a decisions file that is not
+// YAML, show prints the state unmarked and says once why, naming the file
+// and the command that lists its problems, even when it renders twice
+// (the page to --out, the text to standard output).
+func TestShowWarnsOfASpecThatDoesNotLoad(t *testing.T) {
+	dir := t.TempDir()
+	copyFixture(t, dir, "sample.state.json")
+	os.WriteFile(filepath.Join(dir, "patwatch.yaml"), []byte(showDecisionsSpec), 0o644)
+	os.WriteFile(filepath.Join(dir, "patwatch.decisions.yaml"), []byte("decisions: [\n"), 0o644)
+	code, stdout, stderr := runShowIn(t, dir, "-f", "$DIR/patwatch.yaml", "--format", "html", "--out", "$DIR/gallery.html")
+	if code != 0 || strings.Contains(stdout, "[relevant]") {
+		t.Fatalf("show: exit %d\n%s\n%s", code, stdout, stderr)
+	}
+	if strings.Count(stderr, "patwatch: warning:") != 1 || !strings.Contains(stderr, "does not load, so show marks no decision") ||
+		!strings.Contains(stderr, "patwatch.decisions.yaml:1:") || !strings.Contains(stderr, "patwatch validate -f") {
+		t.Errorf("stderr:\n%s", stderr)
+	}
 }
