@@ -11,7 +11,7 @@ const IndexVersion = 1
 
 // Retention is how long the drawings of hits that no search holds any more
 // are kept: the 30 days for which a search removed from the spec is retired
-// rather than forgotten (shared/interface.md), so that a search added back
+// rather than forgotten (README.md, "What a run does"), so that a search added back
 // within that time finds its drawings again.
 const Retention = 30 * 24 * time.Hour
 
