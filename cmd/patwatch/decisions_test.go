@@ -398,3 +398,21 @@ func TestInboxAcrossTwoSearches(t *testing.T) {
 		t.Fatal("no API call at all: the harness did not run")
 	}
 }
+
+// TestInboxTellsTheSpecFirst: the inbox reads its spec while the state
+// loads, but an invalid decisions file is still the error it tells, by
+// file and line, and the only one, even when the state named is missing.
+func TestInboxTellsTheSpecFirst(t *testing.T) {
+	h := inboxHarness(t)
+	h.writeDecisions("version: 1\ndecisions:\n  CN0000003S: {verdict: maybe}\n")
+	for _, args := range [][]string{
+		{"inbox", "-f", h.path("patwatch.yaml")},
+		{"inbox", "-f", h.path("patwatch.yaml"), "--state", h.path("absent.state.json")},
+	} {
+		code, out, errOut := h.run(context.Background(), args...)
+		if code != exitError || out != "" || !strings.Contains(errOut, "patwatch.decisions.yaml:3:") ||
+			strings.Contains(errOut, "absent.state.json") {
+			t.Errorf("%v: exit %d\nstdout:\n%s\nstderr:\n%s", args, code, out, errOut)
+		}
+	}
+}

@@ -4,6 +4,7 @@ import (
 	"cmp"
 	"context"
 	"io"
+	"sync"
 
 	"github.com/patwatch/patwatch/internal/cli"
 	"github.com/patwatch/patwatch/internal/flagvalue"
@@ -11,6 +12,7 @@ import (
 	"github.com/patwatch/patwatch/internal/report"
 	"github.com/patwatch/patwatch/internal/runner"
 	"github.com/patwatch/patwatch/internal/store"
+	"github.com/patwatch/patwatch/spec"
 )
 
 // runInbox implements 'patwatch inbox': the hits reported new that await
@@ -27,21 +29,33 @@ func runInbox(ctx context.Context, e env, args []string) error {
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
-	sp, err := loadSpec(e, *specPath)
-	if err != nil {
-		return specError(e.stderr, *specPath, err)
-	}
+	// The spec with its decisions file is read while the state loads: on
+	// two cores a large decisions file then costs the inbox little beside a
+	// large state. An invalid spec is still the error told first.
+	var sp *spec.Spec
+	loaded := make(chan error, 1)
+	go func() {
+		var err error
+		sp, err = loadSpec(e, *specPath)
+		loaded <- err
+	}()
+	specErr := sync.OnceValue(func() error {
+		if err := <-loaded; err != nil {
+			return specError(e.stderr, *specPath, err)
+		}
+		return nil
+	})
 	s, err := openState(ctx, resolveState(e, *statePath, *specPath), *specPath)
 	if err != nil {
-		return err
+		return cmp.Or(specErr(), err)
 	}
 	defer s.Close()
 	st := newStateStore(s, "", cmp.Or(*drawingsDir, e.getenv("PATWATCH_DRAWINGS_DIR")))
-	if err := cli.Join(checkParentDir("--out", *out), runner.CheckOut(*out, sp, st.kept())); *out != "" && err != nil {
+	recorded, err := st.Load(ctx)
+	if err := cmp.Or(specErr(), err); err != nil {
 		return err
 	}
-	recorded, err := st.Load(ctx)
-	if err != nil {
+	if err := cli.Join(checkParentDir("--out", *out), runner.CheckOut(*out, sp, st.kept())); *out != "" && err != nil {
 		return err
 	}
 	in, complete := runner.Inbox(ctx, st.drawingsDir, recorded, sp)
