@@ -5,7 +5,9 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"io"
 	"net"
+	"net/http"
 	"net/http/httptest"
 	"net/url"
 	"os"
@@ -18,6 +20,7 @@ import (
 	"github.com/patwatch/patwatch/internal/patsnap/fake"
 	"github.com/patwatch/patwatch/internal/report"
 	"github.com/patwatch/patwatch/internal/runner"
+	"golang.org/x/sync/errgroup"
 )
 
 // BenchmarkApplyDrawings is issue 22's measure of what drawings add to an
@@ -26,7 +29,8 @@ import (
 // the run fetches 3 images a search (its query image and both hits'
 // drawings, --baseline-drawings at its default), beside the bound of the
 // calls alone (idealWall). The images are served by the fake with 100 ms
-// latency ("reachable"), or their host refuses every connection
+// latency, drawn before the run as a CDN holds them ("reachable"), or
+// their host refuses every connection
 // ("unreachable", as a host that does not resolve fails at once).
 //
 //	go test -run '^$' -bench ApplyDrawings -benchtime 1x -count 3 -timeout 30m ./cmd/patwatch
@@ -61,13 +65,16 @@ func applyWithDrawings(b *testing.B, c strictRun, reachable bool) (wall, took ti
 	dir := b.TempDir()
 	api := fake.New(fake.Options{APIKeys: []string{testAPIKey}, Latency: c.latency, QPS: c.limit, Limiter: fake.LimitSliding})
 	var spec strings.Builder
+	var links []string // every image the run fetches
 	fmt.Fprintf(&spec, "version: 1\napi:\n  qps: %g\nsearches:\n", c.qps)
 	for i := range c.searches {
 		image := fmt.Sprintf("https://images.test/%04d.png", i)
+		links = append(links, image)
 		fmt.Fprintf(&spec, "  - name: s%04d\n    image: %s\n    patent_type: D\n    model: 1\n", i, image)
 		hits := fakeHits(fmt.Sprintf("CN%04dA", i), fmt.Sprintf("CN%04dB", i))
 		for j := range hits {
 			hits[j].URL = "https://cdn.test/" + hits[j].PatentPN + ".png"
+			links = append(links, hits[j].URL)
 		}
 		api.SetResults(image, -1, hits...)
 	}
@@ -86,6 +93,9 @@ func applyWithDrawings(b *testing.B, c strictRun, reachable bool) (wall, took ti
 		images = imgSrv.URL
 	}
 	base, _ := url.Parse(images)
+	if reachable {
+		warmImages(b, drawings.SandboxRoute(base), links)
+	}
 	envs := map[string]string{"PATSNAP_BASE_URL": srv.URL, "PATSNAP_API_KEY": testAPIKey, "PATWATCH_CACHE_DIR": b.TempDir()}
 	var stdout, stderr bytes.Buffer
 	e := env{getenv: func(k string) string { return envs[k] }, stdin: strings.NewReader(""), stdout: &stdout, stderr: &stderr,
@@ -127,4 +137,30 @@ func deadHost(b *testing.B) string {
 	addr := ln.Addr().String()
 	ln.Close()
 	return "http://" + addr
+}
+
+// warmImages has the image fake draw every image of links before the run:
+// a CDN serves images it holds, and spends none of the client's CPU, where
+// the fake in this process would draw each on its first request.
+func warmImages(b *testing.B, route drawings.Route, links []string) {
+	var g errgroup.Group
+	g.SetLimit(32)
+	for _, link := range links {
+		u, err := url.Parse(link)
+		if err != nil {
+			b.Fatal(err)
+		}
+		g.Go(func() error {
+			resp, err := http.Get(route(u).String())
+			if err != nil {
+				return err
+			}
+			defer resp.Body.Close()
+			_, err = io.Copy(io.Discard, resp.Body)
+			return err
+		})
+	}
+	if err := g.Wait(); err != nil {
+		b.Fatal(err)
+	}
 }
