@@ -5,6 +5,7 @@ import (
 	"maps"
 	"slices"
 
+	"github.com/patwatch/patwatch/internal/suggest"
 	"github.com/patwatch/patwatch/spec"
 	"github.com/patwatch/patwatch/state"
 )
@@ -109,7 +110,7 @@ func (sel Selection) Check(desired *spec.Spec, recorded *state.State) error {
 	}{{"--target", sel.Target}, {"--exclude", sel.Exclude}} {
 		for _, n := range l.names {
 			if !known[n] {
-				return &UnknownNameError{Flag: l.flag, Name: n, Suggestion: spec.Suggest(n, names)}
+				return &UnknownNameError{Flag: l.flag, Name: n, Suggestion: suggest.Closest(n, names)}
 			}
 		}
 	}

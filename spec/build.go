@@ -20,6 +20,7 @@ import (
 
 	"github.com/patwatch/patwatch/internal/filekind"
 	"github.com/patwatch/patwatch/internal/patsnap"
+	"github.com/patwatch/patwatch/internal/suggest"
 )
 
 // MaxImageSize is the largest local image PatSnap's upload (P010) accepts.
@@ -139,7 +140,7 @@ func (l *loader) channel(ptr []string, m map[string]any, names map[string]int, e
 		c.Searches = append(c.Searches, name)
 		if !slices.Contains(entries, name) {
 			hint := ""
-			if best := Suggest(name, entries); best != "" {
+			if best := suggest.Closest(name, entries); best != "" {
 				hint = "did you mean " + best + "?"
 			}
 			l.add(with(ptr, "searches", strconv.Itoa(j)), fmt.Sprintf("no search or report is named %q", name), hint)

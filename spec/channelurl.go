@@ -11,6 +11,7 @@ import (
 	"github.com/nicholas-fedor/shoutrrr/pkg/router"
 
 	"github.com/patwatch/patwatch/internal/hint"
+	"github.com/patwatch/patwatch/internal/suggest"
 )
 
 // ShoutrrrDocs is where shoutrrr documents the URL format of each service.
@@ -173,9 +174,9 @@ func unknownScheme(scheme string, services []string) error {
 		slices.Sort(own)
 		h = "patwatch also sends to " + strings.Join(own, ", ") + "; " + h
 	}
-	best := Suggest(scheme, own)
+	best := suggest.Closest(scheme, own)
 	if best == "" {
-		best = Suggest(name, services)
+		best = suggest.Closest(name, services)
 	}
 	if best != "" {
 		h = "did you mean " + best + "://? " + h

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/patwatch/patwatch/internal/hint"
+	"github.com/patwatch/patwatch/internal/suggest"
 )
 
 // patentNumberRE is a publication number as the hits carry it and the
@@ -50,7 +51,7 @@ func ParseVerdict(s string) (Verdict, error) {
 		words[i] = string(v)
 	}
 	err := fmt.Errorf("unknown verdict %s: a verdict is %s", quoteShort(s), strings.Join(words, ", "))
-	if best := Suggest(strings.ReplaceAll(s, "-", "_"), words); best != "" {
+	if best := suggest.Closest(strings.ReplaceAll(s, "-", "_"), words); best != "" {
 		return "", hint.Wrap(err, "did you mean "+best+"?")
 	}
 	return "", err
@@ -77,7 +78,7 @@ func searchProblem(name string, searches []Search) (msg, advice string) {
 		names = append(names, s.Name)
 	}
 	msg = fmt.Sprintf("the spec has no search named %q", name)
-	if best := Suggest(name, names); best != "" {
+	if best := suggest.Closest(name, names); best != "" {
 		return msg, "did you mean " + best + "?"
 	}
 	if len(names) == 0 {

@@ -16,6 +16,7 @@ import (
 	"gopkg.in/yaml.v3"
 
 	"github.com/patwatch/patwatch/internal/patsnap"
+	"github.com/patwatch/patwatch/internal/suggest"
 )
 
 // validateSchema checks v against the embedded schema and records one
@@ -209,7 +210,7 @@ func (l *loader) schemaProblem(leaf *jsonschema.ValidationError, v any, raw map[
 			hint = "remove the quotes: the value is a number"
 		}
 		if s, ok := val.(string); ok && hint == "" && len(s) > 2 { // not for one-letter codes: D, U
-			if best := Suggest(strings.ReplaceAll(s, "-", "_"), stringsOf(opts)); best != "" {
+			if best := suggest.Closest(strings.ReplaceAll(s, "-", "_"), stringsOf(opts)); best != "" {
 				hint = "did you mean " + best + "?"
 			}
 		}
@@ -281,37 +282,10 @@ func unknownFieldHint(name string, props map[string]any, raw map[string]any) str
 			}
 		}
 	}
-	best, bestD := "", 3
-	for p := range props {
-		if d := editDistance(strings.ToLower(name), p); d < bestD || d == bestD && p < best {
-			best, bestD = p, d
-		}
-	}
-	if best != "" {
+	if best := suggest.Closest(name, slices.Collect(maps.Keys(props))); best != "" {
 		return fmt.Sprintf("did you mean %s?", best)
 	}
 	return "allowed fields: " + strings.Join(slices.Sorted(maps.Keys(props)), ", ")
-}
-
-func editDistance(a, b string) int {
-	ra, rb := []rune(a), []rune(b)
-	prev := make([]int, len(rb)+1)
-	cur := make([]int, len(rb)+1)
-	for j := range prev {
-		prev[j] = j
-	}
-	for i := 1; i <= len(ra); i++ {
-		cur[0] = i
-		for j := 1; j <= len(rb); j++ {
-			cost := 1
-			if ra[i-1] == rb[j-1] {
-				cost = 0
-			}
-			cur[j] = min(prev[j]+1, cur[j-1]+1, prev[j-1]+cost)
-		}
-		prev, cur = cur, prev
-	}
-	return prev[len(rb)]
 }
 
 func typeWords(t any) string {

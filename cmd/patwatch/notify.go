@@ -10,6 +10,7 @@ import (
 	"github.com/patwatch/patwatch/internal/flagvalue"
 	"github.com/patwatch/patwatch/internal/hint"
 	"github.com/patwatch/patwatch/internal/notify"
+	"github.com/patwatch/patwatch/internal/suggest"
 	"github.com/patwatch/patwatch/spec"
 	"github.com/rs/zerolog"
 )
@@ -48,7 +49,7 @@ func runNotifyTest(ctx context.Context, e env, args []string) error {
 			i := slices.IndexFunc(sp.Notify, func(c spec.Channel) bool { return c.Name == name })
 			if i < 0 {
 				advice := "the spec's channels are " + flagvalue.OrList(all)
-				if best := spec.Suggest(name, all); best != "" {
+				if best := suggest.Closest(name, all); best != "" {
 					advice = "did you mean " + best + "? " + advice
 				}
 				return hint.Wrap(fmt.Errorf("no notification channel is named %q", name), advice)

@@ -9,7 +9,7 @@ import (
 
 	"github.com/patwatch/patwatch/internal/flagvalue"
 	"github.com/patwatch/patwatch/internal/hint"
-	"github.com/patwatch/patwatch/spec"
+	"github.com/patwatch/patwatch/internal/suggest"
 )
 
 // FlagSet returns the FlagSet of the command named name (its full path,
@@ -73,7 +73,7 @@ func (a *App[E]) unknownCommand(path []string, name string, table []Command[E]) 
 	}
 	where := strings.Join(append([]string{a.Name}, path...), " ")
 	var hints []string
-	if best := spec.Suggest(name, names); best != "" {
+	if best := suggest.Closest(name, names); best != "" {
 		hints = append(hints, fmt.Sprintf("did you mean %s %s?", where, best))
 	}
 	if a.CommandHint != nil {
@@ -104,7 +104,7 @@ func (a *App[E]) flagHints(fs *flag.FlagSet, name string) []string {
 	}
 	if own != "" {
 		hints = append(hints, own)
-	} else if best := spec.Suggest(name, names); best != "" {
+	} else if best := suggest.Closest(name, names); best != "" {
 		hints = append(hints, fmt.Sprintf("did you mean %s?", flagvalue.Name(best)))
 	} else if others := a.commandsWithFlag(name); len(others) > 0 {
 		hints = append(hints, fmt.Sprintf("%s is a flag of %s", flagvalue.Name(name), strings.Join(others, ", ")))

@@ -8,6 +8,7 @@ import (
 	"strings"
 
 	"github.com/patwatch/patwatch/internal/hint"
+	"github.com/patwatch/patwatch/internal/suggest"
 	"github.com/patwatch/patwatch/spec"
 )
 
@@ -113,7 +114,7 @@ func CheckResubmit(names []string, sp *spec.Spec) error {
 	for _, n := range names {
 		if !slices.Contains(reports, n) {
 			advice := "name a report of the spec"
-			if best := spec.Suggest(n, reports); best != "" {
+			if best := suggest.Closest(n, reports); best != "" {
 				advice = "did you mean --resubmit " + best + "?"
 			}
 			return hint.Wrap(fmt.Errorf("--resubmit %s: the spec has no report of that name", n), advice)
@@ -132,7 +133,7 @@ func CheckRebaseline(names []string, sp *spec.Spec) error {
 	for _, n := range names {
 		if !slices.Contains(searches, n) {
 			advice := "name a search of the spec"
-			if best := spec.Suggest(n, searches); best != "" {
+			if best := suggest.Closest(n, searches); best != "" {
 				advice = "did you mean --rebaseline " + best + "?"
 			}
 			return hint.Wrap(fmt.Errorf("--rebaseline %s: the spec has no search of that name", n), advice)

@@ -7,6 +7,7 @@ import (
 	"slices"
 	"time"
 
+	"github.com/patwatch/patwatch/internal/suggest"
 	"github.com/patwatch/patwatch/spec"
 	"github.com/patwatch/patwatch/state"
 	"github.com/patwatch/patwatch/state/statefile"
@@ -83,7 +84,7 @@ func unknownEntry(st *state.State, name string) error {
 	if st.RetiredSearches[name] != nil || st.RetiredReports[name] != nil {
 		return &UnknownEntryError{Name: name, Retired: true}
 	}
-	return &UnknownEntryError{Name: name, Suggestion: spec.Suggest(name, entryNames(st))}
+	return &UnknownEntryError{Name: name, Suggestion: suggest.Closest(name, entryNames(st))}
 }
 
 // entryNames is every name st holds, live or retired, sorted.
@@ -164,7 +165,7 @@ func checkForget(st *state.State, sp *spec.Spec, name string) error {
 		}
 	}
 	if !slices.Contains(entryNames(st), name) {
-		return &UnknownEntryError{Name: name, Suggestion: spec.Suggest(name, entryNames(st))}
+		return &UnknownEntryError{Name: name, Suggestion: suggest.Closest(name, entryNames(st))}
 	}
 	return nil
 }
