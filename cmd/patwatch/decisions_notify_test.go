@@ -8,25 +8,13 @@ import (
 	"os"
 	"strings"
 	"testing"
-
-	"github.com/patwatch/patwatch/internal/patsnap/fake"
 )
 
 // decisionsNotifyHarness is notifyHarness with patent numbers a decisions
 // file takes: a baseline of CN0000001S to CN0000003S, then CN0000004S new
 // and CN0000003S dropped.
 func decisionsNotifyHarness(t *testing.T) (*harness, *hookReceiver) {
-	h := newHarness(t, fake.Options{PollsToFinish: -1})
-	rcv := newHookReceiver(t)
-	h.envs["PATWATCH_NOTIFY_HOOK"] = rcv.url()
-	h.envs["PATWATCH_NOTIFY_HOOK_KEY"] = hookKey
-	h.writeSpec(notifySpec)
-	h.api.SetResults(imgA, -1, fakeHits("CN0000001S", "CN0000002S", "CN0000003S")...)
-	if code, _, stderr := h.apply(); code != exitOK {
-		t.Fatalf("baseline: exit %d\n%s", code, stderr)
-	}
-	h.api.SetResults(imgA, -1, fakeHits("CN0000001S", "CN0000004S", "CN0000002S")...)
-	return h, rcv
+	return notifyHarnessOf(t, []string{"CN0000001S", "CN0000002S", "CN0000003S"}, []string{"CN0000001S", "CN0000004S", "CN0000002S"})
 }
 
 // TestNotifyCarriesDecisions: a relevant hit's event carries its decision

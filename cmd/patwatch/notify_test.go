@@ -156,21 +156,28 @@ func checkSigned(t *testing.T, d hookDelivery) {
 }
 
 // notifyHarness is a harness with notifySpec, the webhook's URL and key in
-// the environment, and a first apply (the baseline) done.
+// the environment, and a first apply (the baseline) done: A1 to A3, then
+// A4 new and A3 dropped.
 func notifyHarness(t *testing.T) (*harness, *hookReceiver) {
+	return notifyHarnessOf(t, []string{"A1", "A2", "A3"}, []string{"A1", "A4", "A2"})
+}
+
+// notifyHarnessOf is notifyHarness with the search's hits baseline at the
+// baseline, and next from then on.
+func notifyHarnessOf(t *testing.T, baseline, next []string) (*harness, *hookReceiver) {
 	h := newHarness(t, fake.Options{PollsToFinish: -1})
 	rcv := newHookReceiver(t)
 	h.envs["PATWATCH_NOTIFY_HOOK"] = rcv.url()
 	h.envs["PATWATCH_NOTIFY_HOOK_KEY"] = hookKey
 	h.writeSpec(notifySpec)
-	h.api.SetResults(imgA, -1, fakeHits("A1", "A2", "A3")...)
+	h.api.SetResults(imgA, -1, fakeHits(baseline...)...)
 	if code, _, stderr := h.apply(); code != exitOK {
 		t.Fatalf("baseline: exit %d\n%s", code, stderr)
 	}
 	if n := len(rcv.deliveries()); n != 0 {
 		t.Fatalf("a baseline sent %d notifications", n)
 	}
-	h.api.SetResults(imgA, -1, fakeHits("A1", "A4", "A2")...)
+	h.api.SetResults(imgA, -1, fakeHits(next...)...)
 	return h, rcv
 }
 
