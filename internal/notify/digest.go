@@ -90,7 +90,7 @@ func Digest(m *state.Message, limit int) (subject, text string) {
 				fmt.Fprintf(&b, "  … and %d more new %s\n", len(g.news)-limit, report.Plural(len(g.news)-limit, "hit", "hits"))
 				break
 			}
-			fmt.Fprintf(&b, "+ %s  %s%s\n", clean(e.PatentPN), clean(e.Title), decisionMark(e))
+			fmt.Fprintf(&b, "+ %s  %s%s\n", clean(e.PatentPN), clean(e.Title), report.DecisionMark(e.Decision))
 			var facts []string
 			if e.CurrentAssignee != "" {
 				facts = append(facts, clean(e.CurrentAssignee))
@@ -106,7 +106,7 @@ func Digest(m *state.Message, limit int) (subject, text string) {
 				fmt.Fprintf(&b, "  … and %d more dropped\n", len(g.drops)-limit)
 				break
 			}
-			fmt.Fprintf(&b, "- %s  %s%s\n", clean(e.PatentPN), clean(e.Title), decisionMark(e))
+			fmt.Fprintf(&b, "- %s  %s%s\n", clean(e.PatentPN), clean(e.Title), report.DecisionMark(e.Decision))
 		}
 		for _, e := range g.searchErrors {
 			fmt.Fprintf(&b, "! search %s failed: %s\n", clean(g.name), clean(e.Error))
@@ -157,14 +157,6 @@ func tally(events []state.Event) string {
 		return "nothing to tell"
 	}
 	return strings.Join(parts, ", ")
-}
-
-// decisionMark marks a hit's event with its decision: "  [relevant]".
-func decisionMark(e state.Event) string {
-	if e.Decision == "" {
-		return ""
-	}
-	return "  [" + clean(e.Decision) + "]"
 }
 
 // clean keeps text from the API on its line: control characters are

@@ -16,12 +16,14 @@ func suppressedNote(s SearchChange) string {
 	return fmt.Sprintf(", %d silenced by decisions", s.Suppressed)
 }
 
-// decisionMark marks a hit with its decision: "  [relevant]".
-func decisionMark(h HitChange) string {
-	if h.Decision == "" {
+// DecisionMark is how text marks a hit with its decision: "  [relevant]",
+// or "" for none. The text change report and the notifications' digest
+// mark hits with it.
+func DecisionMark(verdict string) string {
+	if verdict == "" {
 		return ""
 	}
-	return "  [" + Printable(h.Decision) + "]"
+	return "  [" + Printable(verdict) + "]"
 }
 
 // reportSubject is a report's patent, with where an automatic report

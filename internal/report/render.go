@@ -304,7 +304,7 @@ func count(n int, one, many string) string {
 }
 
 func writeTextHit(w *bytes.Buffer, sym string, h HitChange) {
-	fmt.Fprintf(w, "    %s %s  %s%s\n", sym, Printable(h.PatentPN), orDash(Printable(h.Title)), decisionMark(h))
+	fmt.Fprintf(w, "    %s %s  %s%s\n", sym, Printable(h.PatentPN), orDash(Printable(h.Title)), DecisionMark(h.Decision))
 	var facts []string
 	if h.CurrentAssignee != "" {
 		facts = append(facts, Printable(h.CurrentAssignee))
