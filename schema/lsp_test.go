@@ -2,7 +2,6 @@ package schema_test
 
 import (
 	"bufio"
-	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -13,6 +12,8 @@ import (
 	"strconv"
 	"sync"
 	"testing"
+
+	"github.com/patwatch/patwatch/internal/buftest"
 )
 
 // lspServer is a language server run as a child process and spoken to over
@@ -24,7 +25,7 @@ type lspServer struct {
 	cmd      *exec.Cmd
 	settings map[string]any // workspace/configuration answers, by section
 	done     chan struct{}  // closed when the server's output ends
-	stderr   syncBuffer
+	stderr   buftest.Buffer
 
 	wmu sync.Mutex // one message at a time on in
 	in  io.WriteCloser
@@ -98,24 +99,6 @@ func startLSP(t *testing.T, settings map[string]any, argv ...string) *lspServer 
 		_ = s.cmd.Wait()
 	})
 	return s
-}
-
-// syncBuffer is a bytes.Buffer safe for one writer and one reader.
-type syncBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *syncBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *syncBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
 }
 
 // read dispatches the server's messages until its output ends.

@@ -15,6 +15,7 @@ import (
 
 	"github.com/rs/zerolog"
 
+	"github.com/patwatch/patwatch/internal/buftest"
 	"github.com/patwatch/patwatch/internal/patsnap"
 	"github.com/patwatch/patwatch/internal/patsnap/fake"
 	"github.com/patwatch/patwatch/internal/report"
@@ -429,7 +430,7 @@ func TestApplyInterruptSavesWhatCompleted(t *testing.T) {
 	})
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
-	var stdout, stderr syncBuffer
+	var stdout, stderr buftest.Buffer
 	done := make(chan int)
 	go func() {
 		done <- h.runTo(ctx, &stdout, &stderr, "apply", "--format", "json", "--log-level", "debug", "--log-format", "json")

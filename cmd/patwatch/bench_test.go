@@ -14,6 +14,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/patwatch/patwatch/internal/buftest"
 	"github.com/patwatch/patwatch/internal/drawings"
 	"github.com/patwatch/patwatch/internal/patsnap/fake"
 )
@@ -33,7 +34,7 @@ func BenchmarkWatchSaveToRun(b *testing.B) {
 			b.Fatal(err)
 		}
 		ctx, cancel := context.WithCancel(context.Background())
-		var stdout, stderr syncBuffer
+		var stdout, stderr buftest.Buffer
 		done := make(chan struct{})
 		go func() {
 			defer close(done)

@@ -11,6 +11,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/patwatch/patwatch/internal/buftest"
 	"github.com/patwatch/patwatch/internal/patsnap/fake"
 )
 
@@ -52,7 +53,7 @@ func BenchmarkWatchOneSearchEdit(b *testing.B) {
 		if err := os.WriteFile(specPath, []byte(specText(100, false)), 0o644); err != nil {
 			b.Fatal(err)
 		}
-		var out syncBuffer
+		var out buftest.Buffer
 		if code := run(context.Background(), fake.New(fake.Options{APIKeys: []string{testAPIKey}}), &out, "apply"); code != exitOK {
 			b.Log(out.String())
 			b.Fatalf("baseline apply exited %d", code)
@@ -64,7 +65,7 @@ func BenchmarkWatchOneSearchEdit(b *testing.B) {
 		}
 		api := fake.New(fake.Options{APIKeys: []string{testAPIKey}, QPS: qps, Latency: 50 * time.Millisecond})
 		ctx, cancel := context.WithCancel(context.Background())
-		var stderr syncBuffer
+		var stderr buftest.Buffer
 		done := make(chan struct{})
 		go func() {
 			defer close(done)

@@ -8,6 +8,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/patwatch/patwatch/internal/buftest"
 	"github.com/patwatch/patwatch/internal/patsnap/fake"
 	"github.com/patwatch/patwatch/state/filestore"
 )
@@ -21,7 +22,7 @@ func TestChdir(t *testing.T) {
 		{"--chdir", h.dir, "validate"},
 		{"-chdir=" + h.dir, "plan", "--offline", "--format", "json", "--out", "plan.json"},
 	} {
-		var stdout, stderr syncBuffer
+		var stdout, stderr buftest.Buffer
 		e := env{getenv: func(string) string { return "" }, stdin: strings.NewReader(""), stdout: &stdout, stderr: &stderr, chdir: os.Chdir}
 		if code := runEnv(context.Background(), e, args); code != exitOK {
 			t.Errorf("%v: exit %d\n%s", args, code, stderr.String())
@@ -32,8 +33,8 @@ func TestChdir(t *testing.T) {
 	if _, err := os.Stat(filepath.Join(h.dir, "plan.json")); err != nil {
 		t.Errorf("plan --out under -chdir: %v", err)
 	}
-	var stderr syncBuffer
-	e := env{getenv: func(string) string { return "" }, stdin: strings.NewReader(""), stdout: &syncBuffer{}, stderr: &stderr, chdir: os.Chdir}
+	var stderr buftest.Buffer
+	e := env{getenv: func(string) string { return "" }, stdin: strings.NewReader(""), stdout: &buftest.Buffer{}, stderr: &stderr, chdir: os.Chdir}
 	if code := runEnv(context.Background(), e, []string{"-chdir=" + filepath.Join(h.dir, "missing"), "validate"}); code != exitError ||
 		!strings.Contains(stderr.String(), "-chdir="+filepath.Join(h.dir, "missing")+": no such file or directory") {
 		t.Errorf("-chdir to a missing directory: exit %d\n%s", code, stderr.String())

@@ -17,6 +17,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/patwatch/patwatch/internal/buftest"
 	"github.com/patwatch/patwatch/internal/drawings"
 	"github.com/patwatch/patwatch/internal/notify"
 	"github.com/patwatch/patwatch/internal/patsnap"
@@ -144,14 +145,14 @@ func (h *harness) writeSpec(yaml string) {
 // given) and returns the exit code and the two streams.
 func (h *harness) run(ctx context.Context, args ...string) (int, string, string) {
 	h.t.Helper()
-	var stdout, stderr syncBuffer
+	var stdout, stderr buftest.Buffer
 	code := h.runTo(ctx, &stdout, &stderr, args...)
 	return code, stdout.String(), stderr.String()
 }
 
 // runTo is run with the caller's streams, for tests that watch them while
 // the command runs.
-func (h *harness) runTo(ctx context.Context, stdout, stderr *syncBuffer, args ...string) int {
+func (h *harness) runTo(ctx context.Context, stdout, stderr *buftest.Buffer, args ...string) int {
 	h.t.Helper()
 	if len(args) > 0 && takesSpec(args[0]) && !contains(args, "-f") {
 		args = append(args[:1:1], append([]string{"-f", h.path("patwatch.yaml")}, args[1:]...)...)
@@ -381,24 +382,6 @@ func contains(list []string, s string) bool {
 		}
 	}
 	return false
-}
-
-// syncBuffer is a bytes.Buffer safe for a writer and a concurrent reader.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
 }
 
 // shQuote quotes s for sh.

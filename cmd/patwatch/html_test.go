@@ -19,6 +19,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/patwatch/patwatch/internal/buftest"
 	"github.com/patwatch/patwatch/internal/drawings"
 	"github.com/patwatch/patwatch/internal/patsnap/fake"
 )
@@ -528,7 +529,7 @@ func TestHTMLWatchRewritesOnePage(t *testing.T) {
 	}
 
 	ctx, cancel := context.WithCancel(context.Background())
-	var stdout, errOut syncBuffer
+	var stdout, errOut buftest.Buffer
 	done := make(chan int)
 	go func() {
 		done <- h.runTo(ctx, &stdout, &errOut, "watch", "--format", "html", "--out", h.path("latest.html"), "--interval", "1h")

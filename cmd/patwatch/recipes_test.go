@@ -12,6 +12,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/patwatch/patwatch/internal/buftest"
 	"gopkg.in/yaml.v3"
 )
 
@@ -255,7 +256,7 @@ func TestSystemdWatchRecipe(t *testing.T) {
 	verifyUnits(t, home, "patwatch-watch.service")
 	u := readUnit(t, "patwatch-watch.service", home)
 	cmd := u.command(t, "ExecStart", nil)
-	var stderr syncBuffer
+	var stderr buftest.Buffer
 	cmd.Stderr = &stderr
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)

@@ -8,20 +8,21 @@ import (
 	"syscall"
 	"testing"
 
+	"github.com/patwatch/patwatch/internal/buftest"
 	"github.com/patwatch/patwatch/internal/patsnap/fake"
 )
 
 // startProcess starts patwatch as a real process with the harness's
 // environment and returns it with its stderr.
-func (h *harness) startProcess(args ...string) (*exec.Cmd, *syncBuffer) {
+func (h *harness) startProcess(args ...string) (*exec.Cmd, *buftest.Buffer) {
 	h.t.Helper()
 	cmd := exec.Command(os.Args[0], append(args, "-f", h.path("patwatch.yaml"), "--log-format", "json")...)
 	cmd.Env = []string{"PATWATCH_TEST_BE_MAIN=1"}
 	for k, v := range h.envs {
 		cmd.Env = append(cmd.Env, k+"="+v)
 	}
-	stderr := &syncBuffer{}
-	cmd.Stdout, cmd.Stderr = &syncBuffer{}, stderr
+	stderr := &buftest.Buffer{}
+	cmd.Stdout, cmd.Stderr = &buftest.Buffer{}, stderr
 	if err := cmd.Start(); err != nil {
 		h.t.Fatal(err)
 	}

@@ -17,6 +17,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/patwatch/patwatch/internal/buftest"
 	"github.com/patwatch/patwatch/internal/patsnap/fake"
 	"github.com/patwatch/patwatch/internal/pgstore"
 	"github.com/patwatch/patwatch/internal/pgstore/pgtest"
@@ -235,13 +236,13 @@ func TestConcurrentApplies(t *testing.T) {
 			})
 			type proc struct {
 				wait   func() int
-				stdout *syncBuffer
-				stderr *syncBuffer
+				stdout *buftest.Buffer
+				stderr *buftest.Buffer
 			}
 			var procs []proc
 			for range 4 {
 				cmd, stderr := h.startProcess("apply", "--lock-timeout", "2m", "--format", "json")
-				procs = append(procs, proc{wait: func() int { return processExit(t, cmd) }, stdout: cmd.Stdout.(*syncBuffer), stderr: stderr})
+				procs = append(procs, proc{wait: func() int { return processExit(t, cmd) }, stdout: cmd.Stdout.(*buftest.Buffer), stderr: stderr})
 			}
 			seen := map[string]int{}
 			for _, p := range procs {

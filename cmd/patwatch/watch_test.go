@@ -12,6 +12,7 @@ import (
 	"sync"
 	"testing"
 
+	"github.com/patwatch/patwatch/internal/buftest"
 	"github.com/patwatch/patwatch/internal/patsnap/fake"
 	"github.com/patwatch/patwatch/internal/report"
 )
@@ -20,7 +21,7 @@ import (
 type watchRun struct {
 	t              *testing.T
 	h              *harness
-	stdout, stderr syncBuffer
+	stdout, stderr buftest.Buffer
 	cancel         context.CancelFunc
 	done           chan struct{} // closed when the command has returned
 	code           int
@@ -373,7 +374,7 @@ func TestWatchReloadsOnSignal(t *testing.T) {
 	stopped := make(chan struct{})
 	h.reload = func() (<-chan struct{}, func()) { return reload, func() { close(stopped) } }
 	ctx, cancel := context.WithCancel(context.Background())
-	var stdout, stderr syncBuffer
+	var stdout, stderr buftest.Buffer
 	done := make(chan int)
 	go func() { done <- h.runTo(ctx, &stdout, &stderr, "watch", "--interval", "1h", "--log-format", "json") }()
 	waitFor(t, "the first run", func() bool { return strings.Contains(stdout.String(), "Apply: ") })

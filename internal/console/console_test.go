@@ -3,33 +3,15 @@ package console
 import (
 	"bytes"
 	"strings"
-	"sync"
 	"testing"
 	"testing/synctest"
 	"time"
 
 	"github.com/rs/zerolog"
 
+	"github.com/patwatch/patwatch/internal/buftest"
 	"github.com/patwatch/patwatch/reconciler"
 )
-
-// syncBuffer is a bytes.Buffer safe for the recording goroutine.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
 
 // TestProgressIsRecordedOffATerminal: a run whose stderr is no terminal
 // records how far it is every 30 s, whether or not it advanced, at any log
@@ -37,7 +19,7 @@ func (s *syncBuffer) String() string {
 // at once.
 func TestProgressIsRecordedOffATerminal(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
-		var stderr syncBuffer
+		var stderr buftest.Buffer
 		c, err := New(&stderr, Options{Level: zerolog.ErrorLevel, Format: FormatJSON})
 		if err != nil {
 			t.Fatal(err)

@@ -1,7 +1,6 @@
 package patsnap
 
 import (
-	"bytes"
 	"context"
 	"encoding/base64"
 	"fmt"
@@ -9,30 +8,12 @@ import (
 	"net/http"
 	"path/filepath"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
+	"github.com/patwatch/patwatch/internal/buftest"
 	"github.com/rs/zerolog"
 )
-
-// syncBuffer is a log sink safe for concurrent writers.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
 
 // TestNoSecretInErrorsOrLogs drives every failure path it can think of,
 // with servers that echo what they were sent, and searches every error
@@ -40,7 +21,7 @@ func (s *syncBuffer) String() string {
 func TestNoSecretInErrorsOrLogs(t *testing.T) {
 	secrets := []string{testSecret, testToken, testAPIKey, testClientID, "deadbeef4567", "feedface0123",
 		"X-Amz-Signature", "q-signature", "sign="}
-	var logs syncBuffer
+	var logs buftest.Buffer
 	logger := zerolog.New(&logs).Level(zerolog.DebugLevel)
 	echo := func(w http.ResponseWriter, r *http.Request, httpStatus, code int) {
 		msg := fmt.Sprintf("rejected %s with %s from %s", r.Header.Get("Authorization"), r.URL.RawQuery, r.URL)

@@ -14,6 +14,7 @@ import (
 
 	"github.com/rs/zerolog"
 
+	"github.com/patwatch/patwatch/internal/buftest"
 	"github.com/patwatch/patwatch/internal/report"
 	"github.com/patwatch/patwatch/spec"
 )
@@ -307,28 +308,11 @@ func TestLoopFirstRunIsTheStart(t *testing.T) {
 type holdHarness struct {
 	*loopHarness
 	recorded []string
-	logs     *syncLog
-}
-
-type syncLog struct {
-	mu sync.Mutex
-	b  strings.Builder
-}
-
-func (s *syncLog) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncLog) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
+	logs     *buftest.Buffer
 }
 
 func newHoldHarness(t *testing.T, content string, recorded ...string) *holdHarness {
-	h := &holdHarness{loopHarness: newLoopHarness(t, content), recorded: recorded, logs: &syncLog{}}
+	h := &holdHarness{loopHarness: newLoopHarness(t, content), recorded: recorded, logs: &buftest.Buffer{}}
 	h.loop.Log = zerolog.New(h.logs)
 	h.loop.Load = func(path string) (*spec.Spec, error) {
 		b, err := os.ReadFile(path)
